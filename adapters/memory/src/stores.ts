@@ -1,0 +1,43 @@
+import type { OpsStores } from "@ops/core";
+import { MEMORY_CAPABILITIES, type MemoryStoreOptions } from "./base.js";
+import { MemoryAuditStore } from "./audit-store.js";
+import { MemoryAuthEventStore } from "./auth-event-store.js";
+import { MemoryCounterStore } from "./counter-store.js";
+import { MemoryFlagStore } from "./flag-store.js";
+import { MemoryIncidentStore } from "./incident-store.js";
+import { MemoryOutboxStore } from "./outbox-store.js";
+
+export type MemoryStoresOptions = MemoryStoreOptions;
+
+export interface MemoryStores extends OpsStores {
+  audit: MemoryAuditStore;
+  flags: MemoryFlagStore;
+  incidents: MemoryIncidentStore;
+  authEvents: MemoryAuthEventStore;
+  outbox: MemoryOutboxStore;
+  counters: MemoryCounterStore;
+}
+
+/**
+ * Every @ops store, in process. The reference implementation of the store contracts: same
+ * versions, cursors and concurrency semantics as the database adapters, nothing shared between
+ * processes and nothing kept across restarts.
+ */
+export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
+  const stores = {
+    audit: new MemoryAuditStore(options),
+    flags: new MemoryFlagStore(options),
+    incidents: new MemoryIncidentStore(options),
+    authEvents: new MemoryAuthEventStore(options),
+    outbox: new MemoryOutboxStore(options),
+    counters: new MemoryCounterStore(options),
+  };
+  return {
+    adapter: "memory",
+    capabilities: MEMORY_CAPABILITIES,
+    ...stores,
+    async close() {
+      await Promise.all(Object.values(stores).map((s) => s.close()));
+    },
+  } as MemoryStores;
+}

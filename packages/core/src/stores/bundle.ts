@@ -1,0 +1,25 @@
+import type { AuditStore } from "./audit-store.js";
+import type { AuthEventStore } from "./auth-event-store.js";
+import type { StoreCapabilities } from "./common.js";
+import type { CounterStore } from "./counter-store.js";
+import type { FlagStore } from "./flag-store.js";
+import type { IncidentStore } from "./incident-store.js";
+import type { OutboxStore } from "./outbox-store.js";
+
+/**
+ * What an adapter factory returns (`memoryStores()`, `drizzleStores(db)`, `prismaStores(prisma)`,
+ * `redisStores(redis)`). A store an adapter does not implement is absent, and `capabilities`
+ * says why in the adapter's README.
+ */
+export interface OpsStores {
+  readonly adapter: string;
+  readonly capabilities: StoreCapabilities;
+  audit?: AuditStore;
+  flags?: FlagStore;
+  incidents?: IncidentStore;
+  authEvents?: AuthEventStore;
+  outbox?: OutboxStore;
+  counters?: CounterStore;
+  /** Closes every store. Idempotent. */
+  close(): Promise<void>;
+}
