@@ -3,9 +3,17 @@ import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
 
 /**
- * A stored flag configuration. The global record (`tenantId: null`) holds the flag's definition
- * for an environment; a record with a tenant id is that tenant's override. `config` is opaque to
- * the store (`@ops/flags` owns its shape).
+ * A stored flag configuration, identified by `(env, key, tenantId)`.
+ *
+ * - The global record (`tenantId: null`) holds the flag's definition for one environment.
+ * - A record with a tenant id is that tenant's override of the flag in that environment.
+ * - `config` is opaque to the store: `@ops/flags` owns its shape (`FlagConfig`,
+ *   `TenantOverrideConfig`, segments). Stores keep it as JSON (jsonb) and return it unchanged
+ *   (deep-equal; object key order may differ).
+ *
+ * Keys are 1..200 characters of `[A-Za-z0-9_.:$-]`. Keys starting with `$` are reserved for
+ * `@ops/flags` internals (segments `$segment:<name>`, evaluation stats `$stats`); a store treats
+ * them like any other key.
  */
 export interface FlagRecord {
   env: string;
@@ -14,10 +22,13 @@ export interface FlagRecord {
   config: JsonValue;
   /** Starts at 1, +1 on every write. */
   version: number;
+  /** ISO-8601 UTC time of the last write, set by the store. */
   updatedAt: string;
+  /** The `actor` of the last write. */
   updatedBy: string;
 }
 
+/** What a subscriber is told after a committed write. It carries no config: re-read what you need. */
 export interface FlagChange {
   env: string;
   key: string;
@@ -26,14 +37,25 @@ export interface FlagChange {
   version: number;
 }
 
+/**
+ * Storage of flag definitions and tenant overrides. Every method is tenant-exact: a call for
+ * tenant A never reads, writes or lists a record of tenant B or a global record (and a call with
+ * `tenantId: null` touches only global records), except `snapshot`, which is documented below.
+ * `env` partitions everything the same way: no method crosses environments.
+ */
 export interface FlagStore extends Closeable {
   readonly capabilities: StoreCapabilities;
+  /** The record at exactly `(env, key, tenantId)`, or null. */
   get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null>;
   /**
-   * Creates or replaces a record with compare-and-set: `expectedVersion: null` means "must not
-   * exist yet", a number means "must be at exactly this version". Under concurrent writers with
-   * the same expected version exactly one wins; the others get `ConflictError`. Returns the record
-   * as written (version incremented).
+   * Creates or replaces a record with compare-and-set, as ONE guarded write:
+   * - `expectedVersion: null` means "must not exist yet": creates it at version 1, or throws
+   *   `ConflictError` when it exists (also when two creators race: exactly one wins);
+   * - a number means "must be at exactly this version": writes `version + 1`, or throws
+   *   `ConflictError` when the stored version differs or the record is absent.
+   * Under N concurrent writers with the same expected version exactly one wins and N-1 get
+   * `ConflictError`; a loser changes nothing. Returns the record as written. After the write
+   * commits, subscribers (if any) are notified.
    * @throws ConflictError
    */
   put(input: {
@@ -45,21 +67,33 @@ export interface FlagStore extends Closeable {
     actor: string;
   }): Promise<FlagRecord>;
   /**
-   * Deletes a record (a tenant override, or a flag) with compare-and-set.
-   * @throws ConflictError when the version differs; NotFoundError when absent.
+   * Deletes a record (a tenant override, a segment or a flag) with compare-and-set. Deleting the
+   * global record does NOT delete tenants' overrides of the same key (`@ops/flags` does that).
+   * Subscribers are notified with `version: 0`.
+   * @throws ConflictError when the stored version differs; NotFoundError when absent.
    */
   delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void>;
-  /** One tenant's records (or the global ones for `null`), by key. */
+  /**
+   * One scope's records (one tenant's overrides, or the global records for `tenantId: null`),
+   * ordered by key in binary order (code units; PostgreSQL `COLLATE "C"`), keyset-paged with an
+   * opaque cursor: paging to the end returns every record that existed for the whole walk exactly
+   * once, never a duplicate, whatever is inserted or deleted meanwhile.
+   * @throws ValidationError for a bad `limit` or a cursor not returned by this method.
+   */
   list(input: { env: string; tenantId: TenantKey } & PageRequest): Promise<Page<FlagRecord>>;
   /**
    * Every record of an environment, global and all tenants' overrides, for a server-side
-   * evaluator that serves all tenants. Tenant-scoped stores (`@ops/tenancy`) restrict it to the
-   * global records and the current tenant's.
+   * evaluator that serves all tenants (`FeatureFlagController` loads it at start and on change).
+   * Order is unspecified. Tenant-scoped stores (`@ops/tenancy`) restrict it to the global records
+   * and the current tenant's.
    */
   snapshot(input: { env: string }): Promise<FlagRecord[]>;
   /**
-   * Present when `capabilities.pubsub`: calls `listener` after every committed change, from any
-   * process. Returns an unsubscribe function.
+   * Present when `capabilities.pubsub`: calls `listener` after every committed `put`/`delete`
+   * (from any process sharing the backend, including this one), at least once per change, usually
+   * within milliseconds. Notifications of one record arrive in version order; none is sent for a
+   * write that lost its compare-and-set. A listener that throws does not stop delivery to others.
+   * Returns an unsubscribe function (idempotent). `close()` ends all subscriptions.
    */
   subscribe?(listener: (change: FlagChange) => void): () => void;
 }
