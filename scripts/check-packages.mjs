@@ -1,0 +1,39 @@
+// Checks the shape every publishable package must have, from its package.json and its dist/:
+// exports with "types" first in each branch, sideEffects false, files ["dist", ...], peer @ops/core,
+// and every file the exports map points at exists after the build.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const roots = ["packages", "adapters"];
+const problems = [];
+for (const root of roots) {
+  for (const dir of readdirSync(root)) {
+    const base = join(root, dir);
+    if (!existsSync(join(base, "package.json"))) continue;
+    const pkg = JSON.parse(readFileSync(join(base, "package.json"), "utf8"));
+    if (pkg.private) continue;
+    const p = (msg) => problems.push(`${pkg.name}: ${msg}`);
+    if (pkg.type !== "module") p('"type" must be "module"');
+    if (pkg.sideEffects !== false) p('"sideEffects" must be false');
+    if (!Array.isArray(pkg.files) || !pkg.files.includes("dist")) p('"files" must include "dist"');
+    if (pkg.name !== "@ops/core") {
+      if (!pkg.peerDependencies?.["@ops/core"]) p("@ops/core must be a peer dependency");
+      if (pkg.dependencies?.["@ops/core"]) p("@ops/core must not be a direct dependency");
+    }
+    for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
+      if (typeof target === "string") continue;
+      for (const branch of ["import", "require"]) {
+        const b = target[branch];
+        if (!b) { p(`exports["${sub}"] lacks "${branch}"`); continue; }
+        if (Object.keys(b)[0] !== "types") p(`exports["${sub}"].${branch}: "types" must come first`);
+        for (const file of Object.values(b))
+          if (!existsSync(join(base, file))) p(`exports["${sub}"].${branch} points at missing ${file} (build first)`);
+      }
+    }
+  }
+}
+if (problems.length) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
+console.log("package shapes: ok");
