@@ -5,9 +5,13 @@ import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
 
 /** One auth signal: the seed's AuthOpsLog row, plus ip and meta. */
 export interface AuthEventRecord {
+  /** Unique; the idempotency key of the event. */
   id: string;
+  /** UPPER_SNAKE_CASE, e.g. "LOGIN_FAILED" (see `AUTH_EVENT_TYPES`). */
   type: AuthEventType;
+  /** ISO 8601 UTC with milliseconds. */
   occurredAt: string;
+  /** `null` for events outside any tenant. */
   tenantId: TenantKey;
   userId?: string;
   ip?: string;
@@ -26,14 +30,25 @@ export interface AuthEventQuery extends PageRequest {
   to?: string;
 }
 
+/**
+ * Storage of auth signals. Tenant-scoped reads only see the given tenant's events (`null` is the
+ * global scope, not "all tenants").
+ */
 export interface AuthEventStore extends Closeable {
   readonly capabilities: StoreCapabilities;
-  /** Appends events; ids are unique (a repeated id is ignored, so retries do not double count). */
-  append(input: { events: readonly AuthEventRecord[] }): Promise<void>;
-  /** Newest first (occurredAt desc, then id desc). */
+  /**
+   * Appends events, in one batch when the backend allows. Ids are unique: an id already stored is
+   * skipped (not an error), so a retried flush never double counts; concurrent appends of one id
+   * store it once. Returns how many were newly stored.
+   */
+  append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }>;
+  /**
+   * One tenant's events, newest first (occurredAt desc, then id desc), keyset-paged: complete, no
+   * duplicates, stable under concurrent appends.
+   */
   list(input: AuthEventQuery): Promise<Page<AuthEventRecord>>;
-  /** Counts events per type for one tenant in [from, to). */
+  /** Counts one tenant's events per type with `from <= occurredAt < to`; absent types are omitted. */
   countByType(input: { tenantId: TenantKey; from: string; to: string }): Promise<Record<string, number>>;
-  /** Deletes events older than `before` (retention). Returns how many were removed. */
+  /** Deletes every tenant's events with `occurredAt < before` (retention). Returns how many were removed. */
   prune(input: { before: string }): Promise<number>;
 }
