@@ -1,6 +1,7 @@
 import type { OpsStores } from "@ops/core";
 import { MEMORY_CAPABILITIES, type MemoryStoreOptions } from "./base.js";
 import { MemoryAuditStore } from "./audit-store.js";
+import { MemorySubjectKeyStore } from "./subject-key-store.js";
 import { MemoryAuthEventStore } from "./auth-event-store.js";
 import { MemoryCounterStore } from "./counter-store.js";
 import { MemoryFlagStore } from "./flag-store.js";
@@ -11,6 +12,7 @@ export type MemoryStoresOptions = MemoryStoreOptions;
 
 export interface MemoryStores extends OpsStores {
   audit: MemoryAuditStore;
+  auditKeys: MemorySubjectKeyStore;
   flags: MemoryFlagStore;
   incidents: MemoryIncidentStore;
   authEvents: MemoryAuthEventStore;
@@ -26,6 +28,7 @@ export interface MemoryStores extends OpsStores {
 export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
   const stores = {
     audit: new MemoryAuditStore(options),
+    auditKeys: new MemorySubjectKeyStore(options),
     flags: new MemoryFlagStore(options),
     incidents: new MemoryIncidentStore(options),
     authEvents: new MemoryAuthEventStore(options),

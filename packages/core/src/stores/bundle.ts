@@ -1,4 +1,5 @@
 import type { AuditStore } from "./audit-store.js";
+import type { SubjectKeyStore } from "./audit-store.js";
 import type { AuthEventStore } from "./auth-event-store.js";
 import type { StoreCapabilities } from "./common.js";
 import type { CounterStore } from "./counter-store.js";
@@ -15,6 +16,8 @@ export interface OpsStores {
   readonly adapter: string;
   readonly capabilities: StoreCapabilities;
   audit?: AuditStore;
+  /** Per-subject keys for crypto-shredding audit fields (`@ops/audit` `forgetSubject`). */
+  auditKeys?: SubjectKeyStore;
   flags?: FlagStore;
   incidents?: IncidentStore;
   authEvents?: AuthEventStore;
