@@ -1,10 +1,162 @@
-import { UnsupportedError, type FlagStore } from "@ops/core";
-import { MemoryStoreBase } from "./base.js";
+import {
+  ConflictError,
+  NotFoundError,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  type FlagChange,
+  type FlagRecord,
+  type FlagStore,
+  type JsonValue,
+  type Page,
+  type PageRequest,
+  type TenantKey,
+} from "@ops/core";
+import { MemoryStoreBase, tick } from "./base.js";
 
-// PLACEHOLDER: replaced by the full implementation (see the issue that owns FlagStore).
-export class MemoryFlagStore extends MemoryStoreBase {
-  notYet(): never {
-    throw new UnsupportedError("[ops/adapter-memory] MemoryFlagStore is not implemented yet");
+type Listener = (change: FlagChange) => void;
+
+// One map per (env, tenant) scope keeps every method tenant-exact by construction.
+function scopeId(env: string, tenantId: TenantKey): string {
+  return tenantId === null ? `${env}\u0000g` : `${env}\u0000t\u0000${tenantId}`;
+}
+
+/**
+ * In-process `FlagStore`: compare-and-set versions, keyset paging by key, and change
+ * notifications to subscribers in this process (`capabilities.pubsub`, not shared).
+ */
+export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
+  private readonly scopes = new Map<string, Map<string, FlagRecord>>();
+  private readonly listeners = new Set<Listener>();
+
+  private scope(env: string, tenantId: TenantKey, create: boolean): Map<string, FlagRecord> | undefined {
+    const id = scopeId(env, tenantId);
+    let scope = this.scopes.get(id);
+    if (!scope && create) {
+      scope = new Map();
+      this.scopes.set(id, scope);
+    }
+    return scope;
+  }
+
+  async get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null> {
+    this.assertOpen();
+    await tick();
+    const rec = this.scope(input.env, input.tenantId, false)?.get(input.key);
+    return rec ? this.copy(rec) : null;
+  }
+
+  async put(input: {
+    env: string;
+    key: string;
+    tenantId: TenantKey;
+    config: JsonValue;
+    expectedVersion: number | null;
+    actor: string;
+  }): Promise<FlagRecord> {
+    this.assertOpen();
+    await tick();
+    this.assertOpen();
+    // Read, check and write with no await in between: one guarded write, like a row lock.
+    const scope = this.scope(input.env, input.tenantId, true)!;
+    const current = scope.get(input.key);
+    const where = `${input.env}/${input.tenantId ?? "(global)"}/${input.key}`;
+    if (input.expectedVersion === null && current)
+      throw new ConflictError(`[ops/adapter-memory] flag ${where} already exists (version ${current.version})`);
+    if (input.expectedVersion !== null && current?.version !== input.expectedVersion)
+      throw new ConflictError(
+        `[ops/adapter-memory] flag ${where} is at version ${current?.version ?? "(absent)"}, expected ${input.expectedVersion}`,
+      );
+    const rec: FlagRecord = {
+      env: input.env,
+      key: input.key,
+      tenantId: input.tenantId,
+      config: this.copy(input.config),
+      version: (current?.version ?? 0) + 1,
+      updatedAt: this.clock.date().toISOString(),
+      updatedBy: input.actor,
+    };
+    scope.set(input.key, rec);
+    this.emit({ env: rec.env, key: rec.key, tenantId: rec.tenantId, version: rec.version });
+    return this.copy(rec);
+  }
+
+  async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
+    this.assertOpen();
+    await tick();
+    this.assertOpen();
+    const scope = this.scope(input.env, input.tenantId, false);
+    const current = scope?.get(input.key);
+    const where = `${input.env}/${input.tenantId ?? "(global)"}/${input.key}`;
+    if (!scope || !current) throw new NotFoundError(`[ops/adapter-memory] flag ${where} does not exist`);
+    if (current.version !== input.expectedVersion)
+      throw new ConflictError(
+        `[ops/adapter-memory] flag ${where} is at version ${current.version}, expected ${input.expectedVersion}`,
+      );
+    scope.delete(input.key);
+    this.emit({ env: input.env, key: input.key, tenantId: input.tenantId, version: 0 });
+  }
+
+  async list(input: { env: string; tenantId: TenantKey } & PageRequest): Promise<Page<FlagRecord>> {
+    this.assertOpen();
+    const limit = pageLimit(input.limit, "adapter-memory");
+    const after = input.cursor ? (decodeCursor(input.cursor, 1, "adapter-memory")[0] as string) : null;
+    await tick();
+    const scope = this.scope(input.env, input.tenantId, false);
+    // Binary (code unit) order, the same as PostgreSQL COLLATE "C" for the allowed key charset.
+    const keys = [...(scope?.keys() ?? [])].filter((k) => after === null || k > after).sort(binaryCompare);
+    const page = keys.slice(0, limit).map((k) => this.copy(scope!.get(k)!));
+    const last = page[page.length - 1];
+    return { items: page, nextCursor: keys.length > limit && last ? encodeCursor([last.key]) : null };
+  }
+
+  async snapshot(input: { env: string }): Promise<FlagRecord[]> {
+    this.assertOpen();
+    await tick();
+    const out: FlagRecord[] = [];
+    const prefix = `${input.env}\u0000`;
+    for (const [id, scope] of this.scopes) {
+      if (!id.startsWith(prefix)) continue;
+      for (const rec of scope.values()) out.push(this.copy(rec));
+    }
+    return out;
+  }
+
+  /** What is really held at `(env, key, tenantId)`, bypassing locking and paging (a test backdoor). */
+  peek(input: { env: string; key: string; tenantId: TenantKey }): FlagRecord | null {
+    const rec = this.scope(input.env, input.tenantId, false)?.get(input.key);
+    return rec ? this.copy(rec) : null;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.assertOpen();
+    // Wrap so the same function subscribed twice gets two independent subscriptions.
+    const entry: Listener = (c) => listener(c);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  override async close(): Promise<void> {
+    this.listeners.clear();
+    await super.close();
+  }
+
+  private emit(change: FlagChange): void {
+    for (const l of [...this.listeners]) {
+      // Delivered after the write committed, outside the caller's stack, like a pub/sub message.
+      queueMicrotask(() => {
+        try {
+          l({ ...change });
+        } catch {
+          // A throwing listener must not stop delivery to the others.
+        }
+      });
+    }
   }
 }
-export type _MemoryFlagStoreContract = FlagStore;
+
+function binaryCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
