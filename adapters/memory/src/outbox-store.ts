@@ -1,10 +1,221 @@
-import { UnsupportedError, type OutboxStore } from "@ops/core";
-import { MemoryStoreBase } from "./base.js";
+import {
+  ConflictError,
+  NotFoundError,
+  UnsupportedError,
+  ValidationError,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  type OutboxEnqueueMessage,
+  type OutboxFinalStatus,
+  type OutboxMessage,
+  type OutboxStatus,
+  type OutboxStore,
+  type Page,
+  type PageRequest,
+  type TenantKey,
+} from "@ops/core";
+import { MemoryStoreBase, tick } from "./base.js";
 
-// PLACEHOLDER: replaced by the full implementation (see the issue that owns OutboxStore).
-export class MemoryOutboxStore extends MemoryStoreBase {
-  notYet(): never {
-    throw new UnsupportedError("[ops/adapter-memory] MemoryOutboxStore is not implemented yet");
+const PKG = "adapter-memory";
+const FINAL: readonly OutboxFinalStatus[] = ["dead", "expired", "cancelled"];
+
+function invalid(field: string, expected: string): ValidationError {
+  return new ValidationError(`[ops/${PKG}] invalid ${field}: expected ${expected}`, [{ path: field, message: `expected ${expected}` }]);
+}
+
+/** Parses an ISO time to ms, naming the field when it is not one. */
+function timeMs(value: unknown, field: string): number {
+  const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) throw invalid(field, "an ISO 8601 date-time");
+  return ms;
+}
+
+function nonEmpty(value: unknown, field: string, max = 512): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > max)
+    throw invalid(field, `a non-empty string of at most ${max} characters`);
+  return value;
+}
+
+/**
+ * In-process `OutboxStore`: the reference semantics of leases, idempotency and paging. Not
+ * shared between processes and not durable (`capabilities.durable === false`).
+ */
+export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
+  private readonly byId = new Map<string, OutboxMessage>();
+  private readonly byKey = new Map<string, string>();
+
+  async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
+    this.assertOpen();
+    if (input.tx !== undefined)
+      throw new UnsupportedError(`[ops/${PKG}] outbox enqueue: tx given but the memory store has no transactions`);
+    const m = input.message;
+    nonEmpty(m.id, "message.id");
+    nonEmpty(m.channel, "message.channel", 128);
+    nonEmpty(m.idempotencyKey, "message.idempotencyKey");
+    if (m.tenantId !== null && (typeof m.tenantId !== "string" || m.tenantId === ""))
+      throw invalid("message.tenantId", "a non-empty string or null");
+    if (typeof m.payload !== "object" || m.payload === null || Array.isArray(m.payload))
+      throw invalid("message.payload", "a JSON object");
+    const created = timeMs(m.createdAt, "message.createdAt");
+    const next = m.nextAttemptAt === undefined ? created : timeMs(m.nextAttemptAt, "message.nextAttemptAt");
+    const existingId = this.byKey.get(m.idempotencyKey);
+    if (existingId !== undefined) return this.copy(this.byId.get(existingId)!);
+    if (this.byId.has(m.id)) throw new ConflictError(`[ops/${PKG}] outbox message id ${m.id} already exists under another idempotencyKey`);
+    const row: OutboxMessage = {
+      id: m.id,
+      tenantId: m.tenantId,
+      channel: m.channel,
+      payload: this.copy(m.payload),
+      idempotencyKey: m.idempotencyKey,
+      status: "pending",
+      attempts: 0,
+      createdAt: new Date(created).toISOString(),
+      nextAttemptAt: new Date(next).toISOString(),
+      leaseOwner: null,
+      leaseUntil: null,
+      lastError: null,
+      deliveredAt: null,
+      finishedAt: null,
+      version: 1,
+    };
+    this.byId.set(row.id, row);
+    this.byKey.set(row.idempotencyKey, row.id);
+    return this.copy(row);
+  }
+
+  async claim(input: {
+    workerId: string;
+    limit: number;
+    leaseMs: number;
+    now: string;
+    channels?: readonly string[];
+  }): Promise<OutboxMessage[]> {
+    this.assertOpen();
+    nonEmpty(input.workerId, "workerId", 256);
+    if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) throw invalid("limit", "an integer 1..1000");
+    if (!Number.isInteger(input.leaseMs) || input.leaseMs < 1) throw invalid("leaseMs", "a positive integer");
+    const now = timeMs(input.now, "now");
+    const channels = input.channels === undefined ? null : new Set(input.channels);
+    // Let concurrent callers interleave as they would against a database, then decide in one
+    // synchronous step: that step is the "guarded write" no two claims can share.
+    await tick();
+    const due: OutboxMessage[] = [];
+    for (const m of this.byId.values()) {
+      if (m.status !== "pending" || Date.parse(m.nextAttemptAt) > now) continue;
+      if (m.leaseUntil !== null && Date.parse(m.leaseUntil) > now) continue;
+      if (channels !== null && !channels.has(m.channel)) continue;
+      due.push(m);
+    }
+    due.sort((a, b) => (a.nextAttemptAt < b.nextAttemptAt ? -1 : a.nextAttemptAt > b.nextAttemptAt ? 1 : a.id < b.id ? -1 : 1));
+    const leaseUntil = new Date(now + input.leaseMs).toISOString();
+    return due.slice(0, input.limit).map((m) => {
+      m.leaseOwner = input.workerId;
+      m.leaseUntil = leaseUntil;
+      m.attempts += 1;
+      m.version += 1;
+      return this.copy(m);
+    });
+  }
+
+  async complete(input: { id: string; workerId: string; now: string }): Promise<OutboxMessage> {
+    this.assertOpen();
+    const now = timeMs(input.now, "now");
+    await tick();
+    const m = this.leased(input.id, input.workerId, "complete");
+    m.status = "delivered";
+    m.deliveredAt = new Date(now).toISOString();
+    m.leaseOwner = null;
+    m.leaseUntil = null;
+    m.version += 1;
+    return this.copy(m);
+  }
+
+  async fail(input: {
+    id: string;
+    workerId: string;
+    error: string;
+    now: string;
+    retryAt?: string;
+    final?: OutboxFinalStatus;
+  }): Promise<OutboxMessage> {
+    this.assertOpen();
+    const now = timeMs(input.now, "now");
+    const retryAt = input.retryAt === undefined ? now : timeMs(input.retryAt, "retryAt");
+    if (typeof input.error !== "string") throw invalid("error", "a string");
+    if (input.final !== undefined && !FINAL.includes(input.final)) throw invalid("final", "one of dead, expired, cancelled");
+    await tick();
+    const m = this.leased(input.id, input.workerId, "fail");
+    m.lastError = input.error.slice(0, 2000);
+    m.leaseOwner = null;
+    m.leaseUntil = null;
+    if (input.final !== undefined) {
+      m.status = input.final;
+      m.finishedAt = new Date(now).toISOString();
+    } else {
+      m.nextAttemptAt = new Date(retryAt).toISOString();
+    }
+    m.version += 1;
+    return this.copy(m);
+  }
+
+  async requeue(input: { id: string; now: string }): Promise<OutboxMessage> {
+    this.assertOpen();
+    const now = timeMs(input.now, "now");
+    const m = this.byId.get(input.id);
+    if (m === undefined) throw new NotFoundError(`[ops/${PKG}] outbox message ${input.id} not found`);
+    if (m.status === "pending" || m.status === "delivered")
+      throw new ConflictError(`[ops/${PKG}] outbox message ${input.id} is ${m.status}: only dead, expired or cancelled messages can be requeued`);
+    m.status = "pending";
+    m.attempts = 0;
+    m.finishedAt = null;
+    m.nextAttemptAt = new Date(now).toISOString();
+    m.version += 1;
+    return this.copy(m);
+  }
+
+  async get(input: { id: string }): Promise<OutboxMessage | null> {
+    this.assertOpen();
+    const m = this.byId.get(input.id);
+    return m === undefined ? null : this.copy(m);
+  }
+
+  async findByIdempotencyKey(input: { idempotencyKey: string }): Promise<OutboxMessage | null> {
+    this.assertOpen();
+    const id = this.byKey.get(input.idempotencyKey);
+    return id === undefined ? null : this.copy(this.byId.get(id)!);
+  }
+
+  async list(
+    input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest = {},
+  ): Promise<Page<OutboxMessage>> {
+    this.assertOpen();
+    const limit = pageLimit(input.limit, PKG);
+    let after: [string, string] | null = null;
+    if (input.cursor != null) {
+      const [c, id] = decodeCursor(input.cursor, 2, PKG);
+      if (typeof c !== "string" || typeof id !== "string") throw invalid("cursor", "a cursor returned by a previous page");
+      after = [c, id];
+    }
+    const rows = [...this.byId.values()].filter(
+      (m) =>
+        (input.status === undefined || m.status === input.status) &&
+        (input.tenantId === undefined || m.tenantId === input.tenantId) &&
+        (input.channel === undefined || m.channel === input.channel) &&
+        (after === null || m.createdAt > after[0] || (m.createdAt === after[0] && m.id > after[1])),
+    );
+    rows.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1));
+    const items = rows.slice(0, limit).map((m) => this.copy(m));
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+  }
+
+  /** The message if `workerId` still holds its lease; the single guard of complete/fail. */
+  private leased(id: string, workerId: string, op: string): OutboxMessage {
+    const m = this.byId.get(id);
+    if (m === undefined) throw new NotFoundError(`[ops/${PKG}] outbox ${op}: message ${id} not found`);
+    if (m.status !== "pending" || m.leaseOwner !== workerId)
+      throw new ConflictError(`[ops/${PKG}] outbox ${op}: worker ${workerId} no longer holds the lease on message ${id}`);
+    return m;
   }
 }
-export type _MemoryOutboxStoreContract = OutboxStore;
