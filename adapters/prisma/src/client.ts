@@ -1,0 +1,43 @@
+/**
+ * The part of a Prisma client the adapter uses. Typed structurally so that any client generated
+ * from any `schema.prisma` (with the @ops fragment pasted in) fits, whatever else it contains:
+ * the adapter talks SQL through the raw-query methods, with bind parameters only.
+ */
+export interface PrismaSqlClient {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+}
+
+/** A full client (not a transaction handle): it can also open interactive transactions. */
+export interface PrismaClientLike extends PrismaSqlClient {
+  $transaction<R>(
+    fn: (tx: never) => PromiseLike<R>,
+    options?: { maxWait?: number; timeout?: number; isolationLevel?: never },
+  ): PromiseLike<R>;
+}
+
+/**
+ * Runs `fn` in an interactive transaction of `client`. The transaction handle Prisma passes is
+ * the user's generated type; the adapter needs only its raw-query methods.
+ */
+export function inTransaction<R>(
+  client: PrismaClientLike,
+  fn: (tx: PrismaSqlClient) => Promise<R>,
+  options: { timeout?: number; maxWait?: number } = {},
+): Promise<R> {
+  const run = client.$transaction as unknown as (
+    fn: (tx: PrismaSqlClient) => Promise<R>,
+    options?: { maxWait?: number; timeout?: number },
+  ) => PromiseLike<R>;
+  return Promise.resolve(run.call(client, fn, options));
+}
+
+/** Whether `value` has the raw-query methods of a Prisma client or transaction handle. */
+export function isPrismaSqlClient(value: unknown): value is PrismaSqlClient {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { $queryRawUnsafe?: unknown }).$queryRawUnsafe === "function" &&
+    typeof (value as { $executeRawUnsafe?: unknown }).$executeRawUnsafe === "function"
+  );
+}
