@@ -6,7 +6,10 @@ const conditions = ["@ops/source", "node", "import", "module", "default"];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions } },
+  // Vitest also passes ssr conditions to the test processes as `node --conditions`, where
+  // "import" would make CJS packages' require() pick ESM entries (pg -> pg-pool breaks). Vite adds
+  // "import"/"require" by itself per import kind, so it is left out here.
+  ssr: { resolve: { conditions: conditions.filter((c) => c !== "import") } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "adapters/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
     testTimeout: 30_000,
