@@ -1,1 +1,4 @@
+export * from "./tenant-scope.js";
+export * from "./leak-guard.js";
+export * from "./scoped-stores.js";
 export * from "./rls-sql.js";

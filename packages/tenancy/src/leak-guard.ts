@@ -1,0 +1,86 @@
+import { TenantIsolationError, type ActorRef, type AuditSink, type SignalSink, type TenantKey } from "@ops/core";
+
+/** What was attempted, as reported to the signal sink, the audit sink and `onLeak`. */
+export interface LeakAttempt {
+  /** The scope the call ran in (`null`: global scope, `undefined`: no scope). */
+  currentTenant: TenantKey | undefined;
+  /** The tenant the call tried to reach (`null`: global rows), when known. */
+  attemptedTenant?: TenantKey;
+  /** `"flags.get"`, `"outbox.claim"`, ... */
+  operation: string;
+  reason: string;
+}
+
+export interface LeakGuardOptions {
+  /** Receives a `CROSS_TENANT_ACCESS` auth signal per attempt (what @ops/incidents turns into TENANT_LEAK_RISK). */
+  signals?: SignalSink;
+  /** Receives a `TENANT_ISOLATION_VIOLATION` audit entry per attempt. */
+  audit?: AuditSink;
+  /** Who the audit entry names as actor. Default `{ id: "ops-tenancy", type: "system" }`. */
+  actor?: ActorRef;
+  /** Auth event type recorded. Default `CROSS_TENANT_ACCESS`. */
+  signalType?: string;
+  /** Called for every attempt (metrics, logs). Must not throw. */
+  onLeak?: (attempt: LeakAttempt) => void;
+  /** Called when a sink fails: the attempt is still refused, the sink error is not rethrown. */
+  onReportError?: (err: unknown, attempt: LeakAttempt) => void;
+}
+
+/**
+ * Reports an attempt (signal + audit entry, awaited so they are written before the caller sees the
+ * error) and returns the `TenantIsolationError` to throw. A failing sink never turns the refusal
+ * into another error.
+ */
+export async function reportLeak(options: LeakGuardOptions, attempt: LeakAttempt): Promise<TenantIsolationError> {
+  const scopeName = attempt.currentTenant === undefined ? "(no scope)" : (attempt.currentTenant ?? "(global)");
+  const target = attempt.attemptedTenant === undefined ? "" : ` tenant "${attempt.attemptedTenant ?? "(global)"}"`;
+  const error = new TenantIsolationError(
+    `[ops/tenancy] ${attempt.operation} refused in scope "${scopeName}"${target ? ` for${target}` : ""}: ${attempt.reason}`,
+  );
+  const tenantId = attempt.currentTenant ?? null;
+  const meta = {
+    incidentType: "TENANT_LEAK_RISK",
+    operation: attempt.operation,
+    reason: attempt.reason,
+    attemptedTenant: attempt.attemptedTenant ?? null,
+  };
+  const tasks: Array<Promise<void>> = [];
+  const guard = (fn: () => Promise<void> | void) =>
+    tasks.push(
+      (async () => {
+        try {
+          await fn();
+        } catch (err) {
+          options.onReportError?.(err, attempt);
+        }
+      })(),
+    );
+  if (options.signals) {
+    const signals = options.signals;
+    guard(() => signals.recordAuthEvent({ type: options.signalType ?? "CROSS_TENANT_ACCESS", tenantId, meta }));
+  }
+  if (options.audit) {
+    const audit = options.audit;
+    guard(() =>
+      audit.record({
+        action: "TENANT_ISOLATION_VIOLATION",
+        actor: options.actor ?? { id: "ops-tenancy", type: "system" },
+        tenantId,
+        ...(attempt.attemptedTenant === undefined
+          ? {}
+          : { target: { id: attempt.attemptedTenant ?? "(global)", type: "tenant" } }),
+        outcome: "failure",
+        reason: attempt.reason,
+        surface: "tenancy",
+        meta,
+      }),
+    );
+  }
+  try {
+    options.onLeak?.(attempt);
+  } catch (err) {
+    options.onReportError?.(err, attempt);
+  }
+  await Promise.all(tasks);
+  return error;
+}
