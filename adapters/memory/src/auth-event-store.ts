@@ -15,6 +15,12 @@ import { MemoryStoreBase, tick } from "./base.js";
 export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventStore {
   private readonly byId = new Map<string, AuthEventRecord>();
 
+  /** Conformance backdoor (`AuthEventRawBackdoor`): the stored event, any tenant. */
+  rawEvent(id: string): AuthEventRecord | null {
+    const e = this.byId.get(id);
+    return e ? this.copy(e) : null;
+  }
+
   async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
     this.assertOpen();
     if (!Array.isArray(input.events))

@@ -15,6 +15,11 @@ export class MemoryCounterStore extends MemoryStoreBase implements CounterStore 
   private readonly series = new Map<string, Map<number, Bucket>>();
   private sweeps = 0;
 
+  /** Conformance backdoor (`CounterRawBackdoor`): a bucket's stored count, or null. */
+  rawBucket(input: { tenantId: TenantKey; key: string; bucketMs: number; startMs: number }): number | null {
+    return this.scope(input.tenantId, input.key, input.bucketMs, false)?.get(input.startMs)?.count ?? null;
+  }
+
   async increment(input: {
     tenantId: TenantKey;
     key: string;

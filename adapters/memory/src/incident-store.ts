@@ -24,6 +24,12 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
   private readonly byId = new Map<string, IncidentRecord>();
   private readonly models = new Map<string, IncidentModelRecord>();
 
+  /** Conformance backdoor (`IncidentRawBackdoor`): the stored record, any tenant, no copy-out filters. */
+  rawIncident(id: string): IncidentRecord | null {
+    const r = this.byId.get(id);
+    return r ? this.copy(r) : null;
+  }
+
   async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
     this.assertOpen();
     await tick();

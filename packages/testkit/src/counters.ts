@@ -1,11 +1,130 @@
-import type { CounterStore } from "@ops/core";
-import { registerCases, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
+import { expect } from "vitest";
+import { ValidationError, type CounterStore, type TenantKey } from "@ops/core";
+import {
+  concurrently,
+  randomKey,
+  randomTenant,
+  registerCases,
+  withStore,
+  type ConformanceCase,
+  type ConformanceOptions,
+} from "./conformance.js";
 
-// PLACEHOLDER: the full suite comes with the issue that owns CounterStore.
-export function counterStoreCases(_opts: ConformanceOptions<CounterStore>): ConformanceCase[] {
-  return [];
+/** Reads what an adapter really stored for one bucket, bypassing its own read methods. */
+export interface CounterRawBackdoor {
+  /** The stored count of the bucket starting at `startMs`, or null when absent. */
+  readBucket(input: { tenantId: TenantKey; key: string; bucketMs: number; startMs: number }): Promise<number | null>;
 }
 
-export function describeCounterStoreConformance(opts: ConformanceOptions<CounterStore>): void {
+export type CounterConformanceOptions = ConformanceOptions<CounterStore, CounterRawBackdoor>;
+
+const BUCKET = 60_000;
+/** The start of the current bucket: cases stay near "now" so TTL-based backends keep them. */
+const base = () => Math.floor(Date.now() / BUCKET) * BUCKET;
+const HOUR = 3_600_000;
+
+/** The CounterStore contract (see the JSDoc of `CounterStore` in @ops/core). */
+export function counterStoreCases(opts: CounterConformanceOptions): ConformanceCase[] {
+  return [
+    {
+      name: "200 concurrent increments: every running total 1..200 is seen exactly once",
+      run: () =>
+        withStore(opts, async (store, raw) => {
+          const t = randomTenant();
+          const key = randomKey();
+          const b0 = base();
+          const { fulfilled, rejected } = await concurrently(200, () =>
+            store.increment({ tenantId: t, key, atMs: b0 + 5, bucketMs: BUCKET, ttlMs: HOUR }),
+          );
+          expect(rejected).toEqual([]);
+          expect([...fulfilled].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+          expect(await store.sum({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET })).toBe(200);
+          if (raw) expect(await raw.readBucket({ tenantId: t, key, bucketMs: BUCKET, startMs: b0 })).toBe(200);
+        }),
+    },
+    {
+      name: "increment returns the sum of the window of windowBuckets buckets ending at atMs",
+      run: () =>
+        withStore(opts, async (store) => {
+          const t = randomTenant();
+          const key = randomKey();
+          const b0 = base() - 5 * BUCKET;
+          const inc = (bucket: number, by: number, windowBuckets = 1) =>
+            store.increment({ tenantId: t, key, atMs: b0 + bucket * BUCKET + 17, bucketMs: BUCKET, by, windowBuckets, ttlMs: HOUR });
+          expect(await inc(0, 3)).toBe(3);
+          expect(await inc(1, 4)).toBe(4);
+          expect(await inc(2, 5, 2)).toBe(9);
+          expect(await inc(2, 1, 3)).toBe(13);
+          expect(await inc(4, 2, 3)).toBe(8);
+          expect(await store.read({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0, toMs: b0 + 5 * BUCKET })).toEqual([
+            { startMs: b0, count: 3 },
+            { startMs: b0 + BUCKET, count: 4 },
+            { startMs: b0 + 2 * BUCKET, count: 6 },
+            { startMs: b0 + 4 * BUCKET, count: 2 },
+          ]);
+          expect(await store.sum({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0 + BUCKET, toMs: b0 + 3 * BUCKET })).toBe(10);
+          expect(await store.sum({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0 + 5 * BUCKET, toMs: b0 + 9 * BUCKET })).toBe(0);
+        }),
+    },
+    {
+      name: "tenant isolation: counters of one key are separate per tenant and for the global scope",
+      run: () =>
+        withStore(opts, async (store) => {
+          const a = randomTenant("a");
+          const b = randomTenant("b");
+          const key = randomKey();
+          const b0 = base();
+          await store.increment({ tenantId: a, key, atMs: b0, bucketMs: BUCKET, by: 7, ttlMs: HOUR });
+          const q = { key, bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET };
+          expect(await store.sum({ ...q, tenantId: b })).toBe(0);
+          expect(await store.sum({ ...q, tenantId: null })).toBe(0);
+          expect(await store.read({ ...q, tenantId: b })).toEqual([]);
+          expect(await store.increment({ tenantId: null, key, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR })).toBe(1);
+          expect(await store.increment({ tenantId: b, key, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR })).toBe(1);
+          expect(await store.sum({ ...q, tenantId: a })).toBe(7);
+        }),
+    },
+    {
+      name: "keys and bucket sizes are separate series",
+      run: () =>
+        withStore(opts, async (store) => {
+          const t = randomTenant();
+          const k1 = randomKey();
+          const k2 = randomKey();
+          const b0 = base();
+          await store.increment({ tenantId: t, key: k1, atMs: b0, bucketMs: BUCKET, by: 2, ttlMs: HOUR });
+          expect(await store.increment({ tenantId: t, key: k2, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR })).toBe(1);
+          expect(await store.increment({ tenantId: t, key: k1, atMs: b0, bucketMs: 10_000, ttlMs: HOUR })).toBe(1);
+          expect(await store.sum({ tenantId: t, key: k1, bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET })).toBe(2);
+        }),
+    },
+    {
+      name: "bad input is a ValidationError and changes nothing",
+      run: () =>
+        withStore(opts, async (store) => {
+          const t = randomTenant();
+          const key = randomKey();
+          const b0 = base();
+          const bad = [
+            { by: 0 },
+            { by: 1.5 },
+            { by: -1 },
+            { bucketMs: 0 },
+            { bucketMs: 2.5 },
+            { windowBuckets: 0 },
+            { key: "" },
+          ];
+          for (const over of bad)
+            await expect(
+              store.increment({ tenantId: t, key, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR, ...over }),
+            ).rejects.toBeInstanceOf(ValidationError);
+          expect(await store.sum({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0 - HOUR, toMs: b0 + HOUR })).toBe(0);
+        }),
+    },
+  ];
+}
+
+/** Registers the CounterStore conformance suite with vitest. */
+export function describeCounterStoreConformance(opts: CounterConformanceOptions): void {
   registerCases(`${opts.name}: CounterStore conformance`, counterStoreCases(opts), opts.capabilities ?? {}, opts.timeout);
 }
