@@ -7,7 +7,19 @@ import { CROSS_TENANT_METHODS, type CallContext } from "./cross-tenant-methods.j
 export const SCOPED_STORE_NAMES = ["audit", "auditKeys", "flags", "incidents", "authEvents", "outbox", "counters"] as const;
 export type ScopedStoreName = (typeof SCOPED_STORE_NAMES)[number];
 
-type OptionalTenant<I> = I extends { tenantId: infer T } ? Omit<I, "tenantId"> & { tenantId?: T } : I;
+type RecordKey = "record" | "records" | "event" | "events" | "message" | "messages" | "candidate";
+type TenantOptional<T> = T extends { tenantId: infer X } ? Omit<T, "tenantId"> & { tenantId?: X } : T;
+type OptionalTenant<I> = I extends (...args: never[]) => unknown
+  ? I
+  : I extends object
+  ? TenantOptional<{
+      [K in keyof I]: K extends RecordKey
+        ? I[K] extends readonly (infer E)[]
+          ? readonly TenantOptional<E>[]
+          : TenantOptional<I[K]>
+        : I[K];
+    }>
+  : I;
 type ScopedArgs<A extends unknown[]> = A extends [infer I]
   ? [input: OptionalTenant<I>]
   : A extends [(infer I)?]
