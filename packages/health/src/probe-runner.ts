@@ -1,0 +1,87 @@
+import { executeChecks, type ExecuteOptions } from "./run-checks.js";
+import type { HealthCheck, HealthReport, ProbeKind } from "./types.js";
+
+/**
+ * Runs one probe's checks with a result cache: within `ttlMs` of the last completed run callers
+ * get that report; past it, the first caller starts a run and every concurrent caller shares the
+ * same in-flight promise, so a storm of probes costs the dependencies one round of checks.
+ * While background polling is on, callers always get the latest polled report.
+ */
+export class ProbeRunner {
+  private last: HealthReport | undefined;
+  private lastPromise: Promise<HealthReport> | undefined;
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<HealthReport> | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private runs = 0;
+
+  constructor(
+    readonly probe: ProbeKind,
+    private readonly checks: readonly HealthCheck[],
+    private readonly ttlMs: number,
+    private readonly exec: ExecuteOptions,
+    private readonly env: string | undefined,
+  ) {}
+
+  /** How many times the checks actually ran (cache misses). */
+  get runCount(): number {
+    return this.runs;
+  }
+
+  /** The last completed report, if any, without running anything. */
+  get latest(): HealthReport | undefined {
+    return this.last;
+  }
+
+  /** The cached report when fresh (or polled), else a shared run. Never rejects. */
+  get(): Promise<HealthReport> {
+    if (this.lastPromise !== undefined && (this.pollTimer !== undefined || this.exec.clock.now() - this.lastAt < this.ttlMs))
+      return this.lastPromise;
+    return this.refresh();
+  }
+
+  /** Runs now, ignoring the cache, unless a run is already in flight (then shares it). */
+  refresh(): Promise<HealthReport> {
+    if (this.inflight) return this.inflight;
+    this.runs++;
+    const run = executeChecks(this.checks, this.exec).then((report) => {
+      report.probe = this.probe;
+      if (this.env !== undefined) report.env = this.env;
+      this.last = report;
+      this.lastAt = this.exec.clock.now();
+      this.lastPromise = Promise.resolve(report);
+      this.inflight = undefined;
+      return report;
+    });
+    this.inflight = run;
+    return run;
+  }
+
+  /** Re-runs every `intervalMs` in the background (first run now). The timer never keeps the process alive. */
+  startPolling(intervalMs: number): void {
+    this.stopPolling();
+    const tick = () => {
+      void this.refresh().finally(() => {
+        if (this.pollTimer !== undefined) {
+          this.pollTimer = setTimeout(tick, intervalMs);
+          this.pollTimer.unref();
+        }
+      });
+    };
+    // A placeholder so `get()` knows polling is on before the first tick is scheduled.
+    this.pollTimer = setTimeout(() => undefined, 0);
+    this.pollTimer.unref();
+    tick();
+  }
+
+  stopPolling(): void {
+    if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  /** Drops the cached report (the next `get()` runs the checks). */
+  invalidate(): void {
+    this.lastPromise = undefined;
+    this.lastAt = Number.NEGATIVE_INFINITY;
+  }
+}

@@ -1,0 +1,120 @@
+import type { Clock } from "@ops/core";
+import { describeError, scrubSecrets } from "./scrub.js";
+import type { CheckOutcome, CheckResult, HealthCheck, HealthReport, HealthStatus } from "./types.js";
+
+/** Default per-check timeout: below Kubernetes' default 1 s probe timeout would be too tight for a database. */
+export const DEFAULT_CHECK_TIMEOUT_MS = 2_000;
+
+/** A check's timeout elapsed; this is its signal's abort reason. */
+export class CheckTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+    this.name = "CheckTimeoutError";
+  }
+}
+
+export interface ExecuteOptions {
+  clock: Clock;
+  defaultTimeoutMs: number;
+  /** Literal secrets to redact from messages, on top of the built-in patterns. */
+  secrets: readonly string[];
+}
+
+const TIMED_OUT = Symbol("timed-out");
+
+/**
+ * Runs one check under its timeout. Never throws and never waits past the timeout: a check that
+ * never settles is reported as failed and its signal is aborted so it can release resources.
+ */
+export async function runCheck(check: HealthCheck, opts: ExecuteOptions): Promise<CheckResult> {
+  const critical = check.critical ?? true;
+  const timeoutMs = check.timeoutMs ?? opts.defaultTimeoutMs;
+  const controller = new AbortController();
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    // Not unref'd on purpose: a script awaiting the report must get it, not exit early.
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+  });
+  let outcome: CheckOutcome;
+  let timedOut = false;
+  try {
+    // Run inside a promise so a check that throws synchronously is handled like a rejection.
+    const work = new Promise<CheckOutcome | boolean | void>((resolve) => resolve(check.run({ signal: controller.signal })));
+    const settled = await Promise.race([work, expired]);
+    if (settled === TIMED_OUT) {
+      timedOut = true;
+      controller.abort(new CheckTimeoutError(timeoutMs));
+      work.catch(() => undefined); // a late rejection must not become an unhandled one
+      outcome = { status: "fail", message: `timed out after ${timeoutMs} ms` };
+    } else {
+      outcome = normalizeOutcome(settled);
+    }
+  } catch (err) {
+    outcome = { status: "fail", message: describeError(err, opts.secrets) };
+  } finally {
+    clearTimeout(timer);
+  }
+  return toResult(check, outcome, critical, timedOut, performance.now() - started, opts);
+}
+
+function normalizeOutcome(value: CheckOutcome | boolean | void): CheckOutcome {
+  if (value === undefined) return { status: "pass" };
+  if (typeof value === "boolean") return { ok: value };
+  return value;
+}
+
+function toResult(
+  check: HealthCheck,
+  outcome: CheckOutcome,
+  critical: boolean,
+  timedOut: boolean,
+  durationMs: number,
+  opts: ExecuteOptions,
+): CheckResult {
+  const status: HealthStatus = outcome.status ?? (outcome.ok === false ? "fail" : "pass");
+  const result: CheckResult = {
+    name: check.name,
+    key: check.measurement ? `${check.name}:${check.measurement}` : check.name,
+    ok: status !== "fail",
+    status,
+    critical,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+    timedOut,
+    tsISO: opts.clock.date().toISOString(),
+  };
+  const message = outcome.message ?? (status === "fail" ? "check reported not ok" : undefined);
+  if (message !== undefined) result.message = scrubSecrets(message, opts.secrets);
+  if (outcome.observedValue !== undefined) result.observedValue = outcome.observedValue;
+  if (outcome.observedUnit !== undefined) result.observedUnit = outcome.observedUnit;
+  if (check.componentType !== undefined) result.componentType = check.componentType;
+  if (outcome.details !== undefined) result.details = outcome.details;
+  return result;
+}
+
+/**
+ * pass when every check passes; fail when a critical check fails; otherwise warn (degraded):
+ * a non-critical check failed or some check warned.
+ */
+export function aggregateStatus(results: readonly CheckResult[]): HealthStatus {
+  let status: HealthStatus = "pass";
+  for (const r of results) {
+    if (r.status === "fail" && r.critical) return "fail";
+    if (r.status !== "pass") status = "warn";
+  }
+  return status;
+}
+
+/** Runs every check at once (never one after another) and builds the report. Never throws. */
+export async function executeChecks(checks: readonly HealthCheck[], opts: ExecuteOptions): Promise<HealthReport> {
+  const started = performance.now();
+  const results = await Promise.all(checks.map((c) => runCheck(c, opts)));
+  const status = aggregateStatus(results);
+  return {
+    ok: status !== "fail",
+    status,
+    checks: results,
+    tsISO: opts.clock.date().toISOString(),
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+  };
+}
