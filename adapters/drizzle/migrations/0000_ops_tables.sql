@@ -80,8 +80,7 @@ CREATE TABLE "ops_incident_models" (
 );
 --> statement-breakpoint
 CREATE TABLE "ops_incidents" (
-	"row_id" bigserial PRIMARY KEY NOT NULL,
-	"id" text COLLATE "C" NOT NULL,
+	"id" text COLLATE "C" PRIMARY KEY NOT NULL,
 	"tenant_id" text COLLATE "C",
 	"fingerprint" text COLLATE "C" NOT NULL,
 	"type" text COLLATE "C" NOT NULL,
@@ -92,8 +91,7 @@ CREATE TABLE "ops_incidents" (
 	"updated_at" timestamp (3) with time zone NOT NULL,
 	"resolved_at" timestamp (3) with time zone,
 	"data" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"version" integer NOT NULL,
-	CONSTRAINT "ops_incidents_tenant_id_key" UNIQUE NULLS NOT DISTINCT("tenant_id","id")
+	"version" integer NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "ops_outbox" (
@@ -127,8 +125,6 @@ CREATE INDEX "ops_auth_events_tenant_ip_idx" ON "ops_auth_events" USING btree ("
 CREATE INDEX "ops_auth_events_occurred_at_idx" ON "ops_auth_events" USING btree ("occurred_at");--> statement-breakpoint
 CREATE INDEX "ops_counters_expires_at_idx" ON "ops_counters" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "ops_incidents_list_idx" ON "ops_incidents" USING btree ("tenant_id","opened_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "ops_incidents_active_fingerprint_idx" ON "ops_incidents" USING btree ("tenant_id","fingerprint","opened_at" DESC NULLS LAST) WHERE "ops_incidents"."state" <> 'resolved';--> statement-breakpoint
-CREATE INDEX "ops_incidents_scan_idx" ON "ops_incidents" USING btree ("id","row_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "ops_outbox_idempotency_key_idx" ON "ops_outbox" USING btree ("idempotency_key");--> statement-breakpoint
 CREATE INDEX "ops_outbox_due_idx" ON "ops_outbox" USING btree ("next_attempt_at","id") WHERE "ops_outbox"."status" = 'pending';--> statement-breakpoint
 CREATE INDEX "ops_outbox_status_idx" ON "ops_outbox" USING btree ("status","created_at","id");--> statement-breakpoint

@@ -124,8 +124,8 @@ function buildTables(table: TableFn) {
   const incidents = table(
     "ops_incidents",
     {
-      rowId: bigserial("row_id", { mode: "number" }).primaryKey(),
-      id: ctext("id").notNull(),
+      // Ids are unique across tenants (a stable id includes its scope), as in the memory store.
+      id: ctext("id").primaryKey(),
       tenantId: ctext("tenant_id"),
       fingerprint: ctext("fingerprint").notNull(),
       type: ctext("type").notNull(),
@@ -139,13 +139,8 @@ function buildTables(table: TableFn) {
       version: integer("version").notNull(),
     },
     (t) => [
-      unique("ops_incidents_tenant_id_key").on(t.tenantId, t.id).nullsNotDistinct(),
       index("ops_incidents_list_idx").on(t.tenantId, t.openedAt.desc(), t.id.desc()),
-      index("ops_incidents_active_fingerprint_idx")
-        .on(t.tenantId, t.fingerprint, t.openedAt.desc())
-        .where(sql`${t.state} <> 'resolved'`),
-      // scan(): every tenant's incidents by id (row_id breaks ties between tenants).
-      index("ops_incidents_scan_idx").on(t.id, t.rowId),
+      // scan() walks every tenant's incidents by id: the primary key serves it.
       // The partial UNIQUE index on active fingerprints is hand-written (0001): drizzle-kit cannot
       // emit NULLS NOT DISTINCT on an index.
     ],
