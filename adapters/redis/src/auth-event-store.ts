@@ -1,0 +1,196 @@
+import type { Redis } from "ioredis";
+import * as z from "zod";
+import {
+  AuthEventTypeSchema,
+  TenantIdSchema,
+  UnavailableError,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  parseInput,
+  type AuthEventQuery,
+  type AuthEventRecord,
+  type AuthEventStore,
+  type Page,
+  type StoreCapabilities,
+  type TenantKey,
+} from "@ops/core";
+import { mapRedisError } from "./errors.js";
+import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
+import { LuaScript } from "./script.js";
+
+// KEYS: data hash, time index zset. ARGV: cap, then (id, member, json) triples.
+// HSETNX makes a repeated id a no-op, so retried or concurrent appends store an event once.
+// Beyond `cap` events the oldest are trimmed: this is a capped signal log, not an archive.
+const APPEND = new LuaScript(`
+local cap = tonumber(ARGV[1])
+local inserted = 0
+for i = 2, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 2]) == 1 then
+    redis.call('ZADD', KEYS[2], 0, ARGV[i + 1])
+    inserted = inserted + 1
+  end
+end
+local n = redis.call('ZCARD', KEYS[2])
+if cap > 0 and n > cap then
+  local old = redis.call('ZRANGE', KEYS[2], 0, n - cap - 1)
+  for _, m in ipairs(old) do redis.call('HDEL', KEYS[1], string.sub(m, string.find(m, '|', 1, true) + 1)) end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - cap - 1)
+end
+return inserted
+`);
+// KEYS: data hash, time index zset. ARGV: exclusive upper bound member prefix ("(" .. before).
+const PRUNE = new LuaScript(`
+local old = redis.call('ZRANGEBYLEX', KEYS[2], '-', ARGV[1])
+for _, m in ipairs(old) do redis.call('HDEL', KEYS[1], string.sub(m, string.find(m, '|', 1, true) + 1)) end
+if #old > 0 then redis.call('ZREMRANGEBYLEX', KEYS[2], '-', ARGV[1]) end
+return #old
+`);
+
+const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
+const EventSchema = z.object({
+  id: z.string().min(1).max(200).regex(/^[^|\s]+$/, "expected an id without spaces or |"),
+  type: AuthEventTypeSchema,
+  occurredAt: Iso,
+  tenantId: TenantIdSchema.nullable(),
+  userId: z.string().max(256).optional(),
+  ip: z.string().max(64).optional(),
+  provider: z.string().max(100).optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+});
+const AppendSchema = z.object({ events: z.array(EventSchema).max(10_000) });
+
+export interface RedisAuthEventOptions {
+  /** Most events kept per tenant; older ones are trimmed on append. Default 100,000; 0 = no cap. */
+  maxEventsPerTenant?: number;
+}
+
+/**
+ * AuthEventStore on Redis: per tenant, a hash of events by id and a sorted set of
+ * `<occurredAt>|<id>` (lexicographic order = time order), capped per tenant. Appends dedupe by id
+ * inside one Lua script per tenant. Long-term retention belongs in PostgreSQL.
+ */
+export class RedisAuthEventStore implements AuthEventStore {
+  private closed = false;
+  private readonly cap: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    readonly capabilities: StoreCapabilities,
+    options: RedisAuthEventOptions = {},
+  ) {
+    this.cap = options.maxEventsPerTenant ?? 100_000;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new UnavailableError("[ops/adapter-redis] auth event store is closed");
+  }
+  private data(t: TenantKey) {
+    return `${this.keys.scope(t)}:authev:data`;
+  }
+  private byTime(t: TenantKey) {
+    return `${this.keys.scope(t)}:authev:bytime`;
+  }
+
+  async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
+    this.assertOpen();
+    const { events } = parseInput(AppendSchema, input, { pkg: "adapter-redis", what: "AuthEventStore.append input" });
+    const byTenant = new Map<string, AuthEventRecord[]>();
+    for (const e of events as AuthEventRecord[]) {
+      const t = scopeToken(e.tenantId);
+      (byTenant.get(t) ?? byTenant.set(t, []).get(t)!).push(e);
+    }
+    try {
+      if (byTenant.size) await this.redis.sadd(this.keys.index("authev:scopes"), ...byTenant.keys());
+      let inserted = 0;
+      for (const [token, list] of byTenant) {
+        const t = tokenToScope(token);
+        const args: Array<string | number> = [this.cap];
+        for (const e of list) args.push(e.id, `${e.occurredAt}|${e.id}`, JSON.stringify(e));
+        inserted += Number(await APPEND.run(this.redis, [this.data(t), this.byTime(t)], args));
+      }
+      return { inserted };
+    } catch (err) {
+      throw mapRedisError(err, "append auth events");
+    }
+  }
+
+  async list(input: AuthEventQuery): Promise<Page<AuthEventRecord>> {
+    this.assertOpen();
+    parseInput(z.object({ tenantId: TenantIdSchema.nullable(), from: Iso.optional(), to: Iso.optional() }), input, {
+      pkg: "adapter-redis",
+      what: "AuthEventStore.list input",
+    });
+    const limit = pageLimit(input.limit, "adapter-redis");
+    let before = input.cursor ? String(decodeCursor(input.cursor, 1, "adapter-redis")[0]) : null;
+    const types = input.types ? new Set<string>(input.types) : null;
+    // Upper bound: the cursor, else `to` (exclusive); lower bound: `from` (inclusive).
+    const max = before !== null ? `(${before}` : input.to ? `(${input.to}` : "+";
+    const min = input.from ? `[${input.from}` : "-";
+    const items: AuthEventRecord[] = [];
+    try {
+      let upper = max;
+      for (;;) {
+        const batch = await this.redis.zrevrangebylex(this.byTime(input.tenantId), upper, min, "LIMIT", 0, Math.max(2 * limit, 64));
+        if (batch.length === 0) return { items, nextCursor: null };
+        const raws = await this.redis.hmget(this.data(input.tenantId), ...batch.map((m) => m.slice(m.indexOf("|") + 1)));
+        for (let i = 0; i < batch.length; i++) {
+          before = batch[i]!;
+          upper = `(${before}`;
+          const raw = raws[i];
+          if (!raw) continue;
+          const e = JSON.parse(raw) as AuthEventRecord;
+          if ((types && !types.has(e.type)) || (input.userId !== undefined && e.userId !== input.userId) || (input.ip !== undefined && e.ip !== input.ip)) continue;
+          items.push(e);
+          if (items.length === limit) {
+            const more = i < batch.length - 1 || (await this.redis.zrevrangebylex(this.byTime(input.tenantId), upper, min, "LIMIT", 0, 1)).length > 0;
+            return { items, nextCursor: more ? encodeCursor([before]) : null };
+          }
+        }
+      }
+    } catch (err) {
+      throw mapRedisError(err, "list auth events");
+    }
+  }
+
+  async countByType(input: { tenantId: TenantKey; from: string; to: string }): Promise<Record<string, number>> {
+    this.assertOpen();
+    parseInput(z.object({ tenantId: TenantIdSchema.nullable(), from: Iso, to: Iso }), input, { pkg: "adapter-redis", what: "AuthEventStore.countByType input" });
+    const out: Record<string, number> = {};
+    try {
+      const members = await this.redis.zrangebylex(this.byTime(input.tenantId), `[${input.from}`, `(${input.to}`);
+      for (let i = 0; i < members.length; i += 1000) {
+        const chunk = members.slice(i, i + 1000);
+        const raws = await this.redis.hmget(this.data(input.tenantId), ...chunk.map((m) => m.slice(m.indexOf("|") + 1)));
+        for (const raw of raws) {
+          if (!raw) continue;
+          const type = (JSON.parse(raw) as AuthEventRecord).type;
+          out[type] = (out[type] ?? 0) + 1;
+        }
+      }
+      return out;
+    } catch (err) {
+      throw mapRedisError(err, "count auth events");
+    }
+  }
+
+  async prune(input: { before: string }): Promise<number> {
+    this.assertOpen();
+    parseInput(z.object({ before: Iso }), input, { pkg: "adapter-redis", what: "AuthEventStore.prune input" });
+    try {
+      let removed = 0;
+      for (const token of await this.redis.smembers(this.keys.index("authev:scopes"))) {
+        const t = tokenToScope(token);
+        removed += Number(await PRUNE.run(this.redis, [this.data(t), this.byTime(t)], [`(${input.before}`]));
+      }
+      return removed;
+    } catch (err) {
+      throw mapRedisError(err, "prune auth events");
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,346 @@
+import type { Redis } from "ioredis";
+import {
+  UnavailableError,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  type FlagChange,
+  type FlagRecord,
+  type FlagStore,
+  type JsonValue,
+  type Page,
+  type PageRequest,
+  type StoreCapabilities,
+  type TenantKey,
+} from "@ops/core";
+import { mapRedisError } from "./errors.js";
+import { RedisKeys, scopeToken, tokenToScope } from "./keys.js";
+import { LuaScript } from "./script.js";
+import { validateFlagAddress } from "./validate.js";
+
+// A record is stored as one hash field: "<version>\n<updatedAt>\n<actor as JSON>\n<config JSON>".
+// The config is kept as the exact JSON text the app wrote (no cjson round trip, which would turn
+// [] into {} and lose number precision); Lua only ever parses the leading version.
+const PUT = new LuaScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local curv = 0
+if cur then curv = tonumber(string.match(cur, '^(%d+)\\n')) end
+if ARGV[2] == '' then
+  if cur then return redis.error_reply('OPS_CONFLICT flag "' .. ARGV[1] .. '" already exists at version ' .. curv) end
+else
+  if not cur then return redis.error_reply('OPS_CONFLICT flag "' .. ARGV[1] .. '" does not exist (expected version ' .. ARGV[2] .. ')') end
+  if curv ~= tonumber(ARGV[2]) then return redis.error_reply('OPS_CONFLICT flag "' .. ARGV[1] .. '" is at version ' .. curv .. ', expected ' .. ARGV[2]) end
+end
+local v = curv + 1
+redis.call('HSET', KEYS[1], ARGV[1], v .. '\\n' .. ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. v .. '}')
+return v
+`);
+
+const DEL = new LuaScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return redis.error_reply('OPS_NOTFOUND flag "' .. ARGV[1] .. '" does not exist') end
+local curv = tonumber(string.match(cur, '^(%d+)\\n'))
+if curv ~= tonumber(ARGV[2]) then return redis.error_reply('OPS_CONFLICT flag "' .. ARGV[1] .. '" is at version ' .. curv .. ', expected ' .. ARGV[2]) end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`);
+
+function decode(env: string, key: string, tenantId: TenantKey, raw: string): FlagRecord {
+  const a = raw.indexOf("\n");
+  const b = raw.indexOf("\n", a + 1);
+  const c = raw.indexOf("\n", b + 1);
+  return {
+    env,
+    key,
+    tenantId,
+    version: Number(raw.slice(0, a)),
+    updatedAt: raw.slice(a + 1, b),
+    updatedBy: JSON.parse(raw.slice(b + 1, c)) as string,
+    config: JSON.parse(raw.slice(c + 1)) as JsonValue,
+  };
+}
+
+function changeMessagePrefix(env: string, key: string, tenantId: TenantKey): string {
+  return `{"env":${JSON.stringify(env)},"key":${JSON.stringify(key)},"tenantId":${JSON.stringify(tenantId)},"version":`;
+}
+
+export interface RedisFlagStoreOptions {
+  keys: RedisKeys;
+  capabilities: StoreCapabilities;
+  /** While the subscription is down, re-read every environment this often (ms). Default 1000. */
+  pollIntervalMs?: number;
+  now?: () => number;
+}
+
+/**
+ * FlagStore on Redis. Every write is one Lua script (compare-and-set + index + PUBLISH), so a
+ * change notification is sent exactly when a write commits, in version order per record.
+ * Subscribers get changes over pub/sub within milliseconds; while their connection is down they
+ * fall back to polling, and on reconnect they re-read everything and report what they missed.
+ */
+export class RedisFlagStore implements FlagStore {
+  readonly capabilities: StoreCapabilities;
+  private readonly keys: RedisKeys;
+  private readonly pollIntervalMs: number;
+  private readonly now: () => number;
+  private closed = false;
+  private subscriber: Redis | null = null;
+  private readonly listeners = new Set<(change: FlagChange) => void>();
+  /** Versions seen by this process's subscription, to report what a dropped connection missed. */
+  private readonly known = new Map<string, number>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private subscriptionUp = false;
+  private everReady = false;
+  /** Resolves once PSUBSCRIBE is active: this store's own writes wait for it, so local subscribers hear them. */
+  private subscribed: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisFlagStoreOptions,
+  ) {
+    this.keys = options.keys;
+    this.capabilities = options.capabilities;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new UnavailableError("[ops/adapter-redis] flag store is closed");
+  }
+
+  async get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null> {
+    this.assertOpen();
+    validateFlagAddress(input, "get");
+    try {
+      const raw = await this.redis.hget(this.keys.flagHash(input.env, input.tenantId), input.key);
+      return raw === null ? null : decode(input.env, input.key, input.tenantId, raw);
+    } catch (err) {
+      throw mapRedisError(err, `get flag "${input.key}"`);
+    }
+  }
+
+  async put(input: {
+    env: string;
+    key: string;
+    tenantId: TenantKey;
+    config: JsonValue;
+    expectedVersion: number | null;
+    actor: string;
+  }): Promise<FlagRecord> {
+    this.assertOpen();
+    validateFlagAddress(input, "put", true);
+    if (this.subscribed) await this.subscribed;
+    const updatedAt = new Date(this.now()).toISOString();
+    const configJson = JSON.stringify(input.config);
+    try {
+      // Indexes first (idempotent): a snapshot may then see an empty scope, never miss a record.
+      await this.redis
+        .multi()
+        .sadd(this.keys.flagScopes(input.env), scopeToken(input.tenantId))
+        .sadd(this.keys.flagEnvs(), input.env)
+        .exec();
+      const version = (await PUT.run(
+        this.redis,
+        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId)],
+        [
+          input.key,
+          input.expectedVersion === null ? "" : String(input.expectedVersion),
+          `${updatedAt}\n${JSON.stringify(input.actor)}\n${configJson}`,
+          this.keys.flagChannel(input.tenantId),
+          changeMessagePrefix(input.env, input.key, input.tenantId),
+        ],
+      )) as number;
+      return {
+        env: input.env,
+        key: input.key,
+        tenantId: input.tenantId,
+        config: JSON.parse(configJson) as JsonValue,
+        version,
+        updatedAt,
+        updatedBy: input.actor,
+      };
+    } catch (err) {
+      throw mapRedisError(err, `put flag "${input.key}"`);
+    }
+  }
+
+  async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
+    this.assertOpen();
+    validateFlagAddress(input, "delete", true);
+    if (this.subscribed) await this.subscribed;
+    try {
+      await DEL.run(
+        this.redis,
+        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId)],
+        [
+          input.key,
+          String(input.expectedVersion),
+          this.keys.flagChannel(input.tenantId),
+          `${changeMessagePrefix(input.env, input.key, input.tenantId)}0}`,
+        ],
+      );
+    } catch (err) {
+      throw mapRedisError(err, `delete flag "${input.key}"`);
+    }
+  }
+
+  async list(input: { env: string; tenantId: TenantKey } & PageRequest): Promise<Page<FlagRecord>> {
+    this.assertOpen();
+    validateFlagAddress(input, "list");
+    const limit = pageLimit(input.limit, "adapter-redis");
+    const after = input.cursor ? String(decodeCursor(input.cursor, 1, "adapter-redis")[0]) : null;
+    try {
+      const keys = await this.redis.zrangebylex(
+        this.keys.flagIndex(input.env, input.tenantId),
+        after === null ? "-" : `(${after}`,
+        "+",
+        "LIMIT",
+        0,
+        limit + 1,
+      );
+      const page = keys.slice(0, limit);
+      const raws = page.length ? await this.redis.hmget(this.keys.flagHash(input.env, input.tenantId), ...page) : [];
+      const items: FlagRecord[] = [];
+      page.forEach((key, i) => {
+        const raw = raws[i];
+        if (raw) items.push(decode(input.env, key, input.tenantId, raw));
+      });
+      const last = page[page.length - 1];
+      return { items, nextCursor: keys.length > limit && last !== undefined ? encodeCursor([last]) : null };
+    } catch (err) {
+      throw mapRedisError(err, "list flags");
+    }
+  }
+
+  async snapshot(input: { env: string }): Promise<FlagRecord[]> {
+    this.assertOpen();
+    validateFlagAddress(input, "snapshot");
+    try {
+      const scopes = await this.redis.smembers(this.keys.flagScopes(input.env));
+      const pipe = this.redis.pipeline();
+      for (const token of scopes) pipe.hgetall(this.keys.flagHash(input.env, tokenToScope(token)));
+      const results = (await pipe.exec()) ?? [];
+      const out: FlagRecord[] = [];
+      scopes.forEach((token, i) => {
+        const [err, hash] = results[i] ?? [null, {}];
+        if (err) throw err;
+        for (const [key, raw] of Object.entries(hash as Record<string, string>))
+          out.push(decode(input.env, key, tokenToScope(token), raw));
+      });
+      return out;
+    } catch (err) {
+      throw mapRedisError(err, "snapshot flags");
+    }
+  }
+
+  subscribe(listener: (change: FlagChange) => void): () => void {
+    this.assertOpen();
+    this.listeners.add(listener);
+    if (!this.subscriber) this.startSubscriber();
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.listeners.delete(listener);
+    };
+  }
+
+  private emit(change: FlagChange): void {
+    const id = `${change.env}\u0000${scopeToken(change.tenantId)}\u0000${change.key}`;
+    const seen = this.known.get(id);
+    if (seen !== undefined && change.version !== 0 && seen >= change.version) return; // duplicate
+    if (change.version === 0) this.known.delete(id);
+    else this.known.set(id, change.version);
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch {
+        // A throwing listener must not stop delivery to the others.
+      }
+    }
+  }
+
+  private startSubscriber(): void {
+    const sub = this.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.subscriber = sub;
+    sub.on("error", () => {
+      // Reconnection is ioredis' job; errors while down are expected and must not crash the app.
+    });
+    sub.on("pmessage", (_pattern: string, _channel: string, message: string) => {
+      try {
+        this.emit(JSON.parse(message) as FlagChange);
+      } catch {
+        // A malformed message (another writer's bug) is ignored.
+      }
+    });
+    sub.on("ready", () => {
+      const wasDown = !this.subscriptionUp;
+      this.subscriptionUp = true;
+      this.stopPolling();
+      // First connect: a silent baseline of every record, so a later reconnect can tell what it
+      // missed (deletions included). Reconnect: ioredis re-issues PSUBSCRIBE, but what was published
+      // while down is lost, so re-read and report the differences.
+      if (!this.everReady) {
+        this.everReady = true;
+        void this.resync(true);
+      } else if (wasDown) void this.resync(false);
+    });
+    const down = () => {
+      if (this.closed) return;
+      this.subscriptionUp = false;
+      this.startPolling();
+    };
+    sub.on("close", down);
+    sub.on("reconnecting", down);
+    this.subscribed = sub.psubscribe(this.keys.flagChannelPattern()).catch(() => down());
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer || this.closed) return;
+    this.pollTimer = setInterval(() => void this.resync(), this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  /** Re-reads every environment and reports each record whose version differs from what was seen. */
+  private async resync(silent = false): Promise<void> {
+    if (this.closed || (!silent && this.listeners.size === 0)) return;
+    try {
+      const envs = await this.redis.smembers(this.keys.flagEnvs());
+      const present = new Set<string>();
+      for (const env of envs) {
+        for (const r of await this.snapshot({ env })) {
+          const id = `${env}\u0000${scopeToken(r.tenantId)}\u0000${r.key}`;
+          present.add(id);
+          if (silent) this.known.set(id, Math.max(this.known.get(id) ?? 0, r.version));
+          else if (this.known.get(id) !== r.version) this.emit({ env, key: r.key, tenantId: r.tenantId, version: r.version });
+        }
+      }
+      for (const id of [...this.known.keys()]) {
+        if (silent || present.has(id)) continue;
+        const [env, token, key] = id.split("\u0000") as [string, string, string];
+        this.emit({ env, key, tenantId: tokenToScope(token), version: 0 });
+      }
+    } catch {
+      // Redis still down: try again at the next poll.
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPolling();
+    this.listeners.clear();
+    const sub = this.subscriber;
+    this.subscriber = null;
+    if (sub) sub.disconnect();
+  }
+}

@@ -1,0 +1,307 @@
+import type { Redis } from "ioredis";
+import * as z from "zod";
+import {
+  ConflictError,
+  INCIDENT_STATES,
+  NotFoundError,
+  SEVERITIES,
+  TenantIdSchema,
+  UnavailableError,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  parseInput,
+  type IncidentListQuery,
+  type IncidentModelRecord,
+  type IncidentRecord,
+  type IncidentScanQuery,
+  type IncidentStore,
+  type JsonObject,
+  type Page,
+  type StoreCapabilities,
+  type TenantKey,
+} from "@ops/core";
+import { mapRedisError } from "./errors.js";
+import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
+import { LuaScript } from "./script.js";
+
+// Cross-tenant id registry (slot {idx}): ids are unique across the store, and `scan` walks it.
+const CLAIM_ID = new LuaScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return redis.error_reply('OPS_CONFLICT incident "' .. ARGV[1] .. '" already exists')
+end
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+`);
+const RELEASE_ID = new LuaScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return 1
+`);
+// Tenant slot. KEYS: record hash, fingerprint key, by-opened zset. ARGV: id, json, openedAt, state.
+const CREATE = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('OPS_CONFLICT incident "' .. ARGV[1] .. '" already exists') end
+if ARGV[4] ~= 'resolved' then
+  if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then
+    return redis.error_reply('OPS_CONFLICT an active incident with this fingerprint exists: ' .. redis.call('GET', KEYS[2]))
+  end
+end
+redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[2])
+redis.call('ZADD', KEYS[3], 0, ARGV[3] .. '|' .. ARGV[1])
+return 1
+`);
+// KEYS: record hash, fingerprint key. ARGV: id, expected version, new json, new state.
+const UPDATE = new LuaScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return redis.error_reply('OPS_NOTFOUND incident "' .. ARGV[1] .. '" not found') end
+if tonumber(v) ~= tonumber(ARGV[2]) then
+  return redis.error_reply('OPS_CONFLICT incident "' .. ARGV[1] .. '" is at version ' .. v .. ', expected ' .. ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'j', ARGV[3])
+if ARGV[4] == 'resolved' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return tonumber(v) + 1
+`);
+// KEYS: model hash. ARGV: expected ('' = must not exist), json, updatedAt.
+const PUT_MODEL = new LuaScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] == '' then
+  if v then return redis.error_reply('OPS_CONFLICT model already exists at version ' .. v) end
+elseif not v or tonumber(v) ~= tonumber(ARGV[1]) then
+  return redis.error_reply('OPS_CONFLICT model is at version ' .. (v or 'none') .. ', expected ' .. ARGV[1])
+end
+local nv = (tonumber(v) or 0) + 1
+redis.call('HSET', KEYS[1], 'v', nv, 'j', ARGV[2], 'u', ARGV[3])
+return nv
+`);
+
+const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
+const RecordSchema = z.object({
+  id: z.string().min(1).max(200).regex(/^[^|\s]+$/, "expected an id without spaces or |"),
+  tenantId: TenantIdSchema.nullable(),
+  fingerprint: z.string().min(1).max(512),
+  type: z.string().min(1).max(100),
+  severity: z.enum(SEVERITIES),
+  state: z.enum(INCIDENT_STATES),
+  title: z.string().max(1000),
+  openedAt: Iso,
+  updatedAt: Iso,
+  resolvedAt: Iso.optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+const Scope = z.object({ tenantId: TenantIdSchema.nullable() });
+
+/**
+ * IncidentStore on Redis. A tenant's incidents live under its own key prefix (one Cluster slot);
+ * a record is a hash {v, j} changed only by Lua scripts (compare-and-set on `v`); a
+ * `fp:<fingerprint>` key holds the one active incident per fingerprint; a sorted set orders them
+ * for keyset paging. Ids are registered in a cross-tenant index so they are unique store-wide and
+ * `scan` can walk every tenant.
+ */
+export class RedisIncidentStore implements IncidentStore {
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    readonly capabilities: StoreCapabilities,
+  ) {}
+
+  private assertOpen(): void {
+    if (this.closed) throw new UnavailableError("[ops/adapter-redis] incident store is closed");
+  }
+  private rec(t: TenantKey, id: string) {
+    return `${this.keys.scope(t)}:inc:r:${id}`;
+  }
+  private fp(t: TenantKey, fingerprint: string) {
+    return `${this.keys.scope(t)}:inc:fp:${fingerprint}`;
+  }
+  private byOpened(t: TenantKey) {
+    return `${this.keys.scope(t)}:inc:byopened`;
+  }
+
+  async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
+    this.assertOpen();
+    const r = parseInput(RecordSchema, input.record, { pkg: "adapter-redis", what: "incident record" }) as Omit<IncidentRecord, "version">;
+    const owners = this.keys.index("inc:owners");
+    const all = this.keys.index("inc:all");
+    const token = scopeToken(r.tenantId);
+    try {
+      await CLAIM_ID.run(this.redis, [owners, all], [r.id, token]);
+      const record: IncidentRecord = { ...r, version: 1 };
+      try {
+        await CREATE.run(
+          this.redis,
+          [this.rec(r.tenantId, r.id), this.fp(r.tenantId, r.fingerprint), this.byOpened(r.tenantId)],
+          [r.id, JSON.stringify(record), r.openedAt, r.state],
+        );
+      } catch (err) {
+        await RELEASE_ID.run(this.redis, [owners, all], [r.id, token]).catch(() => undefined);
+        throw err;
+      }
+      return record;
+    } catch (err) {
+      throw mapRedisError(err, `create incident "${r.id}"`);
+    }
+  }
+
+  async get(input: { tenantId: TenantKey; id: string }): Promise<IncidentRecord | null> {
+    this.assertOpen();
+    parseInput(Scope, input, { pkg: "adapter-redis", what: "IncidentStore.get input" });
+    try {
+      const j = await this.redis.hget(this.rec(input.tenantId, input.id), "j");
+      return j === null ? null : (JSON.parse(j) as IncidentRecord);
+    } catch (err) {
+      throw mapRedisError(err, `get incident "${input.id}"`);
+    }
+  }
+
+  async findActive(input: { tenantId: TenantKey; fingerprint: string }): Promise<IncidentRecord | null> {
+    this.assertOpen();
+    parseInput(Scope, input, { pkg: "adapter-redis", what: "IncidentStore.findActive input" });
+    try {
+      const id = await this.redis.get(this.fp(input.tenantId, input.fingerprint));
+      if (id === null) return null;
+      const r = await this.get({ tenantId: input.tenantId, id });
+      return r && r.state !== "resolved" ? r : null;
+    } catch (err) {
+      throw mapRedisError(err, "find active incident");
+    }
+  }
+
+  async update(input: {
+    tenantId: TenantKey;
+    id: string;
+    expectedVersion: number;
+    patch: Partial<Pick<IncidentRecord, "state" | "severity" | "title" | "updatedAt" | "resolvedAt" | "data">>;
+  }): Promise<IncidentRecord> {
+    this.assertOpen();
+    parseInput(
+      Scope.extend({
+        expectedVersion: z.number().int().positive(),
+        patch: RecordSchema.pick({ state: true, severity: true, title: true, updatedAt: true, resolvedAt: true, data: true }).partial(),
+      }),
+      input,
+      { pkg: "adapter-redis", what: "IncidentStore.update input" },
+    );
+    const current = await this.get({ tenantId: input.tenantId, id: input.id });
+    if (!current) throw new NotFoundError(`[ops/adapter-redis] incident "${input.id}" not found`);
+    if (current.version !== input.expectedVersion)
+      throw new ConflictError(`[ops/adapter-redis] incident "${input.id}" is at version ${current.version}, expected ${input.expectedVersion}`);
+    const patch = Object.fromEntries(Object.entries(input.patch).filter(([, v]) => v !== undefined));
+    const next: IncidentRecord = { ...current, ...patch, version: input.expectedVersion + 1 };
+    try {
+      await UPDATE.run(
+        this.redis,
+        [this.rec(input.tenantId, input.id), this.fp(input.tenantId, current.fingerprint)],
+        [input.id, input.expectedVersion, JSON.stringify(next), next.state],
+      );
+      return next;
+    } catch (err) {
+      throw mapRedisError(err, `update incident "${input.id}"`);
+    }
+  }
+
+  async list(input: IncidentListQuery): Promise<Page<IncidentRecord>> {
+    this.assertOpen();
+    parseInput(Scope, input, { pkg: "adapter-redis", what: "IncidentStore.list input" });
+    const limit = pageLimit(input.limit, "adapter-redis");
+    let before = input.cursor ? String(decodeCursor(input.cursor, 1, "adapter-redis")[0]) : null;
+    const states = input.states ? new Set<string>(input.states) : null;
+    const types = input.types ? new Set<string>(input.types) : null;
+    const items: IncidentRecord[] = [];
+    try {
+      for (;;) {
+        const batch = await this.redis.zrevrangebylex(this.byOpened(input.tenantId), before === null ? "+" : `(${before}`, "-", "LIMIT", 0, Math.max(2 * limit, 64));
+        if (batch.length === 0) return { items, nextCursor: null };
+        const pipe = this.redis.pipeline();
+        for (const m of batch) pipe.hget(this.rec(input.tenantId, m.slice(m.indexOf("|") + 1)), "j");
+        const res = (await pipe.exec()) ?? [];
+        for (let i = 0; i < batch.length; i++) {
+          before = batch[i]!;
+          const j = res[i]?.[1] as string | null;
+          if (!j) continue;
+          const r = JSON.parse(j) as IncidentRecord;
+          if ((states && !states.has(r.state)) || (types && !types.has(r.type))) continue;
+          items.push(r);
+          if (items.length === limit) {
+            const more = i < batch.length - 1 || (await this.redis.zrevrangebylex(this.byOpened(input.tenantId), `(${before}`, "-", "LIMIT", 0, 1)).length > 0;
+            return { items, nextCursor: more ? encodeCursor([before]) : null };
+          }
+        }
+      }
+    } catch (err) {
+      throw mapRedisError(err, "list incidents");
+    }
+  }
+
+  async scan(input: IncidentScanQuery): Promise<Page<IncidentRecord>> {
+    this.assertOpen();
+    const limit = pageLimit(input.limit, "adapter-redis");
+    let after = input.cursor ? String(decodeCursor(input.cursor, 1, "adapter-redis")[0]) : null;
+    const states = input.states ? new Set<string>(input.states) : null;
+    const items: IncidentRecord[] = [];
+    try {
+      for (;;) {
+        const ids = await this.redis.zrangebylex(this.keys.index("inc:all"), after === null ? "-" : `(${after}`, "+", "LIMIT", 0, Math.max(2 * limit, 64));
+        if (ids.length === 0) return { items, nextCursor: null };
+        const owners = await this.redis.hmget(this.keys.index("inc:owners"), ...ids);
+        const pipe = this.redis.pipeline();
+        ids.forEach((id, i) => pipe.hget(this.rec(tokenToScope(owners[i] ?? "~g"), id), "j"));
+        const res = (await pipe.exec()) ?? [];
+        for (let i = 0; i < ids.length; i++) {
+          after = ids[i]!;
+          const j = owners[i] ? (res[i]?.[1] as string | null) : null;
+          if (!j) continue;
+          const r = JSON.parse(j) as IncidentRecord;
+          if (states && !states.has(r.state)) continue;
+          items.push(r);
+          if (items.length === limit) {
+            const more = i < ids.length - 1 || (await this.redis.zrangebylex(this.keys.index("inc:all"), `(${after}`, "+", "LIMIT", 0, 1)).length > 0;
+            return { items, nextCursor: more ? encodeCursor([after]) : null };
+          }
+        }
+      }
+    } catch (err) {
+      throw mapRedisError(err, "scan incidents");
+    }
+  }
+
+  async getModel(input: { tenantId: TenantKey; name: string }): Promise<IncidentModelRecord | null> {
+    this.assertOpen();
+    parseInput(Scope.extend({ name: z.string().min(1).max(128) }), input, { pkg: "adapter-redis", what: "IncidentStore.getModel input" });
+    try {
+      const h = await this.redis.hgetall(`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`);
+      if (!h.v) return null;
+      return { tenantId: input.tenantId, name: input.name, model: JSON.parse(h.j!) as JsonObject, version: Number(h.v), updatedAt: h.u! };
+    } catch (err) {
+      throw mapRedisError(err, `get model "${input.name}"`);
+    }
+  }
+
+  async putModel(input: { tenantId: TenantKey; name: string; model: JsonObject; expectedVersion: number | null; updatedAt: string }): Promise<IncidentModelRecord> {
+    this.assertOpen();
+    parseInput(
+      Scope.extend({ name: z.string().min(1).max(128), model: z.record(z.string(), z.unknown()), expectedVersion: z.number().int().positive().nullable(), updatedAt: Iso }),
+      input,
+      { pkg: "adapter-redis", what: "IncidentStore.putModel input" },
+    );
+    try {
+      const version = Number(
+        await PUT_MODEL.run(this.redis, [`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`], [
+          input.expectedVersion === null ? "" : input.expectedVersion,
+          JSON.stringify(input.model),
+          input.updatedAt,
+        ]),
+      );
+      return { tenantId: input.tenantId, name: input.name, model: input.model, version, updatedAt: input.updatedAt };
+    } catch (err) {
+      throw mapRedisError(err, `put model "${input.name}"`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

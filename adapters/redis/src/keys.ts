@@ -1,0 +1,76 @@
+import type { TenantKey } from "@ops/core";
+
+/**
+ * Key layout. Every key of a tenant starts with `<prefix>:{t:<tenant>}:` (global records with
+ * `<prefix>:{g}:`), so:
+ * - the `{...}` hash tag puts all of one tenant's keys in one Redis Cluster slot, which every
+ *   multi-key script needs;
+ * - `SCAN MATCH <prefix>:{t:<tenant>}:*` finds exactly one tenant's keys (tenant ids cannot
+ *   contain `*`, `?`, `[`, `{` or `}`: see `TenantIdSchema`), which ioredis' `keyPrefix` does
+ *   not give you for SCAN patterns;
+ * - pub/sub channels follow the same rule (`<prefix>:{t:<tenant>}:chan:...`).
+ * Cross-tenant indexes (the list of tenants with flag overrides) live under `<prefix>:{idx}:`.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {
+    if (!/^[A-Za-z0-9._:-]{1,64}$/.test(prefix))
+      throw new RangeError(`[ops/adapter-redis] invalid prefix "${prefix}": expected 1-64 of letters, digits, . _ : -`);
+  }
+
+  /** `<prefix>:{t:<tenant>}` or `<prefix>:{g}`. */
+  scope(tenantId: TenantKey): string {
+    return tenantId === null ? `${this.prefix}:{g}` : `${this.prefix}:{t:${tenantId}}`;
+  }
+
+  /** The SCAN pattern that matches every key of one tenant and nothing else. */
+  scanPattern(tenantId: TenantKey): string {
+    return `${this.scope(tenantId)}:*`;
+  }
+
+  index(name: string): string {
+    return `${this.prefix}:{idx}:${name}`;
+  }
+
+  /** Hash of a scope's flag records in one env: field = flag key, value = record JSON. */
+  flagHash(env: string, tenantId: TenantKey): string {
+    return `${this.scope(tenantId)}:flags:${env}`;
+  }
+
+  /** Sorted set (all scores 0) of a scope's flag keys in one env, for keyset paging by key. */
+  flagIndex(env: string, tenantId: TenantKey): string {
+    return `${this.scope(tenantId)}:flagkeys:${env}`;
+  }
+
+  /** Set of tenants (and "~g" for global) that have flag records in an env. */
+  flagScopes(env: string): string {
+    return this.index(`flagscopes:${env}`);
+  }
+
+  flagEnvs(): string {
+    return this.index("flagenvs");
+  }
+
+  /** One channel per scope: a subscriber of one tenant hears only that tenant. */
+  flagChannel(tenantId: TenantKey): string {
+    return `${this.scope(tenantId)}:chan:flags`;
+  }
+
+  /** Pattern matching every scope's flag channel (a server-side evaluator serving all tenants). */
+  flagChannelPattern(): string {
+    return `${this.prefix}:{*}:chan:flags`;
+  }
+
+  counter(tenantId: TenantKey, key: string, bucketMs: number, startMs: number): string {
+    return `${this.scope(tenantId)}:ctr:${bucketMs}:${startMs}:${key}`;
+  }
+}
+
+export const GLOBAL_SCOPE = "~g";
+
+export function scopeToken(tenantId: TenantKey): string {
+  return tenantId === null ? GLOBAL_SCOPE : tenantId;
+}
+
+export function tokenToScope(token: string): TenantKey {
+  return token === GLOBAL_SCOPE ? null : token;
+}

@@ -1,0 +1,183 @@
+import { LuaScript } from "./script.js";
+
+// All outbox keys share the `{outbox}` hash tag (one Cluster slot), so scripts may touch message
+// hashes and channel streams they discover while running. Message hash fields: id, t (tenant token),
+// ch, p (payload JSON, never parsed by Lua), ik, st (status), at (attempts), ca (createdAt),
+// na (nextAttemptAt), lo (lease owner), lu (lease until), le (last error), da (delivered at),
+// fa (finished at), v (version), sid (stream entry id while due). Times are ISO strings from
+// Date#toISOString, which compare correctly as strings.
+
+export const GROUP = "ops-workers";
+
+/** KEYS: idem key, message hash, schedule zset, list zset, channel set, channel stream. */
+export const ENQUEUE = new LuaScript(`
+local existing = redis.call('GET', KEYS[1])
+if existing then return {'dup', existing} end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.error_reply('OPS_CONFLICT message id "' .. ARGV[1] .. '" already exists under another idempotency key')
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'id', ARGV[1], 't', ARGV[2], 'ch', ARGV[3], 'p', ARGV[4], 'ik', ARGV[5],
+  'st', 'pending', 'at', 0, 'ca', ARGV[6], 'na', ARGV[7], 'lo', '', 'lu', '', 'le', '', 'da', '', 'fa', '', 'v', 1, 'sid', '')
+redis.call('ZADD', KEYS[3], ARGV[8], ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[6] .. '|' .. ARGV[1])
+if redis.call('SADD', KEYS[5], ARGV[3]) == 1 then
+  pcall(redis.call, 'XGROUP', 'CREATE', KEYS[6], '${GROUP}', '0', 'MKSTREAM')
+end
+return {'new', ARGV[1]}
+`);
+
+/**
+ * KEYS: schedule zset, channel set. ARGV: now, nowMs, worker, leaseUntil, limit, key prefix,
+ * filter flag ('1' = only the channels that follow), channels...
+ * Returns the ids leased, oldest nextAttemptAt first.
+ */
+export const CLAIM = new LuaScript(`
+local now, nowMs, worker, leaseUntil, limit, P = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+-- 1. messages that became due move into their channel's stream, in (nextAttemptAt, id) order
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, 1000)
+for _, id in ipairs(due) do
+  local mk = P .. 'm:' .. id
+  if redis.call('HGET', mk, 'st') == 'pending' and redis.call('HGET', mk, 'sid') == '' then
+    local sk = P .. 's:' .. redis.call('HGET', mk, 'ch')
+    pcall(redis.call, 'XGROUP', 'CREATE', sk, '${GROUP}', '0', 'MKSTREAM')
+    redis.call('HSET', mk, 'sid', redis.call('XADD', sk, '*', 'id', id))
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+local channels
+if ARGV[7] == '1' then
+  channels = {}
+  for i = 8, #ARGV do channels[#channels + 1] = ARGV[i] end
+else
+  channels = redis.call('SMEMBERS', KEYS[2])
+end
+if #channels == 0 or limit <= 0 then return {} end
+-- 2. per channel, the candidates in stream order: expired leases first, then undelivered entries
+local queues = {}
+for _, ch in ipairs(channels) do
+  local sk = P .. 's:' .. ch
+  if redis.call('EXISTS', sk) == 1 then
+    local q = {}
+    for _, pe in ipairs(redis.call('XPENDING', sk, '${GROUP}', '-', '+', 1000)) do
+      local e = redis.call('XRANGE', sk, pe[1], pe[1])
+      if e[1] then
+        local id = e[1][2][2]
+        local mk = P .. 'm:' .. id
+        local lu = redis.call('HGET', mk, 'lu')
+        if lu and lu ~= '' and lu <= now then
+          q[#q + 1] = {kind = 'reclaim', sid = pe[1], id = id, na = redis.call('HGET', mk, 'na')}
+        end
+      end
+    end
+    local last = '0-0'
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', sk)) do
+      local name, ld
+      for i = 1, #g, 2 do
+        if g[i] == 'name' then name = g[i + 1] end
+        if g[i] == 'last-delivered-id' then ld = g[i + 1] end
+      end
+      if name == '${GROUP}' then last = ld end
+    end
+    for _, e in ipairs(redis.call('XRANGE', sk, '(' .. last, '+', 'COUNT', limit)) do
+      local id = e[2][2]
+      q[#q + 1] = {kind = 'new', sid = e[1], id = id, na = redis.call('HGET', P .. 'm:' .. id, 'na')}
+    end
+    if #q > 0 then queues[#queues + 1] = {sk = sk, q = q, pos = 1, new = 0} end
+  end
+end
+-- 3. merge the channels by (nextAttemptAt, id), keeping each channel's stream order
+local chosen = {}
+while #chosen < limit do
+  local best, bestItem
+  for qi, qu in ipairs(queues) do
+    local item = qu.q[qu.pos]
+    if item and (not bestItem or item.na < bestItem.na or (item.na == bestItem.na and item.id < bestItem.id)) then
+      best, bestItem = qi, item
+    end
+  end
+  if not best then break end
+  local qu = queues[best]
+  qu.pos = qu.pos + 1
+  if bestItem.kind == 'new' then qu.new = qu.new + 1 end
+  chosen[#chosen + 1] = {sk = qu.sk, item = bestItem}
+end
+-- 4. lease them: XCLAIM the expired ones, XREADGROUP the new ones (exactly the first n undelivered)
+for _, qu in ipairs(queues) do
+  if qu.new > 0 then redis.call('XREADGROUP', 'GROUP', '${GROUP}', worker, 'COUNT', qu.new, 'STREAMS', qu.sk, '>') end
+end
+local ids = {}
+for _, c in ipairs(chosen) do
+  if c.item.kind == 'reclaim' then redis.call('XCLAIM', c.sk, '${GROUP}', worker, 0, c.item.sid) end
+  local mk = P .. 'm:' .. c.item.id
+  redis.call('HSET', mk, 'lo', worker, 'lu', leaseUntil)
+  redis.call('HINCRBY', mk, 'at', 1)
+  redis.call('HINCRBY', mk, 'v', 1)
+  ids[#ids + 1] = c.item.id
+end
+return ids
+`);
+
+/** KEYS: message hash. ARGV: worker, now, key prefix. */
+export const COMPLETE = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[4] .. '"') end
+local st, lo = redis.call('HGET', KEYS[1], 'st'), redis.call('HGET', KEYS[1], 'lo')
+if st ~= 'pending' or lo ~= ARGV[1] then
+  return redis.error_reply('OPS_CONFLICT message "' .. ARGV[4] .. '" is not leased to this worker (status ' .. st .. ')')
+end
+local sid, sk = redis.call('HGET', KEYS[1], 'sid'), ARGV[3] .. 's:' .. redis.call('HGET', KEYS[1], 'ch')
+if sid ~= '' then
+  redis.call('XACK', sk, '${GROUP}', sid)
+  redis.call('XDEL', sk, sid)
+end
+redis.call('HSET', KEYS[1], 'st', 'delivered', 'da', ARGV[2], 'lo', '', 'lu', '', 'sid', '')
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+if tonumber(ARGV[5]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
+end
+return 1
+`);
+
+/**
+ * KEYS: message hash, schedule zset, dead-letter stream. ARGV: worker, now, key prefix, id,
+ * error, retryAt, retryAtMs, final ('' = retry), retention ms for finished messages.
+ */
+export const FAIL = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[4] .. '"') end
+local st, lo = redis.call('HGET', KEYS[1], 'st'), redis.call('HGET', KEYS[1], 'lo')
+if st ~= 'pending' or lo ~= ARGV[1] then
+  return redis.error_reply('OPS_CONFLICT message "' .. ARGV[4] .. '" is not leased to this worker (status ' .. st .. ')')
+end
+local sid, sk = redis.call('HGET', KEYS[1], 'sid'), ARGV[3] .. 's:' .. redis.call('HGET', KEYS[1], 'ch')
+if sid ~= '' then
+  redis.call('XACK', sk, '${GROUP}', sid)
+  redis.call('XDEL', sk, sid)
+end
+redis.call('HSET', KEYS[1], 'le', ARGV[5], 'lo', '', 'lu', '', 'sid', '')
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+if ARGV[8] == '' then
+  redis.call('HSET', KEYS[1], 'na', ARGV[6])
+  redis.call('ZADD', KEYS[2], ARGV[7], ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'st', ARGV[8], 'fa', ARGV[2])
+  if ARGV[8] == 'dead' then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'id', ARGV[4], 'error', ARGV[5], 'at', ARGV[2])
+  end
+end
+return 1
+`);
+
+/** KEYS: message hash, schedule zset. ARGV: now, nowMs, id. */
+export const REQUEUE = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[3] .. '"') end
+local st = redis.call('HGET', KEYS[1], 'st')
+if st == 'pending' or st == 'delivered' then
+  return redis.error_reply('OPS_CONFLICT message "' .. ARGV[3] .. '" is ' .. st .. ', only dead, expired or cancelled messages can be requeued')
+end
+redis.call('HSET', KEYS[1], 'st', 'pending', 'at', 0, 'fa', '', 'na', ARGV[1], 'lo', '', 'lu', '')
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('PERSIST', KEYS[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+`);
