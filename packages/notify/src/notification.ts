@@ -1,0 +1,72 @@
+import * as z from "zod";
+import {
+  JsonObjectSchema,
+  SeveritySchema,
+  TenantIdSchema,
+  IsoDateTimeSchema,
+  parseInput,
+  type AdminNotification,
+} from "@ops/core";
+
+export type { AdminNotification } from "@ops/core";
+
+/** The notification as the outbox keeps it: id and time always set. */
+export type NormalizedNotification = AdminNotification & { id: string; createdAt: string; action: NotificationAction };
+export type NotificationAction = "trigger" | "acknowledge" | "resolve";
+
+export const AdminNotificationSchema = z
+  .object({
+    id: z.string().min(1).max(200, "expected an id of at most 200 characters").optional(),
+    subject: z.string().trim().min(1, "expected a non-empty subject").max(2000),
+    body: z.string().max(100_000, "expected a body of at most 100000 characters"),
+    severity: SeveritySchema,
+    tenantId: TenantIdSchema.optional(),
+    type: z.string().min(1).max(128).optional(),
+    dedupeKey: z.string().min(1).max(1000, "expected a dedupe key of at most 1000 characters").optional(),
+    action: z.enum(["trigger", "acknowledge", "resolve"]).optional(),
+    link: z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
+    details: JsonObjectSchema.optional(),
+    createdAt: IsoDateTimeSchema.optional(),
+  })
+  .strict()
+  .superRefine((n, ctx) => {
+    if ((n.action === "acknowledge" || n.action === "resolve") && !n.dedupeKey)
+      ctx.addIssue({ code: "custom", path: ["dedupeKey"], message: `required when action is ${n.action}` });
+  });
+
+/**
+ * Validates a notification at the public boundary.
+ * @throws ValidationError naming each bad field.
+ */
+export function parseNotification(input: unknown): z.output<typeof AdminNotificationSchema> {
+  return parseInput(AdminNotificationSchema, input, { pkg: "notify", what: "notification" });
+}
+
+/** What a provider is told about the attempt it is making. */
+export interface SendContext {
+  /** Stable across retries of one message: receivers dedupe on it. */
+  idempotencyKey: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Aborted when the attempt times out; providers pass it to their I/O. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A channel: the seed's provider shape. `send` resolves when the receiver accepted the message
+ * and throws a `DeliveryError` saying whether a retry can help; any other error counts as
+ * temporary. Errors must not carry secrets (URLs, keys, passwords).
+ */
+export interface NotificationProvider {
+  /** Channel name used by routes and the outbox ("slack", "email", "pagerduty", ...). */
+  readonly name: string;
+  send(n: AdminNotification, ctx?: SendContext): Promise<void>;
+  /** Releases pooled connections. */
+  close?(): Promise<void>;
+}
+
+/** "[app] [CRITICAL] subject" style prefix, shared by the text channels. */
+export function titleOf(n: AdminNotification, appName: string): string {
+  const state = n.action === "resolve" ? "RESOLVED" : n.action === "acknowledge" ? "ACKNOWLEDGED" : n.severity.toUpperCase();
+  return `[${appName}] [${state}] ${n.subject}`;
+}

@@ -1,0 +1,241 @@
+import * as z from "zod";
+import {
+  SeveritySchema,
+  UnsupportedError,
+  ValidationError,
+  parseInput,
+  prefixedId,
+  severityRank,
+  systemClock,
+  type AuditSink,
+  type Clock,
+  type JsonObject,
+  type Notifier,
+  type OutboxMessage,
+  type OutboxStatus,
+  type OutboxStore,
+  type Page,
+  type Severity,
+  type TenantKey,
+} from "@ops/core";
+import { parseNotification, type AdminNotification, type NotificationProvider, type NormalizedNotification } from "./notification.js";
+import { QuietHoursSchema, Router, quietUntil, type QuietHours, type Route } from "./routing.js";
+
+/** What the outbox stores for one channel delivery. */
+export interface OutboxPayload extends JsonObject {
+  notification: JsonObject;
+  /** Not to be judged stale before this (quiet-hours deferral, escalation delay). */
+  notBefore: string | null;
+  /** Set on escalation messages: cancelled at send time when the incident was acknowledged. */
+  escalation: { afterMinutes: number } | null;
+}
+
+export interface EscalationPolicy {
+  /** Escalate when not acknowledged within this many minutes. */
+  afterMinutes: number;
+  /** Where escalations go (e.g. PagerDuty when the first page was Slack). */
+  channels: string[];
+  /** Only notifications at least this severe escalate (default "high"). */
+  minSeverity?: Severity;
+}
+
+export interface NotifierOptions {
+  store: OutboxStore;
+  /** Channel names must be unique. The providers themselves are used by the worker. */
+  channels: readonly Pick<NotificationProvider, "name">[];
+  /** Without routes (or when none matches) a notification goes to `defaultChannels`. */
+  routes?: Route[];
+  /** Default: every channel. */
+  defaultChannels?: string[];
+  quietHours?: QuietHours;
+  /** Same `dedupeKey` + action + tenant within this window is sent once (default 5 min; 0 = off). */
+  dedupeWindowMs?: number;
+  escalation?: EscalationPolicy;
+  clock?: Clock;
+  /** Records dead-letter resends. */
+  audit?: AuditSink;
+}
+
+export interface NotifyReceipt {
+  notificationId: string;
+  /** One per routed channel, including duplicates of earlier messages. */
+  messages: { channel: string; messageId: string; duplicate: boolean; escalation: boolean }[];
+  /** Quiet hours held the notification until then. */
+  deferredUntil: string | null;
+  /** Why nothing was enqueued ("quiet hours"), or null. */
+  dropped: string | null;
+}
+
+const OptionsSchema = z.object({
+  dedupeWindowMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+  escalation: z
+    .object({ afterMinutes: z.number().positive().max(10_080), channels: z.array(z.string().min(1)).min(1), minSeverity: SeveritySchema.optional() })
+    .optional(),
+  quietHours: QuietHoursSchema.optional(),
+});
+
+/** Idempotency keys are unique store-wide: the tenant is part of every key. */
+const scopeOf = (tenantId: TenantKey | undefined) => (tenantId == null ? "-" : `t:${tenantId}`);
+
+/**
+ * The `Notifier` incidents and health use: validates, routes, applies quiet hours and the dedupe
+ * window, and enqueues one outbox message per channel. Sending is the worker's job, so
+ * `notify` returns once the messages are durable (as durable as the store).
+ */
+export class OutboxNotifier implements Notifier {
+  private readonly store: OutboxStore;
+  private readonly router: Router;
+  private readonly clock: Clock;
+  private readonly dedupeWindowMs: number;
+  private readonly quiet: QuietHours | undefined;
+  private readonly escalation: EscalationPolicy | undefined;
+  private readonly audit: AuditSink | undefined;
+
+  /** @throws ValidationError on bad routes, quiet hours, escalation or duplicate channel names. */
+  constructor(options: NotifierOptions) {
+    const parsed = parseInput(OptionsSchema, options, { pkg: "notify", what: "notifier options" });
+    const names = options.channels.map((c) => c.name);
+    const known = new Set(names);
+    if (known.size !== names.length || names.length === 0)
+      throw new ValidationError("[ops/notify] invalid channels: expected at least one channel and unique names", [{ path: "channels", message: "expected unique names" }]);
+    for (const c of [...(options.defaultChannels ?? []), ...(parsed.escalation?.channels ?? [])])
+      if (!known.has(c)) throw new ValidationError(`[ops/notify] invalid channel "${c}": expected one of ${names.join(", ")}`, [{ path: "channels", message: `unknown channel "${c}"` }]);
+    this.store = options.store;
+    this.router = new Router(options.routes ?? [], options.defaultChannels ?? names, known);
+    this.clock = options.clock ?? systemClock;
+    this.dedupeWindowMs = parsed.dedupeWindowMs ?? 300_000;
+    this.quiet = options.quietHours;
+    this.escalation = options.escalation;
+    this.audit = options.audit;
+  }
+
+  /**
+   * The `Notifier` port: `enqueue` without the receipt.
+   * @throws ValidationError on a bad notification (nothing is enqueued).
+   */
+  async notify(notification: AdminNotification): Promise<void> {
+    await this.enqueue(notification);
+  }
+
+  /**
+   * Enqueues `n` for every routed channel and says what happened per channel. Idempotent on `n.id` (per tenant and channel); with a
+   * `dedupeKey`, repeats of the same key, action and tenant within the dedupe window are
+   * duplicates of the first.
+   * @throws ValidationError on a bad notification (nothing is enqueued).
+   * @throws UnavailableError when the store is down.
+   */
+  async enqueue(input: AdminNotification, options: { tx?: unknown } = {}): Promise<NotifyReceipt> {
+    const p = parseNotification(input);
+    const now = this.clock.now();
+    const n: NormalizedNotification = { ...p, id: p.id ?? prefixedId("ntf", now), createdAt: p.createdAt ?? new Date(now).toISOString(), action: p.action ?? "trigger" } as NormalizedNotification;
+    if (options.tx !== undefined && !this.store.capabilities.transactions)
+      throw new UnsupportedError("[ops/notify] notify: tx given but the outbox store does not support transactions");
+    const receipt: NotifyReceipt = { notificationId: n.id, messages: [], deferredUntil: null, dropped: null };
+    const channels = this.router.resolve(n);
+    const scope = scopeOf(n.tenantId);
+    // Quiet hours hold everything that is not severe enough, except acknowledge/resolve (they calm things down).
+    const held =
+      this.quiet && n.action === "trigger" && severityRank(n.severity) > severityRank(this.quiet.bypassSeverity ?? "critical")
+        ? quietUntil(this.quiet, now)
+        : null;
+    for (const channel of channels) {
+      const quietHere = held !== null && (!this.quiet?.channels || this.quiet.channels.includes(channel));
+      if (quietHere && (this.quiet?.action ?? "defer") === "drop") {
+        receipt.dropped = "quiet hours";
+        continue;
+      }
+      const notBefore = quietHere ? new Date(held).toISOString() : null;
+      if (notBefore) receipt.deferredUntil = notBefore;
+      const key = await this.keyFor(n, scope, channel, now);
+      if (typeof key !== "string") {
+        receipt.messages.push({ channel, messageId: key.id, duplicate: true, escalation: false });
+        continue;
+      }
+      receipt.messages.push(await this.put(n, channel, key, notBefore, null, now, options.tx));
+    }
+    const esc = this.escalation;
+    if (esc && n.action === "trigger" && severityRank(n.severity) <= severityRank(esc.minSeverity ?? "high")) {
+      const due = new Date(now + esc.afterMinutes * 60_000).toISOString();
+      for (const channel of esc.channels) {
+        const key = `${scope}|esc|${n.dedupeKey ?? n.id}|${channel}|${n.dedupeKey ? this.bucket(now) : 0}`;
+        receipt.messages.push(await this.put(n, channel, key, due, { afterMinutes: esc.afterMinutes }, now, options.tx));
+      }
+    }
+    return receipt;
+  }
+
+  /** A message by id, to follow its delivery. */
+  status(input: { messageId: string }): Promise<OutboxMessage | null> {
+    return this.store.get({ id: input.messageId });
+  }
+
+  /** Messages in one status (default: the dead-letter list), oldest first. */
+  list(input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string; limit?: number; cursor?: string | null } = {}): Promise<Page<OutboxMessage>> {
+    return this.store.list({ ...input, status: input.status ?? "dead" });
+  }
+
+  /**
+   * Manual resend of a dead, expired or cancelled message: back to pending, due now.
+   * @throws NotFoundError / ConflictError from the store.
+   */
+  async resend(input: { messageId: string; actor?: string }): Promise<OutboxMessage> {
+    const m = await this.store.requeue({ id: input.messageId, now: new Date(this.clock.now()).toISOString() });
+    await this.audit?.record({
+      action: "NOTIFICATION_RESENT",
+      actor: { id: input.actor ?? "system", type: input.actor ? "user" : "system" },
+      ...(m.tenantId !== null ? { tenantId: m.tenantId } : {}),
+      target: { id: m.id, type: "notification" },
+      meta: { channel: m.channel, lastError: m.lastError },
+    });
+    return m;
+  }
+
+  private bucket(now: number): number {
+    return this.dedupeWindowMs > 0 ? Math.floor(now / this.dedupeWindowMs) : 0;
+  }
+
+  /**
+   * The idempotency key for one channel, or the earlier message when the dedupe window already
+   * holds this key. Window: the current fixed bucket (made unique by the store's key constraint, so racing
+   * processes agree) plus a look back into the previous bucket, which makes it sliding.
+   */
+  private async keyFor(n: NormalizedNotification, scope: string, channel: string, now: number): Promise<string | OutboxMessage> {
+    if (!n.dedupeKey || this.dedupeWindowMs === 0) return `${scope}|id|${n.id}|${channel}`;
+    const base = `${scope}|dd|${n.dedupeKey}|${n.action}|${channel}`;
+    const bucket = this.bucket(now);
+    const prev = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket - 1}` });
+    if (prev && now - Date.parse(prev.createdAt) < this.dedupeWindowMs) return prev;
+    return `${base}|${bucket}`;
+  }
+
+  private async put(
+    n: NormalizedNotification,
+    channel: string,
+    idempotencyKey: string,
+    notBefore: string | null,
+    escalation: { afterMinutes: number } | null,
+    now: number,
+    tx: unknown,
+  ): Promise<NotifyReceipt["messages"][number]> {
+    const id = prefixedId("msg", now);
+    const payload: OutboxPayload = { notification: n as unknown as JsonObject, notBefore, escalation };
+    const m = await this.store.enqueue({
+      message: {
+        id,
+        tenantId: n.tenantId ?? null,
+        channel,
+        payload,
+        idempotencyKey,
+        createdAt: new Date(now).toISOString(),
+        ...(notBefore ? { nextAttemptAt: notBefore } : {}),
+      },
+      ...(tx !== undefined ? { tx } : {}),
+    });
+    return { channel, messageId: m.id, duplicate: m.id !== id, escalation: escalation !== null };
+  }
+}
+
+/** @throws ValidationError on bad options. */
+export function createNotifier(options: NotifierOptions): OutboxNotifier {
+  return new OutboxNotifier(options);
+}

@@ -1,0 +1,243 @@
+import {
+  ConflictError,
+  prefixedId,
+  systemClock,
+  type AuditSink,
+  type Clock,
+  type OutboxMessage,
+  type OutboxStore,
+  type TenantKey,
+} from "@ops/core";
+import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import { DeliveryError } from "./delivery-error.js";
+import { jsonLogger, type NotifyLogger } from "./logger.js";
+import type { AdminNotification, NotificationProvider } from "./notification.js";
+import type { OutboxPayload } from "./notifier.js";
+import { ChannelRateLimiter, type RateLimit } from "./rate-limiter.js";
+import { redactSecrets } from "./secrets.js";
+import { WorkerStats, type WorkerStatsSnapshot } from "./worker-stats.js";
+
+export interface OutboxWorkerOptions {
+  store: OutboxStore;
+  channels: readonly NotificationProvider[];
+  /** Unique per process (default: a random id). */
+  workerId?: string;
+  /** How long a claimed message is ours (default 60 s). Must exceed `timeoutMs`. */
+  leaseMs?: number;
+  /** Per-attempt timeout (default 15 s). */
+  timeoutMs?: number;
+  /** Messages claimed per channel per round (default 10). */
+  batchSize?: number;
+  /** Older messages are given up (status `expired`), not sent late (default 24 h). */
+  maxAgeMs?: number;
+  /** Temporary failures before a message is dead-lettered (default 10). */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  rateLimits?: Record<string, RateLimit>;
+  /** For escalations: true when the incident behind the notification was acknowledged or resolved. */
+  isAcknowledged?: (input: { dedupeKey: string | undefined; notificationId: string; tenantId: TenantKey }) => Promise<boolean>;
+  /** Poll interval of `start()` (default 1 s). */
+  pollMs?: number;
+  clock?: Clock;
+  random?: () => number;
+  logger?: NotifyLogger;
+  /** Dead letters and give-ups are recorded here (metadata never holds secrets). */
+  audit?: AuditSink;
+  /** Strings to scrub from anything logged or stored (channel URLs and keys are scrubbed already). */
+  secrets?: string[];
+}
+
+export interface RunResult {
+  claimed: number;
+  delivered: number;
+  retried: number;
+  dead: number;
+  expired: number;
+  cancelled: number;
+  conflicts: number;
+}
+
+/**
+ * Claims due outbox messages with a lease and delivers them. At-least-once: a message is
+ * completed only after its channel accepted it; if this process dies first, the lease expires
+ * and another worker sends it again (receivers dedupe on the idempotency key).
+ */
+export class OutboxWorker {
+  readonly workerId: string;
+  private readonly o: Required<Pick<OutboxWorkerOptions, "leaseMs" | "timeoutMs" | "batchSize" | "maxAgeMs" | "maxAttempts" | "pollMs">>;
+  private readonly providers = new Map<string, NotificationProvider>();
+  private readonly limiter: ChannelRateLimiter;
+  private readonly clock: Clock;
+  private readonly logger: NotifyLogger;
+  private readonly statsData = new WorkerStats();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = true;
+
+  /** @throws RangeError on inconsistent options (lease not longer than the timeout). */
+  constructor(private readonly options: OutboxWorkerOptions) {
+    for (const p of options.channels) this.providers.set(p.name, p);
+    this.workerId = options.workerId ?? prefixedId("wrk");
+    this.o = {
+      leaseMs: options.leaseMs ?? 60_000,
+      timeoutMs: options.timeoutMs ?? 15_000,
+      batchSize: options.batchSize ?? 10,
+      maxAgeMs: options.maxAgeMs ?? 86_400_000,
+      maxAttempts: options.maxAttempts ?? 10,
+      pollMs: options.pollMs ?? 1000,
+    };
+    if (this.o.leaseMs <= this.o.timeoutMs) throw new RangeError("[ops/notify] invalid leaseMs: expected more than timeoutMs, or a slow send outlives its lease");
+    this.limiter = new ChannelRateLimiter(options.rateLimits ?? {});
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? jsonLogger();
+  }
+
+  /** Counters since start: delivered, temporary and permanent failures, per channel. */
+  stats(): WorkerStatsSnapshot {
+    return this.statsData.snapshot();
+  }
+
+  /** One round: claim due messages on every channel (within rate limits) and deliver them. */
+  async runOnce(): Promise<RunResult> {
+    const result: RunResult = { claimed: 0, delivered: 0, retried: 0, dead: 0, expired: 0, cancelled: 0, conflicts: 0 };
+    const now = this.clock.now();
+    const work: Promise<void>[] = [];
+    for (const channel of this.providers.keys()) {
+      const allowed = this.limiter.take(channel, now, this.o.batchSize);
+      if (allowed === 0) continue;
+      const claimed = await this.options.store.claim({
+        workerId: this.workerId,
+        limit: allowed,
+        leaseMs: this.o.leaseMs,
+        now: new Date(now).toISOString(),
+        channels: [channel],
+      });
+      this.limiter.refund(channel, allowed - claimed.length);
+      result.claimed += claimed.length;
+      for (const m of claimed) work.push(this.deliver(m, result));
+    }
+    await Promise.all(work);
+    return result;
+  }
+
+  /** Polls every `pollMs` until `stop()`. Errors of a round are logged, never thrown. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const loop = async () => {
+      if (this.stopped) return;
+      this.running = this.runOnce().catch((err: unknown) =>
+        this.logger.error("notify.worker.round_failed", { workerId: this.workerId, error: this.scrub(String((err as Error)?.message ?? err)) }),
+      );
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(loop, this.o.pollMs);
+    };
+    void loop();
+  }
+
+  /** Stops polling and waits for the round in flight; closes the channels' connections. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await Promise.all([...this.providers.values()].map((p) => p.close?.()));
+  }
+
+  private scrub(text: string): string {
+    return redactSecrets(text, this.options.secrets ?? []);
+  }
+
+  private async deliver(m: OutboxMessage, result: RunResult): Promise<void> {
+    const payload = m.payload as OutboxPayload;
+    const n = payload.notification as unknown as AdminNotification & { id: string };
+    const provider = this.providers.get(m.channel)!;
+    const now = () => new Date(this.clock.now()).toISOString();
+    const base = { workerId: this.workerId, messageId: m.id, channel: m.channel, attempt: m.attempts };
+    try {
+      const ageFrom = Math.max(Date.parse(m.createdAt), payload.notBefore ? Date.parse(payload.notBefore) : 0);
+      if (this.clock.now() - ageFrom > this.o.maxAgeMs) {
+        const reason = `given up: older than maxAgeMs ${this.o.maxAgeMs}${m.lastError ? ` (last error: ${m.lastError})` : ""}`;
+        await this.options.store.fail({ id: m.id, workerId: this.workerId, error: reason, now: now(), final: "expired" });
+        result.expired += 1;
+        this.statsData.add(m.channel, "expired");
+        this.logger.warn("notify.expired", { ...base, reason });
+        await this.record("NOTIFICATION_EXPIRED", m, reason);
+        return;
+      }
+      if (payload.escalation && this.options.isAcknowledged) {
+        const acked = await this.options.isAcknowledged({ dedupeKey: n.dedupeKey, notificationId: n.id, tenantId: m.tenantId });
+        if (acked) {
+          await this.options.store.fail({ id: m.id, workerId: this.workerId, error: "escalation not needed: acknowledged", now: now(), final: "cancelled" });
+          result.cancelled += 1;
+          this.statsData.add(m.channel, "cancelled");
+          return;
+        }
+      }
+      const toSend: AdminNotification = payload.escalation ? { ...n, subject: `[ESCALATED] ${n.subject}` } : n;
+      try {
+        await provider.send(toSend, { idempotencyKey: m.idempotencyKey, attempt: m.attempts, signal: AbortSignal.timeout(this.o.timeoutMs) });
+      } catch (err) {
+        await this.failed(m, err, result, base);
+        return;
+      }
+      await this.options.store.complete({ id: m.id, workerId: this.workerId, now: now() });
+      result.delivered += 1;
+      this.statsData.add(m.channel, "delivered");
+      this.logger.info("notify.delivered", base);
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        // Our lease lapsed and another worker took the message: it may be sent twice, never lost.
+        result.conflicts += 1;
+        this.statsData.add(m.channel, "conflicts");
+        this.logger.warn("notify.lease_lost", base);
+        return;
+      }
+      this.logger.error("notify.store_error", { ...base, error: this.scrub(String((err as Error)?.message ?? err)) });
+    }
+  }
+
+  private async failed(m: OutboxMessage, err: unknown, result: RunResult, base: Record<string, unknown>): Promise<void> {
+    const d = err instanceof DeliveryError ? err : undefined;
+    // Unknown errors (a provider bug, a thrown string) are treated as temporary: retrying is safer than losing.
+    const reason = this.scrub(d ? d.message : `[ops/notify] ${m.channel}: ${(err as Error)?.name ?? "Error"}: ${String((err as Error)?.message ?? err).slice(0, 300)}`);
+    const nowMs = this.clock.now();
+    if (d?.kind === "permanent" || m.attempts >= this.o.maxAttempts) {
+      const why = d?.kind === "permanent" ? reason : `gave up after ${m.attempts} attempts: ${reason}`;
+      await this.options.store.fail({ id: m.id, workerId: this.workerId, error: why, now: new Date(nowMs).toISOString(), final: "dead" });
+      result.dead += 1;
+      this.statsData.add(m.channel, d?.kind === "permanent" ? "permanentFailures" : "temporaryFailures");
+      this.statsData.add(m.channel, "dead");
+      this.logger.error("notify.dead_letter", { ...base, reason: why });
+      await this.record("NOTIFICATION_DEAD_LETTERED", m, why);
+      return;
+    }
+    const delay = Math.max(backoffDelay(m.attempts, this.options.backoff, this.options.random), d?.retryAfterMs ?? 0);
+    if (d?.retryAfterMs !== undefined) this.limiter.pause(m.channel, nowMs + d.retryAfterMs);
+    const retryAt = new Date(nowMs + delay).toISOString();
+    await this.options.store.fail({ id: m.id, workerId: this.workerId, error: reason, now: new Date(nowMs).toISOString(), retryAt });
+    result.retried += 1;
+    this.statsData.add(m.channel, "temporaryFailures");
+    this.logger.warn("notify.retry", { ...base, reason, retryAt });
+  }
+
+  private async record(action: string, m: OutboxMessage, reason: string): Promise<void> {
+    try {
+      await this.options.audit?.record({
+        action,
+        actor: { id: this.workerId, type: "system" },
+        ...(m.tenantId !== null ? { tenantId: m.tenantId } : {}),
+        target: { id: m.id, type: "notification" },
+        outcome: "failure",
+        reason,
+        meta: { channel: m.channel, attempts: m.attempts, idempotencyKey: m.idempotencyKey },
+      });
+    } catch (err) {
+      this.logger.error("notify.audit_failed", { messageId: m.id, error: this.scrub(String((err as Error)?.message ?? err)) });
+    }
+  }
+}
+
+/** @throws RangeError on inconsistent options. */
+export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
+  return new OutboxWorker(options);
+}
