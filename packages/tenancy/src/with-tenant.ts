@@ -1,0 +1,116 @@
+import { TenantIdSchema, ValidationError, type TenantKey } from "@ops/core";
+import { GLOBAL_SCOPE_SETTING, TENANT_SETTING } from "./rls-sql.js";
+import { TenantScope, requireScopeKey } from "./tenant-scope.js";
+
+/** A pg `Client` or `PoolClient` (anything with node-postgres' `query(text, values)`). */
+export interface SqlQueryable {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+}
+
+/** A pg `Pool`. */
+export interface SqlPool {
+  connect(): Promise<SqlQueryable & { release(err?: Error | boolean): void }>;
+}
+
+export interface WithTenantOptions {
+  /**
+   * `"begin"` (default): `withTenant` opens and ends the transaction itself (BEGIN, COMMIT, or
+   * ROLLBACK when `fn` throws). `"join"`: the caller already ran BEGIN on `tx`; the setting is
+   * made for the rest of that transaction and restored when `fn` returns.
+   */
+  transaction?: "begin" | "join";
+}
+
+/**
+ * The value to store in `app.tenant_id` for a scope key: the tenant id, or the global marker.
+ * @throws ValidationError when the id is not a valid tenant id.
+ */
+export function tenantSettingValue(tenantId: TenantKey): string {
+  if (tenantId === null) return GLOBAL_SCOPE_SETTING;
+  const parsed = TenantIdSchema.safeParse(tenantId);
+  if (!parsed.success)
+    throw new ValidationError(`[ops/tenancy] invalid tenantId: expected a tenant id (letters, digits, . _ : -) or null`, [
+      { path: "tenantId", message: "expected a tenant id or null" },
+    ]);
+  return parsed.data;
+}
+
+/** The statement that scopes the current transaction (parameter $1: the setting value). */
+export const SET_TENANT_SQL = `SELECT set_config('${TENANT_SETTING}', $1, true)`;
+
+/**
+ * Runs `fn` in a transaction where PostgreSQL row-level security sees `tenantId` (`null`: the
+ * global scope), and where `currentTenant()` is that tenant too. The setting is made with
+ * `set_config(..., true)`: transaction-local, so it ends with the transaction and never leaks to
+ * the next user of a pooled connection (a session-level SET would).
+ * @throws ValidationError when `tenantId` is invalid (nothing is sent to the database).
+ * @throws whatever `fn` or the database throws, after ROLLBACK.
+ */
+export async function withTenant<T, Tx extends SqlQueryable>(
+  tx: Tx,
+  tenantId: TenantKey,
+  fn: (tx: Tx) => Promise<T>,
+  options: WithTenantOptions = {},
+): Promise<T> {
+  const value = tenantSettingValue(tenantId);
+  const scope = tenantId === null ? TenantScope.global() : new TenantScope(tenantId);
+  if (options.transaction === "join") {
+    const prev = (await tx.query(`SELECT current_setting('${TENANT_SETTING}', true) AS v`)) as { rows: Array<{ v: string | null }> };
+    await tx.query(SET_TENANT_SQL, [value]);
+    const result = await scope.run(() => fn(tx));
+    await tx.query(SET_TENANT_SQL, [prev.rows[0]?.v ?? ""]);
+    return result;
+  }
+  await tx.query("BEGIN");
+  try {
+    await tx.query(SET_TENANT_SQL, [value]);
+    const result = await scope.run(() => fn(tx));
+    await tx.query("COMMIT");
+    return result;
+  } catch (err) {
+    try {
+      await tx.query("ROLLBACK");
+    } catch {
+      // The connection is broken; the original error says more.
+    }
+    throw err;
+  }
+}
+
+/**
+ * `withTenant` with the current scope's tenant.
+ * @throws TenantIsolationError outside any scope.
+ */
+export function withCurrentTenant<T, Tx extends SqlQueryable>(
+  tx: Tx,
+  fn: (tx: Tx) => Promise<T>,
+  options: WithTenantOptions = {},
+): Promise<T> {
+  return withTenant(tx, requireScopeKey(), fn, options);
+}
+
+/**
+ * Checks a connection out of `pool`, runs `withTenant` on it, and releases it (destroying it when
+ * the transaction could not be ended cleanly).
+ */
+export async function withTenantConnection<T>(
+  pool: SqlPool,
+  tenantId: TenantKey,
+  fn: (client: SqlQueryable) => Promise<T>,
+): Promise<T> {
+  const value = tenantSettingValue(tenantId);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await withTenant(client, value === GLOBAL_SCOPE_SETTING ? null : value, fn);
+  } catch (err) {
+    // A failed ROLLBACK leaves the connection in an unknown state: do not hand it to the next tenant.
+    broken = await client.query("SELECT 1").then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+    );
+    throw err;
+  } finally {
+    client.release(broken ?? false);
+  }
+}

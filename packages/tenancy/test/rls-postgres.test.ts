@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import { ValidationError } from "@ops/core";
+import { requireService } from "@ops/testkit";
+import { currentTenant, rlsSql, withTenant, withTenantConnection, type SqlQueryable } from "@ops/tenancy";
+import { createRlsFixture, type RlsFixture } from "./pg-fixture.js";
+
+const up = await requireService("postgres");
+
+type Rows = { rows: Array<Record<string, unknown>> };
+const q = async (c: SqlQueryable, text: string, values?: unknown[]) => ((await c.query(text, values)) as Rows).rows;
+
+describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, not owner)", () => {
+  let fx: RlsFixture;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    fx = await createRlsFixture("rls");
+    pool = fx.app(1);
+    for (const t of ["ops_flags", "ops_incidents", "ops_audit_entries"])
+      await fx.admin.query(
+        `INSERT INTO ${fx.schema}.${t} (tenant_id, body) VALUES ('acme', 'a1'), ('acme', 'a2'), ('globex', 'g1'), (NULL, 'global')`,
+      );
+  });
+  afterAll(async () => {
+    await fx?.drop();
+  });
+
+  it("connects as a role that is neither superuser nor owner", async () => {
+    const [me] = await q(pool, "SELECT current_user AS u, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su");
+    expect(me).toEqual({ u: fx.role, su: false });
+    const owners = await q(fx.admin, `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = $1`, [fx.schema]);
+    expect(owners.map((o) => o.tableowner)).not.toContain(fx.role);
+  });
+
+  it("a cross-tenant select returns nothing; each tenant sees its own rows", async () => {
+    const acme = await withTenantConnection(pool, "acme", (c) => q(c, "SELECT body FROM ops_incidents ORDER BY body"));
+    expect(acme.map((r) => r.body)).toEqual(["a1", "a2"]);
+    const byId = await withTenantConnection(pool, "acme", (c) => q(c, "SELECT body FROM ops_incidents WHERE tenant_id = 'globex'"));
+    expect(byId).toEqual([]);
+    const initech = await withTenantConnection(pool, "initech", (c) => q(c, "SELECT body FROM ops_incidents"));
+    expect(initech).toEqual([]);
+  });
+
+  it("no tenant set, and '' left behind by an ended transaction, both see nothing", async () => {
+    const client = await pool.connect();
+    try {
+      expect(await q(client, "SELECT body FROM ops_incidents")).toEqual([]);
+      await withTenant(client, "acme", async () => undefined);
+      // After a transaction-local set ends, the setting reads '' on this connection, not NULL.
+      const [s] = await q(client, "SELECT current_setting('app.tenant_id', true) AS v");
+      expect(s?.v).toBe("");
+      expect(await q(client, "SELECT body FROM ops_incidents")).toEqual([]);
+      expect(await q(client, "SELECT body FROM ops_flags")).toEqual([]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it("a cross-tenant insert fails and a cross-tenant update changes nothing", async () => {
+    await expect(
+      withTenantConnection(pool, "acme", (c) => q(c, "INSERT INTO ops_incidents (tenant_id, body) VALUES ('globex', 'x')")),
+    ).rejects.toMatchObject({ code: "42501" });
+    await expect(
+      withTenantConnection(pool, "acme", (c) => q(c, "INSERT INTO ops_incidents (tenant_id, body) VALUES (NULL, 'x')")),
+    ).rejects.toMatchObject({ code: "42501" });
+    const updated = await withTenantConnection(pool, "acme", async (c) =>
+      c.query("UPDATE ops_incidents SET body = 'hacked' WHERE tenant_id = 'globex'"),
+    );
+    expect((updated as { rowCount: number }).rowCount).toBe(0);
+    // Moving an own row to another tenant is an insert into that tenant: refused.
+    await expect(
+      withTenantConnection(pool, "acme", (c) => q(c, "UPDATE ops_incidents SET tenant_id = 'globex' WHERE body = 'a1'")),
+    ).rejects.toMatchObject({ code: "42501" });
+    const deleted = await withTenantConnection(pool, "acme", (c) => c.query("DELETE FROM ops_incidents WHERE tenant_id = 'globex'"));
+    expect((deleted as { rowCount: number }).rowCount).toBe(0);
+    const truth = await q(fx.admin, `SELECT tenant_id, body FROM ${fx.schema}.ops_incidents ORDER BY id`);
+    expect(truth).toEqual([
+      { tenant_id: "acme", body: "a1" },
+      { tenant_id: "acme", body: "a2" },
+      { tenant_id: "globex", body: "g1" },
+      { tenant_id: null, body: "global" },
+    ]);
+  });
+
+  it("interleaved tenants on one pooled connection never see each other", async () => {
+    const tenants = ["acme", "globex", "initech"];
+    const expected: Record<string, string[]> = { acme: ["a1", "a2"], globex: ["g1"], initech: [] };
+    const runs = Array.from({ length: 60 }, (_, i) => tenants[i % 3]!);
+    const results = await Promise.all(
+      runs.map((t) =>
+        withTenantConnection(pool, t, async (c) => {
+          const rows = await q(c, "SELECT body, pg_backend_pid() AS pid FROM ops_incidents ORDER BY body");
+          // currentTenant() follows the transaction's tenant too.
+          return { t, scope: currentTenant(), bodies: rows.map((r) => r.body), pids: rows.map((r) => r.pid) };
+        }),
+      ),
+    );
+    for (const r of results) {
+      expect(r.bodies).toEqual(expected[r.t]);
+      expect(r.scope).toBe(r.t);
+    }
+    const pids = new Set(results.flatMap((r) => r.pids));
+    expect(pids.size).toBe(1);
+  });
+
+  it("a session-level set_config would leak to the next user of the connection (why withTenant never does it)", async () => {
+    const c1 = await pool.connect();
+    await c1.query("SELECT set_config('app.tenant_id', 'acme', false)");
+    c1.release();
+    const c2 = await pool.connect();
+    try {
+      expect((await q(c2, "SELECT body FROM ops_incidents")).length).toBe(2);
+      await c2.query("RESET app.tenant_id");
+      expect(await q(c2, "SELECT body FROM ops_incidents")).toEqual([]);
+    } finally {
+      c2.release();
+    }
+  });
+
+  it("global rows: the global scope sees only them; tenants read global flags but never write them", async () => {
+    const global = await withTenantConnection(pool, null, (c) => q(c, "SELECT body FROM ops_incidents"));
+    expect(global.map((r) => r.body)).toEqual(["global"]);
+    const flags = await withTenantConnection(pool, "acme", (c) => q(c, "SELECT body FROM ops_flags ORDER BY body"));
+    expect(flags.map((r) => r.body)).toEqual(["a1", "a2", "global"]);
+    const upd = await withTenantConnection(pool, "acme", (c) => c.query("UPDATE ops_flags SET body = 'evil' WHERE tenant_id IS NULL"));
+    expect((upd as { rowCount: number }).rowCount).toBe(0);
+    const incidents = await withTenantConnection(pool, "acme", (c) => q(c, "SELECT body FROM ops_incidents WHERE tenant_id IS NULL"));
+    expect(incidents).toEqual([]);
+  });
+
+  it("the audit table is append-only for the app role", async () => {
+    await withTenantConnection(pool, "acme", (c) => c.query("INSERT INTO ops_audit_entries (tenant_id, body) VALUES ('acme', 'a3')"));
+    await expect(
+      withTenantConnection(pool, "acme", (c) => c.query("UPDATE ops_audit_entries SET body = 'x' WHERE body = 'a3'")),
+    ).rejects.toMatchObject({ code: "42501" });
+    await expect(
+      withTenantConnection(pool, "acme", (c) => c.query("DELETE FROM ops_audit_entries WHERE body = 'a3'")),
+    ).rejects.toMatchObject({ code: "42501" });
+  });
+
+  it("rolls back on error and leaves the setting behind on no connection", async () => {
+    await expect(
+      withTenantConnection(pool, "acme", async (c) => {
+        await c.query("INSERT INTO ops_incidents (tenant_id, body) VALUES ('acme', 'rolled-back')");
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    const rows = await q(fx.admin, `SELECT 1 FROM ${fx.schema}.ops_incidents WHERE body = 'rolled-back'`);
+    expect(rows).toEqual([]);
+  });
+
+  it("FORCE applies the policies to the table owner too", async () => {
+    await fx.admin.query(`CREATE TABLE ${fx.schema}.owned (id serial, tenant_id text)`);
+    await fx.admin.query(`INSERT INTO ${fx.schema}.owned (tenant_id) VALUES ('acme'), ('globex')`);
+    await fx.admin.query(`ALTER TABLE ${fx.schema}.owned OWNER TO ${fx.role}`);
+    await fx.admin.query(rlsSql({ schema: fx.schema, tables: [{ name: "owned" }] }));
+    const rows = await withTenantConnection(pool, "acme", (c) => q(c, "SELECT tenant_id FROM owned"));
+    expect(rows).toEqual([{ tenant_id: "acme" }]);
+    expect(await q(pool, "SELECT tenant_id FROM owned")).toEqual([]);
+  });
+
+  it("rejects an invalid tenant id before touching the database", async () => {
+    const sent: string[] = [];
+    const spy = { query: async (text: string) => void sent.push(text) };
+    await expect(withTenant(spy, "x'; DROP TABLE t; --", async () => 1)).rejects.toThrow(ValidationError);
+    expect(sent).toEqual([]);
+  });
+});
