@@ -20,6 +20,26 @@ for (const root of roots) {
       if (!pkg.peerDependencies?.["@ops/core"]) p("@ops/core must be a peer dependency");
       if (pkg.dependencies?.["@ops/core"]) p("@ops/core must not be a direct dependency");
     }
+    // Every bare import in src/ must be a declared dependency or peer (the published package has
+    // no workspace root to fall back on).
+    const declared = new Set([
+      ...Object.keys(pkg.dependencies ?? {}),
+      ...Object.keys(pkg.peerDependencies ?? {}),
+      pkg.name,
+    ]);
+    const walk = (d) =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith(".ts") ? [join(d, e.name)] : [],
+      );
+    for (const file of existsSync(join(base, "src")) ? walk(join(base, "src")) : []) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
+        const spec = m[1] ?? m[2];
+        if (!spec || spec.startsWith(".") || spec.startsWith("node:")) continue;
+        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
+        if (!declared.has(name)) p(`${file} imports "${spec}" but "${name}" is not a dependency or peer dependency`);
+      }
+    }
     for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
       if (typeof target === "string") continue;
       for (const branch of ["import", "require"]) {
