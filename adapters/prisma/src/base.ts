@@ -48,11 +48,11 @@ export abstract class PrismaStoreBase {
     }
   }
 
-  protected query<T>(sql: string, values: readonly unknown[], client: PrismaSqlClient = this.db): Promise<T[]> {
+  protected select<T>(sql: string, values: readonly unknown[], client: PrismaSqlClient = this.db): Promise<T[]> {
     return Promise.resolve(client.$queryRawUnsafe<T[]>(sql, ...values));
   }
 
-  protected execute(sql: string, values: readonly unknown[], client: PrismaSqlClient = this.db): Promise<number> {
+  protected exec(sql: string, values: readonly unknown[], client: PrismaSqlClient = this.db): Promise<number> {
     return Promise.resolve(client.$executeRawUnsafe(sql, ...values));
   }
 

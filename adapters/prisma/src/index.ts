@@ -1,6 +1,12 @@
 export { prismaStores, type PrismaStores, type PrismaStoresOptions } from "./prisma-stores.js";
 export { PRISMA_CAPABILITIES, type PrismaStoreOptions } from "./base.js";
-export type { PrismaClientLike, PrismaSqlClient } from "./client.js";
+export { inTransaction, type PrismaClientLike, type PrismaSqlClient } from "./client.js";
 export { mapPrismaError } from "./errors.js";
 export { OPS_MIGRATIONS, applyOpsMigrations, migrationStatements } from "./migrations.js";
+export { PrismaAuditStore } from "./stores/audit-store.js";
+export { PrismaSubjectKeyStore } from "./stores/subject-key-store.js";
 export { PrismaFlagStore } from "./stores/flag-store.js";
+export { PrismaIncidentStore } from "./stores/incident-store.js";
+export { PrismaAuthEventStore } from "./stores/auth-event-store.js";
+export { PrismaOutboxStore } from "./stores/outbox-store.js";
+export { PrismaCounterStore } from "./stores/counter-store.js";

@@ -24,3 +24,12 @@ export function opt<K extends string>(key: K, value: unknown): { [P in K]?: stri
 export function json<T>(value: unknown): T {
   return (value === null || value === undefined ? null : JSON.parse(String(value))) as T;
 }
+
+/**
+ * The tenant condition of a query. NULL is the global scope; `tenant_id IS NOT DISTINCT FROM $n`
+ * would say the same but no btree index serves it, so the SQL text differs by scope. The
+ * parameter stays referenced (typed) in both forms, so the bind values never change shape.
+ */
+export function tenantIs(tenantId: string | null, param: string, column = "tenant_id"): string {
+  return tenantId === null ? `(${column} IS NULL AND ${param}::text IS NULL)` : `${column} = ${param}::text`;
+}

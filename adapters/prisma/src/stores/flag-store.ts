@@ -12,7 +12,7 @@ import {
   type TenantKey,
 } from "@ops/core";
 import { PKG, PrismaStoreBase } from "../base.js";
-import { iso, json } from "../values.js";
+import { iso, json, tenantIs } from "../values.js";
 
 interface FlagRow {
   env: string;
@@ -25,8 +25,10 @@ interface FlagRow {
 }
 
 const COLUMNS = `env, key, tenant_id, config::text AS config, version, updated_at, updated_by`;
-// IS NOT DISTINCT FROM: the global scope is NULL, and it is one scope (the unique key is NULLS NOT DISTINCT).
-const EXACT = `env = $1 AND key = $2 AND tenant_id IS NOT DISTINCT FROM $3`;
+/** One record: (env, key, tenant); the global scope (NULL) is one scope (the unique key is NULLS NOT DISTINCT). */
+function exact(tenantId: TenantKey): string {
+  return `env = $1 AND key = $2 AND ${tenantIs(tenantId, "$3")}`;
+}
 
 function toRecord(row: FlagRow): FlagRecord {
   return {
@@ -48,7 +50,7 @@ function where(input: { env: string; key: string; tenantId: TenantKey }): string
 export class PrismaFlagStore extends PrismaStoreBase implements FlagStore {
   async get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null> {
     return this.run("flags.get", async () => {
-      const rows = await this.query<FlagRow>(`SELECT ${COLUMNS} FROM ops_flags WHERE ${EXACT}`, [input.env, input.key, input.tenantId]);
+      const rows = await this.select<FlagRow>(`SELECT ${COLUMNS} FROM ops_flags WHERE ${exact(input.tenantId)}`, [input.env, input.key, input.tenantId]);
       return rows[0] ? toRecord(rows[0]) : null;
     });
   }
@@ -66,7 +68,7 @@ export class PrismaFlagStore extends PrismaStoreBase implements FlagStore {
       const config = JSON.stringify(input.config);
       if (input.expectedVersion === null) {
         // The unique key makes the racing creators' INSERTs one guarded write: one row, the rest 0.
-        const rows = await this.query<FlagRow>(
+        const rows = await this.select<FlagRow>(
           `INSERT INTO ops_flags (env, key, tenant_id, config, version, updated_at, updated_by)
            VALUES ($1, $2, $3, $4::jsonb, 1, now(), $5)
            ON CONFLICT ON CONSTRAINT ops_flags_env_tenant_key_key DO NOTHING
@@ -76,9 +78,9 @@ export class PrismaFlagStore extends PrismaStoreBase implements FlagStore {
         if (!rows[0]) throw new ConflictError(`[ops/${PKG}] flag ${where(input)} already exists`);
         return toRecord(rows[0]);
       }
-      const rows = await this.query<FlagRow>(
+      const rows = await this.select<FlagRow>(
         `UPDATE ops_flags SET config = $4::jsonb, version = version + 1, updated_at = now(), updated_by = $5
-         WHERE ${EXACT} AND version = $6
+         WHERE ${exact(input.tenantId)} AND version = $6
          RETURNING ${COLUMNS}`,
         [input.env, input.key, input.tenantId, config, input.actor, input.expectedVersion],
       );
@@ -95,7 +97,7 @@ export class PrismaFlagStore extends PrismaStoreBase implements FlagStore {
   /** @throws ConflictError when the stored version differs; NotFoundError when absent. */
   async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
     return this.run("flags.delete", async () => {
-      const n = await this.execute(`DELETE FROM ops_flags WHERE ${EXACT} AND version = $4`, [
+      const n = await this.exec(`DELETE FROM ops_flags WHERE ${exact(input.tenantId)} AND version = $4`, [
         input.env,
         input.key,
         input.tenantId,
@@ -113,9 +115,9 @@ export class PrismaFlagStore extends PrismaStoreBase implements FlagStore {
     const limit = pageLimit(input.limit, PKG);
     const after = input.cursor ? String(decodeCursor(input.cursor, 1, PKG)[0]) : null;
     return this.run("flags.list", async () => {
-      const rows = await this.query<FlagRow>(
+      const rows = await this.select<FlagRow>(
         `SELECT ${COLUMNS} FROM ops_flags
-         WHERE env = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND ($3::text IS NULL OR key > $3)
+         WHERE env = $1 AND ${tenantIs(input.tenantId, "$2")} AND ($3::text IS NULL OR key > $3)
          ORDER BY key LIMIT $4`,
         [input.env, input.tenantId, after, limit + 1],
       );
@@ -127,7 +129,7 @@ export class PrismaFlagStore extends PrismaStoreBase implements FlagStore {
 
   async snapshot(input: { env: string }): Promise<FlagRecord[]> {
     return this.run("flags.snapshot", async () => {
-      const rows = await this.query<FlagRow>(`SELECT ${COLUMNS} FROM ops_flags WHERE env = $1`, [input.env]);
+      const rows = await this.select<FlagRow>(`SELECT ${COLUMNS} FROM ops_flags WHERE env = $1`, [input.env]);
       return rows.map(toRecord);
     });
   }

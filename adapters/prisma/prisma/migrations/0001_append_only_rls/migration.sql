@@ -25,10 +25,15 @@ CREATE TRIGGER ops_audit_entries_no_truncate
 --> statement-breakpoint
 REVOKE UPDATE, DELETE, TRUNCATE ON ops_audit_entries FROM PUBLIC;
 --> statement-breakpoint
--- 2. Row-level security, ENABLEd and FORCEd on every tenant-owned table, policies keyed on
---    current_setting('app.tenant_id', true). Output of `rlsSql()` from @ops/tenancy
---    (packages/tenancy/src/rls-sql.ts), pasted. Grants for the app role and policies for
---    service roles depend on your deployment: generate them with
+-- 2. At most one active (not resolved) incident per (tenant, fingerprint); also the index of
+--    findActive. drizzle-kit cannot emit NULLS NOT DISTINCT on an index.
+CREATE UNIQUE INDEX IF NOT EXISTS "ops_incidents_active_fingerprint_key" ON "ops_incidents" ("tenant_id", "fingerprint") NULLS NOT DISTINCT WHERE "state" <> 'resolved';
+--> statement-breakpoint
+-- 3. Row-level security, ENABLEd and FORCEd on every tenant-owned table, policies keyed on
+--    current_setting('app.tenant_id', true). Output of
+--    `rlsSql({ tables: [...OPS_RLS_TABLES, { name: "ops_incident_models" }] })` from @ops/tenancy
+--    (packages/tenancy/src/rls-sql.ts), pasted. Grants for the app role and policies for service
+--    roles depend on your deployment: generate them with
 --    `rlsSql({ grantTo: "app", serviceRoles: ["ops_worker"] })` and apply them yourself.
 ALTER TABLE "ops_audit_entries" ENABLE ROW LEVEL SECURITY;
 --> statement-breakpoint
@@ -115,3 +120,15 @@ CREATE POLICY "ops_tenant_rows" ON "ops_outbox" AS PERMISSIVE FOR ALL TO PUBLIC 
 DROP POLICY IF EXISTS "ops_global_read" ON "ops_outbox";
 --> statement-breakpoint
 DROP POLICY IF EXISTS "ops_service_all" ON "ops_outbox";
+--> statement-breakpoint
+ALTER TABLE "ops_incident_models" ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE "ops_incident_models" FORCE ROW LEVEL SECURITY;
+--> statement-breakpoint
+DROP POLICY IF EXISTS "ops_tenant_rows" ON "ops_incident_models";
+--> statement-breakpoint
+CREATE POLICY "ops_tenant_rows" ON "ops_incident_models" AS PERMISSIVE FOR ALL TO PUBLIC USING ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '') OR ("tenant_id" IS NULL AND NULLIF(current_setting('app.tenant_id', true), '') = '(global)')) WITH CHECK ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '') OR ("tenant_id" IS NULL AND NULLIF(current_setting('app.tenant_id', true), '') = '(global)'));
+--> statement-breakpoint
+DROP POLICY IF EXISTS "ops_global_read" ON "ops_incident_models";
+--> statement-breakpoint
+DROP POLICY IF EXISTS "ops_service_all" ON "ops_incident_models";
