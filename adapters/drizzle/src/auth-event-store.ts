@@ -1,0 +1,119 @@
+import {
+  ValidationError,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  type AuthEventQuery,
+  type AuthEventRecord,
+  type AuthEventStore,
+  type JsonObject,
+  type Page,
+  type TenantKey,
+} from "@ops/core";
+import { sql, type SQL } from "drizzle-orm";
+import { DrizzleStoreBase } from "./base.js";
+import { countOf, isoOut, jsonOut, num, parseJson, str, tenantIs, type Row } from "./db.js";
+import { mapDbError } from "./errors.js";
+
+/** Rows per INSERT (8 parameters each). */
+const CHUNK = 2000;
+
+const COLUMNS = sql.join(
+  [sql.raw(`"id", "type", "tenant_id", "user_id", "ip", "provider"`), isoOut("occurred_at"), jsonOut("meta")],
+  sql`, `,
+);
+
+function toEvent(r: Row): AuthEventRecord {
+  const e: AuthEventRecord = {
+    id: str(r.id),
+    type: str(r.type),
+    occurredAt: str(r.occurred_at),
+    tenantId: r.tenant_id === null ? null : str(r.tenant_id),
+  };
+  if (r.user_id !== null) e.userId = str(r.user_id);
+  if (r.ip !== null) e.ip = str(r.ip);
+  if (r.provider !== null) e.provider = str(r.provider);
+  if (r.meta !== null) e.meta = parseJson<JsonObject>(r.meta);
+  return e;
+}
+
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError(`[ops/adapter-drizzle] invalid ${path}: ${message}`, [{ path, message }]);
+}
+
+/** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the seed's AuthOpsLog): batched, idempotent appends. */
+export class DrizzleAuthEventStore extends DrizzleStoreBase implements AuthEventStore {
+  async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
+    if (!Array.isArray(input.events)) throw invalid("events", "expected an array");
+    for (const [i, e] of input.events.entries())
+      if (typeof e?.id !== "string" || e.id === "" || typeof e.type !== "string" || typeof e.occurredAt !== "string")
+        throw invalid(`events[${i}]`, "expected id, type and occurredAt strings");
+    if (input.events.length === 0) return { inserted: 0 };
+    const what = `authEvents.append ${input.events.length} events`;
+    this.assertOpen(what);
+    let inserted = 0;
+    try {
+      for (let i = 0; i < input.events.length; i += CHUNK) {
+        const rows = input.events.slice(i, i + CHUNK).map(
+          (e): SQL =>
+            sql`(${e.id}, ${e.type}, ${e.occurredAt}::timestamptz, ${e.tenantId}, ${e.userId ?? null}, ${e.ip ?? null}, ${e.provider ?? null}, ${e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta)}::jsonb)`,
+        );
+        // Each chunk is atomic on its own; a retried flush skips what an earlier attempt stored.
+        inserted += countOf(
+          await this.db.execute(
+            sql`INSERT INTO ${this.t.authEvents} ("id", "type", "occurred_at", "tenant_id", "user_id", "ip", "provider", "meta")
+                VALUES ${sql.join(rows, sql`, `)} ON CONFLICT ("id") DO NOTHING`,
+          ),
+        );
+      }
+    } catch (err) {
+      throw mapDbError(err, what);
+    }
+    return { inserted };
+  }
+
+  async list(input: AuthEventQuery): Promise<Page<AuthEventRecord>> {
+    const limit = pageLimit(input.limit, "adapter-drizzle");
+    const after = input.cursor ? decodeCursor(input.cursor, 2, "adapter-drizzle") : null;
+    if (after && (typeof after[0] !== "string" || typeof after[1] !== "string"))
+      throw invalid("cursor", "expected a cursor returned by a previous page");
+    if (input.types && input.types.length === 0) return { items: [], nextCursor: null };
+    const filters: SQL[] = [tenantIs(input.tenantId)];
+    if (input.types) filters.push(sql`"type" IN (${sql.join(input.types.map((t) => sql`${t}`), sql`, `)})`);
+    if (input.userId !== undefined) filters.push(sql`"user_id" = ${input.userId}`);
+    if (input.ip !== undefined) filters.push(sql`"ip" = ${input.ip}`);
+    if (input.from !== undefined) filters.push(sql`"occurred_at" >= ${input.from}::timestamptz`);
+    if (input.to !== undefined) filters.push(sql`"occurred_at" < ${input.to}::timestamptz`);
+    if (after) filters.push(sql`("occurred_at", "id") < (${after[0]}::timestamptz, ${after[1]})`);
+    const rows = await this.q(
+      `authEvents.list ${input.tenantId ?? "(global)"}`,
+      sql`SELECT ${COLUMNS} FROM ${this.t.authEvents} WHERE ${sql.join(filters, sql` AND `)}
+          ORDER BY "occurred_at" DESC, "id" DESC LIMIT ${limit + 1}`,
+    );
+    const items = rows.slice(0, limit).map(toEvent);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.occurredAt, last.id]) : null };
+  }
+
+  async countByType(input: { tenantId: TenantKey; from: string; to: string }): Promise<Record<string, number>> {
+    const rows = await this.q(
+      `authEvents.countByType ${input.tenantId ?? "(global)"}`,
+      sql`SELECT "type", count(*) AS "n" FROM ${this.t.authEvents}
+          WHERE ${tenantIs(input.tenantId)} AND "occurred_at" >= ${input.from}::timestamptz AND "occurred_at" < ${input.to}::timestamptz
+          GROUP BY "type"`,
+    );
+    const out: Record<string, number> = {};
+    for (const r of rows) out[str(r.type)] = num(r.n);
+    return out;
+  }
+
+  async prune(input: { before: string }): Promise<number> {
+    const what = "authEvents.prune";
+    this.assertOpen(what);
+    try {
+      return countOf(await this.db.execute(sql`DELETE FROM ${this.t.authEvents} WHERE "occurred_at" < ${input.before}::timestamptz`));
+    } catch (err) {
+      throw mapDbError(err, what);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { testPgUrl } from "@ops/testkit";
+import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
+import pg from "pg";
+import postgres from "postgres";
+import { drizzleStores, type DrizzleDatabase, type DrizzleStores } from "../../src/index.js";
+
+const MIGRATIONS = fileURLToPath(new URL("../../migrations/", import.meta.url));
+
+/** The committed migrations, statement by statement, in order (what a user applies). */
+export function migrationStatements(): string[] {
+  return readdirSync(MIGRATIONS)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .flatMap((f) => readFileSync(MIGRATIONS + f, "utf8").split("--> statement-breakpoint"))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export type DriverName = "node-postgres" | "postgres.js" | "pglite";
+
+export interface Harness {
+  driver: DriverName;
+  db: DrizzleDatabase;
+  stores: DrizzleStores;
+  /** PostgreSQL schema holding the tables (undefined for PGlite: its own database). */
+  schema: string | undefined;
+  close(): Promise<void>;
+}
+
+/** A fresh PostgreSQL schema with the migrations applied, dropped again by `drop`. */
+export async function createPgSchema(tag: string): Promise<{ schema: string; drop: () => Promise<void> }> {
+  const schema = `ops_dz_${tag}_${process.pid}_${Math.random().toString(36).slice(2, 7)}`;
+  const client = new pg.Client({ connectionString: testPgUrl() });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA "${schema}"`);
+    await client.query(`SET search_path TO "${schema}"`);
+    for (const statement of migrationStatements()) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+  return {
+    schema,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: testPgUrl() });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+/** One database per driver: PostgreSQL through node-postgres / postgres.js, or an in-process PGlite. */
+export async function createHarness(driver: DriverName, tag: string): Promise<Harness> {
+  if (driver === "pglite") {
+    const client = new PGlite();
+    await client.exec(migrationStatements().join(";\n"));
+    const db = drizzlePglite(client);
+    const stores = drizzleStores(db);
+    return { driver, db, stores, schema: undefined, close: async () => void (await stores.close(), await client.close()) };
+  }
+  const { schema, drop } = await createPgSchema(tag);
+  if (driver === "node-postgres") {
+    const pool = new pg.Pool({ connectionString: testPgUrl(), max: 10 });
+    const db = drizzleNodePg(pool);
+    const stores = drizzleStores(db, { schema });
+    return { driver, db, stores, schema, close: async () => void (await stores.close(), await pool.end(), await drop()) };
+  }
+  const client = postgres(testPgUrl(), { max: 10, onnotice: () => {} });
+  const db = drizzlePostgresJs(client);
+  const stores = drizzleStores(db, { schema });
+  return { driver, db, stores, schema, close: async () => void (await stores.close(), await client.end(), await drop()) };
+}
+
+/** Lazily opened harnesses, one per driver, shared by the cases of one test file. */
+export function lazyHarness(driver: DriverName, tag: string): { get: () => Promise<Harness>; close: () => Promise<void> } {
+  let opened: Promise<Harness> | undefined;
+  return {
+    get: () => (opened ??= createHarness(driver, tag)),
+    close: async () => {
+      if (opened) await (await opened).close();
+    },
+  };
+}
