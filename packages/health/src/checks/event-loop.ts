@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import * as z from "zod";
 import type { HealthCheck } from "../types.js";
 import { BaseCheckOptionsShape, parseCheckOptions, type BaseCheckOptions } from "./common.js";
@@ -25,7 +24,9 @@ const OptionsSchema = z
 
 /**
  * Event-loop delay, the liveness signal: the longest delay (ms) the loop showed since the previous
- * run (sampled every 10 ms by `perf_hooks.monitorEventLoopDelay`), with p99 and mean in `details`.
+ * run, measured by a 10 ms unref'd timer's lateness (including a stall that has just ended and
+ * not been sampled yet). `perf_hooks.monitorEventLoopDelay` is not used: after `reset()` it drops
+ * the first late tick, which is exactly the stall a liveness probe must see.
  * The sampler starts at creation and stops with `close()` (createHealth closes the ones it made).
  * @throws ValidationError on bad options
  */
@@ -33,43 +34,57 @@ export function eventLoopCheck(options?: EventLoopCheckOptions): ClosableHealthC
   const opts = parseCheckOptions(OptionsSchema, options, "eventLoopCheck");
   const warnMs = opts.warnMs ?? 200;
   const failMs = opts.failMs ?? 1000;
-  let histogram: IntervalHistogram | undefined;
-  const sampler = () => {
-    if (!histogram) {
-      histogram = monitorEventLoopDelay({ resolution: 10 });
-      histogram.enable();
-    }
-    return histogram;
+  let timer: NodeJS.Timeout | undefined;
+  let last = performance.now();
+  let maxLag = 0;
+  let windowStart = last;
+  const sample = () => {
+    const now = performance.now();
+    const lag = now - last - RESOLUTION_MS;
+    if (lag > maxLag) maxLag = lag;
+    last = now;
   };
-  sampler();
+  const start = () => {
+    if (timer) return;
+    last = windowStart = performance.now();
+    timer = setInterval(sample, RESOLUTION_MS);
+    timer.unref();
+  };
+  start();
   const check: ClosableHealthCheck = {
     name: opts.name ?? "eventloop",
     componentType: "system",
     measurement: "delay",
     run: () => {
-      const h = sampler();
-      // No sample yet (checked right after start): nothing has been delayed.
-      const maxMs = h.count > 0 ? round(h.max / 1e6) : 0;
-      const details = { p99Ms: h.count > 0 ? round(h.percentile(99) / 1e6) : 0, meanMs: h.count > 0 ? round(h.mean / 1e6) : 0 };
-      h.reset();
+      start();
+      // A stall that ended just now has not reached the timer yet: count the pending lateness too.
+      const now = performance.now();
+      const pending = now - last - RESOLUTION_MS;
+      const maxMs = round(Math.max(0, maxLag, pending));
+      const windowMs = round(now - windowStart);
+      maxLag = 0;
+      windowStart = now;
+      if (pending > 0) last = now - RESOLUTION_MS;
       const status = maxMs > failMs ? "fail" : maxMs > warnMs ? "warn" : "pass";
       return {
         status,
         observedValue: maxMs,
         observedUnit: "ms",
-        details,
+        details: { windowMs },
         ...(status === "pass" ? {} : { message: `event loop delayed ${maxMs} ms (${status} above ${status === "fail" ? failMs : warnMs} ms)` }),
       };
     },
     close: () => {
-      histogram?.disable();
-      histogram = undefined;
+      clearInterval(timer);
+      timer = undefined;
     },
   };
   if (opts.critical !== undefined) check.critical = opts.critical;
   if (opts.timeoutMs !== undefined) check.timeoutMs = opts.timeoutMs;
   return check;
 }
+
+const RESOLUTION_MS = 10;
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;

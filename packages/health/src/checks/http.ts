@@ -32,6 +32,15 @@ const OptionsSchema = z.object({
 export function httpCheck(options: HttpCheckOptions): HealthCheck {
   const opts = parseCheckOptions(OptionsSchema, options, "httpCheck");
   const target = new URL(opts.url);
+  // fetch refuses URLs with credentials: send them as Basic auth instead.
+  const headers: Record<string, string> = { ...opts.headers };
+  if (target.username || target.password) {
+    const userinfo = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+    headers.authorization ??= `Basic ${Buffer.from(userinfo).toString("base64")}`;
+    target.username = "";
+    target.password = "";
+  }
+  const requestUrl = target.href;
   // What results may show: no userinfo, no query (tokens travel there).
   const shown = `${target.origin}${target.pathname}`;
   const expected = opts.expectedStatus ? new Set(opts.expectedStatus) : undefined;
@@ -41,12 +50,7 @@ export function httpCheck(options: HttpCheckOptions): HealthCheck {
     measurement: "responseTime",
     run: async ({ signal }) => {
       const started = performance.now();
-      const res = await fetch(opts.url, {
-        method: opts.method ?? "GET",
-        redirect: "manual",
-        signal,
-        ...(opts.headers ? { headers: opts.headers } : {}),
-      });
+      const res = await fetch(requestUrl, { method: opts.method ?? "GET", redirect: "manual", signal, headers });
       const ms = elapsedMs(started);
       await res.body?.cancel().catch(() => undefined);
       const up = expected ? expected.has(res.status) : res.status >= 200 && res.status < 400;

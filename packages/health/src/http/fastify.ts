@@ -17,7 +17,7 @@ export interface FastifyRequestLike {
 export interface FastifyReplyLike {
   code(status: number): FastifyReplyLike;
   header(name: string, value: string): FastifyReplyLike;
-  send(body?: string): FastifyReplyLike;
+  send(body?: string | Uint8Array): FastifyReplyLike;
 }
 
 export interface FastifyHealthOptions {
@@ -53,7 +53,8 @@ export async function fastifyHealth(fastify: FastifyLike, options: FastifyHealth
         const r = await respondToHealthRequest(health, route, req);
         reply.code(r.status);
         for (const [k, v] of Object.entries(r.headers)) reply.header(k, v);
-        return reply.send(r.body);
+        // A Buffer: Fastify appends `; charset=utf-8` to the media type of string bodies.
+        return reply.send(Buffer.from(r.body));
       },
     });
   }
