@@ -86,7 +86,8 @@ export function gracefulShutdown(health: Health, options: GracefulShutdownOption
       log(`[ops/health] shutdown exceeded ${hardTimeoutMs} ms: exiting now`);
       finish(1);
     }, hardTimeoutMs);
-    hard.unref();
+    // Not unref'd: a closer stuck on a promise holds no handle, so the loop could empty and the
+    // process exit 0 with that store never closed; this timer keeps it alive until exit(1).
     await sleep(drainDelayMs);
     let failed = false;
     await Promise.all(
