@@ -61,6 +61,11 @@ export interface NotificationProvider {
   /** Channel name used by routes and the outbox ("slack", "email", "pagerduty", ...). */
   readonly name: string;
   send(n: AdminNotification, ctx?: SendContext): Promise<void>;
+  /**
+   * Values the worker scrubs from everything it logs, stores or audits (URLs with tokens, keys,
+   * passwords), whichever channel's error they turn up in.
+   */
+  readonly secrets?: readonly string[];
   /** Releases pooled connections. */
   close?(): Promise<void>;
 }

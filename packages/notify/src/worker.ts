@@ -73,10 +73,12 @@ export class OutboxWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
+  private readonly secrets: string[];
 
   /** @throws RangeError on inconsistent options (lease not longer than the timeout). */
   constructor(private readonly options: OutboxWorkerOptions) {
     for (const p of options.channels) this.providers.set(p.name, p);
+    this.secrets = [...(options.secrets ?? []), ...options.channels.flatMap((p) => p.secrets ?? []).flatMap(urlParts)];
     this.workerId = options.workerId ?? prefixedId("wrk");
     this.o = {
       leaseMs: options.leaseMs ?? 60_000,
@@ -144,7 +146,7 @@ export class OutboxWorker {
   }
 
   private scrub(text: string): string {
-    return redactSecrets(text, this.options.secrets ?? []);
+    return redactSecrets(text, this.secrets);
   }
 
   private async deliver(m: OutboxMessage, result: RunResult): Promise<void> {
@@ -234,6 +236,17 @@ export class OutboxWorker {
     } catch (err) {
       this.logger.error("notify.audit_failed", { messageId: m.id, error: this.scrub(String((err as Error)?.message ?? err)) });
     }
+  }
+}
+
+/** A URL secret is also scrubbed by its path and query, which receivers echo on their own. */
+function urlParts(secret: string): string[] {
+  if (!/^https?:\/\//.test(secret)) return [secret];
+  try {
+    const u = new URL(secret);
+    return [secret, u.pathname.length > 1 ? u.pathname : "", u.search, ...u.pathname.split("/").filter((p) => p.length >= 8)].filter(Boolean);
+  } catch {
+    return [secret];
   }
 }
 

@@ -67,6 +67,7 @@ export function emailChannel(options: EmailChannelOptions): NotificationProvider
   const secrets = [options.smtp.pass, options.smtp.user && options.smtp.pass ? `\u0000${options.smtp.user}\u0000${options.smtp.pass}` : undefined];
   return {
     name,
+    secrets: secrets.filter((s): s is string => !!s),
     async send(n: AdminNotification, _ctx?: SendContext) {
       const content = emailContent(n, options.appName ?? "app");
       try {

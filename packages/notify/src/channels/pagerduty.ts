@@ -69,6 +69,7 @@ export function pagerDutyChannel(options: PagerDutyChannelOptions): Notification
   const source = options.source ?? options.appName ?? "app";
   return {
     name,
+    secrets: [options.routingKey],
     async send(n: AdminNotification, ctx?: SendContext) {
       await postJson({
         channel: name,

@@ -43,6 +43,7 @@ export function slackChannel(options: SlackChannelOptions): NotificationProvider
   const name = options.name ?? "slack";
   return {
     name,
+    secrets: [options.webhookUrl],
     async send(n: AdminNotification, ctx?: SendContext) {
       const res = await postJson({
         channel: name,

@@ -24,6 +24,7 @@ export function webhookChannel(options: WebhookChannelOptions): NotificationProv
   const now = options.now ?? Date.now;
   return {
     name: options.name ?? "webhook",
+    secrets: [options.url, ...(options.secret ? [options.secret] : [])],
     async send(n: AdminNotification, ctx?: SendContext) {
       const idempotencyKey = ctx?.idempotencyKey ?? n.id ?? "";
       const body = JSON.stringify({ type: "admin_notification", app: options.appName ?? "app", idempotencyKey, notification: n });
