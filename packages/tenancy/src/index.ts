@@ -7,3 +7,4 @@ export * from "./middleware.js";
 export * from "./rls-sql.js";
 export * from "./with-tenant.js";
 export * from "./prisma.js";
+export * from "./redis-keys.js";
