@@ -13,7 +13,7 @@ import {
 import { PKG, PrismaStoreBase } from "../base.js";
 import { iso, json, tenantIs } from "../values.js";
 
-interface AuthEventRow {
+export interface AuthEventRow {
   id: string;
   type: string;
   occurred_at: Date;
@@ -24,9 +24,9 @@ interface AuthEventRow {
   meta: string | null;
 }
 
-const COLUMNS = `id, type, occurred_at, tenant_id, user_id, ip, provider, meta::text AS meta`;
+export const AUTH_EVENT_COLUMNS = `id, type, occurred_at, tenant_id, user_id, ip, provider, meta::text AS meta`;
 
-function toRecord(row: AuthEventRow): AuthEventRecord {
+export function toRecord(row: AuthEventRow): AuthEventRecord {
   const rec: AuthEventRecord = { id: row.id, type: row.type as AuthEventRecord["type"], occurredAt: iso(row.occurred_at), tenantId: row.tenant_id };
   if (row.user_id !== null) rec.userId = row.user_id;
   if (row.ip !== null) rec.ip = row.ip;
@@ -85,7 +85,7 @@ export class PrismaAuthEventStore extends PrismaStoreBase implements AuthEventSt
     const after = input.cursor ? (decodeCursor(input.cursor, 2, PKG) as [string, string]) : null;
     return this.run("authEvents.list", async () => {
       const rows = await this.select<AuthEventRow>(
-        `SELECT ${COLUMNS} FROM ops_auth_events
+        `SELECT ${AUTH_EVENT_COLUMNS} FROM ops_auth_events
          WHERE ${tenantIs(input.tenantId, "$1")}
            AND ($2::text[] IS NULL OR type = ANY($2::text[]))
            AND ($3::text IS NULL OR user_id = $3)

@@ -14,6 +14,21 @@ export interface TestPrismaClient extends PrismaClientLike {
 type ClientCtor = new (options: { adapter: PrismaPg; log?: unknown[] }) => TestPrismaClient;
 
 let ctor: Promise<ClientCtor> | undefined;
+let clientPath: Promise<string> | undefined;
+
+/** Generates the client if needed and returns the path of its entry (client.ts), for child processes. */
+export function loadPrismaClientPath(): Promise<string> {
+  clientPath ??= (async () => {
+    const script = pathToFileURL(join(import.meta.dirname, "..", "..", "scripts", "generate.mjs")).href;
+    const { generate } = (await import(script)) as {
+      generate: (o: { quiet: boolean }) => { clientPath: string; generated: boolean; ms: number };
+    };
+    const result = generate({ quiet: true });
+    if (result.generated) console.info(`[ops/adapter-prisma] generated the test client in ${result.ms} ms`);
+    return result.clientPath;
+  })();
+  return clientPath;
+}
 
 /**
  * The Prisma client generated from prisma/ops.prisma, generating it first when missing or stale
@@ -22,13 +37,7 @@ let ctor: Promise<ClientCtor> | undefined;
  */
 export function loadPrismaClient(): Promise<ClientCtor> {
   ctor ??= (async () => {
-    const script = pathToFileURL(join(import.meta.dirname, "..", "..", "scripts", "generate.mjs")).href;
-    const { generate } = (await import(script)) as {
-      generate: (o: { quiet: boolean }) => { clientPath: string; generated: boolean; ms: number };
-    };
-    const result = generate({ quiet: true });
-    if (result.generated) console.info(`[ops/adapter-prisma] generated the test client in ${result.ms} ms`);
-    const mod = (await import(pathToFileURL(result.clientPath).href)) as { PrismaClient: ClientCtor };
+    const mod = (await import(pathToFileURL(await loadPrismaClientPath()).href)) as { PrismaClient: ClientCtor };
     return mod.PrismaClient;
   })();
   return ctor;
