@@ -1,0 +1,177 @@
+import { createHash } from "node:crypto";
+import { FNV_OFFSET, fnv1aContinue, fnv1aOfDecimal } from "./fnv1a.js";
+import { murmur3Continue, murmur3LowBytesContinue, murmur3LowBytesPrefix, murmur3Prefix, type Murmur3State } from "./murmur3.js";
+
+/**
+ * How a unit (a user id, a tenant id...) is placed in a rollout.
+ * - `ops` (default): murmur3 x86_32, seed 0, over the UTF-8 bytes of `salt + ":" + unit`;
+ *   position = hash % 100000; slot i covers positions [cum(i-1), cum(i)) with cum in
+ *   thousandths of a percent. Frozen by test vectors: a change is a breaking change.
+ * - `unleash`: unleash-client's `flexibleRollout` (`groupId:unit`, one byte per UTF-16 unit,
+ *   `hash % 100 + 1 <= percentage`) and its variants (seed 86028157, `hash % totalWeight + 1`).
+ * - `growthbook`: GrowthBook's FNV-1a `hash(seed, unit, hashVersion)`; a percentage is a
+ *   `coverage` (`n <= coverage`), a split are ranges (`start <= n < end`).
+ * - `launchdarkly`: SHA-1 of `flagKey.salt.unit` (or `seed.unit`), first 15 hex digits / 0xFFFFFFFFFFFFFFF,
+ *   weights in 1/100000, `bucket < cumulative weight`.
+ */
+export type BucketingMode = "ops" | "unleash" | "growthbook" | "launchdarkly";
+
+export interface BucketingOptions {
+  mode?: BucketingMode;
+  /** `ops`: the salt (default: the flag key). */
+  salt?: string;
+  /** `unleash`: the strategy's groupId (default: the flag key). */
+  groupId?: string;
+  /** `growthbook`: the rule's seed (default: the flag key) and hash version (default 1, GrowthBook's). */
+  seed?: string;
+  hashVersion?: 1 | 2;
+  /** `launchdarkly`: the flag's salt (default ""), or a rollout seed (replaces `flagKey.salt`). */
+  ldSalt?: string;
+  ldSeed?: number;
+}
+
+/** A compiled rollout: which weighted slot a unit falls in, or -1 for none. */
+export interface Bucketer {
+  readonly mode: BucketingMode;
+  slot(unit: string): number;
+}
+
+/** Percent weights (0..100 each, sum <= 100) in slot order. */
+export type Weights = readonly number[];
+
+function firstBelow(cum: Float64Array, x: number): number {
+  for (let i = 0; i < cum.length; i++) if (x < cum[i]!) return i;
+  return -1;
+}
+
+class OpsBucketer implements Bucketer {
+  readonly mode = "ops" as const;
+  private readonly state: Murmur3State;
+  private readonly cum: Float64Array;
+  constructor(salt: string, weights: Weights) {
+    this.state = murmur3Prefix(`${salt}:`);
+    this.cum = new Float64Array(weights.length);
+    let sum = 0;
+    weights.forEach((w, i) => {
+      sum += Math.round(w * 1000);
+      this.cum[i] = sum;
+    });
+  }
+  slot(unit: string): number {
+    return firstBelow(this.cum, murmur3Continue(this.state, unit) % 100000);
+  }
+}
+
+class UnleashBucketer implements Bucketer {
+  readonly mode = "unleash" as const;
+  private readonly state: Murmur3State;
+  private readonly variantState: Murmur3State;
+  private readonly percentage: number;
+  private readonly cum: Float64Array;
+  private readonly total: number;
+  constructor(groupId: string, weights: Weights, isSplit: boolean) {
+    this.state = murmur3LowBytesPrefix(`${groupId}:`);
+    this.variantState = murmur3LowBytesPrefix(`${groupId}:`, 86028157);
+    this.percentage = isSplit ? -1 : (weights[0] ?? 0);
+    // Unleash variant weights are per mille of a total; ours are percent.
+    this.cum = new Float64Array(weights.length);
+    let sum = 0;
+    weights.forEach((w, i) => {
+      sum += Math.round(w * 10);
+      this.cum[i] = sum;
+    });
+    this.total = sum;
+  }
+  slot(unit: string): number {
+    if (this.percentage >= 0) {
+      const n = (murmur3LowBytesContinue(this.state, unit) % 100) + 1;
+      return this.percentage > 0 && n <= this.percentage ? 0 : -1;
+    }
+    if (this.total <= 0) return -1;
+    const n = (murmur3LowBytesContinue(this.variantState, unit) % this.total) + 1;
+    for (let i = 0; i < this.cum.length; i++) if (n <= this.cum[i]!) return i;
+    return -1;
+  }
+}
+
+class GrowthBookBucketer implements Bucketer {
+  readonly mode = "growthbook" as const;
+  private readonly seedState: number;
+  private readonly starts: Float64Array;
+  private readonly ends: Float64Array;
+  private readonly coverage: number;
+  constructor(
+    private readonly seed: string,
+    private readonly version: 1 | 2,
+    weights: Weights,
+    isSplit: boolean,
+  ) {
+    this.seedState = fnv1aContinue(FNV_OFFSET, seed);
+    this.coverage = isSplit ? -1 : (weights[0] ?? 0) / 100;
+    this.starts = new Float64Array(weights.length);
+    this.ends = new Float64Array(weights.length);
+    let cum = 0;
+    weights.forEach((w, i) => {
+      this.starts[i] = cum;
+      cum += w / 100;
+      this.ends[i] = cum;
+    });
+  }
+  private n(unit: string): number {
+    if (this.version === 2) return (fnv1aOfDecimal(fnv1aContinue(this.seedState, unit)) % 10000) / 10000;
+    return (fnv1aContinue(fnv1aContinue(FNV_OFFSET, unit), this.seed) % 1000) / 1000;
+  }
+  slot(unit: string): number {
+    if (unit === "") return -1;
+    const n = this.n(unit);
+    if (this.coverage >= 0) return this.coverage > 0 && n <= this.coverage ? 0 : -1;
+    for (let i = 0; i < this.starts.length; i++) if (n >= this.starts[i]! && n < this.ends[i]!) return i;
+    return -1;
+  }
+}
+
+class LaunchDarklyBucketer implements Bucketer {
+  readonly mode = "launchdarkly" as const;
+  private readonly prefix: string;
+  private readonly cum: Float64Array;
+  constructor(flagKey: string, salt: string, seed: number | undefined, weights: Weights) {
+    this.prefix = seed !== undefined ? `${seed}.` : `${flagKey}.${salt}.`;
+    this.cum = new Float64Array(weights.length);
+    let sum = 0;
+    weights.forEach((w, i) => {
+      sum += Math.round(w * 1000) / 1e5;
+      this.cum[i] = sum;
+    });
+  }
+  slot(unit: string): number {
+    // SHA-1 allocates: this mode trades speed for LaunchDarkly-identical buckets.
+    const hex = createHash("sha1").update(this.prefix).update(unit).digest("hex");
+    return firstBelow(this.cum, parseInt(hex.substring(0, 15), 16) / 1152921504606847e3);
+  }
+}
+
+/**
+ * Compiles a rollout for `flagKey`. `weights` are percents in slot order; `isSplit` false means a
+ * single percentage (slot 0 = included), which compatibility modes treat as their "rollout"
+ * primitive rather than a variant split.
+ */
+export function createBucketer(flagKey: string, weights: Weights, isSplit: boolean, options: BucketingOptions = {}): Bucketer {
+  switch (options.mode ?? "ops") {
+    case "unleash":
+      return new UnleashBucketer(options.groupId ?? flagKey, weights, isSplit);
+    case "growthbook":
+      return new GrowthBookBucketer(options.seed ?? flagKey, options.hashVersion ?? 1, weights, isSplit);
+    case "launchdarkly":
+      return new LaunchDarklyBucketer(flagKey, options.ldSalt ?? "", options.ldSeed, weights);
+    default:
+      return new OpsBucketer(options.salt ?? flagKey, weights);
+  }
+}
+
+/**
+ * The default bucket of `unit` for `salt`: 0..99999 (thousandths of a percent). A unit is in an
+ * `X%` rollout when `bucket < X * 1000`. Stable across releases (see the frozen vectors).
+ */
+export function opsBucket(salt: string, unit: string): number {
+  return murmur3Continue(murmur3Prefix(`${salt}:`), unit) % 100000;
+}

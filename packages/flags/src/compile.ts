@@ -1,0 +1,227 @@
+import { ValidationError, type JsonValue } from "@ops/core";
+import { createBucketer, type Bucketer } from "./bucketing/bucketers.js";
+import { valueMatchesType, type FlagConfig, type Rollout, type SegmentConfig, type Serve } from "./config.js";
+import { compileAll, type Predicate } from "./targeting/conditions.js";
+import type { EvaluationContext, EvaluationDetails, EvaluationErrorCode, EvaluationReason, FlagType } from "./types.js";
+
+export type Details = EvaluationDetails;
+
+interface CompiledRollout {
+  /** null means the default unit: `userId`, else `targetingKey`. */
+  by: string | null;
+  bucketer: Bucketer;
+  outcomes: readonly Details[];
+}
+
+interface CompiledRule {
+  match: Predicate | null;
+  fixed: Details | null;
+  rollout: CompiledRollout | null;
+}
+
+/** A flag compiled for the hot path: every possible result is a frozen object made here. */
+export interface CompiledFlag {
+  readonly key: string;
+  readonly type: FlagType;
+  readonly enabled: boolean;
+  readonly disabled: Details;
+  readonly overrides: ReadonlyMap<string, Details> | null;
+  readonly rules: readonly CompiledRule[];
+  readonly rollout: CompiledRollout | null;
+  readonly fallback: Details;
+  /** Evaluations since start; sampled into "last evaluated" times off the hot path. */
+  evaluations: number;
+}
+
+export function details(
+  flagKey: string,
+  value: JsonValue,
+  reason: EvaluationReason,
+  variant: string | null = null,
+  ruleId: string | null = null,
+  errorCode: EvaluationErrorCode | null = null,
+  errorMessage: string | null = null,
+): Details {
+  return Object.freeze({ flagKey, value, variant, reason, ruleId, errorCode, errorMessage });
+}
+
+function unitOf(ctx: EvaluationContext, by: string | null): string | null {
+  const v = by === null ? (ctx.userId ?? ctx.targetingKey) : ctx[by];
+  if (typeof v === "string") return v.length > 0 ? v : null;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return null;
+}
+
+/** The served result of a rollout for `ctx`, or null when the unit is outside it (falls through). */
+export function rollOut(r: CompiledRollout, ctx: EvaluationContext): Details | null {
+  const unit = unitOf(ctx, r.by);
+  if (unit === null) return null;
+  const slot = r.bucketer.slot(unit);
+  return slot < 0 ? null : (r.outcomes[slot] ?? null);
+}
+
+function segmentPredicate(seg: SegmentConfig, path: string): Predicate {
+  const include = new Set(seg.include);
+  const exclude = new Set(seg.exclude);
+  const cond = compileAll(seg.when, `${path}.when`);
+  const by = seg.by === "userId" ? null : seg.by;
+  return (ctx) => {
+    const unit = unitOf(ctx, by);
+    if (unit !== null && exclude.has(unit)) return false;
+    if (unit !== null && include.has(unit)) return true;
+    return cond !== null && cond(ctx);
+  };
+}
+
+export interface CompileInput {
+  key: string;
+  config: FlagConfig;
+  /** Tenant id -> override value. */
+  overrides: ReadonlyMap<string, JsonValue>;
+  segments: ReadonlyMap<string, SegmentConfig>;
+  /** Served when disabled and no `offValue` is set (the definition's default, else false/""/0/null). */
+  offDefault: JsonValue;
+}
+
+/**
+ * Compiles a stored flag. Throws (ValidationError) for conditions that cannot compile or a
+ * variant / segment that does not exist; callers turn that into an ERROR result for the flag.
+ */
+export function compileFlag(input: CompileInput): CompiledFlag {
+  const { key, config } = input;
+  const variants = config.variants ?? {};
+  const typed = (v: JsonValue, path: string): JsonValue => {
+    if (!valueMatchesType(config.type, v))
+      throw new ValidationError(`[ops/flags] flag ${key}: ${path} must be a ${config.type}`, [{ path, message: `expected a ${config.type}` }]);
+    return v;
+  };
+  const serveValue = (variant: string | undefined, value: JsonValue | undefined, path: string): [JsonValue, string | null] => {
+    if (variant !== undefined) {
+      if (!Object.hasOwn(variants, variant))
+        throw new ValidationError(`[ops/flags] flag ${key}: ${path} names unknown variant "${variant}"`, [{ path, message: "expected a variant defined in variants" }]);
+      return [typed(variants[variant] as JsonValue, `variants.${variant}`), variant];
+    }
+    return [typed(value === undefined ? true : value, `${path}.value`), null];
+  };
+  typed(config.value, "value");
+  if (config.offValue !== undefined) typed(config.offValue, "offValue");
+  const rolloutOf = (r: Rollout, ruleId: string | null, path: string): CompiledRollout => {
+    const isSplit = r.split !== undefined;
+    const slots = r.split ?? [{ weight: r.percentage ?? 0, value: r.value, variant: r.variant }];
+    const outcomes = slots.map((s, i) => {
+      const [value, variant] = serveValue(s.variant, s.value, `${path}.split[${i}]`);
+      return details(key, value, "SPLIT", variant, ruleId);
+    });
+    const b = r.bucketing;
+    return {
+      by: r.by === undefined || r.by === "userId" ? null : r.by,
+      bucketer: createBucketer(
+        key,
+        slots.map((s) => s.weight),
+        isSplit,
+        b
+          ? {
+              mode: b.mode,
+              ...(b.salt !== undefined ? { salt: b.salt } : {}),
+              ...(b.groupId !== undefined ? { groupId: b.groupId } : {}),
+              ...(b.seed !== undefined ? { seed: b.seed } : {}),
+              ...(b.hashVersion !== undefined ? { hashVersion: b.hashVersion } : {}),
+              ...(b.ldSalt !== undefined ? { ldSalt: b.ldSalt } : {}),
+              ...(b.ldSeed !== undefined ? { ldSeed: b.ldSeed } : {}),
+            }
+          : {},
+      ),
+      outcomes,
+    };
+  };
+  const serveOf = (s: Serve, ruleId: string, path: string): Pick<CompiledRule, "fixed" | "rollout"> => {
+    if (s.rollout) return { fixed: null, rollout: rolloutOf(s.rollout, ruleId, `${path}.rollout`) };
+    const [value, variant] = serveValue(s.variant, s.value, path);
+    return { fixed: details(key, value, "TARGETING_MATCH", variant, ruleId), rollout: null };
+  };
+
+  const rules: CompiledRule[] = config.rules.map((rule, i) => {
+    const path = `rules[${i}]`;
+    const conds = compileAll(rule.when, `${path}.when`);
+    const segs = rule.segments.map((name) => {
+      const seg = input.segments.get(name);
+      if (!seg)
+        throw new ValidationError(`[ops/flags] flag ${key}: ${path}.segments names unknown segment "${name}"`, [{ path: `${path}.segments`, message: "expected an existing segment" }]);
+      return segmentPredicate(seg, `segment ${name}`);
+    });
+    const parts = conds ? [conds, ...segs] : segs;
+    const match: Predicate | null =
+      parts.length === 0
+        ? null
+        : parts.length === 1
+          ? parts[0]!
+          : (ctx) => {
+              for (let j = 0; j < parts.length; j++) if (!parts[j]!(ctx)) return false;
+              return true;
+            };
+    return { match, ...serveOf(rule.serve, rule.id, path) };
+  });
+
+  const overrides = new Map<string, Details>();
+  for (const [tenant, value] of input.overrides) overrides.set(tenant, details(key, value, "TENANT_OVERRIDE"));
+  const rollout = config.rollout ? rolloutOf(config.rollout, null, "rollout") : null;
+  const isStatic = rules.length === 0 && rollout === null;
+  return {
+    key,
+    type: config.type,
+    enabled: config.enabled,
+    disabled: details(key, config.offValue ?? input.offDefault, "DISABLED"),
+    overrides: overrides.size > 0 ? overrides : null,
+    rules,
+    rollout,
+    fallback: details(key, config.value, isStatic ? "STATIC" : "DEFAULT"),
+    evaluations: 0,
+  };
+}
+
+/** A flag with only tenant overrides and a default (no stored definition), e.g. from bootstrap values. */
+export function compileStatic(key: string, type: FlagType, value: JsonValue, overrides: ReadonlyMap<string, JsonValue>, reason: EvaluationReason = "STATIC"): CompiledFlag {
+  const o = new Map<string, Details>();
+  for (const [tenant, v] of overrides) o.set(tenant, details(key, v, "TENANT_OVERRIDE"));
+  return {
+    key,
+    type,
+    enabled: true,
+    disabled: details(key, value, "DISABLED"),
+    overrides: o.size > 0 ? o : null,
+    rules: [],
+    rollout: null,
+    fallback: details(key, value, reason),
+    evaluations: 0,
+  };
+}
+
+/**
+ * THE HOT PATH. Evaluation order: kill switch -> tenant override -> rules in order (a rule whose
+ * rollout leaves the unit out falls through) -> rollout -> default. Returns a precompiled object.
+ */
+export function resolve(f: CompiledFlag, ctx: EvaluationContext): Details {
+  f.evaluations++;
+  if (!f.enabled) return f.disabled;
+  const overrides = f.overrides;
+  if (overrides !== null) {
+    const t = ctx.tenantId;
+    if (typeof t === "string") {
+      const o = overrides.get(t);
+      if (o !== undefined) return o;
+    }
+  }
+  const rules = f.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (r.match !== null && !r.match(ctx)) continue;
+    if (r.fixed !== null) return r.fixed;
+    const d = rollOut(r.rollout!, ctx);
+    if (d !== null) return d;
+  }
+  if (f.rollout !== null) {
+    const d = rollOut(f.rollout, ctx);
+    if (d !== null) return d;
+  }
+  return f.fallback;
+}

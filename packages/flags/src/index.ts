@@ -1,0 +1,11 @@
+export { FeatureFlagController, type FeatureFlagControllerOptions, type FlagErrorInfo } from "./controller.js";
+export { defineFlags, type FlagDefinition, type FlagDefinitions, type KeysOfType } from "./define-flags.js";
+export { createTestFlags, type TestFlags } from "./test-flags.js";
+export * from "./config.js";
+export type * from "./types.js";
+export type { StaleFlag, StaleOptions } from "./stale.js";
+export type * from "./inputs.js";
+export { CONDITION_OPS, type ConditionOp } from "./targeting/ops.js";
+export { unsafeRegexReason } from "./targeting/safe-regex.js";
+export { createBucketer, opsBucket, type Bucketer, type BucketingMode, type BucketingOptions } from "./bucketing/bucketers.js";
+export { murmur3 } from "./bucketing/murmur3.js";

@@ -1,0 +1,1 @@
+export { OpsFlagsProvider, type OpsFlagsProviderOptions } from "./provider.js";
