@@ -4,7 +4,7 @@ import { logChannel } from "./channels/log.js";
 import { pagerDutyChannel } from "./channels/pagerduty.js";
 import { slackChannel } from "./channels/slack.js";
 import { webhookChannel } from "./channels/webhook.js";
-import type { NotificationProvider } from "./notification.js";
+import type { NotificationChannel } from "./notification.js";
 import { createNotifier, type NotifierOptions, type OutboxNotifier } from "./notifier.js";
 import type { Route } from "./routing.js";
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from "./worker.js";
@@ -75,9 +75,9 @@ export function loadNotifyEnv(env: Record<string, string | undefined> = process.
 }
 
 /** The channels the environment describes: the OPSSPINE_NOTIFY_MODE one, plus PagerDuty when keyed. */
-export function channelsFromEnv(cfg: NotifyEnvConfig): NotificationProvider[] {
+export function channelsFromEnv(cfg: NotifyEnvConfig): NotificationChannel[] {
   const appName = cfg.appName;
-  const out: NotificationProvider[] = [];
+  const out: NotificationChannel[] = [];
   if (cfg.notifyMode === "log") out.push(logChannel({ appName }));
   if (cfg.notifyMode === "webhook" && cfg.webhookUrl)
     out.push(

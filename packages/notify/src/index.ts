@@ -1,4 +1,4 @@
-export { AdminNotificationSchema, parseNotification, titleOf, type AdminNotification, type NotificationProvider, type SendContext, type NormalizedNotification } from "./notification.js";
+export { AdminNotificationSchema, parseNotification, titleOf, type AdminNotification, type NotificationProvider, type NotificationChannel, namedChannel, type SendContext, type NormalizedNotification } from "./notification.js";
 export { DeliveryError, kindOfStatus, parseRetryAfter, type FailureKind } from "./delivery-error.js";
 export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, IDEMPOTENCY_HEADER, type VerifyResult } from "./signing.js";
 export { redactSecrets, safeOrigin } from "./secrets.js";

@@ -53,14 +53,18 @@ export interface SendContext {
 }
 
 /**
- * A channel: the seed's provider shape. `send` resolves when the receiver accepted the message
- * and throws a `DeliveryError` saying whether a retry can help; any other error counts as
- * temporary. Errors must not carry secrets (URLs, keys, passwords).
+ * The seed's provider shape: anything with `send(n)`. `send` resolves when the receiver accepted
+ * the message and throws a `DeliveryError` saying whether a retry can help; any other error
+ * counts as temporary. Errors must not carry secrets (URLs, keys, passwords).
  */
 export interface NotificationProvider {
+  send(n: AdminNotification, ctx?: SendContext): Promise<void>;
+}
+
+/** A provider with a name: what routes, the outbox and the worker work with. */
+export interface NotificationChannel extends NotificationProvider {
   /** Channel name used by routes and the outbox ("slack", "email", "pagerduty", ...). */
   readonly name: string;
-  send(n: AdminNotification, ctx?: SendContext): Promise<void>;
   /**
    * Values the worker scrubs from everything it logs, stores or audits (URLs with tokens, keys,
    * passwords), whichever channel's error they turn up in.
@@ -68,6 +72,19 @@ export interface NotificationProvider {
   readonly secrets?: readonly string[];
   /** Releases pooled connections. */
   close?(): Promise<void>;
+}
+
+/**
+ * Names a provider of your own (the seed's `class PagerDutyProvider { send(n) }`) so it can be a
+ * channel. `secrets` are scrubbed from logs and stored errors.
+ */
+export function namedChannel(name: string, provider: NotificationProvider, options: { secrets?: string[] } = {}): NotificationChannel {
+  return {
+    name,
+    secrets: options.secrets ?? [],
+    send: (n, ctx) => provider.send(n, ctx),
+    ...(typeof (provider as Partial<NotificationChannel>).close === "function" ? { close: () => (provider as NotificationChannel).close!() } : {}),
+  };
 }
 
 /** "[app] [CRITICAL] subject" style prefix, shared by the text channels. */

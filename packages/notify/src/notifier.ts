@@ -18,7 +18,7 @@ import {
   type Severity,
   type TenantKey,
 } from "@ops/core";
-import { parseNotification, type AdminNotification, type NotificationProvider, type NormalizedNotification } from "./notification.js";
+import { parseNotification, type AdminNotification, type NotificationChannel, type NormalizedNotification } from "./notification.js";
 import { QuietHoursSchema, Router, quietUntil, type QuietHours, type Route } from "./routing.js";
 
 /** What the outbox stores for one channel delivery. */
@@ -42,7 +42,7 @@ export interface EscalationPolicy {
 export interface NotifierOptions {
   store: OutboxStore;
   /** Channel names must be unique. The providers themselves are used by the worker. */
-  channels: readonly Pick<NotificationProvider, "name">[];
+  channels: readonly Pick<NotificationChannel, "name">[];
   /** Without routes (or when none matches) a notification goes to `defaultChannels`. */
   routes?: Route[];
   /** Default: every channel. */

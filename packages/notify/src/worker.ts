@@ -11,7 +11,7 @@ import {
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { DeliveryError } from "./delivery-error.js";
 import { jsonLogger, type NotifyLogger } from "./logger.js";
-import type { AdminNotification, NotificationProvider } from "./notification.js";
+import type { AdminNotification, NotificationChannel } from "./notification.js";
 import type { OutboxPayload } from "./notifier.js";
 import { ChannelRateLimiter, type RateLimit } from "./rate-limiter.js";
 import { redactSecrets } from "./secrets.js";
@@ -19,7 +19,7 @@ import { WorkerStats, type WorkerStatsSnapshot } from "./worker-stats.js";
 
 export interface OutboxWorkerOptions {
   store: OutboxStore;
-  channels: readonly NotificationProvider[];
+  channels: readonly NotificationChannel[];
   /** Unique per process (default: a random id). */
   workerId?: string;
   /** How long a claimed message is ours (default 60 s). Must exceed `timeoutMs`. */
@@ -65,7 +65,7 @@ export interface RunResult {
 export class OutboxWorker {
   readonly workerId: string;
   private readonly o: Required<Pick<OutboxWorkerOptions, "leaseMs" | "timeoutMs" | "batchSize" | "maxAgeMs" | "maxAttempts" | "pollMs">>;
-  private readonly providers = new Map<string, NotificationProvider>();
+  private readonly providers = new Map<string, NotificationChannel>();
   private readonly limiter: ChannelRateLimiter;
   private readonly clock: Clock;
   private readonly logger: NotifyLogger;

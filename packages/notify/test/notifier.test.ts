@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock, ValidationError } from "@ops/core";
 import { MemoryOutboxStore } from "@ops/adapter-memory";
-import { createNotifier, createOutboxWorker, quietUntil, type NotificationProvider, type AdminNotification } from "../src/index.js";
+import { createNotifier, createOutboxWorker, quietUntil, type NotificationChannel, type AdminNotification } from "../src/index.js";
 
 /** An in-process channel that records what it was asked to send (the transport is not under test here). */
-function recorder(name: string): NotificationProvider & { sent: AdminNotification[] } {
+function recorder(name: string): NotificationChannel & { sent: AdminNotification[] } {
   const sent: AdminNotification[] = [];
   return { name, sent, send: async (n) => void sent.push(n) };
 }

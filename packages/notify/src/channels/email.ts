@@ -1,7 +1,7 @@
 import nodemailer from "nodemailer";
 import type { Transporter } from "nodemailer";
 import { DeliveryError } from "../delivery-error.js";
-import { titleOf, type AdminNotification, type NotificationProvider, type SendContext } from "../notification.js";
+import { titleOf, type AdminNotification, type NotificationChannel, type SendContext } from "../notification.js";
 import { redactSecrets } from "../secrets.js";
 
 export interface EmailChannelOptions {
@@ -47,7 +47,7 @@ export function emailContent(n: AdminNotification, appName: string): { subject: 
  * auth) are permanent; 4xx, connection errors and timeouts are temporary. nodemailer does not
  * retry by itself: the outbox does.
  */
-export function emailChannel(options: EmailChannelOptions): NotificationProvider {
+export function emailChannel(options: EmailChannelOptions): NotificationChannel {
   const name = options.name ?? "email";
   const timeout = options.timeoutMs ?? 15_000;
   let transport: Transporter | undefined;

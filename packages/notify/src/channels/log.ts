@@ -1,4 +1,4 @@
-import type { AdminNotification, NotificationProvider, SendContext } from "../notification.js";
+import type { AdminNotification, NotificationChannel, SendContext } from "../notification.js";
 
 export interface LogChannelOptions {
   /** Channel name (default "log"). */
@@ -9,7 +9,7 @@ export interface LogChannelOptions {
 }
 
 /** One structured JSON line per notification: the fallback that always works. */
-export function logChannel(options: LogChannelOptions = {}): NotificationProvider {
+export function logChannel(options: LogChannelOptions = {}): NotificationChannel {
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
   return {
     name: options.name ?? "log",

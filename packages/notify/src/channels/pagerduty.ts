@@ -1,6 +1,6 @@
 import { stableId, type Severity } from "@ops/core";
 import { postJson } from "../http.js";
-import type { AdminNotification, NotificationProvider, SendContext } from "../notification.js";
+import type { AdminNotification, NotificationChannel, SendContext } from "../notification.js";
 
 export interface PagerDutyChannelOptions {
   /** Integration (routing) key of an Events API v2 service. Secret. */
@@ -63,7 +63,7 @@ export function pagerDutyEvent(n: AdminNotification, opts: { routingKey: string;
  * PagerDuty Events API v2: trigger, acknowledge and resolve on `dedup_key` (the notification's
  * `dedupeKey`, else its id). 202 is success; 400 permanent; 429 and 5xx temporary.
  */
-export function pagerDutyChannel(options: PagerDutyChannelOptions): NotificationProvider {
+export function pagerDutyChannel(options: PagerDutyChannelOptions): NotificationChannel {
   const name = options.name ?? "pagerduty";
   const url = `${(options.baseUrl ?? "https://events.pagerduty.com").replace(/\/+$/, "")}/v2/enqueue`;
   const source = options.source ?? options.appName ?? "app";

@@ -1,6 +1,6 @@
 import { DeliveryError } from "../delivery-error.js";
 import { postJson } from "../http.js";
-import { titleOf, type AdminNotification, type NotificationProvider, type SendContext } from "../notification.js";
+import { titleOf, type AdminNotification, type NotificationChannel, type SendContext } from "../notification.js";
 
 export interface SlackChannelOptions {
   /** The incoming-webhook URL. Secret: its path is the credential. */
@@ -39,7 +39,7 @@ export function slackMessage(n: AdminNotification, appName: string): { text: str
  * 400/403/404/410 (`invalid_payload`, `invalid_token`, `no_service`, `channel_is_archived`), are
  * permanent; 429 and 5xx are temporary.
  */
-export function slackChannel(options: SlackChannelOptions): NotificationProvider {
+export function slackChannel(options: SlackChannelOptions): NotificationChannel {
   const name = options.name ?? "slack";
   return {
     name,

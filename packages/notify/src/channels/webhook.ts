@@ -1,5 +1,5 @@
 import { postJson } from "../http.js";
-import type { AdminNotification, NotificationProvider, SendContext } from "../notification.js";
+import type { AdminNotification, NotificationChannel, SendContext } from "../notification.js";
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from "../signing.js";
 
 export interface WebhookChannelOptions {
@@ -20,7 +20,7 @@ export interface WebhookChannelOptions {
  * `"<timestamp>.<body>"`, see `verifyWebhookSignature`) and `x-ops-idempotency-key`.
  * 2xx is success; 408/425/429/5xx and network errors are temporary; other 4xx permanent.
  */
-export function webhookChannel(options: WebhookChannelOptions): NotificationProvider {
+export function webhookChannel(options: WebhookChannelOptions): NotificationChannel {
   const now = options.now ?? Date.now;
   return {
     name: options.name ?? "webhook",
