@@ -43,7 +43,15 @@ export interface AdminNotification {
   createdAt?: string;
 }
 
-/** How incidents and health send notifications without importing @ops/notify. */
+/**
+ * How incidents and health send notifications without importing @ops/notify.
+ * `@ops/notify`'s `createNotifier(...)` satisfies it: `notify` resolves once the notification is
+ * durably enqueued in the outbox (sending is a worker's job, at least once), so a notification is
+ * never lost because a channel is down. Repeats with the same `id`, or the same `dedupeKey` +
+ * `action` + `tenantId` within the dedupe window, are sent once. An `acknowledge`/`resolve` needs
+ * the `dedupeKey` of the incident it closes (PagerDuty resolves on it).
+ * @throws ValidationError on a malformed notification (nothing is enqueued).
+ */
 export interface Notifier {
   notify(notification: AdminNotification): Promise<void>;
 }
