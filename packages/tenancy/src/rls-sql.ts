@@ -38,6 +38,7 @@ export const OPS_RLS_TABLES: readonly Readonly<RlsTable>[] = Object.freeze([
   { name: "ops_audit_subject_keys", globalRows: "scoped" },
   { name: "ops_flags", globalRows: "shared-read" },
   { name: "ops_incidents", globalRows: "scoped" },
+  { name: "ops_incident_models", globalRows: "scoped" },
   { name: "ops_auth_events", globalRows: "scoped" },
   { name: "ops_counters", globalRows: "scoped" },
   { name: "ops_outbox", globalRows: "scoped" },
@@ -98,6 +99,16 @@ function ownPredicate(col: string): string {
   return `(${col} = ${SETTING} OR (${col} IS NULL AND ${SETTING} = '${GLOBAL_SCOPE_SETTING}'))`;
 }
 
+/** Grants USAGE on the sequences a table owns (serial and identity columns) to `role`. */
+function grantSequences(table: string, role: string): string {
+  const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  return (
+    `DO $ops$ DECLARE s regclass; BEGIN FOR s IN SELECT d.objid::regclass FROM pg_depend d JOIN pg_class c ON c.oid = d.objid ` +
+    `WHERE d.refobjid = ${lit(table)}::regclass AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND c.relkind = 'S' ` +
+    `LOOP EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', s, ${lit(role)}); END LOOP; END $ops$;`
+  );
+}
+
 /**
  * SQL statements that ENABLE and FORCE row-level security on every table and create its policies.
  * Idempotent (policies are dropped and re-created), so it can run in every migration.
@@ -136,8 +147,12 @@ export function rlsStatements(options: RlsSqlOptions = {}): string[] {
       out.push(
         `CREATE POLICY ${q(`${prefix}_service_all`)} ON ${table} AS PERMISSIVE FOR ALL TO ${opts.serviceRoles.map(q).join(", ")} USING (true) WITH CHECK (true);`,
       );
-    if (opts.grantTo)
-      out.push(`GRANT ${(t.privileges ?? ["SELECT", "INSERT", "UPDATE", "DELETE"]).join(", ")} ON ${table} TO ${q(opts.grantTo)};`);
+    if (opts.grantTo) {
+      const privileges = t.privileges ?? ["SELECT", "INSERT", "UPDATE", "DELETE"];
+      out.push(`GRANT ${privileges.join(", ")} ON ${table} TO ${q(opts.grantTo)};`);
+      // Inserting into a serial/identity column needs its sequence too.
+      if (privileges.includes("INSERT")) out.push(grantSequences(table, opts.grantTo));
+    }
   }
   return out;
 }

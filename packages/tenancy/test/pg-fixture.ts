@@ -29,7 +29,6 @@ export async function createRlsFixture(name: string): Promise<RlsFixture> {
       `CREATE TABLE ${schema}.${table} (id bigserial PRIMARY KEY, tenant_id text, body text NOT NULL DEFAULT '')`,
     );
   await admin.query(rlsSql({ schema, grantTo: role }));
-  await admin.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`);
   return {
     schema,
     role,
