@@ -169,9 +169,14 @@ export class OutboxNotifier implements Notifier {
     return this.store.get({ id: input.messageId });
   }
 
-  /** Messages in one status (default: the dead-letter list), oldest first. */
+  /** Outbox messages, oldest first, filtered by status, tenant and channel; keyset-paged. */
   list(input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string; limit?: number; cursor?: string | null } = {}): Promise<Page<OutboxMessage>> {
-    return this.store.list({ ...input, status: input.status ?? "dead" });
+    return this.store.list(input);
+  }
+
+  /** The dead-letter list: permanent failures and give-ups, each with its `lastError` reason. */
+  deadLetters(input: { tenantId?: TenantKey; channel?: string; limit?: number; cursor?: string | null } = {}): Promise<Page<OutboxMessage>> {
+    return this.store.list({ ...input, status: "dead" });
   }
 
   /**

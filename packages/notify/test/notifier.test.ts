@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock, ValidationError } from "@ops/core";
+import { ManualClock, UnsupportedError, ValidationError } from "@ops/core";
 import { MemoryOutboxStore } from "@ops/adapter-memory";
 import { createNotifier, createOutboxWorker, quietUntil, type NotificationChannel, type AdminNotification } from "../src/index.js";
 
@@ -193,6 +193,25 @@ describe("escalation", () => {
 });
 
 describe("the Notifier port", () => {
+  it("refuses a transaction handle when the store cannot join transactions", async () => {
+    const { notifier, store } = rig();
+    await expect(notifier.enqueue({ subject: "s", body: "b", severity: "info" }, { tx: {} })).rejects.toBeInstanceOf(UnsupportedError);
+    expect((await store.list({})).items).toEqual([]);
+  });
+
+  it("start() polls and delivers until stop()", async () => {
+    const store = new MemoryOutboxStore();
+    const slack = recorder("slack");
+    const notifier = createNotifier({ store, channels: [slack] });
+    const worker = createOutboxWorker({ store, channels: [slack], pollMs: 5, logger: silent });
+    worker.start();
+    await notifier.notify({ subject: "s", body: "b", severity: "info" });
+    for (let i = 0; i < 400 && slack.sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await worker.stop();
+    expect(slack.sent.map((n) => n.subject)).toEqual(["s"]);
+    expect((await store.list({ status: "delivered" })).items.length).toBe(1);
+  });
+
   it("notify() resolves with nothing once enqueued", async () => {
     const { notifier, store } = rig({ defaultChannels: ["email"] });
     await expect(notifier.notify({ subject: "s", body: "b", severity: "info" })).resolves.toBeUndefined();

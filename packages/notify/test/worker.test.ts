@@ -93,7 +93,7 @@ describe("outbox worker delivery", () => {
     const dead = await store.get({ id });
     expect(dead).toMatchObject({ status: "dead", attempts: 1 });
     expect(dead!.lastError).toContain("HTTP 410 gone");
-    expect((await notifier.list()).items.map((m) => m.id)).toContain(id);
+    expect((await notifier.deadLetters()).items.map((m) => m.id)).toEqual([id]);
     expect(worker.stats()).toMatchObject({ permanentFailures: 1, temporaryFailures: 0, dead: 1 });
     expect((await worker.runOnce()).claimed).toBe(0);
     await notifier.resend({ messageId: id, actor: "admin-1" });
