@@ -1,0 +1,247 @@
+import { stableId, type CounterStore, type JsonValue, type TenantKey } from "@ops/core";
+import { breachKey, eventKey } from "./recorder.js";
+
+/**
+ * One detection rule over the shared counters. A bucket is "bad" when its count reaches
+ * `minCount`, and (with `ratio`) when count / total reaches `ratio` over at least `minVolume`
+ * events, and (with `ewma`) when the count is `factor` times its EWMA baseline. The rule fires
+ * when the last `consecutive` complete buckets are all bad and the long window agrees, or at once
+ * when an identity threshold was crossed (`breaches`).
+ */
+export interface DetectionRule {
+  /** Unique rule id, part of the incident id. */
+  id: string;
+  incidentType: string;
+  /** Event types counted (the numerator). */
+  events: readonly string[];
+  /** Event types of the denominator for `ratio` (include the numerator's types when they belong). */
+  totalEvents?: readonly string[];
+  /** Per-bucket floor of the numerator. */
+  minCount: number;
+  /** Per-bucket ratio numerator / denominator, 0..1. */
+  ratio?: number;
+  /** Per-bucket volume floor of the denominator under which the ratio is not trusted. */
+  minVolume?: number;
+  /** Bad buckets in a row before firing (default 2). */
+  consecutive?: number;
+  /** Long window: the sum of the last `buckets` buckets must reach `minCount` too. */
+  long?: { buckets: number; minCount: number };
+  /** Baseline: count >= factor * max(EWMA of the previous `history` buckets, minBaseline). */
+  ewma?: { alpha: number; factor: number; minBaseline: number; history: number };
+  /** Identity-threshold crossings (see `IdentityRule`) fire this rule without waiting. Default true. */
+  breaches?: boolean;
+  scope?: "tenant" | "global" | "both";
+  /** The seed's metric name for the hourly count in the snapshot, e.g. "failed_logins_1h". */
+  metric: string;
+  /** Severity guess (1..4) from the hourly count. */
+  severity: (hourlyCount: number) => number;
+}
+
+const M = 60_000;
+
+/**
+ * Defaults for 1-minute buckets, grounded in the field: ratios with a volume floor, two consecutive
+ * bad buckets (on synthetic failed-login days this cut false alerts from 125/200 to 2/200), a
+ * 10-minute long window; tenant-leak signals fire on the first event.
+ */
+export const DEFAULT_DETECTION_RULES: readonly DetectionRule[] = Object.freeze([
+  {
+    id: "failed-logins",
+    incidentType: "FAILED_LOGINS_SPIKE",
+    events: ["LOGIN_FAILED"],
+    totalEvents: ["LOGIN_FAILED", "LOGIN_SUCCEEDED"],
+    minCount: 20,
+    ratio: 0.5,
+    minVolume: 30,
+    long: { buckets: 10, minCount: 60 },
+    metric: "failed_logins_1h",
+    severity: (n) => (n >= 1000 ? 1 : 2),
+  },
+  {
+    id: "password-reset-failures",
+    incidentType: "PASSWORD_RESET_FAILURES",
+    events: ["PASSWORD_RESET_FAILED"],
+    totalEvents: ["PASSWORD_RESET_FAILED", "PASSWORD_RESET_REQUESTED"],
+    minCount: 5,
+    ratio: 0.3,
+    minVolume: 10,
+    metric: "password_reset_failures_1h",
+    severity: (n) => (n >= 200 ? 2 : 3),
+  },
+  {
+    id: "oauth-callback-errors",
+    incidentType: "OAUTH_CALLBACK_ERRORS",
+    events: ["OAUTH_CALLBACK_ERROR"],
+    minCount: 5,
+    metric: "oauth_callback_errors_1h",
+    severity: () => 2,
+  },
+  {
+    id: "jwt-validation-errors",
+    incidentType: "JWT_VALIDATION_ERRORS",
+    events: ["JWT_VALIDATION_ERROR"],
+    minCount: 20,
+    metric: "jwt_validation_errors_1h",
+    severity: () => 2,
+  },
+  {
+    id: "session-anomalies",
+    incidentType: "SESSION_ANOMALIES",
+    events: ["SESSION_ANOMALY"],
+    minCount: 3,
+    metric: "session_anomalies_1h",
+    severity: () => 2,
+  },
+  {
+    id: "tenant-leak",
+    incidentType: "TENANT_LEAK_RISK",
+    events: ["CROSS_TENANT_ACCESS"],
+    minCount: 1,
+    consecutive: 1,
+    metric: "cross_tenant_access_attempts_1h",
+    severity: () => 1,
+  },
+  {
+    id: "admin-login-failures",
+    incidentType: "SUSPICIOUS_ADMIN_LOGIN",
+    events: ["ADMIN_LOGIN_FAILED"],
+    minCount: 5,
+    consecutive: 1,
+    metric: "admin_login_failures_1h",
+    severity: () => 2,
+  },
+  {
+    id: "email-verification-failures",
+    incidentType: "EMAIL_VERIFICATION_FAILURES",
+    events: ["EMAIL_VERIFICATION_FAILED"],
+    minCount: 10,
+    metric: "email_verification_failures_1h",
+    severity: () => 3,
+  },
+]);
+
+/** What one rule saw for one scope at one evaluation. */
+export interface Finding {
+  ruleId: string;
+  incidentType: string;
+  tenantId: TenantKey;
+  firing: boolean;
+  /** Why it fired: "threshold" (bad buckets) or "identity" (an identity threshold crossed). */
+  reason: "threshold" | "identity" | null;
+  /** Stable per (type, scope, rule, window): evaluating the same window again gives the same id. */
+  eventId: string;
+  /** Start of the first evaluated bucket (the window), epoch ms. */
+  windowStartMs: number;
+  windowEndMs: number;
+  /** The last complete buckets' counts, oldest first. */
+  counts: number[];
+  totals: number[] | null;
+  baseline: number | null;
+  hourlyCount: number;
+  severityGuess: number;
+  snapshot: Record<string, JsonValue>;
+}
+
+export interface EvaluateOptions {
+  counters: CounterStore;
+  rules?: readonly DetectionRule[];
+  bucketMs?: number;
+  /** Scopes to evaluate: tenant ids and/or `null` (global). */
+  scopes: readonly TenantKey[];
+  nowMs: number;
+}
+
+async function series(counters: CounterStore, tenantId: TenantKey, keys: readonly string[], bucketMs: number, fromMs: number, toMs: number) {
+  const n = Math.round((toMs - fromMs) / bucketMs);
+  const out = new Array<number>(n).fill(0);
+  const reads = await Promise.all(keys.map((key) => counters.read({ tenantId, key, bucketMs, fromMs, toMs })));
+  for (const r of reads) for (const b of r) out[Math.round((b.startMs - fromMs) / bucketMs)]! += b.count;
+  return out;
+}
+
+/** Evaluates every rule for every scope over complete buckets before `nowMs`. */
+export async function evaluateRules(o: EvaluateOptions): Promise<Finding[]> {
+  const bucketMs = o.bucketMs ?? M;
+  const rules = o.rules ?? DEFAULT_DETECTION_RULES;
+  const end = Math.floor(o.nowMs / bucketMs) * bucketMs; // exclusive: the current bucket is incomplete
+  const hour = Math.max(1, Math.round(3_600_000 / bucketMs));
+  const jobs: Array<Promise<Finding | null>> = [];
+  for (const rule of rules)
+    for (const tenantId of o.scopes) {
+      const scope = rule.scope ?? "both";
+      if ((scope === "tenant" && tenantId === null) || (scope === "global" && tenantId !== null)) continue;
+      jobs.push(evaluateOne(o.counters, rule, tenantId, bucketMs, end, hour));
+    }
+  return (await Promise.all(jobs)).filter((f): f is Finding => f !== null);
+}
+
+async function evaluateOne(
+  counters: CounterStore,
+  rule: DetectionRule,
+  tenantId: TenantKey,
+  bucketMs: number,
+  end: number,
+  hour: number,
+): Promise<Finding> {
+  const consecutive = rule.consecutive ?? 2;
+  const span = Math.max(hour, consecutive + (rule.ewma?.history ?? 0), rule.long?.buckets ?? 0);
+  const from = end - span * bucketMs;
+  const [num, den, breaches] = await Promise.all([
+    series(counters, tenantId, rule.events.map(eventKey), bucketMs, from, end),
+    rule.ratio !== undefined && rule.totalEvents ? series(counters, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null,
+    rule.breaches === false ? null : series(counters, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end),
+  ]);
+  const last = num.slice(-consecutive);
+  const lastTotals = den ? den.slice(-consecutive) : null;
+  let baseline: number | null = null;
+  if (rule.ewma) {
+    const hist = num.slice(-(consecutive + rule.ewma.history), -consecutive);
+    for (const x of hist) baseline = baseline === null ? x : rule.ewma.alpha * x + (1 - rule.ewma.alpha) * baseline;
+    baseline ??= 0;
+  }
+  const bad = (i: number): boolean => {
+    const c = last[i]!;
+    if (c < rule.minCount) return false;
+    if (rule.ratio !== undefined && lastTotals) {
+      const t = lastTotals[i]!;
+      if (t < (rule.minVolume ?? 0) || c / t < rule.ratio) return false;
+    }
+    if (rule.ewma && c < rule.ewma.factor * Math.max(baseline ?? 0, rule.ewma.minBaseline)) return false;
+    return true;
+  };
+  let thresholdFiring = last.length === consecutive && last.every((_, i) => bad(i));
+  if (thresholdFiring && rule.long) {
+    const longSum = num.slice(-rule.long.buckets).reduce((s, x) => s + x, 0);
+    thresholdFiring = longSum >= rule.long.minCount;
+  }
+  const identityFiring = breaches ? breaches.some((x) => x > 0) : false;
+  const firing = thresholdFiring || identityFiring;
+  const windowStartMs = end - consecutive * bucketMs;
+  const hourlyCount = num.slice(-hour).reduce((s, x) => s + x, 0);
+  const snapshot: Record<string, JsonValue> = {
+    [rule.metric]: hourlyCount,
+    bucket_ms: bucketMs,
+    window_start: new Date(windowStartMs).toISOString(),
+    window_counts: last,
+    rule: rule.id,
+  };
+  if (lastTotals) snapshot.window_totals = lastTotals;
+  if (baseline !== null) snapshot.baseline = Math.round(baseline * 100) / 100;
+  if (identityFiring) snapshot.identity_threshold_crossings = breaches!.reduce((s, x) => s + x, 0);
+  return {
+    ruleId: rule.id,
+    incidentType: rule.incidentType,
+    tenantId,
+    firing,
+    reason: thresholdFiring ? "threshold" : identityFiring ? "identity" : null,
+    eventId: `evt_${stableId("detect", rule.incidentType, tenantId, rule.id, windowStartMs, bucketMs)}`,
+    windowStartMs,
+    windowEndMs: end,
+    counts: last,
+    totals: lastTotals,
+    baseline,
+    hourlyCount,
+    severityGuess: rule.severity(hourlyCount),
+    snapshot,
+  };
+}

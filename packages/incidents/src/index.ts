@@ -1,0 +1,14 @@
+export * from "./types.js";
+export { PlaybookRegistry, createPlaybookRegistry, runAuthOpsSpine } from "./registry.js";
+export { AUTH_PLAYBOOKS } from "./playbooks/index.js";
+export * from "./detectors.js";
+export * from "./derive.js";
+export * from "./recorder.js";
+export * from "./detection.js";
+export type { IncidentData, MitigationState, MitigationStatus, AppliedFlag, Transition } from "./incident-data.js";
+export { dataOf } from "./incident-data.js";
+export { IncidentManager, SPINE_ACTOR, fingerprintOf, type IncidentManagerOptions } from "./lifecycle.js";
+export * from "./mitigation.js";
+export * from "./noise.js";
+export * from "./notifications.js";
+export * from "./runtime.js";

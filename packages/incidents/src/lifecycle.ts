@@ -1,0 +1,229 @@
+import {
+  ConflictError,
+  NotFoundError,
+  stableId,
+  systemClock,
+  ValidationError,
+  severityRank,
+  type AuditSink,
+  type Clock,
+  type IncidentRecord,
+  type IncidentState,
+  type IncidentStore,
+  type TenantKey,
+} from "@ops/core";
+import { dataOf, toJson, type IncidentData } from "./incident-data.js";
+import type { SpineEvent, SpineResponse } from "./types.js";
+
+/** The actor the runtime acts as (flag flips, auto-resolve). */
+export const SPINE_ACTOR = "ops-spine";
+
+const ALLOWED: Record<IncidentState, readonly IncidentState[]> = {
+  open: ["acknowledged", "mitigated", "resolved"],
+  acknowledged: ["mitigated", "resolved"],
+  mitigated: ["resolved"],
+  resolved: [],
+};
+
+const AUDIT_ACTION: Record<IncidentState, string> = {
+  open: "INCIDENT_OPENED",
+  acknowledged: "INCIDENT_ACKNOWLEDGED",
+  mitigated: "INCIDENT_MITIGATED",
+  resolved: "INCIDENT_RESOLVED",
+};
+
+export interface IncidentManagerOptions {
+  store: IncidentStore;
+  audit?: AuditSink;
+  clock?: Clock;
+  /** Fields grouping incidents into one notification (Alertmanager's group_by). Default ["tenantId"]. */
+  groupBy?: ReadonlyArray<"tenantId" | "type" | "severity">;
+}
+
+/** Fingerprint: one active incident per (type, scope). */
+export function fingerprintOf(type: string, tenantId: TenantKey): string {
+  return `fp_${stableId("incident", type, tenantId)}`;
+}
+
+/**
+ * Incident lifecycle over an `IncidentStore`: raise with fingerprint dedupe, transitions
+ * open -> acknowledged -> mitigated -> resolved, each stored with compare-and-set and audited
+ * through the `AuditSink` port.
+ */
+export class IncidentManager {
+  readonly store: IncidentStore;
+  private readonly audit: AuditSink | undefined;
+  private readonly clock: Clock;
+  private readonly groupBy: ReadonlyArray<"tenantId" | "type" | "severity">;
+
+  constructor(o: IncidentManagerOptions) {
+    this.store = o.store;
+    this.audit = o.audit;
+    this.clock = o.clock ?? systemClock;
+    this.groupBy = o.groupBy ?? ["tenantId"];
+  }
+
+  now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  groupKeyOf(type: string, tenantId: TenantKey, severity: string): string {
+    const parts = this.groupBy.map((f) => (f === "tenantId" ? `tenant=${tenantId ?? "*"}` : f === "type" ? `type=${type}` : `severity=${severity}`));
+    return parts.join(",") || "all";
+  }
+
+  /**
+   * Raises an incident for `event` or, when one with its fingerprint is active, records another
+   * occurrence on it (severity only ever escalates). Safe under concurrency: however many
+   * instances raise the same event, one incident exists and one INCIDENT_OPENED is audited.
+   */
+  async raise(
+    event: SpineEvent,
+    response: SpineResponse,
+    o: { source?: "detection" | "manual"; title?: string } = {},
+  ): Promise<{ incident: IncidentRecord; created: boolean }> {
+    const tenantId = event.tenant_id ?? null;
+    const fingerprint = fingerprintOf(event.incident_type, tenantId);
+    const id = `inc_${stableId(event.event_id, tenantId)}`;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const now = this.now();
+      const active = await this.store.findActive({ tenantId, fingerprint });
+      if (active) {
+        const d = dataOf(active);
+        if (d.event.event_id === event.event_id) return { incident: active, created: false };
+        const severity = severityRank(response.severity) < severityRank(active.severity) ? response.severity : active.severity;
+        const next: IncidentData = { ...d, occurrences: d.occurrences + 1, lastSeenAt: now, event, response: { ...response, severity } };
+        try {
+          const updated = await this.store.update({ tenantId, id: active.id, expectedVersion: active.version, patch: { severity, updatedAt: now, data: toJson(next) } });
+          return { incident: updated, created: false };
+        } catch (err) {
+          if (err instanceof ConflictError || err instanceof NotFoundError) continue;
+          throw err;
+        }
+      }
+      const existing = await this.store.get({ tenantId, id });
+      // The same window raised before and already resolved: never raise it twice.
+      if (existing) return { incident: existing, created: false };
+      const data: IncidentData = {
+        source: o.source ?? "manual",
+        event,
+        response,
+        occurrences: 1,
+        firstSeenAt: now,
+        lastSeenAt: now,
+        groupKey: this.groupKeyOf(event.incident_type, tenantId, response.severity),
+        history: [{ from: null, to: "open", at: now, actor: SPINE_ACTOR }],
+      };
+      try {
+        const incident = await this.store.create({
+          record: {
+            id,
+            tenantId,
+            fingerprint,
+            type: event.incident_type,
+            severity: response.severity,
+            state: "open",
+            title: o.title ?? response.runbook.title,
+            openedAt: now,
+            updatedAt: now,
+            data: toJson(data),
+          },
+        });
+        await this.auditTransition(incident, null, "open", SPINE_ACTOR, response.decision);
+        return { incident, created: true };
+      } catch (err) {
+        if (err instanceof ConflictError) continue; // another instance won: re-read and join it
+        throw err;
+      }
+    }
+    throw new ConflictError(`[ops/incidents] could not raise ${event.incident_type}: too much contention on fingerprint ${fingerprint}`);
+  }
+
+  /**
+   * Moves an incident to `to` with compare-and-set (retrying on a lost race) and audits it.
+   * @throws NotFoundError when absent; ConflictError when the transition is not allowed from its state.
+   */
+  async transition(input: { tenantId: TenantKey; id: string; to: IncidentState; actor: string; reason?: string }): Promise<IncidentRecord> {
+    if (!ALLOWED.open.includes(input.to) && input.to !== "open")
+      throw new ValidationError(`[ops/incidents] invalid transition: to: expected acknowledged, mitigated or resolved`, [{ path: "to", message: "expected acknowledged, mitigated or resolved" }]);
+    if (typeof input.actor !== "string" || input.actor.length === 0)
+      throw new ValidationError(`[ops/incidents] invalid transition: actor: expected a non-empty string`, [{ path: "actor", message: "expected a non-empty string" }]);
+    for (;;) {
+      const cur = await this.store.get({ tenantId: input.tenantId, id: input.id });
+      if (!cur) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
+      if (!ALLOWED[cur.state].includes(input.to))
+        throw new ConflictError(`[ops/incidents] incident ${input.id}: cannot move from ${cur.state} to ${input.to}`);
+      const now = this.now();
+      const d = dataOf(cur);
+      const t = { from: cur.state, to: input.to, at: now, actor: input.actor, ...(input.reason ? { reason: input.reason } : {}) };
+      const next: IncidentData = { ...d, history: [...d.history, t] };
+      try {
+        const updated = await this.store.update({
+          tenantId: input.tenantId,
+          id: input.id,
+          expectedVersion: cur.version,
+          patch: { state: input.to, updatedAt: now, data: toJson(next), ...(input.to === "resolved" ? { resolvedAt: now } : {}) },
+        });
+        await this.auditTransition(updated, cur.state, input.to, input.actor, input.reason);
+        return updated;
+      } catch (err) {
+        if (err instanceof ConflictError) continue;
+        throw err;
+      }
+    }
+  }
+
+  acknowledge(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }) {
+    return this.transition({ ...i, to: "acknowledged" });
+  }
+
+  resolve(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }) {
+    return this.transition({ ...i, to: "resolved" });
+  }
+
+  /**
+   * Read-modify-write of an incident's data with compare-and-set. `fn` returns the new data, or
+   * null to leave it. Returns the record after the write, or null when `fn` declined. Never retries
+   * when `claim` is set: a lost race means another instance acts on it.
+   */
+  async mutate(
+    tenantId: TenantKey,
+    id: string,
+    fn: (r: IncidentRecord, d: IncidentData) => IncidentData | null,
+    o: { claim?: boolean } = {},
+  ): Promise<IncidentRecord | null> {
+    for (;;) {
+      const cur = await this.store.get({ tenantId, id });
+      if (!cur) throw new NotFoundError(`[ops/incidents] incident ${id} not found`);
+      const next = fn(cur, dataOf(cur));
+      if (!next) return null;
+      try {
+        return await this.store.update({ tenantId, id, expectedVersion: cur.version, patch: { updatedAt: this.now(), data: toJson(next) } });
+      } catch (err) {
+        if (err instanceof ConflictError) {
+          if (o.claim) return null;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async record(action: string, incident: IncidentRecord, actor: string, reason: string | undefined, meta: Record<string, import("@ops/core").JsonValue>) {
+    if (!this.audit) return;
+    await this.audit.record({
+      action,
+      actor: { id: actor, type: actor === SPINE_ACTOR ? "system" : "user" },
+      tenantId: incident.tenantId,
+      target: { id: incident.id, type: "incident", name: incident.title },
+      outcome: "success",
+      ...(reason ? { reason } : {}),
+      surface: "ops-spine",
+      meta: { incidentType: incident.type, severity: incident.severity, ...meta },
+    });
+  }
+
+  private auditTransition(incident: IncidentRecord, from: IncidentState | null, to: IncidentState, actor: string, reason?: string) {
+    return this.record(AUDIT_ACTION[to], incident, actor, reason, { from, to, fingerprint: incident.fingerprint });
+  }
+}

@@ -1,0 +1,149 @@
+import { severityRank, stableId, type AdminNotification, type IncidentRecord, type JsonValue, type Notifier } from "@ops/core";
+import { dataOf } from "./incident-data.js";
+import type { IncidentManager } from "./lifecycle.js";
+import { activeSilence, inhibitor, type InhibitionRule, type Silence } from "./noise.js";
+
+/** Alertmanager's timers, same defaults. */
+export interface NotificationTimers {
+  /** Wait before the first notification of a new group, to batch what arrives together (30 s). */
+  groupWaitMs: number;
+  /** Wait before notifying new incidents added to an already notified group (5 min). */
+  groupIntervalMs: number;
+  /** Re-notify a group still active after this long (4 h). */
+  repeatIntervalMs: number;
+}
+
+export const DEFAULT_TIMERS: NotificationTimers = Object.freeze({
+  groupWaitMs: 30_000,
+  groupIntervalMs: 5 * 60_000,
+  repeatIntervalMs: 4 * 3_600_000,
+});
+
+export interface NotifyPassReport {
+  sent: number;
+  silenced: number;
+  inhibited: number;
+}
+
+/** A group's notification dedupe key (PagerDuty dedup_key): stable for the group's life. */
+export const groupDedupeKey = (groupKey: string) => `grp_${stableId("group", groupKey)}`;
+
+function summarize(items: IncidentRecord[], groupKey: string, nowIso: string, action: "trigger" | "resolve"): AdminNotification {
+  const worst = items.reduce((a, b) => (severityRank(b.severity) < severityRank(a.severity) ? b : a));
+  const first = dataOf(worst);
+  const lines: string[] = [];
+  for (const i of items) {
+    const d = dataOf(i);
+    lines.push(`[${i.severity}] ${i.title} (${i.id}, ${i.tenantId ?? "global"}): ${d.response.decision}`);
+    for (const s of d.response.steps.slice(0, 3)) lines.push(`  - ${s}`);
+    const m = d.mitigation;
+    if (m && m.flags.length > 0) lines.push(`  flags ${m.status}: ${m.flags.map((f) => `${f.key}=${JSON.stringify(f.value)}`).join(", ")}`);
+  }
+  const tenants = new Set(items.map((i) => i.tenantId));
+  const n: AdminNotification = {
+    id: `ntf_${stableId(groupKey, action, nowIso)}`,
+    subject:
+      action === "resolve"
+        ? `Resolved: ${worst.title}${items.length > 1 ? ` and ${items.length - 1} more` : ""}`
+        : `[${worst.severity}] ${worst.title}${items.length > 1 ? ` and ${items.length - 1} more` : ""}`,
+    body: lines.join("\n"),
+    severity: worst.severity,
+    type: items.length === 1 ? worst.type : "INCIDENT_GROUP",
+    dedupeKey: groupDedupeKey(groupKey),
+    action,
+    createdAt: nowIso,
+    details: {
+      groupKey,
+      runbook: first.response.runbook.title,
+      incidents: items.map((i) => ({ id: i.id, type: i.type, severity: i.severity, state: i.state, tenantId: i.tenantId })) as JsonValue,
+    },
+  };
+  if (tenants.size === 1) n.tenantId = [...tenants][0] ?? null;
+  return n;
+}
+
+/**
+ * One pass of the notification timers over the active incidents. Each incident's notification is
+ * claimed with compare-and-set before sending, so many instances send it once; a failed send
+ * releases the claim (at-least-once: a duplicate is preferred to a loss).
+ */
+export async function notifyPass(o: {
+  manager: IncidentManager;
+  notifier: Notifier;
+  active: IncidentRecord[];
+  silences: readonly Silence[];
+  inhibitions: readonly InhibitionRule[];
+  timers: NotificationTimers;
+  nowMs: number;
+}): Promise<NotifyPassReport> {
+  const report: NotifyPassReport = { sent: 0, silenced: 0, inhibited: 0 };
+  const groups = new Map<string, IncidentRecord[]>();
+  for (const r of o.active) {
+    if (activeSilence(o.silences, r, o.nowMs)) {
+      report.silenced++;
+      continue;
+    }
+    if (inhibitor(o.inhibitions, r, o.active)) {
+      report.inhibited++;
+      continue;
+    }
+    const k = dataOf(r).groupKey;
+    const list = groups.get(k) ?? [];
+    list.push(r);
+    groups.set(k, list);
+  }
+  const nowIso = new Date(o.nowMs).toISOString();
+  for (const [groupKey, items] of groups) {
+    const last = items.map((i) => dataOf(i).notify?.lastNotifiedAt).filter((x): x is string => !!x).sort().pop();
+    const pending = items.filter((i) => !dataOf(i).notify?.firstNotifiedAt);
+    let due: boolean;
+    if (!last) due = o.nowMs - Math.min(...pending.map((i) => Date.parse(dataOf(i).firstSeenAt))) >= o.timers.groupWaitMs;
+    else if (pending.length > 0) due = o.nowMs - Date.parse(last) >= o.timers.groupIntervalMs;
+    else due = o.nowMs - Date.parse(last) >= o.timers.repeatIntervalMs;
+    if (!due) continue;
+    const claimed: IncidentRecord[] = [];
+    for (const i of items) {
+      const seen = dataOf(i).notify?.lastNotifiedAt;
+      const r = await o.manager.mutate(
+        i.tenantId,
+        i.id,
+        (_r, d) =>
+          d.notify?.lastNotifiedAt !== seen ? null : { ...d, notify: { ...d.notify, firstNotifiedAt: d.notify?.firstNotifiedAt ?? nowIso, lastNotifiedAt: nowIso } },
+        { claim: true },
+      );
+      if (r) claimed.push(r);
+    }
+    if (claimed.length === 0) continue;
+    try {
+      await o.notifier.notify(summarize(claimed, groupKey, nowIso, "trigger"));
+      report.sent++;
+    } catch (err) {
+      for (const i of claimed) {
+        const before = items.find((x) => x.id === i.id);
+        await o.manager
+          .mutate(i.tenantId, i.id, (_r, d) => ({ ...d, notify: { ...(before ? dataOf(before).notify : {}) } }))
+          .catch(() => {});
+      }
+      throw err;
+    }
+  }
+  return report;
+}
+
+/** Sends the "resolve" for a resolved incident's group once no incident of the group is active. */
+export async function notifyResolved(o: {
+  manager: IncidentManager;
+  notifier: Notifier;
+  resolved: IncidentRecord;
+  stillActive: IncidentRecord[];
+  nowMs: number;
+}): Promise<boolean> {
+  const d = dataOf(o.resolved);
+  if (!d.notify?.firstNotifiedAt || d.notify.resolvedNotifiedAt) return false;
+  if (o.stillActive.some((a) => a.id !== o.resolved.id && dataOf(a).groupKey === d.groupKey)) return false;
+  const nowIso = new Date(o.nowMs).toISOString();
+  const r = await o.manager.mutate(o.resolved.tenantId, o.resolved.id, (_r, cur) => (cur.notify?.resolvedNotifiedAt ? null : { ...cur, notify: { ...cur.notify, resolvedNotifiedAt: nowIso } }), { claim: true });
+  if (!r) return false;
+  await o.notifier.notify(summarize([r], d.groupKey, nowIso, "resolve"));
+  return true;
+}

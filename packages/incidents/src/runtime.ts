@@ -1,0 +1,267 @@
+import {
+  ACTIVE_INCIDENT_STATES,
+  ConflictError,
+  prefixedId,
+  systemClock,
+  ValidationError,
+  type AuditSink,
+  type AuthEventStore,
+  type Clock,
+  type CounterStore,
+  type FlagWriter,
+  type IncidentRecord,
+  type IncidentStore,
+  type Notifier,
+  type TenantKey,
+} from "@ops/core";
+import { DEFAULT_DETECTION_RULES, evaluateRules, type DetectionRule, type Finding } from "./detection.js";
+import { dataOf } from "./incident-data.js";
+import { IncidentManager, SPINE_ACTOR, fingerprintOf } from "./lifecycle.js";
+import { Mitigator, type MitigationPolicy, type MitigationResult } from "./mitigation.js";
+import { DEFAULT_INHIBITIONS, SilenceBook, type InhibitionRule } from "./noise.js";
+import { DEFAULT_TIMERS, notifyPass, notifyResolved, type NotificationTimers } from "./notifications.js";
+import { SignalRecorder, type AuthSignal, type IdentityRule } from "./recorder.js";
+import { createPlaybookRegistry, type PlaybookRegistry } from "./registry.js";
+import type { SpineEvent } from "./types.js";
+
+export interface OpsRuntimeOptions<T extends string = string> {
+  stores: { incidents: IncidentStore; counters: CounterStore; authEvents?: AuthEventStore };
+  /** Playbooks (default: the 8 auth ones); detection rules of unregistered types are skipped. */
+  registry?: PlaybookRegistry<T>;
+  rules?: readonly DetectionRule[];
+  identityRules?: readonly IdentityRule[];
+  /** Port to @ops/flags (or anything): needed for mitigation mode "apply". */
+  flags?: FlagWriter;
+  /** Port to @ops/audit: every transition, flip and rollback is recorded. */
+  audit?: AuditSink;
+  /** Port to @ops/notify. */
+  notifier?: Notifier;
+  mitigation?: MitigationPolicy;
+  timers?: Partial<NotificationTimers>;
+  inhibitions?: readonly InhibitionRule[];
+  groupBy?: ReadonlyArray<"tenantId" | "type" | "severity">;
+  /** A detection incident resolves itself when its rule has not fired for this long (default 5 min). */
+  autoResolveAfterMs?: number;
+  /** Tick period after `start()` (default 15 s). */
+  intervalMs?: number;
+  /** Counter bucket (default 60 s). */
+  bucketMs?: number;
+  /** Extra tenants to evaluate besides those this instance saw signals for. */
+  tenants?: () => Promise<readonly TenantKey[]> | readonly TenantKey[];
+  clock?: Clock;
+  /** Names this instance in claims (default a random id). */
+  instanceId?: string;
+  /** Background errors (ticks under `start()`); default: ignored. */
+  onError?: (err: unknown) => void;
+}
+
+export interface TickReport {
+  findings: number;
+  firing: Finding[];
+  raised: IncidentRecord[];
+  updated: number;
+  resolved: IncidentRecord[];
+  mitigations: MitigationResult[];
+  notifications: { sent: number; silenced: number; inhibited: number };
+  errors: unknown[];
+}
+
+/**
+ * The spine at runtime: `recordAuthEvent` (synchronous) feeds shared counters; every tick runs
+ * collect -> derive -> dedupe -> respond -> mitigate -> notify -> audit. Any number of instances
+ * can run it over the same stores: incidents are created once (unique ids and fingerprints),
+ * mitigations and notifications are claimed with compare-and-set, so each is acted on once.
+ */
+export class OpsRuntime<T extends string = string> {
+  readonly recorder: SignalRecorder;
+  readonly manager: IncidentManager;
+  readonly mitigator: Mitigator;
+  readonly silences: SilenceBook;
+  readonly registry: PlaybookRegistry<T>;
+  private readonly o: OpsRuntimeOptions<T>;
+  private readonly clock: Clock;
+  private readonly timers: NotificationTimers;
+  private readonly rules: readonly DetectionRule[];
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private running: Promise<TickReport> | undefined;
+
+  constructor(o: OpsRuntimeOptions<T>) {
+    if (!o?.stores?.incidents || !o.stores.counters)
+      throw new ValidationError("[ops/incidents] invalid runtime options: stores.incidents and stores.counters are required", [
+        { path: "stores", message: "expected { incidents, counters }" },
+      ]);
+    if (o.mitigation?.mode === "apply" && !o.flags)
+      throw new ValidationError("[ops/incidents] invalid runtime options: flags: a FlagWriter is required for mitigation mode \"apply\"", [
+        { path: "flags", message: "expected a FlagWriter when mitigation.mode is \"apply\"" },
+      ]);
+    this.o = o;
+    this.clock = o.clock ?? systemClock;
+    this.timers = { ...DEFAULT_TIMERS, ...o.timers };
+    this.rules = o.rules ?? DEFAULT_DETECTION_RULES;
+    this.registry = o.registry ?? (createPlaybookRegistry() as unknown as PlaybookRegistry<T>);
+    this.recorder = new SignalRecorder({
+      counters: o.stores.counters,
+      clock: this.clock,
+      ...(o.stores.authEvents ? { authEvents: o.stores.authEvents } : {}),
+      ...(o.bucketMs ? { bucketMs: o.bucketMs } : {}),
+      ...(o.identityRules ? { identityRules: o.identityRules } : {}),
+      ...(o.onError ? { onError: o.onError } : {}),
+    });
+    this.manager = new IncidentManager({ store: o.stores.incidents, clock: this.clock, ...(o.audit ? { audit: o.audit } : {}), ...(o.groupBy ? { groupBy: o.groupBy } : {}) });
+    this.mitigator = new Mitigator(this.manager, o.mitigation ?? { mode: "suggest" }, o.flags, o.instanceId ?? prefixedId("ops"));
+    this.silences = new SilenceBook(o.stores.incidents, () => this.clock.now());
+  }
+
+  /** Records one auth signal (synchronous, no I/O). @throws ValidationError naming the field. */
+  recordAuthEvent(signal: AuthSignal): void {
+    this.recorder.recordAuthEvent(signal);
+  }
+
+  /**
+   * Takes an incident from outside detection (`deriveAuthIncidents`, an app's own detector):
+   * responds, raises (deduped), mitigates per policy.
+   * @throws ValidationError on a malformed event or unregistered type.
+   */
+  async handle<E extends T>(event: SpineEvent<E>): Promise<{ incident: IncidentRecord; created: boolean; mitigation: MitigationResult | null }> {
+    const response = this.registry.run(event);
+    const { incident, created } = await this.manager.raise(event, response, { source: "manual" });
+    const mitigation = created ? await this.mitigator.mitigate(incident) : null;
+    return { incident, created, mitigation };
+  }
+
+  /** One pass of the loop. Errors of single steps are collected in the report, not thrown. */
+  tick(): Promise<TickReport> {
+    if (this.running) return this.running;
+    const p = this.doTick().finally(() => {
+      this.running = undefined;
+    });
+    this.running = p;
+    return p;
+  }
+
+  /** Ticks every `intervalMs` (and flushes signals every second) until `stop()`. Idempotent. */
+  start(): void {
+    if (this.timer) return;
+    this.recorder.start();
+    this.timer = setInterval(() => {
+      this.tick()
+        .then((r) => r.errors.forEach((e) => this.o.onError?.(e)))
+        .catch((err: unknown) => this.o.onError?.(err));
+    }, this.o.intervalMs ?? 15_000);
+    this.timer.unref?.();
+  }
+
+  /** Stops ticking, waits for a running tick, flushes buffered signals. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => {});
+    await this.recorder.close();
+  }
+
+  acknowledge(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }) {
+    return this.manager.acknowledge(i);
+  }
+
+  /** Resolves an incident and, when its group is done, sends the "resolve" notification. */
+  async resolve(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }): Promise<IncidentRecord> {
+    const r = await this.manager.resolve(i);
+    if (this.o.notifier) await notifyResolved({ manager: this.manager, notifier: this.o.notifier, resolved: r, stillActive: await this.active(), nowMs: this.clock.now() });
+    return r;
+  }
+
+  /** Restores exactly the flag values the incident's mitigation replaced. */
+  rollback(i: { tenantId: TenantKey; id: string; actor?: string }) {
+    return this.mitigator.rollback(i);
+  }
+
+  /** Applies a suggested mitigation now (a human approved it). */
+  applyMitigation(i: { tenantId: TenantKey; id: string; actor: string }) {
+    return this.mitigator.applyNow(i);
+  }
+
+  /** Every active incident of every tenant. */
+  async active(): Promise<IncidentRecord[]> {
+    const out: IncidentRecord[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: IncidentRecord[]; nextCursor: string | null } = await this.o.stores.incidents.scan({ states: ACTIVE_INCIDENT_STATES, limit: 500, cursor });
+      out.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  }
+
+  private async doTick(): Promise<TickReport> {
+    const report: TickReport = { findings: 0, firing: [], raised: [], updated: 0, resolved: [], mitigations: [], notifications: { sent: 0, silenced: 0, inhibited: 0 }, errors: [] };
+    await this.recorder.flush().catch((err: unknown) => report.errors.push(err));
+    const nowMs = this.clock.now();
+    const bucketMs = this.recorder.bucketSize;
+    const scopes = new Set<TenantKey>([null, ...this.recorder.activeTenants(nowMs - 2 * 3_600_000)]);
+    for (const t of (await this.o.tenants?.()) ?? []) scopes.add(t);
+    const rules = this.rules.filter((r) => this.registry.has(r.incidentType));
+    const findings = await evaluateRules({ counters: this.o.stores.counters, rules, bucketMs, scopes: [...scopes], nowMs });
+    report.findings = findings.length;
+    const firingFingerprints = new Set<string>();
+    for (const f of findings.filter((x) => x.firing)) {
+      report.firing.push(f);
+      firingFingerprints.add(fingerprintOf(f.incidentType, f.tenantId));
+      try {
+        const event: SpineEvent = {
+          event_id: f.eventId,
+          incident_type: f.incidentType,
+          severity_guess: f.severityGuess,
+          occurred_at: new Date(f.windowEndMs).toISOString(),
+          metrics_snapshot: f.snapshot,
+        };
+        if (f.tenantId !== null) event.tenant_id = f.tenantId;
+        const response = this.registry.run(event as SpineEvent<T>);
+        const { incident, created } = await this.manager.raise(event, response, { source: "detection" });
+        if (created) {
+          report.raised.push(incident);
+          report.mitigations.push(await this.mitigator.mitigate(incident));
+        } else report.updated++;
+      } catch (err) {
+        report.errors.push(err);
+      }
+    }
+    let active = await this.active();
+    const autoAfter = this.o.autoResolveAfterMs ?? 5 * 60_000;
+    for (const r of active) {
+      const d = dataOf(r);
+      if (d.source !== "detection" || firingFingerprints.has(r.fingerprint)) continue;
+      if (nowMs - Date.parse(d.lastSeenAt) < autoAfter) continue;
+      try {
+        report.resolved.push(await this.manager.resolve({ tenantId: r.tenantId, id: r.id, actor: SPINE_ACTOR, reason: "signals receded below thresholds" }));
+      } catch (err) {
+        if (!(err instanceof ConflictError)) report.errors.push(err); // another instance resolved it first
+      }
+    }
+    if (report.resolved.length > 0) active = await this.active();
+    if (this.o.notifier) {
+      try {
+        for (const r of report.resolved) await notifyResolved({ manager: this.manager, notifier: this.o.notifier, resolved: r, stillActive: active, nowMs });
+        report.notifications = await notifyPass({
+          manager: this.manager,
+          notifier: this.o.notifier,
+          active,
+          silences: await this.silences.list(),
+          inhibitions: this.o.inhibitions ?? DEFAULT_INHIBITIONS,
+          timers: this.timers,
+          nowMs,
+        });
+      } catch (err) {
+        report.errors.push(err);
+      }
+    }
+    return report;
+  }
+}
+
+/**
+ * Creates the runtime (see `OpsRuntime`). Call `start()` to tick on an interval, or `tick()` yourself.
+ * @throws ValidationError on missing stores, or mode "apply" without a FlagWriter.
+ */
+export function createOpsRuntime<T extends string = string>(options: OpsRuntimeOptions<T>): OpsRuntime<T> {
+  return new OpsRuntime(options);
+}
