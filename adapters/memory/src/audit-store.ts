@@ -43,7 +43,7 @@ function deepFreeze<T>(value: T): T {
  * `raw*` methods let tests tamper with rows the way someone with database access would.
  */
 export class MemoryAuditStore extends MemoryStoreBase implements AuditStore {
-  private readonly chainsByKey = new Map<string, { tenantId: TenantKey; rows: AuditRecord[] }>();
+  private readonly chainsByKey = new Map<string, { tenantId: TenantKey; rows: AuditRecord[]; dirty: boolean }>();
 
   async append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void> {
     this.assertOpen();
@@ -67,10 +67,11 @@ export class MemoryAuditStore extends MemoryStoreBase implements AuditStore {
     await tick();
     this.assertOpen();
     const chain = this.chain(tenantId, true)!;
-    const last = chain.rows[chain.rows.length - 1];
+    const rows = this.sorted(tenantId);
+    const last = rows[rows.length - 1];
     const headSeq = last?.seq ?? 0;
     const first = records[0]!;
-    if (first.seq <= headSeq || chain.rows.some((r) => r.seq === first.seq))
+    if (first.seq <= headSeq)
       throw new ConflictError(`[ops/${PKG}] audit seq ${first.seq} is already taken in this chain`);
     if (first.seq !== headSeq + 1 || first.prevHash !== (last?.hash ?? ""))
       throw new ConflictError(`[ops/${PKG}] audit records do not continue the chain head (seq ${headSeq})`);
@@ -164,6 +165,7 @@ export class MemoryAuditStore extends MemoryStoreBase implements AuditStore {
     const i = rows?.findIndex((r) => r.seq === seq) ?? -1;
     if (!rows || i < 0) return false;
     rows[i] = frozenCopy({ ...rows[i]!, ...patch });
+    this.chain(tenantId, false)!.dirty = true;
     return true;
   }
 
@@ -178,28 +180,29 @@ export class MemoryAuditStore extends MemoryStoreBase implements AuditStore {
 
   /** Inserts a row as given, ignoring uniqueness and chaining (tests' backdoor). */
   rawInsert(record: AuditRecord): void {
-    this.chain(record.tenantId, true)!.rows.push(frozenCopy(record));
+    const chain = this.chain(record.tenantId, true)!;
+    chain.rows.push(frozenCopy(record));
+    chain.dirty = true;
   }
 
   private chain(tenantId: TenantKey, create: boolean) {
     const key = chainKey(tenantId);
     let c = this.chainsByKey.get(key);
     if (!c && create) {
-      c = { tenantId, rows: [] };
+      c = { tenantId, rows: [], dirty: false };
       this.chainsByKey.set(key, c);
     }
     return c;
   }
 
-  /** Rows by seq. Appends keep them sorted; only the raw backdoor can disorder them. */
+  /** Rows by seq. Appends keep them sorted; only the raw backdoor can disorder them (`dirty`). */
   private sorted(tenantId: TenantKey): AuditRecord[] {
-    const rows = this.chain(tenantId, false)?.rows ?? [];
-    for (let i = 1; i < rows.length; i++) {
-      if (rows[i - 1]!.seq > rows[i]!.seq) {
-        rows.sort((a, b) => a.seq - b.seq);
-        break;
-      }
+    const c = this.chain(tenantId, false);
+    if (!c) return [];
+    if (c.dirty) {
+      c.rows.sort((a, b) => a.seq - b.seq);
+      c.dirty = false;
     }
-    return rows;
+    return c.rows;
   }
 }

@@ -1,0 +1,90 @@
+import { ConflictError, OpsError, type AuditRecord, type AuditStore, type TenantKey } from "@ops/core";
+import { GENESIS_HASH, computeAuditHash } from "./encoding.js";
+import type { AuditEntry } from "./entry.js";
+
+/** An entry ready to chain: id assigned, personal fields already sealed. */
+export type ChainableEntry = AuditEntry & { id: string; sealed?: AuditRecord["sealed"] };
+
+export interface ChainWriterStats {
+  committedEntries: number;
+  commits: number;
+  conflicts: number;
+}
+
+/**
+ * Appends batches to one store with the "unique (chain, seq) + retry" protocol: read the head
+ * (cached after our own commits), chain the batch on it, append; on `ConflictError` another
+ * writer took the seq, so drop the cached head, re-read it and re-chain. A batch is written
+ * whole or not at all, so no fork, no gap and no lost entry, however many writers race.
+ */
+export class ChainWriter {
+  private readonly heads = new Map<string, { seq: number; hash: string }>();
+  readonly stats: ChainWriterStats = { committedEntries: 0, commits: 0, conflicts: 0 };
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly maxAttempts: number,
+  ) {}
+
+  async commit(tenantId: TenantKey, entries: readonly ChainableEntry[]): Promise<AuditRecord[]> {
+    const key = tenantId ?? "\u0000";
+    let transientFailures = 0;
+    for (let attempt = 1; ; attempt++) {
+      const head = this.heads.get(key) ?? (await this.store.head({ tenantId }));
+      const records = chainOn(head, tenantId, entries);
+      try {
+        await this.store.append({ tenantId, records });
+      } catch (err) {
+        this.heads.delete(key);
+        const conflict = err instanceof ConflictError;
+        if (conflict) this.stats.conflicts++;
+        const retryable = conflict || (err instanceof OpsError && err.retryable && ++transientFailures <= 3);
+        if (!retryable) throw err;
+        if (attempt >= this.maxAttempts)
+          throw new ConflictError(`[ops/audit] append to chain ${tenantId ?? "(global)"} lost the race ${attempt} times; giving up`, { cause: err });
+        // Jittered exponential backoff spreads racing writers out.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** Math.min(attempt, 7))));
+        continue;
+      }
+      const last = records[records.length - 1]!;
+      this.heads.set(key, { seq: last.seq, hash: last.hash });
+      this.stats.commits++;
+      this.stats.committedEntries += records.length;
+      return records;
+    }
+  }
+}
+
+/** Builds the records of `entries` continuing `head`. */
+export function chainOn(head: { seq: number; hash: string } | null, tenantId: TenantKey, entries: readonly ChainableEntry[]): AuditRecord[] {
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  const out: AuditRecord[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const r: AuditRecord = {
+      id: e.id,
+      tenantId,
+      seq: ++seq,
+      prevHash,
+      hash: "",
+      ts: e.ts,
+      env: e.env,
+      action: e.action,
+      actor: e.actor,
+      outcome: e.outcome,
+      meta: e.meta,
+    };
+    if (e.subject) r.subject = e.subject;
+    if (e.target) r.target = e.target;
+    if (e.reason !== undefined) r.reason = e.reason;
+    if (e.surface !== undefined) r.surface = e.surface;
+    if (e.requestId !== undefined) r.requestId = e.requestId;
+    if (e.correlationId !== undefined) r.correlationId = e.correlationId;
+    if (e.sealed) r.sealed = e.sealed;
+    r.hash = computeAuditHash(r);
+    prevHash = r.hash;
+    out[i] = r;
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { ConfigError, IntegrityError, type TenantKey } from "@ops/core";
+import { sha256Hex } from "./encoding.js";
+import type { ChainAnchor } from "./verify.js";
+
+/** One chain's head at checkpoint time. */
+export interface CheckpointHead {
+  tenantId: TenantKey;
+  seq: number;
+  hash: string;
+}
+
+/**
+ * What is signed. Like CloudTrail's digests, each checkpoint carries the previous one's
+ * signature, so checkpoints themselves form a chain and one cannot be dropped unnoticed.
+ */
+export interface CheckpointPayload {
+  v: 1;
+  createdAt: string;
+  /** Short id of the public key that verifies this (first 16 hex of SHA-256 of its SPKI DER). */
+  keyId: string;
+  /** Every chain's head, global chain (null) first, then tenant ids ascending. */
+  heads: CheckpointHead[];
+  /** SHA-256 over the heads' encoding: a one-line fingerprint to publish elsewhere. */
+  root: string;
+  prevSignature: string | null;
+}
+
+export interface SignedCheckpoint {
+  payload: CheckpointPayload;
+  /** Ed25519 signature (base64) over `checkpointSigningInput(payload)`. */
+  signature: string;
+}
+
+export type KeyInput = KeyObject | string;
+
+function privateKeyOf(key: KeyInput): KeyObject {
+  try {
+    const k = typeof key === "string" ? createPrivateKey(key) : key;
+    if (k.type !== "private" || k.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 private key");
+    return k;
+  } catch (err) {
+    throw new ConfigError("[ops/audit] invalid checkpoints.privateKey: expected an Ed25519 private key (PEM or KeyObject)", [
+      { path: "checkpoints.privateKey", message: "expected an Ed25519 private key" },
+    ], { cause: err });
+  }
+}
+
+/**
+ * The Ed25519 public key of a PEM/KeyObject (a private key gives its public half).
+ * @throws ConfigError when it is not an Ed25519 key.
+ */
+export function publicKeyOf(key: KeyInput): KeyObject {
+  try {
+    const k = typeof key === "string" ? createPublicKey(key) : key.type === "private" ? createPublicKey(key) : key;
+    if (k.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 key");
+    return k;
+  } catch (err) {
+    throw new ConfigError("[ops/audit] invalid publicKey: expected an Ed25519 public key (PEM or KeyObject)", [
+      { path: "publicKey", message: "expected an Ed25519 public key" },
+    ], { cause: err });
+  }
+}
+
+/** Short, stable id of a public key. */
+export function checkpointKeyId(key: KeyInput): string {
+  return sha256Hex(publicKeyOf(key).export({ type: "spki", format: "der" }).toString("base64")).slice(0, 16);
+}
+
+/** A new Ed25519 key pair as PEM. Keep the private key out of the audit database. */
+export function generateCheckpointKeys(): { privateKey: string; publicKey: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return {
+    privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
+}
+
+function headsEncoding(heads: readonly CheckpointHead[]): string {
+  return heads.map((h) => `${h.tenantId === null ? "-" : `${h.tenantId.length}:${h.tenantId}`}|${h.seq}|${h.hash}`).join("\n");
+}
+
+/** The exact bytes signed: fixed field order, independent of JSON key order. */
+export function checkpointSigningInput(p: CheckpointPayload): string {
+  return `ops-audit-checkpoint/${p.v}\n${p.createdAt}\n${p.keyId}\n${p.root}\n${p.prevSignature ?? "-"}\n${headsEncoding(p.heads)}`;
+}
+
+function sortHeads(heads: readonly CheckpointHead[]): CheckpointHead[] {
+  return [...heads].sort((a, b) =>
+    a.tenantId === b.tenantId ? 0 : a.tenantId === null ? -1 : b.tenantId === null ? 1 : a.tenantId < b.tenantId ? -1 : 1,
+  );
+}
+
+/**
+ * Signs chain heads.
+ * @throws ConfigError when `privateKey` is not an Ed25519 private key.
+ */
+export function signCheckpoint(input: {
+  heads: readonly CheckpointHead[];
+  privateKey: KeyInput;
+  createdAt: string;
+  prevSignature?: string | null;
+}): SignedCheckpoint {
+  const key = privateKeyOf(input.privateKey);
+  const heads = sortHeads(input.heads).map((h) => ({ tenantId: h.tenantId, seq: h.seq, hash: h.hash }));
+  const payload: CheckpointPayload = {
+    v: 1,
+    createdAt: input.createdAt,
+    keyId: checkpointKeyId(key),
+    heads,
+    root: sha256Hex(headsEncoding(heads)),
+    prevSignature: input.prevSignature ?? null,
+  };
+  return { payload, signature: sign(null, Buffer.from(checkpointSigningInput(payload), "utf8"), key).toString("base64") };
+}
+
+/** True when the signature is valid for `publicKey` and the root matches the heads. Never throws on bad data. */
+export function verifyCheckpoint(cp: SignedCheckpoint, publicKey: KeyInput): boolean {
+  const key = publicKeyOf(publicKey);
+  try {
+    const p = cp.payload;
+    if (p.v !== 1 || !Array.isArray(p.heads) || p.root !== sha256Hex(headsEncoding(p.heads))) return false;
+    return verify(null, Buffer.from(checkpointSigningInput(p), "utf8"), key, Buffer.from(cp.signature, "base64"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The trusted positions a checkpoint gives for one chain.
+ * @throws IntegrityError when the signature does not verify against `publicKey`.
+ */
+export function checkpointAnchors(cps: readonly SignedCheckpoint[], tenantId: TenantKey, publicKey: KeyInput): ChainAnchor[] {
+  const out: ChainAnchor[] = [];
+  for (const cp of cps) {
+    if (!verifyCheckpoint(cp, publicKey))
+      throw new IntegrityError(`[ops/audit] checkpoint of ${cp.payload?.createdAt ?? "?"} has an invalid signature for this public key`);
+    for (const h of cp.payload.heads) if (h.tenantId === tenantId) out.push({ seq: h.seq, hash: h.hash });
+  }
+  return out;
+}

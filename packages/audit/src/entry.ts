@@ -1,0 +1,172 @@
+import * as z from "zod";
+import {
+  ActorTypeSchema,
+  AuditActionSchema,
+  EnvironmentSchema,
+  IsoDateTimeSchema,
+  JsonObjectSchema,
+  OutcomeSchema,
+  TenantIdSchema,
+  ValidationError,
+  parseInput,
+  type ActorType,
+  type JsonObject,
+  type Outcome,
+  type TenantKey,
+} from "@ops/core";
+import type { AuditAction } from "./actions.js";
+
+/** Default bound on an entry's `meta`, as UTF-8 JSON. */
+export const DEFAULT_MAX_META_BYTES = 16 * 1024;
+const MAX_META_DEPTH = 32;
+
+/**
+ * An audit entry before it is chained: who did what to what, when, where, with which outcome.
+ * Fields follow CADF/OCSF/ECS. `makeAuditEntry` and `createAuditLog().append` produce it.
+ */
+export interface AuditEntry<A extends string = string> {
+  /** Set when the entry is appended, unless given. */
+  id?: string;
+  tenantId: TenantKey;
+  /** ISO 8601 UTC with milliseconds. */
+  ts: string;
+  env: string;
+  action: A;
+  actor: { id: string; type: ActorType; ip?: string; userAgent?: string };
+  subject?: { id: string; type?: string };
+  target?: { id: string; type?: string; name?: string };
+  outcome: Outcome;
+  reason?: string;
+  surface?: string;
+  requestId?: string;
+  correlationId?: string;
+  meta: JsonObject;
+}
+
+const Str = (max: number, what: string) => z.string().min(1, `expected a non-empty ${what}`).max(max, `expected at most ${max} characters`);
+
+const ActorSchema = z.object({
+  id: Str(256, "actor id"),
+  type: ActorTypeSchema.default("user"),
+  ip: z.string().max(64, "expected at most 64 characters").optional(),
+  userAgent: z.string().max(512, "expected at most 512 characters").optional(),
+});
+const RefSchema = z.object({ id: Str(256, "id"), type: Str(64, "type").optional() });
+const TargetSchema = RefSchema.extend({ name: z.string().max(256).optional() });
+
+/** Every field an entry can be made from: the seed's flat form and the structured form. */
+export const AuditEntryInputSchema = z
+  .object({
+    /** The seed's name for `ts`. */
+    tsISO: IsoDateTimeSchema.optional(),
+    ts: IsoDateTimeSchema.optional(),
+    env: EnvironmentSchema.optional(),
+    action: AuditActionSchema,
+    /** The seed's flat actor (a user). */
+    actorUserId: Str(256, "actorUserId").optional(),
+    actor: ActorSchema.optional(),
+    /** The seed's flat subject (the user the action was about). */
+    subjectUserId: Str(256, "subjectUserId").optional(),
+    subject: RefSchema.optional(),
+    target: TargetSchema.optional(),
+    tenantId: TenantIdSchema.nullable().optional(),
+    outcome: OutcomeSchema.default("success"),
+    reason: z.string().max(1024, "expected at most 1024 characters").optional(),
+    surface: Str(64, "surface").optional(),
+    requestId: Str(128, "requestId").optional(),
+    correlationId: Str(128, "correlationId").optional(),
+    meta: JsonObjectSchema.optional(),
+  })
+  .refine((v) => v.actor !== undefined || v.actorUserId !== undefined, {
+    path: ["actor"],
+    message: "expected actor or actorUserId",
+  });
+
+/** Input of `makeAuditEntry` and `AuditLog.append`. */
+export interface AuditEntryInput<A extends string = AuditAction> {
+  tsISO?: string;
+  ts?: string;
+  env?: string;
+  action: A;
+  actorUserId?: string;
+  actor?: { id: string; type?: ActorType; ip?: string; userAgent?: string };
+  subjectUserId?: string;
+  subject?: { id: string; type?: string };
+  target?: { id: string; type?: string; name?: string };
+  tenantId?: TenantKey;
+  outcome?: Outcome;
+  reason?: string;
+  surface?: string;
+  requestId?: string;
+  correlationId?: string;
+  meta?: JsonObject;
+}
+
+/**
+ * Walks meta before zod sees it: zod would recurse forever on a cycle. Returns its JSON size.
+ * @throws ValidationError on a cycle, depth > 32, or more than `maxBytes` of JSON.
+ */
+export function checkMetaSize(meta: unknown, maxBytes: number): number {
+  const seen = new Set<object>();
+  const walk = (v: unknown, depth: number, path: string): void => {
+    if (v === null || typeof v !== "object") return;
+    if (depth > MAX_META_DEPTH) throw metaError(path, `expected nesting of at most ${MAX_META_DEPTH} levels`);
+    if (seen.has(v)) throw metaError(path, "expected no circular references (pass meta through auditMetaSafe)");
+    seen.add(v);
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, depth + 1, `${path}[${i}]`));
+    else for (const [k, x] of Object.entries(v)) walk(x, depth + 1, `${path}.${k}`);
+    seen.delete(v);
+  };
+  walk(meta, 0, "meta");
+  const bytes = meta === undefined ? 2 : Buffer.byteLength(JSON.stringify(meta) ?? "", "utf8");
+  if (bytes > maxBytes) throw metaError("meta", `expected at most ${maxBytes} bytes of JSON, got ${bytes}`);
+  return bytes;
+}
+
+function metaError(path: string, message: string): ValidationError {
+  return new ValidationError(`[ops/audit] invalid audit entry: ${path}: ${message}`, [{ path, message }]);
+}
+
+/**
+ * Validates and normalises an entry (the seed's API). `tsISO`/`ts` default to `now`, `outcome`
+ * to "success", `tenantId` to the global chain; the timestamp is re-spelled as UTC with
+ * milliseconds so it reads back identically from any database.
+ * @throws ValidationError naming every bad field (nothing is recorded).
+ */
+export function makeAuditEntry<A extends string = AuditAction>(
+  input: AuditEntryInput<A>,
+  options: { now?: Date; defaultEnv?: string; maxMetaBytes?: number } = {},
+): AuditEntry<A> {
+  checkMetaSize(input?.meta, options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES);
+  const v = parseInput(AuditEntryInputSchema, input, { pkg: "audit", what: "audit entry" });
+  const env = v.env ?? options.defaultEnv;
+  if (env === undefined)
+    throw new ValidationError("[ops/audit] invalid audit entry: env: expected an environment name such as \"prod\"", [
+      { path: "env", message: "expected an environment name such as \"prod\"" },
+    ]);
+  const when = v.ts ?? v.tsISO;
+  const actor = v.actor ?? { id: v.actorUserId!, type: "user" as const };
+  const subject = v.subject ?? (v.subjectUserId !== undefined ? { id: v.subjectUserId, type: "user" } : undefined);
+  const entry: AuditEntry<A> = {
+    tenantId: v.tenantId ?? null,
+    ts: (when === undefined ? (options.now ?? new Date()) : new Date(when)).toISOString(),
+    env,
+    action: v.action as A,
+    actor: strip({ id: actor.id, type: actor.type, ip: actor.ip, userAgent: actor.userAgent }),
+    outcome: v.outcome,
+    meta: v.meta ?? {},
+  };
+  if (subject) entry.subject = strip(subject);
+  if (v.target) entry.target = strip(v.target);
+  if (v.reason !== undefined) entry.reason = v.reason;
+  if (v.surface !== undefined) entry.surface = v.surface;
+  if (v.requestId !== undefined) entry.requestId = v.requestId;
+  if (v.correlationId !== undefined) entry.correlationId = v.correlationId;
+  return entry;
+}
+
+/** Drops undefined properties (exactOptionalPropertyTypes-friendly, and nothing to hash). */
+function strip<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}

@@ -1,0 +1,174 @@
+import { UnavailableError, type AuditRecord, type TenantKey } from "@ops/core";
+import type { ChainableEntry } from "./chain-writer.js";
+
+/** What happens when the queue is full. */
+export type OverflowPolicy = "block" | "reject" | "drop";
+
+export interface BufferOptions {
+  /** Entries waiting across all chains (default 10,000). The bound that makes memory finite. */
+  maxQueue?: number;
+  /** Entries per store append (default 500: one multi-row INSERT). */
+  maxBatch?: number;
+  /** Wait this long for a batch to fill before committing (default 0: commit as soon as the previous commit ends). */
+  lingerMs?: number;
+  /**
+   * Full queue: "block" (default) makes `append` wait for room; "reject" fails the new entry with
+   * `UnavailableError`; "drop" discards a new `enqueue`d entry (counted, `onDrop` called). An
+   * awaited `append` is never silently dropped: under "drop" it is rejected.
+   */
+  overflow?: OverflowPolicy;
+  /** Called with each entry discarded by the "drop" policy. */
+  onDrop?: (entry: ChainableEntry) => void;
+  /** Called when `enqueue`d entries (no one awaiting them) could not be committed. */
+  onError?: (error: unknown, entries: readonly ChainableEntry[]) => void;
+}
+
+interface Pending {
+  entry: ChainableEntry;
+  resolve?: (r: AuditRecord) => void;
+  reject?: (e: unknown) => void;
+}
+
+/**
+ * Group commit: entries queue per chain; one drain loop commits up to `maxBatch` entries per
+ * chain per store call, so concurrent appends share one round trip (and one fsync).
+ */
+export class GroupCommitQueue {
+  private readonly chains = new Map<string, { tenantId: TenantKey; items: Pending[] }>();
+  private size = 0;
+  /** Slots promised to woken `add` callers that have not pushed yet. */
+  private reserved = 0;
+  private draining: Promise<void> | null = null;
+  /** FIFO of `add` callers waiting for room; `waitHead` avoids O(n) shift(). */
+  private roomWaiters: (() => void)[] = [];
+  private waitHead = 0;
+  readonly maxQueue: number;
+  readonly maxBatch: number;
+  private readonly lingerMs: number;
+  readonly overflow: OverflowPolicy;
+  dropped = 0;
+  failed = 0;
+
+  constructor(
+    private readonly options: BufferOptions,
+    private readonly commit: (tenantId: TenantKey, entries: ChainableEntry[]) => Promise<AuditRecord[]>,
+  ) {
+    this.maxQueue = options.maxQueue ?? 10_000;
+    this.maxBatch = options.maxBatch ?? 500;
+    this.lingerMs = options.lingerMs ?? 0;
+    this.overflow = options.overflow ?? "block";
+  }
+
+  private get waiting(): number {
+    return this.roomWaiters.length - this.waitHead;
+  }
+
+  get queued(): number {
+    return this.size;
+  }
+
+  /** Queues an entry and resolves once it is durable. */
+  async add(entry: ChainableEntry): Promise<AuditRecord> {
+    // Waiters are served first come, first served: a newcomer does not jump the line.
+    if (this.size + this.reserved >= this.maxQueue || this.waiting > 0) {
+      if (this.overflow !== "block")
+        throw new UnavailableError(`[ops/audit] audit queue is full (${this.maxQueue} entries, overflow "${this.overflow}")`);
+      // The waker reserves our slot (`reserved`) before waking us, so the bound holds.
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+      return new Promise<AuditRecord>((resolve, reject) => this.push({ entry, resolve, reject }, true));
+    }
+    return new Promise<AuditRecord>((resolve, reject) => this.push({ entry, resolve, reject }));
+  }
+
+  /**
+   * Queues an entry without waiting. Returns false when it was dropped (policy "drop").
+   * @throws UnavailableError when the queue is full and the policy is "reject" or "block".
+   */
+  offer(entry: ChainableEntry): boolean {
+    if (this.size + this.reserved >= this.maxQueue || this.waiting > 0) {
+      if (this.overflow === "drop") {
+        this.dropped++;
+        this.options.onDrop?.(entry);
+        return false;
+      }
+      throw new UnavailableError(`[ops/audit] audit queue is full (${this.maxQueue} entries); enqueue cannot wait`);
+    }
+    this.push({ entry });
+    return true;
+  }
+
+  /** Resolves when everything queued before the call is committed (or failed). */
+  async flush(): Promise<void> {
+    while (this.size > 0 || this.reserved > 0 || this.waiting > 0 || this.draining) {
+      if (this.size === 0 && !this.draining) await new Promise((r) => setImmediate(r));
+      else await (this.draining ?? this.start());
+    }
+  }
+
+  private push(p: Pending, reserved = false): void {
+    const key = p.entry.tenantId ?? "\u0000";
+    let c = this.chains.get(key);
+    if (!c) {
+      c = { tenantId: p.entry.tenantId, items: [] };
+      this.chains.set(key, c);
+    }
+    c.items.push(p);
+    if (reserved) this.reserved--;
+    this.size++;
+    if (!this.draining) void this.start();
+  }
+
+  private start(): Promise<void> {
+    if (!this.draining) {
+      this.draining = this.drain().finally(() => {
+        this.draining = null;
+        if (this.size > 0) void this.start();
+      });
+    }
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.lingerMs > 0) await new Promise((r) => setTimeout(r, this.lingerMs));
+    else await new Promise((r) => setImmediate(r));
+    while (this.size > 0) {
+      const round: Promise<void>[] = [];
+      for (const [key, c] of this.chains) {
+        const batch = c.items.splice(0, this.maxBatch);
+        if (c.items.length === 0) this.chains.delete(key);
+        if (batch.length === 0) continue;
+        this.size -= batch.length;
+        round.push(this.commitBatch(c.tenantId, batch));
+      }
+      this.wakeWaiters();
+      await Promise.all(round);
+    }
+  }
+
+  private wakeWaiters(): void {
+    while (this.waiting > 0 && this.size + this.reserved < this.maxQueue) {
+      this.reserved++;
+      const wake = this.roomWaiters[this.waitHead]!;
+      this.waitHead++;
+      wake();
+    }
+    if (this.waitHead > 1024 && this.waitHead * 2 > this.roomWaiters.length) {
+      this.roomWaiters = this.roomWaiters.slice(this.waitHead);
+      this.waitHead = 0;
+    }
+  }
+
+  private async commitBatch(tenantId: TenantKey, batch: Pending[]): Promise<void> {
+    try {
+      const records = await this.commit(tenantId, batch.map((p) => p.entry));
+      batch.forEach((p, i) => p.resolve?.(records[i]!));
+    } catch (err) {
+      const orphans = batch.filter((p) => !p.reject).map((p) => p.entry);
+      for (const p of batch) p.reject?.(err);
+      if (orphans.length > 0) {
+        this.failed += orphans.length;
+        this.options.onError?.(err, orphans);
+      }
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import type { JsonObject, JsonValue } from "@ops/core";
+
+/** What replaces a redacted value. */
+export const REDACTED = "[REDACTED]";
+
+export interface RedactOptions {
+  /** Extra keys whose values are always masked (exact key, case-insensitive, or a RegExp). */
+  denyKeys?: ReadonlyArray<string | RegExp>;
+  /** Keys never masked by name (their string values are still scanned for tokens and cards). */
+  allowKeys?: ReadonlyArray<string | RegExp>;
+  /** Also mask e-mail addresses found in values (default false: audit often needs them). */
+  maskEmails?: boolean;
+  /** Deeper values become "[Truncated]" (default 16). */
+  maxDepth?: number;
+  /** Longer strings are cut with a marker (default 4096 characters). */
+  maxStringLength?: number;
+}
+
+// Compared against the key lower-cased with "-", "_", "." and spaces removed.
+const SECRET_PARTS = ["password", "passwd", "passphrase", "secret", "token", "authorization", "cookie", "apikey", "privatekey", "credential", "signature", "sessionid", "clientsecret", "accesskey", "otp", "mfacode"];
+const SECRET_EXACT = new Set(["pwd", "pass", "auth", "ssn", "cvv", "cvc", "pin", "pan", "iban", "cardnumber", "creditcard", "card", "jwt", "bearer", "session", "sid", "dob", "dateofbirth", "socialsecuritynumber", "taxid"]);
+
+const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+const BEARER = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/-]{8,}=*/gi;
+const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+const SECRET_PREFIX = /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abpors]-[A-Za-z0-9-]{10,}/g;
+
+function normalise(key: string): string {
+  return key.toLowerCase().replace(/[-_.\s]/g, "");
+}
+
+function matches(list: ReadonlyArray<string | RegExp> | undefined, key: string): boolean {
+  if (!list) return false;
+  const lower = key.toLowerCase();
+  return list.some((m) => (typeof m === "string" ? m.toLowerCase() === lower : m.test(key)));
+}
+
+/** True when the key names a secret or credential by itself (password, apiKey, set-cookie, ...). */
+export function isSecretKey(key: string): boolean {
+  const n = normalise(key);
+  return SECRET_EXACT.has(n) || SECRET_PARTS.some((p) => n.includes(p));
+}
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** Masks tokens, card numbers (Luhn-valid, 13-19 digits) and optionally e-mails inside a string. */
+export function redactString(value: string, options: RedactOptions = {}): string {
+  let out = value
+    .replace(JWT, REDACTED)
+    .replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`)
+    .replace(SECRET_PREFIX, REDACTED)
+    .replace(CARD_CANDIDATE, (m) => {
+      const digits = m.replace(/[ -]/g, "");
+      return digits.length >= 13 && digits.length <= 19 && luhn(digits) ? `${REDACTED}:card-${digits.slice(-4)}` : m;
+    });
+  if (options.maskEmails) out = out.replace(EMAIL, `${REDACTED}:email`);
+  const max = options.maxStringLength ?? 4096;
+  return out.length > max ? `${out.slice(0, max)}…[${out.length - max} more]` : out;
+}
+
+/**
+ * A JSON-safe, redacted copy of `meta` for an audit entry (the seed's API). Masks values of
+ * secret-looking keys (password, secret, token, authorization, cookie, api key, ...) and
+ * secret-looking values (JWTs, bearer/basic credentials, provider API keys, Luhn-valid card
+ * numbers, e-mails when `maskEmails`) at any depth, in objects and arrays. Never mutates its
+ * input and never throws: cycles become "[Circular]", depth beyond `maxDepth` "[Truncated]",
+ * Dates ISO strings, bigints strings, Errors `{ name, message }`, functions and undefined are
+ * dropped, non-finite numbers become null.
+ */
+export function auditMetaSafe(meta: unknown, options: RedactOptions = {}): JsonObject {
+  const maxDepth = options.maxDepth ?? 16;
+  const stack: object[] = [];
+
+  const visit = (v: unknown, depth: number): JsonValue | undefined => {
+    if (v === null) return null;
+    switch (typeof v) {
+      case "string":
+        return redactString(v, options);
+      case "number":
+        return Number.isFinite(v) ? v : null;
+      case "boolean":
+        return v;
+      case "bigint":
+        return v.toString();
+      case "object":
+        break;
+      default:
+        return undefined;
+    }
+    const obj = v as object;
+    if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
+    if (stack.includes(obj)) return "[Circular]";
+    if (depth >= maxDepth) return "[Truncated]";
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return "[Binary]";
+    stack.push(obj);
+    try {
+      if (obj instanceof Error) return { name: obj.name, message: redactString(obj.message, options) };
+      if (Array.isArray(obj)) return obj.map((x) => visit(x, depth + 1) ?? null);
+      const iterable = obj instanceof Map ? [...obj.entries()].map(([k, x]) => [String(k), x] as const) : Object.entries(obj);
+      const out: JsonObject = {};
+      for (const [k, x] of iterable) {
+        const allowed = matches(options.allowKeys, k);
+        if (!allowed && (matches(options.denyKeys, k) || isSecretKey(k))) {
+          if (x !== undefined) out[k] = REDACTED;
+          continue;
+        }
+        const r = visit(x, depth + 1);
+        if (r !== undefined) out[k] = r;
+      }
+      return out;
+    } finally {
+      stack.pop();
+    }
+  };
+
+  if (meta === null || meta === undefined) return {};
+  const result = visit(meta, 0);
+  return result !== null && typeof result === "object" && !Array.isArray(result) ? result : { value: result ?? null };
+}
+
+/** A reusable `auditMetaSafe` with fixed options. */
+export function createRedactor(options: RedactOptions): (meta: unknown) => JsonObject {
+  return (meta) => auditMetaSafe(meta, options);
+}
