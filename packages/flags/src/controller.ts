@@ -55,7 +55,7 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
   backupFile?: string;
   /** Receives every error the controller absorbs. Never called on the hot path's success. */
   onError?: (error: unknown, info: FlagErrorInfo) => void;
-  /** Attempts of a read-modify-write that keeps losing compare-and-set races (default 20). */
+  /** Attempts of a read-modify-write that keeps losing compare-and-set races (default 50). */
   maxWriteAttempts?: number;
   /** Start loading in the constructor (default true). */
   autoStart?: boolean;
@@ -94,7 +94,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     this.env = parseInput(EnvironmentSchema, env, { pkg: "flags", what: "env" });
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
-    this.maxAttempts = options.maxWriteAttempts ?? 20;
+    this.maxAttempts = options.maxWriteAttempts ?? 50;
     const hook = options.onError;
     this.onError = (err, info) => {
       try {
@@ -593,7 +593,11 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
           written = await this.store.put({ env: this.env, ...at, config: next, expectedVersion: current?.version ?? null, actor: how.actor });
       } catch (err) {
         const lostRace = err instanceof ConflictError || (err instanceof NotFoundError && next === null);
-        if (lostRace && how.expectedVersion === undefined) continue;
+        if (lostRace && how.expectedVersion === undefined) {
+          // Jittered backoff spreads retrying writers out, so each round has fewer contenders.
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+          continue;
+        }
         throw err;
       }
       if (this.state.apply(at, written)) this.changed([at.key]);

@@ -6,6 +6,7 @@ import {
   SegmentConfigSchema,
   TenantOverrideSchema,
   inferType,
+  valueMatchesType,
   type FlagConfig,
   type SegmentConfig,
 } from "./config.js";
@@ -140,7 +141,8 @@ export class FlagState {
     if (rec) {
       try {
         const config = FlagConfigSchema.parse(rec.config);
-        return compileFlag({ key, config, overrides, segments, offDefault });
+        const off = fallback !== undefined && valueMatchesType(config.type, fallback) ? fallback : ZERO[config.type];
+        return compileFlag({ key, config, overrides, segments, offDefault: off });
       } catch (err) {
         this.onCompileError(key, err);
         const f = compileStatic(key, type, offDefault, new Map(), "ERROR");
