@@ -13,6 +13,9 @@ export class ProbeRunner {
   private lastAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<HealthReport> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  // Bumped by start/stop so a tick of an earlier polling loop never reschedules itself.
+  private pollGeneration = 0;
   private runs = 0;
 
   constructor(
@@ -35,7 +38,7 @@ export class ProbeRunner {
 
   /** The cached report when fresh (or polled), else a shared run. Never rejects. */
   get(): Promise<HealthReport> {
-    if (this.lastPromise !== undefined && (this.pollTimer !== undefined || this.exec.clock.now() - this.lastAt < this.ttlMs))
+    if (this.lastPromise !== undefined && (this.polling || this.exec.clock.now() - this.lastAt < this.ttlMs))
       return this.lastPromise;
     return this.refresh();
   }
@@ -44,15 +47,19 @@ export class ProbeRunner {
   refresh(): Promise<HealthReport> {
     if (this.inflight) return this.inflight;
     this.runs++;
-    const run = executeChecks(this.checks, this.exec).then((report) => {
-      report.probe = this.probe;
-      if (this.env !== undefined) report.env = this.env;
-      this.last = report;
-      this.lastAt = this.exec.clock.now();
-      this.lastPromise = Promise.resolve(report);
-      this.inflight = undefined;
-      return report;
-    });
+    const run = executeChecks(this.checks, this.exec)
+      .then((report) => {
+        report.probe = this.probe;
+        if (this.env !== undefined) report.env = this.env;
+        this.last = report;
+        this.lastAt = this.exec.clock.now();
+        this.lastPromise = Promise.resolve(report);
+        return report;
+      })
+      .finally(() => {
+        // Cleared whatever happens, so one broken run can never wedge every later caller.
+        this.inflight = undefined;
+      });
     this.inflight = run;
     return run;
   }
@@ -60,21 +67,23 @@ export class ProbeRunner {
   /** Re-runs every `intervalMs` in the background (first run now). The timer never keeps the process alive. */
   startPolling(intervalMs: number): void {
     this.stopPolling();
+    this.polling = true;
+    const generation = this.pollGeneration;
     const tick = () => {
-      void this.refresh().finally(() => {
-        if (this.pollTimer !== undefined) {
+      this.refresh()
+        .catch(() => undefined)
+        .finally(() => {
+          if (generation !== this.pollGeneration) return;
           this.pollTimer = setTimeout(tick, intervalMs);
           this.pollTimer.unref();
-        }
-      });
+        });
     };
-    // A placeholder so `get()` knows polling is on before the first tick is scheduled.
-    this.pollTimer = setTimeout(() => undefined, 0);
-    this.pollTimer.unref();
     tick();
   }
 
   stopPolling(): void {
+    this.polling = false;
+    this.pollGeneration++;
     if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
   }

@@ -1,4 +1,4 @@
-import type { Clock } from "@ops/core";
+import type { Clock, JsonValue } from "@ops/core";
 import { describeError, scrubSecrets } from "./scrub.js";
 import type { CheckOutcome, CheckResult, HealthCheck, HealthReport, HealthStatus } from "./types.js";
 
@@ -58,10 +58,27 @@ export async function runCheck(check: HealthCheck, opts: ExecuteOptions): Promis
   return toResult(check, outcome, critical, timedOut, performance.now() - started, opts);
 }
 
-function normalizeOutcome(value: CheckOutcome | boolean | void): CheckOutcome {
+const STATUSES = new Set(["pass", "warn", "fail"]);
+
+/** Checks are user code: anything they return is checked here, never trusted. */
+function normalizeOutcome(value: unknown): CheckOutcome {
   if (value === undefined) return { status: "pass" };
   if (typeof value === "boolean") return { ok: value };
-  return value;
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return { status: "fail", message: `check returned ${value === null ? "null" : typeof value}, expected an outcome object or a boolean` };
+  const v = value as Record<string, unknown>;
+  if (v.status !== undefined && !STATUSES.has(v.status as string))
+    return { status: "fail", message: "check returned an invalid status, expected pass, warn or fail" };
+  if (v.ok !== undefined && typeof v.ok !== "boolean") return { status: "fail", message: "check returned a non-boolean ok" };
+  const out: CheckOutcome = {};
+  if (v.status !== undefined) out.status = v.status as HealthStatus;
+  if (v.ok !== undefined) out.ok = v.ok as boolean;
+  if (v.message !== undefined && v.message !== null) out.message = String(v.message);
+  const ov = v.observedValue;
+  if (typeof ov === "number" || typeof ov === "string" || typeof ov === "boolean") out.observedValue = ov;
+  if (typeof v.observedUnit === "string") out.observedUnit = v.observedUnit;
+  if (typeof v.details === "object" && v.details !== null && !Array.isArray(v.details)) out.details = v.details as { [key: string]: JsonValue };
+  return out;
 }
 
 function toResult(

@@ -155,4 +155,19 @@ describe("createHealth", () => {
     expect(await h.allowsDetails(request())).toBe(false);
     expect(() => bearerToken("short")).toThrow(/token: expected a string of at least 16 characters/);
   });
+
+  it("restarting polling keeps a single polling loop", async () => {
+    const db = counting("db");
+    const health = make({ checks: [db], cacheTtlMs: 0 });
+    health.startPolling(100);
+    health.startPolling(100);
+    health.stopPolling();
+    health.startPolling(100);
+    await vi.waitFor(() => expect(db.calls).toBeGreaterThanOrEqual(4), { timeout: 5_000 });
+    health.stopPolling();
+    await new Promise((r) => setTimeout(r, 250));
+    const after = db.calls;
+    await new Promise((r) => setTimeout(r, 250));
+    expect(db.calls).toBe(after);
+  });
 });

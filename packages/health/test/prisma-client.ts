@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -31,6 +31,35 @@ export interface TestPrisma {
 
 export async function createTestPrisma(connectionString: string): Promise<TestPrisma> {
   const clientPath = join(outDir, "client", "client.ts");
+  withLock(() => generateOnce(clientPath));
+  const { PrismaClient } = (await import(pathToFileURL(clientPath).href)) as { PrismaClient: new (o: unknown) => TestPrisma };
+  const { PrismaPg } = await import("@prisma/adapter-pg");
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString }) });
+}
+
+// Test files run in parallel processes: one generates, the others wait on a directory lock.
+function withLock(fn: () => void): void {
+  mkdirSync(outDir, { recursive: true });
+  const lock = join(outDir, ".lock");
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function generateOnce(clientPath: string): void {
   if (!existsSync(clientPath)) {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "schema.prisma"), SCHEMA);
@@ -43,7 +72,4 @@ export async function createTestPrisma(connectionString: string): Promise<TestPr
       env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
     });
   }
-  const { PrismaClient } = (await import(pathToFileURL(clientPath).href)) as { PrismaClient: new (o: unknown) => TestPrisma };
-  const { PrismaPg } = await import("@prisma/adapter-pg");
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString }) });
 }

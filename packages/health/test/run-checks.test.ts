@@ -135,4 +135,21 @@ describe("runHealthChecks (the seed's API)", () => {
     const status = await runHealthChecks("prod", [async () => ({ name: "odd" }) as never]);
     expect(status.checks[0]).toMatchObject({ name: "odd", status: "fail" });
   });
+
+  it("never trusts what a check returns: malformed outcomes are failures with a reason", async () => {
+    const status = await runHealthChecks("prod", [
+      { name: "str", run: () => "yes" as never },
+      { name: "nul", run: () => null as never },
+      { name: "badstatus", run: () => ({ status: "ok" }) as never },
+      { name: "badok", run: () => ({ ok: "true" }) as never },
+      { name: "numMessage", run: () => ({ ok: false, message: 42 }) as never },
+    ]);
+    expect(status.checks.map((c) => [c.name, c.status, c.message])).toEqual([
+      ["str", "fail", "check returned string, expected an outcome object or a boolean"],
+      ["nul", "fail", "check returned null, expected an outcome object or a boolean"],
+      ["badstatus", "fail", "check returned an invalid status, expected pass, warn or fail"],
+      ["badok", "fail", "check returned a non-boolean ok"],
+      ["numMessage", "fail", "42"],
+    ]);
+  });
 });
