@@ -167,7 +167,15 @@ export class OutboxWorker {
         return;
       }
       if (payload.escalation && this.options.isAcknowledged) {
-        const acked = await this.options.isAcknowledged({ dedupeKey: n.dedupeKey, notificationId: n.id, tenantId: m.tenantId });
+        let acked: boolean;
+        try {
+          acked = await this.options.isAcknowledged({ dedupeKey: n.dedupeKey, notificationId: n.id, tenantId: m.tenantId });
+        } catch (err) {
+          // Unknown state: retry later rather than page someone for an incident that may be handled.
+          const why = `[ops/notify] ${m.channel}: isAcknowledged failed: ${String((err as Error)?.message ?? err).slice(0, 200)}`;
+          await this.failed(m, new DeliveryError(why, { kind: "temporary" }), result, base);
+          return;
+        }
         if (acked) {
           await this.options.store.fail({ id: m.id, workerId: this.workerId, error: "escalation not needed: acknowledged", now: now(), final: "cancelled" });
           result.cancelled += 1;
@@ -177,7 +185,7 @@ export class OutboxWorker {
       }
       const toSend: AdminNotification = payload.escalation ? { ...n, subject: `[ESCALATED] ${n.subject}` } : n;
       try {
-        await provider.send(toSend, { idempotencyKey: m.idempotencyKey, attempt: m.attempts, signal: AbortSignal.timeout(this.o.timeoutMs) });
+        await this.sendWithTimeout(provider, toSend, m);
       } catch (err) {
         await this.failed(m, err, result, base);
         return;
@@ -195,6 +203,26 @@ export class OutboxWorker {
         return;
       }
       this.logger.error("notify.store_error", { ...base, error: this.scrub(String((err as Error)?.message ?? err)) });
+    }
+  }
+
+  /**
+   * Sends with the attempt's timeout enforced here too: a provider that ignores its abort signal
+   * must not hold the message past its lease.
+   */
+  private async sendWithTimeout(provider: NotificationChannel, n: AdminNotification, m: OutboxMessage): Promise<void> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new DeliveryError(`[ops/notify] ${m.channel}: timed out after ${this.o.timeoutMs} ms`, { kind: "temporary" }));
+      }, this.o.timeoutMs);
+    });
+    try {
+      await Promise.race([provider.send(n, { idempotencyKey: m.idempotencyKey, attempt: m.attempts, signal: controller.signal }), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

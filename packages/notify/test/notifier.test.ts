@@ -185,10 +185,41 @@ describe("escalation", () => {
     expect(await store.get({ id: esc.messageId })).toMatchObject({ status: "cancelled", lastError: "escalation not needed: acknowledged" });
   });
 
+  it("when the acknowledgement cannot be checked, the escalation is retried, not sent or dropped", async () => {
+    const clock = new ManualClock("2030-01-01T12:00:00.000Z");
+    const store = new MemoryOutboxStore();
+    const pd = recorder("pagerduty");
+    const notifier = createNotifier({ store, channels: [pd], clock, defaultChannels: [], escalation: { afterMinutes: 5, channels: ["pagerduty"] } });
+    const worker = createOutboxWorker({ store, channels: [pd], clock, logger: silent, isAcknowledged: async () => { throw new Error("incident store down"); } });
+    const r = await notifier.enqueue({ subject: "x", body: "b", severity: "critical", dedupeKey: "inc-12" });
+    clock.advance(5 * 60_000);
+    expect((await worker.runOnce()).retried).toBe(1);
+    expect(pd.sent).toEqual([]);
+    const m = await store.get({ id: r.messages[0]!.messageId });
+    expect(m).toMatchObject({ status: "pending" });
+    expect(m!.lastError).toContain("isAcknowledged failed: incident store down");
+  });
+
   it("low severities do not escalate", async () => {
     const { notifier } = escRig(new Set());
     const r = await notifier.enqueue({ subject: "fyi", body: "b", severity: "low", dedupeKey: "inc-11" });
     expect(r.messages.filter((m) => m.escalation)).toEqual([]);
+  });
+});
+
+describe("worker timeouts", () => {
+  it("a provider that ignores its abort signal is timed out by the worker and retried", async () => {
+    const clock = new ManualClock("2030-01-01T12:00:00.000Z");
+    const store = new MemoryOutboxStore();
+    let calls = 0;
+    const stuck = { name: "stuck", send: () => (++calls === 1 ? new Promise<void>(() => {}) : Promise.resolve()) };
+    const notifier = createNotifier({ store, channels: [stuck], clock });
+    const worker = createOutboxWorker({ store, channels: [stuck], clock, logger: silent, timeoutMs: 50, leaseMs: 10_000 });
+    const id = (await notifier.enqueue({ subject: "s", body: "b", severity: "low" })).messages[0]!.messageId;
+    expect((await worker.runOnce()).retried).toBe(1);
+    expect((await store.get({ id }))!.lastError).toBe("[ops/notify] stuck: timed out after 50 ms");
+    clock.advance(60_000);
+    expect((await worker.runOnce()).delivered).toBe(1);
   });
 });
 
