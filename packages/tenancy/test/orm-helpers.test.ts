@@ -141,7 +141,7 @@ describe.skipIf(!up)("ORM helpers against PostgreSQL RLS (app role)", () => {
     });
   });
 
-  describe("tenantExtension (Prisma-shaped client over real pg transactions)", () => {
+  describe("tenantExtension through a minimal Prisma-shaped client (the real client: prisma-real.test.ts)", () => {
     it("$withTenant scopes queries and rolls back the whole interactive transaction", async () => {
       const prisma = miniPrisma(pool).$extends(tenantExtension());
       type Tx = PrismaTenantTx & ReturnType<typeof miniPrisma>;
