@@ -137,7 +137,8 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
     return { ...entry, id: typeof id === "string" && id.length > 0 && id.length <= 64 ? id : `aud_${sortableId(clock.now())}` };
   };
 
-  const append = (input: AuditEntryInput<string>) => queue.add(prepare(input));
+  // async: validation errors reject the promise instead of throwing synchronously.
+  const append = async (input: AuditEntryInput<string>) => queue.add(prepare(input));
 
   const auditRead = async (actor: ActorRef, tenantId: TenantKey, kind: string, filters: Record<string, unknown>) => {
     await append({ action: "AUDIT_EXPORT", actor, tenantId, surface: "audit", meta: { kind, filters: auditMetaSafe(filters) } });
