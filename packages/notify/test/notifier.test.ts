@@ -230,6 +230,24 @@ describe("the Notifier port", () => {
     expect((await store.list({})).items).toEqual([]);
   });
 
+  it("passes the caller's transaction handle to a store that can join it", async () => {
+    const inner = new MemoryOutboxStore();
+    const seen: unknown[] = [];
+    // A store declaring transactions; it records the handle it was given (the SQL adapters' own
+    // suites prove the commit/rollback behaviour against PostgreSQL).
+    const store = Object.assign(Object.create(inner) as MemoryOutboxStore, {
+      capabilities: { ...inner.capabilities, transactions: true },
+      enqueue: (input: Parameters<MemoryOutboxStore["enqueue"]>[0]) => {
+        seen.push(input.tx);
+        return inner.enqueue({ message: input.message });
+      },
+    });
+    const notifier = createNotifier({ store, channels: [recorder("slack"), recorder("email")] });
+    const tx = { name: "the caller's transaction" };
+    await notifier.enqueue({ subject: "s", body: "b", severity: "info" }, { tx });
+    expect(seen).toEqual([tx, tx]);
+  });
+
   it("start() polls and delivers until stop()", async () => {
     const store = new MemoryOutboxStore();
     const slack = recorder("slack");
