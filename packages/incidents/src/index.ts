@@ -12,3 +12,4 @@ export * from "./mitigation.js";
 export * from "./noise.js";
 export * from "./notifications.js";
 export * from "./runtime.js";
+export { createAuthOpsHandler, toNodeHandler, type AuthOpsHandlerOptions } from "./http.js";
