@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryFlagStore } from "@ops/adapter-memory";
 import { UnavailableError, type FlagStore } from "@ops/core";
-import { FeatureFlagController, defineFlags } from "@ops/flags";
+import { FeatureFlagController, defineFlags, type FlagDefinitions } from "@ops/flags";
 
 /** A real memory store behind a switch that makes every call fail like a lost connection. */
 function flaky(inner = new MemoryFlagStore()): FlagStore & { down: boolean; inner: MemoryFlagStore } {
@@ -39,7 +39,7 @@ describe("fail-safe", () => {
     const errors: string[] = [];
     const c = new FeatureFlagController(store, "prod", {
       pollIntervalMs: 0,
-      definitions: defineFlags({ defined: { type: "boolean", default: true } }),
+      definitions: defineFlags({ defined: { type: "boolean", default: true } }) as FlagDefinitions,
       bootstrap: { new_checkout_flow: true, banner: "offline" },
       onError: (err, info) => errors.push(`${info.operation}: ${(err as Error).message}`),
     });
