@@ -154,10 +154,12 @@ export class OutboxNotifier implements Notifier {
       receipt.messages.push(await this.put(n, channel, key, notBefore, null, now, options.tx));
     }
     const esc = this.escalation;
-    if (esc && n.action === "trigger" && severityRank(n.severity) <= severityRank(esc.minSeverity ?? "high")) {
+    // A repeat that was deduped everywhere is the same incident: its first copy already set the timer.
+    const fresh = receipt.messages.length === 0 || receipt.messages.some((m) => !m.duplicate);
+    if (esc && fresh && receipt.dropped === null && n.action === "trigger" && severityRank(n.severity) <= severityRank(esc.minSeverity ?? "high")) {
       const due = new Date(now + esc.afterMinutes * 60_000).toISOString();
       for (const channel of esc.channels) {
-        const key = `${scope}|esc|${n.dedupeKey ?? n.id}|${channel}|${n.dedupeKey ? this.bucket(now) : 0}`;
+        const key = `${scope}|esc|${n.id}|${channel}`;
         receipt.messages.push(await this.put(n, channel, key, due, { afterMinutes: esc.afterMinutes }, now, options.tx));
       }
     }

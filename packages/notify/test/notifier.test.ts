@@ -200,6 +200,21 @@ describe("escalation", () => {
     expect(m!.lastError).toContain("isAcknowledged failed: incident store down");
   });
 
+  it("a deduped repeat does not start a second escalation timer; a later trigger does", async () => {
+    const { clock, notifier, worker, pd } = escRig(new Set());
+    const n = { subject: "breach?", body: "b", severity: "high" as const, dedupeKey: "inc-13" };
+    await notifier.enqueue(n);
+    clock.advance(60_000);
+    const repeat = await notifier.enqueue(n);
+    expect(repeat.messages.filter((m) => m.escalation)).toEqual([]);
+    clock.advance(15 * 60_000);
+    await worker.runOnce();
+    expect(pd.sent.length).toBe(1);
+    clock.advance(60 * 60_000);
+    const later = await notifier.enqueue(n);
+    expect(later.messages.filter((m) => m.escalation).length).toBe(1);
+  });
+
   it("low severities do not escalate", async () => {
     const { notifier } = escRig(new Set());
     const r = await notifier.enqueue({ subject: "fyi", body: "b", severity: "low", dedupeKey: "inc-11" });
