@@ -10,26 +10,20 @@ export interface PrismaSqlClient {
 
 /** A full client (not a transaction handle): it can also open interactive transactions. */
 export interface PrismaClientLike extends PrismaSqlClient {
-  $transaction<R>(
-    fn: (tx: never) => PromiseLike<R>,
-    options?: { maxWait?: number; timeout?: number; isolationLevel?: never },
-  ): PromiseLike<R>;
+  /**
+   * The interactive form. Prisma hands the callback the app's generated transaction client; the
+   * adapter only uses its raw-query methods. (The batch-array overload is not used.)
+   */
+  $transaction<R>(fn: (tx: PrismaSqlClient) => Promise<R>, options?: { maxWait?: number; timeout?: number }): PromiseLike<R>;
 }
 
-/**
- * Runs `fn` in an interactive transaction of `client`. The transaction handle Prisma passes is
- * the user's generated type; the adapter needs only its raw-query methods.
- */
+/** Runs `fn` in an interactive transaction of `client` and returns its result. */
 export function inTransaction<R>(
   client: PrismaClientLike,
   fn: (tx: PrismaSqlClient) => Promise<R>,
   options: { timeout?: number; maxWait?: number } = {},
 ): Promise<R> {
-  const run = client.$transaction as unknown as (
-    fn: (tx: PrismaSqlClient) => Promise<R>,
-    options?: { maxWait?: number; timeout?: number },
-  ) => PromiseLike<R>;
-  return Promise.resolve(run.call(client, fn, options));
+  return Promise.resolve(client.$transaction(fn, options));
 }
 
 /** Whether `value` has the raw-query methods of a Prisma client or transaction handle. */

@@ -4,7 +4,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError, ValidationError, type AuditRecord } from "@ops/core";
 import { auditStoreCases, concurrently, describeAuditStoreConformance, randomTenant, requireService } from "@ops/testkit";
-import { PrismaAuditStore } from "../src/index.js";
+import { PrismaAuditStore, PrismaSubjectKeyStore } from "../src/index.js";
+import { auditBackdoor } from "./helpers/audit-backdoor.js";
 import { auditRecordFromRow, type AuditRow } from "../src/stores/audit-store.js";
 import { chainRecords, verifyChain } from "./helpers/chain.js";
 import { createTestDatabase, loadPrismaClientPath, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
@@ -33,7 +34,12 @@ describe.skipIf(!up)("prisma: AuditStore on PostgreSQL", () => {
     return rows.map(auditRecordFromRow);
   };
 
-  const conformance = { name: "prisma/pg", create: () => new PrismaAuditStore(prisma) };
+  const conformance = {
+    name: "prisma/pg",
+    create: () => new PrismaAuditStore(prisma),
+    createKeys: () => new PrismaSubjectKeyStore(prisma),
+    raw: () => auditBackdoor(db.pool),
+  };
   // The suite registers its cases once @ops/testkit ships them (an empty describe fails vitest).
   if (auditStoreCases(conformance).length > 0) describeAuditStoreConformance(conformance);
 

@@ -88,14 +88,26 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     const flags = new PrismaFlagStore(viaProxy);
     const f = flag();
     // Warm up (retry: the previous case may have left dead connections in the pool).
-    for (let i = 0; i < 20; i++) if (await flags.put({ ...f, expectedVersion: null, actor: "a" }).then(() => true, () => false)) break;
+    let created = false;
+    for (let i = 0; i < 20 && !created; i++) created = await flags.put({ ...f, expectedVersion: null, actor: "a" }).then(
+        () => true,
+        (e: unknown) => e instanceof ConflictError, // written before its answer was lost
+      );
+    expect(created).toBe(true);
     // Hold the row lock from a direct connection so the proxied UPDATE is in flight, waiting.
     const locker = await db.pool.connect();
     try {
       await locker.query("BEGIN");
       await locker.query("SELECT 1 FROM ops_flags WHERE env = $1 AND key = $2 AND tenant_id = $3 FOR UPDATE", [f.env, f.key, f.tenantId]);
       const inFlight = flags.put({ ...f, config: { on: false }, expectedVersion: 1, actor: "b" }).catch((e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 300));
+      // Cut only once the UPDATE is really waiting on the lock inside the server.
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await db.pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE ops_flags%'",
+        );
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
       proxy.cut();
       const err = await inFlight;
       expect(err).toBeInstanceOf(UnavailableError);

@@ -49,7 +49,7 @@ export interface TestDatabase {
   /** pg pool on the same schema: the raw backdoor and admin work. */
   pool: pg.Pool;
   /** A Prisma client (pg driver adapter) on the schema; pass `url` to go through a proxy. */
-  client(options?: { url?: string; max?: number }): Promise<TestPrismaClient>;
+  client(options?: { url?: string; max?: number; schema?: string }): Promise<TestPrismaClient>;
   /** Drops the schema and closes every client made here. */
   drop(): Promise<void>;
 }
@@ -78,10 +78,8 @@ export async function createTestDatabase(tag: string): Promise<TestDatabase> {
     schema,
     pool,
     async client(options = {}) {
-      const adapter = new PrismaPg(
-        { connectionString: options.url ?? url, options: searchPath(schema), max: options.max ?? 8 },
-        { schema },
-      );
+      const on = options.schema ?? schema;
+      const adapter = new PrismaPg({ connectionString: options.url ?? url, options: searchPath(on), max: options.max ?? 8 }, { schema: on });
       const client = new Client({ adapter });
       clients.push(client);
       return client;
