@@ -29,7 +29,18 @@ describe("unleash compatibility (unleash-client 6.12.1, flexibleRollout)", () =>
           name: `rollout-${p}`,
           enabled: true,
           strategies: [{ name: "flexibleRollout", parameters: { rollout: String(p), stickiness: "userId", groupId: `rollout-${p}` }, constraints: [] }],
-        })) as never,
+        })).concat([
+          {
+            name: "split",
+            enabled: true,
+            strategies: [{ name: "default", parameters: {}, constraints: [] }],
+            variants: [
+              { name: "a", weight: 500, stickiness: "userId", weightType: "variable" },
+              { name: "b", weight: 300, stickiness: "userId", weightType: "variable" },
+              { name: "c", weight: 200, stickiness: "userId", weightType: "variable" },
+            ],
+          } as never,
+        ]) as never,
       },
     });
     unleash.on("error", () => {});
@@ -44,6 +55,11 @@ describe("unleash compatibility (unleash-client 6.12.1, flexibleRollout)", () =>
       for (const u of UNITS) expect(b.slot(u) === 0, `${p}% ${u}`).toBe(unleash.isEnabled(`rollout-${p}`, { userId: u }));
     }
   });
+
+  it("assigns the same variants (feature variants, weights 500/300/200)", () => {
+    const b = createBucketer("split", [50, 30, 20], true, { mode: "unleash" });
+    for (const u of UNITS) expect(["a", "b", "c"][b.slot(u)], u).toBe(unleash.getVariant("split", { userId: u }).name);
+  });
 });
 
 describe("growthbook compatibility (@growthbook/growthbook 1.8.0, GrowthBookClient)", () => {
@@ -53,6 +69,11 @@ describe("growthbook compatibility (@growthbook/growthbook 1.8.0, GrowthBookClie
     for (const p of PERCENTS)
       for (const v of [1, 2] as const)
         features[`rollout-${p}-v${v}`] = { defaultValue: false, rules: [{ force: true, coverage: p / 100, hashAttribute: "id", hashVersion: v }] };
+    for (const v of [1, 2] as const)
+      features[`split-v${v}`] = {
+        defaultValue: "none",
+        rules: [{ key: `split-v${v}`, variations: ["a", "b", "c"], weights: [0.5, 0.3, 0.2], coverage: 1, hashAttribute: "id", hashVersion: v }],
+      };
     await client.init({ payload: { features } as never });
   });
 
@@ -63,6 +84,13 @@ describe("growthbook compatibility (@growthbook/growthbook 1.8.0, GrowthBookClie
         const b = createBucketer(key, [p], false, { mode: "growthbook", hashVersion: v });
         for (const u of UNITS) expect(b.slot(u) === 0, `${key} ${u}`).toBe(client.isOn(key, { attributes: { id: u } }));
       }
+  });
+
+  it("assigns the same experiment variations (weights 50/30/20)", () => {
+    for (const v of [1, 2] as const) {
+      const b = createBucketer(`split-v${v}`, [50, 30, 20], true, { mode: "growthbook", hashVersion: v });
+      for (const u of UNITS) expect(["a", "b", "c"][b.slot(u)], u).toBe(client.getFeatureValue(`split-v${v}`, "none", { attributes: { id: u } }));
+    }
   });
 });
 
@@ -85,6 +113,18 @@ describe("launchdarkly compatibility (@launchdarkly/node-server-sdk 9.13.7, file
         targets: [],
         prerequisites: [],
       };
+    flags.split = {
+      key: "split",
+      on: true,
+      version: 1,
+      salt: "pepper",
+      variations: ["a", "b", "c"],
+      offVariation: 0,
+      fallthrough: { rollout: { variations: [{ variation: 0, weight: 50_000 }, { variation: 1, weight: 30_000 }, { variation: 2, weight: 20_000 }] } },
+      rules: [],
+      targets: [],
+      prerequisites: [],
+    };
     const file = join(dir, "flags.json");
     writeFileSync(file, JSON.stringify({ flags }));
     client = ldInit("sdk-compat", {
@@ -108,5 +148,10 @@ describe("launchdarkly compatibility (@launchdarkly/node-server-sdk 9.13.7, file
         expect(b.slot(u) === 0, `${p}% ${u}`).toBe(ld);
       }
     }
+  });
+
+  it("assigns the same rollout variations (weights 50/30/20)", async () => {
+    const b = createBucketer("split", [50, 30, 20], true, { mode: "launchdarkly", ldSalt: "pepper" });
+    for (const u of UNITS) expect(["a", "b", "c"][b.slot(u)], u).toBe(await client.variation("split", { kind: "user", key: u }, "none"));
   });
 });

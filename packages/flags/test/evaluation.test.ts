@@ -70,6 +70,17 @@ describe("evaluation order and reasons", () => {
     expect(seen).toEqual(new Set(["a", "b"]));
   });
 
+  it("rollouts take a compatibility bucketing mode from the stored config", async () => {
+    const { c, who } = await setup();
+    await c.setFlag({ key: "m", newValue: false, ...who });
+    for (const mode of ["unleash", "growthbook", "launchdarkly", "ops"] as const) {
+      await c.setRollout({ key: "m", rollout: { percentage: 30, bucketing: { mode, ldSalt: "s" } }, ...who });
+      const b = createBucketer("m", [30], false, { mode, ldSalt: "s" });
+      for (let i = 0; i < 300; i++) expect(c.isEnabled("m", { userId: `u${i}` }), `${mode} u${i}`).toBe(b.slot(`u${i}`) === 0);
+    }
+    await expect(c.setRollout({ key: "m", rollout: { percentage: 30, bucketing: { mode: "sha256" as never } }, ...who })).rejects.toThrow(/mode/);
+  });
+
   it("unknown flags and wrong types never throw", async () => {
     const { c, who } = await setup();
     expect(c.evaluate("nope")).toMatchObject({ value: null, reason: "ERROR", errorCode: "FLAG_NOT_FOUND" });
