@@ -130,6 +130,9 @@ export class ChainVerifier {
     const seq = Number(r.seq);
     if (seq !== this.expectedSeq) {
       if (seq < this.expectedSeq) return this.fail("inserted", seq, `seq ${seq} appears again after seq ${this.expectedSeq - 1}`, r.id);
+      for (let j = i + 1; j < buf.length; j++)
+        if (Number(buf[j]!.seq) === this.expectedSeq)
+          return this.fail("reordered", this.expectedSeq, `seq ${this.expectedSeq} comes after seq ${seq}: entries were reordered`);
       return this.fail("removed", this.expectedSeq, `seq ${this.expectedSeq}${seq - 1 > this.expectedSeq ? `..${seq - 1}` : ""} missing (next present is ${seq})`);
     }
     const next = buf[i + 1];
