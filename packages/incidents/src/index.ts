@@ -13,3 +13,4 @@ export * from "./noise.js";
 export * from "./notifications.js";
 export * from "./runtime.js";
 export { createAuthOpsHandler, toNodeHandler, type AuthOpsHandlerOptions } from "./http.js";
+export * from "./triage.js";

@@ -22,6 +22,7 @@ import { DEFAULT_INHIBITIONS, SilenceBook, type InhibitionRule } from "./noise.j
 import { DEFAULT_TIMERS, notifyPass, notifyResolved, type NotificationTimers } from "./notifications.js";
 import { SignalRecorder, type AuthSignal, type IdentityRule } from "./recorder.js";
 import { createPlaybookRegistry, type PlaybookRegistry } from "./registry.js";
+import type { Triage, TriageScore } from "./triage.js";
 import type { SpineEvent } from "./types.js";
 
 export interface OpsRuntimeOptions<T extends string = string> {
@@ -51,6 +52,8 @@ export interface OpsRuntimeOptions<T extends string = string> {
   clock?: Clock;
   /** Names this instance in claims (default a random id). */
   instanceId?: string;
+  /** Optional ranking of active incidents (`rank()`); it orders, never hides. */
+  triage?: Triage;
   /** Background errors (ticks under `start()`); default: ignored. */
   onError?: (err: unknown) => void;
 }
@@ -178,6 +181,19 @@ export class OpsRuntime<T extends string = string> {
   /** Applies a suggested mitigation now (a human approved it). */
   applyMitigation(i: { tenantId: TenantKey; id: string; actor: string }) {
     return this.mitigator.applyNow(i);
+  }
+
+  /**
+   * Active incidents, most urgent first: by the triage model when configured, else by severity
+   * then age. Every active incident is in the result.
+   */
+  async rank(): Promise<TriageScore[]> {
+    const active = await this.active();
+    if (this.o.triage) return this.o.triage.rank(active);
+    const order = ["critical", "high", "medium", "low", "info"];
+    return active
+      .map((incident) => ({ incident, score: 1 - order.indexOf(incident.severity) / order.length, source: "prior" as const }))
+      .sort((a, b) => b.score - a.score || a.incident.openedAt.localeCompare(b.incident.openedAt));
   }
 
   /** Every active incident of every tenant. */
