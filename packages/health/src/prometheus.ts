@@ -1,3 +1,4 @@
+import { ValidationError } from "@ops/core";
 import type { HealthReport, HealthStatus } from "./types.js";
 
 /** The content type of the Prometheus text exposition format 0.0.4. */
@@ -16,9 +17,14 @@ const STATUSES: readonly HealthStatus[] = ["pass", "warn", "fail"];
  * Prometheus text exposition of reports: per probe its status (a state set: one series per
  * status, 1 on the current one) and per check its status, up (1 unless failing), last duration in
  * seconds and numeric observed value. Messages are never exported (labels must stay bounded).
+ * @throws ValidationError on a malformed prefix
  */
 export function toPrometheus(reports: readonly HealthReport[], options: PrometheusOptions = {}): string {
   const p = options.prefix ?? "ops_health";
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(p))
+    throw new ValidationError(`[ops/health] invalid toPrometheus options: prefix: expected a metric name prefix such as "ops_health"`, [
+      { path: "prefix", message: "expected a metric name prefix such as \"ops_health\"" },
+    ]);
   const probeStatus: string[] = [];
   const checkStatus: string[] = [];
   const up: string[] = [];

@@ -1,3 +1,5 @@
+import { parseInput, ValidationError } from "@ops/core";
+import * as z from "zod";
 import type { Health, HealthRequest } from "./health.js";
 import { HEALTH_JSON_TYPE, httpStatusOf, toHealthJson } from "./health-json.js";
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "./prometheus.js";
@@ -24,12 +26,34 @@ export interface HealthHttpResponse {
   body: string;
 }
 
-/** Path -> route lookup built once. */
-export function routeTable(paths: HealthPaths = {}): Map<string, HealthRoute> {
+export const HealthRouteSchema = z.enum(["liveness", "readiness", "startup", "health", "metrics"], {
+  error: "expected liveness, readiness, startup, health or metrics",
+});
+const PathSchema = z.union([z.string().regex(/^\/[^?#\s]*$/, "expected a path starting with / (no query)"), z.literal(false)]);
+export const HealthPathsSchema = z
+  .strictObject({ liveness: PathSchema, readiness: PathSchema, startup: PathSchema, health: PathSchema, metrics: PathSchema }, {
+    error: (iss) =>
+      iss.code === "unrecognized_keys"
+        ? `unknown route ${iss.keys.map((k) => `"${k}"`).join(", ")}; expected liveness, readiness, startup, health or metrics`
+        : "expected an object of paths keyed by route",
+  })
+  .partial();
+
+/**
+ * Path -> route lookup, built once when a handler is created.
+ * @throws ValidationError on a malformed path or two routes on one path
+ */
+export function routeTable(paths: HealthPaths = {}, where = "health handler"): Map<string, HealthRoute> {
+  parseInput(HealthPathsSchema, paths, { pkg: "health", what: `${where} paths` });
   const table = new Map<string, HealthRoute>();
   for (const route of Object.keys(DEFAULT_HEALTH_PATHS) as HealthRoute[]) {
     const path = paths[route] === undefined ? DEFAULT_HEALTH_PATHS[route] : paths[route];
-    if (path !== false) table.set(path, route);
+    if (path === false) continue;
+    if (table.has(path)) {
+      const message = `expected distinct paths; "${path}" is used twice`;
+      throw new ValidationError(`[ops/health] invalid ${where} paths: ${route}: ${message}`, [{ path: route, message }]);
+    }
+    table.set(path, route);
   }
   return table;
 }

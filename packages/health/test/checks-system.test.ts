@@ -57,6 +57,11 @@ describe("httpCheck (real server on 127.0.0.1)", () => {
     expect(report.checks[0]!.message).toMatch(/fetch failed.*ECONNREFUSED/);
   });
 
+  it("names itself after the host, IPv6 literals included", () => {
+    expect(httpCheck({ url: "https://api.example.com/health" }).name).toBe("api.example.com");
+    expect(httpCheck({ url: "http://[::1]:8080/health" }).name).toBe("1");
+  });
+
   it("validates its options", () => {
     expect(() => httpCheck({ url: "ftp://x" })).toThrow(/\[ops\/health\] invalid httpCheck options: url: expected an http\(s\) URL/);
     expect(() => httpCheck({ url: "http://x", expectedStatus: [] })).toThrow(/expectedStatus/);

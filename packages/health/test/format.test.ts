@@ -63,4 +63,8 @@ describe("toPrometheus", () => {
     expect(text).toContain('check="we\\"ird\\\\na\\nme"');
     expect(text).toContain("# TYPE app_health_check_up gauge");
   });
+
+  it("rejects a malformed prefix", async () => {
+    expect(() => toPrometheus([], { prefix: "bad-prefix" })).toThrow(/prefix: expected a metric name prefix/);
+  });
 });

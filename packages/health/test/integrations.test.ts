@@ -207,3 +207,19 @@ describe("healthRoute (a Next.js route handler)", () => {
     expect((await fetch(`${base}/metrics`)).status).toBe(404);
   });
 });
+
+describe("handler options are validated when the handler is made", () => {
+  it("rejects malformed paths, unknown routes and a missing health", async () => {
+    const health = makeHealth({ dbUp: true, cacheUp: true });
+    healths.push(health);
+    expect(() => createFetchHandler(health, { paths: { readiness: "readyz" } })).toThrow(
+      /\[ops\/health\] invalid createFetchHandler paths: readiness: expected a path starting with \//,
+    );
+    expect(() => healthMiddleware(health, { paths: { readiness: "/x", liveness: "/x" } })).toThrow(/"\/x" is used twice/);
+    expect(() => createFetchHandler(health, { paths: { ready: "/r" } as never })).toThrow(/ready/);
+    expect(() => healthRoute(health, "ready" as never)).toThrow(/healthRoute route/);
+    const app = Fastify();
+    await expect(app.register(fastifyHealth, {} as never)).rejects.toThrow(/fastifyHealth options: health/);
+    await app.close();
+  });
+});

@@ -24,7 +24,7 @@ const OptionsSchema = z
 
 /**
  * Event-loop delay, the liveness signal: the longest delay (ms) the loop showed since the previous
- * run, measured by a 10 ms unref'd timer's lateness (including a stall that has just ended and
+ * run, measured by a 20 ms unref'd timer's lateness (including a stall that has just ended and
  * not been sampled yet). `perf_hooks.monitorEventLoopDelay` is not used: after `reset()` it drops
  * the first late tick, which is exactly the stall a liveness probe must see.
  * The sampler starts at creation and stops with `close()` (createHealth closes the ones it made).
@@ -84,7 +84,7 @@ export function eventLoopCheck(options?: EventLoopCheckOptions): ClosableHealthC
   return check;
 }
 
-const RESOLUTION_MS = 10;
+const RESOLUTION_MS = 20;
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;

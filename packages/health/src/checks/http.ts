@@ -45,7 +45,8 @@ export function httpCheck(options: HttpCheckOptions): HealthCheck {
   const shown = `${target.origin}${target.pathname}`;
   const expected = opts.expectedStatus ? new Set(opts.expectedStatus) : undefined;
   const check: HealthCheck = {
-    name: opts.name ?? target.hostname,
+    // An IPv6 literal ("[::1]") is no valid check name: keep letters, digits, dots and dashes.
+    name: opts.name ?? (target.hostname.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|-+$/g, "") || "http"),
     componentType: "component",
     measurement: "responseTime",
     run: async ({ signal }) => {

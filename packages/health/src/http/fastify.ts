@@ -1,5 +1,6 @@
+import { ValidationError } from "@ops/core";
 import type { Health, HealthRequest } from "../health.js";
-import { DEFAULT_HEALTH_PATHS, respondToHealthRequest, type HealthPaths, type HealthRoute } from "../respond.js";
+import { respondToHealthRequest, routeTable, type HealthPaths } from "../respond.js";
 
 /** The slice of a Fastify instance the plugin uses (no runtime dependency on fastify). */
 export interface FastifyLike {
@@ -29,12 +30,15 @@ export interface FastifyHealthOptions {
 /**
  * Fastify plugin: `await app.register(fastifyHealth, { health })` adds GET/HEAD routes for the
  * probes, /health and /metrics (respecting a `prefix` given to `register`).
+ * @throws ValidationError on a missing `health` or malformed paths
  */
 export async function fastifyHealth(fastify: FastifyLike, options: FastifyHealthOptions): Promise<void> {
-  const { health } = options;
-  for (const route of Object.keys(DEFAULT_HEALTH_PATHS) as HealthRoute[]) {
-    const path = options.paths?.[route] === undefined ? DEFAULT_HEALTH_PATHS[route] : options.paths[route];
-    if (path === false) continue;
+  const health = options?.health;
+  if (typeof health?.check !== "function")
+    throw new ValidationError("[ops/health] invalid fastifyHealth options: health: expected the object createHealth() returns", [
+      { path: "health", message: "expected the object createHealth() returns" },
+    ]);
+  for (const [path, route] of routeTable(options.paths, "fastifyHealth")) {
     fastify.route({
       // HEAD is added by Fastify for GET routes (exposeHeadRoutes).
       method: ["GET"],

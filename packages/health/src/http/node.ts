@@ -13,9 +13,10 @@ export type NodeHealthMiddleware = (req: IncomingMessage, res: ServerResponse, n
 /**
  * Serves the health routes on node's http server or Express. Other paths go to `next()`; with no
  * `next` (a bare node server) they get 404.
+ * @throws ValidationError on malformed paths
  */
 export function healthMiddleware(health: Health, options: NodeMiddlewareOptions = {}): NodeHealthMiddleware {
-  const table = routeTable(options.paths);
+  const table = routeTable(options.paths, "healthMiddleware");
   return (req, res, next) => {
     const raw = req.url ?? "/";
     const q = raw.indexOf("?");
