@@ -70,6 +70,8 @@ export interface NotificationChannel extends NotificationProvider {
    * passwords), whichever channel's error they turn up in.
    */
   readonly secrets?: readonly string[];
+  /** The receiver's documented pace; the worker's `rateLimits` override it. */
+  readonly rateLimit?: { perSecond: number; burst?: number };
   /** Releases pooled connections. */
   close?(): Promise<void>;
 }

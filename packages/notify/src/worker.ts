@@ -33,6 +33,7 @@ export interface OutboxWorkerOptions {
   /** Temporary failures before a message is dead-lettered (default 10). */
   maxAttempts?: number;
   backoff?: BackoffOptions;
+  /** Per channel name; defaults to what each channel declares (Slack 1/s, PagerDuty 2/s). */
   rateLimits?: Record<string, RateLimit>;
   /** For escalations: true when the incident behind the notification was acknowledged or resolved. */
   isAcknowledged?: (input: { dedupeKey: string | undefined; notificationId: string; tenantId: TenantKey }) => Promise<boolean>;
@@ -89,7 +90,8 @@ export class OutboxWorker {
       pollMs: options.pollMs ?? 1000,
     };
     if (this.o.leaseMs <= this.o.timeoutMs) throw new RangeError("[ops/notify] invalid leaseMs: expected more than timeoutMs, or a slow send outlives its lease");
-    this.limiter = new ChannelRateLimiter(options.rateLimits ?? {});
+    const declared = Object.fromEntries(options.channels.flatMap((p) => (p.rateLimit ? [[p.name, p.rateLimit]] : [])));
+    this.limiter = new ChannelRateLimiter({ ...declared, ...options.rateLimits });
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? jsonLogger();
   }

@@ -187,6 +187,19 @@ describe("outbox worker delivery", () => {
     expect((await worker.runOnce()).delivered).toBe(1);
     expect(server.requests.filter((r) => r.path === path).length).toBe(3);
   });
+
+  it("channels declare their receiver's pace: Slack defaults to bursts of 3 then 1/s", async () => {
+    const clock = new ManualClock(T0);
+    const store = new MemoryOutboxStore();
+    const slack = slackChannel({ webhookUrl: `${server.url}/services/default-rl` });
+    const notifier = createNotifier({ store, channels: [slack], clock, dedupeWindowMs: 0 });
+    const worker = createOutboxWorker({ store, channels: [slack], clock, logger: { info() {}, warn() {}, error() {} } });
+    for (let i = 0; i < 5; i++) await notifier.enqueue({ ...alert, subject: `n${i}` });
+    expect((await worker.runOnce()).delivered).toBe(3);
+    expect((await worker.runOnce()).delivered).toBe(0);
+    clock.advance(1000);
+    expect((await worker.runOnce()).delivered).toBe(1);
+  });
 });
 
 async function waitFor(cond: () => boolean): Promise<void> {

@@ -70,6 +70,8 @@ export function pagerDutyChannel(options: PagerDutyChannelOptions): Notification
   return {
     name,
     secrets: [options.routingKey],
+    // PagerDuty: about 120 events per minute per routing key.
+    rateLimit: { perSecond: 2, burst: 10 },
     async send(n: AdminNotification, ctx?: SendContext) {
       await postJson({
         channel: name,

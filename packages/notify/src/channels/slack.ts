@@ -44,6 +44,8 @@ export function slackChannel(options: SlackChannelOptions): NotificationChannel 
   return {
     name,
     secrets: [options.webhookUrl],
+    // Slack: about one message per second per webhook, short bursts tolerated.
+    rateLimit: { perSecond: 1, burst: 3 },
     async send(n: AdminNotification, ctx?: SendContext) {
       const res = await postJson({
         channel: name,
