@@ -1,0 +1,204 @@
+import { describe, expect, it } from "vitest";
+import { memoryStores } from "@ops/adapter-memory";
+import { ConflictError, ManualClock, NotFoundError, ValidationError } from "@ops/core";
+import { createOpsRuntime, dataOf, deriveAuthIncidents, groupDedupeKey, type OpsRuntimeOptions } from "../src/index.js";
+import { CollectingAuditSink, CollectingNotifier, MapFlagWriter } from "./ports.js";
+
+const S = 1000;
+const MIN = 60 * S;
+
+function setup(over: Partial<OpsRuntimeOptions> = {}) {
+  const clock = new ManualClock("2026-11-26T10:00:00.000Z");
+  const stores = memoryStores({ clock });
+  const flags = new MapFlagWriter();
+  const audit = new CollectingAuditSink();
+  const notifier = new CollectingNotifier();
+  const runtime = createOpsRuntime({ stores, clock, flags, audit, notifier, ...over });
+  const raise = (metrics: Record<string, number>, tenantId: string | null = "acme") =>
+    Promise.all(deriveAuthIncidents(metrics, { tenantId, now: clock.now() }).map((e) => runtime.handle(e)));
+  return { clock, stores, flags, audit, notifier, runtime, raise };
+}
+
+describe("lifecycle", () => {
+  it("open -> acknowledged -> mitigated -> resolved, each transition audited with its actor", async () => {
+    const { runtime, raise, audit } = setup();
+    const [{ incident }] = (await raise({ session_anomalies_1h: 9 })) as [{ incident: { id: string } }];
+    await runtime.acknowledge({ tenantId: "acme", id: incident.id, actor: "alice", reason: "looking" });
+    await runtime.manager.transition({ tenantId: "acme", id: incident.id, to: "mitigated", actor: "alice" });
+    const done = await runtime.resolve({ tenantId: "acme", id: incident.id, actor: "alice", reason: "sessions revoked" });
+    expect(done.state).toBe("resolved");
+    expect(done.resolvedAt).toBeDefined();
+    expect(audit.entries.filter((e) => e.target?.id === incident.id).map((e) => [e.action, e.actor.id])).toEqual([
+      ["INCIDENT_OPENED", "ops-spine"],
+      ["INCIDENT_ACKNOWLEDGED", "alice"],
+      ["INCIDENT_MITIGATED", "alice"],
+      ["INCIDENT_RESOLVED", "alice"],
+    ]);
+    expect(dataOf(done).history.map((h) => h.to)).toEqual(["open", "acknowledged", "mitigated", "resolved"]);
+    await expect(runtime.acknowledge({ tenantId: "acme", id: incident.id, actor: "bob" })).rejects.toBeInstanceOf(ConflictError);
+    await expect(runtime.acknowledge({ tenantId: "globex", id: incident.id, actor: "bob" })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(runtime.acknowledge({ tenantId: "acme", id: incident.id, actor: "" })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it("dedupes by fingerprint: the same type and tenant is one incident while active", async () => {
+    const { raise, stores, clock } = setup();
+    await raise({ session_anomalies_1h: 9 });
+    clock.advance(61 * MIN); // next window, new event id, same fingerprint
+    const [again] = await raise({ session_anomalies_1h: 12 });
+    expect(again!.created).toBe(false);
+    const list = await stores.incidents.list({ tenantId: "acme" });
+    expect(list.items).toHaveLength(1);
+    expect(dataOf(list.items[0]!).occurrences).toBe(2);
+  });
+});
+
+describe("mitigation policy", () => {
+  it("suggest records the flags and flips nothing; applyMitigation flips them later", async () => {
+    const { runtime, raise, flags } = setup({ mitigation: { mode: "suggest" } });
+    const [r] = await raise({ failed_logins_1h: 500 });
+    expect(r!.mitigation?.status).toBe("suggested");
+    expect(flags.changes).toEqual([]);
+    const res = await runtime.applyMitigation({ tenantId: "acme", id: r!.incident.id, actor: "alice" });
+    expect(res.status).toBe("applied");
+    expect(flags.get("auth.login.rate_limit_strict", "acme")).toBe(true);
+  });
+
+  it("off does nothing", async () => {
+    const { raise, flags } = setup({ mitigation: { mode: "off" } });
+    const [r] = await raise({ failed_logins_1h: 500 });
+    expect(r!.mitigation?.status).toBe("skipped");
+    expect(flags.changes).toEqual([]);
+  });
+
+  it("apply asks the approval hook; a decline flips nothing and is audited", async () => {
+    const asked: string[] = [];
+    const { raise, flags, audit } = setup({
+      mitigation: { mode: "apply", approve: ({ incident }) => (asked.push(incident.type), incident.type !== "TENANT_LEAK_RISK") },
+    });
+    const results = await raise({ failed_logins_1h: 500, cross_tenant_access_attempts_1h: 1 });
+    expect(asked.sort()).toEqual(["FAILED_LOGINS_SPIKE", "TENANT_LEAK_RISK"]);
+    const byType = Object.fromEntries(results.map((r) => [r.incident.type, r.mitigation?.status]));
+    expect(byType).toEqual({ FAILED_LOGINS_SPIKE: "applied", TENANT_LEAK_RISK: "declined" });
+    expect(flags.get("tenancy.quarantine", "acme")).toBeUndefined();
+    expect(audit.actions()).toContain("INCIDENT_MITIGATION_DECLINED");
+  });
+
+  it("per-type modes override the default", async () => {
+    const { raise, flags } = setup({ mitigation: { mode: "suggest", byType: { TENANT_LEAK_RISK: "apply" } } });
+    await raise({ failed_logins_1h: 500, cross_tenant_access_attempts_1h: 1 });
+    expect(flags.get("tenancy.quarantine", "acme")).toBe(true);
+    expect(flags.get("auth.login.rate_limit_strict", "acme")).toBeUndefined();
+  });
+
+  it("a failing flag write puts back what was already flipped", async () => {
+    const { raise, flags } = setup({ mitigation: { mode: "apply" } });
+    await flags.setValue({ key: "auth.login.rate_limit_strict", value: "orig", tenantId: "acme", actor: "admin", reason: "x" });
+    flags.failOn = "auth.mfa.step_up_on_risk";
+    const [r] = await raise({ failed_logins_1h: 500 });
+    expect(r!.mitigation?.status).toBe("failed");
+    expect(flags.get("auth.login.rate_limit_strict", "acme")).toBe("orig");
+    expect(flags.get("auth.login.captcha_on_risk", "acme")).toBeUndefined();
+  });
+
+  it("several instances: each incident is mitigated once", async () => {
+    const clock = new ManualClock("2026-11-26T10:00:00.000Z");
+    const stores = memoryStores({ clock });
+    const flags = new MapFlagWriter();
+    const rts = Array.from({ length: 6 }, (_, i) => createOpsRuntime({ stores, clock, flags, instanceId: `i${i}`, mitigation: { mode: "apply" } }));
+    const [event] = deriveAuthIncidents({ cross_tenant_access_attempts_1h: 1 }, { tenantId: "acme", now: clock.now() });
+    const results = await Promise.all(rts.map((rt) => rt.handle(event!)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(flags.changes.filter((c) => c.key === "tenancy.quarantine")).toHaveLength(1);
+  });
+
+  it("rejects apply mode without a FlagWriter", () => {
+    expect(() => createOpsRuntime({ stores: memoryStores(), mitigation: { mode: "apply" } })).toThrow(/flags/);
+  });
+});
+
+describe("notifications: Alertmanager timers, grouping, silences, inhibition", () => {
+  it("waits 30 s (group wait), batches a group, then 5 min (group interval), repeats after 4 h", async () => {
+    const { runtime, raise, notifier, clock } = setup();
+    await raise({ session_anomalies_1h: 9 });
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(0); // group_wait not over
+    clock.advance(10 * S);
+    await raise({ oauth_callback_errors_1h: 50 }); // same tenant: same group
+    clock.advance(20 * S);
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(1);
+    expect(notifier.sent[0]!.details?.incidents).toHaveLength(2);
+    expect(notifier.sent[0]!.dedupeKey).toBe(groupDedupeKey("tenant=acme"));
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(1);
+
+    await raise({ jwt_validation_errors_1h: 100 }); // new incident in a notified group
+    clock.advance(4 * MIN);
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(1); // group_interval not over
+    clock.advance(MIN);
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(2);
+
+    clock.advance(3 * 3_600_000);
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(2);
+    clock.advance(3_600_000);
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(3); // repeat_interval
+    expect(notifier.sent[2]!.details?.incidents).toHaveLength(3);
+  });
+
+  it("sends once across instances, and again after a failed send (at-least-once)", async () => {
+    const clock = new ManualClock("2026-11-26T10:00:00.000Z");
+    const stores = memoryStores({ clock });
+    const notifier = new CollectingNotifier();
+    const rts = Array.from({ length: 4 }, () => createOpsRuntime({ stores, clock, notifier }));
+    await rts[0]!.handle(deriveAuthIncidents({ session_anomalies_1h: 9 }, { tenantId: "acme", now: clock.now() })[0]!);
+    clock.advance(31 * S);
+    notifier.failNext = 1;
+    const first = await rts[0]!.tick();
+    expect(first.errors).toHaveLength(1);
+    expect(notifier.sent).toHaveLength(0);
+    await Promise.all(rts.map((rt) => rt.tick()));
+    expect(notifier.sent).toHaveLength(1);
+  });
+
+  it("resolving the last incident of a group sends its resolve", async () => {
+    const { runtime, raise, notifier, clock } = setup();
+    const [r] = await raise({ session_anomalies_1h: 9 });
+    clock.advance(31 * S);
+    await runtime.tick();
+    await runtime.resolve({ tenantId: "acme", id: r!.incident.id, actor: "alice" });
+    expect(notifier.sent.map((n) => n.action)).toEqual(["trigger", "resolve"]);
+    expect(notifier.sent[1]!.dedupeKey).toBe(notifier.sent[0]!.dedupeKey);
+  });
+
+  it("silences mute matching incidents until they expire", async () => {
+    const { runtime, raise, notifier, clock } = setup();
+    const s = await runtime.silences.add({ matcher: { types: ["SESSION_ANOMALIES"], tenantIds: ["acme"] }, endsAt: new Date(clock.now() + 10 * MIN).toISOString(), createdBy: "alice", comment: "pen test" });
+    await raise({ session_anomalies_1h: 9 });
+    clock.advance(31 * S);
+    const r = await runtime.tick();
+    expect(r.notifications.silenced).toBe(1);
+    expect(notifier.sent).toHaveLength(0);
+    clock.advance(10 * MIN);
+    await runtime.tick();
+    expect(notifier.sent).toHaveLength(1);
+    expect(await runtime.silences.list()).toEqual([]);
+    expect(await runtime.silences.expire(s.id)).toBe(false);
+    await expect(runtime.silences.add({ matcher: {}, endsAt: "soon", createdBy: "", comment: "x" })).rejects.toThrow(/endsAt|createdBy/);
+  });
+
+  it("a global incident inhibits the per-tenant ones of its type", async () => {
+    const { runtime, raise, notifier, clock } = setup();
+    await raise({ session_anomalies_1h: 9 }, "acme");
+    await raise({ session_anomalies_1h: 9 }, "globex");
+    await raise({ session_anomalies_1h: 90 }, null);
+    clock.advance(31 * S);
+    const r = await runtime.tick();
+    expect(r.notifications.inhibited).toBe(2);
+    expect(notifier.sent).toHaveLength(1);
+    expect(notifier.sent[0]!.tenantId ?? null).toBeNull();
+  });
+});
