@@ -22,7 +22,7 @@ function setup(over: Partial<OpsRuntimeOptions> = {}) {
 describe("lifecycle", () => {
   it("open -> acknowledged -> mitigated -> resolved, each transition audited with its actor", async () => {
     const { runtime, raise, audit } = setup();
-    const [{ incident }] = (await raise({ session_anomalies_1h: 9 })) as [{ incident: { id: string } }];
+    const { incident } = (await raise({ session_anomalies_1h: 9 }))[0]!;
     await runtime.acknowledge({ tenantId: "acme", id: incident.id, actor: "alice", reason: "looking" });
     await runtime.manager.transition({ tenantId: "acme", id: incident.id, to: "mitigated", actor: "alice" });
     const done = await runtime.resolve({ tenantId: "acme", id: incident.id, actor: "alice", reason: "sessions revoked" });
