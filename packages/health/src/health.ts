@@ -88,7 +88,7 @@ const OptionsSchema = z.object({
 export interface Health {
   readonly env: string | undefined;
   readonly service: ServiceInfo;
-  /** The probe's report, from cache when fresh. Never rejects. */
+  /** The probe's report, from cache when fresh. Rejects only for an unknown probe name, never because of a check. */
   check(probe?: ProbeKind): Promise<HealthReport>;
   /** Runs the probe's checks now, ignoring the cache (shares a run already in flight). */
   refresh(probe?: ProbeKind): Promise<HealthReport>;
@@ -144,7 +144,10 @@ export function createHealth(options: HealthOptions = {}): Health {
   };
 
   const check = async (probe: ProbeKind = "readiness", fresh = false): Promise<HealthReport> => {
-    if (!(probe in runners)) throw new ValidationError(`[ops/health] invalid probe: expected liveness, readiness or startup`, [{ path: "probe", message: "expected liveness, readiness or startup" }]);
+    if (!Object.hasOwn(runners, probe))
+      throw new ValidationError("[ops/health] invalid probe: expected liveness, readiness or startup", [
+        { path: "probe", message: "expected liveness, readiness or startup" },
+      ]);
     if (probe === "readiness") {
       if (shuttingDown) return synthetic("readiness", "shutdown", "shutting down: draining connections");
       if (!marked) return synthetic("readiness", "startup", "not started yet");

@@ -143,6 +143,10 @@ describe("createHealth", () => {
     expect(() => h.startPolling(1)).toThrow(/intervalMs/);
   });
 
+  it("check() rejects an unknown probe name", async () => {
+    await expect(make().check("toString" as never)).rejects.toThrow(/\[ops\/health\] invalid probe/);
+  });
+
   it("allowsDetails follows the policy; a throwing policy means no", async () => {
     expect(await make().allowsDetails(request())).toBe(false);
     expect(await make({ details: true }).allowsDetails(request())).toBe(true);
