@@ -134,7 +134,9 @@ function metaError(path: string, message: string): ValidationError {
  * @throws ValidationError naming every bad field (nothing is recorded).
  */
 export function makeAuditEntry<A extends string = AuditAction>(
-  input: AuditEntryInput<A>,
+  // NoInfer: the action list comes from the type argument, never from the literal passed, so a
+  // typo is a compile error unless the app widens it (`makeAuditEntry<AppAction>(...)`).
+  input: AuditEntryInput<NoInfer<A>>,
   options: { now?: Date; defaultEnv?: string; maxMetaBytes?: number } = {},
 ): AuditEntry<A> {
   checkMetaSize(input?.meta, options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES);

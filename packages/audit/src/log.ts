@@ -128,7 +128,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   const prepare = (input: AuditEntryInput<string>): ChainableEntry => {
     if (closed) throw new UnavailableError("[ops/audit] audit log is closed");
     const withMeta = redactOptions && input && input.meta !== undefined ? { ...input, meta: auditMetaSafe(input.meta, redactOptions) } : input;
-    const entry = makeAuditEntry(withMeta, { now: clock.date(), maxMetaBytes, ...(options.env ? { defaultEnv: options.env } : {}) });
+    const entry = makeAuditEntry<string>(withMeta, { now: clock.date(), maxMetaBytes, ...(options.env ? { defaultEnv: options.env } : {}) });
     if (options.actions && !options.actions.has(entry.action) && !isUniversalAuditAction(entry.action))
       throw new ValidationError(`[ops/audit] invalid audit entry: action: "${entry.action}" is neither universal nor declared in actions`, [
         { path: "action", message: "expected a universal or declared action" },

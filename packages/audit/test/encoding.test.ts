@@ -44,7 +44,8 @@ describe("canonical encoding", () => {
       { sealed: { keyId: "k", alg: "A256GCM", iv: "i", data: "d", fields: ["meta.email"] } },
     ];
     for (const v of variants) expect(computeAuditHash({ ...r!, ...v }), JSON.stringify(v)).not.toBe(base);
-    expect(computeAuditHash({ ...r!, seq: 99 })).toBe(base);
+    const moved: AuditRecord = { ...r!, seq: 99 };
+    expect(computeAuditHash(moved)).toBe(base);
     // Length prefixes: moving a character between fields changes the input.
     expect(auditHashInput({ ...r!, env: "ab", action: "C" })).not.toBe(auditHashInput({ ...r!, env: "a", action: "BC" }));
   });

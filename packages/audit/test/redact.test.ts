@@ -63,7 +63,7 @@ describe("auditMetaSafe", () => {
   });
 
   it("never mutates its input, survives cycles and depth, and makes values JSON-safe", () => {
-    const input: Record<string, unknown> = { password: "p", when: new Date("2026-01-01T00:00:00Z"), n: 10n, f: () => 1, u: undefined, inf: Infinity, err: new Error("boom Bearer abcdefghijkl"), bytes: Buffer.from("x"), map: new Map([["token", "t"], ["a", 1]]) };
+    const input: Record<string, unknown> = { password: "p", when: new Date("2026-01-01T00:00:00Z"), n: 10n, f: () => 1, u: undefined, inf: Infinity, err: new Error("boom Bearer abcdefghijkl"), bytes: Buffer.from("x"), map: new Map<string, unknown>([["token", "t"], ["a", 1]]) };
     input.self = input;
     input.list = [input];
     let deep: Record<string, unknown> = {};
