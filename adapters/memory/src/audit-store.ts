@@ -27,7 +27,8 @@ function chainKey(tenantId: TenantKey): string {
  * what the store holds) without a clone per read, which would dominate verify throughput.
  */
 function frozenCopy(record: AuditRecord): AuditRecord {
-  return deepFreeze(structuredClone(record));
+  // Records are plain JSON by contract; a JSON round trip is a cheaper deep copy than structuredClone.
+  return deepFreeze(JSON.parse(JSON.stringify(record)) as AuditRecord);
 }
 
 function deepFreeze<T>(value: T): T {
