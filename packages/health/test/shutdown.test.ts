@@ -51,11 +51,12 @@ async function startApp(env: Record<string, string>): Promise<App> {
 
 describe("graceful shutdown in a real child process", () => {
   it("on SIGTERM: readiness 503 at once, keeps serving through the drain, closes servers then stores, exits 0", async () => {
-    const app = await startApp({ DRAIN_MS: "3000", HARD_MS: "20000", ...(pgUp ? { PG_URL: testPgUrl() } : {}) });
+    // No DRAIN_MS: the default 5 s drain.
+    const app = await startApp({ HARD_MS: "20000", ...(pgUp ? { PG_URL: testPgUrl() } : {}) });
     expect((await fetch(`${app.base}/readyz`)).status).toBe(200);
 
     app.child.kill("SIGTERM");
-    await vi.waitFor(async () => expect((await fetch(`${app.base}/readyz`)).status).toBe(503), { timeout: 2_000, interval: 20 });
+    await vi.waitFor(async () => expect((await fetch(`${app.base}/readyz`)).status).toBe(503), { timeout: 3_000, interval: 20 });
     // Draining: the app still serves traffic and liveness still passes.
     const work = await fetch(`${app.base}/work`);
     expect(work.status).toBe(200);
@@ -67,7 +68,7 @@ describe("graceful shutdown in a real child process", () => {
     expect(code).toBe(0);
     const lines = app.out().split("\n");
     const at = (s: string) => lines.findIndex((l) => l.includes(s));
-    expect(at("received SIGTERM")).toBeGreaterThan(-1);
+    expect(lines[at("received SIGTERM")]).toContain("draining for 5000 ms");
     expect(at("store closed")).toBeGreaterThan(at("received SIGTERM"));
     expect(at("shutdown complete (exit 0)")).toBeGreaterThan(at("store closed"));
     if (pgUp) expect(app.out()).toContain("pg pool ended: true");
@@ -105,7 +106,7 @@ describe("graceful shutdown in a real child process", () => {
   it("a second SIGTERM exits at once", async () => {
     const app = await startApp({ DRAIN_MS: "60000", HARD_MS: "120000" });
     app.child.kill("SIGTERM");
-    await vi.waitFor(async () => expect((await fetch(`${app.base}/readyz`)).status).toBe(503), { timeout: 2_000, interval: 20 });
+    await vi.waitFor(async () => expect((await fetch(`${app.base}/readyz`)).status).toBe(503), { timeout: 5_000, interval: 20 });
     app.child.kill("SIGTERM");
     const { code } = await app.exited;
     expect(code).toBe(1);
