@@ -160,6 +160,42 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
     expect(await q(pool, "SELECT tenant_id FROM owned")).toEqual([]);
   });
 
+  it("rlsSql is idempotent, and serviceRoles see every row through a visible policy", async () => {
+    const svc = `${fx.role}_svc`;
+    await fx.admin.query(`CREATE ROLE ${svc} LOGIN NOSUPERUSER NOBYPASSRLS`);
+    try {
+      await fx.admin.query(rlsSql({ schema: fx.schema, grantTo: fx.role }));
+      await fx.admin.query(rlsSql({ schema: fx.schema, grantTo: svc, serviceRoles: [svc] }));
+      const policies = await q(fx.admin, "SELECT policyname FROM pg_policies WHERE schemaname = $1 AND tablename = 'ops_incidents' ORDER BY 1", [fx.schema]);
+      expect(policies.map((p) => p.policyname)).toEqual(["ops_service_all", "ops_tenant_rows"]);
+      const url = new URL(fx.admin.options.connectionString!);
+      url.username = svc;
+      const worker = new (fx.admin.constructor as typeof pg.Pool)({ connectionString: url.toString(), max: 1, options: `-c search_path=${fx.schema}` });
+      try {
+        const all = await q(worker, "SELECT DISTINCT coalesce(tenant_id, '(null)') AS t FROM ops_incidents ORDER BY 1");
+        expect(all.map((r) => r.t)).toEqual(["(null)", "acme", "globex"]);
+      } finally {
+        await worker.end();
+      }
+      // Without serviceRoles the policy is dropped again.
+      await fx.admin.query(rlsSql({ schema: fx.schema }));
+      const after = await q(fx.admin, "SELECT policyname FROM pg_policies WHERE schemaname = $1 AND tablename = 'ops_incidents'", [fx.schema]);
+      expect(after.map((p) => p.policyname)).toEqual(["ops_tenant_rows"]);
+    } finally {
+      await fx.admin.query(`DROP OWNED BY ${svc}`);
+      await fx.admin.query(`DROP ROLE ${svc}`);
+    }
+    // The app role still works after the re-runs.
+    expect((await withTenantConnection(pool, "acme", (c) => q(c, "SELECT body FROM ops_incidents"))).length).toBeGreaterThan(0);
+  });
+
+  it("rlsSql refuses names that are not plain identifiers", () => {
+    expect(() => rlsSql({ schema: "x; DROP TABLE y" })).toThrow(ValidationError);
+    expect(() => rlsSql({ grantTo: 'app" WITH SUPERUSER' })).toThrow(/^\[ops\/tenancy\] invalid rlsSql options/);
+    expect(() => rlsSql({ tables: [{ name: "t", tenantColumn: "a b" }] })).toThrow(ValidationError);
+    expect(() => rlsSql({ tables: [] })).toThrow(ValidationError);
+  });
+
   it("rejects an invalid tenant id before touching the database", async () => {
     const sent: string[] = [];
     const spy = { query: async (text: string) => void sent.push(text) };
