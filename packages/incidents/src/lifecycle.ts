@@ -10,6 +10,7 @@ import {
   type IncidentRecord,
   type IncidentState,
   type IncidentStore,
+  type JsonValue,
   type TenantKey,
 } from "@ops/core";
 import { dataOf, toJson, type IncidentData } from "./incident-data.js";
@@ -209,7 +210,8 @@ export class IncidentManager {
     }
   }
 
-  async record(action: string, incident: IncidentRecord, actor: string, reason: string | undefined, meta: Record<string, import("@ops/core").JsonValue>) {
+  /** Writes one audit entry about `incident` (no-op without an AuditSink). */
+  async record(action: string, incident: IncidentRecord, actor: string, reason: string | undefined, meta: Record<string, JsonValue>) {
     if (!this.audit) return;
     await this.audit.record({
       action,

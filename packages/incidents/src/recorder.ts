@@ -91,6 +91,42 @@ interface Buffered {
   meta: JsonObject | undefined;
 }
 
+/** Buffered events as parallel columns: no object per event on the hot path. */
+class EventColumns {
+  type: string[] = [];
+  tenantId: TenantKey[] = [];
+  at: number[] = [];
+  userId: Array<string | undefined> = [];
+  ip: Array<string | undefined> = [];
+  provider: Array<string | undefined> = [];
+  meta: Array<JsonObject | undefined> = [];
+
+  get length(): number {
+    return this.type.length;
+  }
+
+  push(type: string, tenantId: TenantKey, at: number, userId?: string, ip?: string, provider?: string, meta?: JsonObject): void {
+    this.type.push(type);
+    this.tenantId.push(tenantId);
+    this.at.push(at);
+    this.userId.push(userId);
+    this.ip.push(ip);
+    this.provider.push(provider);
+    this.meta.push(meta);
+  }
+
+  get(i: number): Buffered {
+    return { type: this.type[i]!, tenantId: this.tenantId[i]!, at: this.at[i]!, userId: this.userId[i], ip: this.ip[i], provider: this.provider[i], meta: this.meta[i] };
+  }
+}
+
+/** Per-identity counts of one rule: most users come from one IP, so the first pair is inline. */
+interface IdCell {
+  b: string;
+  n: number;
+  more: Map<string, number> | undefined;
+}
+
 const TYPE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 const TENANT_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -116,18 +152,19 @@ export class SignalRecorder implements SignalSink {
   private readonly flushIntervalMs: number;
   private readonly clock: Clock;
   private readonly onError: (err: unknown) => void;
-  private readonly rulesByType = new Map<string, IdentityRule[]>();
+  private readonly rulesByType = new Map<string, Array<{ rule: IdentityRule; index: number }>>();
+  private readonly ruleList: IdentityRule[] = [];
   private readonly okTypes = new Set<string>();
   private readonly okTenants = new Set<string>();
-  private buffer: Buffered[] = [];
+  private buffer = new EventColumns();
   /** bucket start -> tenant -> type -> count */
   private agg = new Map<number, Map<TenantKey, Map<string, number>>>();
   private lastBucket = Number.NaN;
   private lastByTenant: Map<TenantKey, Map<string, number>> | undefined;
-  /** bucket start -> tenant -> rule id -> first key -> second key ("" for one-part identities) -> count */
-  private idAgg = new Map<number, Map<TenantKey, Map<string, Map<string, Map<string, number>>>>>();
+  /** bucket start -> tenant -> [rule index] -> first key -> cell of second keys ("" for one-part identities) */
+  private idAgg = new Map<number, Map<TenantKey, Array<Map<string, IdCell>>>>();
   private lastIdBucket = Number.NaN;
-  private lastIdByTenant: Map<TenantKey, Map<string, Map<string, Map<string, number>>>> | undefined;
+  private lastIdByTenant: Map<TenantKey, Array<Map<string, IdCell>>> | undefined;
   private readonly seen = new Map<TenantKey, number>();
   private retryAdds: Array<{ tenantId: TenantKey; type: string; bucket: number; by: number }> = [];
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -148,8 +185,11 @@ export class SignalRecorder implements SignalSink {
     for (const [k, v] of Object.entries({ bucketMs: this.bucketMs, maxBuffer: this.maxBuffer, batchSize: this.batchSize }))
       if (!Number.isInteger(v) || v < 1) throw bad(k, "expected a positive integer");
     for (const r of options.identityRules ?? DEFAULT_IDENTITY_RULES) {
+      if (!Number.isInteger(r.threshold) || r.threshold < 1 || !Number.isInteger(r.windowBuckets) || r.windowBuckets < 1)
+        throw bad(`identityRules.${r.id}`, "expected a positive integer threshold and windowBuckets");
       const list = this.rulesByType.get(r.eventType) ?? [];
-      list.push(r);
+      list.push({ rule: r, index: this.ruleList.length });
+      this.ruleList.push(r);
       this.rulesByType.set(r.eventType, list);
     }
   }
@@ -192,7 +232,7 @@ export class SignalRecorder implements SignalSink {
 
     this.s.recorded++;
     if (this.authEvents !== undefined) {
-      if (this.buffer.length < this.maxBuffer) this.buffer.push({ type, tenantId: tenant, at, userId, ip, provider, meta });
+      if (this.buffer.length < this.maxBuffer) this.buffer.push(type, tenant, at, userId, ip, provider, meta);
       else this.s.dropped++;
     }
   }
@@ -242,7 +282,7 @@ export class SignalRecorder implements SignalSink {
     return out;
   }
 
-  private countIdentities(rules: IdentityRule[], bucket: number, tenant: TenantKey, userId?: string, ip?: string): void {
+  private countIdentities(rules: Array<{ rule: IdentityRule; index: number }>, bucket: number, tenant: TenantKey, userId?: string, ip?: string): void {
     let byTenant = this.lastIdByTenant;
     if (bucket !== this.lastIdBucket || byTenant === undefined) {
       byTenant = this.idAgg.get(bucket);
@@ -251,22 +291,29 @@ export class SignalRecorder implements SignalSink {
       this.lastIdByTenant = byTenant;
     }
     let byRule = byTenant.get(tenant);
-    if (byRule === undefined) byTenant.set(tenant, (byRule = new Map()));
-    for (const r of rules) {
-      // Nested maps keyed by the caller's own strings: no concatenation, hashes stay cached.
+    if (byRule === undefined) {
+      byRule = this.ruleList.map(() => new Map<string, IdCell>());
+      byTenant.set(tenant, byRule);
+    }
+    for (let i = 0; i < rules.length; i++) {
+      const { rule, index } = rules[i]!;
+      // Keyed by the caller's own strings (no concatenation: their hashes stay cached).
       let a: string | undefined;
       let b = "";
-      if (r.by === "user+ip") {
+      if (rule.by === "user+ip") {
         if (!userId || !ip) continue;
         a = userId;
         b = ip;
-      } else a = r.by === "ip" ? ip : userId;
+      } else a = rule.by === "ip" ? ip : userId;
       if (!a) continue;
-      let firsts = byRule.get(r.id);
-      if (firsts === undefined) byRule.set(r.id, (firsts = new Map()));
-      let seconds = firsts.get(a);
-      if (seconds === undefined) firsts.set(a, (seconds = new Map()));
-      seconds.set(b, (seconds.get(b) ?? 0) + 1);
+      const firsts = byRule[index]!;
+      const cell = firsts.get(a);
+      if (cell === undefined) firsts.set(a, { b, n: 1, more: undefined });
+      else if (cell.b === b) cell.n++;
+      else {
+        cell.more ??= new Map();
+        cell.more.set(b, (cell.more.get(b) ?? 0) + 1);
+      }
     }
   }
 
@@ -330,7 +377,7 @@ export class SignalRecorder implements SignalSink {
     const events = this.buffer;
     const agg = this.agg;
     const idAgg = this.idAgg;
-    this.buffer = [];
+    this.buffer = new EventColumns();
     this.agg = new Map();
     this.idAgg = new Map();
     this.lastIdBucket = Number.NaN;
@@ -367,21 +414,17 @@ export class SignalRecorder implements SignalSink {
     );
 
     const crossings: AuthEventRecord[] = [];
-    const rules = new Map<string, IdentityRule>();
-    for (const list of this.rulesByType.values()) for (const r of list) rules.set(r.id, r);
     const idAdds: Array<Promise<void>> = [];
+    const push = (rule: IdentityRule, tenant: TenantKey, bucket: number, a: string, b: string, n: number) =>
+      idAdds.push(this.addIdentity(rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => void errors.push(err)));
     for (const [bucket, byTenant] of idAgg)
       for (const [tenant, byRule] of byTenant)
-        for (const [ruleId, firsts] of byRule) {
-          const rule = rules.get(ruleId);
-          if (!rule) continue;
-          for (const [a, seconds] of firsts)
-            for (const [b, n] of seconds)
-              idAdds.push(
-                this.addIdentity(rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => {
-                  errors.push(err);
-                }),
-              );
+        for (let r = 0; r < byRule.length; r++) {
+          const rule = this.ruleList[r]!;
+          for (const [a, cell] of byRule[r]!) {
+            push(rule, tenant, bucket, a, cell.b, cell.n);
+            if (cell.more) for (const [b, n] of cell.more) push(rule, tenant, bucket, a, b, n);
+          }
         }
     await Promise.all(idAdds);
 
@@ -389,7 +432,7 @@ export class SignalRecorder implements SignalSink {
       const prefix = `ae_${sortableId(now)}_`;
       const records: AuthEventRecord[] = crossings;
       for (let i = 0; i < events.length; i++) {
-        const e = events[i]!;
+        const e = events.get(i);
         const r: AuthEventRecord = { id: prefix + i.toString(36), type: e.type, occurredAt: new Date(e.at).toISOString(), tenantId: e.tenantId };
         if (e.userId !== undefined) r.userId = e.userId;
         if (e.ip !== undefined) r.ip = e.ip;
@@ -407,7 +450,7 @@ export class SignalRecorder implements SignalSink {
           // Keep the unwritten events (ids are regenerated; the store skips none twice since they never landed).
           for (const r of records.slice(i))
             if (this.buffer.length < this.maxBuffer && r.type !== THRESHOLD_EVENT)
-              this.buffer.push({ type: r.type, tenantId: r.tenantId, at: Date.parse(r.occurredAt), userId: r.userId, ip: r.ip, provider: r.provider, meta: r.meta });
+              this.buffer.push(r.type, r.tenantId, Date.parse(r.occurredAt), r.userId, r.ip, r.provider, r.meta);
           break;
         }
       }
