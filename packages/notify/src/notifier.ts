@@ -1,5 +1,7 @@
 import * as z from "zod";
 import {
+  ConflictError,
+  NotFoundError,
   SeveritySchema,
   UnsupportedError,
   ValidationError,
@@ -28,6 +30,8 @@ export interface OutboxPayload extends JsonObject {
   notBefore: string | null;
   /** Set on escalation messages: cancelled at send time when the incident was acknowledged. */
   escalation: { afterMinutes: number } | null;
+  /** Set on a manual resend: the id of the dead/expired original. */
+  resendOf: string | null;
 }
 
 export interface EscalationPolicy {
@@ -73,6 +77,9 @@ const OptionsSchema = z.object({
     .optional(),
   quietHours: QuietHoursSchema.optional(),
 });
+
+/** The idempotency key of the resend of `m`: one copy per original. */
+const resendKey = (m: OutboxMessage) => `${m.idempotencyKey}|resend|${m.id}`;
 
 /** Idempotency keys are unique store-wide: the tenant is part of every key. */
 const scopeOf = (tenantId: TenantKey | undefined) => (tenantId == null ? "-" : `t:${tenantId}`);
@@ -176,25 +183,55 @@ export class OutboxNotifier implements Notifier {
     return this.store.list(input);
   }
 
-  /** The dead-letter list: permanent failures and give-ups, each with its `lastError` reason. */
-  deadLetters(input: { tenantId?: TenantKey; channel?: string; limit?: number; cursor?: string | null } = {}): Promise<Page<OutboxMessage>> {
-    return this.store.list({ ...input, status: "dead" });
+  /**
+   * The dead-letter list: permanent failures and give-ups, each with its `lastError` reason.
+   * Messages already resent are left out unless `includeResent`.
+   */
+  async deadLetters(
+    input: { tenantId?: TenantKey; channel?: string; limit?: number; cursor?: string | null; includeResent?: boolean } = {},
+  ): Promise<Page<OutboxMessage>> {
+    const { includeResent, ...filter } = input;
+    const page = await this.store.list({ ...filter, status: "dead" });
+    if (includeResent) return page;
+    const keep: OutboxMessage[] = [];
+    for (const m of page.items) if (!(await this.store.findByIdempotencyKey({ idempotencyKey: resendKey(m) }))) keep.push(m);
+    return { items: keep, nextCursor: page.nextCursor };
   }
 
   /**
-   * Manual resend of a dead, expired or cancelled message: back to pending, due now.
-   * @throws NotFoundError / ConflictError from the store.
+   * Manual resend of a dead, expired or cancelled message: enqueues a copy due now, whose age
+   * counts from now (so `maxAgeMs` does not give it up again), with `payload.resendOf` naming
+   * the original. The original keeps its status and reason for the record. Idempotent: resending
+   * the same message twice returns the same copy.
+   * @throws NotFoundError when there is no such message.
+   * @throws ConflictError when the message is pending or delivered.
    */
   async resend(input: { messageId: string; actor?: string }): Promise<OutboxMessage> {
-    const m = await this.store.requeue({ id: input.messageId, now: new Date(this.clock.now()).toISOString() });
+    const old = await this.store.get({ id: input.messageId });
+    if (!old) throw new NotFoundError(`[ops/notify] resend: message ${input.messageId} not found`);
+    if (old.status === "pending" || old.status === "delivered")
+      throw new ConflictError(`[ops/notify] resend: message ${input.messageId} is ${old.status}; only dead, expired or cancelled messages can be resent`);
+    const now = this.clock.now();
+    const at = new Date(now).toISOString();
+    const copy = await this.store.enqueue({
+      message: {
+        id: prefixedId("msg", now),
+        tenantId: old.tenantId,
+        channel: old.channel,
+        // A resend is a deliberate, fresh send: no escalation check, age counted from now.
+        payload: { ...old.payload, notBefore: at, escalation: null, resendOf: old.id },
+        idempotencyKey: resendKey(old),
+        createdAt: at,
+      },
+    });
     await this.audit?.record({
       action: "NOTIFICATION_RESENT",
       actor: { id: input.actor ?? "system", type: input.actor ? "user" : "system" },
-      ...(m.tenantId !== null ? { tenantId: m.tenantId } : {}),
-      target: { id: m.id, type: "notification" },
-      meta: { channel: m.channel, lastError: m.lastError },
+      ...(old.tenantId !== null ? { tenantId: old.tenantId } : {}),
+      target: { id: old.id, type: "notification" },
+      meta: { channel: old.channel, previousStatus: old.status, lastError: old.lastError, resentAs: copy.id },
     });
-    return m;
+    return copy;
   }
 
   private bucket(now: number): number {
@@ -225,7 +262,7 @@ export class OutboxNotifier implements Notifier {
     tx: unknown,
   ): Promise<NotifyReceipt["messages"][number]> {
     const id = prefixedId("msg", now);
-    const payload: OutboxPayload = { notification: n as unknown as JsonObject, notBefore, escalation };
+    const payload: OutboxPayload = { notification: n as unknown as JsonObject, notBefore, escalation, resendOf: null };
     const m = await this.store.enqueue({
       message: {
         id,

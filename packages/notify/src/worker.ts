@@ -1,5 +1,5 @@
 import {
-  ConflictError,
+  isOpsError,
   prefixedId,
   systemClock,
   type AuditSink,
@@ -197,7 +197,7 @@ export class OutboxWorker {
       this.statsData.add(m.channel, "delivered");
       this.logger.info("notify.delivered", base);
     } catch (err) {
-      if (err instanceof ConflictError) {
+      if (isOpsError(err) && err.code === "CONFLICT") {
         // Our lease lapsed and another worker took the message: it may be sent twice, never lost.
         result.conflicts += 1;
         this.statsData.add(m.channel, "conflicts");

@@ -96,10 +96,30 @@ describe("outbox worker delivery", () => {
     expect((await notifier.deadLetters()).items.map((m) => m.id)).toEqual([id]);
     expect(worker.stats()).toMatchObject({ permanentFailures: 1, temporaryFailures: 0, dead: 1 });
     expect((await worker.runOnce()).claimed).toBe(0);
-    await notifier.resend({ messageId: id, actor: "admin-1" });
+    const copy = await notifier.resend({ messageId: id, actor: "admin-1" });
+    expect(copy.payload["resendOf"]).toBe(id);
+    expect((await notifier.resend({ messageId: id })).id).toBe(copy.id); // idempotent
+    expect((await notifier.deadLetters()).items).toEqual([]);
+    expect((await notifier.deadLetters({ includeResent: true })).items.map((m) => m.id)).toEqual([id]);
     expect((await worker.runOnce()).delivered).toBe(1);
-    expect(await notifier.status({ messageId: id })).toMatchObject({ status: "delivered" });
+    expect(await notifier.status({ messageId: copy.id })).toMatchObject({ status: "delivered" });
+    expect(await notifier.status({ messageId: id })).toMatchObject({ status: "dead", lastError: dead!.lastError });
     expect(hits().length).toBe(2);
+    await expect(notifier.resend({ messageId: copy.id })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(notifier.resend({ messageId: "nope" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("an expired message resent by hand is sent, not given up again", async () => {
+    const { clock, store, notifier, worker, hits } = setup({ maxAgeMs: 600_000 });
+    const id = (await notifier.enqueue(alert)).messages[0]!.messageId;
+    clock.advance(3_600_000);
+    expect((await worker.runOnce()).expired).toBe(1);
+    expect(hits().length).toBe(0);
+    clock.advance(86_400_000);
+    const copy = await notifier.resend({ messageId: id });
+    expect((await worker.runOnce()).delivered).toBe(1);
+    expect(await store.get({ id: copy.id })).toMatchObject({ status: "delivered" });
+    expect(hits().length).toBe(1);
   });
 
   it("gives up after maxAttempts temporary failures (dead, counted as temporary)", async () => {
