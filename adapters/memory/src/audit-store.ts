@@ -81,11 +81,9 @@ export class MemoryAuditStore extends MemoryStoreBase implements AuditStore {
 
   async head(input: { tenantId: TenantKey }): Promise<{ seq: number; hash: string } | null> {
     this.assertOpen();
-    const rows = this.chain(input.tenantId, false)?.rows;
-    if (!rows || rows.length === 0) return null;
-    let best = rows[0]!;
-    for (const r of rows) if (r.seq > best.seq) best = r;
-    return { seq: best.seq, hash: best.hash };
+    const rows = this.sorted(input.tenantId);
+    const last = rows[rows.length - 1];
+    return last ? { seq: last.seq, hash: last.hash } : null;
   }
 
   async range(input: { tenantId: TenantKey; fromSeq: number; toSeq?: number; limit?: number }): Promise<AuditRecord[]> {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { publicKeyOf } from "./checkpoint.js";
 import { verifyExport } from "./verify-export.js";
 
 const USAGE = `usage: ops-audit verify <export.jsonl|export.csv> [--public-key <ed25519-public.pem>] [--json]
@@ -27,9 +28,12 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   const file = positional[1]!;
   let publicKey: string | undefined;
   try {
-    if (keyPath) publicKey = await readFile(keyPath, "utf8");
+    if (keyPath) {
+      publicKey = await readFile(keyPath, "utf8");
+      publicKeyOf(publicKey);
+    }
   } catch (e) {
-    err(`ops-audit: cannot read public key: ${(e as Error).message}\n`);
+    err(`ops-audit: cannot use public key: ${(e as Error).message}\n`);
     return 2;
   }
   let res;

@@ -174,6 +174,7 @@ describe("the ops-audit CLI, as a real child process", () => {
     expect((await cli(["verify", csv])).code).toBe(0);
 
     expect((await cli(["verify"])).code).toBe(2);
+    expect((await cli(["verify", file, "--public-key", file])).code).toBe(2);
     expect((await cli(["verify", join(dir, "missing.jsonl")])).code).toBe(2);
   }, 60_000);
 });
