@@ -57,12 +57,17 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
   onError?: (error: unknown, info: FlagErrorInfo) => void;
   /** Attempts of a read-modify-write that keeps losing compare-and-set races (default 50). */
   maxWriteAttempts?: number;
+  /**
+   * How often evaluation times are merged into the shared `$stats` record, so `staleFlags()` sees
+   * usage across processes and restarts (default 600 000 = 10 min; 0 disables). Checked on each poll.
+   */
+  usageFlushMs?: number;
   /** Start loading in the constructor (default true). */
   autoStart?: boolean;
 }
 
 const EMPTY: EvaluationContext = Object.freeze({});
-type Op = "set" | "clear" | "update" | "enable" | "disable" | "rules" | "rollout" | "delete" | "segment" | "schedule" | "scheduled-apply" | "create";
+type Op = "usage" | "set" | "clear" | "update" | "enable" | "disable" | "rules" | "rollout" | "delete" | "segment" | "schedule" | "scheduled-apply" | "create";
 
 /**
  * The seed's flag controller, grown up: reads are synchronous over precompiled flags kept fresh
@@ -83,6 +88,8 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   private scheduleTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly startedAt: number;
   private readonly usage = new Map<string, { count: number; at: number }>();
+  private lastUsageFlush = 0;
+  private usageDirty = false;
   private readonly watchers = new Set<(keys: readonly string[]) => void>();
 
   /** @throws ValidationError when `env` is not an environment slug. */
@@ -173,6 +180,32 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       this.onError(err, { operation: "refresh" });
     }
     await this.applyDueChanges().catch((err: unknown) => this.onError(err, { operation: "schedule" }));
+    const every = this.options.usageFlushMs ?? 600_000;
+    if (every > 0 && this.clock.now() - this.lastUsageFlush >= every)
+      await this.flushUsage().catch((err: unknown) => this.onError(err, { operation: "usage" }));
+  }
+
+  /**
+   * Merges this process's last evaluation times into the environment's `$stats` record (latest
+   * wins per key; compare-and-set, not audited). Runs on its own every `usageFlushMs` and on close.
+   * @throws what the store throws
+   */
+  async flushUsage(): Promise<void> {
+    this.sampleUsage();
+    this.lastUsageFlush = this.clock.now();
+    if (!this.usageDirty) return;
+    this.usageDirty = false;
+    const mine = new Map([...this.usage].map(([k, u]) => [k, u.at]));
+    const startedAt = new Date(this.startedAt).toISOString();
+    await this.mutate({ key: STATS_KEY, tenantId: null }, { actor: "ops-flags", reason: "usage", op: "usage", audit: false }, (current) => {
+      const stats = readStats(current?.config ?? null);
+      const lastEvaluated: Record<string, JsonValue> = { ...stats.lastEvaluated };
+      for (const [k, at] of mine) {
+        const prev = lastEvaluated[k];
+        if (typeof prev !== "string" || Date.parse(prev) < at) lastEvaluated[k] = new Date(at).toISOString();
+      }
+      return { kind: "usage", since: stats.since ?? startedAt, lastEvaluated };
+    });
   }
 
   /**
@@ -212,7 +245,9 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     return () => void this.watchers.delete(listener);
   }
 
-  private changed(keys: readonly string[]): void {
+  private changed(all: readonly string[]): void {
+    const keys = all.filter((k) => k !== STATS_KEY);
+    if (keys.length === 0) return;
     for (const w of [...this.watchers]) {
       try {
         w(keys);
@@ -225,6 +260,8 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   /** Stops subscriptions and timers. Does not close the store (the app owns it). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.loaded && (this.options.usageFlushMs ?? 600_000) > 0)
+      await this.flushUsage().catch((err: unknown) => this.onError(err, { operation: "usage" }));
     this.closed = true;
     this.unsubscribe?.();
     if (this.pollTimer) clearInterval(this.pollTimer);
@@ -466,14 +503,22 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
    */
   staleFlags(options: StaleOptions = {}): StaleFlag[] {
     this.sampleUsage();
+    const shared = readStats(this.state.stats.record?.config ?? null);
+    const sharedSince = shared.since ? Date.parse(shared.since) : Number.NaN;
     return computeStale({
       now: options.now?.getTime() ?? this.clock.now(),
       unusedForDays: options.unusedForDays ?? 30,
-      startedAt: this.startedAt,
+      // Usage is known since the earliest process that recorded it into `$stats`.
+      startedAt: Number.isNaN(sharedSince) ? this.startedAt : Math.min(sharedSince, this.startedAt),
       definitions: this.options.definitions ?? {},
       globals: this.state.globals,
       configOf: (k) => this.state.configOf(k),
-      lastEvaluatedAt: (k) => this.usage.get(k)?.at,
+      lastEvaluatedAt: (k) => {
+        const local = this.usage.get(k)?.at;
+        const s = shared.lastEvaluated[k];
+        const remote = typeof s === "string" ? Date.parse(s) : undefined;
+        return local === undefined ? remote : remote === undefined ? local : Math.max(local, remote);
+      },
     });
   }
 
@@ -483,10 +528,14 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       const count = this.state.get(key)?.evaluations ?? 0;
       const u = this.usage.get(key);
       if (!u) {
-        if (count > 0) this.usage.set(key, { count, at: now });
+        if (count > 0) {
+          this.usage.set(key, { count, at: now });
+          this.usageDirty = true;
+        }
       } else if (u.count !== count) {
         u.count = count;
         u.at = now;
+        this.usageDirty = true;
       }
     }
   }
@@ -573,7 +622,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
    */
   private async mutate(
     at: { key: string; tenantId: TenantKey },
-    how: { actor: string; reason: string; op: Op; expectedVersion?: number | undefined; meta?: Record<string, JsonValue> },
+    how: { actor: string; reason: string; op: Op; expectedVersion?: number | undefined; meta?: Record<string, JsonValue>; audit?: boolean },
     fn: (current: FlagRecord | null) => JsonValue | null | typeof NO_CHANGE,
   ): Promise<FlagRecord | null> {
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
@@ -602,23 +651,24 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       }
       if (this.state.apply(at, written)) this.changed([at.key]);
       this.armSchedule();
-      await this.options.audit?.record({
-        action: "FLAG_CHANGE",
-        actor: { id: how.actor, type: how.op === "scheduled-apply" ? "system" : "user" },
-        tenantId: at.tenantId,
-        target: { id: at.key, type: at.key.startsWith(SEGMENT_PREFIX) ? "flag_segment" : "feature_flag" },
-        outcome: "success",
-        reason: how.reason,
-        meta: {
-          env: this.env,
-          key: at.key,
-          operation: how.op,
-          before: current?.config ?? null,
-          after: next,
-          version: written?.version ?? 0,
-          ...(how.meta ?? {}),
-        },
-      });
+      if (how.audit !== false)
+        await this.options.audit?.record({
+          action: "FLAG_CHANGE",
+          actor: { id: how.actor, type: how.op === "scheduled-apply" ? "system" : "user" },
+          tenantId: at.tenantId,
+          target: { id: at.key, type: at.key.startsWith(SEGMENT_PREFIX) ? "flag_segment" : "feature_flag" },
+          outcome: "success",
+          reason: how.reason,
+          meta: {
+            env: this.env,
+            key: at.key,
+            operation: how.op,
+            before: current?.config ?? null,
+            after: next,
+            version: written?.version ?? 0,
+            ...(how.meta ?? {}),
+          },
+        });
       return written;
     }
     throw new ConflictError(`[ops/flags] flag "${at.key}": gave up after ${this.maxAttempts} compare-and-set attempts under contention`);
@@ -640,3 +690,13 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
 }
 
 const NO_CHANGE: unique symbol = Symbol("no change");
+const STATS_KEY = "$stats";
+
+function readStats(config: JsonValue): { since: string | null; lastEvaluated: Record<string, JsonValue> } {
+  const c = config && typeof config === "object" && !Array.isArray(config) ? config : {};
+  const le = c.lastEvaluated;
+  return {
+    since: typeof c.since === "string" ? c.since : null,
+    lastEvaluated: le && typeof le === "object" && !Array.isArray(le) ? le : {},
+  };
+}

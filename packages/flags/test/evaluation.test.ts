@@ -29,6 +29,17 @@ describe("evaluation order and reasons", () => {
     expect(c.evaluate("f", { tenantId: "acme" }).reason).toBe("TENANT_OVERRIDE");
   });
 
+  it("results are precompiled: evaluations with the same outcome return the same frozen object", async () => {
+    const { c, who } = await setup();
+    await c.setFlag({ key: "p", newValue: false, ...who });
+    await c.setRollout({ key: "p", rollout: { percentage: 50 }, ...who });
+    const on = Array.from({ length: 200 }, (_, i) => c.evaluate("p", { userId: `u${i}` })).filter((d) => d.value === true);
+    expect(on.length).toBeGreaterThan(50);
+    for (const d of on) expect(d).toBe(on[0]);
+    expect(Object.isFrozen(on[0])).toBe(true);
+    expect(c.evaluate("p", {})).toBe(c.evaluate("p", { plan: "x" }));
+  });
+
   it("a rule with a rollout falls through for units outside it", async () => {
     const { c, who } = await setup();
     await c.setFlag({ key: "g", newValue: false, ...who });

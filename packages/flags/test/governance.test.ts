@@ -73,4 +73,23 @@ describe("staleFlags", () => {
     expect(stale[1]).toMatchObject({ owner: "growth", expiresAt: "2026-02-01T00:00:00Z", lastEvaluatedAt: null });
     expect(c.staleFlags({ unusedForDays: 60 }).map((s) => s.key)).toEqual(["temp"]);
   });
+
+  it("shares usage across processes and restarts through the $stats record", async () => {
+    const clock = new ManualClock("2026-01-01T00:00:00Z");
+    const store = new MemoryFlagStore({ clock });
+    const who = { actorUserId: "a", reason: "r" };
+    const first = new FeatureFlagController(store, "prod", { clock, pollIntervalMs: 0 });
+    await first.setFlag({ key: "kept", newValue: true, ...who });
+    await first.setFlag({ key: "dropped", newValue: true, ...who });
+    clock.set("2026-03-01T00:00:00Z");
+    first.isEnabled("kept");
+    await first.close(); // flushes usage
+    // A process started today, long after the flags were last changed.
+    clock.set("2026-03-10T00:00:00Z");
+    const second = new FeatureFlagController(store, "prod", { clock, pollIntervalMs: 0 });
+    await second.ready();
+    expect(second.staleFlags({ unusedForDays: 30 }).map((s) => s.key)).toEqual(["dropped"]);
+    expect(second.staleFlags({ unusedForDays: 5 }).map((s) => s.key)).toEqual(["dropped", "kept"]);
+    expect(second.keys()).not.toContain("$stats");
+  });
 });
