@@ -164,7 +164,9 @@ export class OutboxNotifier implements Notifier {
     // A repeat that was deduped everywhere is the same incident: its first copy already set the timer.
     const fresh = receipt.messages.length === 0 || receipt.messages.some((m) => !m.duplicate);
     if (esc && fresh && receipt.dropped === null && n.action === "trigger" && severityRank(n.severity) <= severityRank(esc.minSeverity ?? "high")) {
-      const due = new Date(now + esc.afterMinutes * 60_000).toISOString();
+      // The clock starts when people were told: after quiet hours when the first send was held.
+      const toldAt = receipt.deferredUntil ? Date.parse(receipt.deferredUntil) : now;
+      const due = new Date(toldAt + esc.afterMinutes * 60_000).toISOString();
       for (const channel of esc.channels) {
         const key = `${scope}|esc|${n.id}|${channel}`;
         receipt.messages.push(await this.put(n, channel, key, due, { afterMinutes: esc.afterMinutes }, now, options.tx));

@@ -215,6 +215,24 @@ describe("escalation", () => {
     expect(later.messages.filter((m) => m.escalation).length).toBe(1);
   });
 
+  it("the escalation timer starts after quiet hours when the first send was held", async () => {
+    const store = new MemoryOutboxStore();
+    const slack = recorder("slack");
+    const pd = recorder("pagerduty");
+    const notifier = createNotifier({
+      store,
+      channels: [slack, pd],
+      clock: new ManualClock("2030-01-01T23:00:00.000Z"),
+      defaultChannels: ["slack"],
+      quietHours: { start: "22:00", end: "07:00", channels: ["slack"] },
+      escalation: { afterMinutes: 15, channels: ["pagerduty"] },
+    });
+    const r = await notifier.enqueue({ subject: "x", body: "b", severity: "high", dedupeKey: "inc-14" });
+    expect(r.deferredUntil).toBe("2030-01-02T07:00:00.000Z");
+    const esc = await store.get({ id: r.messages.find((m) => m.escalation)!.messageId });
+    expect(esc!.nextAttemptAt).toBe("2030-01-02T07:15:00.000Z");
+  });
+
   it("low severities do not escalate", async () => {
     const { notifier } = escRig(new Set());
     const r = await notifier.enqueue({ subject: "fyi", body: "b", severity: "low", dedupeKey: "inc-11" });
