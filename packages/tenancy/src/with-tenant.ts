@@ -98,11 +98,11 @@ export async function withTenantConnection<T>(
   tenantId: TenantKey,
   fn: (client: SqlQueryable) => Promise<T>,
 ): Promise<T> {
-  const value = tenantSettingValue(tenantId);
+  tenantSettingValue(tenantId); // validate before taking a connection
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    return await withTenant(client, value === GLOBAL_SCOPE_SETTING ? null : value, fn);
+    return await withTenant(client, tenantId, fn);
   } catch (err) {
     // A failed ROLLBACK leaves the connection in an unknown state: do not hand it to the next tenant.
     broken = await client.query("SELECT 1").then(
