@@ -42,8 +42,6 @@ export interface IncidentData {
   history: Transition[];
   mitigation?: MitigationState;
   notify?: { firstNotifiedAt?: string; lastNotifiedAt?: string; resolvedNotifiedAt?: string };
-  /** Set while a silence matches (id of the silence). */
-  silencedBy?: string;
 }
 
 /** Typed view of an incident's data. */

@@ -1,5 +1,7 @@
+import * as z from "zod";
 import {
   ACTIVE_INCIDENT_STATES,
+  parseInput,
   ConflictError,
   prefixedId,
   systemClock,
@@ -24,6 +26,18 @@ import { SignalRecorder, type AuthSignal, type IdentityRule } from "./recorder.j
 import { createPlaybookRegistry, type PlaybookRegistry } from "./registry.js";
 import type { Triage, TriageScore } from "./triage.js";
 import type { SpineEvent } from "./types.js";
+
+const positiveMs = z.number().int("expected an integer number of milliseconds").positive("expected milliseconds > 0");
+const Mode = z.enum(["off", "suggest", "apply"]);
+const RuntimeScalarsSchema = z.object({
+  intervalMs: positiveMs.optional(),
+  bucketMs: positiveMs.optional(),
+  autoResolveAfterMs: positiveMs.optional(),
+  instanceId: z.string().min(1).max(128).optional(),
+  timers: z.object({ groupWaitMs: positiveMs.optional(), groupIntervalMs: positiveMs.optional(), repeatIntervalMs: positiveMs.optional() }).optional(),
+  mitigation: z.object({ mode: Mode, byType: z.record(z.string(), Mode).optional() }).passthrough().optional(),
+  groupBy: z.array(z.enum(["tenantId", "type", "severity"])).optional(),
+});
 
 export interface OpsRuntimeOptions<T extends string = string> {
   stores: { incidents: IncidentStore; counters: CounterStore; authEvents?: AuthEventStore };
@@ -93,6 +107,7 @@ export class OpsRuntime<T extends string = string> {
       throw new ValidationError("[ops/incidents] invalid runtime options: stores.incidents and stores.counters are required", [
         { path: "stores", message: "expected { incidents, counters }" },
       ]);
+    parseInput(RuntimeScalarsSchema, { ...o, stores: undefined }, { pkg: "incidents", what: "runtime options" });
     if (o.mitigation?.mode === "apply" && !o.flags)
       throw new ValidationError("[ops/incidents] invalid runtime options: flags: a FlagWriter is required for mitigation mode \"apply\"", [
         { path: "flags", message: "expected a FlagWriter when mitigation.mode is \"apply\"" },

@@ -202,3 +202,31 @@ describe("notifications: Alertmanager timers, grouping, silences, inhibition", (
     expect(notifier.sent[0]!.tenantId ?? null).toBeNull();
   });
 });
+
+describe("runtime options and shutdown", () => {
+  it("rejects bad options with the field named", () => {
+    const stores = memoryStores();
+    expect(() => createOpsRuntime({ stores, intervalMs: -1 })).toThrow(/intervalMs/);
+    expect(() => createOpsRuntime({ stores, mitigation: { mode: "yolo" as "off" } })).toThrow(/mitigation\.mode/);
+    expect(() => createOpsRuntime({ stores, timers: { groupWaitMs: 0 } })).toThrow(/groupWaitMs/);
+    expect(() => createOpsRuntime({ stores: {} as never })).toThrow(/stores/);
+  });
+
+  it("stop() flushes what was recorded after start()", async () => {
+    const stores = memoryStores();
+    const runtime = createOpsRuntime({ stores, intervalMs: 3_600_000 });
+    runtime.start();
+    runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", userId: "u1" });
+    await runtime.stop();
+    expect((await stores.authEvents.list({ tenantId: "acme" })).items.map((e) => e.userId)).toEqual(["u1"]);
+  });
+
+  it("never acts on another tenant's incident", async () => {
+    const { runtime, raise, flags } = setup({ mitigation: { mode: "apply" } });
+    const [r] = await raise({ failed_logins_1h: 500 });
+    await expect(runtime.rollback({ tenantId: "globex", id: r!.incident.id })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(runtime.resolve({ tenantId: "globex", id: r!.incident.id, actor: "mallory" })).rejects.toBeInstanceOf(NotFoundError);
+    expect(flags.get("auth.login.rate_limit_strict", "acme")).toBe(true);
+    expect(flags.get("auth.login.rate_limit_strict", "globex")).toBeUndefined();
+  });
+});
