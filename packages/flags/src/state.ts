@@ -44,11 +44,18 @@ export class FlagState {
   }
 
   replaceAll(records: readonly FlagRecord[]): void {
+    // A snapshot read before a write we already applied must not roll that write back.
+    const newer: FlagRecord[] = [];
+    for (const r of records) {
+      const held = this.held(r);
+      if (held && held.version > r.version) newer.push(held);
+    }
     this.globals.clear();
     this.overrides.clear();
     this.segments.clear();
     this.stats.record = null;
     for (const r of records) this.put(r);
+    for (const r of newer) this.put(r);
     this.recompileAll();
   }
 

@@ -106,6 +106,48 @@ describe("writes", () => {
     expect(audit.entries).toHaveLength(1);
   });
 
+  it("every write method validates its input and writes nothing on bad input", async () => {
+    const { c, store, audit } = await setup();
+    await c.setFlag({ key: "f", newValue: true, actorUserId: "a", reason: "init" });
+    const who = { key: "f", actorUserId: "a", reason: "r" };
+    const calls: [string, () => Promise<unknown>, RegExp][] = [
+      ["updateFlag", () => c.updateFlag({ ...who, patch: { enabled: "yes" as never } }), /patch\.enabled/],
+      ["updateFlag unknown field", () => c.updateFlag({ ...who, patch: { colour: "red" } as never }), /patch/],
+      ["setEnabled", () => c.setEnabled({ ...who, enabled: 1 as never }), /enabled/],
+      ["setRules", () => c.setRules({ ...who, rules: [{ id: "", serve: { value: true } }] }), /rules\[0\]\.id/],
+      ["setRules op", () => c.setRules({ ...who, rules: [{ id: "r", when: [{ attr: "a", op: "like" as never, value: "x" }], serve: { value: true } }] }), /op/],
+      ["setRules serve", () => c.setRules({ ...who, rules: [{ id: "r", serve: {} }] }), /serve/],
+      ["setRollout", () => c.setRollout({ ...who, rollout: { percentage: 10, split: [{ weight: 10 }] } }), /exactly one/],
+      ["clearTenantOverride", () => c.clearTenantOverride({ ...who, tenantId: "" }), /tenantId/],
+      ["deleteFlag", () => c.deleteFlag({ ...who, reason: " " }), /reason/],
+      ["defineSegment", () => c.defineSegment({ name: "s", segment: { include: "u1" as never }, actorUserId: "a", reason: "r" }), /segment\.include/],
+      ["scheduleChange", () => c.scheduleChange({ ...who, at: "2026-13-45", patch: { value: false } }), /at/],
+      ["cancelScheduledChange", () => c.cancelScheduledChange({ ...who, id: "" }), /id/],
+    ];
+    for (const [name, call, field] of calls) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(ValidationError);
+      expect((err as Error).message, name).toMatch(/^\[ops\/flags\]/);
+      expect((err as Error).message, name).toMatch(field);
+    }
+    expect((await store.get({ env: "prod", key: "f", tenantId: null }))?.version).toBe(1);
+    expect(await store.snapshot({ env: "prod" })).toHaveLength(1);
+    expect(audit.entries).toHaveLength(1);
+  });
+
+  it("20 concurrent tenant-override writers and a concurrent kill switch all land", async () => {
+    const { c, store, audit } = await setup();
+    await c.setFlag({ key: "f", newValue: false, actorUserId: "a", reason: "init" });
+    await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => c.setFlag({ key: "f", newValue: true, tenantId: `t${i % 4}`, actorUserId: `w${i}`, reason: "r" })),
+      c.setEnabled({ key: "f", enabled: false, actorUserId: "k", reason: "kill" }),
+    ]);
+    for (let t = 0; t < 4; t++) expect((await store.get({ env: "prod", key: "f", tenantId: `t${t}` }))?.version).toBe(5);
+    expect(((await store.get({ env: "prod", key: "f", tenantId: null }))?.config as { enabled: boolean }).enabled).toBe(false);
+    expect(audit.entries).toHaveLength(22);
+    expect(c.evaluate("f", { tenantId: "t1" }).reason).toBe("DISABLED");
+  });
+
   it("implements FlagWriter: set returns the previous value, clear restores unset", async () => {
     const { c, audit } = await setup();
     const w = c.asFlagWriter();
