@@ -2,6 +2,7 @@ import { EnvironmentSchema, parseInput, systemClock, ValidationError, type Clock
 import * as z from "zod";
 import { eventLoopCheck, type ClosableHealthCheck } from "./checks/event-loop.js";
 import { ProbeRunner } from "./probe-runner.js";
+import { safeListener, type StatusChangeListener } from "./status-change.js";
 import { DEFAULT_CHECK_TIMEOUT_MS, type ExecuteOptions } from "./run-checks.js";
 import { HealthCheckSchema, TimeoutMsSchema } from "./schemas.js";
 import type { CheckResult, HealthCheck, HealthReport, ProbeKind } from "./types.js";
@@ -50,6 +51,10 @@ export interface HealthOptions {
   details?: DetailsPolicy;
   /** Literal secrets (passwords, tokens) to redact from messages, on top of the built-in patterns. */
   secrets?: string[];
+  /** Called when a probe's status differs from its previous run's (see `notifyOnFailure`). Never throws into checks. */
+  onStatusChange?: StatusChangeListener;
+  /** Where a throwing `onStatusChange` is reported. Default: `console.error`. */
+  log?: (line: string) => void;
   clock?: Clock;
 }
 
@@ -81,6 +86,8 @@ const OptionsSchema = z.object({
     error: "expected true, false or a function (request) => boolean",
   }).optional(),
   secrets: z.array(z.string()).optional(),
+  onStatusChange: z.custom<StatusChangeListener>((v) => typeof v === "function", "expected a function").optional(),
+  log: z.custom<(line: string) => void>((v) => typeof v === "function", "expected a function").optional(),
   clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === "function", "expected a Clock").optional(),
 });
 
@@ -125,10 +132,15 @@ export function createHealth(options: HealthOptions = {}): Health {
   // zod rebuilt the check objects: keep the caller's, which may carry state (samplers).
   const owned: ClosableHealthCheck[] = [];
   const livenessChecks = options.liveness ?? [(owned[owned.length] = eventLoopCheck())];
+  const listener = options.onStatusChange
+    ? safeListener(options.onStatusChange, options.log ?? ((line) => console.error(line)))
+    : undefined;
+  const changed = (probe: ProbeKind) =>
+    listener ? (previous: HealthReport | undefined, report: HealthReport) => listener({ probe, previous: previous?.status, report }) : undefined;
   const runners: Record<ProbeKind, ProbeRunner> = {
-    readiness: new ProbeRunner("readiness", options.checks ?? [], ttl, exec, opts.env),
-    liveness: new ProbeRunner("liveness", livenessChecks, ttl, exec, opts.env),
-    startup: new ProbeRunner("startup", options.startup ?? [], ttl, exec, opts.env),
+    readiness: new ProbeRunner("readiness", options.checks ?? [], ttl, exec, opts.env, changed("readiness")),
+    liveness: new ProbeRunner("liveness", livenessChecks, ttl, exec, opts.env, changed("liveness")),
+    startup: new ProbeRunner("startup", options.startup ?? [], ttl, exec, opts.env, changed("startup")),
   };
   let shuttingDown = false;
   let marked = !opts.waitForStarted;

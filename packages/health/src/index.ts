@@ -4,6 +4,7 @@ export { runCheck, executeChecks, aggregateStatus, CheckTimeoutError, DEFAULT_CH
 export { scrubSecrets, describeError, REDACTED } from "./scrub.js";
 export { createHealth, type Health, type HealthOptions, type HealthRequest, type DetailsPolicy, type ServiceInfo } from "./health.js";
 export { bearerToken } from "./details.js";
+export { notifyOnFailure, type StatusChange, type StatusChangeListener } from "./status-change.js";
 export { toHealthJson, httpStatusOf, HEALTH_JSON_TYPE, type HealthJson, type HealthJsonCheck } from "./health-json.js";
 export { toPrometheus, PROMETHEUS_CONTENT_TYPE, type PrometheusOptions } from "./prometheus.js";
 export * from "./respond.js";

@@ -24,6 +24,8 @@ export class ProbeRunner {
     private readonly ttlMs: number,
     private readonly exec: ExecuteOptions,
     private readonly env: string | undefined,
+    /** Called after a run whose status differs from the previous run's (the first run counts as a change). */
+    private readonly onChange?: (previous: HealthReport | undefined, report: HealthReport) => void,
   ) {}
 
   /** How many times the checks actually ran (cache misses). */
@@ -51,9 +53,11 @@ export class ProbeRunner {
       .then((report) => {
         report.probe = this.probe;
         if (this.env !== undefined) report.env = this.env;
+        const previous = this.last;
         this.last = report;
         this.lastAt = this.exec.clock.now();
         this.lastPromise = Promise.resolve(report);
+        if (this.onChange && previous?.status !== report.status) this.onChange(previous, report);
         return report;
       })
       .finally(() => {

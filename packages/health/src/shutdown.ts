@@ -42,6 +42,9 @@ const OptionsSchema = z.object({
   signals: z.array(z.string().regex(/^SIG[A-Z0-9]+$/, "expected a signal name such as SIGTERM")).optional(),
   exit: z.custom<(code: number) => void>((v) => typeof v === "function").optional(),
   log: z.custom<(line: string) => void>((v) => typeof v === "function").optional(),
+}).refine((o) => (o.drainDelayMs ?? 5_000) < (o.hardTimeoutMs ?? 25_000), {
+  message: "expected drainDelayMs < hardTimeoutMs (the drain must end before the forced exit)",
+  path: ["drainDelayMs"],
 });
 
 export interface GracefulShutdown {

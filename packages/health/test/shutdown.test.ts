@@ -166,6 +166,7 @@ describe("gracefulShutdown (in process, signals off)", () => {
     const health = createHealth();
     expect(() => gracefulShutdown(health, { drainDelayMs: -1, signals: [] })).toThrow(/\[ops\/health\] invalid gracefulShutdown options: drainDelayMs/);
     expect(() => gracefulShutdown(health, { servers: [{} as ClosableServer], signals: [] })).toThrow(/servers\[0\]/);
+    expect(() => gracefulShutdown(health, { drainDelayMs: 30_000, signals: [] })).toThrow(/drainDelayMs: expected drainDelayMs < hardTimeoutMs/);
     health.close();
   });
 });
