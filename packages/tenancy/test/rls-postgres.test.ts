@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { ValidationError } from "@ops/core";
 import { requireService } from "@ops/testkit";
-import { currentTenant, rlsSql, withTenant, withTenantConnection, type SqlQueryable } from "@ops/tenancy";
+import { TenantScope, currentTenant, rlsSql, withCurrentTenant, withTenant, withTenantConnection, type SqlQueryable } from "@ops/tenancy";
 import { createRlsFixture, type RlsFixture } from "./pg-fixture.js";
 
 const up = await requireService("postgres");
@@ -148,6 +148,33 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
     ).rejects.toThrow("boom");
     const rows = await q(fx.admin, `SELECT 1 FROM ${fx.schema}.ops_incidents WHERE body = 'rolled-back'`);
     expect(rows).toEqual([]);
+  });
+
+  it("join mode scopes part of the caller's transaction and restores the setting; the caller's rollback wins", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const acme = await withTenant(client, "acme", (c) => q(c, "SELECT body FROM ops_incidents ORDER BY body"), { transaction: "join" });
+      expect(acme.map((r) => r.body)).toEqual(["a1", "a2"]);
+      const [s] = await q(client, "SELECT current_setting('app.tenant_id', true) AS v");
+      expect(s?.v ?? "").toBe("");
+      await withTenant(client, "globex", (c) => c.query("INSERT INTO ops_incidents (tenant_id, body) VALUES ('globex', 'joined')"), { transaction: "join" });
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+    expect(await q(fx.admin, `SELECT 1 FROM ${fx.schema}.ops_incidents WHERE body = 'joined'`)).toEqual([]);
+  });
+
+  it("withCurrentTenant takes the scope's tenant and refuses outside one", async () => {
+    const client = await pool.connect();
+    try {
+      const rows = await new TenantScope("globex").run(() => withCurrentTenant(client, (c) => q(c, "SELECT body FROM ops_incidents")));
+      expect(rows.map((r) => r.body)).toEqual(["g1"]);
+      expect(() => withCurrentTenant(client, async () => 1)).toThrow(/no tenant scope is current/);
+    } finally {
+      client.release();
+    }
   });
 
   it("FORCE applies the policies to the table owner too", async () => {
