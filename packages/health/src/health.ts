@@ -58,6 +58,7 @@ export interface HealthOptions {
   clock?: Clock;
 }
 
+const ProbeKindSchema = z.enum(["liveness", "readiness", "startup"], { error: "expected liveness, readiness or startup" });
 const ServiceSchema = z.object({
   serviceId: z.string().max(200).optional(),
   version: z.string().max(100).optional(),
@@ -105,7 +106,7 @@ export interface Health {
   /** Latches startup as done (needed when `waitForStarted` is set). */
   markStarted(): void;
   readonly started: boolean;
-  /** From now on readiness fails at once, without running checks. Liveness is unaffected. */
+  /** From now on readiness fails at once, without running checks; polling stops and status changes are no longer reported. Liveness is unaffected. */
   beginShutdown(): void;
   readonly shuttingDown: boolean;
   /** Polls the probes in the background (default: readiness) every `intervalMs`. */
@@ -135,8 +136,13 @@ export function createHealth(options: HealthOptions = {}): Health {
   const listener = options.onStatusChange
     ? safeListener(options.onStatusChange, options.log ?? ((line) => console.error(line)))
     : undefined;
+  // Silent once shutting down: pools are closing on purpose, and that must not page anyone.
   const changed = (probe: ProbeKind) =>
-    listener ? (previous: HealthReport | undefined, report: HealthReport) => listener({ probe, previous: previous?.status, report }) : undefined;
+    listener
+      ? (previous: HealthReport | undefined, report: HealthReport) => {
+          if (!shuttingDown) listener({ probe, previous: previous?.status, report });
+        }
+      : undefined;
   const runners: Record<ProbeKind, ProbeRunner> = {
     readiness: new ProbeRunner("readiness", options.checks ?? [], ttl, exec, opts.env, changed("readiness")),
     liveness: new ProbeRunner("liveness", livenessChecks, ttl, exec, opts.env, changed("liveness")),
@@ -189,13 +195,16 @@ export function createHealth(options: HealthOptions = {}): Health {
     },
     beginShutdown: () => {
       shuttingDown = true;
+      // Checks would now hit stores that are being closed: stop polling them.
+      health.stopPolling();
     },
     get shuttingDown() {
       return shuttingDown;
     },
     startPolling: (intervalMs, probes = ["readiness"]) => {
       const ms = parseInput(z.number().int().min(100, "expected intervalMs >= 100"), intervalMs, { pkg: "health", what: "startPolling intervalMs" });
-      for (const p of probes) runners[p].startPolling(ms);
+      const which = parseInput(z.array(ProbeKindSchema), probes, { pkg: "health", what: "startPolling probes" });
+      for (const p of which) runners[p].startPolling(ms);
     },
     stopPolling: () => {
       for (const r of Object.values(runners)) r.stopPolling();

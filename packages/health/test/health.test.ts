@@ -141,6 +141,7 @@ describe("createHealth", () => {
     expect(() => createHealth({ checks: [{ name: "x:y", run: () => true }] })).toThrow(/no ':'/);
     const h = make();
     expect(() => h.startPolling(1)).toThrow(/intervalMs/);
+    expect(() => h.startPolling(100, ["ready" as never])).toThrow(/startPolling probes: \[0\]/);
   });
 
   it("check() rejects an unknown probe name", async () => {

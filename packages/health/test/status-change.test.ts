@@ -88,4 +88,25 @@ describe("status changes", () => {
     expect(sent[1]).toMatchObject({ type: "HEALTH_RECOVERED", dedupeKey: "health:api:readiness", action: "resolve", severity: "info" });
     expect(JSON.stringify(sent)).not.toContain("pw-z");
   });
+
+  it("stops polling and stays silent once shutting down", async () => {
+    const changes: StatusChange[] = [];
+    let calls = 0;
+    let up = true;
+    const health = createHealth({
+      checks: [{ name: "db", run: () => (calls++, up) }],
+      cacheTtlMs: 0,
+      onStatusChange: (c) => void changes.push(c),
+    });
+    open.push(health);
+    health.startPolling(100);
+    await vi.waitFor(() => expect(changes).toHaveLength(1));
+    health.beginShutdown();
+    up = false; // the pool is being closed
+    const after = calls;
+    await health.refresh("readiness");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toBe(after);
+    expect(changes).toHaveLength(1);
+  });
 });
