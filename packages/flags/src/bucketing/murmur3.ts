@@ -107,11 +107,72 @@ export function murmur3Prefix(prefix: string, seed = 0): Murmur3State {
   return save();
 }
 
-/** murmur3_x86_32(prefix + s) over UTF-8, continuing from a prefix state. Allocation-free. */
+/**
+ * murmur3_x86_32(prefix + s) over UTF-8, continuing from a prefix state. Allocation-free. The
+ * hot path: state lives in locals (module-level registers are context slots, ~2x slower), and
+ * ASCII input takes the short branch.
+ */
 export function murmur3Continue(state: Murmur3State, s: string): number {
-  load(state);
-  feedUtf8(s);
-  return finish();
+  let h = state.h;
+  let k = state.tail;
+  let n = state.tailLen;
+  let len = state.len;
+  const sl = s.length;
+  for (let i = 0; i < sl; i++) {
+    let c = s.charCodeAt(i);
+    let bytes: number; // up to 4 UTF-8 bytes packed little-endian
+    let count: number;
+    if (c < 0x80) {
+      bytes = c;
+      count = 1;
+    } else if (c < 0x800) {
+      bytes = (0xc0 | (c >> 6)) | ((0x80 | (c & 0x3f)) << 8);
+      count = 2;
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = i + 1 < sl ? s.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          i += 1;
+        } else c = 0xfffd;
+      }
+      if (c >= 0x10000) {
+        bytes = (0xf0 | (c >> 18)) | ((0x80 | ((c >> 12) & 0x3f)) << 8) | ((0x80 | ((c >> 6) & 0x3f)) << 16) | ((0x80 | (c & 0x3f)) << 24);
+        count = 4;
+      } else {
+        bytes = (0xe0 | (c >> 12)) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
+        count = 3;
+      }
+    }
+    for (let j = 0; j < count; j++) {
+      k |= ((bytes >>> (j << 3)) & 0xff) << (n << 3);
+      n += 1;
+      if (n === 4) {
+        k = Math.imul(k, C1);
+        k = (k << 15) | (k >>> 17);
+        k = Math.imul(k, C2);
+        h ^= k;
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+        k = 0;
+        n = 0;
+      }
+    }
+    len += count;
+  }
+  if (n > 0) {
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 /** MurmurHash3 x86_32 of the UTF-8 bytes of `s`, unsigned. */
