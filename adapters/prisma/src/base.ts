@@ -1,5 +1,5 @@
 import { UnavailableError, type StoreCapabilities } from "@ops/core";
-import type { PrismaClientLike, PrismaSqlClient } from "./client.js";
+import type { PrismaSqlClient } from "./client.js";
 import { mapPrismaError } from "./errors.js";
 
 export const PKG = "adapter-prisma";
@@ -27,10 +27,11 @@ export interface PrismaStoreOptions {
 /** What every Prisma store shares: the user's client, the closed state and error mapping. */
 export abstract class PrismaStoreBase {
   readonly capabilities: StoreCapabilities;
-  protected readonly db: PrismaClientLike;
+  /** The app's client, or a transaction handle (e.g. inside @ops/tenancy's `$withTenant`). */
+  protected readonly db: PrismaSqlClient;
   private closed = false;
 
-  constructor(db: PrismaClientLike, options: PrismaStoreOptions = {}) {
+  constructor(db: PrismaSqlClient, options: PrismaStoreOptions = {}) {
     this.db = db;
     this.capabilities = Object.freeze({ ...PRISMA_CAPABILITIES, ...options.capabilities });
   }

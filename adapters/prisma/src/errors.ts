@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, OpsError, UnavailableError } from "@ops/core";
+import { ConflictError, NotFoundError, OpsError, TenantIsolationError, UnavailableError } from "@ops/core";
 
 const PKG = "[ops/adapter-prisma]";
 
@@ -31,7 +31,7 @@ function facts(err: unknown): ErrorFacts {
   while (typeof current === "object" && current !== null && !seen.has(current)) {
     seen.add(current);
     const e = current as Record<string, unknown>;
-    if (out.message === "" && typeof e.message === "string") out.message = e.message;
+    if (typeof e.message === "string") out.message += `${e.message}\n`;
     if (typeof e.code === "string") {
       if (/^P\d{4}$/.test(e.code)) out.prismaCode ??= e.code;
       else if (/^[0-9A-Z]{5}$/.test(e.code) && !e.code.startsWith("E")) out.sqlState ??= e.code;
@@ -52,6 +52,7 @@ function facts(err: unknown): ErrorFacts {
  *
  * - unique violation (P2002, SQLSTATE 23505) -> ConflictError
  * - record not found (P2025) -> NotFoundError
+ * - a row-level security policy rejected a write (42501 "row-level security") -> TenantIsolationError
  * - lost or refused connection, pool timeout, serialization failure -> UnavailableError (retryable)
  * - anything else is returned unchanged (it is a bug or a schema problem, not a state to handle)
  */
@@ -61,6 +62,11 @@ export function mapPrismaError(err: unknown, what: string): unknown {
   if (f.prismaCode === "P2002" || f.sqlState === "23505" || f.kind === "UniqueConstraintViolation")
     return new ConflictError(`${PKG} ${what}: the key already exists`, { cause: err });
   if (f.prismaCode === "P2025") return new NotFoundError(`${PKG} ${what}: record not found`, { cause: err });
+  if (f.sqlState === "42501" && /row-level security/i.test(f.message))
+    return new TenantIsolationError(
+      `${PKG} ${what}: row-level security rejected the write (app.tenant_id is not the record's tenant)`,
+      { cause: err },
+    );
   if (
     (f.prismaCode !== undefined && UNAVAILABLE_PRISMA.has(f.prismaCode)) ||
     (f.kind !== undefined && UNAVAILABLE_KINDS.has(f.kind)) ||

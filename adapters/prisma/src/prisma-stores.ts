@@ -1,6 +1,6 @@
 import type { OpsStores } from "@ops/core";
 import { PRISMA_CAPABILITIES, type PrismaStoreOptions } from "./base.js";
-import { isPrismaSqlClient, type PrismaClientLike } from "./client.js";
+import { isPrismaSqlClient, type PrismaSqlClient } from "./client.js";
 import { ConfigError } from "@ops/core";
 import { PrismaAuditStore } from "./stores/audit-store.js";
 import { PrismaAuthEventStore } from "./stores/auth-event-store.js";
@@ -27,11 +27,15 @@ export interface PrismaStores extends OpsStores {
  * `@prisma/adapter-pg`), on the tables of `prisma/ops.prisma`. The stores speak SQL through
  * `$queryRawUnsafe`/`$executeRawUnsafe` with bind parameters, so any generated client fits.
  * `close()` closes the stores, never the client: it belongs to the app.
+ *
+ * `prisma` may also be an interactive transaction handle: `prismaStores(tx)` inside
+ * `prisma.$transaction` (or @ops/tenancy's `$withTenant`, which sets `app.tenant_id` for RLS) runs
+ * every store call in that transaction.
  * @throws ConfigError when `prisma` is not a Prisma client.
  */
-export function prismaStores(prisma: PrismaClientLike, options: PrismaStoresOptions = {}): PrismaStores {
-  if (!isPrismaSqlClient(prisma) || typeof (prisma as { $transaction?: unknown }).$transaction !== "function")
-    throw new ConfigError("[ops/adapter-prisma] invalid prisma: expected a PrismaClient (with $queryRawUnsafe, $executeRawUnsafe and $transaction)", [
+export function prismaStores(prisma: PrismaSqlClient, options: PrismaStoresOptions = {}): PrismaStores {
+  if (!isPrismaSqlClient(prisma))
+    throw new ConfigError("[ops/adapter-prisma] invalid prisma: expected a PrismaClient or transaction client (with $queryRawUnsafe and $executeRawUnsafe)", [
       { path: "prisma", message: "expected a PrismaClient" },
     ]);
   const stores = {

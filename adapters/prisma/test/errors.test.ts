@@ -115,6 +115,14 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     } finally {
       locker.release();
     }
+    // The orphaned UPDATE may still run once the lock is gone: wait until the server is done with it.
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await db.pool.query(
+        "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'UPDATE ops_flags%' AND pid <> pg_backend_pid()",
+      );
+      if (rows.length === 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     // Its outcome is unknown to the caller (the server may have committed it before noticing the
     // client was gone), which is what UnavailableError says; compare-and-set keeps the retry safe:
     // it either applies once or reports the conflict.
