@@ -147,7 +147,7 @@ async function openfeature(n: number, runs: number): Promise<BenchRow[]> {
     } as never),
   );
   const client = OpenFeature.getClient("bench");
-  const m = Math.min(n, 200_000);
+  const m = Math.min(n, 100_000);
   const note = m < n ? `async API; ${m.toLocaleString("en-US")} of the ids (slow)` : "async API";
   const rows = [
     row("a", "@openfeature/server-sdk 1.23.0 InMemoryProvider", await timeAsync(m, runs, (i) => ({ targetingKey: user(i) }), (ctx) => client.getBooleanValue("flag-a", false, ctx)), m, note),
@@ -178,7 +178,7 @@ async function launchdarkly(n: number, runs: number): Promise<BenchRow[]> {
   });
   try {
     await client.waitForInitialization({ timeout: 10 });
-    const m = Math.min(n, 500_000);
+    const m = Math.min(n, 300_000);
     const note = m < n ? `async API; ${m.toLocaleString("en-US")} of the ids` : "async API";
     const ev = (key: string) => async (ctx: Record<string, unknown>) => (await client.variation(key, ctx as never, false)) === true;
     return [
