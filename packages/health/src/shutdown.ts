@@ -33,9 +33,14 @@ export interface GracefulShutdownOptions {
   log?: (line: string) => void;
 }
 
+const ServerSchema = z.custom<ClosableServer>((v) => typeof (v as ClosableServer | undefined)?.close === "function", "expected a server with close()");
+const CloserSchema = z.custom<Closer>(
+  (v) => typeof v === "function" || typeof (v as { close?: unknown } | undefined)?.close === "function",
+  "expected a function or an object with close()",
+);
 const OptionsSchema = z.object({
-  servers: z.array(z.custom<ClosableServer>((v) => typeof (v as ClosableServer | undefined)?.close === "function", "expected a server with close()")).optional(),
-  closers: z.array(z.custom<Closer>((v) => typeof v === "function" || typeof (v as { close?: unknown } | undefined)?.close === "function", "expected a function or an object with close()")).optional(),
+  servers: z.array(ServerSchema).optional(),
+  closers: z.array(CloserSchema).optional(),
   drainDelayMs: z.number().int().nonnegative("expected drainDelayMs >= 0").optional(),
   serverCloseTimeoutMs: z.number().int().nonnegative("expected serverCloseTimeoutMs >= 0").optional(),
   hardTimeoutMs: z.number().int().positive("expected hardTimeoutMs > 0").optional(),
@@ -48,8 +53,9 @@ const OptionsSchema = z.object({
 });
 
 export interface GracefulShutdown {
+  /** @throws ValidationError when `server` has no close() */
   addServer(server: ClosableServer): void;
-  /** Registers a store or client to close after the servers. */
+  /** Registers a store or client to close after the servers. @throws ValidationError when it is not closable */
   register(closer: Closer): void;
   /** Starts the shutdown as a signal would; resolves with the exit code once closing is done. */
   shutdown(reason?: string): Promise<number>;
@@ -129,8 +135,8 @@ export function gracefulShutdown(health: Health, options: GracefulShutdownOption
   for (const s of signals) process.on(s, onSignal);
 
   return {
-    addServer: (s) => void servers.push(s),
-    register: (c) => void closers.push(c),
+    addServer: (s) => void servers.push(parseInput(ServerSchema, s, { pkg: "health", what: "addServer server" })),
+    register: (c) => void closers.push(parseInput(CloserSchema, c, { pkg: "health", what: "register closer" })),
     shutdown: (reason = "shutdown requested") => (running ??= run(reason)),
     dispose: () => {
       for (const s of signals) process.off(s, onSignal);

@@ -167,6 +167,9 @@ describe("gracefulShutdown (in process, signals off)", () => {
     expect(() => gracefulShutdown(health, { drainDelayMs: -1, signals: [] })).toThrow(/\[ops\/health\] invalid gracefulShutdown options: drainDelayMs/);
     expect(() => gracefulShutdown(health, { servers: [{} as ClosableServer], signals: [] })).toThrow(/servers\[0\]/);
     expect(() => gracefulShutdown(health, { drainDelayMs: 30_000, signals: [] })).toThrow(/drainDelayMs: expected drainDelayMs < hardTimeoutMs/);
+    const sd = gracefulShutdown(health, { signals: [] });
+    expect(() => sd.register(42 as never)).toThrow(/\[ops\/health\] invalid register closer/);
+    expect(() => sd.addServer({} as never)).toThrow(/\[ops\/health\] invalid addServer server/);
     health.close();
   });
 });
