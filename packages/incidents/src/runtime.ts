@@ -13,6 +13,7 @@ import {
   type FlagWriter,
   type IncidentRecord,
   type IncidentStore,
+  type JsonValue,
   type Notifier,
   type TenantKey,
 } from "@ops/core";
@@ -22,7 +23,7 @@ import { IncidentManager, SPINE_ACTOR, fingerprintOf } from "./lifecycle.js";
 import { Mitigator, type MitigationPolicy, type MitigationResult } from "./mitigation.js";
 import { DEFAULT_INHIBITIONS, SilenceBook, type InhibitionRule } from "./noise.js";
 import { DEFAULT_TIMERS, notifyPass, notifyResolved, type NotificationTimers } from "./notifications.js";
-import { SignalRecorder, type AuthSignal, type IdentityRule } from "./recorder.js";
+import { SignalRecorder, THRESHOLD_EVENT, type AuthSignal, type IdentityRule } from "./recorder.js";
 import { createPlaybookRegistry, type PlaybookRegistry } from "./registry.js";
 import type { Triage, TriageScore } from "./triage.js";
 import type { SpineEvent } from "./types.js";
@@ -33,6 +34,7 @@ const RuntimeScalarsSchema = z.object({
   intervalMs: positiveMs.optional(),
   bucketMs: positiveMs.optional(),
   autoResolveAfterMs: positiveMs.optional(),
+  eventRetentionMs: positiveMs.optional(),
   instanceId: z.string().min(1).max(128).optional(),
   timers: z.object({ groupWaitMs: positiveMs.optional(), groupIntervalMs: positiveMs.optional(), repeatIntervalMs: positiveMs.optional() }).optional(),
   mitigation: z.object({ mode: Mode, byType: z.record(z.string(), Mode).optional() }).passthrough().optional(),
@@ -57,6 +59,8 @@ export interface OpsRuntimeOptions<T extends string = string> {
   groupBy?: ReadonlyArray<"tenantId" | "type" | "severity">;
   /** A detection incident resolves itself when its rule has not fired for this long (default 5 min). */
   autoResolveAfterMs?: number;
+  /** Auth events older than this are pruned (at most hourly, by any instance). Default 30 days. */
+  eventRetentionMs?: number;
   /** Tick period after `start()` (default 15 s). */
   intervalMs?: number;
   /** Counter bucket (default 60 s). */
@@ -101,6 +105,7 @@ export class OpsRuntime<T extends string = string> {
   private readonly rules: readonly DetectionRule[];
   private timer: ReturnType<typeof setInterval> | undefined;
   private running: Promise<TickReport> | undefined;
+  private lastPruneMs = Number.NEGATIVE_INFINITY;
 
   constructor(o: OpsRuntimeOptions<T>) {
     if (!o?.stores?.incidents || !o.stores.counters)
@@ -223,6 +228,24 @@ export class OpsRuntime<T extends string = string> {
     return out;
   }
 
+  /** Who crossed an identity threshold in the finding's window (for the on-call engineer), worst first. */
+  private async offenders(f: Finding): Promise<JsonValue> {
+    const store = this.o.stores.authEvents;
+    if (!store) return [];
+    const page = await store.list({
+      tenantId: f.tenantId,
+      types: [THRESHOLD_EVENT],
+      from: new Date(f.windowStartMs).toISOString(),
+      to: new Date(f.windowEndMs).toISOString(),
+      limit: 100,
+    });
+    return page.items
+      .filter((e) => e.meta?.incidentType === f.incidentType)
+      .map((e) => ({ userId: e.userId ?? null, ip: e.ip ?? null, count: (e.meta?.count as number) ?? 0 }))
+      .sort((a, b) => b.count - a.count)
+      .slice(0, 10);
+  }
+
   private async doTick(): Promise<TickReport> {
     const report: TickReport = { findings: 0, firing: [], raised: [], updated: 0, resolved: [], mitigations: [], notifications: { sent: 0, silenced: 0, inhibited: 0 }, errors: [] };
     await this.recorder.flush().catch((err: unknown) => report.errors.push(err));
@@ -243,7 +266,7 @@ export class OpsRuntime<T extends string = string> {
           incident_type: f.incidentType,
           severity_guess: f.severityGuess,
           occurred_at: new Date(f.windowEndMs).toISOString(),
-          metrics_snapshot: f.snapshot,
+          metrics_snapshot: f.reason === "identity" ? { ...f.snapshot, identities: await this.offenders(f) } : f.snapshot,
         };
         if (f.tenantId !== null) event.tenant_id = f.tenantId;
         const response = this.registry.run(event as SpineEvent<T>);
@@ -269,6 +292,12 @@ export class OpsRuntime<T extends string = string> {
       }
     }
     if (report.resolved.length > 0) active = await this.active();
+    const authEvents = this.o.stores.authEvents;
+    if (authEvents && nowMs - this.lastPruneMs >= 3_600_000) {
+      this.lastPruneMs = nowMs;
+      const before = new Date(nowMs - (this.o.eventRetentionMs ?? 30 * 86_400_000)).toISOString();
+      await authEvents.prune({ before }).catch((err: unknown) => report.errors.push(err));
+    }
     if (this.o.notifier) {
       try {
         for (const r of report.resolved) await notifyResolved({ manager: this.manager, notifier: this.o.notifier, resolved: r, stillActive: active, nowMs });

@@ -221,6 +221,14 @@ describe("runtime options and shutdown", () => {
     expect((await stores.authEvents.list({ tenantId: "acme" })).items.map((e) => e.userId)).toEqual(["u1"]);
   });
 
+  it("prunes auth events past their retention", async () => {
+    const { runtime, stores, clock } = setup({ eventRetentionMs: 86_400_000 });
+    runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", occurredAt: clock.now() - 2 * 86_400_000 });
+    runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", userId: "recent" });
+    await runtime.tick();
+    expect((await stores.authEvents.list({ tenantId: "acme" })).items.map((e) => e.userId)).toEqual(["recent"]);
+  });
+
   it("never acts on another tenant's incident", async () => {
     const { runtime, raise, flags } = setup({ mitigation: { mode: "apply" } });
     const [r] = await raise({ failed_logins_1h: 500 });

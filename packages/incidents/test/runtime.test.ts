@@ -138,6 +138,8 @@ describe("detection details", () => {
     const crossings = await stores.authEvents.list({ tenantId: "acme", types: ["THRESHOLD_EXCEEDED"] });
     expect(crossings.items).toHaveLength(1);
     expect(crossings.items[0]).toMatchObject({ userId: "alice", ip: "203.0.113.9", meta: { rule: "login-user-ip", count: 10 } });
+    const incident = r.raised.find((i) => i.tenantId === "acme")!;
+    expect(dataOf(incident).event.metrics_snapshot.identities).toEqual([{ userId: "alice", ip: "203.0.113.9", count: 10 }]);
   });
 
   it("counts a spike spread over many instances once, through shared counters", async () => {
