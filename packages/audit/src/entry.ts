@@ -15,6 +15,7 @@ import {
   type TenantKey,
 } from "@ops/core";
 import type { AuditAction } from "./actions.js";
+import { fastParseEntry, type ParsedEntryInput } from "./entry-fast.js";
 
 /** Default bound on an entry's `meta`, as UTF-8 JSON. */
 export const DEFAULT_MAX_META_BYTES = 16 * 1024;
@@ -107,20 +108,47 @@ export interface AuditEntryInput<A extends string = AuditAction> {
  * @throws ValidationError on a cycle, depth > 32, or more than `maxBytes` of JSON.
  */
 export function checkMetaSize(meta: unknown, maxBytes: number): number {
+  return inspectMeta(meta, maxBytes).bytes;
+}
+
+/** `checkMetaSize`, also telling whether meta is plain JSON (the fast path needs no zod then). */
+function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: boolean } {
   const seen = new Set<object>();
-  const walk = (v: unknown, depth: number, path: string): void => {
-    if (v === null || typeof v !== "object") return;
-    if (depth > MAX_META_DEPTH) throw metaError(path, `expected nesting of at most ${MAX_META_DEPTH} levels`);
-    if (seen.has(v)) throw metaError(path, "expected no circular references (pass meta through auditMetaSafe)");
+  let json = true;
+  // Keys of the current path, formatted only for an error: no string building per node.
+  const keys: (string | number)[] = [];
+  const where = () => keys.reduce<string>((p, k) => (typeof k === "number" ? `${p}[${k}]` : `${p}.${k}`), "meta");
+  const walk = (v: unknown, depth: number): void => {
+    if (v === null || typeof v === "string" || typeof v === "boolean") return;
+    if (typeof v !== "object") {
+      if (typeof v !== "number" || !Number.isFinite(v)) json = false;
+      return;
+    }
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) json = false;
+    if (depth > MAX_META_DEPTH) throw metaError(where(), `expected nesting of at most ${MAX_META_DEPTH} levels`);
+    if (seen.has(v)) throw metaError(where(), "expected no circular references (pass meta through auditMetaSafe)");
     seen.add(v);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, depth + 1, `${path}[${i}]`));
-    else for (const [k, x] of Object.entries(v)) walk(x, depth + 1, `${path}.${k}`);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        keys.push(i);
+        walk(v[i], depth + 1);
+        keys.pop();
+      }
+    } else {
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        keys.push(k);
+        walk((v as Record<string, unknown>)[k], depth + 1);
+        keys.pop();
+      }
+    }
     seen.delete(v);
   };
-  walk(meta, 0, "meta");
+  walk(meta, 0);
   const bytes = meta === undefined ? 2 : Buffer.byteLength(JSON.stringify(meta) ?? "", "utf8");
   if (bytes > maxBytes) throw metaError("meta", `expected at most ${maxBytes} bytes of JSON, got ${bytes}`);
-  return bytes;
+  return { bytes, json };
 }
 
 function metaError(path: string, message: string): ValidationError {
@@ -137,10 +165,11 @@ export function makeAuditEntry<A extends string = AuditAction>(
   // NoInfer: the action list comes from the type argument, never from the literal passed, so a
   // typo is a compile error unless the app widens it (`makeAuditEntry<AppAction>(...)`).
   input: AuditEntryInput<NoInfer<A>>,
-  options: { now?: Date; defaultEnv?: string; maxMetaBytes?: number } = {},
+  options: { now?: Date; defaultEnv?: string; maxMetaBytes?: number; /** Skip the zod-free fast path (tests). */ slow?: boolean } = {},
 ): AuditEntry<A> {
-  checkMetaSize(input?.meta, options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES);
-  const v = parseInput(AuditEntryInputSchema, input, { pkg: "audit", what: "audit entry" });
+  const { json } = inspectMeta(input?.meta, options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES);
+  const v: ParsedEntryInput =
+    (options.slow ? null : fastParseEntry(input, json)) ?? parseInput(AuditEntryInputSchema, input, { pkg: "audit", what: "audit entry" });
   const env = v.env ?? options.defaultEnv;
   if (env === undefined)
     throw new ValidationError("[ops/audit] invalid audit entry: env: expected an environment name such as \"prod\"", [
