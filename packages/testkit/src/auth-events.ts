@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { AuthEventRecord, AuthEventStore, TenantKey } from "@ops/core";
+import { ValidationError, type AuthEventRecord, type AuthEventStore, type TenantKey } from "@ops/core";
 import {
   concurrently,
   randomTenant,
@@ -140,6 +140,13 @@ export function authEventStoreCases(opts: AuthEventConformanceOptions): Conforma
           } while (cursor);
           expect(new Set(seen).size).toBe(seen.length);
           for (const e of originals) expect(seen).toContain(e.id);
+        }),
+    },
+    {
+      name: "a cursor that was not returned by the store is a ValidationError",
+      run: () =>
+        withStore(opts, async (store) => {
+          await expect(store.list({ tenantId: randomTenant(), cursor: "not-a-cursor" })).rejects.toBeInstanceOf(ValidationError);
         }),
     },
     {

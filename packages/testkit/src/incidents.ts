@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import {
   ConflictError,
   NotFoundError,
+  ValidationError,
   type IncidentRecord,
   type IncidentStore,
   type TenantKey,
@@ -268,6 +269,15 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
           expect(got?.version).toBe(2);
           expect(got?.model).toEqual(fulfilled[0]!.model);
           expect(await store.getModel({ tenantId: t, name: "other" })).toBeNull();
+        }),
+    },
+    {
+      name: "a cursor that was not returned by the store is a ValidationError",
+      run: () =>
+        withStore(opts, async (store) => {
+          const t = randomTenant();
+          await expect(store.list({ tenantId: t, cursor: "not-a-cursor" })).rejects.toBeInstanceOf(ValidationError);
+          await expect(store.scan({ cursor: "%%%" })).rejects.toBeInstanceOf(ValidationError);
         }),
     },
     {

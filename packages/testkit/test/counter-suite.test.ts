@@ -29,18 +29,18 @@ describe("CounterStore conformance can fail", () => {
     const opts = suiteWith((s) => {
       const real = s.increment.bind(s);
       return {
-      increment: async (input) => {
-        const q = { tenantId: input.tenantId, key: input.key, bucketMs: input.bucketMs };
-        const start = Math.floor(input.atMs / input.bucketMs) * input.bucketMs;
-        const before = await s.sum({ ...q, fromMs: start, toMs: start + input.bucketMs });
-        await new Promise((r) => setImmediate(r));
-        // Writes "what I read + by" as a delta computed from a stale read: the race the contract forbids.
-        const after = before + (input.by ?? 1);
-        const current = s.rawBucket({ ...q, startMs: start }) ?? 0;
-        if (after > current) await real({ ...input, by: after - current });
-        return after;
-      },
-      };
+        increment: async (input) => {
+          const q = { tenantId: input.tenantId, key: input.key, bucketMs: input.bucketMs };
+          const start = Math.floor(input.atMs / input.bucketMs) * input.bucketMs;
+          const before = await s.sum({ ...q, fromMs: start, toMs: start + input.bucketMs });
+          await new Promise((r) => setImmediate(r));
+          // Writes "what I read + by" as a delta computed from a stale read: the race the contract forbids.
+          const after = before + (input.by ?? 1);
+          const current = s.rawBucket({ ...q, startMs: start }) ?? 0;
+          if (after > current) await real({ ...input, by: after - current });
+          return after;
+        },
+        };
     });
     await expect(runCase(opts, "200 concurrent increments")).rejects.toThrow();
   });
