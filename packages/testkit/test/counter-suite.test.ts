@@ -40,7 +40,7 @@ describe("CounterStore conformance can fail", () => {
           if (after > current) await real({ ...input, by: after - current });
           return after;
         },
-        };
+      };
     });
     await expect(runCase(opts, "200 concurrent increments")).rejects.toThrow();
   });
