@@ -17,7 +17,10 @@ export interface Detector<T extends string = string> {
   detect(metrics: MetricsInput, context: DetectionContext): Detection | null;
 }
 
-/** Defines a custom detector (see the README's cart-abandonment example). */
+/**
+ * Defines a custom detector (see the README's cart-abandonment example).
+ * @throws ValidationError when `incident_type` is not UPPER_SNAKE_CASE.
+ */
 export function defineDetector<T extends string>(detector: Detector<T>): Detector<T> {
   if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(detector.incident_type))
     throw new ValidationError(`[ops/incidents] invalid detector: incident_type must be UPPER_SNAKE_CASE`, [
@@ -39,7 +42,10 @@ export interface ThresholdDetectorOptions<T extends string> {
   escalateAbove?: { value: number; severity_guess: number };
 }
 
-/** A detector firing when one metric crosses a threshold, with an optional volume floor. */
+/**
+ * A detector firing when one metric crosses a threshold, with an optional volume floor.
+ * @throws ValidationError when `incident_type` is not UPPER_SNAKE_CASE.
+ */
 export function thresholdDetector<T extends string>(o: ThresholdDetectorOptions<T>): Detector<T> {
   return defineDetector({
     incident_type: o.incident_type,

@@ -463,7 +463,10 @@ export class SignalRecorder implements SignalSink {
 
 }
 
-/** Creates a `SignalRecorder` (see its JSDoc for durability). */
+/**
+ * Creates a `SignalRecorder` (see its JSDoc for durability).
+ * @throws ValidationError on bad options (missing counters, non-positive sizes, bad identity rules).
+ */
 export function createSignalRecorder(options: SignalRecorderOptions): SignalRecorder {
   return new SignalRecorder(options);
 }

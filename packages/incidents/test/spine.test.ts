@@ -82,6 +82,35 @@ describe("the 8 auth playbooks", () => {
     expect(r.steps.join(" ")).toMatch(/audit trail/);
   });
 
+  it("PASSWORD_RESET_FAILURES: per-account and per-IP limits, no user enumeration, single-use tokens", () => {
+    const r = runAuthOpsSpine(event("PASSWORD_RESET_FAILURES", { password_reset_failures_1h: 40 }));
+    const text = r.steps.join("\n");
+    expect(text).toMatch(/per account and per IP/);
+    expect(text).toMatch(/no user enumeration/);
+    expect(text).toMatch(/single use/);
+    expect(r.recommended_flags.map((f) => f.key)).toEqual(["auth.password_reset.rate_limit_strict", "auth.password_reset.captcha"]);
+  });
+
+  it("OAUTH_CALLBACK_ERRORS: checks the provider, never relaxes state/PKCE, offers fallback sign-in", () => {
+    const r = runAuthOpsSpine(event("OAUTH_CALLBACK_ERRORS", { oauth_callback_errors_1h: 30 }));
+    expect(r.steps.join("\n")).toMatch(/never relax state or PKCE/);
+    expect(r.recommended_flags).toEqual([expect.objectContaining({ key: "auth.login.show_fallback_methods", scope: "global" })]);
+  });
+
+  it("SESSION_ANOMALIES: revokes sessions, step-up for sensitive actions, checks cookie flags", () => {
+    const text = runAuthOpsSpine(event("SESSION_ANOMALIES", { session_anomalies_1h: 8 })).steps.join("\n");
+    expect(text).toMatch(/Revoke the affected sessions/);
+    expect(text).toMatch(/step-up/);
+    expect(text).toMatch(/Secure, HttpOnly, SameSite/);
+  });
+
+  it("EMAIL_VERIFICATION_FAILURES: deliverability first, then sign-up abuse controls", () => {
+    const r = runAuthOpsSpine(event("EMAIL_VERIFICATION_FAILURES", { email_verification_failures_1h: 30 }));
+    expect(r.steps[1]).toMatch(/email provider/);
+    expect(r.recommended_flags.map((f) => f.key)).toContain("auth.signup.captcha");
+    expect(r.severity).toBe("medium");
+  });
+
   it("rejects malformed events with a typed error naming the field", () => {
     const bad = { ...event("FAILED_LOGINS_SPIKE"), severity_guess: 9, occurred_at: "yesterday" };
     try {
