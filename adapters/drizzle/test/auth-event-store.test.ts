@@ -1,5 +1,5 @@
 import { describeAuthEventStoreConformance } from "@ops/testkit";
-import { DRIZZLE_CAPABILITIES } from "../src/index.js";
+import { DRIZZLE_CAPABILITIES, drizzleStores } from "../src/index.js";
 import { forEachDriver } from "./support/drivers.js";
 import { authEventRaw } from "./support/raw.js";
 
@@ -10,7 +10,8 @@ await forEachDriver("authEvents", (driver, harness) => {
     create: async () => {
       const h = await harness();
       raw = authEventRaw(h);
-      return h.stores.authEvents;
+      // Fresh store objects per case (a case may close its store), over the file's one database.
+      return drizzleStores(h.db, h.schema ? { schema: h.schema } : {}).authEvents;
     },
     raw: () => raw!,
     capabilities: DRIZZLE_CAPABILITIES,

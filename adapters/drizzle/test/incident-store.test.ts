@@ -1,5 +1,5 @@
 import { describeIncidentStoreConformance } from "@ops/testkit";
-import { DRIZZLE_CAPABILITIES } from "../src/index.js";
+import { DRIZZLE_CAPABILITIES, drizzleStores } from "../src/index.js";
 import { forEachDriver } from "./support/drivers.js";
 import { incidentRaw } from "./support/raw.js";
 
@@ -10,7 +10,8 @@ await forEachDriver("incidents", (driver, harness) => {
     create: async () => {
       const h = await harness();
       raw = incidentRaw(h);
-      return h.stores.incidents;
+      // Fresh store objects per case (a case may close its store), over the file's one database.
+      return drizzleStores(h.db, h.schema ? { schema: h.schema } : {}).incidents;
     },
     raw: () => raw!,
     capabilities: DRIZZLE_CAPABILITIES,

@@ -1,5 +1,5 @@
 import { describeOutboxStoreConformance } from "@ops/testkit";
-import { DRIZZLE_CAPABILITIES } from "../src/index.js";
+import { DRIZZLE_CAPABILITIES, drizzleStores } from "../src/index.js";
 import { forEachDriver } from "./support/drivers.js";
 import { outboxRaw } from "./support/raw.js";
 
@@ -10,7 +10,8 @@ await forEachDriver("outbox", (driver, harness) => {
     create: async () => {
       const h = await harness();
       raw = outboxRaw(h);
-      return h.stores.outbox;
+      // Fresh store objects per case (a case may close its store), over the file's one database.
+      return drizzleStores(h.db, h.schema ? { schema: h.schema } : {}).outbox;
     },
     raw: () => raw!,
     capabilities: DRIZZLE_CAPABILITIES,
