@@ -1,6 +1,7 @@
 import {
   ConflictError,
   EnvironmentSchema,
+  UnavailableError,
   NotFoundError,
   ValidationError,
   parseInput,
@@ -62,6 +63,8 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
    * usage across processes and restarts (default 600 000 = 10 min; 0 disables). Checked on each poll.
    */
   usageFlushMs?: number;
+  /** How long `ready()` (and so `getBool`) waits for the first load before serving fallbacks (default 5000 ms). */
+  startTimeoutMs?: number;
   /** Start loading in the constructor (default true). */
   autoStart?: boolean;
 }
@@ -139,12 +142,27 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
         this.onError(err, { operation: "load" });
       }
     }
-    try {
-      await this.refresh();
-    } catch (err) {
-      this.onError(err, { operation: "load" });
-      await this.loadFallbacks();
-    }
+    const first = this.refresh().then(
+      () => true,
+      (err: unknown) => {
+        this.onError(err, { operation: "load" });
+        return false;
+      },
+    );
+    // A store that hangs (no connect timeout) must not hang the app's reads: serve fallbacks.
+    const limit = this.options.startTimeoutMs ?? 5000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), limit);
+      timer.unref?.();
+    });
+    const outcome = await Promise.race([first, timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout")
+      this.onError(new UnavailableError(`[ops/flags] first load did not finish within ${limit} ms; serving fallbacks until it does`), {
+        operation: "load",
+      });
+    if (outcome !== true && !this.loaded) await this.loadFallbacks();
     const every = this.options.pollIntervalMs ?? (this.unsubscribe ? 60_000 : 15_000);
     if (every > 0 && !this.closed) {
       this.pollTimer = setInterval(() => void this.tick(), every);
@@ -153,9 +171,11 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   }
 
   private async loadFallbacks(): Promise<void> {
+    // Each step re-checks `loaded`: a late first load must never be overwritten by older fallbacks.
     if (this.options.backupFile) {
       try {
         const records = await readBootstrapFile(this.options.backupFile);
+        if (this.loaded) return;
         if (Array.isArray(records)) return this.state.replaceAll(records as FlagRecord[]);
       } catch (err) {
         this.onError(err, { operation: "load" });
@@ -165,6 +185,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     if (b && "file" in b && typeof b.file === "string") {
       try {
         const values = await readBootstrapFile(b.file);
+        if (this.loaded) return;
         if (Array.isArray(values)) this.state.replaceAll(values as FlagRecord[]);
         else this.state.setBootstrap(values);
       } catch (err) {

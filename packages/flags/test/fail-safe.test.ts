@@ -95,6 +95,29 @@ describe("fail-safe", () => {
     expect(await c.getBool("f")).toBe(true);
   });
 
+  it("a store that hangs at start: reads get fallbacks after startTimeoutMs, then the late load wins", async () => {
+    const inner = new MemoryFlagStore();
+    await inner.put({ env: "prod", key: "f", tenantId: null, config: { type: "boolean", value: false }, expectedVersion: null, actor: "a" });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const hanging: FlagStore = Object.assign(Object.create(inner) as FlagStore, {
+      capabilities: { ...inner.capabilities, pubsub: false },
+      snapshot: async (input: { env: string }) => {
+        await gate;
+        return inner.snapshot(input);
+      },
+    });
+    const errors: string[] = [];
+    const c = new FeatureFlagController(hanging, "prod", { pollIntervalMs: 0, startTimeoutMs: 30, bootstrap: { f: true }, onError: (e) => errors.push((e as Error).message) });
+    expect(await c.getBool("f")).toBe(true);
+    expect(errors[0]).toMatch(/did not finish within 30 ms/);
+    const loaded = new Promise<void>((r) => c.watch(() => r()));
+    release();
+    await loaded;
+    expect(c.isLoaded).toBe(true);
+    expect(await c.getBool("f")).toBe(false);
+  });
+
   it("a throwing onError hook is contained", async () => {
     const store = flaky();
     store.down = true;
