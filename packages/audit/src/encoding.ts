@@ -24,6 +24,18 @@ function s(v: string | null | undefined): string {
   return v === null || v === undefined ? "-" : `${v.length}:${v}`;
 }
 
+// Meta keys repeat across entries: quote each once.
+const quoted = new Map<string, string>();
+function quoteKey(k: string): string {
+  let q = quoted.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quoted.size >= 10_000) quoted.clear();
+    quoted.set(k, q);
+  }
+  return q;
+}
+
 /**
  * Canonical JSON of a meta value: object keys sorted, numbers in JS's shortest round-trip
  * form. PostgreSQL JSONB reorders keys and respells numbers (1.0 -> 1); neither changes this.
@@ -41,7 +53,7 @@ export function canonicalJson(v: JsonValue): string {
   let out = "{";
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    out += `${i === 0 ? "" : ","}${JSON.stringify(k)}:${canonicalJson(v[k]!)}`;
+    out += `${i === 0 ? "" : ","}${quoteKey(k)}:${canonicalJson(v[k]!)}`;
   }
   return `${out}}`;
 }

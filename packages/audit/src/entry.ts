@@ -113,7 +113,8 @@ export function checkMetaSize(meta: unknown, maxBytes: number): number {
 
 /** `checkMetaSize`, also telling whether meta is plain JSON (the fast path needs no zod then). */
 function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: boolean } {
-  const seen = new Set<object>();
+  // The objects on the current path (at most 33): a cycle is an object that is its own ancestor.
+  const seen: object[] = [];
   let json = true;
   // Keys of the current path, formatted only for an error: no string building per node.
   const keys: (string | number)[] = [];
@@ -127,8 +128,8 @@ function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: bo
     const proto = Object.getPrototypeOf(v) as unknown;
     if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) json = false;
     if (depth > MAX_META_DEPTH) throw metaError(where(), `expected nesting of at most ${MAX_META_DEPTH} levels`);
-    if (seen.has(v)) throw metaError(where(), "expected no circular references (pass meta through auditMetaSafe)");
-    seen.add(v);
+    if (seen.includes(v)) throw metaError(where(), "expected no circular references (pass meta through auditMetaSafe)");
+    seen.push(v);
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         keys.push(i);
@@ -143,7 +144,7 @@ function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: bo
         keys.pop();
       }
     }
-    seen.delete(v);
+    seen.pop();
   };
   walk(meta, 0);
   const bytes = meta === undefined ? 2 : Buffer.byteLength(JSON.stringify(meta) ?? "", "utf8");
@@ -183,21 +184,23 @@ export function makeAuditEntry<A extends string = AuditAction>(
     ts: (when === undefined ? (options.now ?? new Date()) : new Date(when)).toISOString(),
     env,
     action: v.action as A,
-    actor: strip({ id: actor.id, type: actor.type, ip: actor.ip, userAgent: actor.userAgent }),
+    actor: { id: actor.id, type: actor.type },
     outcome: v.outcome,
     meta: v.meta ?? {},
   };
-  if (subject) entry.subject = strip(subject);
-  if (v.target) entry.target = strip(v.target);
+  // Built field by field (no `delete`): objects keep a fast shape for hashing later.
+  if (actor.ip !== undefined) entry.actor.ip = actor.ip;
+  if (actor.userAgent !== undefined) entry.actor.userAgent = actor.userAgent;
+  if (subject) entry.subject = subject.type === undefined ? { id: subject.id } : { id: subject.id, type: subject.type };
+  if (v.target) {
+    const t: { id: string; type?: string; name?: string } = { id: v.target.id };
+    if (v.target.type !== undefined) t.type = v.target.type;
+    if (v.target.name !== undefined) t.name = v.target.name;
+    entry.target = t;
+  }
   if (v.reason !== undefined) entry.reason = v.reason;
   if (v.surface !== undefined) entry.surface = v.surface;
   if (v.requestId !== undefined) entry.requestId = v.requestId;
   if (v.correlationId !== undefined) entry.correlationId = v.correlationId;
   return entry;
-}
-
-/** Drops undefined properties (exactOptionalPropertyTypes-friendly, and nothing to hash). */
-function strip<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
 }

@@ -134,7 +134,9 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
         { path: "action", message: "expected a universal or declared action" },
       ]);
     const id = (input as { id?: unknown }).id;
-    return { ...entry, id: typeof id === "string" && id.length > 0 && id.length <= 64 ? id : `aud_${sortableId(clock.now())}` };
+    const chainable = entry as ChainableEntry;
+    chainable.id = typeof id === "string" && id.length > 0 && id.length <= 64 ? id : `aud_${sortableId(clock.now())}`;
+    return chainable;
   };
 
   // async: validation errors reject the promise instead of throwing synchronously.

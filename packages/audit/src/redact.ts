@@ -39,10 +39,18 @@ function matches(list: ReadonlyArray<string | RegExp> | undefined, key: string):
   return list.some((m) => (typeof m === "string" ? m.toLowerCase() === lower : m.test(key)));
 }
 
+// Meta keys repeat endlessly ("ip", "route", ...): remember the verdict instead of re-scanning.
+const secretKeyCache = new Map<string, boolean>();
+
 /** True when the key names a secret or credential by itself (password, apiKey, set-cookie, ...). */
 export function isSecretKey(key: string): boolean {
+  const hit = secretKeyCache.get(key);
+  if (hit !== undefined) return hit;
   const n = normalise(key);
-  return SECRET_EXACT.has(n) || SECRET_PARTS.some((p) => n.includes(p));
+  const secret = SECRET_EXACT.has(n) || SECRET_PARTS.some((p) => n.includes(p));
+  if (secretKeyCache.size >= 10_000) secretKeyCache.clear();
+  secretKeyCache.set(key, secret);
+  return secret;
 }
 
 function luhn(digits: string): boolean {
@@ -119,17 +127,18 @@ export function auditMetaSafe(meta: unknown, options: RedactOptions = {}): JsonO
     try {
       if (obj instanceof Error) return { name: obj.name, message: redactString(obj.message, options) };
       if (Array.isArray(obj)) return obj.map((x) => visit(x, depth + 1) ?? null);
-      const iterable = obj instanceof Map ? [...obj.entries()].map(([k, x]) => [String(k), x] as const) : Object.entries(obj);
       const out: JsonObject = {};
-      for (const [k, x] of iterable) {
+      const put = (k: string, x: unknown) => {
         const allowed = matches(options.allowKeys, k);
         if (!allowed && (matches(options.denyKeys, k) || isSecretKey(k))) {
           if (x !== undefined) out[k] = REDACTED;
-          continue;
+          return;
         }
         const r = visit(x, depth + 1);
         if (r !== undefined) out[k] = r;
-      }
+      };
+      if (obj instanceof Map) for (const [k, x] of obj) put(String(k), x);
+      else for (const k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) put(k, (obj as Record<string, unknown>)[k]);
       return out;
     } finally {
       stack.pop();
