@@ -91,33 +91,12 @@ interface Buffered {
   meta: JsonObject | undefined;
 }
 
-/** Buffered events as parallel columns: no object per event on the hot path. */
-class EventColumns {
-  type: string[] = [];
-  tenantId: TenantKey[] = [];
-  at: number[] = [];
-  userId: Array<string | undefined> = [];
-  ip: Array<string | undefined> = [];
-  provider: Array<string | undefined> = [];
-  meta: Array<JsonObject | undefined> = [];
-
-  get length(): number {
-    return this.type.length;
-  }
-
-  push(type: string, tenantId: TenantKey, at: number, userId?: string, ip?: string, provider?: string, meta?: JsonObject): void {
-    this.type.push(type);
-    this.tenantId.push(tenantId);
-    this.at.push(at);
-    this.userId.push(userId);
-    this.ip.push(ip);
-    this.provider.push(provider);
-    this.meta.push(meta);
-  }
-
-  get(i: number): Buffered {
-    return { type: this.type[i]!, tenantId: this.tenantId[i]!, at: this.at[i]!, userId: this.userId[i], ip: this.ip[i], provider: this.provider[i], meta: this.meta[i] };
-  }
+/** Counts of one (bucket, tenant, type), with the identity rules of the type and their counts. */
+interface TypeCell {
+  n: number;
+  rules: readonly IdentityRule[] | undefined;
+  /** Per rule: first key -> cell of second keys ("" for one-part identities). */
+  ids: Array<Map<string, IdCell>> | undefined;
 }
 
 /** Per-identity counts of one rule: most users come from one IP, so the first pair is inline. */
@@ -152,24 +131,22 @@ export class SignalRecorder implements SignalSink {
   private readonly flushIntervalMs: number;
   private readonly clock: Clock;
   private readonly onError: (err: unknown) => void;
-  private readonly rulesByType = new Map<string, Array<{ rule: IdentityRule; index: number }>>();
-  private readonly ruleList: IdentityRule[] = [];
+  private readonly rulesByType = new Map<string, IdentityRule[]>();
   private readonly okTypes = new Set<string>();
   private readonly okTenants = new Set<string>();
-  private buffer = new EventColumns();
-  /** bucket start -> tenant -> type -> count */
-  private agg = new Map<number, Map<TenantKey, Map<string, number>>>();
+  private buffer: Buffered[] = [];
+  /** bucket start -> tenant -> type -> counts */
+  private agg = new Map<number, Map<TenantKey, Map<string, TypeCell>>>();
   private lastBucket = Number.NaN;
-  private lastByTenant: Map<TenantKey, Map<string, number>> | undefined;
-  /** bucket start -> tenant -> [rule index] -> first key -> cell of second keys ("" for one-part identities) */
-  private idAgg = new Map<number, Map<TenantKey, Array<Map<string, IdCell>>>>();
-  private lastIdBucket = Number.NaN;
-  private lastIdByTenant: Map<TenantKey, Array<Map<string, IdCell>>> | undefined;
+  private lastByTenant: Map<TenantKey, Map<string, TypeCell>> | undefined;
   private readonly seen = new Map<TenantKey, number>();
   private retryAdds: Array<{ tenantId: TenantKey; type: string; bucket: number; by: number }> = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private inflight: Promise<void> | undefined;
-  private readonly s: RecorderStats = { recorded: 0, buffered: 0, dropped: 0, flushedEvents: 0, flushErrors: 0 };
+  private recorded = 0;
+  private dropped = 0;
+  private flushedEvents = 0;
+  private flushErrors = 0;
 
   constructor(options: SignalRecorderOptions) {
     if (!options?.counters) throw bad("counters", "expected a CounterStore");
@@ -188,8 +165,7 @@ export class SignalRecorder implements SignalSink {
       if (!Number.isInteger(r.threshold) || r.threshold < 1 || !Number.isInteger(r.windowBuckets) || r.windowBuckets < 1)
         throw bad(`identityRules.${r.id}`, "expected a positive integer threshold and windowBuckets");
       const list = this.rulesByType.get(r.eventType) ?? [];
-      list.push({ rule: r, index: this.ruleList.length });
-      this.ruleList.push(r);
+      list.push(r);
       this.rulesByType.set(r.eventType, list);
     }
   }
@@ -205,10 +181,11 @@ export class SignalRecorder implements SignalSink {
   recordAuthEvent(e: AuthSignal): void {
     if (e === null || typeof e !== "object") throw bad("(input)", "expected an object");
     const type = e.type;
-    if (!this.okTypes.has(type)) this.checkType(type);
     const tenant = e.tenantId ?? null;
-    if (tenant !== null && !this.okTenants.has(tenant)) this.checkTenant(tenant);
-    const { userId, ip, provider, meta } = e;
+    const userId = e.userId;
+    const ip = e.ip;
+    const provider = e.provider;
+    const meta = e.meta;
     if (userId !== undefined && (typeof userId !== "string" || userId.length > 256)) throw bad("userId", "expected a string of at most 256 characters");
     if (ip !== undefined && (typeof ip !== "string" || ip.length > 64)) throw bad("ip", "expected a string of at most 64 characters");
     if (provider !== undefined && (typeof provider !== "string" || provider.length > 64)) throw bad("provider", "expected a string of at most 64 characters");
@@ -223,17 +200,23 @@ export class SignalRecorder implements SignalSink {
       this.lastBucket = bucket;
       this.lastByTenant = byTenant;
     }
+    // A tenant or type already counted in this bucket was validated then: the common case costs
+    // two map lookups and no validation.
     let byType = byTenant.get(tenant);
-    if (byType === undefined) byTenant.set(tenant, (byType = new Map()));
-    byType.set(type, (byType.get(type) ?? 0) + 1);
+    let cell = byType?.get(type);
+    if (cell === undefined) {
+      if (tenant !== null && !this.okTenants.has(tenant)) this.checkTenant(tenant);
+      if (!this.okTypes.has(type)) this.checkType(type);
+      if (byType === undefined) byTenant.set(tenant, (byType = new Map()));
+      byType.set(type, (cell = { n: 0, rules: this.rulesByType.get(type), ids: undefined }));
+    }
+    cell.n++;
+    if (cell.rules !== undefined) this.countIdentities(cell, cell.rules, userId, ip);
 
-    const rules = this.rulesByType.get(type);
-    if (rules !== undefined) this.countIdentities(rules, bucket, tenant, userId, ip);
-
-    this.s.recorded++;
+    this.recorded++;
     if (this.authEvents !== undefined) {
-      if (this.buffer.length < this.maxBuffer) this.buffer.push(type, tenant, at, userId, ip, provider, meta);
-      else this.s.dropped++;
+      if (this.buffer.length < this.maxBuffer) this.buffer.push({ type, tenantId: tenant, at, userId, ip, provider, meta });
+      else this.dropped++;
     }
   }
 
@@ -272,7 +255,7 @@ export class SignalRecorder implements SignalSink {
   }
 
   stats(): RecorderStats {
-    return { ...this.s, buffered: this.buffer.length };
+    return { recorded: this.recorded, buffered: this.buffer.length, dropped: this.dropped, flushedEvents: this.flushedEvents, flushErrors: this.flushErrors };
   }
 
   /** Tenants (and `null` for global) that had signals flushed at or after `sinceMs`. */
@@ -282,21 +265,10 @@ export class SignalRecorder implements SignalSink {
     return out;
   }
 
-  private countIdentities(rules: Array<{ rule: IdentityRule; index: number }>, bucket: number, tenant: TenantKey, userId?: string, ip?: string): void {
-    let byTenant = this.lastIdByTenant;
-    if (bucket !== this.lastIdBucket || byTenant === undefined) {
-      byTenant = this.idAgg.get(bucket);
-      if (byTenant === undefined) this.idAgg.set(bucket, (byTenant = new Map()));
-      this.lastIdBucket = bucket;
-      this.lastIdByTenant = byTenant;
-    }
-    let byRule = byTenant.get(tenant);
-    if (byRule === undefined) {
-      byRule = this.ruleList.map(() => new Map<string, IdCell>());
-      byTenant.set(tenant, byRule);
-    }
+  private countIdentities(cell: TypeCell, rules: readonly IdentityRule[], userId?: string, ip?: string): void {
+    const ids = (cell.ids ??= rules.map(() => new Map<string, IdCell>()));
     for (let i = 0; i < rules.length; i++) {
-      const { rule, index } = rules[i]!;
+      const rule = rules[i]!;
       // Keyed by the caller's own strings (no concatenation: their hashes stay cached).
       let a: string | undefined;
       let b = "";
@@ -306,13 +278,13 @@ export class SignalRecorder implements SignalSink {
         b = ip;
       } else a = rule.by === "ip" ? ip : userId;
       if (!a) continue;
-      const firsts = byRule[index]!;
-      const cell = firsts.get(a);
-      if (cell === undefined) firsts.set(a, { b, n: 1, more: undefined });
-      else if (cell.b === b) cell.n++;
+      const firsts = ids[i]!;
+      const c = firsts.get(a);
+      if (c === undefined) firsts.set(a, { b, n: 1, more: undefined });
+      else if (c.b === b) c.n++;
       else {
-        cell.more ??= new Map();
-        cell.more.set(b, (cell.more.get(b) ?? 0) + 1);
+        c.more ??= new Map();
+        c.more.set(b, (c.more.get(b) ?? 0) + 1);
       }
     }
   }
@@ -376,12 +348,8 @@ export class SignalRecorder implements SignalSink {
   private async doFlush(): Promise<void> {
     const events = this.buffer;
     const agg = this.agg;
-    const idAgg = this.idAgg;
-    this.buffer = new EventColumns();
+    this.buffer = [];
     this.agg = new Map();
-    this.idAgg = new Map();
-    this.lastIdBucket = Number.NaN;
-    this.lastIdByTenant = undefined;
     this.lastBucket = Number.NaN;
     this.lastByTenant = undefined;
     const errors: unknown[] = [];
@@ -393,7 +361,7 @@ export class SignalRecorder implements SignalSink {
       const global = new Map<string, number>();
       for (const [tenant, byType] of byTenant) {
         this.seen.set(tenant, Math.max(this.seen.get(tenant) ?? 0, bucket));
-        for (const [type, n] of byType) {
+        for (const [type, { n }] of byType) {
           if (tenant !== null) adds.push({ tenantId: tenant, type, bucket, by: n });
           global.set(type, (global.get(type) ?? 0) + n);
         }
@@ -417,14 +385,15 @@ export class SignalRecorder implements SignalSink {
     const idAdds: Array<Promise<void>> = [];
     const push = (rule: IdentityRule, tenant: TenantKey, bucket: number, a: string, b: string, n: number) =>
       idAdds.push(this.addIdentity(rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => void errors.push(err)));
-    for (const [bucket, byTenant] of idAgg)
-      for (const [tenant, byRule] of byTenant)
-        for (let r = 0; r < byRule.length; r++) {
-          const rule = this.ruleList[r]!;
-          for (const [a, cell] of byRule[r]!) {
-            push(rule, tenant, bucket, a, cell.b, cell.n);
-            if (cell.more) for (const [b, n] of cell.more) push(rule, tenant, bucket, a, b, n);
-          }
+    for (const [bucket, byTenant] of agg)
+      for (const [tenant, byType] of byTenant)
+        for (const cell of byType.values()) {
+          if (!cell.rules || !cell.ids) continue;
+          for (let r = 0; r < cell.rules.length; r++)
+            for (const [a, c] of cell.ids[r]!) {
+              push(cell.rules[r]!, tenant, bucket, a, c.b, c.n);
+              if (c.more) for (const [b, n] of c.more) push(cell.rules[r]!, tenant, bucket, a, b, n);
+            }
         }
     await Promise.all(idAdds);
 
@@ -432,7 +401,7 @@ export class SignalRecorder implements SignalSink {
       const prefix = `ae_${sortableId(now)}_`;
       const records: AuthEventRecord[] = crossings;
       for (let i = 0; i < events.length; i++) {
-        const e = events.get(i);
+        const e = events[i]!;
         const r: AuthEventRecord = { id: prefix + i.toString(36), type: e.type, occurredAt: new Date(e.at).toISOString(), tenantId: e.tenantId };
         if (e.userId !== undefined) r.userId = e.userId;
         if (e.ip !== undefined) r.ip = e.ip;
@@ -444,19 +413,19 @@ export class SignalRecorder implements SignalSink {
         const batch = records.slice(i, i + this.batchSize);
         try {
           await this.authEvents.append({ events: batch });
-          this.s.flushedEvents += batch.length;
+          this.flushedEvents += batch.length;
         } catch (err) {
           errors.push(err);
           // Keep the unwritten events (ids are regenerated; the store skips none twice since they never landed).
           for (const r of records.slice(i))
             if (this.buffer.length < this.maxBuffer && r.type !== THRESHOLD_EVENT)
-              this.buffer.push(r.type, r.tenantId, Date.parse(r.occurredAt), r.userId, r.ip, r.provider, r.meta);
+              this.buffer.push({ type: r.type, tenantId: r.tenantId, at: Date.parse(r.occurredAt), userId: r.userId, ip: r.ip, provider: r.provider, meta: r.meta });
           break;
         }
       }
     }
     if (errors.length > 0) {
-      this.s.flushErrors++;
+      this.flushErrors++;
       throw errors[0];
     }
   }
