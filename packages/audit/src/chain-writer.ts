@@ -47,6 +47,8 @@ export class ChainWriter {
         continue;
       }
       const last = records[records.length - 1]!;
+      // A cache, not state: with very many tenants drop it wholesale rather than grow forever.
+      if (this.heads.size >= 10_000 && !this.heads.has(key)) this.heads.clear();
       this.heads.set(key, { seq: last.seq, hash: last.hash });
       this.stats.commits++;
       this.stats.committedEntries += records.length;

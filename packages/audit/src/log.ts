@@ -80,6 +80,8 @@ export interface AuditLog<A extends string = never> extends AuditSink {
   close(): Promise<void>;
   /** Streams one chain and reports the first bad position. Never throws for tampering. @throws IntegrityError for a forged checkpoint */
   verify(input: { tenantId: TenantKey; from?: number; to?: number; checkpoints?: readonly SignedCheckpoint[] }): Promise<VerifyResult>;
+  /** Verifies every chain in the store (global first, then tenants); returns one result per chain. @throws IntegrityError for a forged checkpoint */
+  verifyAll(input?: { checkpoints?: readonly SignedCheckpoint[] }): Promise<VerifyResult[]>;
   /** Filtered, keyset-paged read; personal fields decrypted or shown as erased. @throws ValidationError */
   query(input: AuditQueryInput & AuditReadOptions): Promise<Page<AuditEntryView>>;
   /** Signs every chain head now and writes the checkpoint to every sink. @throws UnsupportedError, UnavailableError */
@@ -200,6 +202,16 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
         ? checkpointAnchors(input.checkpoints, input.tenantId, publicKey ?? missingPublicKey())
         : [];
       return verifyStoreChain({ store, tenantId: input.tenantId, anchors, ...(input.from !== undefined ? { from: input.from } : {}), ...(input.to !== undefined ? { to: input.to } : {}) });
+    },
+    async verifyAll(input = {}) {
+      const out: VerifyResult[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await store.chains({ limit: 1000, cursor });
+        for (const tenantId of page.items) out.push(await log.verify({ tenantId, ...(input.checkpoints ? { checkpoints: input.checkpoints } : {}) }));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return out;
     },
     async query(input) {
       const { auditedAs, ...rest } = input;

@@ -94,6 +94,16 @@ describe("signed checkpoints", () => {
     await expect(log.verify({ tenantId: "t", checkpoints: [forged] })).rejects.toThrow(IntegrityError);
   });
 
+  it("verifyAll checks every chain against the checkpoint", async () => {
+    const { store } = memory();
+    const log = createAuditLog({ store, env: "prod", checkpoints: { privateKey: keys.privateKey, sinks: [] } });
+    for (const t of [null, "x", "y"]) for (let i = 0; i < 3; i++) await log.append({ action: "DATA_ACCESS", actorUserId: "u", tenantId: t });
+    const cp = await log.checkpoint();
+    store.rawUpdate("y", 2, { reason: "edited" });
+    const results = await log.verifyAll({ checkpoints: [cp] });
+    expect(results.map((r) => [r.tenantId, r.ok, r.problem?.kind ?? null])).toEqual([[null, true, null], ["x", true, null], ["y", false, "modified"]]);
+  });
+
   it("verify from/to checks a window of the chain, linking to the entry before it", async () => {
     const { store } = memory();
     const log = createAuditLog({ store, env: "prod" });
