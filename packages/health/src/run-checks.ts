@@ -90,6 +90,8 @@ function toResult(
   opts: ExecuteOptions,
 ): CheckResult {
   const status: HealthStatus = outcome.status ?? (outcome.ok === false ? "fail" : "pass");
+  // Every result explains itself; the defaults say only what the check said.
+  const message = outcome.message ?? (status === "fail" ? "check reported not ok" : status === "warn" ? "check reported degraded" : "ok");
   const result: CheckResult = {
     name: check.name,
     key: check.measurement ? `${check.name}:${check.measurement}` : check.name,
@@ -98,10 +100,9 @@ function toResult(
     critical,
     durationMs: Math.round(durationMs * 1000) / 1000,
     timedOut,
+    message: scrubSecrets(message, opts.secrets),
     tsISO: opts.clock.date().toISOString(),
   };
-  const message = outcome.message ?? (status === "fail" ? "check reported not ok" : undefined);
-  if (message !== undefined) result.message = scrubSecrets(message, opts.secrets);
   if (outcome.observedValue !== undefined) result.observedValue = outcome.observedValue;
   if (outcome.observedUnit !== undefined) result.observedUnit = outcome.observedUnit;
   if (check.componentType !== undefined) result.componentType = check.componentType;

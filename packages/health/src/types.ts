@@ -54,8 +54,8 @@ export interface CheckResult {
   critical: boolean;
   durationMs: number;
   timedOut: boolean;
-  /** Secret-free explanation; set for every failure. */
-  message?: string;
+  /** Secret-free explanation, on every result ("ok" when a passing check said nothing). */
+  message: string;
   observedValue?: number | string | boolean;
   observedUnit?: string;
   componentType?: string;

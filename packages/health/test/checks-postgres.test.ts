@@ -17,6 +17,7 @@ describe.skipIf(!up)("PostgreSQL checks (real server)", () => {
     const r = report.checks[0]!;
     expect(r).toMatchObject({ name: "postgres", key: "postgres:responseTime", status: "pass", observedUnit: "ms", componentType: "datastore" });
     expect(typeof r.observedValue).toBe("number");
+    expect(r.message).toMatch(/^SELECT 1 in \d+(\.\d+)? ms$/);
     expect(r.details).toMatchObject({ totalCount: expect.any(Number), idleCount: expect.any(Number), waitingCount: 0 });
     // The checked-out client went back to the pool.
     expect(pool.idleCount).toBe(pool.totalCount);
@@ -38,6 +39,7 @@ describe.skipIf(!up)("PostgreSQL checks (real server)", () => {
     const slowPool = { query: (sql: string) => pool.query(`SELECT pg_sleep(0.05); ${sql}`) };
     const report = await runHealthChecks("test", [pgCheck(slowPool, { warnAboveMs: 1 })]);
     expect(report.status).toBe("warn");
+    expect(report.checks[0]!.message).toMatch(/^SELECT 1 in [\d.]+ ms \(slow: above 1 ms\)$/);
   });
 
   it("drizzleCheck passes on a real Drizzle database over pg", async () => {

@@ -14,6 +14,7 @@ describe.skipIf(!up)("Redis check (real server)", () => {
     const report = await runHealthChecks("test", [redisCheck(redis)]);
     expect(report.checks[0]).toMatchObject({ name: "redis", key: "redis:responseTime", status: "pass", observedUnit: "ms" });
     expect(typeof report.checks[0]!.observedValue).toBe("number");
+    expect(report.checks[0]!.message).toMatch(/^PONG in [\d.]+ ms$/);
   });
 
   it("is a warn, not a fail, when non-critical and down", async () => {

@@ -23,6 +23,7 @@ describe("httpCheck (real server on 127.0.0.1)", () => {
     const report = await runHealthChecks("test", [httpCheck({ url: `${base}/ok`, name: "payments", headers: { "x-api-key": "k1" } })]);
     expect(report.checks[0]).toMatchObject({ name: "payments", key: "payments:responseTime", status: "pass", observedUnit: "ms", details: { statusCode: 200, url: `${base}/ok` } });
     expect(seen).toContain("GET /ok k1");
+    expect(report.checks[0]!.message).toMatch(/^HTTP 200 in [\d.]+ ms$/);
   });
 
   it("fails on 5xx, naming the status but not the query or credentials", async () => {
@@ -104,6 +105,7 @@ describe("heapCheck", () => {
   it("reports heap use against the limit, failing above failRatio", async () => {
     const ok = await runHealthChecks("test", [heapCheck()]);
     expect(ok.checks[0]).toMatchObject({ key: "memory:heapUsed", status: "pass", observedUnit: "percent" });
+    expect(ok.checks[0]!.message).toMatch(/^heap [\d.]+% of its limit used$/);
     // Any live process uses more than a millionth of its heap limit.
     const tight = await runHealthChecks("test", [heapCheck({ warnRatio: 0.000001, failRatio: 0.000001 })]);
     expect(tight.checks[0]).toMatchObject({ status: "fail" });
@@ -117,6 +119,7 @@ describe("diskCheck", () => {
     const ok = await runHealthChecks("test", [diskCheck({ path: tmpdir(), warnBelowBytes: 1, failBelowBytes: 0 })]);
     expect(ok.checks[0]).toMatchObject({ key: "disk:free", status: "pass", observedUnit: "bytes" });
     expect(ok.checks[0]!.observedValue as number).toBeGreaterThan(0);
+    expect(ok.checks[0]!.message).toMatch(/^[\d.]+ (B|KiB|MiB|GiB|TiB) free \([\d.]+%\)$/);
     const full = await runHealthChecks("test", [diskCheck({ path: tmpdir(), failBelowBytes: Number.MAX_SAFE_INTEGER })]);
     expect(full.checks[0]).toMatchObject({ status: "fail", message: expect.stringMatching(/free/) });
     const low = await runHealthChecks("test", [diskCheck({ path: tmpdir(), warnBelowBytes: Number.MAX_SAFE_INTEGER, failBelowBytes: 0 })]);

@@ -30,6 +30,8 @@ describe("runHealthChecks (the seed's API)", () => {
     ]);
     for (const c of status.checks) expect(c.durationMs).toBeGreaterThanOrEqual(0);
     expect(status.checks[3]!.message).toBe("check reported not ok");
+    // Every result carries a message.
+    expect(status.checks[0]!.message).toBe("ok");
   });
 
   it("is ok when every check passes", async () => {
@@ -115,7 +117,7 @@ describe("runHealthChecks (the seed's API)", () => {
       { name: "v", run: () => undefined },
     ]);
     expect(status.checks[0]).toMatchObject({ key: "q:depth", observedValue: 3, observedUnit: "jobs", componentType: "component", details: { x: 1 } });
-    expect(status.checks[1]).toMatchObject({ status: "pass" });
+    expect(status.checks[1]).toMatchObject({ status: "pass", message: "ok" });
   });
 
   it("rejects bad input with a ValidationError naming the field, before running anything", async () => {

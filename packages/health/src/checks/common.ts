@@ -51,6 +51,11 @@ export function latencyStatus(value: number, warnAbove: number | undefined): "pa
   return warnAbove !== undefined && value > warnAbove ? "warn" : "pass";
 }
 
+/** "<what> in 1.9 ms", with the threshold when slow. */
+export function latencyMessage(what: string, ms: number, warnAbove: number | undefined): string {
+  return warnAbove !== undefined && ms > warnAbove ? `${what} in ${ms} ms (slow: above ${warnAbove} ms)` : `${what} in ${ms} ms`;
+}
+
 /** The error for a bad positional argument (a client that lacks the method a check calls). */
 export function invalidArgument(fn: string, field: string, expected: string): ValidationError {
   return new ValidationError(`[ops/health] invalid ${fn} input: ${field}: ${expected}`, [{ path: field, message: expected }]);

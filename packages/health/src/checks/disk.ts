@@ -45,7 +45,7 @@ export function diskCheck(options?: DiskCheckOptions): HealthCheck {
         observedValue: free,
         observedUnit: "bytes",
         details: { totalBytes: total, freePercent },
-        ...(status === "pass" ? {} : { message: `${formatBytes(free)} free (${freePercent}%)` }),
+        message: `${formatBytes(free)} free (${freePercent}%)`,
       };
     },
   };

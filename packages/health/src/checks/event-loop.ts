@@ -71,7 +71,10 @@ export function eventLoopCheck(options?: EventLoopCheckOptions): ClosableHealthC
         observedValue: maxMs,
         observedUnit: "ms",
         details: { windowMs },
-        ...(status === "pass" ? {} : { message: `event loop delayed ${maxMs} ms (${status} above ${status === "fail" ? failMs : warnMs} ms)` }),
+        message:
+          status === "pass"
+            ? `longest event-loop delay ${maxMs} ms`
+            : `event loop delayed ${maxMs} ms (${status} above ${status === "fail" ? failMs : warnMs} ms)`,
       };
     },
     close: () => {

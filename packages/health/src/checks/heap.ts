@@ -37,7 +37,7 @@ export function heapCheck(options?: HeapCheckOptions): HealthCheck {
         observedValue: percent,
         observedUnit: "percent",
         details: { usedBytes: s.used_heap_size, limitBytes: s.heap_size_limit },
-        ...(status === "pass" ? {} : { message: `heap ${percent}% of its limit used` }),
+        message: `heap ${percent}% of its limit used`,
       };
     },
   };

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import type { HealthCheck } from "../types.js";
-import { BaseCheckOptionsShape, elapsedMs, latencyStatus, parseCheckOptions, type BaseCheckOptions } from "./common.js";
+import { BaseCheckOptionsShape, elapsedMs, latencyMessage, latencyStatus, parseCheckOptions, type BaseCheckOptions } from "./common.js";
 
 export interface HttpCheckOptions extends BaseCheckOptions {
   /** The dependency's health URL (http or https). Its credentials and query never appear in results. */
@@ -57,7 +57,7 @@ export function httpCheck(options: HttpCheckOptions): HealthCheck {
       const up = expected ? expected.has(res.status) : res.status >= 200 && res.status < 400;
       const base = { observedValue: ms, observedUnit: "ms", details: { statusCode: res.status, url: shown } };
       if (!up) return { ...base, status: "fail", message: `HTTP ${res.status} from ${shown}` };
-      return { ...base, status: latencyStatus(ms, opts.warnAboveMs) };
+      return { ...base, status: latencyStatus(ms, opts.warnAboveMs), message: latencyMessage(`HTTP ${res.status}`, ms, opts.warnAboveMs) };
     },
   };
   if (opts.critical !== undefined) check.critical = opts.critical;

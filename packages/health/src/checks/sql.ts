@@ -1,6 +1,6 @@
 import * as z from "zod";
 import type { HealthCheck } from "../types.js";
-import { BaseCheckOptionsShape, elapsedMs, invalidArgument, latencyStatus, parseCheckOptions, type BaseCheckOptions } from "./common.js";
+import { BaseCheckOptionsShape, elapsedMs, invalidArgument, latencyMessage, latencyStatus, parseCheckOptions, type BaseCheckOptions } from "./common.js";
 
 /** A pg `Pool` or `Client` (or anything with `query(sql)`). */
 export interface PgQueryable {
@@ -112,7 +112,13 @@ function sqlHealthCheck(
       await query(signal);
       const ms = elapsedMs(started);
       const d = details?.();
-      return { status: latencyStatus(ms, opts.warnAboveMs), observedValue: ms, observedUnit: "ms", ...(d ? { details: d } : {}) };
+      return {
+        status: latencyStatus(ms, opts.warnAboveMs),
+        message: latencyMessage("SELECT 1", ms, opts.warnAboveMs),
+        observedValue: ms,
+        observedUnit: "ms",
+        ...(d ? { details: d } : {}),
+      };
     },
   };
   if (opts.critical !== undefined) check.critical = opts.critical;
