@@ -6,6 +6,8 @@ import {
   ValidationError,
   severityRank,
   type AuditSink,
+  type AuditSinkEntry,
+  type JsonObject,
   type Clock,
   type IncidentRecord,
   type IncidentState,
@@ -39,7 +41,11 @@ export interface IncidentManagerOptions {
   clock?: Clock;
   /** Fields grouping incidents into one notification (Alertmanager's group_by). Default ["tenantId"]. */
   groupBy?: ReadonlyArray<"tenantId" | "type" | "severity">;
+  /** Told when an audit write fails (the entry is kept and retried by `retryPendingAudits`). */
+  onAuditError?: (err: unknown) => void;
 }
+
+const PENDING_AUDITS = "audit-pending";
 
 /** Fingerprint: one active incident per (type, scope). */
 export function fingerprintOf(type: string, tenantId: TenantKey): string {
@@ -56,12 +62,14 @@ export class IncidentManager {
   private readonly audit: AuditSink | undefined;
   private readonly clock: Clock;
   private readonly groupBy: ReadonlyArray<"tenantId" | "type" | "severity">;
+  private readonly onAuditError: (err: unknown) => void;
 
   constructor(o: IncidentManagerOptions) {
     this.store = o.store;
     this.audit = o.audit;
     this.clock = o.clock ?? systemClock;
     this.groupBy = o.groupBy ?? ["tenantId"];
+    this.onAuditError = o.onAuditError ?? (() => {});
   }
 
   now(): string {
@@ -115,8 +123,9 @@ export class IncidentManager {
         groupKey: this.groupKeyOf(event.incident_type, tenantId, response.severity),
         history: [{ from: null, to: "open", at: now, actor: SPINE_ACTOR }],
       };
+      let incident: IncidentRecord;
       try {
-        const incident = await this.store.create({
+        incident = await this.store.create({
           record: {
             id,
             tenantId,
@@ -130,12 +139,12 @@ export class IncidentManager {
             data: toJson(data),
           },
         });
-        await this.auditTransition(incident, null, "open", SPINE_ACTOR, response.decision);
-        return { incident, created: true };
       } catch (err) {
         if (err instanceof ConflictError) continue; // another instance won: re-read and join it
         throw err;
       }
+      await this.auditTransition(incident, null, "open", SPINE_ACTOR, response.decision);
+      return { incident, created: true };
     }
     throw new ConflictError(`[ops/incidents] could not raise ${event.incident_type}: too much contention on fingerprint ${fingerprint}`);
   }
@@ -158,19 +167,20 @@ export class IncidentManager {
       const d = dataOf(cur);
       const t = { from: cur.state, to: input.to, at: now, actor: input.actor, ...(input.reason ? { reason: input.reason } : {}) };
       const next: IncidentData = { ...d, history: [...d.history, t] };
+      let updated: IncidentRecord;
       try {
-        const updated = await this.store.update({
+        updated = await this.store.update({
           tenantId: input.tenantId,
           id: input.id,
           expectedVersion: cur.version,
           patch: { state: input.to, updatedAt: now, data: toJson(next), ...(input.to === "resolved" ? { resolvedAt: now } : {}) },
         });
-        await this.auditTransition(updated, cur.state, input.to, input.actor, input.reason);
-        return updated;
       } catch (err) {
         if (err instanceof ConflictError) continue;
         throw err;
       }
+      await this.auditTransition(updated, cur.state, input.to, input.actor, input.reason);
+      return updated;
     }
   }
 
@@ -213,7 +223,7 @@ export class IncidentManager {
   /** Writes one audit entry about `incident` (no-op without an AuditSink). */
   async record(action: string, incident: IncidentRecord, actor: string, reason: string | undefined, meta: Record<string, JsonValue>) {
     if (!this.audit) return;
-    await this.audit.record({
+    const entry: AuditSinkEntry = {
       action,
       actor: { id: actor, type: actor === SPINE_ACTOR ? "system" : "user" },
       tenantId: incident.tenantId,
@@ -222,7 +232,56 @@ export class IncidentManager {
       ...(reason ? { reason } : {}),
       surface: "ops-spine",
       meta: { incidentType: incident.type, severity: incident.severity, ...meta },
-    });
+    };
+    try {
+      await this.audit.record(entry);
+    } catch (err) {
+      // The state change stands; its audit entry waits in the store and is retried every tick.
+      this.onAuditError(err);
+      await this.pending((list) => [...list, entry].slice(-10_000));
+    }
+  }
+
+  /**
+   * Retries audit entries whose first write failed, in order, stopping at the first failure.
+   * Returns how many are still pending.
+   */
+  async retryPendingAudits(): Promise<number> {
+    if (!this.audit) return 0;
+    const doc = await this.store.getModel({ tenantId: null, name: PENDING_AUDITS });
+    const list = ((doc?.model.entries ?? []) as unknown as AuditSinkEntry[]) ?? [];
+    if (list.length === 0) return 0;
+    let done = 0;
+    for (const e of list) {
+      try {
+        await this.audit.record(e);
+        done++;
+      } catch (err) {
+        this.onAuditError(err);
+        break;
+      }
+    }
+    if (done > 0) await this.pending((cur) => cur.slice(done));
+    return list.length - done;
+  }
+
+  private async pending(fn: (list: AuditSinkEntry[]) => AuditSinkEntry[]): Promise<void> {
+    for (;;) {
+      const doc = await this.store.getModel({ tenantId: null, name: PENDING_AUDITS });
+      const list = (doc?.model.entries ?? []) as unknown as AuditSinkEntry[];
+      try {
+        await this.store.putModel({
+          tenantId: null,
+          name: PENDING_AUDITS,
+          model: { entries: fn(list) } as unknown as JsonObject,
+          expectedVersion: doc?.version ?? null,
+          updatedAt: this.now(),
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
   }
 
   private auditTransition(incident: IncidentRecord, from: IncidentState | null, to: IncidentState, actor: string, reason?: string) {

@@ -130,7 +130,13 @@ export class OpsRuntime<T extends string = string> {
       ...(o.identityRules ? { identityRules: o.identityRules } : {}),
       ...(o.onError ? { onError: o.onError } : {}),
     });
-    this.manager = new IncidentManager({ store: o.stores.incidents, clock: this.clock, ...(o.audit ? { audit: o.audit } : {}), ...(o.groupBy ? { groupBy: o.groupBy } : {}) });
+    this.manager = new IncidentManager({
+      store: o.stores.incidents,
+      clock: this.clock,
+      ...(o.audit ? { audit: o.audit } : {}),
+      ...(o.groupBy ? { groupBy: o.groupBy } : {}),
+      onAuditError: (err) => this.o.onError?.(err),
+    });
     this.mitigator = new Mitigator(this.manager, o.mitigation ?? { mode: "suggest" }, o.flags, o.instanceId ?? prefixedId("ops"));
     this.silences = new SilenceBook(o.stores.incidents, () => this.clock.now());
   }
@@ -279,6 +285,7 @@ export class OpsRuntime<T extends string = string> {
         report.errors.push(err);
       }
     }
+    await this.manager.retryPendingAudits().catch((err: unknown) => report.errors.push(err));
     let active = await this.active();
     const autoAfter = this.o.autoResolveAfterMs ?? 5 * 60_000;
     for (const r of active) {

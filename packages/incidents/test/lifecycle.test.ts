@@ -40,6 +40,23 @@ describe("lifecycle", () => {
     await expect(runtime.acknowledge({ tenantId: "acme", id: incident.id, actor: "" })).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it("an audit write that fails is kept and retried on the next tick, in order", async () => {
+    const { runtime, raise, audit } = setup();
+    const real = audit.record.bind(audit);
+    let down = true;
+    audit.record = async (e) => (down ? Promise.reject(new Error("audit store down")) : real(e));
+    const [r] = await raise({ session_anomalies_1h: 9 });
+    await runtime.acknowledge({ tenantId: "acme", id: r!.incident.id, actor: "alice" });
+    expect(audit.entries).toEqual([]);
+    expect((await runtime.tick()).errors).toEqual([]);
+    expect(audit.entries).toEqual([]);
+    down = false;
+    await runtime.tick();
+    expect(audit.actions(r!.incident.id)).toEqual(["INCIDENT_OPENED", "INCIDENT_ACKNOWLEDGED"]);
+    await runtime.tick();
+    expect(audit.actions(r!.incident.id)).toHaveLength(2);
+  });
+
   it("dedupes by fingerprint: the same type and tenant is one incident while active", async () => {
     const { raise, stores, clock } = setup();
     await raise({ session_anomalies_1h: 9 });
