@@ -1,4 +1,4 @@
-import type { SubjectKey, SubjectKeyStore, TenantKey } from "@ops/core";
+import { ConflictError, type SubjectKey, type SubjectKeyStore, type TenantKey } from "@ops/core";
 import { sql } from "drizzle-orm";
 import { DrizzleStoreBase } from "./base.js";
 import { countOf, isoOut, str, tenantIs, type Row } from "./db.js";
@@ -26,7 +26,10 @@ function toKey(r: Row): SubjectKey {
  */
 export class DrizzleSubjectKeyStore extends DrizzleStoreBase implements SubjectKeyStore {
   async getOrCreate(input: { candidate: SubjectKey }): Promise<SubjectKey> {
-    const c = input.candidate;
+    return this.getOrCreateAttempt(input.candidate, 1);
+  }
+
+  private async getOrCreateAttempt(c: SubjectKey, attempt: number): Promise<SubjectKey> {
     const what = `auditKeys.getOrCreate ${c.tenantId ?? "(global)"}/${c.subjectId}`;
     const inserted = await this.q(
       what,
@@ -42,8 +45,9 @@ export class DrizzleSubjectKeyStore extends DrizzleStoreBase implements SubjectK
       sql`SELECT ${COLUMNS} FROM ${this.t.auditSubjectKeys} WHERE ${tenantIs(c.tenantId)} AND "subject_id" = ${c.subjectId}`,
     );
     if (rows[0]) return toKey(rows[0]);
-    // Destroyed between the two statements: try once more with the candidate.
-    return this.getOrCreate(input);
+    // Destroyed between the two statements: try again with the candidate (a bounded number of times).
+    if (attempt >= 5) throw new ConflictError(`[ops/adapter-drizzle] ${what}: the key keeps being destroyed concurrently, retry`);
+    return this.getOrCreateAttempt(c, attempt + 1);
   }
 
   async get(input: { tenantId: TenantKey; keyId: string }): Promise<SubjectKey | null> {
