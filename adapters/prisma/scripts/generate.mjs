@@ -63,7 +63,9 @@ export function generate(options = {}) {
 function generateUnlocked({ force = false, quiet = false } = {}) {
   const fragment = readFileSync(join(pkgDir, "prisma", "ops.prisma"), "utf8");
   const schema = `${HEADER}\n${fragment}`;
-  const digest = createHash("sha256").update(schema).digest("hex");
+  // A Prisma upgrade must regenerate too, not only a changed fragment.
+  const prismaVersion = JSON.parse(readFileSync(join(pkgDir, "node_modules", "prisma", "package.json"), "utf8")).version;
+  const digest = createHash("sha256").update(prismaVersion).update("\n").update(schema).digest("hex");
   if (!force && existsSync(stampPath) && existsSync(join(clientDir, "client.ts"))) {
     const stamp = JSON.parse(readFileSync(stampPath, "utf8"));
     if (stamp.digest === digest) return { generated: false, ms: 0, clientPath: join(clientDir, "client.ts") };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeAuthEventStoreConformance, randomTenant, requireService, type AuthEventRawBackdoor } from "@ops/testkit";
+import { describeAuthEventStoreConformance, randomTenant, requireService } from "@ops/testkit";
 import { PrismaAuthEventStore } from "../src/index.js";
-import { AUTH_EVENT_COLUMNS, toRecord, type AuthEventRow } from "../src/stores/auth-event-store.js";
+import { authEventRaw, type Query } from "./helpers/backdoors.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 
 const up = await requireService("postgres");
@@ -15,18 +15,9 @@ describe.skipIf(!up)("prisma: AuthEventStore on PostgreSQL", () => {
   });
   afterAll(async () => db?.drop());
 
-  const raw: AuthEventRawBackdoor = {
-    async readEvent(id) {
-      const { rows } = await db.pool.query<AuthEventRow>(`SELECT ${AUTH_EVENT_COLUMNS} FROM ops_auth_events WHERE id = $1`, [id]);
-      return rows[0] ? toRecord(rows[0]) : null;
-    },
-    async countId(id) {
-      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ops_auth_events WHERE id = $1`, [id]);
-      return rows[0].n;
-    },
-  };
+  const q: Query = (text, values) => db.pool.query(text, values) as never;
 
-  describeAuthEventStoreConformance({ name: "prisma/pg", create: () => new PrismaAuthEventStore(prisma), raw });
+  describeAuthEventStoreConformance({ name: "prisma/pg", create: () => new PrismaAuthEventStore(prisma), raw: authEventRaw(q) });
 
   it("the seed's AuthOpsLog model reads what the store wrote, through the generated client", async () => {
     const store = new PrismaAuthEventStore(prisma);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from "vitest";
-import { describeIncidentStoreConformance, requireService, type IncidentRawBackdoor } from "@ops/testkit";
+import { describeIncidentStoreConformance, requireService } from "@ops/testkit";
 import { PrismaIncidentStore } from "../src/index.js";
-import { INCIDENT_COLUMNS, toRecord, type IncidentRow } from "../src/stores/incident-store.js";
+import { incidentRaw, type Query } from "./helpers/backdoors.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 
 const up = await requireService("postgres");
@@ -15,13 +15,7 @@ describe.skipIf(!up)("prisma: IncidentStore on PostgreSQL", () => {
   });
   afterAll(async () => db?.drop());
 
-  // Straight from the table over its own pg connection, whatever the tenant.
-  const raw: IncidentRawBackdoor = {
-    async readIncident(id) {
-      const { rows } = await db.pool.query<IncidentRow>(`SELECT ${INCIDENT_COLUMNS} FROM ops_incidents WHERE id = $1`, [id]);
-      return rows[0] ? toRecord(rows[0]) : null;
-    },
-  };
-
-  describeIncidentStoreConformance({ name: "prisma/pg", create: () => new PrismaIncidentStore(prisma), raw });
+  // Straight from the table over the file's own pg pool, whatever the tenant.
+  const q: Query = (text, values) => db.pool.query(text, values) as never;
+  describeIncidentStoreConformance({ name: "prisma/pg", create: () => new PrismaIncidentStore(prisma), raw: incidentRaw(q) });
 });

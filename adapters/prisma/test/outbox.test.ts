@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ValidationError } from "@ops/core";
-import { describeOutboxStoreConformance, randomKey, requireService, type OutboxRawBackdoor } from "@ops/testkit";
+import { describeOutboxStoreConformance, randomKey, requireService } from "@ops/testkit";
 import { PrismaOutboxStore, inTransaction } from "../src/index.js";
-import { OUTBOX_COLUMNS, toMessage, type OutboxRow } from "../src/stores/outbox-store.js";
+import { outboxRaw, type Query } from "./helpers/backdoors.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 
 const up = await requireService("postgres");
@@ -16,16 +16,8 @@ describe.skipIf(!up)("prisma: OutboxStore on PostgreSQL", () => {
   });
   afterAll(async () => db?.drop());
 
-  const raw: OutboxRawBackdoor = {
-    async read(id) {
-      const { rows } = await db.pool.query<OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM ops_outbox WHERE id = $1`, [id]);
-      return rows[0] ? toMessage(rows[0]) : null;
-    },
-    async countByIdempotencyKey(key) {
-      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ops_outbox WHERE idempotency_key = $1`, [key]);
-      return rows[0].n;
-    },
-  };
+  const q: Query = (text, values) => db.pool.query(text, values) as never;
+  const raw = outboxRaw(q);
 
   describeOutboxStoreConformance({ name: "prisma/pg", create: () => new PrismaOutboxStore(prisma), raw });
 
