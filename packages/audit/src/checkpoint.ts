@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
 import { ConfigError, IntegrityError, type TenantKey } from "@ops/core";
 import { sha256Hex } from "./encoding.js";
+import { leafHash, merkleProof, merkleRoot, rootFromProof } from "./merkle.js";
 import type { ChainAnchor } from "./verify.js";
 
 /** One chain's head at checkpoint time. */
@@ -21,7 +22,10 @@ export interface CheckpointPayload {
   keyId: string;
   /** Every chain's head, global chain (null) first, then tenant ids ascending. */
   heads: CheckpointHead[];
-  /** SHA-256 over the heads' encoding: a one-line fingerprint to publish elsewhere. */
+  /**
+   * RFC 6962 Merkle root over the heads: what the signature covers. One tenant's head can be
+   * proven with a short inclusion proof, without showing any other tenant's head.
+   */
   root: string;
   prevSignature: string | null;
 }
@@ -30,6 +34,23 @@ export interface SignedCheckpoint {
   payload: CheckpointPayload;
   /** Ed25519 signature (base64) over `checkpointSigningInput(payload)`. */
   signature: string;
+}
+
+/**
+ * A checkpoint reduced to one chain: the signed header (root, no heads), that chain's head and
+ * its inclusion proof. What exports embed, so a tenant's export names no other tenant.
+ */
+export interface CheckpointProof {
+  v: 1;
+  createdAt: string;
+  keyId: string;
+  root: string;
+  prevSignature: string | null;
+  headCount: number;
+  signature: string;
+  head: CheckpointHead;
+  index: number;
+  proof: string[];
 }
 
 export type KeyInput = KeyObject | string;
@@ -76,13 +97,13 @@ export function generateCheckpointKeys(): { privateKey: string; publicKey: strin
   };
 }
 
-function headsEncoding(heads: readonly CheckpointHead[]): string {
-  return heads.map((h) => `${h.tenantId === null ? "-" : `${h.tenantId.length}:${h.tenantId}`}|${h.seq}|${h.hash}`).join("\n");
+function headLeaf(h: CheckpointHead): string {
+  return leafHash(`${h.tenantId === null ? "-" : `${h.tenantId.length}:${h.tenantId}`}|${h.seq}|${h.hash}`);
 }
 
-/** The exact bytes signed: fixed field order, independent of JSON key order. */
-export function checkpointSigningInput(p: CheckpointPayload): string {
-  return `ops-audit-checkpoint/${p.v}\n${p.createdAt}\n${p.keyId}\n${p.root}\n${p.prevSignature ?? "-"}\n${headsEncoding(p.heads)}`;
+/** The exact bytes signed: fixed field order; the heads are bound through the Merkle root. */
+export function checkpointSigningInput(p: Pick<CheckpointPayload, "v" | "createdAt" | "keyId" | "root" | "prevSignature">, headCount: number): string {
+  return `ops-audit-checkpoint/${p.v}\n${p.createdAt}\n${p.keyId}\n${p.root}\n${p.prevSignature ?? "-"}\n${headCount}`;
 }
 
 function sortHeads(heads: readonly CheckpointHead[]): CheckpointHead[] {
@@ -108,10 +129,10 @@ export function signCheckpoint(input: {
     createdAt: input.createdAt,
     keyId: checkpointKeyId(key),
     heads,
-    root: sha256Hex(headsEncoding(heads)),
+    root: merkleRoot(heads.map(headLeaf)),
     prevSignature: input.prevSignature ?? null,
   };
-  return { payload, signature: sign(null, Buffer.from(checkpointSigningInput(payload), "utf8"), key).toString("base64") };
+  return { payload, signature: sign(null, Buffer.from(checkpointSigningInput(payload, heads.length), "utf8"), key).toString("base64") };
 }
 
 /** True when the signature is valid for `publicKey` and the root matches the heads. Never throws on bad data. */
@@ -119,20 +140,49 @@ export function verifyCheckpoint(cp: SignedCheckpoint, publicKey: KeyInput): boo
   const key = publicKeyOf(publicKey);
   try {
     const p = cp.payload;
-    if (p.v !== 1 || !Array.isArray(p.heads) || p.root !== sha256Hex(headsEncoding(p.heads))) return false;
-    return verify(null, Buffer.from(checkpointSigningInput(p), "utf8"), key, Buffer.from(cp.signature, "base64"));
+    if (p.v !== 1 || !Array.isArray(p.heads) || p.root !== merkleRoot(p.heads.map(headLeaf))) return false;
+    return verify(null, Buffer.from(checkpointSigningInput(p, p.heads.length), "utf8"), key, Buffer.from(cp.signature, "base64"));
   } catch {
     return false;
   }
 }
 
+/** One chain's part of a checkpoint with its inclusion proof, or null when the chain is not in it. */
+export function checkpointProof(cp: SignedCheckpoint, tenantId: TenantKey): CheckpointProof | null {
+  const index = cp.payload.heads.findIndex((h) => h.tenantId === tenantId);
+  if (index < 0) return null;
+  const { v, createdAt, keyId, root, prevSignature, heads } = cp.payload;
+  return { v, createdAt, keyId, root, prevSignature, headCount: heads.length, signature: cp.signature, head: heads[index]!, index, proof: merkleProof(heads.map(headLeaf), index) };
+}
+
+/** True when the proof leads to the signed root and the signature is valid. Never throws on bad data. */
+export function verifyCheckpointProof(p: CheckpointProof, publicKey: KeyInput): boolean {
+  const key = publicKeyOf(publicKey);
+  try {
+    if (p.v !== 1 || !Array.isArray(p.proof) || rootFromProof(headLeaf(p.head), p.index, p.headCount, p.proof) !== p.root) return false;
+    return verify(null, Buffer.from(checkpointSigningInput(p, p.headCount), "utf8"), key, Buffer.from(p.signature, "base64"));
+  } catch {
+    return false;
+  }
+}
+
+function isProof(x: SignedCheckpoint | CheckpointProof): x is CheckpointProof {
+  return (x as CheckpointProof).proof !== undefined;
+}
+
 /**
- * The trusted positions a checkpoint gives for one chain.
- * @throws IntegrityError when the signature does not verify against `publicKey`.
+ * The trusted positions that checkpoints (full, or proofs for one chain) give for one chain.
+ * @throws IntegrityError when a signature or proof does not verify against `publicKey`.
  */
-export function checkpointAnchors(cps: readonly SignedCheckpoint[], tenantId: TenantKey, publicKey: KeyInput): ChainAnchor[] {
+export function checkpointAnchors(cps: ReadonlyArray<SignedCheckpoint | CheckpointProof>, tenantId: TenantKey, publicKey: KeyInput): ChainAnchor[] {
   const out: ChainAnchor[] = [];
   for (const cp of cps) {
+    if (isProof(cp)) {
+      if (!verifyCheckpointProof(cp, publicKey))
+        throw new IntegrityError(`[ops/audit] checkpoint of ${cp.createdAt ?? "?"} has an invalid signature or proof for this public key`);
+      if (cp.head.tenantId === tenantId) out.push({ seq: cp.head.seq, hash: cp.head.hash });
+      continue;
+    }
     if (!verifyCheckpoint(cp, publicKey))
       throw new IntegrityError(`[ops/audit] checkpoint of ${cp.payload?.createdAt ?? "?"} has an invalid signature for this public key`);
     for (const h of cp.payload.heads) if (h.tenantId === tenantId) out.push({ seq: h.seq, hash: h.hash });

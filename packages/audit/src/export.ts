@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { ActorRefSchema, parseInput, type AuditQuery, type AuditRecord, type TenantKey } from "@ops/core";
-import type { SignedCheckpoint } from "./checkpoint.js";
+import { checkpointProof, type CheckpointProof, type SignedCheckpoint } from "./checkpoint.js";
 import { CSV_COLUMNS, recordToCsvRow } from "./csv.js";
 import { GENESIS_HASH } from "./encoding.js";
 import type { AuditLog, AuditReadOptions } from "./log.js";
@@ -34,7 +34,8 @@ export interface ExportHeader {
   /** Hash of entry `fromSeq - 1` ("" from seq 1), so the first link can be checked. */
   prevHash: string;
   filters: Record<string, unknown>;
-  checkpoints: SignedCheckpoint[];
+  /** This chain's head in each signed checkpoint, with its Merkle inclusion proof (no other tenant's head). */
+  checkpoints: CheckpointProof[];
 }
 
 export interface ExportTrailer {
@@ -63,7 +64,9 @@ async function plan(log: AuditLog<string>, input: ExportInput): Promise<Plan> {
   const to = toSeq ?? (chain ? ((await store.head({ tenantId: q.tenantId }))?.seq ?? 0) : null);
   let prevHash = GENESIS_HASH;
   if (chain && from > 1) prevHash = (await store.range({ tenantId: q.tenantId, fromSeq: from - 1, toSeq: from - 1, limit: 1 }))[0]?.hash ?? "";
-  const cps = checkpoints ? [...checkpoints] : log.lastCheckpoint ? [log.lastCheckpoint] : [];
+  const cps = (checkpoints ? [...checkpoints] : log.lastCheckpoint ? [log.lastCheckpoint] : [])
+    .map((cp) => checkpointProof(cp, q.tenantId))
+    .filter((p): p is CheckpointProof => p !== null);
   const header: ExportHeader = {
     type: "header",
     format: EXPORT_FORMAT,

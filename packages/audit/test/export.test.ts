@@ -49,6 +49,17 @@ describe("export as JSONL", () => {
     expect(await verifyExport(Readable.from([out]), { publicKey: keys.publicKey })).toMatchObject({ ok: true, chain: true, checked: 40, checkpointsVerified: 1, anchorsChecked: 1 });
   });
 
+  it("embeds only this tenant's head of a checkpoint, with a Merkle proof: no other tenant is named", async () => {
+    const { log } = await seeded(3);
+    for (const t of ["other-tenant-1", "other-tenant-2", "other-tenant-3"]) await log.append({ action: "AUTH_LOGIN", actorUserId: "u", tenantId: t });
+    await log.checkpoint();
+    const out = await text(exportJsonl(log, { tenantId: "acme" }));
+    expect(out).not.toContain("other-tenant");
+    const header = JSON.parse(lines(out)[0]!);
+    expect(header.checkpoints[0]).toMatchObject({ head: { tenantId: "acme", seq: 3 }, headCount: 4 });
+    expect(await verifyExport(Readable.from([out]), { publicKey: keys.publicKey })).toMatchObject({ ok: true, anchorsChecked: 1 });
+  });
+
   it("is a real stream: it reads the store page by page", async () => {
     const { log, store } = await seeded(25);
     let reads = 0;
@@ -81,7 +92,7 @@ describe("export as JSONL", () => {
     expect(await check(good.slice(0, -1))).toMatchObject({ kind: "truncated", seq: 21 });
     expect(await check([...good.slice(0, 15), good.at(-1)!])).toMatchObject({ kind: "truncated" });
     const forgedCp = JSON.parse(good[0]!);
-    forgedCp.checkpoints[0].payload.heads[0].seq = 19;
+    forgedCp.checkpoints[0].head.seq = 19;
     expect(await check([JSON.stringify(forgedCp), ...good.slice(1)])).toMatchObject({ kind: "signature" });
     expect(await check(good, generateCheckpointKeys().publicKey)).toMatchObject({ kind: "signature" });
     expect(await check(["not json"])).toMatchObject({ kind: "format" });
