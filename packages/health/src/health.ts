@@ -4,8 +4,9 @@ import { eventLoopCheck, type ClosableHealthCheck } from "./checks/event-loop.js
 import { ProbeRunner } from "./probe-runner.js";
 import { safeListener, type StatusChangeListener } from "./status-change.js";
 import { DEFAULT_CHECK_TIMEOUT_MS, type ExecuteOptions } from "./run-checks.js";
-import { HealthCheckSchema, TimeoutMsSchema } from "./schemas.js";
-import type { CheckResult, HealthCheck, HealthReport, ProbeKind } from "./types.js";
+import { AnyCheckSchema, TimeoutMsSchema } from "./schemas.js";
+import { fromSeedCheck, toHealthChecks } from "./seed-check.js";
+import type { CheckResult, HealthCheck, HealthReport, ProbeKind, SeedCheck } from "./types.js";
 
 /** What a request looks like to the detail-view policy, whatever the framework. */
 export interface HealthRequest {
@@ -33,12 +34,12 @@ export interface HealthOptions {
   /** Environment name shown in reports ("prod"). */
   env?: string;
   service?: ServiceInfo;
-  /** Readiness checks: the dependencies the app needs to serve traffic. */
-  checks?: HealthCheck[];
+  /** Readiness checks: the dependencies the app needs to serve traffic. Seed-style functions work too. */
+  checks?: Array<HealthCheck | SeedCheck>;
   /** Liveness checks: only what a restart would fix. Default: `[eventLoopCheck()]`. Never put dependencies here. */
-  liveness?: HealthCheck[];
+  liveness?: Array<HealthCheck | SeedCheck>;
   /** Startup checks: once they all pass (status not fail) the startup probe passes for good. */
-  startup?: HealthCheck[];
+  startup?: Array<HealthCheck | SeedCheck>;
   /** When true, startup and readiness fail until `markStarted()` is called. Default false. */
   waitForStarted?: boolean;
   /** Timeout for checks that set none. Default 2000 ms. */
@@ -65,10 +66,11 @@ const ServiceSchema = z.object({
   releaseId: z.string().max(100).optional(),
   description: z.string().max(500).optional(),
 });
-const ChecksSchema = z.array(HealthCheckSchema).superRefine((checks, ctx) => {
+const ChecksSchema = z.array(AnyCheckSchema).superRefine((checks, ctx) => {
   const seen = new Set<string>();
   checks.forEach((c, i) => {
-    const key = c.measurement ? `${c.name}:${c.measurement}` : c.name;
+    const check = typeof c === "function" ? fromSeedCheck(c as SeedCheck, i) : (c as HealthCheck);
+    const key = check.measurement ? `${check.name}:${check.measurement}` : check.name;
     if (seen.has(key)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `expected unique check names; "${key}" is repeated` });
     seen.add(key);
   });
@@ -132,7 +134,7 @@ export function createHealth(options: HealthOptions = {}): Health {
   const ttl = opts.cacheTtlMs ?? 1_000;
   // zod rebuilt the check objects: keep the caller's, which may carry state (samplers).
   const owned: ClosableHealthCheck[] = [];
-  const livenessChecks = options.liveness ?? [(owned[owned.length] = eventLoopCheck())];
+  const livenessChecks = options.liveness ? toHealthChecks(options.liveness) : [(owned[owned.length] = eventLoopCheck())];
   const listener = options.onStatusChange
     ? safeListener(options.onStatusChange, options.log ?? ((line) => console.error(line)))
     : undefined;
@@ -144,9 +146,9 @@ export function createHealth(options: HealthOptions = {}): Health {
         }
       : undefined;
   const runners: Record<ProbeKind, ProbeRunner> = {
-    readiness: new ProbeRunner("readiness", options.checks ?? [], ttl, exec, opts.env, changed("readiness")),
+    readiness: new ProbeRunner("readiness", toHealthChecks(options.checks ?? []), ttl, exec, opts.env, changed("readiness")),
     liveness: new ProbeRunner("liveness", livenessChecks, ttl, exec, opts.env, changed("liveness")),
-    startup: new ProbeRunner("startup", options.startup ?? [], ttl, exec, opts.env, changed("startup")),
+    startup: new ProbeRunner("startup", toHealthChecks(options.startup ?? []), ttl, exec, opts.env, changed("startup")),
   };
   let shuttingDown = false;
   let marked = !opts.waitForStarted;

@@ -175,4 +175,23 @@ describe("createHealth", () => {
     await new Promise((r) => setTimeout(r, 250));
     expect(db.calls).toBe(after);
   });
+
+  it("accepts the seed's check functions, named by what they return", async () => {
+    let up = true;
+    const checks = [
+      async () => ({ name: "database", ok: up }),
+      async () => ({ name: "stripe", ok: await new Promise<boolean>(() => undefined) }),
+    ];
+    const health = make({ checks, cacheTtlMs: 0, timeoutMs: 50 });
+    let report = await health.readiness();
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+      ["database", "pass"],
+      ["stripe", "fail"],
+    ]);
+    expect(report.checks[1]!.timedOut).toBe(true);
+    up = false;
+    report = await health.readiness();
+    expect(report.checks[0]).toMatchObject({ name: "database", status: "fail" });
+    expect(() => createHealth({ checks: [async () => ({ name: "db", ok: true }), counting("db")] })).toThrow(/"db" is repeated/);
+  });
 });
