@@ -1,0 +1,103 @@
+import type { Context } from "hono";
+import * as z from "zod";
+import { isOpsError, issuesFromZod, ValidationError, type TenantKey, type ValidationIssue } from "@ops/core";
+import { errorFields, type ServiceLogger } from "./logger.js";
+
+/** Hono variables set by the tenant middleware. */
+export type AppEnv = { Variables: { tenant: TenantKey } };
+export type AppContext = Context<AppEnv>;
+
+/** A request the service refuses on purpose, with the HTTP status and optional field issues. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404 | 405 | 409 | 413 | 415,
+    readonly error: string,
+    message: string,
+    readonly issues: readonly ValidationIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY_BYTES = 1_000_000;
+
+/**
+ * Reads a JSON body and validates it with `schema`.
+ * @throws HttpError 400 with `issues` naming every bad field, 413 above 1 MB, 415 for a non-JSON type.
+ */
+export async function readBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.output<S>> {
+  const type = c.req.header("content-type");
+  if (type && !/json/i.test(type)) throw new HttpError(415, "unsupported_media_type", "expected content-type: application/json");
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, "body_too_large", `body too large: at most ${MAX_BODY_BYTES} bytes`);
+  let raw: unknown;
+  try {
+    raw = text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_json", "the body is not valid JSON", [{ path: "(body)", message: "expected a JSON object" }]);
+  }
+  return parseWith(schema, raw, "body");
+}
+
+/** Validates query parameters (strings) with `schema`. @throws HttpError 400 naming each parameter. */
+export function readQuery<S extends z.ZodType>(c: AppContext, schema: S): z.output<S> {
+  return parseWith(schema, c.req.query(), "query");
+}
+
+/** Validates an already-read body. @throws HttpError 400 naming each field. */
+export function parseBody<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  return parseWith(schema, raw, "body");
+}
+
+function parseWith<S extends z.ZodType>(schema: S, raw: unknown, where: "body" | "query"): z.output<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issues = issuesFromZod(r.error).map((i) => ({ path: i.path || `(${where})`, message: i.message }));
+  throw new HttpError(400, "invalid_request", `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+}
+
+/** Global writes (app-wide flags, the kill switch, the runtime) are for the global scope only. */
+export function requireGlobalScope(c: AppContext, what: string): void {
+  if (c.get("tenant") !== null)
+    throw new HttpError(403, "global_scope_required", `${what} changes every tenant: call it without a tenant (no x-tenant-id)`);
+}
+
+export function requireTenantScope(c: AppContext, what: string): string {
+  const t = c.get("tenant");
+  if (t === null) throw new HttpError(400, "tenant_required", `${what} needs a tenant: send x-tenant-id`, [{ path: "x-tenant-id", message: "expected a tenant id header" }]);
+  return t;
+}
+
+const STATUS_OF_CODE: Record<string, 400 | 403 | 404 | 409 | 500 | 503> = {
+  VALIDATION: 400,
+  CONFIG: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  TENANT_ISOLATION: 403,
+  UNAVAILABLE: 503,
+  UNSUPPORTED: 400,
+  INTEGRITY: 500,
+};
+
+/**
+ * Turns any thrown error into a JSON answer: field issues for validation errors, the @ops error
+ * code otherwise; a 500 never carries internals (it is logged instead).
+ */
+export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger): Response {
+  if (err instanceof HttpError)
+    return c.json({ ok: false, error: err.error, message: err.message, ...(err.issues.length > 0 ? { issues: err.issues } : {}) }, err.status);
+  if (err instanceof ValidationError)
+    return c.json({ ok: false, error: "invalid_request", message: err.message, issues: err.issues }, 400);
+  if (isOpsError(err)) {
+    const status = STATUS_OF_CODE[err.code] ?? 500;
+    if (status >= 500) logger.error("request_failed", { path: c.req.path, ...errorFields(err) });
+    return c.json({ ok: false, error: err.code.toLowerCase(), message: status >= 500 ? err.code : err.message }, status);
+  }
+  logger.error("request_failed", { path: c.req.path, ...errorFields(err) });
+  return c.json({ ok: false, error: "internal_error", message: "internal error" }, 500);
+}
+
+/** Shared field schemas of the API. */
+export const Actor = z.string({ message: "expected the acting user's id" }).trim().min(1, "expected the acting user's id").max(256);
+export const Reason = z.string({ message: "expected a reason" }).trim().min(1, "expected a reason").max(2000);
+export const Limit = z.coerce.number({ message: "expected an integer 1..1000" }).int("expected an integer 1..1000").min(1, "expected an integer 1..1000").max(1000, "expected an integer 1..1000");

@@ -1,0 +1,83 @@
+import type { Hono } from "hono";
+import * as z from "zod";
+import { AuthEventTypeSchema, IsoDateTimeSchema, JsonValueSchema, type AuthEventStore } from "@ops/core";
+import { createAuthOpsHandler, type OpsRuntime } from "@ops/incidents";
+import { HttpError, Limit, parseBody, readBody, readQuery, type AppEnv } from "../http.js";
+
+export interface SignalRoutesDeps {
+  runtime: OpsRuntime;
+  store: AuthEventStore;
+}
+
+const Signal = z
+  .object({
+    type: AuthEventTypeSchema,
+    userId: z.string().min(1).max(256).optional(),
+    ip: z.string().min(1).max(64).optional(),
+    provider: z.string().min(1).max(64).optional(),
+    occurredAt: IsoDateTimeSchema.optional(),
+    meta: z.record(z.string(), JsonValueSchema).optional(),
+    // Accepted only when it repeats the caller's tenant: the tenant comes from the request.
+    tenantId: z.string().nullable().optional(),
+  })
+  .strict();
+const Batch = z.object({ events: z.array(Signal).min(1, "expected 1..1000 events").max(1000, "expected 1..1000 events") }).strict();
+
+const ListQuery = z
+  .object({
+    type: AuthEventTypeSchema.optional(),
+    userId: z.string().min(1).max(256).optional(),
+    ip: z.string().min(1).max(64).optional(),
+    from: IsoDateTimeSchema.optional(),
+    to: IsoDateTimeSchema.optional(),
+    limit: Limit.optional(),
+    cursor: z.string().max(512).optional(),
+  })
+  .strict();
+
+/** Auth-signal ingest (the runtime's recorder: counted at once, stored within a second) and the seed's route. */
+export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
+  app.post("/api/signals", async (c) => {
+    const tenant = c.get("tenant");
+    // One signal, or { events: [...] }: each shape validated on its own so issues name the field.
+    const raw = await readBody(c, z.unknown());
+    const b = raw !== null && typeof raw === "object" && "events" in raw ? parseBody(Batch, raw) : parseBody(Signal, raw);
+    const events = "events" in b ? b.events : [b];
+    const issues = events.flatMap((e, i) =>
+      e.tenantId !== undefined && (e.tenantId ?? null) !== tenant
+        ? [{ path: "events" in b ? `events[${i}].tenantId` : "tenantId", message: "expected the caller's own tenant (or omit it)" }]
+        : [],
+    );
+    if (issues.length > 0) throw new HttpError(400, "invalid_request", "a signal names another tenant", issues);
+    // Validated above as a whole: recording cannot fail half-way through the batch.
+    for (const { tenantId: _t, ...e } of events) d.runtime.recordAuthEvent({ ...e, tenantId: tenant });
+    return c.json({ ok: true, accepted: events.length }, 202);
+  });
+
+  app.get("/api/signals", async (c) => {
+    const q = readQuery(c, ListQuery);
+    const page = await d.store.list({
+      tenantId: c.get("tenant"),
+      ...(q.type ? { types: [q.type] } : {}),
+      ...(q.userId ? { userId: q.userId } : {}),
+      ...(q.ip ? { ip: q.ip } : {}),
+      ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
+      ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
+      ...(q.limit ? { limit: q.limit } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    return c.json({ ok: true, tenantId: c.get("tenant"), signals: page.items, nextCursor: page.nextCursor });
+  });
+
+  // The seed's POST /api/ops/auth: metrics in, incidents with their response plans out. Each
+  // incident is also raised through the runtime (dedupe, mitigation policy, notifications).
+  const seedHandler = createAuthOpsHandler({
+    tenantFromRequest: (req) => tenants.get(req) ?? null,
+    onIncident: (event) => d.runtime.handle(event),
+  });
+  const tenants = new WeakMap<Request, string | null>();
+  app.post("/api/ops/auth", (c) => {
+    tenants.set(c.req.raw, c.get("tenant"));
+    return seedHandler(c.req.raw);
+  });
+}

@@ -1,0 +1,164 @@
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { Hono } from "hono";
+import { createAuditLog, type AuditLog } from "@ops/audit";
+import { FeatureFlagController } from "@ops/flags";
+import { bearerToken, createFetchHandler, createHealth, type Health } from "@ops/health";
+import { createOpsRuntime, type OpsRuntime } from "@ops/incidents";
+import { channelsFromEnv, createNotifier, createOutboxWorker, loadNotifyEnv, logChannel, type OutboxNotifier, type OutboxWorker, type Route } from "@ops/notify";
+import { fetchTenantRequest, fromHeader, fromJwtClaim, resolveTenant, type TenantResolver } from "@ops/tenancy";
+import { TenantIsolationError, ValidationError, type Notifier } from "@ops/core";
+import type { ServiceConfig } from "./config.js";
+import { errorResponse, type AppEnv } from "./http.js";
+import { errorFields, jsonLogger, type ServiceLogger } from "./logger.js";
+import { auditRoutes } from "./routes/audit.js";
+import { flagRoutes } from "./routes/flags.js";
+import { incidentRoutes } from "./routes/incidents.js";
+import { signalRoutes } from "./routes/signals.js";
+import { openStorage, type ServiceStorage } from "./storage.js";
+
+export interface Service {
+  app: Hono<AppEnv>;
+  config: ServiceConfig;
+  storage: ServiceStorage;
+  audit: AuditLog<string>;
+  flags: FeatureFlagController;
+  runtime: OpsRuntime;
+  notifier: OutboxNotifier;
+  worker: OutboxWorker;
+  health: Health;
+  /** Which notification channels are on (names only). */
+  channels: string[];
+  /** Listens on `config.host:config.port` (0: any free port); resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Stops taking requests, stops the runtime and worker, flushes, closes the stores. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  logger?: ServiceLogger;
+}
+
+/**
+ * Builds the whole service over the configured storage: audit log, flag controller, ops runtime
+ * (ticking), notifier and outbox worker (log channel unless OPSSPINE_NOTIFY_MODE says otherwise),
+ * health probes and the HTTP API. Nothing listens until `listen()`.
+ * @throws ConfigError for bad OPSSPINE_* variables; database errors while opening storage.
+ */
+export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
+  const logger = options.logger ?? jsonLogger();
+  // Validate every variable before opening anything.
+  const notifyEnv = loadNotifyEnv(config.rawEnv);
+  const storage = await openStorage(config);
+  const audit = createAuditLog({ store: storage.audit, keys: storage.auditKeys, env: config.env });
+  const flags = new FeatureFlagController(storage.flags, config.env, {
+    audit,
+    onError: (err, info) => logger.warn("flags_error", { ...info, ...errorFields(err) }),
+  });
+  await flags.ready();
+
+  const channels = channelsFromEnv(notifyEnv).map((ch) =>
+    ch.name === "log" ? logChannel({ appName: notifyEnv.appName, write: (line) => logger.notification(line) }) : ch,
+  );
+  const main = channels[0]!.name;
+  const routes: Route[] = notifyEnv.pagerDutyRoutingKey ? [{ minSeverity: "high", channels: [main, "pagerduty"] }, { channels: [main] }] : [];
+  const notifier = createNotifier({ store: storage.outbox, channels, routes, audit });
+  const worker = createOutboxWorker({
+    store: storage.outbox,
+    channels,
+    audit,
+    pollMs: config.notifyPollMs,
+    secrets: [notifyEnv.webhookUrl, notifyEnv.webhookSecret, notifyEnv.smtp?.pass, notifyEnv.pagerDutyRoutingKey].filter((s): s is string => !!s),
+  });
+
+  // @ops/notify rejects `tenantId: null`, which @ops/core's TenantKey allows and @ops/incidents
+  // sends for global incidents: a global notification goes without a tenant.
+  const notifierPort: Notifier = {
+    notify: ({ tenantId, ...n }) => notifier.notify(tenantId === null || tenantId === undefined ? n : { ...n, tenantId }),
+  };
+  const runtime = createOpsRuntime({
+    stores: { incidents: storage.incidents, counters: storage.counters, authEvents: storage.authEvents },
+    flags,
+    audit,
+    notifier: notifierPort,
+    mitigation: { mode: config.mitigation },
+    timers: { groupWaitMs: Math.max(config.groupWaitMs, 1) },
+    intervalMs: config.tickMs,
+    bucketMs: config.bucketMs,
+    onError: (err) => logger.error("runtime_error", errorFields(err)),
+  });
+
+  const health = createHealth({
+    env: config.env,
+    service: { serviceId: "ops-example-server" },
+    checks: storage.checks,
+    details: config.healthToken ? bearerToken(config.healthToken) : false,
+  });
+  const healthHandler = createFetchHandler(health);
+
+  const resolver: TenantResolver = config.tenantJwtSecret ? fromJwtClaim({ hs256Secret: config.tenantJwtSecret }) : fromHeader("x-tenant-id");
+
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => errorResponse(c, err, logger));
+  app.notFound((c) => c.json({ ok: false, error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.use("*", async (c, next) => (await healthHandler(c.req.raw)) ?? next());
+  app.use("/api/*", async (c, next) => {
+    try {
+      c.set("tenant", (await resolveTenant(resolver, fetchTenantRequest(c.req.raw))) ?? null);
+    } catch (err) {
+      if (err instanceof ValidationError)
+        return c.json({ ok: false, error: "tenant_invalid", message: "the tenant id is malformed", issues: [{ path: "x-tenant-id", message: "expected 1-128 letters, digits and . _ : -" }] }, 400);
+      if (err instanceof TenantIsolationError) return c.json({ ok: false, error: "tenant_forbidden", message: "the tenant credentials were refused" }, 403);
+      throw err;
+    }
+    await next();
+  });
+  app.get("/", (c) =>
+    c.json({ ok: true, service: "ops-example-server", env: config.env, storage: storage.describe, notifications: channels.map((ch) => ch.name), docs: "examples/server/README.md" }),
+  );
+  flagRoutes(app, { flags, store: storage.flags, env: config.env });
+  signalRoutes(app, { runtime, store: storage.authEvents });
+  incidentRoutes(app, { runtime, store: storage.incidents });
+  auditRoutes(app, { audit, notifier });
+
+  runtime.start();
+  worker.start();
+
+  let server: ServerType | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    storage,
+    audit,
+    flags,
+    runtime,
+    notifier,
+    worker,
+    health,
+    channels: channels.map((ch) => ch.name),
+    listen() {
+      return new Promise((resolve, reject) => {
+        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
+          const host = info.address.includes(":") ? `[${info.address}]` : info.address;
+          resolve(`http://${host}:${info.port}`);
+        });
+        s.once("error", reject);
+        server = s;
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        health.beginShutdown();
+        if (server) await new Promise<void>((r) => server!.close(() => r()));
+        await runtime.stop().catch((err: unknown) => logger.error("runtime_stop_failed", errorFields(err)));
+        await worker.stop();
+        await flags.close();
+        await audit.close();
+        health.close();
+        await storage.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzleStores, type DrizzleDatabase } from "@ops/adapter-drizzle";
+import { redisStores } from "@ops/adapter-redis";
+import { ConfigError, type AuditStore, type AuthEventStore, type CounterStore, type FlagStore, type IncidentStore, type OutboxStore, type SubjectKeyStore } from "@ops/core";
+import type { HealthCheck } from "@ops/health";
+import { drizzleCheck, redisCheck } from "@ops/health";
+import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
+import { migrate as migrateNodePg } from "drizzle-orm/node-postgres/migrator";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { Redis } from "ioredis";
+import pg from "pg";
+import type { ServiceConfig } from "./config.js";
+
+/** The stores the service runs on, and what backs them (for /health and the start-up line). */
+export interface ServiceStorage {
+  /** e.g. "pglite (drizzle)", "postgresql (drizzle)"; plus " + redis" when Redis is on. */
+  describe: string;
+  audit: AuditStore;
+  auditKeys: SubjectKeyStore;
+  flags: FlagStore;
+  incidents: IncidentStore;
+  authEvents: AuthEventStore;
+  outbox: OutboxStore;
+  counters: CounterStore;
+  /** Readiness checks of every backend. */
+  checks: HealthCheck[];
+  close(): Promise<void>;
+}
+
+/** The drizzle-kit migrations shipped by @ops/adapter-drizzle (journal included). */
+export function drizzleMigrationsFolder(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("@ops/adapter-drizzle/package.json")), "migrations");
+}
+
+/**
+ * Opens the database the config names and applies the @ops migrations (Drizzle's migrator keeps
+ * track of what ran, so restarts apply nothing twice). PGlite on disk when no `DATABASE_URL`;
+ * PostgreSQL through node-postgres otherwise. With `REDIS_URL`, flags (pub/sub propagation) and
+ * detection counters (shared between instances) move to Redis.
+ * @throws ConfigError for a driver that is not available; connection errors from the database.
+ */
+export async function openStorage(config: ServiceConfig): Promise<ServiceStorage> {
+  if (config.dbDriver === "prisma")
+    throw new ConfigError(
+      "[ops/example-server] invalid environment: OPS_DB_DRIVER: prisma needs a generated Prisma client, which this example does not ship yet; use drizzle (the default)",
+      [{ path: "OPS_DB_DRIVER", message: "prisma is not available in this example yet; use drizzle" }],
+    );
+  const closers: Array<() => Promise<unknown>> = [];
+  let db: DrizzleDatabase;
+  let describe: string;
+  try {
+    if (config.databaseUrl) {
+      const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+      // An idle client losing its connection must not crash the process: the pool replaces it.
+      pool.on("error", () => {});
+      closers.push(() => pool.end());
+      const nodeDb = drizzleNodePg(pool);
+      await migrateNodePg(nodeDb, { migrationsFolder: drizzleMigrationsFolder() });
+      db = nodeDb as unknown as DrizzleDatabase;
+      describe = "postgresql (drizzle, node-postgres)";
+    } else {
+      mkdirSync(config.dataDir, { recursive: true });
+      const client = new PGlite(config.dataDir);
+      closers.push(() => client.close());
+      const liteDb = drizzlePglite(client);
+      await migratePglite(liteDb, { migrationsFolder: drizzleMigrationsFolder() });
+      db = liteDb as unknown as DrizzleDatabase;
+      describe = "pglite (drizzle, embedded)";
+    }
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => {});
+    throw err;
+  }
+  const sql = drizzleStores(db);
+  closers.unshift(() => sql.close());
+  const checks: HealthCheck[] = [drizzleCheck(db as unknown as Parameters<typeof drizzleCheck>[0], { name: "database" })];
+  let flags: FlagStore = sql.flags;
+  let counters: CounterStore = sql.counters;
+  if (config.redisUrl) {
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+    redis.on("error", () => {}); // reported by the readiness check, not as an unhandled event
+    const r = redisStores(redis, { prefix: config.redisPrefix });
+    flags = r.flags;
+    counters = r.counters;
+    closers.unshift(() => r.close(), () => redis.quit());
+    checks.push(redisCheck(redis, { name: "redis" }));
+    describe += " + redis (flags, counters)";
+  }
+  let closed = false;
+  return {
+    describe,
+    audit: sql.audit,
+    auditKeys: sql.auditKeys,
+    flags,
+    incidents: sql.incidents,
+    authEvents: sql.authEvents,
+    outbox: sql.outbox,
+    counters,
+    checks,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of closers) await c().catch(() => {});
+    },
+  };
+}
