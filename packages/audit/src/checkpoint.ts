@@ -189,3 +189,28 @@ export function checkpointAnchors(cps: ReadonlyArray<SignedCheckpoint | Checkpoi
   }
   return out;
 }
+
+/** Result of checking a sequence of checkpoints (a checkpoint file or bucket listing, oldest first). */
+export interface CheckpointLogResult {
+  ok: boolean;
+  checked: number;
+  /** 0-based index of the first bad checkpoint. */
+  badIndex?: number;
+  message?: string;
+}
+
+/**
+ * Checks every signature and that each checkpoint's `prevSignature` is the previous one's
+ * signature: a checkpoint removed from, inserted into or altered in the published log is found.
+ * Never throws on bad data. @throws ConfigError for a bad public key
+ */
+export function verifyCheckpointLog(cps: readonly SignedCheckpoint[], publicKey: KeyInput): CheckpointLogResult {
+  const key = publicKeyOf(publicKey);
+  for (let i = 0; i < cps.length; i++) {
+    const cp = cps[i]!;
+    if (!verifyCheckpoint(cp, key)) return { ok: false, checked: i, badIndex: i, message: `checkpoint ${i} (${cp.payload?.createdAt ?? "?"}) has an invalid signature` };
+    if (i > 0 && cp.payload.prevSignature !== cps[i - 1]!.signature)
+      return { ok: false, checked: i, badIndex: i, message: `checkpoint ${i} (${cp.payload.createdAt}) does not follow checkpoint ${i - 1}: one was removed, inserted or reordered` };
+  }
+  return { ok: true, checked: cps.length };
+}

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { publicKeyOf } from "./checkpoint.js";
+import { publicKeyOf, verifyCheckpointLog, type SignedCheckpoint } from "./checkpoint.js";
 import { verifyExport } from "./verify-export.js";
 
 const USAGE = `usage: ops-audit verify <export.jsonl|export.csv> [--public-key <ed25519-public.pem>] [--json]
+       ops-audit checkpoints <checkpoints.jsonl> --public-key <ed25519-public.pem> [--json]
 
-Verifies an @ops/audit export offline: every entry's hash, every link of the chain, the entry
-count, and, with --public-key, the signed checkpoints embedded in the export.
+verify       checks an @ops/audit export offline: every entry's hash, every link of the chain,
+             the entry count, and, with --public-key, the signed checkpoints embedded in it.
+checkpoints  checks a checkpoint log (the file sink's JSON lines): every signature, and that each
+             checkpoint follows the previous one.
 Exit status: 0 intact, 1 tampered, 2 usage or unreadable input.`;
 
 /** Runs the CLI; returns the exit code. Exported for tests and embedding. */
@@ -21,7 +24,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     out(`${USAGE}\n`);
     return 0;
   }
-  if (positional[0] !== "verify" || positional.length !== 2 || (keyAt >= 0 && !keyPath)) {
+  const command = positional[0];
+  if ((command !== "verify" && command !== "checkpoints") || positional.length !== 2 || (keyAt >= 0 && !keyPath) || (command === "checkpoints" && !keyPath)) {
     err(`${USAGE}\n`);
     return 2;
   }
@@ -36,6 +40,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     err(`ops-audit: cannot use public key: ${(e as Error).message}\n`);
     return 2;
   }
+  if (command === "checkpoints") return checkpointsCommand(file, publicKey!, json, out, err);
   let res;
   try {
     const format = file.toLowerCase().endsWith(".csv") ? "csv" : "jsonl";
@@ -54,6 +59,21 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     out(`TAMPERED: ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ""}${p.id ? ` (entry ${p.id})` : ""}: ${p.message}\n`);
   }
   if (res.problem?.kind === "format") return 2;
+  return res.ok ? 0 : 1;
+}
+
+async function checkpointsCommand(file: string, publicKey: string, json: boolean, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let cps: SignedCheckpoint[];
+  try {
+    cps = (await readFile(file, "utf8")).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as SignedCheckpoint);
+  } catch (e) {
+    err(`ops-audit: cannot read checkpoints: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const res = verifyCheckpointLog(cps, publicKey);
+  if (json) out(`${JSON.stringify(res)}\n`);
+  else if (res.ok) out(`OK: ${res.checked} checkpoint(s), every signature valid and each one following the previous\n`);
+  else out(`TAMPERED: ${res.message}\n`);
   return res.ok ? 0 : 1;
 }
 

@@ -13,6 +13,8 @@ export {
   checkpointKeyId,
   checkpointProof,
   verifyCheckpointProof,
+  verifyCheckpointLog,
+  type CheckpointLogResult,
   type CheckpointProof,
   checkpointSigningInput,
   generateCheckpointKeys,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHmac } from "node:crypto";
@@ -12,11 +12,13 @@ import {
   objectStorageCheckpointSink,
   signCheckpoint,
   verifyCheckpoint,
+  verifyCheckpointLog,
   webhookCheckpointSink,
   type CheckpointSink,
   type SignedCheckpoint,
 } from "@ops/audit";
 import { httpServer, memory } from "./helpers.js";
+import { main as cli } from "../src/cli.js";
 
 const keys = generateCheckpointKeys();
 const cleanups: (() => Promise<void>)[] = [];
@@ -130,6 +132,35 @@ describe("checkpoint sinks", () => {
     await sink.write(cp2);
     expect(await sink.readAll()).toEqual([cp, cp2]);
     expect(await sink.latest()).toEqual(cp2);
+  });
+
+  it("a checkpoint log verifies as a chain of signatures (library and `ops-audit checkpoints`)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ops-audit-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, "cps.jsonl");
+    const sink = fileCheckpointSink({ path });
+    const { store } = memory();
+    const log = createAuditLog({ store, env: "prod", checkpoints: { privateKey: keys.privateKey, sinks: [sink] } });
+    for (let i = 0; i < 4; i++) {
+      await log.append({ action: "AUTH_LOGIN", actorUserId: "u" });
+      await log.checkpoint();
+    }
+    const all = await sink.readAll();
+    expect(verifyCheckpointLog(all, keys.publicKey)).toEqual({ ok: true, checked: 4 });
+    expect(verifyCheckpointLog([all[0]!, all[2]!, all[3]!], keys.publicKey)).toMatchObject({ ok: false, badIndex: 1 });
+    expect(verifyCheckpointLog([all[0]!, all[2]!, all[1]!], keys.publicKey)).toMatchObject({ ok: false, badIndex: 1 });
+    const edited = structuredClone(all);
+    edited[3]!.payload.heads[0]!.seq = 99;
+    expect(verifyCheckpointLog(edited, keys.publicKey)).toMatchObject({ ok: false, badIndex: 3 });
+
+    const pem = join(dir, "pub.pem");
+    await writeFile(pem, keys.publicKey);
+    const outs: string[] = [];
+    expect(await cli(["checkpoints", path, "--public-key", pem], (s) => outs.push(s), () => {})).toBe(0);
+    expect(outs.join("")).toMatch(/^OK: 4 checkpoint\(s\)/);
+    await writeFile(path, [all[0], all[2], all[3]].map((c) => JSON.stringify(c)).join("\n"));
+    expect(await cli(["checkpoints", path, "--public-key", pem], (s) => outs.push(s), () => {})).toBe(1);
+    expect(await cli(["checkpoints", path], () => {}, () => {})).toBe(2);
   });
 
   it("webhook: POSTs JSON with an HMAC signature to a real HTTP server; retries 5xx", async () => {
