@@ -155,7 +155,11 @@ async function series(counters: CounterStore, tenantId: TenantKey, keys: readonl
   const n = Math.round((toMs - fromMs) / bucketMs);
   const out = new Array<number>(n).fill(0);
   const reads = await Promise.all(keys.map((key) => counters.read({ tenantId, key, bucketMs, fromMs, toMs })));
-  for (const r of reads) for (const b of r) out[Math.round((b.startMs - fromMs) / bucketMs)]! += b.count;
+  for (const r of reads)
+    for (const b of r) {
+      const i = Math.round((b.startMs - fromMs) / bucketMs);
+      if (i >= 0 && i < n) out[i]! += b.count;
+    }
   return out;
 }
 
@@ -165,15 +169,38 @@ export async function evaluateRules(o: EvaluateOptions): Promise<Finding[]> {
   const rules = o.rules ?? DEFAULT_DETECTION_RULES;
   const end = Math.floor(o.nowMs / bucketMs) * bucketMs; // exclusive: the current bucket is incomplete
   const hour = Math.max(1, Math.round(3_600_000 / bucketMs));
-  const jobs: Array<Promise<Finding | null>> = [];
-  for (const rule of rules)
-    for (const tenantId of o.scopes) {
+  const out: Finding[] = [];
+  await Promise.all(
+    rules.map(async (rule) => {
       const scope = rule.scope ?? "both";
-      if ((scope === "tenant" && tenantId === null) || (scope === "global" && tenantId !== null)) continue;
-      jobs.push(evaluateOne(o.counters, rule, tenantId, bucketMs, end, hour));
-    }
-  return (await Promise.all(jobs)).filter((f): f is Finding => f !== null);
+      const tenants = scope === "global" ? [] : o.scopes.filter((t): t is string => t !== null);
+      const perTenant = await Promise.all(tenants.map((t) => evaluateOne(o.counters, rule, t, bucketMs, end, hour)));
+      for (const f of perTenant) out.push(f.finding);
+      if (scope === "tenant" || !o.scopes.includes(null)) return;
+      // The global scope sees what tenants alone do not: a spike spread thin over many of them.
+      // Counts of tenants already firing for this rule are taken out, so one tenant's attack raises
+      // (and mitigates) one tenant incident, not a global one too.
+      const firing = perTenant.filter((f) => f.finding.firing);
+      out.push((await evaluateOne(o.counters, rule, null, bucketMs, end, hour, firing)).finding);
+    }),
+  );
+  return out;
 }
+
+interface Evaluated {
+  finding: Finding;
+  num: number[];
+  den: number[] | null;
+}
+
+const minus = (a: number[], subtract: readonly Evaluated[], pick: (e: Evaluated) => number[] | null) => {
+  const out = [...a];
+  for (const e of subtract) {
+    const b = pick(e);
+    if (b) for (let i = 0; i < out.length; i++) out[i] = Math.max(0, out[i]! - (b[i] ?? 0));
+  }
+  return out;
+};
 
 async function evaluateOne(
   counters: CounterStore,
@@ -182,15 +209,18 @@ async function evaluateOne(
   bucketMs: number,
   end: number,
   hour: number,
-): Promise<Finding> {
+  subtract: readonly Evaluated[] = [],
+): Promise<Evaluated> {
   const consecutive = rule.consecutive ?? 2;
   const span = Math.max(hour, consecutive + (rule.ewma?.history ?? 0), rule.long?.buckets ?? 0);
   const from = end - span * bucketMs;
-  const [num, den, breaches] = await Promise.all([
+  const [rawNum, rawDen, breaches] = await Promise.all([
     series(counters, tenantId, rule.events.map(eventKey), bucketMs, from, end),
     rule.ratio !== undefined && rule.totalEvents ? series(counters, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null,
     rule.breaches === false ? null : series(counters, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end),
   ]);
+  const num = minus(rawNum, subtract, (e) => e.num);
+  const den = rawDen ? minus(rawDen, subtract, (e) => e.den) : null;
   const last = num.slice(-consecutive);
   const lastTotals = den ? den.slice(-consecutive) : null;
   let baseline: number | null = null;
@@ -228,7 +258,7 @@ async function evaluateOne(
   if (lastTotals) snapshot.window_totals = lastTotals;
   if (baseline !== null) snapshot.baseline = Math.round(baseline * 100) / 100;
   if (identityFiring) snapshot.identity_threshold_crossings = breaches!.reduce((s, x) => s + x, 0);
-  return {
+  const finding: Finding = {
     ruleId: rule.id,
     incidentType: rule.incidentType,
     tenantId,
@@ -244,4 +274,5 @@ async function evaluateOne(
     severityGuess: rule.severity(hourlyCount),
     snapshot,
   };
+  return { finding, num: rawNum, den: rawDen };
 }

@@ -312,8 +312,8 @@ export class SignalRecorder implements SignalSink {
     if (!(total >= rule.threshold && total - n < rule.threshold)) return;
     const add = (t: TenantKey) =>
       this.counters.increment({ tenantId: t, key: breachKey(rule.incidentType), atMs: bucket, bucketMs: this.bucketMs, ttlMs: this.ttlMs });
+    // Tenant crossings stay in the tenant's scope; the global scope counts untenanted ones.
     await add(tenant);
-    if (tenant !== null) await add(null);
     const rec: AuthEventRecord = {
       id: `ae_${sortableId(now)}_x${crossings.length}`,
       type: THRESHOLD_EVENT,

@@ -114,18 +114,29 @@ describe("detection details", () => {
       clock.advance(MIN);
     }
     const first = await runtime.tick();
-    expect(first.raised).toHaveLength(2); // acme and global
+    expect(first.raised.map((i) => i.tenantId)).toEqual(["acme"]); // one tenant's attack is not also a global incident
     const again = await runtime.tick();
     expect(again.raised).toEqual([]);
     burst((s) => runtime.recordAuthEvent(s), "JWT_VALIDATION_ERROR", 30, "acme");
     clock.advance(MIN);
     const third = await runtime.tick();
     expect(third.raised).toEqual([]);
-    expect(third.updated).toBe(2);
+    expect(third.updated).toBe(1);
     const list = await stores.incidents.list({ tenantId: "acme" });
     expect(list.items).toHaveLength(1);
     expect(dataOf(list.items[0]!).occurrences).toBe(2);
     expect(dataOf(list.items[0]!).mitigation?.status).toBe("suggested");
+  });
+
+  it("a spike spread thin over many tenants is a global incident, none per tenant", async () => {
+    const { clock, runtime } = setup({ mitigation: { mode: "off" } });
+    for (let b = 0; b < 2; b++) {
+      for (let t = 0; t < 10; t++) burst((s) => runtime.recordAuthEvent(s), "LOGIN_FAILED", 4, `t${t}`);
+      clock.advance(MIN);
+    }
+    const r = await runtime.tick();
+    expect(r.raised.map((i) => [i.tenantId, i.type])).toEqual([[null, "FAILED_LOGINS_SPIKE"]]);
+    expect(dataOf(r.raised[0]!).event.metrics_snapshot.window_counts).toEqual([40, 40]);
   });
 
   it("an identity crossing its threshold (10 failures per user+IP in 10 min) fires at once", async () => {
