@@ -2,7 +2,11 @@ import type { Clock, JsonValue } from "@ops/core";
 import { describeError, scrubSecrets } from "./scrub.js";
 import type { CheckOutcome, CheckResult, HealthCheck, HealthReport, HealthStatus } from "./types.js";
 
-/** Default per-check timeout: below Kubernetes' default 1 s probe timeout would be too tight for a database. */
+/**
+ * Default per-check timeout. Generous enough for a database under load; set the orchestrator's
+ * probe timeout above it (Kubernetes defaults to 1 s) so a hung dependency yields a 503 with
+ * details rather than a probe timeout.
+ */
 export const DEFAULT_CHECK_TIMEOUT_MS = 2_000;
 
 /** A check's timeout elapsed; this is its signal's abort reason. */

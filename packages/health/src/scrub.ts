@@ -10,8 +10,9 @@ const CONNECTION_STRING =
 // Credentials inside any other URL: scheme://user:password@host.
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"<>`]+@/gi;
 // key=value and key: value pairs whose key says secret (conninfo strings, query strings, JSON).
+// Quoted values are taken whole (a conninfo password may hold spaces).
 const SECRET_PAIR =
-  /\b((?:[a-z0-9_-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|auth|signature)[a-z0-9_-]*)["']?\s*[=:]\s*["']?)[^\s&;,'"}]+/gi;
+  /\b((?:[a-z0-9_-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|auth|signature)[a-z0-9_-]*)["']?\s*[=:]\s*)(?:"[^"]*"|'[^']*'|[^\s&;,'"}]+)/gi;
 const AUTH_SCHEME = /\b(Bearer|Basic|Token|Digest)\s+[A-Za-z0-9._~+/=-]{6,}/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 // Well-known key shapes (AWS access keys, GitHub, Slack, Stripe) that need no key name to be secret.

@@ -9,6 +9,8 @@ describe("scrubSecrets", () => {
     ["mongodb+srv URL", "mongodb+srv://root:m0ngo@cluster0.x.mongodb.net/db", ["m0ngo", "cluster0"]],
     ["http userinfo", "GET https://user:http-pass@api.example.com/v1 failed", ["http-pass", "user:"]],
     ["conninfo", "host=db user=app password=conninfo-pw dbname=x", ["conninfo-pw"]],
+    ["quoted conninfo password with spaces", "host=db password='two words-pw' dbname=x", ["two", "words-pw"]],
+    ["JSON password with spaces", '{"password":"with space-pw"}', ["with", "space-pw"]],
     ["query token", "https://api.example.com/x?api_key=query-key-123&x=1", ["query-key-123"]],
     ["JSON secret", '{"client_secret":"json-secret-1","ok":1}', ["json-secret-1"]],
     ["bearer", "Authorization: Bearer abcdef123456.xyz", ["abcdef123456"]],
