@@ -1,21 +1,14 @@
 import {
   ConflictError,
-  EnvironmentSchema,
-  UnavailableError,
   NotFoundError,
   ValidationError,
   parseInput,
-  systemClock,
-  type AuditSink,
-  type Clock,
-  type FlagChange,
   type FlagRecord,
   type FlagStore,
   type FlagWriter,
   type JsonValue,
   type TenantKey,
 } from "@ops/core";
-import { readBootstrapFile, writeBackupFile } from "./bootstrap.js";
 import { compileFlag } from "./compile.js";
 import {
   FlagConfigSchema,
@@ -26,348 +19,61 @@ import {
   type FlagConfig,
   type FlagPatch,
 } from "./config.js";
-import type { FlagDefinitions, KeysOfType } from "./define-flags.js";
+import type { FlagDefinitions } from "./define-flags.js";
 import * as I from "./inputs.js";
+import type { FeatureFlagControllerOptions } from "./options.js";
+import { FlagReader } from "./reader.js";
 import { applyPatch, nextScheduledAt } from "./schedule.js";
-import { computeStale, type StaleFlag, type StaleOptions } from "./stale.js";
-import { FlagState } from "./state.js";
-import type { EvaluationContext, EvaluationDetails, FlagType } from "./types.js";
+import type { StaleFlag, StaleOptions } from "./stale.js";
+import { STATS_KEY, UsageTracker } from "./usage.js";
+import type { FlagType } from "./types.js";
 
-/** What `onError` is told about: a failed load or refresh, a malformed stored flag, a throwing evaluation. */
-export interface FlagErrorInfo {
-  operation: "load" | "refresh" | "compile" | "evaluate" | "schedule" | "backup" | "usage";
-  key?: string;
-}
 
-export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDefinitions> {
-  /** From `defineFlags`: typed keys, and defaults for flags not (yet) in the store. */
-  definitions?: D;
-  /** Every write records a FLAG_CHANGE entry (before / after) here. */
-  audit?: AuditSink;
-  clock?: Clock;
-  /**
-   * Reload interval in ms. Default 15 000 without a change subscription; with one (store
-   * `capabilities.pubsub`), 60 000 as a safety net. 0 disables polling.
-   */
-  pollIntervalMs?: number;
-  /** Values served when the store is unreachable at start: an object, or a JSON file path. */
-  bootstrap?: Record<string, JsonValue> | { file: string };
-  /** After every successful load the full snapshot is written here; read back (rules and all) if the store is down at start. */
-  backupFile?: string;
-  /** Receives every error the controller absorbs. Never called on the hot path's success. */
-  onError?: (error: unknown, info: FlagErrorInfo) => void;
-  /** Attempts of a read-modify-write that keeps losing compare-and-set races (default 50). */
-  maxWriteAttempts?: number;
-  /**
-   * How often evaluation times are merged into the shared `$stats` record, so `staleFlags()` sees
-   * usage across processes and restarts (default 600 000 = 10 min; 0 disables). Checked on each poll.
-   */
-  usageFlushMs?: number;
-  /** How long `ready()` (and so `getBool`) waits for the first load before serving fallbacks (default 5000 ms). */
-  startTimeoutMs?: number;
-  /** Start loading in the constructor (default true). */
-  autoStart?: boolean;
-}
-
-const EMPTY: EvaluationContext = Object.freeze({});
 type Op = "usage" | "set" | "clear" | "update" | "enable" | "disable" | "rules" | "rollout" | "delete" | "segment" | "schedule" | "scheduled-apply" | "create";
 
 /**
- * The seed's flag controller, grown up: reads are synchronous over precompiled flags kept fresh
- * by the store's change subscription (or polling); writes are validated, compare-and-set,
- * audited. Implements `FlagWriter` so incidents can flip and roll back flags.
+ * The seed's flag controller, grown up: reads (see `FlagReader`) are synchronous over precompiled
+ * flags kept fresh by the store's change subscription (or polling); writes are validated,
+ * compare-and-set, audited. Implements `FlagWriter` so incidents can flip and roll back flags.
  */
-export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> implements FlagWriter {
-  readonly env: string;
-  private readonly state: FlagState;
-  private readonly clock: Clock;
-  private readonly onError: (error: unknown, info: FlagErrorInfo) => void;
+export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> extends FlagReader<D> implements FlagWriter {
   private readonly maxAttempts: number;
-  private loaded = false;
-  private closed = false;
-  private readyPromise: Promise<void> | null = null;
-  private unsubscribe: (() => void) | null = null;
-  private pollTimer: ReturnType<typeof setInterval> | null = null;
   private scheduleTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly startedAt: number;
-  private readonly usage = new Map<string, { count: number; at: number }>();
-  private lastUsageFlush = 0;
-  private usageDirty = false;
-  private readonly watchers = new Set<(keys: readonly string[]) => void>();
+  private readonly tracker: UsageTracker;
 
   /** @throws ValidationError when `env` is not an environment slug. */
-  constructor(
-    private readonly store: FlagStore,
-    env: string,
-    private readonly options: FeatureFlagControllerOptions<D> = {},
-  ) {
-    this.env = parseInput(EnvironmentSchema, env, { pkg: "flags", what: "env" });
-    this.clock = options.clock ?? systemClock;
-    this.startedAt = this.clock.now();
+  constructor(store: FlagStore, env: string, options: FeatureFlagControllerOptions<D> = {}) {
+    super(store, env, options);
     this.maxAttempts = options.maxWriteAttempts ?? 50;
-    const hook = options.onError;
-    this.onError = (err, info) => {
-      try {
-        hook?.(err, info);
-      } catch {
-        // A throwing hook must not turn an absorbed error into a thrown one.
-      }
-    };
-    this.state = new FlagState(options.definitions, (key, err) => this.onError(err, { operation: "compile", key }));
-    if (options.bootstrap && !("file" in options.bootstrap)) this.state.setBootstrap(options.bootstrap as Record<string, JsonValue>);
+    this.tracker = new UsageTracker(this.state, this.clock, this.startedAt);
     if (options.autoStart !== false) void this.ready();
   }
 
-  // ---------------------------------------------------------------- lifecycle
-
-  /**
-   * Resolves once the first load finished: from the store, or (store down) from the backup file,
-   * bootstrap values and definitions. Never rejects; retries continue in the background.
-   */
-  ready(): Promise<void> {
-    this.readyPromise ??= this.start();
-    return this.readyPromise;
-  }
-
-  /** True once flags were loaded from the store at least once. */
-  get isLoaded(): boolean {
-    return this.loaded;
-  }
-
-  private async start(): Promise<void> {
-    if (this.store.subscribe && this.store.capabilities.pubsub) {
-      try {
-        this.unsubscribe = this.store.subscribe((c) => this.onChange(c));
-      } catch (err) {
-        this.onError(err, { operation: "load" });
-      }
-    }
-    const first = this.refresh().then(
-      () => true,
-      (err: unknown) => {
-        this.onError(err, { operation: "load" });
-        return false;
-      },
-    );
-    // A store that hangs (no connect timeout) must not hang the app's reads: serve fallbacks.
-    const limit = this.options.startTimeoutMs ?? 5000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), limit);
-      timer.unref?.();
-    });
-    const outcome = await Promise.race([first, timedOut]);
-    clearTimeout(timer);
-    if (outcome === "timeout")
-      this.onError(new UnavailableError(`[ops/flags] first load did not finish within ${limit} ms; serving fallbacks until it does`), {
-        operation: "load",
-      });
-    if (outcome !== true && !this.loaded) await this.loadFallbacks();
-    const every = this.options.pollIntervalMs ?? (this.unsubscribe ? 60_000 : 15_000);
-    if (every > 0 && !this.closed) {
-      this.pollTimer = setInterval(() => void this.tick(), every);
-      this.pollTimer.unref?.();
-    }
-  }
-
-  private async loadFallbacks(): Promise<void> {
-    // Each step re-checks `loaded`: a late first load must never be overwritten by older fallbacks.
-    if (this.options.backupFile) {
-      try {
-        const records = await readBootstrapFile(this.options.backupFile);
-        if (this.loaded) return;
-        if (Array.isArray(records)) return this.state.replaceAll(records as FlagRecord[]);
-      } catch (err) {
-        this.onError(err, { operation: "load" });
-      }
-    }
-    const b = this.options.bootstrap;
-    if (b && "file" in b && typeof b.file === "string") {
-      try {
-        const values = await readBootstrapFile(b.file);
-        if (this.loaded) return;
-        if (Array.isArray(values)) this.state.replaceAll(values as FlagRecord[]);
-        else this.state.setBootstrap(values);
-      } catch (err) {
-        this.onError(err, { operation: "load" });
-      }
-    }
-  }
-
-  private async tick(): Promise<void> {
-    try {
-      await this.refresh();
-    } catch (err) {
-      this.onError(err, { operation: "refresh" });
-    }
+  protected override async maintain(): Promise<void> {
     await this.applyDueChanges().catch((err: unknown) => this.onError(err, { operation: "schedule" }));
     const every = this.options.usageFlushMs ?? 600_000;
-    if (every > 0 && this.clock.now() - this.lastUsageFlush >= every)
+    if (every > 0 && this.clock.now() - this.tracker.lastFlush >= every)
       await this.flushUsage().catch((err: unknown) => this.onError(err, { operation: "usage" }));
   }
 
-  /**
-   * Merges this process's last evaluation times into the environment's `$stats` record (latest
-   * wins per key; compare-and-set, not audited). Runs on its own every `usageFlushMs` and on close.
-   * @throws what the store throws
-   */
-  async flushUsage(): Promise<void> {
-    this.sampleUsage();
-    this.lastUsageFlush = this.clock.now();
-    if (!this.usageDirty) return;
-    this.usageDirty = false;
-    const mine = new Map([...this.usage].map(([k, u]) => [k, u.at]));
-    const startedAt = new Date(this.startedAt).toISOString();
-    await this.mutate({ key: STATS_KEY, tenantId: null }, { actor: "ops-flags", reason: "usage", op: "usage", audit: false }, (current) => {
-      const stats = readStats(current?.config ?? null);
-      const lastEvaluated: Record<string, JsonValue> = { ...stats.lastEvaluated };
-      for (const [k, at] of mine) {
-        const prev = lastEvaluated[k];
-        if (typeof prev !== "string" || Date.parse(prev) < at) lastEvaluated[k] = new Date(at).toISOString();
-      }
-      return { kind: "usage", since: stats.since ?? startedAt, lastEvaluated };
-    });
+  protected override beforeReload(): void {
+    this.tracker.sample();
   }
 
-  /**
-   * Reloads every flag of the environment from the store. On failure the last known flags stay.
-   * @throws whatever the store throws (the background refresh reports it to `onError` instead).
-   */
-  async refresh(): Promise<void> {
-    const records = await this.store.snapshot({ env: this.env });
-    this.sampleUsage();
-    this.state.replaceAll(records);
-    this.loaded = true;
+  protected override afterChange(): void {
     this.armSchedule();
-    this.changed(this.keys());
-    if (this.options.backupFile)
-      await writeBackupFile(this.options.backupFile, records).catch((err: unknown) => this.onError(err, { operation: "backup" }));
   }
 
-  private onChange(c: FlagChange): void {
-    if (c.env !== this.env || this.closed) return;
-    const at = { key: c.key, tenantId: c.tenantId };
-    this.store
-      .get({ env: this.env, ...at })
-      .then((rec) => {
-        if (rec === null && c.version !== 0 && this.state.held(at) === undefined) return;
-        if ((rec === null || rec.version >= c.version) && this.state.apply(at, rec)) this.changed([c.key]);
-        this.armSchedule();
-      })
-      .catch((err: unknown) => this.onError(err, { operation: "refresh", key: c.key }));
-  }
-
-  /**
-   * Calls `listener` after the local flags changed (a reload, a change from another process, a
-   * write made here) with the keys concerned. Returns an unsubscribe function.
-   */
-  watch(listener: (keys: readonly string[]) => void): () => void {
-    this.watchers.add(listener);
-    return () => void this.watchers.delete(listener);
-  }
-
-  private changed(all: readonly string[]): void {
-    const keys = all.filter((k) => k !== STATS_KEY);
-    if (keys.length === 0) return;
-    for (const w of [...this.watchers]) {
-      try {
-        w(keys);
-      } catch (err) {
-        this.onError(err, { operation: "refresh" });
-      }
-    }
-  }
-
-  /** Stops subscriptions and timers. Does not close the store (the app owns it). Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  protected override async beforeClose(): Promise<void> {
     if (this.loaded && (this.options.usageFlushMs ?? 600_000) > 0)
       await this.flushUsage().catch((err: unknown) => this.onError(err, { operation: "usage" }));
-    this.closed = true;
-    this.unsubscribe?.();
-    if (this.pollTimer) clearInterval(this.pollTimer);
+  }
+
+  /** Stops subscriptions and timers (after flushing usage). Does not close the store. Idempotent. */
+  override async close(): Promise<void> {
+    await super.close();
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
-  }
-
-  // ---------------------------------------------------------------- reads (hot path)
-
-  /**
-   * Synchronous evaluation with details (value, variant, reason, ruleId, errorCode). Never throws:
-   * problems come back as `reason: "ERROR"`. The returned object is shared and frozen.
-   */
-  evaluate(key: string, context: EvaluationContext = EMPTY): EvaluationDetails {
-    try {
-      return this.state.evaluate(key, context, this.loaded || this.options.bootstrap !== undefined || this.options.definitions?.[key] !== undefined);
-    } catch (err) {
-      this.onError(err, { operation: "evaluate", key });
-      return { flagKey: key, value: this.defaultOf(key), variant: null, reason: "ERROR", ruleId: null, errorCode: "GENERAL", errorMessage: String(err) };
-    }
-  }
-
-  private defaultOf(key: string): JsonValue {
-    return (this.options.definitions?.[key]?.default as JsonValue | undefined) ?? null;
-  }
-
-  /** Synchronous boolean; `fallback` (default: the definition's default, else false) when missing or not a boolean. */
-  isEnabled(key: KeysOfType<D, "boolean">, context: EvaluationContext = EMPTY, fallback?: boolean): boolean {
-    const v = this.evaluate(key, context).value;
-    return typeof v === "boolean" ? v : (fallback ?? (this.defaultOf(key) === true));
-  }
-
-  stringValue(key: KeysOfType<D, "string">, context: EvaluationContext = EMPTY, fallback?: string): string {
-    const v = this.evaluate(key, context).value;
-    if (typeof v === "string") return v;
-    const d = this.defaultOf(key);
-    return fallback ?? (typeof d === "string" ? d : "");
-  }
-
-  numberValue(key: KeysOfType<D, "number">, context: EvaluationContext = EMPTY, fallback?: number): number {
-    const v = this.evaluate(key, context).value;
-    if (typeof v === "number") return v;
-    const d = this.defaultOf(key);
-    return fallback ?? (typeof d === "number" ? d : 0);
-  }
-
-  jsonValue(key: KeysOfType<D, FlagType>, context: EvaluationContext = EMPTY, fallback?: JsonValue): JsonValue {
-    const d = this.evaluate(key, context);
-    return d.reason === "ERROR" ? (fallback ?? d.value) : d.value;
-  }
-
-  private ctx(tenantId: TenantKey | undefined): EvaluationContext {
-    return tenantId ? { tenantId } : EMPTY;
-  }
-
-  /** The seed's read: waits for the first load, then evaluates for the tenant (if given). Never rejects. */
-  async getBool(key: KeysOfType<D, "boolean">, tenantId?: TenantKey): Promise<boolean> {
-    await this.ready();
-    return this.isEnabled(key, this.ctx(tenantId));
-  }
-
-  async getString(key: KeysOfType<D, "string">, tenantId?: TenantKey): Promise<string> {
-    await this.ready();
-    return this.stringValue(key, this.ctx(tenantId));
-  }
-
-  async getNumber(key: KeysOfType<D, "number">, tenantId?: TenantKey): Promise<number> {
-    await this.ready();
-    return this.numberValue(key, this.ctx(tenantId));
-  }
-
-  async getJson(key: KeysOfType<D, FlagType>, tenantId?: TenantKey): Promise<JsonValue> {
-    await this.ready();
-    return this.jsonValue(key, this.ctx(tenantId));
-  }
-
-  /** The stored definition of a flag in this environment (after the first load), or null. */
-  getFlag(key: string): { config: FlagConfig; version: number; updatedAt: string; updatedBy: string } | null {
-    const rec = this.state.globals.get(key);
-    const config = this.state.configOf(key);
-    return rec && config ? { config, version: rec.version, updatedAt: rec.updatedAt, updatedBy: rec.updatedBy } : null;
-  }
-
-  /** Every flag key known: stored, defined, bootstrapped or overridden. */
-  keys(): string[] {
-    return [...this.state.keys()].sort();
+    this.scheduleTimer = null;
   }
 
   // ---------------------------------------------------------------- writes
@@ -520,45 +226,23 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
 
   /**
    * Flags to clean up: expired (definition or stored `expiresAt` passed), or unchanged AND not
-   * evaluated by this process for `unusedForDays` (default 30).
+   * evaluated (by any process that flushed usage to `$stats`) for `unusedForDays` (default 30).
    */
   staleFlags(options: StaleOptions = {}): StaleFlag[] {
-    this.sampleUsage();
-    const shared = readStats(this.state.stats.record?.config ?? null);
-    const sharedSince = shared.since ? Date.parse(shared.since) : Number.NaN;
-    return computeStale({
-      now: options.now?.getTime() ?? this.clock.now(),
-      unusedForDays: options.unusedForDays ?? 30,
-      // Usage is known since the earliest process that recorded it into `$stats`.
-      startedAt: Number.isNaN(sharedSince) ? this.startedAt : Math.min(sharedSince, this.startedAt),
-      definitions: this.options.definitions ?? {},
-      globals: this.state.globals,
-      configOf: (k) => this.state.configOf(k),
-      lastEvaluatedAt: (k) => {
-        const local = this.usage.get(k)?.at;
-        const s = shared.lastEvaluated[k];
-        const remote = typeof s === "string" ? Date.parse(s) : undefined;
-        return local === undefined ? remote : remote === undefined ? local : Math.max(local, remote);
-      },
-    });
+    return this.tracker.stale(options, this.options.definitions ?? {});
   }
 
-  private sampleUsage(): void {
-    const now = this.clock.now();
-    for (const key of this.state.keys()) {
-      const count = this.state.get(key)?.evaluations ?? 0;
-      const u = this.usage.get(key);
-      if (!u) {
-        if (count > 0) {
-          this.usage.set(key, { count, at: now });
-          this.usageDirty = true;
-        }
-      } else if (u.count !== count) {
-        u.count = count;
-        u.at = now;
-        this.usageDirty = true;
-      }
-    }
+  /**
+   * Merges this process's last evaluation times into the environment's `$stats` record (latest
+   * wins per key; compare-and-set, not audited). Runs on its own every `usageFlushMs` and on close.
+   * @throws what the store throws
+   */
+  async flushUsage(): Promise<void> {
+    const mine = this.tracker.takeChanges();
+    if (!mine) return;
+    await this.mutate({ key: STATS_KEY, tenantId: null }, { actor: "ops-flags", reason: "usage", op: "usage", audit: false }, (current) =>
+      this.tracker.merge(current?.config ?? null, mine),
+    );
   }
 
   // ---------------------------------------------------------------- FlagWriter
@@ -711,13 +395,3 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
 }
 
 const NO_CHANGE: unique symbol = Symbol("no change");
-const STATS_KEY = "$stats";
-
-function readStats(config: JsonValue): { since: string | null; lastEvaluated: Record<string, JsonValue> } {
-  const c = config && typeof config === "object" && !Array.isArray(config) ? config : {};
-  const le = c.lastEvaluated;
-  return {
-    since: typeof c.since === "string" ? c.since : null,
-    lastEvaluated: le && typeof le === "object" && !Array.isArray(le) ? le : {},
-  };
-}

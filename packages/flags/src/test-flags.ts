@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError, type FlagChange, type FlagRecord, type FlagStore, type JsonValue } from "@ops/core";
-import { FeatureFlagController, type FeatureFlagControllerOptions } from "./controller.js";
+import { FeatureFlagController } from "./controller.js";
+import type { FeatureFlagControllerOptions } from "./options.js";
 import type { FlagDefinitions } from "./define-flags.js";
 
 // A minimal in-process store so the helper needs no adapter package.
