@@ -106,6 +106,8 @@ describe("evaluation order and reasons", () => {
     const throwing = { get plan(): string { throw new Error("getter exploded"); } };
     await c.setRules({ key: "n", rules: [{ id: "r", when: [{ attr: "plan", op: "eq", value: "x" }], serve: { value: 1 } }], ...who });
     expect(c.evaluate("n", throwing)).toMatchObject({ reason: "ERROR", errorCode: "GENERAL" });
+    expect(c.evaluate("n", null as never)).toMatchObject({ reason: "ERROR", errorCode: "GENERAL" });
+    expect(c.isEnabled(undefined as never, undefined)).toBe(false);
   });
 });
 

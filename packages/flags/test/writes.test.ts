@@ -148,6 +148,15 @@ describe("writes", () => {
     expect(c.evaluate("f", { tenantId: "t1" }).reason).toBe("DISABLED");
   });
 
+  it("when the audit sink rejects, the write rejects and the committed change stays", async () => {
+    const store = new MemoryFlagStore();
+    const audit = { record: async () => Promise.reject(new Error("audit down")) };
+    const c = new FeatureFlagController(store, "prod", { audit, pollIntervalMs: 0 });
+    await expect(c.setFlag({ key: "f", newValue: true, actorUserId: "a", reason: "r" })).rejects.toThrow("audit down");
+    expect((await store.get({ env: "prod", key: "f", tenantId: null }))?.version).toBe(1);
+    expect(c.isEnabled("f")).toBe(true);
+  });
+
   it("implements FlagWriter: set returns the previous value, clear restores unset", async () => {
     const { c, audit } = await setup();
     const w = c.asFlagWriter();
