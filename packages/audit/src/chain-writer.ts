@@ -29,13 +29,26 @@ export class ChainWriter {
   async commit(tenantId: TenantKey, entries: readonly ChainableEntry[]): Promise<AuditRecord[]> {
     const key = tenantId ?? "\u0000";
     let transientFailures = 0;
+    // Records of an attempt whose outcome is unknown (the connection failed after sending).
+    let uncertain: AuditRecord[] | null = null;
     for (let attempt = 1; ; attempt++) {
       const head = this.heads.get(key) ?? (await this.store.head({ tenantId }));
+      if (uncertain && head && head.seq >= uncertain[0]!.seq) {
+        // It may have committed after all: appending again would duplicate the entries.
+        const first = uncertain[0]!.seq;
+        const stored = await this.store.range({ tenantId, fromSeq: first, toSeq: first + uncertain.length - 1, limit: uncertain.length });
+        if (stored.length === uncertain.length && stored.every((r, i) => r.id === uncertain![i]!.id && r.hash === uncertain![i]!.hash)) {
+          this.remember(key, stored);
+          return stored;
+        }
+      }
+      uncertain = null;
       const records = chainOn(head, tenantId, entries);
       try {
         await this.store.append({ tenantId, records });
       } catch (err) {
         this.heads.delete(key);
+        if (!(err instanceof ConflictError)) uncertain = records;
         const conflict = err instanceof ConflictError;
         if (conflict) this.stats.conflicts++;
         const retryable = conflict || (err instanceof OpsError && err.retryable && ++transientFailures <= 3);
@@ -46,14 +59,18 @@ export class ChainWriter {
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** Math.min(attempt, 7))));
         continue;
       }
-      const last = records[records.length - 1]!;
-      // A cache, not state: with very many tenants drop it wholesale rather than grow forever.
-      if (this.heads.size >= 10_000 && !this.heads.has(key)) this.heads.clear();
-      this.heads.set(key, { seq: last.seq, hash: last.hash });
-      this.stats.commits++;
-      this.stats.committedEntries += records.length;
+      this.remember(key, records);
       return records;
     }
+  }
+
+  private remember(key: string, records: readonly AuditRecord[]): void {
+    const last = records[records.length - 1]!;
+    // A cache, not state: with very many tenants drop it wholesale rather than grow forever.
+    if (this.heads.size >= 10_000 && !this.heads.has(key)) this.heads.clear();
+    this.heads.set(key, { seq: last.seq, hash: last.hash });
+    this.stats.commits++;
+    this.stats.committedEntries += records.length;
   }
 }
 

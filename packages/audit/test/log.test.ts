@@ -95,6 +95,46 @@ describe("createAuditLog: appends", () => {
   });
 });
 
+describe("createAuditLog: unknown outcomes", () => {
+  it("a write that committed but reported a connection error is not written twice", async () => {
+    class FlakyStore extends MemoryAuditStore {
+      failNext = true;
+      override async append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void> {
+        await super.append(input);
+        if (this.failNext) {
+          this.failNext = false;
+          throw new UnavailableError("connection reset after commit");
+        }
+      }
+    }
+    const store = new FlakyStore();
+    const log = createAuditLog({ store, env: "prod" });
+    const r = await log.append(entry(1));
+    expect(r.seq).toBe(1);
+    await log.append(entry(2));
+    expect(await log.verify({ tenantId: "t1" })).toMatchObject({ ok: true, checked: 2 });
+    expect((await store.range({ tenantId: "t1", fromSeq: 1 })).map((x) => (x.meta as { i: number }).i)).toEqual([1, 2]);
+  });
+
+  it("a write that failed before committing is retried", async () => {
+    class DownOnce extends MemoryAuditStore {
+      failNext = true;
+      override async append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void> {
+        if (this.failNext) {
+          this.failNext = false;
+          throw new UnavailableError("connection refused");
+        }
+        return super.append(input);
+      }
+    }
+    const store = new DownOnce();
+    const log = createAuditLog({ store, env: "prod" });
+    await log.append(entry(0));
+    await log.append(entry(1));
+    expect(await log.verify({ tenantId: "t1" })).toMatchObject({ ok: true, checked: 2 });
+  });
+});
+
 describe("createAuditLog: bounded queue and overflow policies", () => {
   async function filled(overflow: "block" | "reject" | "drop", onDrop?: (e: ChainableEntry) => void) {
     const store = new GatedStore();
