@@ -83,17 +83,6 @@ const pgAuditPrisma = {
     };
     const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 4 }, { schema }) });
     const audit = new PrismaAuditStore(prisma);
-    if (process.env.PROFILE) {
-      const stats: Record<string, { n: number; ms: number; rows: number }> = {};
-      for (const m of ["append", "head", "range", "query", "chains"] as const) {
-        const orig = (audit as unknown as Record<string, (i: unknown) => Promise<unknown>>)[m]!.bind(audit);
-        (audit as unknown as Record<string, unknown>)[m] = async (i: { records?: unknown[] }) => {
-          const t = performance.now();
-          try { return await orig(i); } finally { const s = (stats[m] ??= { n: 0, ms: 0, rows: 0 }); s.n++; s.ms += performance.now() - t; s.rows += i?.records?.length ?? 0; }
-        };
-      }
-      process.on("exit", () => console.log(JSON.stringify(stats)));
-    }
     const ours: number[] = [];
     const raw: number[] = [];
     const store: number[] = [];
