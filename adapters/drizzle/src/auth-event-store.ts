@@ -88,7 +88,7 @@ export class DrizzleAuthEventStore extends DrizzleStoreBase implements AuthEvent
     const rows = await this.q(
       `authEvents.list ${input.tenantId ?? "(global)"}`,
       sql`SELECT ${COLUMNS} FROM ${this.t.authEvents} WHERE ${sql.join(filters, sql` AND `)}
-          ORDER BY "occurred_at" DESC, "id" DESC LIMIT ${limit + 1}`,
+          ORDER BY ${this.t.authEvents}."occurred_at" DESC NULLS LAST, "id" DESC NULLS LAST LIMIT ${limit + 1}`,
     );
     const items = rows.slice(0, limit).map(toEvent);
     const last = items[items.length - 1];

@@ -38,7 +38,9 @@ export async function query(db: DrizzleExecutor, statement: SQL): Promise<Row[]>
 
 /**
  * A timestamptz column read back as `toISOString()` text on every driver (drivers disagree on
- * how they parse timestamps; the audit hash needs the exact string).
+ * how they parse timestamps; the audit hash needs the exact string). The output keeps the
+ * column's name, so an ORDER BY on that column must qualify it with the table (an unqualified
+ * name would sort by this text and lose the index).
  */
 export function isoOut(column: string): SQL {
   return sql.raw(`to_char("${column}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "${column}"`);

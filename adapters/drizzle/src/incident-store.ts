@@ -98,7 +98,7 @@ export class DrizzleIncidentStore extends DrizzleStoreBase implements IncidentSt
       `incidents.findActive ${input.fingerprint}`,
       sql`SELECT ${COLUMNS} FROM ${this.t.incidents}
           WHERE ${tenantIs(input.tenantId)} AND "fingerprint" = ${input.fingerprint} AND "state" <> 'resolved'
-          ORDER BY "opened_at" DESC LIMIT 1`,
+          ORDER BY ${this.t.incidents}."opened_at" DESC LIMIT 1`,
     );
     return rows[0] ? toIncident(rows[0]) : null;
   }
@@ -144,7 +144,7 @@ export class DrizzleIncidentStore extends DrizzleStoreBase implements IncidentSt
     const rows = await this.q(
       `incidents.list ${input.tenantId ?? "(global)"}`,
       sql`SELECT ${COLUMNS} FROM ${this.t.incidents} WHERE ${sql.join(filters, sql` AND `)}
-          ORDER BY "opened_at" DESC, "id" DESC LIMIT ${limit + 1}`,
+          ORDER BY ${this.t.incidents}."opened_at" DESC NULLS LAST, "id" DESC NULLS LAST LIMIT ${limit + 1}`,
     );
     const items = rows.slice(0, limit).map(toIncident);
     const last = items[items.length - 1];

@@ -227,7 +227,7 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
     const rows = await this.q(
       "outbox.list",
       sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE ${sql.join(filters, sql` AND `)}
-          ORDER BY "created_at", "id" LIMIT ${limit + 1}`,
+          ORDER BY ${this.t.outbox}."created_at", "id" LIMIT ${limit + 1}`,
     );
     const items = rows.slice(0, limit).map(toMessage);
     const last = items[items.length - 1];
