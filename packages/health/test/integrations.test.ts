@@ -10,6 +10,7 @@ import {
   fastifyHealth,
   HEALTH_JSON_TYPE,
   healthMiddleware,
+  healthNodeRoute,
   healthRoute,
   PROMETHEUS_CONTENT_TYPE,
   type Health,
@@ -194,6 +195,23 @@ describe("healthRoute (a Next.js route handler)", () => {
     const post = await fetch(`${base}/api/health`, { method: "POST" });
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  it("healthNodeRoute serves one probe on any path (Next.js pages router, an Express route)", async () => {
+    const state = { dbUp: true, cacheUp: true };
+    const health = makeHealth(state);
+    healths.push(health);
+    const app = express();
+    app.get("/ops/ready", healthNodeRoute(health, "readiness"));
+    const s = createServer(app);
+    servers.push(s);
+    const base = await listen(s);
+    expect((await fetch(`${base}/ops/ready`)).status).toBe(200);
+    state.dbUp = false;
+    const res = await fetch(`${base}/ops/ready?view=short`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: "fail", serviceId: "api", version: "1" });
+    expect(() => healthNodeRoute(health, "nope" as never)).toThrow(/healthNodeRoute route/);
   });
 
   it("custom paths and disabled routes", async () => {

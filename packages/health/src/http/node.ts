@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Health, HealthRequest } from "../health.js";
-import { respondToHealthRequest, routeTable, type HealthPaths, type HealthHttpResponse } from "../respond.js";
+import { parseInput } from "@ops/core";
+import { HealthRouteSchema, respondToHealthRequest, routeTable, type HealthHttpResponse, type HealthPaths, type HealthRoute } from "../respond.js";
 
 export interface NodeMiddlewareOptions {
   /** Paths per route (defaults /livez /readyz /startupz /health /metrics); `false` turns one off. */
@@ -28,19 +29,39 @@ export function healthMiddleware(health: Health, options: NodeMiddlewareOptions 
       res.end();
       return;
     }
-    const request: HealthRequest = {
-      method: req.method ?? "GET",
-      path,
-      query: new URLSearchParams(q === -1 ? "" : raw.slice(q + 1)),
-      header: (name) => {
-        const v = req.headers[name];
-        return Array.isArray(v) ? v.join(", ") : v;
-      },
-    };
-    respondToHealthRequest(health, route, request).then(
+    respondToHealthRequest(health, route, fromNodeRequest(req, path, q === -1 ? "" : raw.slice(q + 1))).then(
       (r) => send(res, r),
       (err: unknown) => (next ? next(err) : send(res, { status: 500, headers: {}, body: "" })),
     );
+  };
+}
+
+/**
+ * A node handler for one route whatever the path: a Next.js pages-router API route
+ * (`export default healthNodeRoute(health, "readiness")`) or `app.get("/ops/ready", ...)`.
+ * @throws ValidationError on an unknown route
+ */
+export function healthNodeRoute(health: Health, route: HealthRoute): (req: IncomingMessage, res: ServerResponse) => void {
+  parseInput(HealthRouteSchema, route, { pkg: "health", what: "healthNodeRoute route" });
+  return (req, res) => {
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    respondToHealthRequest(health, route, fromNodeRequest(req, q === -1 ? raw : raw.slice(0, q), q === -1 ? "" : raw.slice(q + 1))).then(
+      (r) => send(res, r),
+      () => send(res, { status: 500, headers: {}, body: "" }),
+    );
+  };
+}
+
+function fromNodeRequest(req: IncomingMessage, path: string, query: string): HealthRequest {
+  return {
+    method: req.method ?? "GET",
+    path,
+    query: new URLSearchParams(query),
+    header: (name) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(", ") : v;
+    },
   };
 }
 
