@@ -146,10 +146,13 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     });
   }
 
-  /** Deletes a flag in this environment and every tenant override of it known here. */
+  /** Deletes a flag in this environment and every tenant override of it. @throws NotFoundError when absent. */
   async deleteFlag(input: I.DeleteFlagInput): Promise<void> {
     const p = parseInput(I.DeleteFlagInput, input, { pkg: "flags", what: "deleteFlag input" });
-    for (const tenantId of [...(this.state.overrides.get(p.key)?.keys() ?? [])]) {
+    // Read the overrides from the store, not the local copy: another process may have added one.
+    const records = await this.store.snapshot({ env: this.env });
+    const tenants = new Set(records.filter((r) => r.key === p.key && r.tenantId !== null).map((r) => r.tenantId as string));
+    for (const tenantId of tenants) {
       await this.mutate({ key: p.key, tenantId }, { actor: p.actorUserId, reason: p.reason, op: "delete" }, () => null).catch((err: unknown) => {
         if (!(err instanceof NotFoundError)) throw err;
       });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryFlagStore } from "@ops/adapter-memory";
-import { ConflictError, ValidationError, type AuditSink, type AuditSinkEntry } from "@ops/core";
+import { ConflictError, NotFoundError, ValidationError, type AuditSink, type AuditSinkEntry } from "@ops/core";
 import { FeatureFlagController, defineFlags } from "@ops/flags";
 
 function auditSink(): AuditSink & { entries: AuditSinkEntry[] } {
@@ -146,6 +146,18 @@ describe("writes", () => {
     expect(((await store.get({ env: "prod", key: "f", tenantId: null }))?.config as { enabled: boolean }).enabled).toBe(false);
     expect(audit.entries).toHaveLength(22);
     expect(c.evaluate("f", { tenantId: "t1" }).reason).toBe("DISABLED");
+  });
+
+  it("deleteFlag removes the flag and every tenant override, also ones written by another process", async () => {
+    const { c, store, audit } = await setup();
+    await c.setFlag({ key: "f", newValue: true, actorUserId: "a", reason: "r" });
+    await c.setFlag({ key: "f", newValue: false, tenantId: "t1", actorUserId: "a", reason: "r" });
+    await store.put({ env: "prod", key: "f", tenantId: "t2", config: { value: false }, expectedVersion: null, actor: "elsewhere" });
+    await store.put({ env: "prod", key: "other", tenantId: "t2", config: { value: true }, expectedVersion: null, actor: "elsewhere" });
+    await c.deleteFlag({ key: "f", actorUserId: "a", reason: "cleanup" });
+    expect((await store.snapshot({ env: "prod" })).map((r) => `${r.key}/${r.tenantId}`)).toEqual(["other/t2"]);
+    expect(audit.entries.filter((e) => (e.meta as { operation: string }).operation === "delete")).toHaveLength(3);
+    await expect(c.deleteFlag({ key: "f", actorUserId: "a", reason: "again" })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it("when the audit sink rejects, the write rejects and the committed change stays", async () => {
