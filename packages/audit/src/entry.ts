@@ -22,6 +22,14 @@ export const DEFAULT_MAX_META_BYTES = 16 * 1024;
 const MAX_META_DEPTH = 32;
 
 /**
+ * NUL and lone UTF-16 surrogates: PostgreSQL rejects the first, and a driver silently turns the
+ * second into U+FFFD, after which the stored entry would no longer match its hash. Rejected up
+ * front so a bad entry can neither poison a group-commit batch nor look tampered later.
+ */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_MESSAGE = "expected no NUL characters or unpaired surrogates (they cannot be stored faithfully)";
+
+/**
  * An audit entry before it is chained: who did what to what, when, where, with which outcome.
  * Fields follow CADF/OCSF/ECS. `makeAuditEntry` and `createAuditLog().append` produce it.
  */
@@ -120,7 +128,11 @@ function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: bo
   const keys: (string | number)[] = [];
   const where = () => keys.reduce<string>((p, k) => (typeof k === "number" ? `${p}[${k}]` : `${p}.${k}`), "meta");
   const walk = (v: unknown, depth: number): void => {
-    if (v === null || typeof v === "string" || typeof v === "boolean") return;
+    if (typeof v === "string") {
+      if (UNSTORABLE.test(v)) throw metaError(where(), UNSTORABLE_MESSAGE);
+      return;
+    }
+    if (v === null || typeof v === "boolean") return;
     if (typeof v !== "object") {
       if (typeof v !== "number" || !Number.isFinite(v)) json = false;
       return;
@@ -140,6 +152,7 @@ function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: bo
       for (const k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
         keys.push(k);
+        if (UNSTORABLE.test(k)) throw metaError(where(), UNSTORABLE_MESSAGE);
         walk((v as Record<string, unknown>)[k], depth + 1);
         keys.pop();
       }
@@ -171,6 +184,7 @@ export function makeAuditEntry<A extends string = AuditAction>(
   const { json } = inspectMeta(input?.meta, options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES);
   const v: ParsedEntryInput =
     (options.slow ? null : fastParseEntry(input, json)) ?? parseInput(AuditEntryInputSchema, input, { pkg: "audit", what: "audit entry" });
+  checkStorable(v);
   const env = v.env ?? options.defaultEnv;
   if (env === undefined)
     throw new ValidationError("[ops/audit] invalid audit entry: env: expected an environment name such as \"prod\"", [
@@ -203,4 +217,16 @@ export function makeAuditEntry<A extends string = AuditAction>(
   if (v.requestId !== undefined) entry.requestId = v.requestId;
   if (v.correlationId !== undefined) entry.correlationId = v.correlationId;
   return entry;
+}
+
+function checkStorable(v: ParsedEntryInput): void {
+  const fields: [string, string | undefined][] = [
+    ["actorUserId", v.actorUserId], ["subjectUserId", v.subjectUserId], ["reason", v.reason], ["surface", v.surface],
+    ["requestId", v.requestId], ["correlationId", v.correlationId], ["actor.id", v.actor?.id], ["actor.ip", v.actor?.ip],
+    ["actor.userAgent", v.actor?.userAgent], ["subject.id", v.subject?.id], ["subject.type", v.subject?.type],
+    ["target.id", v.target?.id], ["target.type", v.target?.type], ["target.name", v.target?.name],
+  ];
+  for (const [path, value] of fields)
+    if (value !== undefined && UNSTORABLE.test(value))
+      throw new ValidationError(`[ops/audit] invalid audit entry: ${path}: ${UNSTORABLE_MESSAGE}`, [{ path, message: UNSTORABLE_MESSAGE }]);
 }

@@ -26,6 +26,9 @@ const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const SECRET_PREFIX = /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abpors]-[A-Za-z0-9-]{10,}/g;
 
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
+
 /** Anything any value pattern could match: a JWT start, an auth scheme, a key prefix, 13+ digits. */
 const SUSPECT = /eyJ|bearer|basic|token|[spr]k_|gh[pousr]_|AKIA|xox|\d(?:[ -]?\d){12}/i;
 
@@ -69,8 +72,10 @@ function luhn(digits: string): boolean {
 }
 
 /** Masks tokens, card numbers (Luhn-valid, 13-19 digits) and optionally e-mails inside a string. */
-export function redactString(value: string, options: RedactOptions = {}): string {
+export function redactString(input: string, options: RedactOptions = {}): string {
   const max = options.maxStringLength ?? 4096;
+  // NUL and unpaired surrogates cannot be stored faithfully (see makeAuditEntry): replace them.
+  const value = UNSTORABLE.test(input) ? input.replace(UNSTORABLE_ALL, "\ufffd") : input;
   // One cheap test first: most strings hold nothing to mask, and four replaces cost more.
   if (!SUSPECT.test(value) && !(options.maskEmails && value.includes("@"))) return value.length > max ? cut(value, max) : value;
   let out = value
@@ -128,7 +133,8 @@ export function auditMetaSafe(meta: unknown, options: RedactOptions = {}): JsonO
       if (obj instanceof Error) return { name: obj.name, message: redactString(obj.message, options) };
       if (Array.isArray(obj)) return obj.map((x) => visit(x, depth + 1) ?? null);
       const out: JsonObject = {};
-      const put = (k: string, x: unknown) => {
+      const put = (rawKey: string, x: unknown) => {
+        const k = UNSTORABLE.test(rawKey) ? rawKey.replace(UNSTORABLE_ALL, "\ufffd") : rawKey;
         const allowed = matches(options.allowKeys, k);
         if (!allowed && (matches(options.denyKeys, k) || isSecretKey(k))) {
           if (x !== undefined) out[k] = REDACTED;

@@ -123,6 +123,15 @@ describe("entry validation", () => {
     expect(e).toMatchObject({ ts: "2026-01-01T00:00:00.000Z", tenantId: "acme", outcome: "failure", actor: { type: "service", ip: "10.1.2.3" }, target: { name: "admins" } });
   });
 
+  it("rejects what a database cannot store faithfully: NUL and unpaired surrogates", () => {
+    expect(() => makeAuditEntry({ ...base, reason: "a\u0000b" })).toThrow(/reason: expected no NUL characters or unpaired surrogates/);
+    expect(() => makeAuditEntry({ ...base, actor: { id: "u\ud800" } })).toThrow(/actor\.id: expected no NUL/);
+    expect(() => makeAuditEntry({ ...base, meta: { deep: [{ x: "\udc00" }] } })).toThrow(/meta\.deep\[0\]\.x: expected no NUL/);
+    expect(() => makeAuditEntry({ ...base, meta: { "k\u0000": 1 } })).toThrow(/expected no NUL/);
+    expect(() => makeAuditEntry({ ...base, reason: "emoji 😀 is fine" })).not.toThrow();
+    expect(auditMetaSafe({ "k\u0000": "v\ud800" })).toEqual({ "k\ufffd": "v\ufffd" });
+  });
+
   it("a rejected entry records nothing", async () => {
     const { store } = memory();
     const log = createAuditLog({ store, env: "prod" });
