@@ -85,7 +85,7 @@ function entries(count: number, tenantId: TenantKey, extra: Partial<ChainableEnt
     n++;
     const meta: JsonObject = {
       zeta: i,
-      alpha: { nested: [1, 2.5, -0.125, 1e21, { b: true, a: null }], "k ey": "välue ✓ \"q\" \\ \n" },
+      alpha: { nested: [1, 2.5, -0.125, 1e21, { b: true, a: null }], "k ey": "välue ✓ 😀 e\u0301 \"q\" \\ \n" },
       big: 12345678901234,
       small: 1.5e-7,
       empty: {},
