@@ -164,6 +164,8 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
       .get({ env: this.env, ...at })
       .then((rec) => {
         if (rec === null && c.version !== 0 && this.state.held(at) === undefined) return;
+        // Deleted then re-created: the new record restarts at version 1, below what we hold.
+        if (c.version === 0 && rec !== null) this.state.apply(at, null);
         if ((rec === null || rec.version >= c.version) && this.state.apply(at, rec)) this.changed([c.key]);
         this.afterChange();
       })

@@ -215,6 +215,13 @@ describe("writes", () => {
     await a.setFlag({ key: "f", newValue: true, actorUserId: "a", reason: "r" });
     expect(await seen).toEqual(["f"]);
     expect(b.isEnabled("f")).toBe(true);
+    // Deleted and re-created elsewhere (version back to 1): b must not keep the old version.
+    await a.setFlag({ key: "f", newValue: false, actorUserId: "a", reason: "r" });
+    await a.deleteFlag({ key: "f", actorUserId: "a", reason: "r" });
+    const recreated = new Promise<void>((resolve) => b.watch(() => b.getFlag("f")?.version === 1 && resolve()));
+    await a.setFlag({ key: "f", newValue: true, actorUserId: "a", reason: "r" });
+    await recreated;
+    expect(b.isEnabled("f")).toBe(true);
     const staging = new FeatureFlagController(store, "staging", { pollIntervalMs: 0 });
     expect(await staging.getBool("f")).toBe(false);
   });
