@@ -94,12 +94,16 @@ export class Mitigator {
     return this.apply(claimed, flags);
   }
 
-  private async apply(incident: IncidentRecord, flags: MitigationState["flags"]): Promise<MitigationResult> {
-    const applied: AppliedFlag[] = [];
+  private async apply(incident: IncidentRecord, flags: MitigationState["flags"], already: readonly AppliedFlag[] = []): Promise<MitigationResult> {
+    const applied: AppliedFlag[] = [...already];
     try {
       for (const f of flags) {
+        if (applied.some((a) => a.key === f.key && a.tenantId === f.tenantId)) continue;
         const { previous } = await this.flags!.setValue({ key: f.key, value: f.value, tenantId: f.tenantId, actor: SPINE_ACTOR, reason: reasonOf(incident) });
         applied.push({ key: f.key, tenantId: f.tenantId, value: f.value, hadPrevious: previous !== undefined, previous: previous === undefined ? null : previous });
+        // Progress is stored flag by flag, so an instance taking over a stale "applying" knows
+        // which previous values are real and never records its own flip as "previous".
+        await this.setStatus(incident, "applying", applied);
       }
     } catch (err) {
       // Half-applied is worse than none: put back what was flipped, then report.
@@ -108,9 +112,40 @@ export class Mitigator {
       return { status: "failed", applied: [] };
     }
     await this.setStatus(incident, "applied", applied);
-    if (incident.state === "open" || incident.state === "acknowledged")
+    try {
       await this.manager.transition({ tenantId: incident.tenantId, id: incident.id, to: "mitigated", actor: SPINE_ACTOR, reason: `flags set: ${applied.map((a) => a.key).join(", ")}` });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err; // already mitigated or resolved by someone
+    }
     return { status: "applied", applied };
+  }
+
+  /**
+   * Takes over mitigations left "applying" or "rolling_back" for longer than `leaseMs` (the
+   * instance doing it died): claims each with compare-and-set, then finishes it from the stored
+   * progress. Returns how many were taken over.
+   */
+  async recoverStale(active: readonly IncidentRecord[], nowMs: number, leaseMs: number): Promise<number> {
+    let n = 0;
+    for (const r of active) {
+      const m = dataOf(r).mitigation;
+      if (!m || (m.status !== "applying" && m.status !== "rolling_back") || nowMs - Date.parse(m.at) < leaseMs) continue;
+      const claimed = await this.manager.mutate(
+        r.tenantId,
+        r.id,
+        (_r, d) => (d.mitigation?.status === m.status && d.mitigation.at === m.at ? { ...d, mitigation: { ...d.mitigation, at: this.manager.now(), by: this.instanceId } } : null),
+        { claim: true },
+      );
+      if (!claimed) continue;
+      n++;
+      if (m.status === "applying" && this.flags) await this.apply(claimed, m.flags, m.applied);
+      else if (m.status === "rolling_back" && this.flags) {
+        await this.restore(claimed, m.applied);
+        await this.setStatus(claimed, "rolled_back", m.applied);
+        await this.manager.record("INCIDENT_ROLLED_BACK", claimed, SPINE_ACTOR, `rollback finished by ${this.instanceId}`, { flags: m.applied.map((a) => a.key) });
+      }
+    }
+    return n;
   }
 
   /**

@@ -35,6 +35,7 @@ const RuntimeScalarsSchema = z.object({
   bucketMs: positiveMs.optional(),
   autoResolveAfterMs: positiveMs.optional(),
   eventRetentionMs: positiveMs.optional(),
+  mitigationLeaseMs: positiveMs.optional(),
   instanceId: z.string().min(1).max(128).optional(),
   timers: z.object({ groupWaitMs: positiveMs.optional(), groupIntervalMs: positiveMs.optional(), repeatIntervalMs: positiveMs.optional() }).optional(),
   mitigation: z.object({ mode: Mode, byType: z.record(z.string(), Mode).optional() }).passthrough().optional(),
@@ -59,6 +60,8 @@ export interface OpsRuntimeOptions<T extends string = string> {
   groupBy?: ReadonlyArray<"tenantId" | "type" | "severity">;
   /** A detection incident resolves itself when its rule has not fired for this long (default 5 min). */
   autoResolveAfterMs?: number;
+  /** A mitigation "applying"/"rolling_back" this long is taken over by another instance (default 2 min). */
+  mitigationLeaseMs?: number;
   /** Auth events older than this are pruned (at most hourly, by any instance). Default 30 days. */
   eventRetentionMs?: number;
   /** Tick period after `start()` (default 15 s). */
@@ -287,6 +290,7 @@ export class OpsRuntime<T extends string = string> {
     }
     await this.manager.retryPendingAudits().catch((err: unknown) => report.errors.push(err));
     let active = await this.active();
+    await this.mitigator.recoverStale(active, nowMs, this.o.mitigationLeaseMs ?? 120_000).catch((err: unknown) => report.errors.push(err));
     const autoAfter = this.o.autoResolveAfterMs ?? 5 * 60_000;
     for (const r of active) {
       const d = dataOf(r);

@@ -128,6 +128,40 @@ describe("mitigation policy", () => {
     expect(flags.changes.filter((c) => c.key === "tenancy.quarantine")).toHaveLength(1);
   });
 
+  it("an instance dying mid-apply: another takes over after the lease and keeps the true previous values", async () => {
+    const clock = new ManualClock("2026-11-26T10:00:00.000Z");
+    const stores = memoryStores({ clock });
+    const flags = new MapFlagWriter();
+    await flags.setValue({ key: "auth.login.rate_limit_strict", value: "orig", tenantId: "acme", actor: "admin", reason: "x" });
+    // Instance A hangs forever on its second flag write (a crashed process, as far as B can tell).
+    const dying = {
+      getValue: flags.getValue.bind(flags),
+      setValue: (i: Parameters<MapFlagWriter["setValue"]>[0]) => (i.key === "auth.login.captcha_on_risk" ? new Promise<never>(() => {}) : flags.setValue(i)),
+    };
+    const a = createOpsRuntime({ stores, clock, flags: dying, instanceId: "a", mitigation: { mode: "apply" } });
+    const b = createOpsRuntime({ stores, clock, flags, instanceId: "b", mitigation: { mode: "apply" } });
+    const [event] = deriveAuthIncidents({ failed_logins_1h: 500 }, { tenantId: "acme", now: clock.now() });
+    void a.handle(event!);
+    let incident;
+    for (let i = 0; i < 1000; i++) {
+      incident = (await stores.incidents.list({ tenantId: "acme" })).items[0];
+      if (incident && dataOf(incident).mitigation?.applied.length === 1) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(dataOf(incident!).mitigation?.status).toBe("applying");
+    expect(await b.tick().then((r) => r.errors)).toEqual([]);
+    expect(dataOf((await stores.incidents.get({ tenantId: "acme", id: incident!.id }))!).mitigation?.status).toBe("applying"); // lease not over
+    clock.advance(3 * MIN);
+    await b.tick();
+    const done = (await stores.incidents.get({ tenantId: "acme", id: incident!.id }))!;
+    expect(dataOf(done).mitigation?.status).toBe("applied");
+    expect(done.state).toBe("mitigated");
+    expect(flags.get("auth.mfa.step_up_on_risk", "acme")).toBe(true);
+    await b.rollback({ tenantId: "acme", id: done.id });
+    expect(flags.get("auth.login.rate_limit_strict", "acme")).toBe("orig");
+    expect(flags.get("auth.login.captcha_on_risk", "acme")).toBeUndefined();
+  });
+
   it("rejects apply mode without a FlagWriter", () => {
     expect(() => createOpsRuntime({ stores: memoryStores(), mitigation: { mode: "apply" } })).toThrow(/flags/);
   });
