@@ -10,6 +10,17 @@ import {
   type SignalSink,
   type TenantKey,
 } from "@ops/core";
+import {
+  addIdentity,
+  countIdentities,
+  DEFAULT_IDENTITY_RULES,
+  eventKey,
+  THRESHOLD_EVENT,
+  type IdentityRule,
+  type TypeCell,
+} from "./identity.js";
+
+export { DEFAULT_IDENTITY_RULES, THRESHOLD_EVENT, breachKey, eventKey, type IdentityRule } from "./identity.js";
 
 /** One auth signal, the seed's AuthOpsLog row. */
 export interface AuthSignal {
@@ -23,33 +34,6 @@ export interface AuthSignal {
   occurredAt?: string | number | Date;
   meta?: JsonObject;
 }
-
-/**
- * Counts failures per identity (user+IP, IP or user) in a sliding window over the shared counters;
- * crossing `threshold` raises the rule's incident at the next detection (Auth0 blocks after 10
- * failures per user+IP; fail2ban bans after 5 failures in 10 minutes).
- */
-export interface IdentityRule {
-  id: string;
-  eventType: string;
-  by: "user+ip" | "ip" | "user";
-  threshold: number;
-  /** Window length in buckets (10 one-minute buckets = 10 minutes). */
-  windowBuckets: number;
-  incidentType: string;
-}
-
-export const DEFAULT_IDENTITY_RULES: readonly IdentityRule[] = Object.freeze([
-  { id: "login-user-ip", eventType: "LOGIN_FAILED", by: "user+ip", threshold: 10, windowBuckets: 10, incidentType: "FAILED_LOGINS_SPIKE" },
-  { id: "admin-ip", eventType: "ADMIN_LOGIN_FAILED", by: "ip", threshold: 5, windowBuckets: 10, incidentType: "SUSPICIOUS_ADMIN_LOGIN" },
-]);
-
-/** The event type written when an identity crosses its threshold. */
-export const THRESHOLD_EVENT = "THRESHOLD_EXCEEDED";
-/** Counter key of events of a type: `ev:<TYPE>`. */
-export const eventKey = (type: string) => `ev:${type}`;
-/** Counter key of identity-threshold crossings raising `incidentType`. */
-export const breachKey = (incidentType: string) => `breach:${incidentType}`;
 
 export interface SignalRecorderOptions {
   /** Where counts go: shared (Redis) counters make a spike over many instances count once. */
@@ -89,21 +73,6 @@ interface Buffered {
   ip: string | undefined;
   provider: string | undefined;
   meta: JsonObject | undefined;
-}
-
-/** Counts of one (bucket, tenant, type), with the identity rules of the type and their counts. */
-interface TypeCell {
-  n: number;
-  rules: readonly IdentityRule[] | undefined;
-  /** Per rule: first key -> cell of second keys ("" for one-part identities). */
-  ids: Array<Map<string, IdCell>> | undefined;
-}
-
-/** Per-identity counts of one rule: most users come from one IP, so the first pair is inline. */
-interface IdCell {
-  b: string;
-  n: number;
-  more: Map<string, number> | undefined;
 }
 
 const TYPE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -211,7 +180,7 @@ export class SignalRecorder implements SignalSink {
       byType.set(type, (cell = { n: 0, rules: this.rulesByType.get(type), ids: undefined }));
     }
     cell.n++;
-    if (cell.rules !== undefined) this.countIdentities(cell, cell.rules, userId, ip);
+    if (cell.rules !== undefined) countIdentities(cell, cell.rules, userId, ip);
 
     this.recorded++;
     if (this.authEvents !== undefined) {
@@ -263,70 +232,6 @@ export class SignalRecorder implements SignalSink {
     const out: TenantKey[] = [];
     for (const [t, last] of this.seen) if (last >= sinceMs) out.push(t);
     return out;
-  }
-
-  private countIdentities(cell: TypeCell, rules: readonly IdentityRule[], userId?: string, ip?: string): void {
-    const ids = (cell.ids ??= rules.map(() => new Map<string, IdCell>()));
-    for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i]!;
-      // Keyed by the caller's own strings (no concatenation: their hashes stay cached).
-      let a: string | undefined;
-      let b = "";
-      if (rule.by === "user+ip") {
-        if (!userId || !ip) continue;
-        a = userId;
-        b = ip;
-      } else a = rule.by === "ip" ? ip : userId;
-      if (!a) continue;
-      const firsts = ids[i]!;
-      const c = firsts.get(a);
-      if (c === undefined) firsts.set(a, { b, n: 1, more: undefined });
-      else if (c.b === b) c.n++;
-      else {
-        c.more ??= new Map();
-        c.more.set(b, (c.more.get(b) ?? 0) + 1);
-      }
-    }
-  }
-
-  private async addIdentity(
-    rule: IdentityRule,
-    tenant: TenantKey,
-    bucket: number,
-    a: string,
-    b: string,
-    n: number,
-    now: number,
-    crossings: AuthEventRecord[],
-  ): Promise<void> {
-    const total = await this.counters.increment({
-      tenantId: tenant,
-      key: `id:${rule.id}:${rule.by === "user+ip" ? `${a}|${b}` : a}`,
-      atMs: bucket,
-      bucketMs: this.bucketMs,
-      by: n,
-      windowBuckets: rule.windowBuckets,
-      ttlMs: this.ttlMs,
-    });
-    // Exactly one increment sees the crossing, however many instances share the counter.
-    if (!(total >= rule.threshold && total - n < rule.threshold)) return;
-    const add = (t: TenantKey) =>
-      this.counters.increment({ tenantId: t, key: breachKey(rule.incidentType), atMs: bucket, bucketMs: this.bucketMs, ttlMs: this.ttlMs });
-    // Tenant crossings stay in the tenant's scope; the global scope counts untenanted ones.
-    await add(tenant);
-    const rec: AuthEventRecord = {
-      id: `ae_${sortableId(now)}_x${crossings.length}`,
-      type: THRESHOLD_EVENT,
-      occurredAt: new Date(bucket).toISOString(),
-      tenantId: tenant,
-      meta: { rule: rule.id, eventType: rule.eventType, count: total, threshold: rule.threshold, incidentType: rule.incidentType },
-    };
-    if (rule.by === "user+ip") {
-      rec.userId = a;
-      rec.ip = b;
-    } else if (rule.by === "ip") rec.ip = a;
-    else rec.userId = a;
-    crossings.push(rec);
   }
 
   private checkType(type: unknown): void {
@@ -384,7 +289,7 @@ export class SignalRecorder implements SignalSink {
     const crossings: AuthEventRecord[] = [];
     const idAdds: Array<Promise<void>> = [];
     const push = (rule: IdentityRule, tenant: TenantKey, bucket: number, a: string, b: string, n: number) =>
-      idAdds.push(this.addIdentity(rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => void errors.push(err)));
+      idAdds.push(addIdentity(this.counters, this.bucketMs, this.ttlMs, rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => void errors.push(err)));
     for (const [bucket, byTenant] of agg)
       for (const [tenant, byType] of byTenant)
         for (const cell of byType.values()) {
