@@ -165,6 +165,14 @@ function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: bo
   return { bytes, json };
 }
 
+function checkSizeOnly(meta: unknown, maxBytes: number): true {
+  const text = meta === undefined ? "{}" : (JSON.stringify(meta) ?? "");
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short JSON needs no byte count.
+  const bytes = text.length * 3 <= maxBytes ? text.length : Buffer.byteLength(text, "utf8");
+  if (bytes > maxBytes) throw metaError("meta", `expected at most ${maxBytes} bytes of JSON, got ${bytes}`);
+  return true;
+}
+
 function metaError(path: string, message: string): ValidationError {
   return new ValidationError(`[ops/audit] invalid audit entry: ${path}: ${message}`, [{ path, message }]);
 }
@@ -179,9 +187,18 @@ export function makeAuditEntry<A extends string = AuditAction>(
   // NoInfer: the action list comes from the type argument, never from the literal passed, so a
   // typo is a compile error unless the app widens it (`makeAuditEntry<AppAction>(...)`).
   input: AuditEntryInput<NoInfer<A>>,
-  options: { now?: Date; defaultEnv?: string; maxMetaBytes?: number; /** Skip the zod-free fast path (tests). */ slow?: boolean } = {},
+  options: {
+    now?: Date;
+    defaultEnv?: string;
+    maxMetaBytes?: number;
+    /** Skip the zod-free fast path (tests). */
+    slow?: boolean;
+    /** Meta is `auditMetaSafe` output (plain, acyclic, shallow, storable JSON): only its size is checked. @internal */
+    metaIsSafe?: boolean;
+  } = {},
 ): AuditEntry<A> {
-  const { json } = inspectMeta(input?.meta, options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES);
+  const maxMetaBytes = options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
+  const { json } = options.metaIsSafe ? { json: checkSizeOnly(input?.meta, maxMetaBytes) } : inspectMeta(input?.meta, maxMetaBytes);
   const v: ParsedEntryInput =
     (options.slow ? null : fastParseEntry(input, json)) ?? parseInput(AuditEntryInputSchema, input, { pkg: "audit", what: "audit entry" });
   checkStorable(v);
@@ -220,13 +237,30 @@ export function makeAuditEntry<A extends string = AuditAction>(
 }
 
 function checkStorable(v: ParsedEntryInput): void {
-  const fields: [string, string | undefined][] = [
-    ["actorUserId", v.actorUserId], ["subjectUserId", v.subjectUserId], ["reason", v.reason], ["surface", v.surface],
-    ["requestId", v.requestId], ["correlationId", v.correlationId], ["actor.id", v.actor?.id], ["actor.ip", v.actor?.ip],
-    ["actor.userAgent", v.actor?.userAgent], ["subject.id", v.subject?.id], ["subject.type", v.subject?.type],
-    ["target.id", v.target?.id], ["target.type", v.target?.type], ["target.name", v.target?.name],
-  ];
-  for (const [path, value] of fields)
-    if (value !== undefined && UNSTORABLE.test(value))
-      throw new ValidationError(`[ops/audit] invalid audit entry: ${path}: ${UNSTORABLE_MESSAGE}`, [{ path, message: UNSTORABLE_MESSAGE }]);
+  // Field by field, no array of pairs: this runs for every entry.
+  storable("actorUserId", v.actorUserId);
+  storable("subjectUserId", v.subjectUserId);
+  storable("reason", v.reason);
+  storable("surface", v.surface);
+  storable("requestId", v.requestId);
+  storable("correlationId", v.correlationId);
+  if (v.actor) {
+    storable("actor.id", v.actor.id);
+    storable("actor.ip", v.actor.ip);
+    storable("actor.userAgent", v.actor.userAgent);
+  }
+  if (v.subject) {
+    storable("subject.id", v.subject.id);
+    storable("subject.type", v.subject.type);
+  }
+  if (v.target) {
+    storable("target.id", v.target.id);
+    storable("target.type", v.target.type);
+    storable("target.name", v.target.name);
+  }
+}
+
+function storable(path: string, value: string | undefined): void {
+  if (value !== undefined && UNSTORABLE.test(value))
+    throw new ValidationError(`[ops/audit] invalid audit entry: ${path}: ${UNSTORABLE_MESSAGE}`, [{ path, message: UNSTORABLE_MESSAGE }]);
 }

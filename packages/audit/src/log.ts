@@ -130,7 +130,9 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   const prepare = (input: AuditEntryInput<string>): ChainableEntry => {
     if (closed) throw new UnavailableError("[ops/audit] audit log is closed");
     const withMeta = redactOptions && input && input.meta !== undefined ? { ...input, meta: auditMetaSafe(input.meta, redactOptions) } : input;
-    const entry = makeAuditEntry<string>(withMeta, { now: clock.date(), maxMetaBytes, ...(options.env ? { defaultEnv: options.env } : {}) });
+    // auditMetaSafe output needs no second walk (acyclic, plain, storable) unless it may be deep.
+    const metaIsSafe = withMeta !== input && (redactOptions?.maxDepth ?? 16) <= 32;
+    const entry = makeAuditEntry<string>(withMeta, { now: clock.date(), maxMetaBytes, metaIsSafe, ...(options.env ? { defaultEnv: options.env } : {}) });
     if (options.actions && !options.actions.has(entry.action) && !isUniversalAuditAction(entry.action))
       throw new ValidationError(`[ops/audit] invalid audit entry: action: "${entry.action}" is neither universal nor declared in actions`, [
         { path: "action", message: "expected a universal or declared action" },

@@ -104,56 +104,58 @@ function cut(s: string, max: number): string {
  * dropped, non-finite numbers become null.
  */
 export function auditMetaSafe(meta: unknown, options: RedactOptions = {}): JsonObject {
-  const maxDepth = options.maxDepth ?? 16;
-  const stack: object[] = [];
-
-  const visit = (v: unknown, depth: number): JsonValue | undefined => {
-    if (v === null) return null;
-    switch (typeof v) {
-      case "string":
-        return redactString(v, options);
-      case "number":
-        return Number.isFinite(v) ? v : null;
-      case "boolean":
-        return v;
-      case "bigint":
-        return v.toString();
-      case "object":
-        break;
-      default:
-        return undefined;
-    }
-    const obj = v as object;
-    if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
-    if (stack.includes(obj)) return "[Circular]";
-    if (depth >= maxDepth) return "[Truncated]";
-    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return "[Binary]";
-    stack.push(obj);
-    try {
-      if (obj instanceof Error) return { name: obj.name, message: redactString(obj.message, options) };
-      if (Array.isArray(obj)) return obj.map((x) => visit(x, depth + 1) ?? null);
-      const out: JsonObject = {};
-      const put = (rawKey: string, x: unknown) => {
-        const k = UNSTORABLE.test(rawKey) ? rawKey.replace(UNSTORABLE_ALL, "\ufffd") : rawKey;
-        const allowed = matches(options.allowKeys, k);
-        if (!allowed && (matches(options.denyKeys, k) || isSecretKey(k))) {
-          if (x !== undefined) out[k] = REDACTED;
-          return;
-        }
-        const r = visit(x, depth + 1);
-        if (r !== undefined) out[k] = r;
-      };
-      if (obj instanceof Map) for (const [k, x] of obj) put(String(k), x);
-      else for (const k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) put(k, (obj as Record<string, unknown>)[k]);
-      return out;
-    } finally {
-      stack.pop();
-    }
-  };
-
   if (meta === null || meta === undefined) return {};
-  const result = visit(meta, 0);
+  const result = visit(meta, 0, options, options.maxDepth ?? 16, []);
   return result !== null && typeof result === "object" && !Array.isArray(result) ? result : { value: result ?? null };
+}
+
+// Plain module functions, not closures made per call: this runs for every audit entry.
+function visit(v: unknown, depth: number, options: RedactOptions, maxDepth: number, stack: object[]): JsonValue | undefined {
+  if (v === null) return null;
+  switch (typeof v) {
+    case "string":
+      return redactString(v, options);
+    case "number":
+      return Number.isFinite(v) ? v : null;
+    case "boolean":
+      return v;
+    case "bigint":
+      return v.toString();
+    case "object":
+      break;
+    default:
+      return undefined;
+  }
+  const obj = v as object;
+  if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
+  if (stack.includes(obj)) return "[Circular]";
+  if (depth >= maxDepth) return "[Truncated]";
+  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return "[Binary]";
+  stack.push(obj);
+  try {
+    if (obj instanceof Error) return { name: obj.name, message: redactString(obj.message, options) };
+    if (Array.isArray(obj)) {
+      const arr: JsonValue[] = new Array(obj.length);
+      for (let i = 0; i < obj.length; i++) arr[i] = visit(obj[i], depth + 1, options, maxDepth, stack) ?? null;
+      return arr;
+    }
+    const out: JsonObject = {};
+    if (obj instanceof Map) for (const [k, x] of obj) put(out, String(k), x, depth, options, maxDepth, stack);
+    else for (const k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) put(out, k, (obj as Record<string, unknown>)[k], depth, options, maxDepth, stack);
+    return out;
+  } finally {
+    stack.pop();
+  }
+}
+
+function put(out: JsonObject, rawKey: string, x: unknown, depth: number, options: RedactOptions, maxDepth: number, stack: object[]): void {
+  const k = UNSTORABLE.test(rawKey) ? rawKey.replace(UNSTORABLE_ALL, "\ufffd") : rawKey;
+  if (!matches(options.allowKeys, k) && (matches(options.denyKeys, k) || isSecretKey(k))) {
+    if (x !== undefined) out[k] = REDACTED;
+    return;
+  }
+  const r = visit(x, depth + 1, options, maxDepth, stack);
+  if (r !== undefined) out[k] = r;
 }
 
 /** A reusable `auditMetaSafe` with fixed options. */
