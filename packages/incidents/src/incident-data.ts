@@ -41,7 +41,7 @@ export interface IncidentData {
   groupKey: string;
   history: Transition[];
   mitigation?: MitigationState;
-  notify?: { firstNotifiedAt?: string; lastNotifiedAt?: string; resolvedNotifiedAt?: string };
+  notify?: { firstNotifiedAt?: string; lastNotifiedAt?: string; ackNotifiedAt?: string; resolvedNotifiedAt?: string };
 }
 
 /** Typed view of an incident's data. */

@@ -28,7 +28,7 @@ export interface NotifyPassReport {
 /** A group's notification dedupe key (PagerDuty dedup_key): stable for the group's life. */
 export const groupDedupeKey = (groupKey: string) => `grp_${stableId("group", groupKey)}`;
 
-function summarize(items: IncidentRecord[], groupKey: string, nowIso: string, action: "trigger" | "resolve"): AdminNotification {
+function summarize(items: IncidentRecord[], groupKey: string, nowIso: string, action: "trigger" | "acknowledge" | "resolve"): AdminNotification {
   const worst = items.reduce((a, b) => (severityRank(b.severity) < severityRank(a.severity) ? b : a));
   const first = dataOf(worst);
   const lines: string[] = [];
@@ -42,10 +42,7 @@ function summarize(items: IncidentRecord[], groupKey: string, nowIso: string, ac
   const tenants = new Set(items.map((i) => i.tenantId));
   const n: AdminNotification = {
     id: `ntf_${stableId(groupKey, action, nowIso)}`,
-    subject:
-      action === "resolve"
-        ? `Resolved: ${worst.title}${items.length > 1 ? ` and ${items.length - 1} more` : ""}`
-        : `[${worst.severity}] ${worst.title}${items.length > 1 ? ` and ${items.length - 1} more` : ""}`,
+    subject: `${action === "resolve" ? "Resolved: " : action === "acknowledge" ? "Acknowledged: " : `[${worst.severity}] `}${worst.title}${items.length > 1 ? ` and ${items.length - 1} more` : ""}`,
     body: lines.join("\n"),
     severity: worst.severity,
     type: items.length === 1 ? worst.type : "INCIDENT_GROUP",
@@ -145,5 +142,27 @@ export async function notifyResolved(o: {
   const r = await o.manager.mutate(o.resolved.tenantId, o.resolved.id, (_r, cur) => (cur.notify?.resolvedNotifiedAt ? null : { ...cur, notify: { ...cur.notify, resolvedNotifiedAt: nowIso } }), { claim: true });
   if (!r) return false;
   await o.notifier.notify(summarize([r], d.groupKey, nowIso, "resolve"));
+  return true;
+}
+
+/**
+ * Sends "acknowledge" for a group (PagerDuty stops escalating its dedup key) once every active
+ * incident of the notified group is acknowledged or mitigated. Claimed once across instances.
+ */
+export async function notifyAcknowledged(o: {
+  manager: IncidentManager;
+  notifier: Notifier;
+  acknowledged: IncidentRecord;
+  active: IncidentRecord[];
+  nowMs: number;
+}): Promise<boolean> {
+  const d = dataOf(o.acknowledged);
+  if (!d.notify?.firstNotifiedAt) return false;
+  const group = o.active.filter((a) => dataOf(a).groupKey === d.groupKey);
+  if (group.some((a) => a.state === "open")) return false;
+  const nowIso = new Date(o.nowMs).toISOString();
+  const r = await o.manager.mutate(o.acknowledged.tenantId, o.acknowledged.id, (_r, cur) => (cur.notify?.ackNotifiedAt ? null : { ...cur, notify: { ...cur.notify, ackNotifiedAt: nowIso } }), { claim: true });
+  if (!r) return false;
+  await o.notifier.notify(summarize(group.length > 0 ? group : [r], d.groupKey, nowIso, "acknowledge"));
   return true;
 }

@@ -22,7 +22,7 @@ import { dataOf } from "./incident-data.js";
 import { IncidentManager, SPINE_ACTOR, fingerprintOf } from "./lifecycle.js";
 import { Mitigator, type MitigationPolicy, type MitigationResult } from "./mitigation.js";
 import { DEFAULT_INHIBITIONS, SilenceBook, type InhibitionRule } from "./noise.js";
-import { DEFAULT_TIMERS, notifyPass, notifyResolved, type NotificationTimers } from "./notifications.js";
+import { DEFAULT_TIMERS, notifyAcknowledged, notifyPass, notifyResolved, type NotificationTimers } from "./notifications.js";
 import { SignalRecorder, THRESHOLD_EVENT, type AuthSignal, type IdentityRule } from "./recorder.js";
 import { createPlaybookRegistry, type PlaybookRegistry } from "./registry.js";
 import type { Triage, TriageScore } from "./triage.js";
@@ -191,8 +191,11 @@ export class OpsRuntime<T extends string = string> {
     await this.recorder.close();
   }
 
-  acknowledge(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }) {
-    return this.manager.acknowledge(i);
+  /** Acknowledges an incident; when its whole notified group is acknowledged, sends "acknowledge". */
+  async acknowledge(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }): Promise<IncidentRecord> {
+    const r = await this.manager.acknowledge(i);
+    if (this.o.notifier) await notifyAcknowledged({ manager: this.manager, notifier: this.o.notifier, acknowledged: r, active: await this.active(), nowMs: this.clock.now() });
+    return r;
   }
 
   /** Resolves an incident and, when its group is done, sends the "resolve" notification. */

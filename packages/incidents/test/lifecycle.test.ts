@@ -215,13 +215,14 @@ describe("notifications: Alertmanager timers, grouping, silences, inhibition", (
     expect(notifier.sent).toHaveLength(1);
   });
 
-  it("resolving the last incident of a group sends its resolve", async () => {
+  it("acknowledging, then resolving the last incident of a group sends acknowledge and resolve", async () => {
     const { runtime, raise, notifier, clock } = setup();
     const [r] = await raise({ session_anomalies_1h: 9 });
     clock.advance(31 * S);
     await runtime.tick();
+    await runtime.acknowledge({ tenantId: "acme", id: r!.incident.id, actor: "alice" });
     await runtime.resolve({ tenantId: "acme", id: r!.incident.id, actor: "alice" });
-    expect(notifier.sent.map((n) => n.action)).toEqual(["trigger", "resolve"]);
+    expect(notifier.sent.map((n) => n.action)).toEqual(["trigger", "acknowledge", "resolve"]);
     expect(notifier.sent[1]!.dedupeKey).toBe(notifier.sent[0]!.dedupeKey);
   });
 
