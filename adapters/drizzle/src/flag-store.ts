@@ -1,20 +1,24 @@
 import {
   ConflictError,
   NotFoundError,
+  UnavailableError,
   decodeCursor,
   encodeCursor,
   pageLimit,
   systemClock,
   type Clock,
+  type FlagChange,
   type FlagRecord,
   type FlagStore,
   type JsonValue,
   type Page,
   type PageRequest,
+  type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
-import { sql } from "drizzle-orm";
-import { DrizzleStoreBase, type DrizzleStoreContext } from "./base.js";
+import { sql, type SQL } from "drizzle-orm";
+import { DRIZZLE_CAPABILITIES, DrizzleStoreBase, type DrizzleStoreContext } from "./base.js";
+import { flagChannel, type PgListener } from "./notifications.js";
 import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, tsIn, type Row } from "./db.js";
 
 const COLUMNS = sql.join(
@@ -38,17 +42,74 @@ function where(input: { env: string; key: string; tenantId: TenantKey }): string
   return `${input.env}/${input.tenantId ?? "(global)"}/${input.key}`;
 }
 
+type Listener = (change: FlagChange) => void;
+
+/** `, pg_notify(channel, change)` over the CTE `w` of a write: delivered when the write commits. */
+function notifyFrom(channel: string, version: SQL): SQL {
+  return sql`pg_notify(${channel}, json_build_object('env', w."env", 'key', w."key", 'tenantId', w."tenant_id", 'version', ${version})::text) AS "notified"`;
+}
+
 /**
  * `FlagStore` on PostgreSQL: every write is one guarded statement (INSERT ... ON CONFLICT DO
  * NOTHING for creates, UPDATE/DELETE ... WHERE version = expected), so exactly one of many
- * concurrent writers wins. No pub/sub: pair it with the Redis adapter for change propagation.
+ * concurrent writers wins. Every write also NOTIFYs its change in the same statement (delivered
+ * at commit, in commit order); with a `listener` the store LISTENs and offers `subscribe`
+ * (`capabilities.pubsub`), so changes from every process reach every subscriber.
  */
 export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
+  override readonly capabilities: StoreCapabilities;
+  /** Present when the store was given a `listener` (`capabilities.pubsub`). */
+  readonly subscribe?: (listener: Listener) => () => void;
   private readonly clock: Clock;
+  private readonly channel: string;
+  private readonly listeners = new Set<Listener>();
+  private readonly listening: Promise<(() => Promise<void>) | null> | null = null;
 
-  constructor(ctx: DrizzleStoreContext & { clock?: Clock }) {
+  constructor(ctx: DrizzleStoreContext & { clock?: Clock; listener?: PgListener; schema?: string }) {
     super(ctx);
     this.clock = ctx.clock ?? systemClock;
+    this.channel = flagChannel(ctx.schema);
+    this.capabilities = Object.freeze({ ...DRIZZLE_CAPABILITIES, pubsub: ctx.listener !== undefined });
+    if (ctx.listener) {
+      this.listening = ctx.listener.listen(this.channel, (payload) => this.dispatch(payload)).catch(() => null);
+      this.subscribe = (listener) => {
+        this.assertOpen("flags.subscribe");
+        // Wrapped so one function subscribed twice holds two independent subscriptions.
+        const entry: Listener = (c) => listener(c);
+        this.listeners.add(entry);
+        return () => void this.listeners.delete(entry);
+      };
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.listeners.clear();
+    const stop = await this.listening;
+    await stop?.();
+    await super.close();
+  }
+
+  private dispatch(payload: string): void {
+    let change: FlagChange;
+    try {
+      const p = JSON.parse(payload) as { env: string; key: string; tenantId: string | null; version: number };
+      change = { env: p.env, key: p.key, tenantId: p.tenantId ?? null, version: Number(p.version) };
+    } catch {
+      return;
+    }
+    for (const l of [...this.listeners]) {
+      try {
+        l({ ...change });
+      } catch {
+        // A throwing listener must not stop delivery to the others.
+      }
+    }
+  }
+
+  /** Our own writes must be heard: do not write before LISTEN is active. */
+  private async ready(what: string): Promise<void> {
+    if (this.listening && (await this.listening) === null)
+      throw new UnavailableError(`[ops/adapter-drizzle] ${what}: could not LISTEN for flag changes`);
   }
 
   async get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null> {
@@ -70,22 +131,28 @@ export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
     const what = `flags.put ${where(input)}`;
     const now = this.clock.date().toISOString();
     if (input.expectedVersion === null) {
+      await this.ready(what);
       const rows = await this.q(
         what,
-        sql`INSERT INTO ${this.t.flags} ("env", "key", "tenant_id", "config", "version", "updated_at", "updated_by")
-            VALUES (${input.env}, ${input.key}, ${input.tenantId}, ${jsonIn(input.config)}, 1, ${tsIn(now)}, ${input.actor})
-            ON CONFLICT ON CONSTRAINT ops_flags_env_tenant_key_key DO NOTHING
-            RETURNING ${COLUMNS}`,
+        sql`WITH w AS (
+              INSERT INTO ${this.t.flags} ("env", "key", "tenant_id", "config", "version", "updated_at", "updated_by")
+              VALUES (${input.env}, ${input.key}, ${input.tenantId}, ${jsonIn(input.config)}, 1, ${tsIn(now)}, ${input.actor})
+              ON CONFLICT ON CONSTRAINT ops_flags_env_tenant_key_key DO NOTHING
+              RETURNING ${COLUMNS}
+            ) SELECT w.*, ${notifyFrom(this.channel, sql`w."version"`)} FROM w`,
       );
       if (rows[0]) return toRecord(rows[0]);
       throw new ConflictError(`[ops/adapter-drizzle] flag ${where(input)} already exists`);
     }
+    await this.ready(what);
     const rows = await this.q(
       what,
-      sql`UPDATE ${this.t.flags}
-          SET "config" = ${jsonIn(input.config)}, "version" = "version" + 1, "updated_at" = ${tsIn(now)}, "updated_by" = ${input.actor}
-          WHERE "env" = ${input.env} AND "key" = ${input.key} AND ${tenantIs(input.tenantId)} AND "version" = ${input.expectedVersion}
-          RETURNING ${COLUMNS}`,
+      sql`WITH w AS (
+            UPDATE ${this.t.flags}
+            SET "config" = ${jsonIn(input.config)}, "version" = "version" + 1, "updated_at" = ${tsIn(now)}, "updated_by" = ${input.actor}
+            WHERE "env" = ${input.env} AND "key" = ${input.key} AND ${tenantIs(input.tenantId)} AND "version" = ${input.expectedVersion}
+            RETURNING ${COLUMNS}
+          ) SELECT w.*, ${notifyFrom(this.channel, sql`w."version"`)} FROM w`,
     );
     if (rows[0]) return toRecord(rows[0]);
     const current = await this.get(input);
@@ -95,11 +162,15 @@ export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
   }
 
   async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
+    const what = `flags.delete ${where(input)}`;
+    await this.ready(what);
     const rows = await this.q(
-      `flags.delete ${where(input)}`,
-      sql`DELETE FROM ${this.t.flags}
-          WHERE "env" = ${input.env} AND "key" = ${input.key} AND ${tenantIs(input.tenantId)} AND "version" = ${input.expectedVersion}
-          RETURNING "version"`,
+      what,
+      sql`WITH w AS (
+            DELETE FROM ${this.t.flags}
+            WHERE "env" = ${input.env} AND "key" = ${input.key} AND ${tenantIs(input.tenantId)} AND "version" = ${input.expectedVersion}
+            RETURNING "env", "key", "tenant_id"
+          ) SELECT ${notifyFrom(this.channel, sql`0`)} FROM w`,
     );
     if (rows[0]) return;
     const current = await this.get(input);

@@ -2,6 +2,14 @@ export { drizzleStores, type DrizzleStores, type DrizzleStoresOptions } from "./
 export { DRIZZLE_CAPABILITIES } from "./base.js";
 export type { DrizzleDatabase, DrizzleExecutor, DrizzleTransaction } from "./db.js";
 export { mapDbError, isConnectionError } from "./errors.js";
+export {
+  nodePgListener,
+  postgresJsListener,
+  pgliteListener,
+  flagChannel,
+  type PgListener,
+  type NodePgListenClient,
+} from "./notifications.js";
 export { DrizzleAuditStore } from "./audit-store.js";
 export { DrizzleSubjectKeyStore } from "./subject-key-store.js";
 export { DrizzleFlagStore } from "./flag-store.js";

@@ -8,6 +8,7 @@ import { DrizzleFlagStore } from "./flag-store.js";
 import { DrizzleIncidentStore } from "./incident-store.js";
 import { DrizzleOutboxStore } from "./outbox-store.js";
 import { createOpsTables } from "./schema.js";
+import type { PgListener } from "./notifications.js";
 import { DrizzleSubjectKeyStore } from "./subject-key-store.js";
 
 export interface DrizzleStoresOptions {
@@ -18,6 +19,11 @@ export interface DrizzleStoresOptions {
   schema?: string;
   /** Time source for the timestamps the stores set themselves (`FlagRecord.updatedAt`). */
   clock?: Clock;
+  /**
+   * A LISTEN connection (`nodePgListener(client)`, `postgresJsListener(sql)`, `pgliteListener(pglite)`):
+   * enables `flags.subscribe` (`capabilities.pubsub`), fed by PostgreSQL NOTIFY from every process.
+   */
+  listener?: PgListener;
 }
 
 export interface DrizzleStores extends OpsStores {
@@ -49,11 +55,18 @@ export function drizzleStores(db: DrizzleDatabase, options: DrizzleStoresOptions
   if (opts.schema !== undefined && (typeof opts.schema !== "string" || !SCHEMA_NAME.test(opts.schema)))
     throw invalid("options.schema", "expected a PostgreSQL schema name (letters, digits, _ and $, at most 63)");
   if (opts.clock !== undefined && typeof opts.clock?.now !== "function") throw invalid("options.clock", "expected a Clock");
+  if (opts.listener !== undefined && typeof opts.listener?.listen !== "function")
+    throw invalid("options.listener", "expected a PgListener (nodePgListener, postgresJsListener or pgliteListener)");
   const ctx: DrizzleStoreContext = { db, tables: createOpsTables(opts.schema) };
   const stores = {
     audit: new DrizzleAuditStore(ctx),
     auditKeys: new DrizzleSubjectKeyStore(ctx),
-    flags: new DrizzleFlagStore({ ...ctx, ...(opts.clock ? { clock: opts.clock } : {}) }),
+    flags: new DrizzleFlagStore({
+      ...ctx,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.listener ? { listener: opts.listener } : {}),
+      ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
+    }),
     incidents: new DrizzleIncidentStore(ctx),
     authEvents: new DrizzleAuthEventStore(ctx),
     outbox: new DrizzleOutboxStore(ctx),
@@ -61,7 +74,7 @@ export function drizzleStores(db: DrizzleDatabase, options: DrizzleStoresOptions
   };
   return {
     adapter: "drizzle",
-    capabilities: DRIZZLE_CAPABILITIES,
+    capabilities: stores.flags.capabilities.pubsub ? Object.freeze({ ...DRIZZLE_CAPABILITIES, pubsub: true }) : DRIZZLE_CAPABILITIES,
     ...stores,
     async close() {
       await Promise.all(Object.values(stores).map((s) => s.close()));

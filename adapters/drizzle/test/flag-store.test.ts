@@ -11,9 +11,11 @@ await forEachDriver("flags", (driver, harness) => {
       const h = await harness();
       raw = flagRaw(h);
       // Fresh store objects per case (a case may close its store), over the file's one database.
-      return drizzleStores(h.db, h.schema ? { schema: h.schema } : {}).flags;
+      return drizzleStores(h.db, { ...(h.schema ? { schema: h.schema } : {}), listener: h.listener }).flags;
     },
     raw: () => raw!,
-    capabilities: DRIZZLE_CAPABILITIES,
+    capabilities: { ...DRIZZLE_CAPABILITIES, pubsub: true },
+    // Closing unsubscribes the store's LISTEN from the shared listening connection.
+    cleanup: (store) => store.close(),
   });
 });

@@ -7,7 +7,15 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import pg from "pg";
 import postgres from "postgres";
-import { drizzleStores, type DrizzleDatabase, type DrizzleStores } from "../../src/index.js";
+import {
+  drizzleStores,
+  nodePgListener,
+  pgliteListener,
+  postgresJsListener,
+  type DrizzleDatabase,
+  type DrizzleStores,
+  type PgListener,
+} from "../../src/index.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../migrations/", import.meta.url));
 
@@ -29,6 +37,8 @@ export interface Harness {
   stores: DrizzleStores;
   /** PostgreSQL schema holding the tables (undefined for PGlite: its own database). */
   schema: string | undefined;
+  /** A LISTEN connection for flag change notifications. */
+  listener: PgListener;
   close(): Promise<void>;
 }
 
@@ -62,19 +72,31 @@ export async function createHarness(driver: DriverName, tag: string): Promise<Ha
     await client.exec(migrationStatements().join(";\n"));
     const db = drizzlePglite(client);
     const stores = drizzleStores(db);
-    return { driver, db, stores, schema: undefined, close: async () => void (await stores.close(), await client.close()) };
+    const listener = pgliteListener(client);
+    return { driver, db, stores, schema: undefined, listener, close: async () => void (await stores.close(), await client.close()) };
   }
   const { schema, drop } = await createPgSchema(tag);
   if (driver === "node-postgres") {
     const pool = new pg.Pool({ connectionString: testPgUrl(), max: 10 });
     const db = drizzleNodePg(pool);
     const stores = drizzleStores(db, { schema });
-    return { driver, db, stores, schema, close: async () => void (await stores.close(), await pool.end(), await drop()) };
+    const listenClient = new pg.Client({ connectionString: testPgUrl() });
+    await listenClient.connect();
+    const listener = nodePgListener(listenClient);
+    return {
+      driver,
+      db,
+      stores,
+      schema,
+      listener,
+      close: async () => void (await stores.close(), await listenClient.end(), await pool.end(), await drop()),
+    };
   }
   const client = postgres(testPgUrl(), { max: 10, onnotice: () => {} });
   const db = drizzlePostgresJs(client);
   const stores = drizzleStores(db, { schema });
-  return { driver, db, stores, schema, close: async () => void (await stores.close(), await client.end(), await drop()) };
+  const listener = postgresJsListener(client);
+  return { driver, db, stores, schema, listener, close: async () => void (await stores.close(), await client.end(), await drop()) };
 }
 
 /** Lazily opened harnesses, one per driver, shared by the cases of one test file. */

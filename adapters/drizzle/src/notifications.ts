@@ -1,0 +1,75 @@
+/**
+ * How the flag store hears PostgreSQL notifications (LISTEN/NOTIFY): a connection of its own that
+ * stays LISTENing. Drizzle's `db` cannot listen (a pool hands out a different connection per
+ * query), so the app passes one of these, made from its driver.
+ */
+export interface PgListener {
+  /** Starts listening on `channel`; resolves once LISTEN is active, with a function that stops. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+}
+
+/** The part of a node-postgres `Client` that LISTEN needs (a dedicated, connected client, not a pool). */
+export interface NodePgListenClient {
+  query(text: string): Promise<unknown>;
+  on(event: "notification", fn: (msg: { channel: string; payload?: string | undefined }) => void): unknown;
+  removeListener(event: "notification", fn: (msg: { channel: string; payload?: string | undefined }) => void): unknown;
+}
+
+const quote = (channel: string) => `"${channel.replace(/"/g, '""')}"`;
+
+/**
+ * A listener over a dedicated, connected node-postgres `Client` (`new pg.Client(url)` + `connect()`).
+ * Several stores may share it: a channel is UNLISTENed only when its last subscriber stops.
+ */
+export function nodePgListener(client: NodePgListenClient): PgListener {
+  const active = new Map<string, number>();
+  return {
+    async listen(channel, onPayload) {
+      const handler = (msg: { channel: string; payload?: string | undefined }) => {
+        if (msg.channel === channel && msg.payload !== undefined) onPayload(msg.payload);
+      };
+      client.on("notification", handler);
+      active.set(channel, (active.get(channel) ?? 0) + 1);
+      await client.query(`LISTEN ${quote(channel)}`);
+      let stopped = false;
+      return async () => {
+        if (stopped) return;
+        stopped = true;
+        client.removeListener("notification", handler);
+        const left = (active.get(channel) ?? 1) - 1;
+        if (left > 0) active.set(channel, left);
+        else {
+          active.delete(channel);
+          await client.query(`UNLISTEN ${quote(channel)}`).catch(() => {});
+        }
+      };
+    },
+  };
+}
+
+/** A listener over a postgres.js `sql` (it opens its own listening connection). */
+export function postgresJsListener(sql: {
+  listen(channel: string, fn: (payload: string) => void): Promise<{ unlisten(): Promise<unknown> }>;
+}): PgListener {
+  return {
+    async listen(channel, onPayload) {
+      const sub = await sql.listen(channel, onPayload);
+      return async () => void (await sub.unlisten().catch(() => {}));
+    },
+  };
+}
+
+/** A listener over a PGlite instance. */
+export function pgliteListener(pglite: { listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>> }): PgListener {
+  return {
+    async listen(channel, onPayload) {
+      const unlisten = await pglite.listen(channel, onPayload);
+      return async () => void (await unlisten().catch(() => {}));
+    },
+  };
+}
+
+/** The notification channel of flag changes for a table schema (one per schema: tests share a database). */
+export function flagChannel(schema: string | undefined): string {
+  return (schema === undefined || schema === "public" ? "ops_flag_changes" : `ops_flag_changes_${schema}`).slice(0, 63);
+}
