@@ -20,7 +20,7 @@ export interface DetectionRule {
   minCount: number;
   /** Per-bucket ratio numerator / denominator, 0..1. */
   ratio?: number;
-  /** Per-bucket volume floor of the denominator under which the ratio is not trusted. */
+  /** Per-bucket volume floor of the denominator: below it the ratio is not applied (the count decides). */
   minVolume?: number;
   /** Bad buckets in a row before firing (default 2). */
   consecutive?: number;
@@ -234,7 +234,8 @@ async function evaluateOne(
     if (c < rule.minCount) return false;
     if (rule.ratio !== undefined && lastTotals) {
       const t = lastTotals[i]!;
-      if (t < (rule.minVolume ?? 0) || c / t < rule.ratio) return false;
+      // Below the volume floor a ratio means little: the count threshold alone decides there.
+      if (t >= (rule.minVolume ?? 0) && c / t < rule.ratio) return false;
     }
     if (rule.ewma && c < rule.ewma.factor * Math.max(baseline ?? 0, rule.ewma.minBaseline)) return false;
     return true;
