@@ -1,0 +1,102 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireService, testPgUrl, testRedisUrl } from "@ops/testkit";
+import { eventually, startTestService, type TestService } from "./support.js";
+
+const pgUp = await requireService("postgres");
+const redisUp = pgUp && (await requireService("redis"));
+
+/** A database of this file's own, dropped afterwards. */
+async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `ops_example_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: testPgUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(testPgUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: testPgUrl() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** The smoke path: flag write audited, a spike raising an incident with flags applied, rollback, chain verifies. */
+async function smoke(t: TestService): Promise<void> {
+  expect((await t.call("GET", "/readyz")).json.status).toBe("pass");
+  expect((await t.call("PUT", "/api/flags/auth.login.rate_limit_strict", { body: { value: false, actor: "admin", reason: "baseline" } })).status).toBe(200);
+  const events = Array.from({ length: 12 }, () => ({ type: "LOGIN_FAILED", userId: "alice", ip: "203.0.113.7" }));
+  expect((await t.call("POST", "/api/signals", { body: { events } })).status).toBe(202);
+  const inc = await eventually("a mitigated incident", async () => {
+    await t.call("POST", "/api/ops/tick");
+    const r = await t.call("GET", "/api/incidents?type=FAILED_LOGINS_SPIKE");
+    return r.json.incidents.find((i: { mitigation: { status: string } | null }) => i.mitigation?.status === "applied");
+  });
+  expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(true);
+  expect((await t.call("POST", `/api/incidents/${inc.id}/rollback`, { body: { actor: "oncall" } })).status).toBe(200);
+  expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(false);
+  const v = await t.call("GET", "/api/audit/verify");
+  expect(v.json.verify).toMatchObject({ ok: true, problem: null });
+  expect(v.json.verify.checked).toBeGreaterThanOrEqual(8);
+  expect(t.problems).toEqual([]);
+}
+
+describe.skipIf(!pgUp)("on PostgreSQL (DATABASE_URL, drizzle + node-postgres)", () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let t: TestService;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    t = await startTestService({ DATABASE_URL: db.url, OPS_MITIGATION: "apply" });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it("runs the smoke path", async () => {
+    expect(t.service.storage.describe).toBe("postgresql (drizzle, node-postgres)");
+    await smoke(t);
+  });
+
+  it("keeps its data across a restart (migrations are not applied twice)", async () => {
+    await t.close();
+    t = await startTestService({ DATABASE_URL: db.url, OPS_MITIGATION: "apply" });
+    expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(false);
+    expect((await t.call("GET", "/api/audit/verify")).json.verify.ok).toBe(true);
+  });
+});
+
+describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flags with pub/sub, shared counters)", () => {
+  const prefix = `opsex${process.pid}${Math.random().toString(36).slice(2, 6)}`;
+  let db: { url: string; drop: () => Promise<void> };
+  let t: TestService;
+  let peer: TestService;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    const env = { DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), OPS_REDIS_PREFIX: prefix, OPS_MITIGATION: "apply" };
+    t = await startTestService(env);
+    peer = await startTestService(env);
+  });
+  afterAll(async () => {
+    await peer?.close();
+    await t?.close();
+    await db?.drop();
+    const { Redis } = await import("ioredis");
+    const r = new Redis(testRedisUrl());
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length > 0) await r.del(...keys);
+    await r.quit();
+  });
+
+  it("runs the smoke path and a flag change reaches the other instance", async () => {
+    expect(t.service.storage.describe).toContain("+ redis");
+    await smoke(t);
+    await t.call("PUT", "/api/flags/checkout.v2", { body: { value: true, actor: "admin", reason: "launch" } });
+    await eventually("the peer to see the change", async () => (await peer.call("GET", "/api/flags/checkout.v2/evaluate")).json.value === true, 5_000);
+  });
+});
