@@ -26,7 +26,17 @@ export class ChainWriter {
     private readonly maxAttempts: number,
   ) {}
 
-  async commit(tenantId: TenantKey, entries: readonly ChainableEntry[]): Promise<AuditRecord[]> {
+  /** The head this writer last committed on the chain, when it knows it (a cache, may be stale). */
+  cachedHead(tenantId: TenantKey): { seq: number; hash: string } | undefined {
+    return this.heads.get(tenantId ?? "\u0000");
+  }
+
+  /**
+   * Appends `entries` as the next records of the chain. `prechained` (records chained ahead of
+   * time on a predicted head, while the previous batch was in flight) is used when it continues
+   * the actual head; otherwise the batch is chained again.
+   */
+  async commit(tenantId: TenantKey, entries: readonly ChainableEntry[], prechained: readonly AuditRecord[] | null = null): Promise<AuditRecord[]> {
     const key = tenantId ?? "\u0000";
     let transientFailures = 0;
     // Records of an attempt whose outcome is unknown (the connection failed after sending).
@@ -43,7 +53,12 @@ export class ChainWriter {
         }
       }
       uncertain = null;
-      const records = chainOn(head, tenantId, entries);
+      const p0 = prechained?.[0];
+      const records =
+        prechained && p0 && p0.seq === (head?.seq ?? 0) + 1 && p0.prevHash === (head?.hash ?? GENESIS_HASH)
+          ? (prechained as AuditRecord[])
+          : chainOn(head, tenantId, entries);
+      prechained = null;
       try {
         await this.store.append({ tenantId, records });
       } catch (err) {

@@ -23,6 +23,21 @@ export interface BufferOptions {
   onError?: (error: unknown, entries: readonly ChainableEntry[]) => void;
 }
 
+type Head = { seq: number; hash: string };
+
+/**
+ * The steps of writing a batch. `seal` and `chain` (CPU: encryption, hashing) of batch k+1 run
+ * while batch k is being written, on the head batch k will leave.
+ */
+export interface CommitPipeline {
+  seal(tenantId: TenantKey, entries: ChainableEntry[]): Promise<ChainableEntry[]>;
+  chain(tenantId: TenantKey, entries: readonly ChainableEntry[], head: Head): AuditRecord[];
+  /** The head the writer last committed, if known. */
+  knownHead(tenantId: TenantKey): Head | undefined;
+  /** Appends; `prechained` is used when it continues the actual head, else the batch is re-chained. */
+  commit(tenantId: TenantKey, entries: ChainableEntry[], prechained: AuditRecord[] | null): Promise<AuditRecord[]>;
+}
+
 interface Pending {
   entry: ChainableEntry;
   resolve?: (r: AuditRecord) => void;
@@ -51,7 +66,7 @@ export class GroupCommitQueue {
 
   constructor(
     private readonly options: BufferOptions,
-    private readonly commit: (tenantId: TenantKey, entries: ChainableEntry[]) => Promise<AuditRecord[]>,
+    private readonly pipeline: CommitPipeline,
   ) {
     this.maxQueue = options.maxQueue ?? 10_000;
     this.maxBatch = options.maxBatch ?? 500;
@@ -132,16 +147,69 @@ export class GroupCommitQueue {
     if (this.lingerMs > 0) await new Promise((r) => setTimeout(r, this.lingerMs));
     else await new Promise((r) => setImmediate(r));
     while (this.size > 0) {
-      const round: Promise<void>[] = [];
-      for (const [key, c] of this.chains) {
-        const batch = c.items.splice(0, this.maxBatch);
-        if (c.items.length === 0) this.chains.delete(key);
-        if (batch.length === 0) continue;
-        this.size -= batch.length;
-        round.push(this.commitBatch(c.tenantId, batch));
+      // One worker per chain: chains commit in parallel, each chain strictly in order.
+      await Promise.all([...this.chains.entries()].map(([key, c]) => this.drainChain(key, c)));
+    }
+  }
+
+  private take(c: { items: Pending[] }): Pending[] | null {
+    const batch = c.items.splice(0, this.maxBatch);
+    if (batch.length === 0) return null;
+    this.size -= batch.length;
+    this.wakeWaiters();
+    return batch;
+  }
+
+  /**
+   * Commits a chain's queue batch after batch, sealing and hashing batch k+1 on the head batch k
+   * will leave while batch k is being written: CPU work overlaps the round trip. A wrong guess
+   * (batch k lost a race and was re-chained) is corrected before batch k+1 is sent.
+   */
+  private async drainChain(key: string, c: { tenantId: TenantKey; items: Pending[] }): Promise<void> {
+    const { tenantId } = c;
+    const continues = (records: AuditRecord[] | null, head: Head | undefined) =>
+      records !== null && head !== undefined && records[0]!.seq === head.seq + 1 && records[0]!.prevHash === head.hash;
+    let batch = this.take(c);
+    let entries = batch ? await this.seal(tenantId, batch) : null;
+    let records: AuditRecord[] | null = null;
+    if (entries) {
+      const h = this.pipeline.knownHead(tenantId);
+      records = h ? this.pipeline.chain(tenantId, entries, h) : null;
+    }
+    while (batch) {
+      const writing = entries ? this.commitBatch(tenantId, batch, entries, records) : Promise.resolve();
+      const nextBatch = this.take(c);
+      const nextEntries = nextBatch ? await this.seal(tenantId, nextBatch) : null;
+      const last = records?.[records.length - 1];
+      let nextRecords = nextEntries && last ? this.pipeline.chain(tenantId, nextEntries, last) : null;
+      await writing;
+      if (nextEntries) {
+        const h = this.pipeline.knownHead(tenantId);
+        if (!continues(nextRecords, h)) nextRecords = h ? this.pipeline.chain(tenantId, nextEntries, h) : null;
       }
-      this.wakeWaiters();
-      await Promise.all(round);
+      batch = nextBatch;
+      entries = nextEntries;
+      records = nextRecords;
+    }
+    if (c.items.length === 0 && this.chains.get(key) === c) this.chains.delete(key);
+  }
+
+  /** Seals a batch; on failure its entries are failed and null is returned. */
+  private async seal(tenantId: TenantKey, batch: Pending[]): Promise<ChainableEntry[] | null> {
+    try {
+      return await this.pipeline.seal(tenantId, batch.map((p) => p.entry));
+    } catch (err) {
+      this.fail(batch, err);
+      return null;
+    }
+  }
+
+  private async commitBatch(tenantId: TenantKey, batch: Pending[], entries: ChainableEntry[], prechained: AuditRecord[] | null): Promise<void> {
+    try {
+      const records = await this.pipeline.commit(tenantId, entries, prechained);
+      batch.forEach((p, i) => p.resolve?.(records[i]!));
+    } catch (err) {
+      this.fail(batch, err);
     }
   }
 
@@ -158,17 +226,12 @@ export class GroupCommitQueue {
     }
   }
 
-  private async commitBatch(tenantId: TenantKey, batch: Pending[]): Promise<void> {
-    try {
-      const records = await this.commit(tenantId, batch.map((p) => p.entry));
-      batch.forEach((p, i) => p.resolve?.(records[i]!));
-    } catch (err) {
-      const orphans = batch.filter((p) => !p.reject).map((p) => p.entry);
-      for (const p of batch) p.reject?.(err);
-      if (orphans.length > 0) {
-        this.failed += orphans.length;
-        this.options.onError?.(err, orphans);
-      }
+  private fail(batch: Pending[], err: unknown): void {
+    const orphans = batch.filter((p) => !p.reject).map((p) => p.entry);
+    for (const p of batch) p.reject?.(err);
+    if (orphans.length > 0) {
+      this.failed += orphans.length;
+      this.options.onError?.(err, orphans);
     }
   }
 }

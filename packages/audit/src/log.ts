@@ -18,10 +18,10 @@ import {
   type TenantKey,
 } from "@ops/core";
 import { isUniversalAuditAction, type AuditAction, type AuditActionSet } from "./actions.js";
-import { ChainWriter, type ChainableEntry } from "./chain-writer.js";
+import { ChainWriter, chainOn, type ChainableEntry } from "./chain-writer.js";
 import { checkpointAnchors, publicKeyOf, signCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
 import { DEFAULT_MAX_META_BYTES, makeAuditEntry, type AuditEntry, type AuditEntryInput } from "./entry.js";
-import { GroupCommitQueue, type BufferOptions } from "./group-commit.js";
+import { GroupCommitQueue, type BufferOptions, type CommitPipeline } from "./group-commit.js";
 import { auditMetaSafe, type RedactOptions } from "./redact.js";
 import { DEFAULT_PERSONAL_FIELDS, sealEntry, unsealRecord, type AuditEntryView } from "./shred.js";
 import type { CheckpointSink } from "./sinks/types.js";
@@ -113,8 +113,9 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   let closed = false;
   let lastCheckpoint: SignedCheckpoint | null = null;
 
-  const commit = async (tenantId: TenantKey, entries: ChainableEntry[]): Promise<AuditRecord[]> => {
-    if (options.keys) {
+  const pipeline: CommitPipeline = {
+    async seal(_tenantId, entries) {
+      if (!options.keys) return entries;
       const cache = new Map<string, SubjectKey>();
       const nowIso = clock.date().toISOString();
       for (let i = 0; i < entries.length; i++) {
@@ -122,10 +123,13 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
         const { entry, sealed } = await sealEntry({ entry: e, id: e.id, fields: personal, keys: options.keys, nowIso, cache });
         if (sealed) entries[i] = { ...(entry as ChainableEntry), sealed };
       }
-    }
-    return writer.commit(tenantId, entries);
+      return entries;
+    },
+    chain: (tenantId, entries, head) => chainOn(head, tenantId, entries),
+    knownHead: (tenantId) => writer.cachedHead(tenantId),
+    commit: (tenantId, entries, prechained) => writer.commit(tenantId, entries, prechained),
   };
-  const queue = new GroupCommitQueue(options.buffer ?? {}, commit);
+  const queue = new GroupCommitQueue(options.buffer ?? {}, pipeline);
 
   const prepare = (input: AuditEntryInput<string>): ChainableEntry => {
     if (closed) throw new UnavailableError("[ops/audit] audit log is closed");
