@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireService, testPgUrl, testRedisUrl } from "@ops/testkit";
@@ -98,5 +99,36 @@ describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flags with pub/sub,
     await smoke(t);
     await t.call("PUT", "/api/flags/checkout.v2", { body: { value: true, actor: "admin", reason: "launch" } });
     await eventually("the peer to see the change", async () => (await peer.call("GET", "/api/flags/checkout.v2/evaluate")).json.value === true, 5_000);
+  });
+});
+
+describe.skipIf(!pgUp)("tenant from a verified JWT (OPS_TENANT_JWT_SECRET)", () => {
+  const secret = "s".repeat(40);
+  const jwt = (claims: Record<string, unknown>, key = secret) => {
+    const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const head = `${enc({ alg: "HS256", typ: "JWT" })}.${enc({ exp: Math.floor(Date.now() / 1000) + 600, ...claims })}`;
+    return `${head}.${createHmac("sha256", key).update(head).digest("base64url")}`;
+  };
+  let db: { url: string; drop: () => Promise<void> };
+  let t: TestService;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    t = await startTestService({ DATABASE_URL: db.url, OPS_TENANT_JWT_SECRET: secret });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it("scopes by the token's tenant_id claim and refuses a forged token", async () => {
+    const acme = { authorization: `Bearer ${jwt({ tenant_id: "acme" })}` };
+    const set = await t.call("PUT", "/api/flags/f.jwt/override", { headers: acme, body: { value: true, actor: "a", reason: "r" } });
+    expect(set.json.flag.override.tenantId).toBe("acme");
+    // The x-tenant-id header means nothing in this mode.
+    expect((await t.call("GET", "/api/flags/f.jwt/evaluate", { tenant: "acme" })).json.reason).not.toBe("TENANT_OVERRIDE");
+    expect((await t.call("GET", "/api/flags/f.jwt/evaluate", { headers: acme })).json.reason).toBe("TENANT_OVERRIDE");
+    const forged = await t.call("GET", "/api/flags", { headers: { authorization: `Bearer ${jwt({ tenant_id: "acme" }, "x".repeat(40))}` } });
+    expect(forged.status).toBe(403);
+    expect(forged.json.error).toBe("tenant_forbidden");
   });
 });
