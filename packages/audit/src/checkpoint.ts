@@ -55,7 +55,8 @@ export interface CheckpointProof {
 
 export type KeyInput = KeyObject | string;
 
-function privateKeyOf(key: KeyInput): KeyObject {
+/** An Ed25519 private KeyObject. @throws ConfigError when it is not one. */
+export function privateKeyOf(key: KeyInput): KeyObject {
   try {
     const k = typeof key === "string" ? createPrivateKey(key) : key;
     if (k.type !== "private" || k.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 private key");

@@ -19,7 +19,7 @@ import {
 } from "@ops/core";
 import { isUniversalAuditAction, type AuditAction, type AuditActionSet } from "./actions.js";
 import { ChainWriter, chainOn, type ChainableEntry } from "./chain-writer.js";
-import { checkpointAnchors, publicKeyOf, signCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
+import { checkpointAnchors, privateKeyOf, publicKeyOf, signCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
 import { DEFAULT_MAX_META_BYTES, makeAuditEntry, type AuditEntry, type AuditEntryInput } from "./entry.js";
 import { GroupCommitQueue, type BufferOptions, type CommitPipeline } from "./group-commit.js";
 import { auditMetaSafe, type RedactOptions } from "./redact.js";
@@ -27,6 +27,7 @@ import { DEFAULT_PERSONAL_FIELDS, sealEntry, unsealRecord, type AuditEntryView }
 import type { CheckpointSink } from "./sinks/types.js";
 import { verifyStoreChain, type VerifyResult } from "./verify.js";
 import { parseQuery, type AuditQueryInput } from "./query.js";
+import { checkLogOptions } from "./options.js";
 
 export interface CheckpointOptions {
   /** Ed25519 private key (PEM or KeyObject). Keep it out of the audit database. */
@@ -100,16 +101,17 @@ export interface AuditLog<A extends string = never> extends AuditSink {
 /**
  * Creates a tamper-evident audit log over an `AuditStore`: hash chain per tenant, group commit,
  * verification, signed checkpoints, crypto-shredding.
- * @throws ConfigError for a bad checkpoint key.
+ * @throws ConfigError naming each bad option (and for a checkpoint key that is not Ed25519).
  */
 export function createAuditLog<A extends string = never>(options: AuditLogOptions<A>): AuditLog<A> {
+  checkLogOptions(options);
   const { store } = options;
   const clock = options.clock ?? systemClock;
   const maxMetaBytes = options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
   const redactOptions = options.redact === false ? null : options.redact === true || options.redact === undefined ? {} : options.redact;
   const personal = options.personalFields ?? DEFAULT_PERSONAL_FIELDS;
   const writer = new ChainWriter(store, options.maxAttempts ?? 50);
-  const publicKey = options.publicKey ? publicKeyOf(options.publicKey) : options.checkpoints ? publicKeyOf(options.checkpoints.privateKey) : null;
+  const publicKey = options.publicKey ? publicKeyOf(options.publicKey) : options.checkpoints ? publicKeyOf(privateKeyOf(options.checkpoints.privateKey)) : null;
   let closed = false;
   let lastCheckpoint: SignedCheckpoint | null = null;
 

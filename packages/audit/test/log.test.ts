@@ -95,6 +95,20 @@ describe("createAuditLog: appends", () => {
   });
 });
 
+describe("createAuditLog: options", () => {
+  it("bad options throw ConfigError naming each one", () => {
+    const { store } = memory();
+    const bad = (o: object, re: RegExp) => expect(() => createAuditLog({ store, ...o } as never)).toThrow(re);
+    bad({ buffer: { maxBatch: 20_000 } }, /buffer\.maxBatch: expected 1\.\.10000/);
+    bad({ buffer: { overflow: "spill" } }, /buffer\.overflow: expected "block", "reject" or "drop"/);
+    bad({ env: "PROD" }, /env: expected a lower-case environment slug/);
+    bad({ personalFields: ["actor.id"] }, /personalFields\[0\]/);
+    bad({ checkpoints: { privateKey: "x", sinks: [{}] } }, /checkpoints\.sinks\[0\]: expected an object with write/);
+    expect(() => createAuditLog({ store: {} } as never)).toThrow(/store: expected an object with append, head, range, query, chains/);
+    expect(() => createAuditLog({ store, checkpoints: { privateKey: "not a pem", sinks: [] } })).toThrow(/checkpoints\.privateKey: expected an Ed25519 private key/);
+  });
+});
+
 describe("createAuditLog: unknown outcomes", () => {
   it("a write that committed but reported a connection error is not written twice", async () => {
     class FlakyStore extends MemoryAuditStore {
