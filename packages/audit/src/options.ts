@@ -24,7 +24,7 @@ const OptionsSchema = z.object({
       onError: fn("a function").optional(),
     })
     .optional(),
-  maxAttempts: z.number().int().min(1).max(1000).optional(),
+  maxAttempts: z.number().int().min(1, "expected a positive integer").optional(),
   keys: hasMethods("getOrCreate", "get", "destroy").optional(),
   personalFields: z.array(z.string().regex(/^(actor\.(ip|userAgent)|reason|target\.name|subject\.type|meta\.[^.]+)$/, "expected actor.ip, actor.userAgent, reason, target.name, subject.type or meta.<key>")).optional(),
   checkpoints: z
