@@ -6,7 +6,7 @@ import { breachKey, eventKey } from "./recorder.js";
  * `minCount`, and (with `ratio`) when count / total reaches `ratio` over at least `minVolume`
  * events, and (with `ewma`) when the count is `factor` times its EWMA baseline. The rule fires
  * when the last `consecutive` complete buckets are all bad and the long window agrees, or at once
- * when an identity threshold was crossed (`breaches`).
+ * when an identity threshold was crossed (`breaches`, read up to and including the current bucket).
  */
 export interface DetectionRule {
   /** Unique rule id, part of the incident id. */
@@ -217,7 +217,9 @@ async function evaluateOne(
   const [rawNum, rawDen, breaches] = await Promise.all([
     series(counters, tenantId, rule.events.map(eventKey), bucketMs, from, end),
     rule.ratio !== undefined && rule.totalEvents ? series(counters, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null,
-    rule.breaches === false ? null : series(counters, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end),
+    // Breaches include the current, incomplete bucket: a crossing is an exact event, not a partial
+    // rate, so the incident is raised at the next tick instead of after the bucket ends.
+    rule.breaches === false ? null : series(counters, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end + bucketMs),
   ]);
   const num = minus(rawNum, subtract, (e) => e.num);
   const den = rawDen ? minus(rawDen, subtract, (e) => e.den) : null;
