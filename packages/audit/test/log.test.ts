@@ -198,6 +198,23 @@ describe("createAuditLog: bounded queue and overflow policies", () => {
     expect((await log.verify({ tenantId: "t1" })).checked).toBe(7);
   });
 
+  it('"block" under load: 200 concurrent appends through a queue of 5 all land, in order, bound kept', async () => {
+    let maxSeen = 0;
+    let log: ReturnType<typeof createAuditLog> | null = null;
+    class Watching extends MemoryAuditStore {
+      override async append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void> {
+        maxSeen = Math.max(maxSeen, log!.stats().queued);
+        return super.append(input);
+      }
+    }
+    const store = new Watching();
+    log = createAuditLog({ store, env: "prod", buffer: { maxQueue: 5, maxBatch: 2, overflow: "block" } });
+    const all = await Promise.all(Array.from({ length: 200 }, (_, i) => log!.append(entry(i))));
+    expect(maxSeen).toBeLessThanOrEqual(5);
+    expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect((await log.verify({ tenantId: "t1" })).checked).toBe(200);
+  });
+
   it("flush() commits enqueued entries; close() flushes then refuses new entries", async () => {
     const { store } = memory();
     const log = createAuditLog({ store, env: "prod" });
