@@ -4,9 +4,11 @@ import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzleStores, type DrizzleDatabase } from "@ops/adapter-drizzle";
 import { redisStores } from "@ops/adapter-redis";
-import { ConfigError, type AuditStore, type AuthEventStore, type CounterStore, type FlagStore, type IncidentStore, type OutboxStore, type SubjectKeyStore } from "@ops/core";
+import { applyOpsMigrations, prismaStores } from "@ops/adapter-prisma";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { ConfigError, type OpsStores, type AuditStore, type AuthEventStore, type CounterStore, type FlagStore, type IncidentStore, type OutboxStore, type SubjectKeyStore } from "@ops/core";
 import type { HealthCheck } from "@ops/health";
-import { drizzleCheck, redisCheck } from "@ops/health";
+import { drizzleCheck, prismaCheck, redisCheck } from "@ops/health";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
 import { migrate as migrateNodePg } from "drizzle-orm/node-postgres/migrator";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -14,6 +16,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { ServiceConfig } from "./config.js";
+import { loadPrismaClientClass } from "./prisma-client.js";
 
 /** The stores the service runs on, and what backs them (for /health and the start-up line). */
 export interface ServiceStorage {
@@ -38,51 +41,64 @@ export function drizzleMigrationsFolder(): string {
 }
 
 /**
- * Opens the database the config names and applies the @ops migrations (Drizzle's migrator keeps
- * track of what ran, so restarts apply nothing twice). PGlite on disk when no `DATABASE_URL`;
- * PostgreSQL through node-postgres otherwise. With `REDIS_URL`, flags (pub/sub propagation) and
- * detection counters (shared between instances) move to Redis.
- * @throws ConfigError for a driver that is not available; connection errors from the database.
+ * Opens the database the config names and applies the @ops migrations. PGlite on disk when no
+ * `DATABASE_URL`; PostgreSQL through Drizzle (node-postgres; Drizzle's migrator records what ran,
+ * so restarts apply nothing twice) or, with `OPS_DB_DRIVER=prisma`, through a Prisma 7 client
+ * (driver adapter `@prisma/adapter-pg`, no engine binary). With `REDIS_URL`, flags (pub/sub
+ * propagation) and detection counters (shared between instances) move to Redis.
+ * @throws ConfigError for prisma without DATABASE_URL; connection errors from the database.
  */
 export async function openStorage(config: ServiceConfig): Promise<ServiceStorage> {
-  if (config.dbDriver === "prisma")
-    throw new ConfigError(
-      "[ops/example-server] invalid environment: OPS_DB_DRIVER: prisma needs a generated Prisma client, which this example does not ship yet; use drizzle (the default)",
-      [{ path: "OPS_DB_DRIVER", message: "prisma is not available in this example yet; use drizzle" }],
-    );
+  if (config.dbDriver === "prisma" && !config.databaseUrl)
+    throw new ConfigError("[ops/example-server] invalid environment: DATABASE_URL: required when OPS_DB_DRIVER=prisma (PGlite runs through Drizzle)", [
+      { path: "DATABASE_URL", message: "required when OPS_DB_DRIVER=prisma" },
+    ]);
   const closers: Array<() => Promise<unknown>> = [];
-  let db: DrizzleDatabase;
+  let sql: OpsStores & Required<Pick<OpsStores, "audit" | "auditKeys" | "flags" | "incidents" | "authEvents" | "outbox" | "counters">>;
   let describe: string;
+  const checks: HealthCheck[] = [];
   try {
-    if (config.databaseUrl) {
-      const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
-      // An idle client losing its connection must not crash the process: the pool replaces it.
-      pool.on("error", () => {});
-      closers.push(() => pool.end());
-      const nodeDb = drizzleNodePg(pool);
-      await migrateNodePg(nodeDb, { migrationsFolder: drizzleMigrationsFolder() });
-      db = nodeDb as unknown as DrizzleDatabase;
-      describe = "postgresql (drizzle, node-postgres)";
+    if (config.databaseUrl && config.dbDriver === "prisma") {
+      const PrismaClient = await loadPrismaClientClass();
+      const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl }) });
+      closers.push(() => prisma.$disconnect());
+      const [row] = await prisma.$queryRawUnsafe<Array<{ present: boolean }>>("SELECT to_regclass('ops_audit_entries') IS NOT NULL AS present");
+      if (!row?.present) await applyOpsMigrations(prisma);
+      sql = prismaStores(prisma);
+      checks.push(prismaCheck(prisma as unknown as Parameters<typeof prismaCheck>[0], { name: "database" }));
+      describe = "postgresql (prisma, @prisma/adapter-pg)";
     } else {
-      mkdirSync(config.dataDir, { recursive: true });
-      const client = new PGlite(config.dataDir);
-      closers.push(() => client.close());
-      const liteDb = drizzlePglite(client);
-      await migratePglite(liteDb, { migrationsFolder: drizzleMigrationsFolder() });
-      db = liteDb as unknown as DrizzleDatabase;
-      describe = "pglite (drizzle, embedded)";
+      let db: DrizzleDatabase;
+      if (config.databaseUrl) {
+        const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+        // An idle client losing its connection must not crash the process: the pool replaces it.
+        pool.on("error", () => {});
+        closers.push(() => pool.end());
+        const nodeDb = drizzleNodePg(pool);
+        await migrateNodePg(nodeDb, { migrationsFolder: drizzleMigrationsFolder() });
+        db = nodeDb as unknown as DrizzleDatabase;
+        describe = "postgresql (drizzle, node-postgres)";
+      } else {
+        mkdirSync(config.dataDir, { recursive: true });
+        const client = new PGlite(config.dataDir);
+        closers.push(() => client.close());
+        const liteDb = drizzlePglite(client);
+        await migratePglite(liteDb, { migrationsFolder: drizzleMigrationsFolder() });
+        db = liteDb as unknown as DrizzleDatabase;
+        describe = "pglite (drizzle, embedded)";
+      }
+      sql = drizzleStores(db);
+      checks.push(drizzleCheck(db as unknown as Parameters<typeof drizzleCheck>[0], { name: "database" }));
     }
   } catch (err) {
     for (const c of closers.reverse()) await c().catch(() => {});
     throw err;
   }
-  const sql = drizzleStores(db);
   closers.unshift(() => sql.close());
-  const checks: HealthCheck[] = [drizzleCheck(db as unknown as Parameters<typeof drizzleCheck>[0], { name: "database" })];
   let flags: FlagStore = sql.flags;
   let counters: CounterStore = sql.counters;
   if (config.redisUrl) {
-    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
     redis.on("error", () => {}); // reported by the readiness check, not as an unhandled event
     const r = redisStores(redis, { prefix: config.redisPrefix });
     flags = r.flags;

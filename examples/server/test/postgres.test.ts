@@ -72,6 +72,28 @@ describe.skipIf(!pgUp)("on PostgreSQL (DATABASE_URL, drizzle + node-postgres)", 
   });
 });
 
+describe.skipIf(!pgUp)("on PostgreSQL through Prisma (OPS_DB_DRIVER=prisma)", () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let t: TestService;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    t = await startTestService({ DATABASE_URL: db.url, OPS_DB_DRIVER: "prisma", OPS_MITIGATION: "apply" });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it("runs the smoke path, and restarts on the tables it created", async () => {
+    expect(t.service.storage.describe).toBe("postgresql (prisma, @prisma/adapter-pg)");
+    await smoke(t);
+    await t.close();
+    t = await startTestService({ DATABASE_URL: db.url, OPS_DB_DRIVER: "prisma" });
+    expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(false);
+    expect((await t.call("GET", "/api/audit/verify")).json.verify.ok).toBe(true);
+  });
+});
+
 describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flags with pub/sub, shared counters)", () => {
   const prefix = `opsex${process.pid}${Math.random().toString(36).slice(2, 6)}`;
   let db: { url: string; drop: () => Promise<void> };
