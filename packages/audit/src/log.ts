@@ -1,5 +1,7 @@
+import * as z from "zod";
 import {
   ActorRefSchema,
+  TenantIdSchema,
   UnavailableError,
   ValidationError,
   parseInput,
@@ -206,6 +208,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       await queue.flush();
     },
     async verify(input) {
+      parseInput(VerifyInputSchema, input, { pkg: "audit", what: "verify input" });
       const anchors = input.checkpoints && input.checkpoints.length > 0
         ? checkpointAnchors(input.checkpoints, input.tenantId, publicKey ?? missingPublicKey())
         : [];
@@ -237,7 +240,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
         throw new ValidationError("[ops/audit] invalid forgetSubject input: subjectId: expected a non-empty string", [{ path: "subjectId", message: "expected a non-empty string" }]);
       if (!options.keys)
         throw new ValidationError("[ops/audit] forgetSubject: no keys option (SubjectKeyStore) was given, nothing is sealed", [{ path: "keys", message: "required" }]);
-      const tenantId = input.tenantId ?? null;
+      const tenantId = parseInput(TenantIdSchema.nullable(), input.tenantId ?? null, { pkg: "audit", what: "forgetSubject tenantId" });
       const actor = parseInput(ActorRefSchema, input.actor, { pkg: "audit", what: "forgetSubject actor" });
       await queue.flush();
       const keysDestroyed = await options.keys.destroy({ tenantId, subjectId });
@@ -256,6 +259,15 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   };
   return log;
 }
+
+const VerifyInputSchema = z
+  .object({
+    tenantId: TenantIdSchema.nullable(),
+    from: z.number().int().min(1, "expected a seq >= 1").optional(),
+    to: z.number().int().min(1, "expected a seq >= 1").optional(),
+    checkpoints: z.array(z.object({}).loose()).optional(),
+  })
+  .refine((v) => v.from === undefined || v.to === undefined || v.to >= v.from, { path: ["to"], message: "expected to >= from" });
 
 function missingPublicKey(): never {
   throw new ValidationError("[ops/audit] verify with checkpoints needs publicKey (or checkpoints.privateKey) in createAuditLog", [{ path: "publicKey", message: "required" }]);

@@ -116,6 +116,9 @@ describe("signed checkpoints", () => {
     expect((await log.verify({ tenantId: "w", from: 21 })).problem).toMatchObject({ kind: "modified", seq: 25 });
     store.rawDelete("w", 9);
     expect((await log.verify({ tenantId: "w", from: 10 })).problem).toMatchObject({ kind: "removed", seq: 9 });
+    await expect(log.verify({ tenantId: "w", from: 0 })).rejects.toThrow(/invalid verify input: from: expected a seq >= 1/);
+    await expect(log.verify({ tenantId: "w", from: 5, to: 2 })).rejects.toThrow(/to: expected to >= from/);
+    await expect(log.verify({ tenantId: "bad tenant" })).rejects.toThrow(/tenantId/);
   });
 });
 
