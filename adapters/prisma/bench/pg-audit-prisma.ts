@@ -25,8 +25,8 @@ interface BenchRow {
 
 const PG_URL = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
 const BATCH = 500;
-const GROUP = "audit: append to PostgreSQL (hash chain, 500-row batches)";
-const STORE_GROUP = "audit: store append to PostgreSQL (pre-chained, 500-row batches)";
+const GROUP = "audit: append to PostgreSQL via Prisma (hash chain, 500-row batches)";
+const STORE_GROUP = "audit: store append to PostgreSQL via Prisma (pre-chained, 500-row batches)";
 const here = dirname(fileURLToPath(import.meta.url));
 
 function reachable(url: string): Promise<boolean> {

@@ -15,8 +15,8 @@ import type { BenchCase, BenchRow } from "../types.js";
 
 const PG_URL = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
 const BATCH = 500;
-const GROUP = "audit: append to PostgreSQL (hash chain, 500-row batches)";
-const STORE_GROUP = "audit: store append to PostgreSQL (pre-chained, 500-row batches)";
+const GROUP = "audit: append to PostgreSQL via Drizzle (hash chain, 500-row batches)";
+const STORE_GROUP = "audit: store append to PostgreSQL via Drizzle (pre-chained, 500-row batches)";
 
 function reachable(url: string): Promise<boolean> {
   const u = new URL(url);
