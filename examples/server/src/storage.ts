@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { drizzleStores, type DrizzleDatabase } from "@ops/adapter-drizzle";
+import { drizzleStores, nodePgListener, pgliteListener, type DrizzleDatabase, type PgListener } from "@ops/adapter-drizzle";
 import { redisStores } from "@ops/adapter-redis";
 import { applyOpsMigrations, prismaStores } from "@ops/adapter-prisma";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -43,7 +43,7 @@ export function drizzleMigrationsFolder(): string {
 /**
  * Opens the database the config names and applies the @ops migrations. PGlite on disk when no
  * `DATABASE_URL`; PostgreSQL through Drizzle (node-postgres; Drizzle's migrator records what ran,
- * so restarts apply nothing twice) or, with `OPS_DB_DRIVER=prisma`, through a Prisma 7 client
+ * so restarts apply nothing twice; flag changes reach other instances by LISTEN/NOTIFY) or, with `OPS_DB_DRIVER=prisma`, through a Prisma 7 client
  * (driver adapter `@prisma/adapter-pg`, no engine binary). With `REDIS_URL`, flags (pub/sub
  * propagation) and detection counters (shared between instances) move to Redis.
  * @throws ConfigError for prisma without DATABASE_URL; connection errors from the database.
@@ -69,6 +69,7 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
       describe = "postgresql (prisma, @prisma/adapter-pg)";
     } else {
       let db: DrizzleDatabase;
+      let listener: PgListener;
       if (config.databaseUrl) {
         const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
         // An idle client losing its connection must not crash the process: the pool replaces it.
@@ -77,7 +78,13 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
         const nodeDb = drizzleNodePg(pool);
         await migrateNodePg(nodeDb, { migrationsFolder: drizzleMigrationsFolder() });
         db = nodeDb as unknown as DrizzleDatabase;
-        describe = "postgresql (drizzle, node-postgres)";
+        // A dedicated connection LISTENs for flag changes (LISTEN does not survive a pool).
+        const listen = new pg.Client({ connectionString: config.databaseUrl });
+        listen.on("error", () => {});
+        await listen.connect();
+        closers.push(() => listen.end());
+        listener = nodePgListener(listen);
+        describe = "postgresql (drizzle, node-postgres, LISTEN/NOTIFY)";
       } else {
         mkdirSync(config.dataDir, { recursive: true });
         const client = new PGlite(config.dataDir);
@@ -85,9 +92,10 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
         const liteDb = drizzlePglite(client);
         await migratePglite(liteDb, { migrationsFolder: drizzleMigrationsFolder() });
         db = liteDb as unknown as DrizzleDatabase;
+        listener = pgliteListener(client);
         describe = "pglite (drizzle, embedded)";
       }
-      sql = drizzleStores(db);
+      sql = drizzleStores(db, { listener });
       checks.push(drizzleCheck(db as unknown as Parameters<typeof drizzleCheck>[0], { name: "database" }));
     }
   } catch (err) {

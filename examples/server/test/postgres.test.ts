@@ -60,8 +60,20 @@ describe.skipIf(!pgUp)("on PostgreSQL (DATABASE_URL, drizzle + node-postgres)", 
   });
 
   it("runs the smoke path", async () => {
-    expect(t.service.storage.describe).toBe("postgresql (drizzle, node-postgres)");
+    expect(t.service.storage.describe).toBe("postgresql (drizzle, node-postgres, LISTEN/NOTIFY)");
     await smoke(t);
+  });
+
+  it("a flag change reaches another instance on the same database through LISTEN/NOTIFY", async () => {
+    const peer = await startTestService({ DATABASE_URL: db.url });
+    try {
+      expect((await peer.call("GET", "/api/flags/notify.me/evaluate")).json.errorCode).toBe("FLAG_NOT_FOUND");
+      await t.call("PUT", "/api/flags/notify.me", { body: { value: true, actor: "admin", reason: "propagate" } });
+      // Well under the 15 s the controller would poll at without a subscription.
+      await eventually("the peer to see the change", async () => (await peer.call("GET", "/api/flags/notify.me/evaluate")).json.value === true, 5_000);
+    } finally {
+      await peer.close();
+    }
   });
 
   it("keeps its data across a restart (migrations are not applied twice)", async () => {
