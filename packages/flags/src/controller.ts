@@ -41,7 +41,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   private scheduleTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly tracker: UsageTracker;
 
-  /** @throws ValidationError when `env` is not an environment slug. */
+  /** @throws ValidationError when `env` is not an environment slug, ConfigError for a bad option. */
   constructor(store: FlagStore, env: string, options: FeatureFlagControllerOptions<D> = {}) {
     super(store, env, options);
     this.maxAttempts = options.maxWriteAttempts ?? 50;
@@ -88,7 +88,14 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   async setFlag(input: I.SetFlagInput): Promise<FlagRecord> {
     const p = parseInput(I.SetFlagInput, input, { pkg: "flags", what: "setFlag input" });
     const tenantId = p.tenantId ?? null;
-    const expected = this.expectedType(p.key);
+    let expected = this.expectedType(p.key);
+    // A tenant write never reads the global record in `mutate`: without a definition, take the
+    // type from the store, since the local copy may not be loaded yet or may predate the flag.
+    if (tenantId !== null && !this.options.definitions?.[p.key]) {
+      const global = await this.store.get({ env: this.env, key: p.key, tenantId: null });
+      const parsed = global ? FlagConfigSchema.safeParse(global.config) : null;
+      if (parsed?.success) expected = parsed.data.type;
+    }
     if (expected && !valueMatchesType(expected, p.newValue))
       throw new ValidationError(`[ops/flags] invalid newValue for flag "${p.key}": expected a ${expected}`, [
         { path: "newValue", message: `expected a ${expected}` },

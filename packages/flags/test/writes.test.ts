@@ -226,3 +226,18 @@ describe("writes", () => {
     expect(await staging.getBool("f")).toBe(false);
   });
 });
+
+describe("tenant override type (review)", () => {
+  it("a tenant override of the wrong type is refused even before this controller loaded the flag", async () => {
+    const store = new MemoryFlagStore();
+    const admin = new FeatureFlagController(store, "prod", { pollIntervalMs: 0 });
+    await admin.setFlag({ key: "b", newValue: false, actorUserId: "a", reason: "r" });
+    const fresh = new FeatureFlagController(store, "prod", { pollIntervalMs: 0, autoStart: false });
+    await expect(fresh.setFlag({ key: "b", newValue: "yes", tenantId: "t1", actorUserId: "a", reason: "r" })).rejects.toThrow(
+      /newValue.*expected a boolean/,
+    );
+    expect(await store.get({ env: "prod", key: "b", tenantId: "t1" })).toBeNull();
+    await fresh.setFlag({ key: "b", newValue: true, tenantId: "t1", actorUserId: "a", reason: "r" });
+    expect((await store.get({ env: "prod", key: "b", tenantId: "t1" }))?.config).toEqual({ value: true });
+  });
+});
