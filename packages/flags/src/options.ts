@@ -1,4 +1,5 @@
-import type { AuditSink, Clock, JsonValue } from "@ops/core";
+import * as z from "zod";
+import { ConfigError, issuesFromZod, type AuditSink, type Clock, type JsonValue } from "@ops/core";
 import type { FlagDefinitions } from "./define-flags.js";
 
 /** What `onError` is told about: a failed load or refresh, a malformed stored flag, a throwing evaluation. */
@@ -35,4 +36,35 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
   startTimeoutMs?: number;
   /** Start loading in the constructor (default true). */
   autoStart?: boolean;
+}
+
+const Ms = z.number().int("expected an integer number of milliseconds").min(0, "expected >= 0");
+const hasMethods = (...names: string[]) =>
+  z.custom<object>((v) => typeof v === "object" && v !== null && names.every((n) => typeof (v as Record<string, unknown>)[n] === "function"), {
+    message: `expected an object with ${names.join(", ")}`,
+  });
+const OptionsSchema = z.object({
+  definitions: z.record(z.string(), z.object({}).loose()).optional(),
+  audit: hasMethods("record").optional(),
+  clock: hasMethods("now", "date").optional(),
+  pollIntervalMs: Ms.optional(),
+  bootstrap: z.union([z.record(z.string(), z.unknown()), z.object({ file: z.string().min(1) })]).optional(),
+  backupFile: z.string().min(1).optional(),
+  onError: z.custom<(...a: never[]) => unknown>((v) => typeof v === "function", { message: "expected a function" }).optional(),
+  maxWriteAttempts: z.number().int().min(1, "expected a positive integer").optional(),
+  usageFlushMs: Ms.optional(),
+  startTimeoutMs: Ms.optional(),
+  autoStart: z.boolean().optional(),
+});
+
+/**
+ * Checks the controller's options once, in the constructor (a bad one, e.g. `maxWriteAttempts: 0`,
+ * would otherwise make every write fail later with a misleading error).
+ * @throws ConfigError naming each bad option.
+ */
+export function checkControllerOptions(options: unknown): void {
+  const result = OptionsSchema.safeParse(options);
+  if (result.success) return;
+  const issues = issuesFromZod(result.error);
+  throw new ConfigError(`[ops/flags] invalid FeatureFlagController options: ${issues.map((i) => `${i.path || "(options)"}: ${i.message}`).join("; ")}`, issues);
 }

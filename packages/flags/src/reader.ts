@@ -13,7 +13,7 @@ import {
 import { readBootstrapFile, writeBackupFile } from "./bootstrap.js";
 import type { FlagConfig } from "./config.js";
 import type { FlagDefinitions, KeysOfType } from "./define-flags.js";
-import type { FeatureFlagControllerOptions, FlagErrorInfo } from "./options.js";
+import { checkControllerOptions, type FeatureFlagControllerOptions, type FlagErrorInfo } from "./options.js";
 import { FlagState } from "./state.js";
 import type { EvaluationContext, EvaluationDetails, FlagType } from "./types.js";
 
@@ -36,13 +36,14 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   private readonly watchers = new Set<(keys: readonly string[]) => void>();
 
-  /** @throws ValidationError when `env` is not an environment slug. */
+  /** @throws ValidationError when `env` is not an environment slug, ConfigError for a bad option. */
   constructor(
     protected readonly store: FlagStore,
     env: string,
     protected readonly options: FeatureFlagControllerOptions<D> = {},
   ) {
     this.env = parseInput(EnvironmentSchema, env, { pkg: "flags", what: "env" });
+    checkControllerOptions(options);
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
     const hook = options.onError;

@@ -148,3 +148,18 @@ describe("fail-safe", () => {
     await c.close();
   });
 });
+
+describe("controller options (review)", () => {
+  it("bad options are refused with a ConfigError naming the option", () => {
+    const store = new MemoryFlagStore();
+    for (const [opts, field] of [
+      [{ maxWriteAttempts: 0 }, "maxWriteAttempts"],
+      [{ pollIntervalMs: -1 }, "pollIntervalMs"],
+      [{ startTimeoutMs: Number.NaN }, "startTimeoutMs"],
+      [{ usageFlushMs: "600000" }, "usageFlushMs"],
+      [{ onError: "log" }, "onError"],
+      [{ audit: {} }, "audit"],
+    ] as const)
+      expect(() => new FeatureFlagController(store, "prod", opts as never)).toThrow(new RegExp(`^\\[ops/flags\\] invalid FeatureFlagController options: ${field}`));
+  });
+});
