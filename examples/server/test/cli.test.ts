@@ -58,9 +58,9 @@ describe("the service process (src/main.ts)", () => {
 
     const second = start({ OPS_DATA_DIR: dataDir });
     const url2 = await second.url;
-    const got = await (await fetch(`${url2}/api/flags/kept.flag`)).json();
+    const got = (await (await fetch(`${url2}/api/flags/kept.flag`)).json()) as { flag: unknown };
     expect(got.flag).toMatchObject({ value: "v1", updatedBy: "admin" });
-    const verify = await (await fetch(`${url2}/api/audit/verify`)).json();
+    const verify = (await (await fetch(`${url2}/api/audit/verify`)).json()) as { verify: unknown };
     expect(verify.verify).toMatchObject({ ok: true, checked: 1 });
     second.child.kill("SIGTERM");
     expect(await second.exit).toBe(0);
