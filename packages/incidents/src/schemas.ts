@@ -29,6 +29,11 @@ export const DetectionContextSchema = z
   .object({
     tenantId: TenantIdSchema.nullable().optional(),
     env: z.string().max(32).optional(),
-    now: z.union([IsoDateTimeSchema, z.number().finite(), z.date()]).optional(),
+    // Outside +-8.64e15 ms a number is no Date: it would crash later as a RangeError (500).
+    now: z
+      .union([IsoDateTimeSchema, z.number().finite().min(-8.64e15).max(8.64e15), z.date()], {
+        error: "expected an ISO 8601 date-time, epoch milliseconds within the Date range, or a Date",
+      })
+      .optional(),
   })
   .passthrough();
