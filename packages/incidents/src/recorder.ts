@@ -246,7 +246,8 @@ export class SignalRecorder implements SignalSink {
 
   private timeOf(t: string | number | Date): number {
     const ms = typeof t === "number" ? t : t instanceof Date ? t.getTime() : typeof t === "string" ? Date.parse(t) : Number.NaN;
-    if (!Number.isFinite(ms)) throw bad("occurredAt", "expected an ISO 8601 date-time, a Date or epoch milliseconds");
+    // Beyond +-8.64e15 ms there is no Date: the flush would throw a RangeError and lose its whole batch.
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw bad("occurredAt", "expected an ISO 8601 date-time, a Date or epoch milliseconds");
     return ms;
   }
 
