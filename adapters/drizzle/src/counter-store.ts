@@ -45,6 +45,8 @@ export class DrizzleCounterStore extends DrizzleStoreBase implements CounterStor
     const ttl = Math.max(input.ttlMs ?? 0, windowBuckets * input.bucketMs);
     const expiresAt = new Date(start + input.bucketMs + ttl).toISOString();
     const t = this.t.counters;
+    // The window sum does not filter on expires_at: at atMs no bucket of its own window has
+    // expired, whatever the database clock says (a replay or backfill runs behind it).
     const rows = await this.q(
       `counters.increment ${input.tenantId ?? "(global)"}/${input.key}`,
       sql`WITH up AS (
@@ -58,7 +60,6 @@ export class DrizzleCounterStore extends DrizzleStoreBase implements CounterStor
             SELECT sum("count") FROM ${t}
             WHERE ${tenantIs(input.tenantId)} AND "key" = ${input.key} AND "bucket_ms" = ${input.bucketMs}
               AND "start_ms" >= ${start - (windowBuckets - 1) * input.bucketMs} AND "start_ms" < ${start}
-              AND "expires_at" > now()
           ), 0) AS "total"`,
     );
     if (++this.increments % SWEEP_EVERY === 0) this.sweep();

@@ -67,6 +67,23 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
         }),
     },
     {
+      // A replay or backfill (yesterday's signals through detection) runs on the caller's clock:
+      // a window's buckets cannot have expired at the atMs that is inside the window.
+      name: "increment's window total depends on atMs alone: a window far behind the backend's clock still sums",
+      run: () =>
+        withStore(opts, async (store) => {
+          const t = randomTenant();
+          const key = randomKey();
+          const old = base() - 24 * HOUR;
+          const inc = (bucket: number) =>
+            store.increment({ tenantId: t, key, atMs: old + bucket * BUCKET + 1, bucketMs: BUCKET, windowBuckets: 3 });
+          expect(await inc(0)).toBe(1);
+          expect(await inc(1)).toBe(2);
+          expect(await inc(2)).toBe(3);
+          expect(await inc(3)).toBe(3);
+        }),
+    },
+    {
       name: "tenant isolation: counters of one key are separate per tenant and for the global scope",
       run: () =>
         withStore(opts, async (store) => {
