@@ -155,6 +155,12 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         return (r.json?.incidents as Json[] | undefined)?.find((i) => i.mitigation?.status === "applied");
       });
       incidentId = found.id as string;
+      // An identity crossing raises the incident within the current bucket; the hourly counts in
+      // its snapshot come from complete buckets, so wait for the next window to refresh them.
+      await waitFor("the incident's next window", async () => {
+        const r = await call("GET", `/api/incidents/${found.id}`);
+        return (r.json?.incident?.event?.metrics_snapshot?.failed_logins_1h ?? 0) > 0;
+      });
       print(`   GET /api/incidents -> ${found.id}`);
       print(`   [${found.severity}] ${found.title}   state: ${found.state}   tenant: ${found.tenantId ?? "global"}`);
     });
