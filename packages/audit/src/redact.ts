@@ -29,8 +29,13 @@ const SECRET_PREFIX = /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
 
-/** Anything any value pattern could match: a JWT start, an auth scheme, a key prefix, 13+ digits. */
-const SUSPECT = /eyJ|bearer|basic|token|[spr]k_|gh[pousr]_|AKIA|xox|\d(?:[ -]?\d){12}/i;
+// A URL's password (`scheme://user:password@host`) and `name=value` pairs (query strings, form
+// bodies, cookies) whose name is a secret's (access_token, password, X-Amz-Signature, ...).
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):([^\s/?#@]+)@/gi;
+const PARAM = /(^|[?&#;\s])([A-Za-z0-9_.\[\]-]{1,100})=([^&#;\s]+)/g;
+
+/** Anything any value pattern could match: a JWT start, an auth scheme, a key prefix, 13+ digits, a URL password, name=value. */
+const SUSPECT = /eyJ|bearer|basic|token|[spr]k_|gh[pousr]_|AKIA|xox|\d(?:[ -]?\d){12}|:\/\/[^\s/?#@]*:[^\s/?#@]*@|[\w\]-]=[^&#;\s]/i;
 
 function normalise(key: string): string {
   return key.toLowerCase().replace(/[-_.\s]/g, "");
@@ -82,12 +87,18 @@ export function redactString(input: string, options: RedactOptions = {}): string
     .replace(JWT, REDACTED)
     .replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`)
     .replace(SECRET_PREFIX, REDACTED)
+    .replace(URL_PASSWORD, `$1:${REDACTED}@`)
+    .replace(PARAM, (m, pre: string, name: string) => (secretName(name, options) ? `${pre}${name}=${REDACTED}` : m))
     .replace(CARD_CANDIDATE, (m) => {
       const digits = m.replace(/[ -]/g, "");
       return digits.length >= 13 && digits.length <= 19 && luhn(digits) ? `${REDACTED}:card-${digits.slice(-4)}` : m;
     });
   if (options.maskEmails) out = out.replace(EMAIL, `${REDACTED}:email`);
   return out.length > max ? cut(out, max) : out;
+}
+
+function secretName(key: string, options: RedactOptions): boolean {
+  return !matches(options.allowKeys, key) && (matches(options.denyKeys, key) || isSecretKey(key));
 }
 
 function cut(s: string, max: number): string {

@@ -103,3 +103,21 @@ describe("auditMetaSafe", () => {
     expect(rec.meta).toEqual({ password: REDACTED, headers: { authorization: REDACTED } });
   });
 });
+
+describe("auditMetaSafe: credentials inside URLs and key=value strings (review)", () => {
+  it("masks a URL's password and secret query parameters, keeps the rest", () => {
+    const out = auditMetaSafe({
+      callback: "https://hooks.example.com/in?channel=ops&access_token=abc123XYZ&x=1",
+      db: "postgres://admin:hunter2@db.internal:5432/app",
+      form: "user=alice&password=hunter2",
+      presigned: "https://bucket.s3.amazonaws.com/o?X-Amz-Credential=AK%2F1&X-Amz-Signature=deadbeef",
+      plain: "route=/checkout&step=2",
+    });
+    expect(out.callback).toBe(`https://hooks.example.com/in?channel=ops&access_token=${REDACTED}&x=1`);
+    expect(out.db).toBe(`postgres://admin:${REDACTED}@db.internal:5432/app`);
+    expect(out.form).toBe(`user=alice&password=${REDACTED}`);
+    expect(out.presigned).toBe(`https://bucket.s3.amazonaws.com/o?X-Amz-Credential=${REDACTED}&X-Amz-Signature=${REDACTED}`);
+    expect(out.plain).toBe("route=/checkout&step=2");
+    expect(JSON.stringify(out)).not.toMatch(/hunter2|abc123XYZ|deadbeef/);
+  });
+});
