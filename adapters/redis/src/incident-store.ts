@@ -128,16 +128,29 @@ export class RedisIncidentStore implements IncidentStore {
     const all = this.keys.index("inc:all");
     const token = scopeToken(r.tenantId);
     try {
-      await CLAIM_ID.run(this.redis, [owners, all], [r.id, token]);
+      // The id registry ({idx} slot) and the record (tenant slot) cannot be one script on a
+      // Cluster. A create cut between the two (connection lost) leaves the id registered to this
+      // scope with no record: a retry takes it over, and CREATE's EXISTS check still lets exactly
+      // one creator win.
+      let takeover = false;
+      try {
+        await CLAIM_ID.run(this.redis, [owners, all], [r.id, token]);
+      } catch (err) {
+        if (!(mapRedisError(err, "") instanceof ConflictError) || (await this.redis.hget(owners, r.id)) !== token) throw err;
+        takeover = true;
+      }
       const record: IncidentRecord = { ...r, version: 1 };
+      const rec = this.rec(r.tenantId, r.id);
       try {
         await CREATE.run(
           this.redis,
-          [this.rec(r.tenantId, r.id), this.fp(r.tenantId, r.fingerprint), this.byOpened(r.tenantId)],
+          [rec, this.fp(r.tenantId, r.fingerprint), this.byOpened(r.tenantId)],
           [r.id, JSON.stringify(record), r.openedAt, r.state],
         );
       } catch (err) {
-        await RELEASE_ID.run(this.redis, [owners, all], [r.id, token]).catch(() => undefined);
+        // Never release an id whose record exists (another creator of it won) or that we took over.
+        if (!takeover && (await this.redis.exists(rec).catch(() => 1)) === 0)
+          await RELEASE_ID.run(this.redis, [owners, all], [r.id, token]).catch(() => undefined);
         throw err;
       }
       return record;
