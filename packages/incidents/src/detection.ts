@@ -7,6 +7,8 @@ import { breachKey, eventKey } from "./recorder.js";
  * events, and (with `ewma`) when the count is `factor` times its EWMA baseline. The rule fires
  * when the last `consecutive` complete buckets are all bad and the long window agrees, or at once
  * when an identity threshold was crossed (`breaches`, read up to and including the current bucket).
+ * A rule of one bucket on a count alone (no ratio, EWMA or long window) also reads the current
+ * bucket: its count only grows, so reaching `minCount` there is final (tenant leaks fire at once).
  */
 export interface DetectionRule {
   /** Unique rule id, part of the incident id. */
@@ -191,6 +193,8 @@ interface Evaluated {
   finding: Finding;
   num: number[];
   den: number[] | null;
+  /** The current, incomplete bucket's count (single-bucket count rules only). */
+  cur: number;
 }
 
 const minus = (a: number[], subtract: readonly Evaluated[], pick: (e: Evaluated) => number[] | null) => {
@@ -214,13 +218,18 @@ async function evaluateOne(
   const consecutive = rule.consecutive ?? 2;
   const span = Math.max(hour, consecutive + (rule.ewma?.history ?? 0), rule.long?.buckets ?? 0);
   const from = end - span * bucketMs;
-  const [rawNum, rawDen, breaches] = await Promise.all([
+  // A single-bucket rule on a count alone only grows within a bucket: once the running bucket
+  // reaches the floor the result is final, so it fires at the next tick, not after the minute.
+  const early = consecutive === 1 && rule.ratio === undefined && !rule.ewma && !rule.long;
+  const [rawNum, rawDen, breaches, rawCur] = await Promise.all([
     series(counters, tenantId, rule.events.map(eventKey), bucketMs, from, end),
     rule.ratio !== undefined && rule.totalEvents ? series(counters, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null,
     // Breaches include the current, incomplete bucket: a crossing is an exact event, not a partial
     // rate, so the incident is raised at the next tick instead of after the bucket ends.
     rule.breaches === false ? null : series(counters, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end + bucketMs),
+    early ? series(counters, tenantId, rule.events.map(eventKey), bucketMs, end, end + bucketMs) : null,
   ]);
+  const cur = rawCur ? Math.max(0, subtract.reduce((c, e) => c - e.cur, rawCur[0] ?? 0)) : 0;
   const num = minus(rawNum, subtract, (e) => e.num);
   const den = rawDen ? minus(rawDen, subtract, (e) => e.den) : null;
   const last = num.slice(-consecutive);
@@ -247,15 +256,20 @@ async function evaluateOne(
     const longSum = num.slice(-rule.long.buckets).reduce((s, x) => s + x, 0);
     thresholdFiring = longSum >= rule.long.minCount;
   }
+  // The running bucket becomes the window; once complete it is the same window (same event id).
+  const currentFiring = early && !thresholdFiring && cur >= rule.minCount;
+  if (currentFiring) thresholdFiring = true;
   const identityFiring = breaches ? breaches.some((x) => x > 0) : false;
   const firing = thresholdFiring || identityFiring;
-  const windowStartMs = end - consecutive * bucketMs;
-  const hourlyCount = num.slice(-hour).reduce((s, x) => s + x, 0);
+  const windowEnd = currentFiring ? end + bucketMs : end;
+  const windowStartMs = windowEnd - consecutive * bucketMs;
+  const windowCounts = currentFiring ? [cur] : last;
+  const hourlyCount = num.slice(-hour).reduce((s, x) => s + x, 0) + (currentFiring ? cur : 0);
   const snapshot: Record<string, JsonValue> = {
     [rule.metric]: hourlyCount,
     bucket_ms: bucketMs,
     window_start: new Date(windowStartMs).toISOString(),
-    window_counts: last,
+    window_counts: windowCounts,
     rule: rule.id,
   };
   if (lastTotals) snapshot.window_totals = lastTotals;
@@ -269,13 +283,13 @@ async function evaluateOne(
     reason: thresholdFiring ? "threshold" : identityFiring ? "identity" : null,
     eventId: `evt_${stableId("detect", rule.incidentType, tenantId, rule.id, windowStartMs, bucketMs)}`,
     windowStartMs,
-    windowEndMs: end,
-    counts: last,
+    windowEndMs: windowEnd,
+    counts: windowCounts,
     totals: lastTotals,
     baseline,
     hourlyCount,
     severityGuess: rule.severity(hourlyCount),
     snapshot,
   };
-  return { finding, num: rawNum, den: rawDen };
+  return { finding, num: rawNum, den: rawDen, cur: rawCur?.[0] ?? 0 };
 }
