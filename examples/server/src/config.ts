@@ -31,6 +31,7 @@ const EnvSchema = z.object({
   OPS_BUCKET_MS: int(1_000, 3_600_000, "milliseconds 1000..3600000").default(60_000),
   OPS_GROUP_WAIT_MS: int(0, 3_600_000, "milliseconds 0..3600000").default(30_000),
   OPS_NOTIFY_POLL_MS: int(50, 60_000, "milliseconds 50..60000").default(1_000),
+  OPS_DRAIN_MS: int(0, 20_000, "milliseconds 0..20000").default(5_000),
   OPS_TENANT_JWT_SECRET: z.string().min(32, "expected a secret of at least 32 characters").optional(),
   HEALTH_TOKEN: z.string().min(16, "expected a token of at least 16 characters").optional(),
 });
@@ -52,6 +53,8 @@ export interface ServiceConfig {
   bucketMs: number;
   groupWaitMs: number;
   notifyPollMs: number;
+  /** After SIGTERM, keep serving this long (readiness already failing) before closing. */
+  drainMs: number;
   tenantJwtSecret: string | undefined;
   healthToken: string | undefined;
   /** The raw environment, for @ops/notify's variables (OPSSPINE_*). */
@@ -88,6 +91,7 @@ export function loadServiceConfig(env: Record<string, string | undefined> = proc
     bucketMs: e.OPS_BUCKET_MS,
     groupWaitMs: e.OPS_GROUP_WAIT_MS,
     notifyPollMs: e.OPS_NOTIFY_POLL_MS,
+    drainMs: e.OPS_DRAIN_MS,
     tenantJwtSecret: e.OPS_TENANT_JWT_SECRET,
     healthToken: e.HEALTH_TOKEN,
     rawEnv: env,

@@ -1,5 +1,6 @@
 // `pnpm --filter @ops/example-server start`: the service on HOST:PORT until SIGTERM/SIGINT.
 import { isOpsError } from "@ops/core";
+import { gracefulShutdown } from "@ops/health";
 import { loadServiceConfig } from "./config.js";
 import { errorFields, jsonLogger } from "./logger.js";
 import { createService } from "./service.js";
@@ -11,23 +12,15 @@ async function main(): Promise<void> {
   const service = await createService(config, { logger });
   const url = await service.listen();
   logger.info("listening", { url, env: config.env, storage: service.storage.describe, notifications: service.channels, mitigation: config.mitigation });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: give up on the graceful path
-    stopping = true;
-    logger.info("shutting_down", { signal });
-    // Flushes buffered signals and audit entries, then closes the database.
-    service.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error("shutdown_failed", errorFields(err));
-        process.exit(1);
-      },
-    );
-    setTimeout(() => process.exit(1), 25_000).unref();
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  // SIGTERM/SIGINT: readiness fails at once, requests are served for OPS_DRAIN_MS while load
+  // balancers stop routing here, then the server closes and the service flushes buffered
+  // signals and audit entries and closes the database; exit 0, or 1 if closing failed.
+  gracefulShutdown(service.health, {
+    servers: service.server ? [service.server] : [],
+    closers: [{ name: "ops-example-server", close: () => service.close() }],
+    drainDelayMs: config.drainMs,
+    log: (line) => logger.info("shutdown", { line }),
+  });
 }
 
 main().catch((err: unknown) => {

@@ -31,6 +31,8 @@ export interface Service {
   channels: string[];
   /** Listens on `config.host:config.port` (0: any free port); resolves with the base URL. */
   listen(): Promise<string>;
+  /** The HTTP server once listening. */
+  readonly server: ServerType | undefined;
   /** Stops taking requests, stops the runtime and worker, flushes, closes the stores. Idempotent. */
   close(): Promise<void>;
 }
@@ -137,6 +139,9 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     worker,
     health,
     channels: channels.map((ch) => ch.name),
+    get server() {
+      return server;
+    },
     listen() {
       return new Promise((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {

@@ -44,7 +44,7 @@ describe("the service process (src/main.ts)", () => {
   }, 60_000);
 
   it("keeps PGlite data between runs and shuts down cleanly on SIGTERM", async () => {
-    const first = start({ OPS_DATA_DIR: dataDir });
+    const first = start({ OPS_DATA_DIR: dataDir, OPS_DRAIN_MS: "200" });
     const url = await first.url;
     const put = await fetch(`${url}/api/flags/kept.flag`, {
       method: "PUT",
@@ -54,9 +54,9 @@ describe("the service process (src/main.ts)", () => {
     expect(put.status).toBe(200);
     first.child.kill("SIGTERM");
     expect(await first.exit).toBe(0);
-    expect(first.out()).toContain('"event":"shutting_down","signal":"SIGTERM"');
+    expect(first.out()).toContain('"event":"shutdown"');
 
-    const second = start({ OPS_DATA_DIR: dataDir });
+    const second = start({ OPS_DATA_DIR: dataDir, OPS_DRAIN_MS: "0" });
     const url2 = await second.url;
     const got = (await (await fetch(`${url2}/api/flags/kept.flag`)).json()) as { flag: unknown };
     expect(got.flag).toMatchObject({ value: "v1", updatedBy: "admin" });
