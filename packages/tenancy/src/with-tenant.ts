@@ -56,9 +56,18 @@ export async function withTenant<T, Tx extends SqlQueryable>(
   const scope = tenantId === null ? TenantScope.global() : new TenantScope(tenantId);
   if (options.transaction === "join") {
     const prev = (await tx.query(`SELECT current_setting('${TENANT_SETTING}', true) AS v`)) as { rows: Array<{ v: string | null }> };
+    const restore = () => tx.query(SET_TENANT_SQL, [prev.rows[0]?.v ?? ""]);
     await tx.query(SET_TENANT_SQL, [value]);
-    const result = await scope.run(() => fn(tx));
-    await tx.query(SET_TENANT_SQL, [prev.rows[0]?.v ?? ""]);
+    let result: T;
+    try {
+      result = await scope.run(() => fn(tx));
+    } catch (err) {
+      // The caller's transaction goes on after a throw (or a refused nested scope): it must not
+      // keep this tenant. A failed restore means an aborted transaction, which can only roll back.
+      await restore().catch(() => undefined);
+      throw err;
+    }
+    await restore();
     return result;
   }
   await tx.query("BEGIN");

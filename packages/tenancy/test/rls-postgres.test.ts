@@ -223,6 +223,27 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
     expect(() => rlsSql({ tables: [] })).toThrow(ValidationError);
   });
 
+  it("join: the caller's tenant setting is restored when fn throws or the scope is refused (review)", async () => {
+    const client = await pool.connect();
+    const setting = async () => (await q(client, "SELECT current_setting('app.tenant_id', true) AS v"))[0]?.v;
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT set_config('app.tenant_id', 'acme', true)");
+      // fn throws, the caller handles it and goes on in the same transaction.
+      await expect(withTenant(client, "globex", async () => { throw new Error("boom"); }, { transaction: "join" })).rejects.toThrow("boom");
+      expect(await setting()).toBe("acme");
+      // Inside tenant acme's scope, joining as globex is refused: the transaction must stay acme's.
+      await new TenantScope("acme").run(async () => {
+        await expect(withTenant(client, "globex", (c) => q(c, "SELECT body FROM ops_incidents"), { transaction: "join" })).rejects.toThrow(/cannot enter tenant/);
+      });
+      expect(await setting()).toBe("acme");
+      expect((await q(client, "SELECT body FROM ops_incidents ORDER BY body")).map((r) => r.body)).toEqual(["a1", "a2"]);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+  });
+
   it("rejects an invalid tenant id before touching the database", async () => {
     const sent: string[] = [];
     const spy = { query: async (text: string) => void sent.push(text) };
