@@ -65,10 +65,18 @@ export class Mitigator {
     if (!claimed) return { status: "skipped", applied: [] };
     if (wanted === "suggested") return { status: "suggested", applied: [] };
     if (wanted === "awaiting_approval") {
-      const ok = await this.policy.approve!({ incident: claimed, flags });
+      // A hook that fails has not approved: decline (a human can still apply it) rather than
+      // leave the incident "awaiting_approval" with nobody asked and the caller's raise failing.
+      let ok = false;
+      let why = "approval hook declined";
+      try {
+        ok = Boolean(await this.policy.approve!({ incident: claimed, flags }));
+      } catch (err) {
+        why = `approval hook failed: ${String((err as Error)?.message ?? err).slice(0, 200)}`;
+      }
       if (!ok) {
-        await this.setStatus(claimed, "declined");
-        await this.manager.record("INCIDENT_MITIGATION_DECLINED", claimed, SPINE_ACTOR, "approval hook declined", { flags: flags.map((f) => f.key) });
+        await this.setStatus(claimed, "declined", undefined, why === "approval hook declined" ? undefined : why);
+        await this.manager.record("INCIDENT_MITIGATION_DECLINED", claimed, SPINE_ACTOR, why, { flags: flags.map((f) => f.key) });
         return { status: "declined", applied: [] };
       }
       await this.setStatus(claimed, "applying");
