@@ -1,4 +1,7 @@
 import { createHmac } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { verifyWebhookSignature } from "@ops/notify";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireService, testPgUrl, testRedisUrl } from "@ops/testkit";
@@ -164,5 +167,52 @@ describe.skipIf(!pgUp)("tenant from a verified JWT (OPS_TENANT_JWT_SECRET)", () 
     const forged = await t.call("GET", "/api/flags", { headers: { authorization: `Bearer ${jwt({ tenant_id: "acme" }, "x".repeat(40))}` } });
     expect(forged.status).toBe(403);
     expect(forged.json.error).toBe("tenant_forbidden");
+  });
+});
+
+describe.skipIf(!pgUp)("notifications to a webhook (OPSSPINE_NOTIFY_MODE=webhook)", () => {
+  const secret = "webhook-secret-0123456789";
+  const received: Array<{ body: string; headers: Record<string, string | string[] | undefined> }> = [];
+  let receiver: Server;
+  let db: { url: string; drop: () => Promise<void> };
+  let t: TestService;
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        received.push({ body: Buffer.concat(chunks).toString("utf8"), headers: req.headers });
+        res.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/ops`;
+    db = await freshDatabase();
+    t = await startTestService({ DATABASE_URL: db.url, OPSSPINE_NOTIFY_MODE: "webhook", OPSSPINE_WEBHOOK_URL: hook, OPSSPINE_WEBHOOK_SECRET: secret });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await new Promise((r) => receiver?.close(r));
+  });
+
+  it("delivers an incident's notification as a signed webhook, and never logs the URL", async () => {
+    expect(t.service.channels).toEqual(["webhook"]);
+    const r = await t.call("POST", "/api/ops/auth", { tenant: "acme", body: { metrics: { failed_logins_1h: 150 } } });
+    expect(r.json.incidents).toHaveLength(1);
+    const got = await eventually("the webhook call", async () => {
+      await t.call("POST", "/api/ops/tick");
+      return received[0];
+    });
+    const payload = JSON.parse(got.body) as { type: string; notification: { subject: string; tenantId: string } };
+    expect(payload).toMatchObject({ type: "admin_notification", notification: { tenantId: "acme" } });
+    expect(payload.notification.subject).toContain("Failed logins spike");
+    expect(verifyWebhookSignature({ secret, body: got.body, timestamp: got.headers["x-ops-timestamp"] as string, signature: got.headers["x-ops-signature"] as string }).ok).toBe(true);
+    const delivered = await eventually("the outbox to mark it delivered", async () => {
+      const n = await t.call("GET", "/api/notifications?status=delivered", { tenant: "acme" });
+      return n.json.notifications[0];
+    });
+    expect(delivered.channel).toBe("webhook");
+    expect(JSON.stringify(t.problems)).not.toContain("/hooks/ops");
   });
 });
