@@ -118,7 +118,9 @@ export class RedisOutboxStore implements OutboxStore {
       const ids = (await CLAIM.run(
         this.redis,
         [this.k("sched"), this.k("channels")],
-        [c.now, nowMs, c.workerId, leaseUntil, c.limit, this.P, c.channels ? "1" : "0", ...(c.channels ?? [])],
+        // Deduplicated: the script builds one queue per listed channel, and a channel listed twice
+        // would hand its first message out twice and strand the next one in the group's PEL.
+        [c.now, nowMs, c.workerId, leaseUntil, c.limit, this.P, c.channels ? "1" : "0", ...new Set(c.channels ?? [])],
       )) as string[];
       const msgs = await this.getMany(ids);
       return msgs.filter((m): m is OutboxMessage => m !== null);

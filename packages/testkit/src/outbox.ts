@@ -150,6 +150,21 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
     await rejectsWith(store.claim({ workerId: "w", limit: 1, leaseMs: 0, now: iso(T0), channels: [ch] }), ValidationError);
   });
 
+  add("a channel listed twice in claim: each message is handed out once and none is lost", async (store) => {
+    const ch = randomKey("ch");
+    const tenant = randomTenant();
+    const m: OutboxMessage[] = [];
+    for (let i = 0; i < 3; i++) m.push(await store.enqueue({ message: draft(ch, tenant, { nextAttemptAt: iso(T0 + i) }) }));
+    const got = await store.claim({ workerId: "w", limit: 2, leaseMs: 1000, now: iso(T0 + 100), channels: [ch, ch] });
+    expect(got.map((x) => [x.id, x.attempts])).toEqual([
+      [m[0]!.id, 1],
+      [m[1]!.id, 1],
+    ]);
+    // After the leases expire every message is claimable again: none was swallowed by the claim.
+    const later = await store.claim({ workerId: "w2", limit: 10, leaseMs: 1000, now: iso(T0 + 60_000), channels: [ch] });
+    expect(later.map((x) => x.id).sort()).toEqual(m.map((x) => x.id).sort());
+  });
+
   add("complete marks delivered; complete/fail by a worker that lost its lease -> ConflictError", async (store, raw) => {
     const ch = randomKey("ch");
     const d = draft(ch, randomTenant());
