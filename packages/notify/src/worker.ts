@@ -1,6 +1,9 @@
+import * as z from "zod";
 import {
   isOpsError,
+  parseInput,
   prefixedId,
+  ValidationError,
   systemClock,
   type AuditSink,
   type Clock,
@@ -58,6 +61,24 @@ export interface RunResult {
   conflicts: number;
 }
 
+const positiveInt = (what: string) => z.number().int(`expected an integer ${what}`).positive(`expected ${what} > 0`);
+const OptionsSchema = z.object({
+  store: z.custom<OutboxStore>((v) => typeof (v as OutboxStore | undefined)?.claim === "function", "expected an OutboxStore"),
+  channels: z
+    .array(z.custom<NotificationChannel>((v) => typeof (v as NotificationChannel | undefined)?.send === "function" && typeof (v as NotificationChannel).name === "string", "expected a channel with name and send()"))
+    .min(1, "expected at least one channel"),
+  workerId: z.string().min(1).max(256).optional(),
+  leaseMs: positiveInt("number of ms").optional(),
+  timeoutMs: positiveInt("number of ms").optional(),
+  batchSize: positiveInt("batch size").max(1000, "expected batchSize <= 1000").optional(),
+  maxAgeMs: positiveInt("number of ms").optional(),
+  maxAttempts: positiveInt("number of attempts").optional(),
+  pollMs: positiveInt("number of ms").optional(),
+  backoff: z
+    .object({ baseMs: positiveInt("number of ms").optional(), maxMs: positiveInt("number of ms").optional(), factor: z.number().min(1, "expected factor >= 1").optional() })
+    .optional(),
+});
+
 /**
  * Claims due outbox messages with a lease and delivers them. At-least-once: a message is
  * completed only after its channel accepted it; if this process dies first, the lease expires
@@ -76,9 +97,18 @@ export class OutboxWorker {
   private stopped = true;
   private readonly secrets: string[];
 
-  /** @throws RangeError on inconsistent options (lease not longer than the timeout). */
+  /**
+   * @throws ValidationError on a bad option (naming it) or two channels with one name.
+   * @throws RangeError on inconsistent options (lease not longer than the timeout).
+   */
   constructor(private readonly options: OutboxWorkerOptions) {
-    for (const p of options.channels) this.providers.set(p.name, p);
+    // A zero batch or NaN lease would be accepted and then silently never deliver anything.
+    parseInput(OptionsSchema, options, { pkg: "notify", what: "outbox worker options" });
+    for (const p of options.channels) {
+      if (this.providers.has(p.name))
+        throw new ValidationError(`[ops/notify] invalid outbox worker options: channels: name "${p.name}" is used twice`, [{ path: "channels", message: "expected unique names" }]);
+      this.providers.set(p.name, p);
+    }
     this.secrets = [...(options.secrets ?? []), ...options.channels.flatMap((p) => p.secrets ?? []).flatMap(urlParts)];
     this.workerId = options.workerId ?? prefixedId("wrk");
     this.o = {
