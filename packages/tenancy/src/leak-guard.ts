@@ -1,4 +1,4 @@
-import { TenantIsolationError, type ActorRef, type AuditSink, type SignalSink, type TenantKey } from "@ops/core";
+import { TenantIdSchema, TenantIsolationError, type ActorRef, type AuditSink, type SignalSink, type TenantKey } from "@ops/core";
 
 /** What was attempted, as reported to the signal sink, the audit sink and `onLeak`. */
 export interface LeakAttempt {
@@ -33,7 +33,13 @@ export interface LeakGuardOptions {
  */
 export async function reportLeak(options: LeakGuardOptions, attempt: LeakAttempt): Promise<TenantIsolationError> {
   const scopeName = attempt.currentTenant === undefined ? "(no scope)" : (attempt.currentTenant ?? "(global)");
-  const target = attempt.attemptedTenant === undefined ? "" : ` tenant "${attempt.attemptedTenant ?? "(global)"}"`;
+  // The attempted id comes from the caller's input: it may be a number, an object, empty or huge.
+  // Reported as is it would fail the audit entry's validation, and the attempt would go unrecorded.
+  const raw: unknown = attempt.attemptedTenant;
+  const valid = raw === null || (typeof raw === "string" && TenantIdSchema.safeParse(raw).success);
+  const attempted: TenantKey | undefined = raw === undefined ? undefined : valid ? (raw as TenantKey) : "(invalid)";
+  const rawText = raw === undefined || valid ? undefined : describe(raw);
+  const target = attempted === undefined ? "" : ` tenant "${rawText ?? attempted ?? "(global)"}"`;
   const error = new TenantIsolationError(
     `[ops/tenancy] ${attempt.operation} refused in scope "${scopeName}"${target ? ` for${target}` : ""}: ${attempt.reason}`,
   );
@@ -42,7 +48,8 @@ export async function reportLeak(options: LeakGuardOptions, attempt: LeakAttempt
     incidentType: "TENANT_LEAK_RISK",
     operation: attempt.operation,
     reason: attempt.reason,
-    attemptedTenant: attempt.attemptedTenant ?? null,
+    attemptedTenant: attempted ?? null,
+    ...(rawText === undefined ? {} : { attemptedTenantRaw: rawText }),
   };
   const tasks: Array<Promise<void>> = [];
   const guard = (fn: () => Promise<void> | void) =>
@@ -66,9 +73,7 @@ export async function reportLeak(options: LeakGuardOptions, attempt: LeakAttempt
         action: "TENANT_ISOLATION_VIOLATION",
         actor: options.actor ?? { id: "ops-tenancy", type: "system" },
         tenantId,
-        ...(attempt.attemptedTenant === undefined
-          ? {}
-          : { target: { id: attempt.attemptedTenant ?? "(global)", type: "tenant" } }),
+        ...(attempted === undefined ? {} : { target: { id: attempted ?? "(global)", type: "tenant" } }),
         outcome: "failure",
         reason: attempt.reason,
         surface: "tenancy",
@@ -83,4 +88,15 @@ export async function reportLeak(options: LeakGuardOptions, attempt: LeakAttempt
   }
   await Promise.all(tasks);
   return error;
+}
+
+/** A short printable form of a malformed tenant id (at most 128 characters). */
+function describe(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 128 ? `${text.slice(0, 128)}…` : text;
 }

@@ -231,3 +231,29 @@ describe("scopeStores on the memory adapter", () => {
     expect(errors).toHaveLength(1);
   });
 });
+
+describe("leak reports with a malformed attempted tenant (review)", () => {
+  it("a refusal is audited even when the input's tenantId is a number, an object, empty or too long", async () => {
+    // A sink that holds the AuditSinkEntry contract the way @ops/audit does (target.id: 1..256 chars).
+    const recorded: AuditSinkEntry[] = [];
+    const raw = memoryStores();
+    const strictAudit = {
+      record: async (e: AuditSinkEntry) => {
+        const id: unknown = e.target?.id;
+        if (typeof id !== "string" || id.length < 1 || id.length > 256) throw new Error("invalid audit entry: target.id");
+        JSON.stringify(e.meta);
+        recorded.push(e);
+      },
+    };
+    const failures: unknown[] = [];
+    const scoped = scopeStores(raw, { audit: strictAudit, onReportError: (err) => failures.push(err) });
+    const a = randomTenant();
+    for (const bad of [42, { id: "b" }, "", "x".repeat(300)])
+      await new TenantScope(a).run(() =>
+        expectLeak(scoped.flags.get({ env: "prod", key: "k", tenantId: bad as never }), /flags\.get refused/),
+      );
+    expect(failures).toEqual([]);
+    expect(recorded.map((e) => e.target?.id)).toEqual(["(invalid)", "(invalid)", "(invalid)", "(invalid)"]);
+    expect(recorded.map((e) => (e.meta as { attemptedTenantRaw?: string }).attemptedTenantRaw)).toEqual(["42", '{"id":"b"}', '""', `"${"x".repeat(127)}…`]);
+  });
+});
