@@ -20,7 +20,8 @@ export const AdminNotificationSchema = z
     subject: z.string().trim().min(1, "expected a non-empty subject").max(2000),
     body: z.string().max(100_000, "expected a body of at most 100000 characters"),
     severity: SeveritySchema,
-    tenantId: TenantIdSchema.optional(),
+    // null is core's TenantKey for "no tenant" (a global incident): same as absent.
+    tenantId: TenantIdSchema.nullable().optional(),
     type: z.string().min(1).max(128).optional(),
     dedupeKey: z.string().min(1).max(1000, "expected a dedupe key of at most 1000 characters").optional(),
     action: z.enum(["trigger", "acknowledge", "resolve"]).optional(),
