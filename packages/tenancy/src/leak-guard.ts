@@ -44,10 +44,12 @@ export async function reportLeak(options: LeakGuardOptions, attempt: LeakAttempt
     `[ops/tenancy] ${attempt.operation} refused in scope "${scopeName}"${target ? ` for${target}` : ""}: ${attempt.reason}`,
   );
   const tenantId = attempt.currentTenant ?? null;
+  // Reasons quote request data (two tenant ids from headers): keep them within the audit limit.
+  const reason = attempt.reason.length > 512 ? `${attempt.reason.slice(0, 512)}…` : attempt.reason;
   const meta = {
     incidentType: "TENANT_LEAK_RISK",
     operation: attempt.operation,
-    reason: attempt.reason,
+    reason,
     attemptedTenant: attempted ?? null,
     ...(rawText === undefined ? {} : { attemptedTenantRaw: rawText }),
   };
@@ -75,7 +77,7 @@ export async function reportLeak(options: LeakGuardOptions, attempt: LeakAttempt
         tenantId,
         ...(attempted === undefined ? {} : { target: { id: attempted ?? "(global)", type: "tenant" } }),
         outcome: "failure",
-        reason: attempt.reason,
+        reason,
         surface: "tenancy",
         meta,
       }),

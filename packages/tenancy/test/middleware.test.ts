@@ -88,3 +88,27 @@ describe("middleware", () => {
     expect(audit[0]).toMatchObject({ action: "TENANT_ISOLATION_VIOLATION", outcome: "failure" });
   });
 });
+
+describe("middleware leak reports (review)", () => {
+  it("a contradictory request with a huge tenant header is still audited (reason kept within the audit limit)", async () => {
+    const recorded: AuditSinkEntry[] = [];
+    const failures: unknown[] = [];
+    // Holds the limit @ops/audit enforces on `reason` (1024 characters).
+    const audit = {
+      record: async (e: AuditSinkEntry) => {
+        if ((e.reason ?? "").length > 1024) throw new Error("invalid audit entry: reason");
+        recorded.push(e);
+      },
+    };
+    const handler = withTenantFetch(async () => new Response("ok"), {
+      resolve: agreeing(fromHeader(), fromPathSegment({ after: "t" })),
+      audit,
+      onReportError: (err) => failures.push(err),
+    });
+    const res = await handler(new Request("http://app.local/t/acme/x", { headers: { "x-tenant-id": "g".repeat(4000) } }));
+    expect(res.status).toBe(403);
+    expect(failures).toEqual([]);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.reason?.length).toBeLessThanOrEqual(1024);
+  });
+});
