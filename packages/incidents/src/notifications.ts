@@ -72,8 +72,11 @@ export async function notifyPass(o: {
   inhibitions: readonly InhibitionRule[];
   timers: NotificationTimers;
   nowMs: number;
+  /** Told about a group whose send failed; the pass goes on with the other groups. Without it the first such error is thrown after the pass. */
+  onError?: (err: unknown) => void;
 }): Promise<NotifyPassReport> {
   const report: NotifyPassReport = { sent: 0, silenced: 0, inhibited: 0 };
+  const failures: unknown[] = [];
   const groups = new Map<string, IncidentRecord[]>();
   for (const r of o.active) {
     if (activeSilence(o.silences, r, o.nowMs)) {
@@ -121,9 +124,12 @@ export async function notifyPass(o: {
           .mutate(i.tenantId, i.id, (_r, d) => ({ ...d, notify: { ...(before ? dataOf(before).notify : {}) } }))
           .catch(() => {});
       }
-      throw err;
+      // One group's failure must not hold back the others of this pass.
+      if (o.onError) o.onError(err);
+      else failures.push(err);
     }
   }
+  if (failures.length > 0) throw failures[0];
   return report;
 }
 

@@ -323,6 +323,7 @@ export class OpsRuntime<T extends string = string> {
           inhibitions: this.o.inhibitions ?? DEFAULT_INHIBITIONS,
           timers: this.timers,
           nowMs,
+          onError: (err) => report.errors.push(err),
         });
       } catch (err) {
         report.errors.push(err);

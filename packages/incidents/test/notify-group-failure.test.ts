@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { memoryStores } from "@ops/adapter-memory";
+import { ManualClock } from "@ops/core";
+import { createOpsRuntime, deriveAuthIncidents } from "../src/index.js";
+import { CollectingNotifier } from "./ports.js";
+
+describe("a notification that fails for one group", () => {
+  it("does not hold back the other groups of the same tick; the failed one is retried next tick", async () => {
+    const clock = new ManualClock("2026-11-26T10:00:00.000Z");
+    const stores = memoryStores({ clock });
+    const notifier = new CollectingNotifier();
+    const runtime = createOpsRuntime({ stores, clock, notifier, mitigation: { mode: "off" } });
+    for (const tenantId of ["acme", "globex"])
+      await runtime.handle(deriveAuthIncidents({ session_anomalies_1h: 9 }, { tenantId, now: clock.now() })[0]!);
+    clock.advance(31_000);
+    notifier.failNext = 1;
+    const report = await runtime.tick();
+    expect(report.errors).toHaveLength(1);
+    expect(report.notifications.sent).toBe(1);
+    expect(notifier.sent).toHaveLength(1);
+    clock.advance(15_000);
+    await runtime.tick();
+    expect(notifier.sent.map((n) => n.tenantId).sort()).toEqual(["acme", "globex"]);
+  });
+});
