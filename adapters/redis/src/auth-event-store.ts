@@ -60,6 +60,12 @@ const EventSchema = z.object({
 });
 const AppendSchema = z.object({ events: z.array(EventSchema).max(10_000) });
 
+/**
+ * `toISOString()` form. Members are compared as strings, so "…:00Z" and "…:00.500Z" must not
+ * meet: without this, a bound without milliseconds excluded events of its own second.
+ */
+const norm = (iso: string): string => new Date(iso).toISOString();
+
 export interface RedisAuthEventOptions {
   /** Most events kept per tenant; older ones are trimmed on append. Default 100,000; 0 = no cap. */
   maxEventsPerTenant?: number;
@@ -98,6 +104,7 @@ export class RedisAuthEventStore implements AuthEventStore {
     const { events } = parseInput(AppendSchema, input, { pkg: "adapter-redis", what: "AuthEventStore.append input" });
     const byTenant = new Map<string, AuthEventRecord[]>();
     for (const e of events as AuthEventRecord[]) {
+      e.occurredAt = norm(e.occurredAt);
       const t = scopeToken(e.tenantId);
       (byTenant.get(t) ?? byTenant.set(t, []).get(t)!).push(e);
     }
@@ -126,8 +133,8 @@ export class RedisAuthEventStore implements AuthEventStore {
     let before = input.cursor ? String(decodeCursor(input.cursor, 1, "adapter-redis")[0]) : null;
     const types = input.types ? new Set<string>(input.types) : null;
     // Upper bound: the cursor, else `to` (exclusive); lower bound: `from` (inclusive).
-    const max = before !== null ? `(${before}` : input.to ? `(${input.to}` : "+";
-    const min = input.from ? `[${input.from}` : "-";
+    const max = before !== null ? `(${before}` : input.to ? `(${norm(input.to)}` : "+";
+    const min = input.from ? `[${norm(input.from)}` : "-";
     const items: AuthEventRecord[] = [];
     try {
       let upper = max;
@@ -159,7 +166,7 @@ export class RedisAuthEventStore implements AuthEventStore {
     parseInput(z.object({ tenantId: TenantIdSchema.nullable(), from: Iso, to: Iso }), input, { pkg: "adapter-redis", what: "AuthEventStore.countByType input" });
     const out: Record<string, number> = {};
     try {
-      const members = await this.redis.zrangebylex(this.byTime(input.tenantId), `[${input.from}`, `(${input.to}`);
+      const members = await this.redis.zrangebylex(this.byTime(input.tenantId), `[${norm(input.from)}`, `(${norm(input.to)}`);
       for (let i = 0; i < members.length; i += 1000) {
         const chunk = members.slice(i, i + 1000);
         const raws = await this.redis.hmget(this.data(input.tenantId), ...chunk.map((m) => m.slice(m.indexOf("|") + 1)));
@@ -182,7 +189,7 @@ export class RedisAuthEventStore implements AuthEventStore {
       let removed = 0;
       for (const token of await this.redis.smembers(this.keys.index("authev:scopes"))) {
         const t = tokenToScope(token);
-        removed += Number(await PRUNE.run(this.redis, [this.data(t), this.byTime(t)], [`(${input.before}`]));
+        removed += Number(await PRUNE.run(this.redis, [this.data(t), this.byTime(t)], [`(${norm(input.before)}`]));
       }
       return removed;
     } catch (err) {
