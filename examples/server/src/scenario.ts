@@ -62,7 +62,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
     OPS_MITIGATION: "apply",
     OPS_TICK_MS: "200",
     OPS_BUCKET_MS: "1000",
-    OPS_GROUP_WAIT_MS: "0",
+    // Alertmanager's group_wait, short: the notification goes out once the incident's window counts are in.
+    OPS_GROUP_WAIT_MS: "2000",
     OPS_NOTIFY_POLL_MS: "100",
     APP_NAME: "ops-demo",
     OPSSPINE_NOTIFY_MODE: "log",
