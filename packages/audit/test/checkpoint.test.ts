@@ -227,3 +227,31 @@ describe("checkpoint sinks", () => {
     expect(server.received).toHaveLength(1);
   });
 });
+
+describe("checkpoint sinks: options checked at construction (review)", () => {
+  it("a bad URL, retries, timeout, secret or presignPut throws ConfigError naming it, never echoing the URL", () => {
+    const cases: Array<[() => unknown, RegExp]> = [
+      [() => webhookCheckpointSink({ url: "hooks.example.com/x?token=abc" }), /webhook checkpoint sink options: url: expected an http\(s\) URL/],
+      [() => webhookCheckpointSink({ url: "ftp://example.com/x" }), /url: expected an http\(s\) URL/],
+      [() => webhookCheckpointSink({ url: "https://bot:p4ss@example.com/x" }), /url: expected no user:password/],
+      [() => webhookCheckpointSink({ url: "https://example.com/x", retries: -1 }), /retries: expected an integer 0\.\.20/],
+      [() => webhookCheckpointSink({ url: "https://example.com/x", timeoutMs: 0 }), /timeoutMs: expected an integer/],
+      [() => webhookCheckpointSink({ url: "https://example.com/x", secret: "" }), /secret: expected a non-empty string/],
+      [() => objectStorageCheckpointSink({ presignPut: "https://bucket/x" as never }), /presignPut: expected a function/],
+      [() => objectStorageCheckpointSink({ presignPut: () => "https://bucket/x", retries: 1.5 }), /retries: expected an integer/],
+    ];
+    for (const [make, message] of cases) {
+      const err = (() => {
+        try {
+          make();
+          return null;
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err?.message).toMatch(message);
+      expect(err?.message).not.toMatch(/token=abc|p4ss|bucket/);
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import type { CheckpointSink } from "./types.js";
 import type { SignedCheckpoint } from "../checkpoint.js";
-import { sendWithRetry } from "./http.js";
+import { ConfigError } from "@ops/core";
+import { checkHttpSinkOptions, sendWithRetry } from "./http.js";
 
 export interface ObjectStorageSinkOptions {
   /**
@@ -29,8 +30,14 @@ export function checkpointObjectKey(cp: SignedCheckpoint, prefix = "audit-checkp
 /**
  * Stores each checkpoint as a JSON object with an HTTP PUT to a presigned URL: the wire format
  * every S3-compatible store accepts. Pair it with bucket versioning or object lock (WORM).
+ * @throws ConfigError for a bad option.
  */
 export function objectStorageCheckpointSink(options: ObjectStorageSinkOptions): CheckpointSink {
+  if (typeof options?.presignPut !== "function")
+    throw new ConfigError("[ops/audit] invalid object-storage checkpoint sink options: presignPut: expected a function", [
+      { path: "presignPut", message: "expected a function" },
+    ]);
+  checkHttpSinkOptions("object-storage", { retries: options.retries, timeoutMs: options.timeoutMs, headers: options.headers });
   return {
     name: "object-storage",
     async write(cp) {

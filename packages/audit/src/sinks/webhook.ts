@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
+import { ConfigError } from "@ops/core";
 import type { CheckpointSink } from "./types.js";
-import { sendWithRetry } from "./http.js";
+import { checkHttpSinkOptions, sendWithRetry } from "./http.js";
 
 export interface WebhookSinkOptions {
   /** Secret: never logged, never in error messages. */
@@ -14,8 +15,16 @@ export interface WebhookSinkOptions {
   retries?: number;
 }
 
-/** POSTs each checkpoint as JSON (`application/json`); any 2xx is success. */
+/**
+ * POSTs each checkpoint as JSON (`application/json`); any 2xx is success.
+ * @throws ConfigError for a bad option (the URL is never echoed).
+ */
 export function webhookCheckpointSink(options: WebhookSinkOptions): CheckpointSink {
+  checkHttpSinkOptions("webhook", { url: options?.url, retries: options?.retries, timeoutMs: options?.timeoutMs, headers: options?.headers });
+  if (options.secret !== undefined && (typeof options.secret !== "string" || options.secret.length === 0))
+    throw new ConfigError("[ops/audit] invalid webhook checkpoint sink options: secret: expected a non-empty string", [
+      { path: "secret", message: "expected a non-empty string" },
+    ]);
   return {
     name: "webhook",
     async write(cp) {
