@@ -41,7 +41,8 @@ export interface IncidentData {
   groupKey: string;
   history: Transition[];
   mitigation?: MitigationState;
-  notify?: { firstNotifiedAt?: string; lastNotifiedAt?: string; ackNotifiedAt?: string; resolvedNotifiedAt?: string };
+  /** `groupNotifiedAt`: the group was notified through an earlier member (this one not yet), so its ack/resolve is owed. */
+  notify?: { firstNotifiedAt?: string; lastNotifiedAt?: string; ackNotifiedAt?: string; resolvedNotifiedAt?: string; groupNotifiedAt?: string };
 }
 
 /** Typed view of an incident's data. */

@@ -1,5 +1,5 @@
 import { severityRank, stableId, type AdminNotification, type IncidentRecord, type JsonValue, type Notifier } from "@ops/core";
-import { dataOf } from "./incident-data.js";
+import { dataOf, type IncidentData } from "./incident-data.js";
 import type { IncidentManager } from "./lifecycle.js";
 import { activeSilence, inhibitor, type InhibitionRule, type Silence } from "./noise.js";
 
@@ -133,6 +133,23 @@ export async function notifyPass(o: {
   return report;
 }
 
+/** Whether the group was told about this incident, itself or through an earlier member. */
+const groupNotified = (d: IncidentData) => d.notify?.firstNotifiedAt ?? d.notify?.groupNotifiedAt;
+
+/**
+ * A notified incident's ack/resolve waits for the rest of its group: the members still active that
+ * were not notified themselves inherit the group's notified state, so whichever finishes last
+ * sends it (otherwise a member that joined within the group interval would never send it).
+ */
+async function handOver(manager: IncidentManager, peers: readonly IncidentRecord[], at: string): Promise<void> {
+  for (const p of peers) {
+    if (groupNotified(dataOf(p))) continue;
+    await manager
+      .mutate(p.tenantId, p.id, (_r, cur) => (groupNotified(cur) ? null : { ...cur, notify: { ...cur.notify, groupNotifiedAt: at } }))
+      .catch(() => {});
+  }
+}
+
 /** Sends the "resolve" for a resolved incident's group once no incident of the group is active. */
 export async function notifyResolved(o: {
   manager: IncidentManager;
@@ -142,8 +159,13 @@ export async function notifyResolved(o: {
   nowMs: number;
 }): Promise<boolean> {
   const d = dataOf(o.resolved);
-  if (!d.notify?.firstNotifiedAt || d.notify.resolvedNotifiedAt) return false;
-  if (o.stillActive.some((a) => a.id !== o.resolved.id && dataOf(a).groupKey === d.groupKey)) return false;
+  const notifiedAt = groupNotified(d);
+  if (!notifiedAt || d.notify?.resolvedNotifiedAt) return false;
+  const peers = o.stillActive.filter((a) => a.id !== o.resolved.id && dataOf(a).groupKey === d.groupKey);
+  if (peers.length > 0) {
+    await handOver(o.manager, peers, notifiedAt);
+    return false;
+  }
   const nowIso = new Date(o.nowMs).toISOString();
   const r = await o.manager.mutate(o.resolved.tenantId, o.resolved.id, (_r, cur) => (cur.notify?.resolvedNotifiedAt ? null : { ...cur, notify: { ...cur.notify, resolvedNotifiedAt: nowIso } }), { claim: true });
   if (!r) return false;
@@ -163,9 +185,13 @@ export async function notifyAcknowledged(o: {
   nowMs: number;
 }): Promise<boolean> {
   const d = dataOf(o.acknowledged);
-  if (!d.notify?.firstNotifiedAt) return false;
+  const notifiedAt = groupNotified(d);
+  if (!notifiedAt) return false;
   const group = o.active.filter((a) => dataOf(a).groupKey === d.groupKey);
-  if (group.some((a) => a.state === "open")) return false;
+  if (group.some((a) => a.state === "open")) {
+    await handOver(o.manager, group.filter((a) => a.id !== o.acknowledged.id), notifiedAt);
+    return false;
+  }
   const nowIso = new Date(o.nowMs).toISOString();
   const r = await o.manager.mutate(o.acknowledged.tenantId, o.acknowledged.id, (_r, cur) => (cur.notify?.ackNotifiedAt ? null : { ...cur, notify: { ...cur.notify, ackNotifiedAt: nowIso } }), { claim: true });
   if (!r) return false;
