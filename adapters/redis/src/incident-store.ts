@@ -124,6 +124,11 @@ export class RedisIncidentStore implements IncidentStore {
   async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
     this.assertOpen();
     const r = parseInput(RecordSchema, input.record, { pkg: "adapter-redis", what: "incident record" }) as Omit<IncidentRecord, "version">;
+    // toISOString form, as PostgreSQL returns them: `list` orders "<openedAt>|<id>" as strings,
+    // where "…:00Z" would sort after "…:00.500Z".
+    r.openedAt = new Date(r.openedAt).toISOString();
+    r.updatedAt = new Date(r.updatedAt).toISOString();
+    if (r.resolvedAt !== undefined) r.resolvedAt = new Date(r.resolvedAt).toISOString();
     const owners = this.keys.index("inc:owners");
     const all = this.keys.index("inc:all");
     const token = scopeToken(r.tenantId);
