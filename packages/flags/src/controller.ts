@@ -9,6 +9,7 @@ import {
   type JsonValue,
   type TenantKey,
 } from "@ops/core";
+import { auditChange } from "./audit-change.js";
 import { compileFlag } from "./compile.js";
 import {
   FlagConfigSchema,
@@ -378,8 +379,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
             env: this.env,
             key: at.key,
             operation: how.op,
-            before: current?.config ?? null,
-            after: next,
+            ...auditChange(current?.config ?? null, next),
             version: written?.version ?? 0,
             ...(how.meta ?? {}),
           },

@@ -241,3 +241,27 @@ describe("tenant override type (review)", () => {
     expect((await store.get({ env: "prod", key: "b", tenantId: "t1" }))?.config).toEqual({ value: true });
   });
 });
+
+describe("audit entries of large flags (review)", () => {
+  it("a flag with a long `in` list stays auditable: the kill switch resolves and its entry holds the change", async () => {
+    // Holds the default meta limit of @ops/audit's createAuditLog (16 KiB of JSON).
+    const entries: AuditSinkEntry[] = [];
+    const audit: AuditSink = {
+      record: async (e) => {
+        if (Buffer.byteLength(JSON.stringify(e.meta)) > 16_384) throw new ValidationError("[ops/audit] invalid audit entry: meta: too large", []);
+        entries.push(structuredClone(e));
+      },
+    };
+    const store = new MemoryFlagStore();
+    const c = new FeatureFlagController(store, "prod", { pollIntervalMs: 0, audit });
+    await c.setFlag({ key: "f", newValue: false, actorUserId: "a", reason: "create" });
+    const ids = Array.from({ length: 1500 }, (_, i) => `user_${i}`);
+    await c.setRules({ key: "f", rules: [{ id: "beta", when: [{ attr: "userId", op: "in", values: ids }], serve: { value: true } }], actorUserId: "a", reason: "beta" });
+    await c.setEnabled({ key: "f", enabled: false, actorUserId: "oncall", reason: "incident" });
+    expect(entries.map((e) => (e.meta as { operation: string }).operation)).toEqual(["set", "rules", "disable"]);
+    const kill = entries[2]!.meta as { before: unknown; after: unknown; abridged?: boolean; version: number };
+    expect(kill).toMatchObject({ before: { enabled: true }, after: { enabled: false }, abridged: true, version: 3 });
+    const rules = entries[1]!.meta as { after: { rules: { $digest: string } } };
+    expect(rules.after.rules.$digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
