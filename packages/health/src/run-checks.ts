@@ -1,5 +1,5 @@
 import type { Clock, JsonValue } from "@ops/core";
-import { describeError, scrubSecrets } from "./scrub.js";
+import { describeError, scrubSecrets, scrubValue } from "./scrub.js";
 import type { CheckOutcome, CheckResult, HealthCheck, HealthReport, HealthStatus } from "./types.js";
 
 /**
@@ -107,10 +107,11 @@ function toResult(
     message: scrubSecrets(message, opts.secrets),
     tsISO: opts.clock.date().toISOString(),
   };
-  if (outcome.observedValue !== undefined) result.observedValue = outcome.observedValue;
+  // What a check returns besides its message is shown in the detailed view too: scrubbed alike.
+  if (outcome.observedValue !== undefined) result.observedValue = scrubValue(outcome.observedValue, opts.secrets);
   if (outcome.observedUnit !== undefined) result.observedUnit = outcome.observedUnit;
   if (check.componentType !== undefined) result.componentType = check.componentType;
-  if (outcome.details !== undefined) result.details = outcome.details;
+  if (outcome.details !== undefined) result.details = scrubValue(outcome.details, opts.secrets);
   return result;
 }
 

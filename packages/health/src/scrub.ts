@@ -24,6 +24,12 @@ const KNOWN_KEYS = /\b(?:AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abprs]-
  * 300 characters. Never throws.
  */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  const out = redactText(text, secrets);
+  return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE - 1)}…` : out;
+}
+
+/** `scrubSecrets` without the length cut. */
+function redactText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join(REDACTED);
   out = out
@@ -33,7 +39,23 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
     .replace(JWT, REDACTED)
     .replace(KNOWN_KEYS, REDACTED)
     .replace(SECRET_PAIR, `$1${REDACTED}`);
-  return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE - 1)}…` : out;
+  return out;
+}
+
+const MAX_DEPTH = 8;
+
+/**
+ * A check's JSON value (details, a string observedValue) with every string scrubbed like a
+ * message but not cut; nesting deeper than 8 levels (or a cycle) becomes "[too deep]". Never throws.
+ */
+export function scrubValue<T>(value: T, secrets: readonly string[] = [], depth = 0): T {
+  if (typeof value === "string") return redactText(value, secrets) as T;
+  if (typeof value !== "object" || value === null) return value;
+  if (depth >= MAX_DEPTH) return "[too deep]" as T;
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubValue(v, secrets, depth + 1);
+  return out as T;
 }
 
 /** A safe one-line description of anything thrown: message (or code), scrubbed. */
