@@ -71,6 +71,10 @@ export interface NotifyReceipt {
 }
 
 const OptionsSchema = z.object({
+  store: z.custom<OutboxStore>((v) => typeof (v as OutboxStore | undefined)?.enqueue === "function", "expected an OutboxStore"),
+  channels: z.array(z.object({ name: z.string().min(1, "expected a channel name").max(128) }).passthrough(), { error: "expected an array of channels" }),
+  routes: z.array(z.unknown(), { error: "expected an array of routes" }).optional(),
+  defaultChannels: z.array(z.string(), { error: "expected an array of channel names" }).optional(),
   dedupeWindowMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
   escalation: z
     .object({ afterMinutes: z.number().positive().max(10_080), channels: z.array(z.string().min(1)).min(1), minSeverity: SeveritySchema.optional() })

@@ -44,3 +44,27 @@ describe("createOutboxWorker options", () => {
     expect(lines).toHaveLength(1);
   });
 });
+
+describe("createNotifier options", () => {
+  const store = new MemoryOutboxStore();
+  const bad: Array<[Record<string, unknown>, string]> = [
+    [{}, "store"],
+    [{ store }, "channels"],
+    [{ store, channels: [logChannel()], routes: "x" }, "routes"],
+    [{ channels: [logChannel()] }, "store"],
+    [{ store, channels: [{}] }, "channels[0].name"],
+    [{ store, channels: [logChannel()], defaultChannels: "log" }, "defaultChannels"],
+  ];
+  for (const [opts, field] of bad)
+    it(`rejects ${Object.keys(opts).join("+") || "{}"} (${field}) with a ValidationError naming it, not a TypeError`, () => {
+      let caught: unknown;
+      try {
+        createNotifier(opts as never);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(ValidationError);
+      expect((caught as ValidationError).message).toMatch(/^\[ops\/notify\]/);
+      expect((caught as ValidationError).message).toContain(field);
+    });
+});
