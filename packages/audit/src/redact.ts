@@ -31,7 +31,8 @@ const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
 
 // A URL's password (`scheme://user:password@host`) and `name=value` pairs (query strings, form
 // bodies, cookies) whose name is a secret's (access_token, password, X-Amz-Signature, ...).
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):([^\s/?#@]+)@/gi;
+// Bounded and anchored (no scheme start inside a run of scheme characters): linear on any input.
+const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/?#@]{0,256}):([^\s/?#@]{1,1024})@/gi;
 const PARAM = /(^|[?&#;\s])([A-Za-z0-9_.\[\]-]{1,100})=([^&#;\s]+)/g;
 
 /** Anything any value pattern could match: a JWT start, an auth scheme, a key prefix, 13+ digits, a URL password, name=value. */
