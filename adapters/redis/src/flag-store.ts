@@ -97,6 +97,7 @@ export class RedisFlagStore implements FlagStore {
   private everReady = false;
   /** Resolves once PSUBSCRIBE is active: this store's own writes wait for it, so local subscribers hear them. */
   private subscribed: Promise<unknown> | null = null;
+  private psubscribed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -133,7 +134,7 @@ export class RedisFlagStore implements FlagStore {
   }): Promise<FlagRecord> {
     this.assertOpen();
     validateFlagAddress(input, "put", true);
-    if (this.subscribed) await this.subscribed;
+    await this.subscriptionReady(`put flag "${input.key}"`);
     const updatedAt = new Date(this.now()).toISOString();
     const configJson = JSON.stringify(input.config);
     try {
@@ -171,7 +172,7 @@ export class RedisFlagStore implements FlagStore {
   async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
     this.assertOpen();
     validateFlagAddress(input, "delete", true);
-    if (this.subscribed) await this.subscribed;
+    await this.subscriptionReady(`delete flag "${input.key}"`);
     try {
       await DEL.run(
         this.redis,
@@ -296,7 +297,25 @@ export class RedisFlagStore implements FlagStore {
     };
     sub.on("close", down);
     sub.on("reconnecting", down);
-    this.subscribed = sub.psubscribe(this.keys.flagChannelPattern()).catch(() => down());
+    this.subscribed = sub
+      .psubscribe(this.keys.flagChannelPattern())
+      .catch(() => down())
+      .finally(() => void (this.psubscribed = true));
+  }
+
+  /**
+   * Waits for the first PSUBSCRIBE, so local subscribers hear this store's own writes. While Redis
+   * is unreachable that wait would never end (the subscriber connection retries for ever): a
+   * failing PING of the app's client ends it with the error every other call gets.
+   */
+  private async subscriptionReady(what: string): Promise<void> {
+    const pending = this.subscribed;
+    if (!pending || this.psubscribed) return;
+    try {
+      await Promise.race([pending, this.redis.ping().then(() => pending)]);
+    } catch (err) {
+      throw mapRedisError(err, what);
+    }
   }
 
   private startPolling(): void {
