@@ -204,7 +204,8 @@ export class RedisOutboxStore implements OutboxStore {
           after = batch[i]!;
           const m = msgs[i];
           if (!m) {
-            void this.redis.zrem(this.k("list"), batch[i]!); // expired by retention
+            // Expired by retention. Best effort: a failure here must not be an unhandled rejection.
+            this.redis.zrem(this.k("list"), batch[i]!).catch(() => undefined);
             continue;
           }
           if (input.status !== undefined && m.status !== input.status) continue;

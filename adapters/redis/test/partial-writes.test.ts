@@ -45,7 +45,7 @@ function droppingBeforeScript(n: number): Redis {
   return c;
 }
 
-describe.skipIf(!up)("adapter-redis: writes cut between their scripts", () => {
+describe.skipIf(!up)("adapter-redis: connection failures in the middle of an operation", () => {
   it("an incident create cut after the id was registered can be retried (no phantom ConflictError)", async () => {
     const id = `inc-${Date.now().toString(36)}`;
     const flaky = droppingBeforeScript(2);
@@ -79,5 +79,30 @@ describe.skipIf(!up)("adapter-redis: writes cut between their scripts", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const scanned = await redisStores(redis, { prefix }).incidents.scan({ limit: 1000 });
     expect(scanned.items.filter((r) => r.id === id)).toHaveLength(1);
+  });
+
+  it("outbox list: a failing clean-up of an expired member is not an unhandled rejection (which would kill the process)", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const c = new Redis(testRedisUrl(), { maxRetriesPerRequest: 0 });
+    try {
+      const stores = redisStores(c, { prefix, retainDeliveredMs: 1 });
+      const ch = `ch-${Date.now().toString(36)}`;
+      const now = new Date().toISOString();
+      await stores.outbox.enqueue({ message: { id: `m-${ch}`, tenantId: null, channel: ch, payload: {}, idempotencyKey: `k-${ch}`, createdAt: now } });
+      const [m] = await stores.outbox.claim({ workerId: "w", limit: 1, leaseMs: 1000, now, channels: [ch] });
+      await stores.outbox.complete({ id: m!.id, workerId: "w", now });
+      while ((await c.exists(`${prefix}:{outbox}:m:${m!.id}`)) === 1) await new Promise((r) => setTimeout(r, 5));
+      // The connection fails exactly when list cleans up the member whose message expired.
+      (c as unknown as { zrem: () => Promise<number> }).zrem = () => Promise.reject(new Error("Connection is closed."));
+      const page = await stores.outbox.list({ channel: ch });
+      expect(page.items).toEqual([]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      c.disconnect();
+    }
   });
 });
