@@ -62,7 +62,8 @@ export class PrismaCounterStore extends PrismaStoreBase implements CounterStore 
          ), 0) AS total`,
         [input.tenantId, input.key, input.bucketMs, start, by, expiresMs, windowMs],
       );
-      if (++this.increments % SWEEP_EVERY === 0) await this.sweep();
+      // Housekeeping must never fail an increment that committed: the caller would retry and count twice.
+      if (++this.increments % SWEEP_EVERY === 0) await this.sweep().catch(() => undefined);
       return num(rows[0]?.total);
     });
   }
