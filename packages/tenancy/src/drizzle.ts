@@ -32,8 +32,13 @@ export async function drizzleWithTenant<Tx extends DrizzleTenantTx, C, T>(
   const value = tenantSettingValue(tenantId);
   const scope = tenantId === null ? TenantScope.global() : new TenantScope(tenantId);
   return db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT set_config(${TENANT_SETTING}, ${value}, true)`);
-    return scope.run(() => fn(tx));
+    const res = await tx.execute(sql`SELECT current_setting(${TENANT_SETTING}, true) AS prev, set_config(${TENANT_SETTING}, ${value}, true)`);
+    const result = await scope.run(() => fn(tx));
+    // Nested on a tx this is a savepoint, and RELEASE keeps a transaction-local setting: give the
+    // outer scope its tenant back. (Top level: prev is empty and the transaction ends here.)
+    const prev = rowsOf(res)[0]?.prev;
+    if (typeof prev === "string" && prev !== "" && prev !== value) await tx.execute(sql`SELECT set_config(${TENANT_SETTING}, ${prev}, true)`);
+    return result;
   }, config);
 }
 
@@ -47,4 +52,11 @@ export function drizzleWithCurrentTenant<Tx extends DrizzleTenantTx, C, T>(
   config?: C,
 ): Promise<T> {
   return drizzleWithTenant(db, requireScopeKey(), fn, config);
+}
+
+/** Rows of `execute`'s result: node-postgres and PGlite return `{ rows }`, postgres.js an array. */
+function rowsOf(res: unknown): Array<{ prev?: unknown }> {
+  if (Array.isArray(res)) return res as Array<{ prev?: unknown }>;
+  const rows = (res as { rows?: unknown } | null)?.rows;
+  return Array.isArray(rows) ? (rows as Array<{ prev?: unknown }>) : [];
 }

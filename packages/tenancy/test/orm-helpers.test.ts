@@ -131,6 +131,18 @@ describe.skipIf(!up)("ORM helpers against PostgreSQL RLS (app role)", () => {
       expect(await truth("inner-dropped")).toEqual([]);
     });
 
+    it("after a nested drizzleWithTenant on a global-scope tx, the outer tx is global again (review)", async () => {
+      const db = drizzle(pool);
+      const { inner, outer } = await drizzleWithTenant(db, null, async (tx) => {
+        const inner = await drizzleWithTenant(tx, "acme", (t) => t.select({ body: incidents.body }).from(incidents));
+        // Back in the global scope: only global rows (none here), never acme's.
+        const outer = await tx.select({ body: incidents.body }).from(incidents);
+        return { inner, outer };
+      });
+      expect(inner.map((r) => r.body)).toContain("a1");
+      expect(outer).toEqual([]);
+    });
+
     it("uses the current scope, and refuses outside one", async () => {
       const db = drizzle(pool);
       const rows = await new TenantScope("globex").run(() =>
