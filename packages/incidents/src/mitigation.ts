@@ -171,21 +171,40 @@ export class Mitigator {
       return { ...d, mitigation: { ...d.mitigation, status: "rolling_back", at: this.manager.now(), by: actor } };
     });
     if (!claimed) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
-    await this.restore(claimed, applied, actor);
+    const kept = await this.restore(claimed, applied, actor);
+    const restored = applied.filter((a) => !kept.some((k) => k.key === a.key && k.tenantId === a.tenantId));
     await this.setStatus(claimed, "rolled_back", applied);
-    await this.manager.record("INCIDENT_ROLLED_BACK", claimed, actor, `restored ${applied.length} flag(s)`, {
-      flags: applied.map((a) => ({ key: a.key, tenantId: a.tenantId, restored: a.hadPrevious ? a.previous : null, cleared: !a.hadPrevious })) as JsonValue,
+    const note = kept.length ? `, left ${kept.length} changed since the mitigation` : "";
+    await this.manager.record("INCIDENT_ROLLED_BACK", claimed, actor, `restored ${restored.length} flag(s)${note}`, {
+      flags: restored.map((a) => ({ key: a.key, tenantId: a.tenantId, restored: a.hadPrevious ? a.previous : null, cleared: !a.hadPrevious })) as JsonValue,
+      ...(kept.length ? { keptChangedSince: kept.map((k) => ({ key: k.key, tenantId: k.tenantId, current: k.current ?? null })) as JsonValue } : {}),
     });
-    return applied;
+    return restored;
   }
 
-  private async restore(incident: IncidentRecord, applied: readonly AppliedFlag[], actor = SPINE_ACTOR): Promise<void> {
+  /**
+   * Puts back what `applied` replaced, newest first. A flag whose value is no longer the one the
+   * mitigation set was changed by someone since (a person, another incident): it is left as it is
+   * and returned, so a rollback never overwrites a later decision.
+   */
+  private async restore(
+    incident: IncidentRecord,
+    applied: readonly AppliedFlag[],
+    actor = SPINE_ACTOR,
+  ): Promise<Array<AppliedFlag & { current: JsonValue | undefined }>> {
     const reason = `rollback of ${reasonOf(incident)}`;
+    const kept: Array<AppliedFlag & { current: JsonValue | undefined }> = [];
     for (const a of [...applied].reverse()) {
+      const current = await this.flags!.getValue({ key: a.key, tenantId: a.tenantId });
+      if (!sameJson(current, a.value)) {
+        kept.push({ ...a, current });
+        continue;
+      }
       if (a.hadPrevious) await this.flags!.setValue({ key: a.key, value: a.previous, tenantId: a.tenantId, actor, reason });
       else if (this.flags!.clearValue) await this.flags!.clearValue({ key: a.key, tenantId: a.tenantId, actor, reason });
       else await this.flags!.setValue({ key: a.key, value: null, tenantId: a.tenantId, actor, reason });
     }
+    return kept;
   }
 
   private async setStatus(incident: IncidentRecord, status: MitigationState["status"], applied?: AppliedFlag[], error?: string) {
@@ -200,4 +219,15 @@ export class Mitigator {
       },
     }));
   }
+}
+
+/** Deep equality of JSON values (object key order ignored). */
+function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === (b as JsonValue[]).length && a.every((x, i) => sameJson(x, (b as JsonValue[])[i]));
+  const ka = Object.keys(a);
+  const ob = b as { [k: string]: JsonValue };
+  return ka.length === Object.keys(ob).length && ka.every((k) => k in ob && sameJson((a as { [k: string]: JsonValue })[k], ob[k]));
 }
