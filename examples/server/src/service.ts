@@ -7,7 +7,7 @@ import { bearerToken, createFetchHandler, createHealth, type Health } from "@ops
 import { createOpsRuntime, type OpsRuntime } from "@ops/incidents";
 import { channelsFromEnv, createNotifier, createOutboxWorker, loadNotifyEnv, logChannel, type OutboxNotifier, type OutboxWorker, type Route } from "@ops/notify";
 import { fetchTenantRequest, fromHeader, fromJwtClaim, resolveTenant, type TenantResolver } from "@ops/tenancy";
-import { TenantIsolationError, ValidationError, type Notifier } from "@ops/core";
+import { TenantIsolationError, ValidationError } from "@ops/core";
 import type { ServiceConfig } from "./config.js";
 import { errorResponse, type AppEnv } from "./http.js";
 import { errorFields, jsonLogger, type ServiceLogger } from "./logger.js";
@@ -73,16 +73,11 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     secrets: [notifyEnv.webhookUrl, notifyEnv.webhookSecret, notifyEnv.smtp?.pass, notifyEnv.pagerDutyRoutingKey].filter((s): s is string => !!s),
   });
 
-  // @ops/notify rejects `tenantId: null`, which @ops/core's TenantKey allows and @ops/incidents
-  // sends for global incidents: a global notification goes without a tenant.
-  const notifierPort: Notifier = {
-    notify: ({ tenantId, ...n }) => notifier.notify(tenantId === null || tenantId === undefined ? n : { ...n, tenantId }),
-  };
   const runtime = createOpsRuntime({
     stores: { incidents: storage.incidents, counters: storage.counters, authEvents: storage.authEvents },
     flags,
     audit,
-    notifier: notifierPort,
+    notifier,
     mitigation: { mode: config.mitigation },
     timers: { groupWaitMs: Math.max(config.groupWaitMs, 1) },
     intervalMs: config.tickMs,
