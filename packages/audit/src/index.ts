@@ -5,7 +5,7 @@ export { GENESIS_HASH, auditHashInput, canonicalJson, computeAuditHash, sha256He
 export { ChainVerifier, verifyStoreChain, type ChainAnchor, type ChainProblem, type TamperKind, type VerifyResult } from "./verify.js";
 export { chainOn, type ChainableEntry } from "./chain-writer.js";
 export { type BufferOptions, type OverflowPolicy } from "./group-commit.js";
-export { createAuditLog, unsealAll, type AuditLog, type AuditLogOptions, type AuditReadOptions, type CheckpointOptions } from "./log.js";
+export { createAuditLog, envFromNodeEnv, unsealAll, type AuditLog, type AuditLogOptions, type AuditReadOptions, type CheckpointOptions } from "./log.js";
 export { parseQuery, type AuditQueryInput } from "./query.js";
 export { DEFAULT_PERSONAL_FIELDS, ERASED, sealEntry, unsealRecord, type AuditEntryView } from "./shred.js";
 export {

@@ -44,7 +44,11 @@ export interface CheckpointOptions {
 export interface AuditLogOptions<A extends string = never> {
   store: AuditStore;
   clock?: Clock;
-  /** Environment of entries that do not name one. */
+  /**
+   * Environment of entries that do not name one (e.g. `record` calls from @ops/flags and
+   * @ops/incidents, whose port has no env). Default: from `NODE_ENV` at creation — "production"
+   * -> "prod", "staging" -> "staging", "test" -> "test", anything else -> "dev".
+   */
   env?: string;
   /** App-defined actions (from `defineAuditActions`); when given, other non-universal actions are rejected. */
   actions?: AuditActionSet<A>;
@@ -107,6 +111,7 @@ export interface AuditLog<A extends string = never> extends AuditSink {
  */
 export function createAuditLog<A extends string = never>(options: AuditLogOptions<A>): AuditLog<A> {
   checkLogOptions(options);
+  const defaultEnv = options.env ?? envFromNodeEnv(process.env.NODE_ENV);
   const { store } = options;
   const clock = options.clock ?? systemClock;
   const maxMetaBytes = options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
@@ -140,7 +145,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
     const withMeta = redactOptions && input && input.meta !== undefined ? { ...input, meta: auditMetaSafe(input.meta, redactOptions) } : input;
     // auditMetaSafe output needs no second walk (acyclic, plain, storable) unless it may be deep.
     const metaIsSafe = withMeta !== input && (redactOptions?.maxDepth ?? 16) <= 32;
-    const entry = makeAuditEntry<string>(withMeta, { now: clock.date(), maxMetaBytes, metaIsSafe, ...(options.env ? { defaultEnv: options.env } : {}) });
+    const entry = makeAuditEntry<string>(withMeta, { now: clock.date(), maxMetaBytes, metaIsSafe, defaultEnv });
     if (options.actions && !options.actions.has(entry.action) && !isUniversalAuditAction(entry.action))
       throw new ValidationError(`[ops/audit] invalid audit entry: action: "${entry.action}" is neither universal nor declared in actions`, [
         { path: "action", message: "expected a universal or declared action" },
@@ -287,4 +292,18 @@ export async function unsealAll(records: readonly AuditRecord[], keys: SubjectKe
     out.push(unsealRecord(r, key));
   }
   return out;
+}
+
+/** The default environment of a log created without `env`. */
+export function envFromNodeEnv(nodeEnv: string | undefined): string {
+  switch (nodeEnv) {
+    case "production":
+      return "prod";
+    case "staging":
+      return "staging";
+    case "test":
+      return "test";
+    default:
+      return "dev";
+  }
 }
