@@ -227,7 +227,7 @@ async function evaluateOne(
     // Breaches include the current, incomplete bucket: a crossing is an exact event, not a partial
     // rate, so the incident is raised at the next tick instead of after the bucket ends.
     rule.breaches === false ? null : series(counters, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end + bucketMs),
-    early ? series(counters, tenantId, rule.events.map(eventKey), bucketMs, end, end + bucketMs) : null,
+    early || rule.breaches !== false ? series(counters, tenantId, rule.events.map(eventKey), bucketMs, end, end + bucketMs) : null,
   ]);
   const cur = rawCur ? Math.max(0, subtract.reduce((c, e) => c - e.cur, rawCur[0] ?? 0)) : 0;
   const num = minus(rawNum, subtract, (e) => e.num);
@@ -261,10 +261,26 @@ async function evaluateOne(
   if (currentFiring) thresholdFiring = true;
   const identityFiring = breaches ? breaches.some((x) => x > 0) : false;
   const firing = thresholdFiring || identityFiring;
-  const windowEnd = currentFiring ? end + bucketMs : end;
+  let windowEnd = currentFiring ? end + bucketMs : end;
+  // An identity crossing alone: the window ends with the bucket of the latest crossing (possibly the
+  // running one). The event id then stays the same while that crossing is in range, so a resolved
+  // incident is not raised again for it, and the snapshot and offenders cover the crossing.
+  const identityOnly = identityFiring && !thresholdFiring;
+  if (identityOnly) {
+    let lastBreach = -1;
+    breaches!.forEach((x, i) => {
+      if (x > 0) lastBreach = i;
+    });
+    windowEnd = end - consecutive * bucketMs + (lastBreach + 1) * bucketMs;
+  }
   const windowStartMs = windowEnd - consecutive * bucketMs;
-  const windowCounts = currentFiring ? [cur] : last;
-  const hourlyCount = num.slice(-hour).reduce((s, x) => s + x, 0) + (currentFiring ? cur : 0);
+  const countAt = (startMs: number) => (startMs >= end ? cur : (num[Math.round((startMs - from) / bucketMs)] ?? 0));
+  const windowCounts = currentFiring
+    ? [cur]
+    : identityOnly
+      ? Array.from({ length: consecutive }, (_, i) => countAt(windowStartMs + i * bucketMs))
+      : last;
+  const hourlyCount = num.slice(-hour).reduce((s, x) => s + x, 0) + (windowEnd > end ? cur : 0);
   const snapshot: Record<string, JsonValue> = {
     [rule.metric]: hourlyCount,
     bucket_ms: bucketMs,

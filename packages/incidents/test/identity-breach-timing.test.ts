@@ -26,3 +26,25 @@ describe("identity-threshold crossings", () => {
     await runtime.stop();
   });
 });
+
+describe("identity-threshold incidents raised mid-bucket", () => {
+  it("carry the crossing in their snapshot and offenders, and are not raised again after a manual resolve", async () => {
+    const clock = new ManualClock("2026-11-26T10:00:20.000Z");
+    const stores = memoryStores({ clock });
+    const runtime = createOpsRuntime({ stores, clock, mitigation: { mode: "off" } });
+    for (let i = 0; i < 12; i++) runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", userId: "alice", ip: "203.0.113.7" });
+    const [incident] = (await runtime.tick()).raised;
+    expect(incident?.type).toBe("FAILED_LOGINS_SPIKE");
+    const snapshot = (incident!.data as { event: { metrics_snapshot: Record<string, unknown> } }).event.metrics_snapshot;
+    expect(snapshot.failed_logins_1h).toBe(12);
+    expect(snapshot.identities).toEqual([expect.objectContaining({ userId: "alice", ip: "203.0.113.7" })]);
+
+    await runtime.resolve({ tenantId: "acme", id: incident!.id, actor: "oncall", reason: "blocked at the WAF" });
+    for (const step of [10_000, 60_000, 60_000]) {
+      clock.advance(step); // the crossing stays in the detection window for a few buckets
+      expect((await runtime.tick()).raised).toHaveLength(0);
+    }
+    expect((await stores.incidents.list({ tenantId: "acme" })).items).toHaveLength(1);
+    await runtime.stop();
+  });
+});
