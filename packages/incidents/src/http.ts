@@ -125,7 +125,9 @@ export function toNodeHandler(
           body = Buffer.concat(chunks);
         }
       }
-      const response = await handler(new Request(url, { method: req.method ?? "GET", headers, ...(body !== undefined ? { body } : {}) }));
+      // A Uint8Array view (not the Buffer) type-checks under both Node's and the DOM's BodyInit.
+      const init = body === undefined ? undefined : typeof body === "string" ? body : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      const response = await handler(new Request(url, { method: req.method ?? "GET", headers, ...(init !== undefined ? { body: init } : {}) }));
       res.statusCode = response.status;
       response.headers.forEach((v, k) => res.setHeader(k, v));
       res.end(Buffer.from(await response.arrayBuffer()));
