@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UnavailableError, type FlagChange } from "@ops/core";
+import { FeatureFlagController } from "@ops/flags";
 import { redisStores, type RedisStores } from "@ops/adapter-redis";
 import { RedisProcess } from "./redis-process.js";
 
@@ -24,6 +25,8 @@ describe("redis outages (own redis-server, killed mid-run)", () => {
     // Fail fast while disconnected instead of queueing commands (what we recommend in the README).
     client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
     writer = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    // Connection errors during the outage are expected; without a listener ioredis prints each one.
+    for (const c of [client, writer]) c.on("error", () => {});
     await Promise.all([once(client, "ready"), once(writer, "ready")]);
     stores = redisStores(client, { prefix: "outage", flagPollIntervalMs: 50 });
   });
@@ -55,10 +58,23 @@ describe("redis outages (own redis-server, killed mid-run)", () => {
     stop();
   });
 
-  it("while Redis is down every store rejects with UnavailableError and nothing is corrupted", async () => {
+  it("while Redis is down every store rejects with UnavailableError, flag reads keep the last known values, nothing is corrupted", async () => {
     await stores.counters.increment({ tenantId: "t1", key: "fails", atMs: Date.now(), bucketMs: 60_000, windowBuckets: 5 });
+    const errors: unknown[] = [];
+    const flags = new FeatureFlagController(stores.flags, "prod", { onError: (e) => errors.push(e), pollIntervalMs: 50 });
+    await flags.ready();
+    await flags.setFlag({ key: "kill_switch_checkout", newValue: true, actorUserId: "admin", reason: "before the outage" });
+    await flags.setFlag({ key: "beta", newValue: false, actorUserId: "admin", reason: "x", tenantId: "acme" });
     await server.kill();
     await eventually(() => client.status !== "ready", "client notices the outage");
+    await new Promise((r) => setTimeout(r, 200)); // several failed polls
+    expect(flags.isEnabled("kill_switch_checkout")).toBe(true);
+    expect(await flags.getBool("kill_switch_checkout")).toBe(true);
+    expect(await flags.getBool("beta", "acme")).toBe(false);
+    expect(errors.length).toBeGreaterThan(0); // the failures went to onError, not into app code
+    await expect(flags.setFlag({ key: "beta", newValue: true, actorUserId: "admin", reason: "during the outage" })).rejects.toBeInstanceOf(UnavailableError);
+    expect(flags.isEnabled("beta", { tenantId: "acme" })).toBe(false);
+    await flags.close();
 
     const calls: Array<[string, () => Promise<unknown>]> = [
       ["flags.get", () => stores.flags.get({ env: "prod", key: "f1", tenantId: null })],
