@@ -1,20 +1,10 @@
-import { ValidationError, type CounterStore, type TenantKey } from "@ops/core";
+import { checkCounterIncrement, type CounterStore, type TenantKey } from "@ops/core";
 import { sql } from "drizzle-orm";
 import { DrizzleStoreBase } from "./base.js";
 import { num, tenantIs } from "./db.js";
 
 /** Every this many increments, expired buckets are deleted (at most 1,000 rows, in the background). */
 const SWEEP_EVERY = 1024;
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`[ops/adapter-drizzle] invalid counter ${path}: ${message}`, [{ path, message }]);
-}
-function checkPositiveInt(v: number, path: string): void {
-  if (!Number.isSafeInteger(v) || v < 1) throw invalid(path, "expected a positive integer");
-}
-function checkKey(key: string): void {
-  if (typeof key !== "string" || key.length < 1 || key.length > 256) throw invalid("key", "expected 1-256 characters");
-}
 
 /**
  * `CounterStore` on PostgreSQL (`ops_counters`). `increment` is ONE statement: an upsert of the
@@ -34,14 +24,7 @@ export class DrizzleCounterStore extends DrizzleStoreBase implements CounterStor
     windowBuckets?: number;
     ttlMs?: number;
   }): Promise<number> {
-    checkKey(input.key);
-    checkPositiveInt(input.bucketMs, "bucketMs");
-    const by = input.by ?? 1;
-    checkPositiveInt(by, "by");
-    const windowBuckets = input.windowBuckets ?? 1;
-    checkPositiveInt(windowBuckets, "windowBuckets");
-    if (!Number.isFinite(input.atMs)) throw invalid("atMs", "expected a finite number of milliseconds");
-    const start = Math.floor(input.atMs / input.bucketMs) * input.bucketMs;
+    const { by, windowBuckets, start } = checkCounterIncrement("adapter-drizzle", input);
     const ttl = Math.max(input.ttlMs ?? 0, windowBuckets * input.bucketMs);
     const expiresAt = new Date(start + input.bucketMs + ttl).toISOString();
     const t = this.t.counters;

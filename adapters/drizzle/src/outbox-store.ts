@@ -1,7 +1,6 @@
 import {
   ConflictError,
   NotFoundError,
-  ValidationError,
   decodeCursor,
   encodeCursor,
   pageLimit,
@@ -14,6 +13,10 @@ import {
   type Page,
   type PageRequest,
   type TenantKey,
+  checkIsoTime,
+  checkNonEmpty,
+  checkOutboxEnqueue,
+  invalidField,
 } from "@ops/core";
 import { sql, type SQL } from "drizzle-orm";
 import { DrizzleStoreBase } from "./base.js";
@@ -54,20 +57,9 @@ function toMessage(r: Row): OutboxMessage {
   };
 }
 
-function invalid(field: string, expected: string): ValidationError {
-  return new ValidationError(`[ops/adapter-drizzle] invalid ${field}: expected ${expected}`, [{ path: field, message: `expected ${expected}` }]);
-}
-/** An ISO time, normalised to `toISOString()` form. */
-function isoTime(value: unknown, field: string): string {
-  const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) throw invalid(field, "an ISO 8601 date-time");
-  return new Date(ms).toISOString();
-}
-function nonEmpty(value: unknown, field: string, max = 512): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > max)
-    throw invalid(field, `a non-empty string of at most ${max} characters`);
-  return value;
-}
+const invalid = (field: string, expected: string) => invalidField("adapter-drizzle", field, expected);
+const isoTime = (value: unknown, field: string) => checkIsoTime("adapter-drizzle", value, field);
+const nonEmpty = (value: unknown, field: string, max?: number) => checkNonEmpty("adapter-drizzle", value, field, max);
 
 /**
  * `OutboxStore` on PostgreSQL (`ops_outbox`). `enqueue` joins the caller's Drizzle transaction
@@ -77,14 +69,7 @@ function nonEmpty(value: unknown, field: string, max = 512): string {
 export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore {
   async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
     const m = input.message;
-    nonEmpty(m?.id, "message.id");
-    nonEmpty(m.channel, "message.channel", 128);
-    nonEmpty(m.idempotencyKey, "message.idempotencyKey");
-    if (m.tenantId !== null && (typeof m.tenantId !== "string" || m.tenantId === ""))
-      throw invalid("message.tenantId", "a non-empty string or null");
-    if (typeof m.payload !== "object" || m.payload === null || Array.isArray(m.payload)) throw invalid("message.payload", "a JSON object");
-    const createdAt = isoTime(m.createdAt, "message.createdAt");
-    const nextAttemptAt = m.nextAttemptAt === undefined ? createdAt : isoTime(m.nextAttemptAt, "message.nextAttemptAt");
+    const { createdAt, nextAttemptAt } = checkOutboxEnqueue("adapter-drizzle", m);
     let on: DrizzleExecutor = this.db;
     if (input.tx !== undefined) {
       if (typeof (input.tx as DrizzleExecutor | null)?.execute !== "function")

@@ -1,4 +1,4 @@
-import { ValidationError, type CounterStore, type TenantKey } from "@ops/core";
+import { checkCounterIncrement, type CounterStore, type TenantKey } from "@ops/core";
 import { MemoryStoreBase } from "./base.js";
 
 interface Bucket {
@@ -30,14 +30,7 @@ export class MemoryCounterStore extends MemoryStoreBase implements CounterStore 
     ttlMs?: number;
   }): Promise<number> {
     this.assertOpen();
-    checkKey(input.key);
-    checkPositiveInt(input.bucketMs, "bucketMs");
-    const by = input.by ?? 1;
-    checkPositiveInt(by, "by");
-    const windowBuckets = input.windowBuckets ?? 1;
-    checkPositiveInt(windowBuckets, "windowBuckets");
-    if (!Number.isFinite(input.atMs)) throw invalid("atMs", "expected a finite number of milliseconds");
-    const start = Math.floor(input.atMs / input.bucketMs) * input.bucketMs;
+    const { by, windowBuckets, start } = checkCounterIncrement("adapter-memory", input);
     const ttl = Math.max(input.ttlMs ?? windowBuckets * input.bucketMs, windowBuckets * input.bucketMs);
     const s = this.scope(input.tenantId, input.key, input.bucketMs, true)!;
     const b = s.get(start);
@@ -89,16 +82,4 @@ export class MemoryCounterStore extends MemoryStoreBase implements CounterStore 
       if (s.size === 0) this.series.delete(id);
     }
   }
-}
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`[ops/adapter-memory] invalid counter ${path}: ${message}`, [{ path, message }]);
-}
-
-function checkKey(key: string): void {
-  if (typeof key !== "string" || key.length < 1 || key.length > 256) throw invalid("key", "expected 1-256 characters");
-}
-
-function checkPositiveInt(v: number, path: string): void {
-  if (!Number.isInteger(v) || v < 1) throw invalid(path, "expected a positive integer");
 }

@@ -2,7 +2,6 @@ import {
   ConflictError,
   NotFoundError,
   UnsupportedError,
-  ValidationError,
   decodeCursor,
   encodeCursor,
   pageLimit,
@@ -14,28 +13,21 @@ import {
   type Page,
   type PageRequest,
   type TenantKey,
+  checkIsoTime,
+  checkNonEmpty,
+  checkOutboxEnqueue,
+  invalidField,
 } from "@ops/core";
 import { MemoryStoreBase, tick } from "./base.js";
 
 const PKG = "adapter-memory";
 const FINAL: readonly OutboxFinalStatus[] = ["dead", "expired", "cancelled"];
 
-function invalid(field: string, expected: string): ValidationError {
-  return new ValidationError(`[ops/${PKG}] invalid ${field}: expected ${expected}`, [{ path: field, message: `expected ${expected}` }]);
-}
+const invalid = (field: string, expected: string) => invalidField(PKG, field, expected);
 
-/** Parses an ISO time to ms, naming the field when it is not one. */
-function timeMs(value: unknown, field: string): number {
-  const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) throw invalid(field, "an ISO 8601 date-time");
-  return ms;
-}
+const timeMs = (value: unknown, field: string) => Date.parse(checkIsoTime(PKG, value, field));
 
-function nonEmpty(value: unknown, field: string, max = 512): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > max)
-    throw invalid(field, `a non-empty string of at most ${max} characters`);
-  return value;
-}
+const nonEmpty = (value: unknown, field: string, max?: number) => checkNonEmpty(PKG, value, field, max);
 
 /**
  * In-process `OutboxStore`: the reference semantics of leases, idempotency and paging. Not
@@ -50,15 +42,9 @@ export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
     if (input.tx !== undefined)
       throw new UnsupportedError(`[ops/${PKG}] outbox enqueue: tx given but the memory store has no transactions`);
     const m = input.message;
-    nonEmpty(m.id, "message.id");
-    nonEmpty(m.channel, "message.channel", 128);
-    nonEmpty(m.idempotencyKey, "message.idempotencyKey");
-    if (m.tenantId !== null && (typeof m.tenantId !== "string" || m.tenantId === ""))
-      throw invalid("message.tenantId", "a non-empty string or null");
-    if (typeof m.payload !== "object" || m.payload === null || Array.isArray(m.payload))
-      throw invalid("message.payload", "a JSON object");
-    const created = timeMs(m.createdAt, "message.createdAt");
-    const next = m.nextAttemptAt === undefined ? created : timeMs(m.nextAttemptAt, "message.nextAttemptAt");
+    const times = checkOutboxEnqueue(PKG, m);
+    const created = Date.parse(times.createdAt);
+    const next = Date.parse(times.nextAttemptAt);
     const existingId = this.byKey.get(m.idempotencyKey);
     if (existingId !== undefined) return this.copy(this.byId.get(existingId)!);
     if (this.byId.has(m.id)) throw new ConflictError(`[ops/${PKG}] outbox message id ${m.id} already exists under another idempotencyKey`);

@@ -3,6 +3,7 @@ import * as z from "zod";
 import {
   TenantIdSchema,
   UnavailableError,
+  checkCounterIncrement,
   ValidationError,
   parseInput,
   type CounterStore,
@@ -32,13 +33,11 @@ return total
 export const MAX_BUCKETS_PER_READ = 10_000;
 
 const Int = z.number().int().safe();
-const IncrementSchema = z.object({
+// Beyond the contract's checks (`checkCounterIncrement`): a tenant id safe in a key, a window
+// that one script can read, and a TTL Redis accepts.
+const RedisIncrementSchema = z.object({
   tenantId: TenantIdSchema.nullable(),
-  key: z.string().min(1).max(256),
-  atMs: Int,
-  bucketMs: Int.positive(),
-  by: Int.positive().optional(),
-  windowBuckets: Int.positive().max(MAX_BUCKETS_PER_READ).optional(),
+  windowBuckets: Int.max(MAX_BUCKETS_PER_READ).optional(),
   ttlMs: Int.positive().optional(),
 });
 const RangeSchema = z.object({
@@ -77,14 +76,14 @@ export class RedisCounterStore implements CounterStore {
     ttlMs?: number;
   }): Promise<number> {
     this.assertOpen();
-    const i = parseInput(IncrementSchema, input, { pkg: "adapter-redis", what: "CounterStore.increment input" });
-    const n = i.windowBuckets ?? 1;
-    const start = Math.floor(i.atMs / i.bucketMs) * i.bucketMs;
+    const { by, windowBuckets: n, start } = checkCounterIncrement("adapter-redis", input);
+    parseInput(RedisIncrementSchema, input, { pkg: "adapter-redis", what: "CounterStore.increment input" });
+    const i = input;
     const ttl = start + i.bucketMs + Math.max(i.ttlMs ?? 0, n * i.bucketMs) - i.atMs;
     const keys: string[] = [];
     for (let b = 0; b < n; b++) keys.push(this.keys.counter(i.tenantId, i.key, i.bucketMs, start - b * i.bucketMs));
     try {
-      return Number(await INCREMENT.run(this.redis, keys, [i.by ?? 1, ttl]));
+      return Number(await INCREMENT.run(this.redis, keys, [by, ttl]));
     } catch (err) {
       throw mapRedisError(err, `increment counter "${i.key}"`);
     }

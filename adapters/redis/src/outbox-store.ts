@@ -6,6 +6,7 @@ import {
   TenantIdSchema,
   UnavailableError,
   UnsupportedError,
+  checkOutboxEnqueue,
   decodeCursor,
   encodeCursor,
   pageLimit,
@@ -27,14 +28,11 @@ import { CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
 
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
 const NonEmpty = z.string().min(1).max(512);
-const EnqueueSchema = z.object({
-  id: z.string().min(1).max(200).regex(/^[^|\s]+$/, "expected an id without spaces or |"),
+// Beyond the contract's checks (`checkOutboxEnqueue`): what Redis keys and members need.
+const RedisKeySafeMessage = z.object({
+  id: z.string().max(200).regex(/^[^|\s]+$/, "expected an id without spaces or |"),
   tenantId: TenantIdSchema.nullable(),
-  channel: z.string().min(1).max(100).regex(/^[A-Za-z0-9._:-]+$/, "expected a channel name of letters, digits, . _ : -"),
-  payload: z.record(z.string(), z.unknown()),
-  idempotencyKey: NonEmpty,
-  createdAt: Iso,
-  nextAttemptAt: Iso.optional(),
+  channel: z.string().regex(/^[A-Za-z0-9._:-]+$/, "expected a channel name of letters, digits, . _ : -"),
 });
 const ClaimSchema = z.object({
   workerId: NonEmpty,
@@ -92,13 +90,14 @@ export class RedisOutboxStore implements OutboxStore {
     this.assertOpen();
     if (input.tx !== undefined)
       throw new UnsupportedError("[ops/adapter-redis] outbox enqueue cannot join a transaction: Redis has none to join (capabilities.transactions is false)");
-    const m = parseInput(EnqueueSchema, input.message, { pkg: "adapter-redis", what: "outbox message" });
-    const na = m.nextAttemptAt ?? m.createdAt;
+    const m = input.message;
+    const { createdAt, nextAttemptAt: na } = checkOutboxEnqueue("adapter-redis", m);
+    parseInput(RedisKeySafeMessage, m, { pkg: "adapter-redis", what: "outbox message" });
     try {
       const [kind, id] = (await ENQUEUE.run(
         this.redis,
         [this.k(`ik:${m.idempotencyKey}`), this.k(`m:${m.id}`), this.k("sched"), this.k("list"), this.k("channels"), this.k(`s:${m.channel}`)],
-        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, m.createdAt, na, Date.parse(na)],
+        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na)],
       )) as [string, string];
       const stored = await this.get({ id });
       if (!stored) throw new ConflictError(`[ops/adapter-redis] outbox message "${id}" vanished after enqueue (${kind})`);

@@ -14,3 +14,4 @@ export * from "./stores/auth-event-store.js";
 export * from "./stores/counter-store.js";
 export * from "./stores/outbox-store.js";
 export * from "./stores/bundle.js";
+export * from "./stores/input-checks.js";

@@ -1,18 +1,6 @@
-import { ValidationError, type CounterStore, type TenantKey } from "@ops/core";
+import { checkCounterIncrement, type CounterStore, type TenantKey } from "@ops/core";
 import { PKG, PrismaStoreBase } from "../base.js";
 import { num, tenantIs } from "../values.js";
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`[ops/${PKG}] invalid counter ${path}: ${message}`, [{ path, message }]);
-}
-
-function checkKey(key: unknown): void {
-  if (typeof key !== "string" || key.length < 1 || key.length > 256) throw invalid("key", "expected 1-256 characters");
-}
-
-function checkPositiveInt(value: unknown, path: string): void {
-  if (!Number.isSafeInteger(value) || (value as number) < 1) throw invalid(path, "expected a positive integer");
-}
 
 /** Expired buckets are deleted by every this-many-th increment of a store (no native TTL). */
 const SWEEP_EVERY = 1024;
@@ -31,14 +19,7 @@ export class PrismaCounterStore extends PrismaStoreBase implements CounterStore 
     windowBuckets?: number;
     ttlMs?: number;
   }): Promise<number> {
-    checkKey(input.key);
-    checkPositiveInt(input.bucketMs, "bucketMs");
-    const by = input.by ?? 1;
-    checkPositiveInt(by, "by");
-    const windowBuckets = input.windowBuckets ?? 1;
-    checkPositiveInt(windowBuckets, "windowBuckets");
-    if (!Number.isFinite(input.atMs)) throw invalid("atMs", "expected a finite number of milliseconds");
-    const start = Math.floor(input.atMs / input.bucketMs) * input.bucketMs;
+    const { by, windowBuckets, start } = checkCounterIncrement(PKG, input);
     const windowMs = windowBuckets * input.bucketMs;
     const ttl = Math.max(input.ttlMs ?? windowMs, windowMs);
     const expiresMs = start + input.bucketMs + ttl;

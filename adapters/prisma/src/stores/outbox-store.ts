@@ -15,6 +15,10 @@ import {
   type Page,
   type PageRequest,
   type TenantKey,
+  checkIsoTime,
+  checkNonEmpty,
+  checkOutboxEnqueue,
+  invalidField,
 } from "@ops/core";
 import { PKG, PrismaStoreBase } from "../base.js";
 import { isPrismaSqlClient, type PrismaSqlClient } from "../client.js";
@@ -66,21 +70,11 @@ export function toMessage(row: OutboxRow): OutboxMessage {
   };
 }
 
-function invalid(field: string, expected: string): ValidationError {
-  return new ValidationError(`[ops/${PKG}] invalid ${field}: expected ${expected}`, [{ path: field, message: `expected ${expected}` }]);
-}
+const invalid = (field: string, expected: string) => invalidField(PKG, field, expected);
 
-function time(value: unknown, field: string): string {
-  const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) throw invalid(field, "an ISO 8601 date-time");
-  return new Date(ms).toISOString();
-}
+const time = (value: unknown, field: string) => checkIsoTime(PKG, value, field);
 
-function nonEmpty(value: unknown, field: string, max = 512): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > max)
-    throw invalid(field, `a non-empty string of at most ${max} characters`);
-  return value;
-}
+const nonEmpty = (value: unknown, field: string, max?: number) => checkNonEmpty(PKG, value, field, max);
 
 /**
  * `OutboxStore` on `ops_outbox`. Enqueue can join the caller's Prisma interactive transaction
@@ -95,16 +89,7 @@ export class PrismaOutboxStore extends PrismaStoreBase implements OutboxStore {
    */
   async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
     const m = input?.message;
-    if (typeof m !== "object" || m === null) throw invalid("message", "an object");
-    nonEmpty(m.id, "message.id");
-    nonEmpty(m.channel, "message.channel", 128);
-    nonEmpty(m.idempotencyKey, "message.idempotencyKey");
-    if (m.tenantId !== null && (typeof m.tenantId !== "string" || m.tenantId === ""))
-      throw invalid("message.tenantId", "a non-empty string or null");
-    if (typeof m.payload !== "object" || m.payload === null || Array.isArray(m.payload))
-      throw invalid("message.payload", "a JSON object");
-    const createdAt = time(m.createdAt, "message.createdAt");
-    const nextAttemptAt = m.nextAttemptAt === undefined ? createdAt : time(m.nextAttemptAt, "message.nextAttemptAt");
+    const { createdAt, nextAttemptAt } = checkOutboxEnqueue(PKG, m);
     let client: PrismaSqlClient = this.db;
     if (input.tx !== undefined) {
       if (!this.capabilities.transactions)

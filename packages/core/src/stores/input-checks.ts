@@ -1,0 +1,74 @@
+import { ValidationError } from "../errors.js";
+import type { OutboxEnqueueMessage } from "./outbox-store.js";
+
+// Input checks of the store contracts, shared by every adapter so that each rejects exactly the
+// same inputs with the same message. Messages read `[ops/<pkg>] invalid <field>: expected ...`.
+
+/** A `ValidationError` for one field. */
+export function invalidField(pkg: string, field: string, expected: string): ValidationError {
+  return new ValidationError(`[ops/${pkg}] invalid ${field}: expected ${expected}`, [{ path: field, message: `expected ${expected}` }]);
+}
+
+/** @throws ValidationError unless `value` is a string of 1..max characters. */
+export function checkNonEmpty(pkg: string, value: unknown, field: string, max = 512): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > max)
+    throw invalidField(pkg, field, `a non-empty string of at most ${max} characters`);
+  return value;
+}
+
+/** An ISO 8601 time normalised to `Date#toISOString()` form. @throws ValidationError */
+export function checkIsoTime(pkg: string, value: unknown, field: string): string {
+  const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) throw invalidField(pkg, field, "an ISO 8601 date-time");
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Checks an `OutboxStore.enqueue` message; returns its times normalised (`nextAttemptAt`
+ * defaults to `createdAt`).
+ * @throws ValidationError naming the bad field.
+ */
+export function checkOutboxEnqueue(pkg: string, m: OutboxEnqueueMessage): { createdAt: string; nextAttemptAt: string } {
+  if (typeof m !== "object" || m === null) throw invalidField(pkg, "message", "an object");
+  checkNonEmpty(pkg, m.id, "message.id");
+  checkNonEmpty(pkg, m.channel, "message.channel", 128);
+  checkNonEmpty(pkg, m.idempotencyKey, "message.idempotencyKey");
+  if (m.tenantId !== null && (typeof m.tenantId !== "string" || m.tenantId === ""))
+    throw invalidField(pkg, "message.tenantId", "a non-empty string or null");
+  if (typeof m.payload !== "object" || m.payload === null || Array.isArray(m.payload))
+    throw invalidField(pkg, "message.payload", "a JSON object");
+  const createdAt = checkIsoTime(pkg, m.createdAt, "message.createdAt");
+  const nextAttemptAt = m.nextAttemptAt === undefined ? createdAt : checkIsoTime(pkg, m.nextAttemptAt, "message.nextAttemptAt");
+  return { createdAt, nextAttemptAt };
+}
+
+function counterField(pkg: string, path: string, message: string): ValidationError {
+  return new ValidationError(`[ops/${pkg}] invalid counter ${path}: ${message}`, [{ path, message }]);
+}
+
+/** @throws ValidationError unless `key` is 1-256 characters. */
+export function checkCounterKey(pkg: string, key: unknown): void {
+  if (typeof key !== "string" || key.length < 1 || key.length > 256) throw counterField(pkg, "key", "expected 1-256 characters");
+}
+
+/**
+ * Checks a `CounterStore.increment` input; returns `by` and `windowBuckets` with their defaults
+ * and the start of the bucket holding `atMs`.
+ * @throws ValidationError naming the bad field.
+ */
+export function checkCounterIncrement(
+  pkg: string,
+  input: { key: string; atMs: number; bucketMs: number; by?: number; windowBuckets?: number },
+): { by: number; windowBuckets: number; start: number } {
+  const positive = (v: unknown, path: string) => {
+    if (!Number.isSafeInteger(v) || (v as number) < 1) throw counterField(pkg, path, "expected a positive integer");
+  };
+  checkCounterKey(pkg, input.key);
+  positive(input.bucketMs, "bucketMs");
+  const by = input.by ?? 1;
+  positive(by, "by");
+  const windowBuckets = input.windowBuckets ?? 1;
+  positive(windowBuckets, "windowBuckets");
+  if (!Number.isFinite(input.atMs)) throw counterField(pkg, "atMs", "expected a finite number of milliseconds");
+  return { by, windowBuckets, start: Math.floor(input.atMs / input.bucketMs) * input.bucketMs };
+}
