@@ -3,7 +3,7 @@ import type { Condition, Semantics } from "../config.js";
 import type { EvaluationContext } from "../types.js";
 import { cidrContains, parseCidr, type Cidr } from "./cidr.js";
 import { MAX_MATCH_INPUT, unsafeRegexReason } from "./safe-regex.js";
-import { compareSemver, parseSemver, type SemVer } from "./semver.js";
+import { compareSemverTo, parseSemver, type SemVer } from "./semver.js";
 import { compileUnleashCondition } from "./unleash.js";
 
 /** A compiled condition: synchronous, allocation-free for string, number and IPv4 attributes. */
@@ -119,9 +119,8 @@ export function compileCondition(cond: Condition, path = "when"): Predicate {
       const op = cond.op;
       return (ctx) => {
         const a = ctx[attr];
-        const parsed = typeof a === "string" ? parseSemver(a) : null;
-        if (!parsed) return false;
-        const c = compareSemver(parsed, target);
+        const c = typeof a === "string" ? compareSemverTo(a, target) : null;
+        if (c === null) return false;
         return op === "semverEq" ? c === 0 : op === "semverGt" ? c > 0 : op === "semverGte" ? c >= 0 : op === "semverLt" ? c < 0 : c <= 0;
       };
     }
