@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import * as z from "zod";
 import {
   TenantIdSchema,
@@ -57,7 +57,7 @@ export class RedisCounterStore implements CounterStore {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
   ) {}
