@@ -231,7 +231,9 @@ export class RedisOutboxStore implements OutboxStore {
       const n = await this.shardOfId(input.id);
       await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`], [input.workerId, input.now, this.fullSp(n), input.id, this.retainDeliveredMs]);
       const [m] = await this.readMessages([{ id: input.id, n }]);
-      await this.expireLocation(m!);
+      // (null only when a very short retention already expired it)
+      if (m) await this.expireLocation(m);
+      else await this.redis.pexpire(this.locKey(input.id), this.retainDeliveredMs).catch(() => undefined);
       return m!;
     } catch (err) {
       throw mapRedisError(err, `complete outbox message "${input.id}"`);

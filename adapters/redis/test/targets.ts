@@ -1,19 +1,12 @@
 // The Redis deployments every suite runs on: a single server (OPS_TEST_REDIS_URL) and a Redis
 // Cluster (OPS_TEST_REDIS_CLUSTER, comma-separated host:port seeds; `.ci/redis-cluster.sh start`
 // runs one on 127.0.0.1:7101-7106). A missing one skips locally and fails under CI.
-import { Cluster, Redis } from "ioredis";
 import { createConnection } from "node:net";
 import { requireService, testRedisUrl } from "@ops/testkit";
 import { pipelinePerSlot, scanKeys, type RedisClient } from "../src/client.js";
+import { clusterSeeds, connect } from "./connect.js";
 
-export const DEFAULT_TEST_REDIS_CLUSTER = "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103";
-
-export function clusterSeeds(env: Record<string, string | undefined> = process.env): Array<{ host: string; port: number }> {
-  return (env.OPS_TEST_REDIS_CLUSTER || DEFAULT_TEST_REDIS_CLUSTER).split(",").map((hp) => {
-    const [host, port] = hp.trim().split(":");
-    return { host: host || "127.0.0.1", port: Number(port) };
-  });
-}
+export { clusterSeeds, connect, DEFAULT_TEST_REDIS_CLUSTER } from "./connect.js";
 
 function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -44,21 +37,6 @@ export interface Target {
   address: string;
 }
 
-export function connect(address: string, options: { maxRetriesPerRequest?: number } = {}): RedisClient {
-  if (address.startsWith("cluster:")) {
-    const seeds = clusterSeeds({ OPS_TEST_REDIS_CLUSTER: address.slice("cluster:".length) });
-    return new Cluster(seeds, {
-      // During a failover the cluster answers CLUSTERDOWN/MOVED for a few seconds: keep retrying.
-      retryDelayOnFailover: 200,
-      retryDelayOnClusterDown: 200,
-      retryDelayOnTryAgain: 200,
-      maxRedirections: 64,
-      redisOptions: { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2 },
-    });
-  }
-  return new Redis(address, { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2 });
-}
-
 /** Both targets; `up` false means skip (locally only: under CI a missing one throws). */
 export async function redisTargets(): Promise<Target[]> {
   const single = await requireService("redis");
@@ -77,4 +55,22 @@ export async function redisTargets(): Promise<Target[]> {
 export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
   const keys = await scanKeys(redis, `${prefix}:*`);
   await pipelinePerSlot(redis, keys, (p, k) => p.del(k));
+}
+
+/**
+ * `count` fresh tenant ids whose keys live on different masters of a Cluster (on a single server,
+ * any `count` ids): cross-tenant reads then have to visit every master.
+ */
+export async function tenantsOnEveryMaster(redis: RedisClient, base: string, keyOf: (tenant: string) => string, count = 3): Promise<string[]> {
+  if (!(redis as { isCluster?: boolean }).isCluster) return Array.from({ length: count }, (_, i) => `${base}-${i}`);
+  const cluster = redis as import("ioredis").Cluster;
+  const byMaster = new Map<string, string>();
+  for (let i = 0; byMaster.size < count && i < 1000; i++) {
+    const tenant = `${base}-${i}`;
+    const slot = Number(await cluster.cluster("KEYSLOT", keyOf(tenant)));
+    const master = cluster.slots[slot]?.[0];
+    if (master && !byMaster.has(master)) byMaster.set(master, tenant);
+  }
+  if (byMaster.size < count) throw new Error(`only ${byMaster.size} masters found for ${count} tenants`);
+  return [...byMaster.values()];
 }
