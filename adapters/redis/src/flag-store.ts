@@ -16,7 +16,7 @@ import {
 import { isCluster, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { RedisKeys, scopeToken, tokenToScope } from "./keys.js";
-import { LuaScript } from "./script.js";
+import { LuaScript, opKey } from "./script.js";
 import { validateFlagAddress } from "./validate.js";
 
 // A record is stored as one hash field: "<version>\n<updatedAt>\n<actor as JSON>\n<config JSON>".
@@ -37,7 +37,7 @@ redis.call('HSET', KEYS[1], ARGV[1], v .. '\\n' .. ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('PUBLISH', ARGV[4], ARGV[5] .. v .. '}')
 return v
-`);
+`, { idempotent: true });
 
 const DEL = new LuaScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -48,7 +48,7 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
-`);
+`, { idempotent: true });
 
 function decode(env: string, key: string, tenantId: TenantKey, raw: string): FlagRecord {
   const a = raw.indexOf("\n");
@@ -145,7 +145,7 @@ export class RedisFlagStore implements FlagStore {
       await Promise.all([this.redis.sadd(this.keys.flagScopes(input.env, token), token), this.redis.sadd(this.keys.flagEnvs(), input.env)]);
       const version = (await PUT.run(
         this.redis,
-        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId)],
+        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId), opKey(`${this.keys.scope(input.tenantId)}:`)],
         [
           input.key,
           input.expectedVersion === null ? "" : String(input.expectedVersion),
@@ -175,7 +175,7 @@ export class RedisFlagStore implements FlagStore {
     try {
       await DEL.run(
         this.redis,
-        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId)],
+        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId), opKey(`${this.keys.scope(input.tenantId)}:`)],
         [
           input.key,
           String(input.expectedVersion),

@@ -23,7 +23,7 @@ import {
 import { pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
-import { LuaScript } from "./script.js";
+import { LuaScript, opKey } from "./script.js";
 
 // Cross-tenant id registry, sharded by id (`{idx:inc:<n>}`): ids are unique across the store (an
 // id always maps to the same shard), and `scan` merges the shards' sorted sets.
@@ -52,7 +52,7 @@ end
 redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[3] .. '|' .. ARGV[1])
 return 1
-`);
+`, { idempotent: true });
 // KEYS: record hash, fingerprint key. ARGV: id, expected version, new json, new state.
 const UPDATE = new LuaScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -63,7 +63,7 @@ end
 redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'j', ARGV[3])
 if ARGV[4] == 'resolved' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return tonumber(v) + 1
-`);
+`, { idempotent: true });
 // KEYS: model hash. ARGV: expected ('' = must not exist), json, updatedAt.
 const PUT_MODEL = new LuaScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -75,7 +75,7 @@ end
 local nv = (tonumber(v) or 0) + 1
 redis.call('HSET', KEYS[1], 'v', nv, 'j', ARGV[2], 'u', ARGV[3])
 return nv
-`);
+`, { idempotent: true });
 
 const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
 const RecordSchema = z.object({
@@ -154,7 +154,7 @@ export class RedisIncidentStore implements IncidentStore {
       try {
         await CREATE.run(
           this.redis,
-          [rec, this.fp(r.tenantId, r.fingerprint), this.byOpened(r.tenantId)],
+          [rec, this.fp(r.tenantId, r.fingerprint), this.byOpened(r.tenantId), opKey(`${this.keys.scope(r.tenantId)}:`)],
           [r.id, JSON.stringify(record), r.openedAt, r.state],
         );
       } catch (err) {
@@ -217,7 +217,7 @@ export class RedisIncidentStore implements IncidentStore {
     try {
       await UPDATE.run(
         this.redis,
-        [this.rec(input.tenantId, input.id), this.fp(input.tenantId, current.fingerprint)],
+        [this.rec(input.tenantId, input.id), this.fp(input.tenantId, current.fingerprint), opKey(`${this.keys.scope(input.tenantId)}:`)],
         [input.id, input.expectedVersion, JSON.stringify(next), next.state],
       );
       return next;
@@ -330,7 +330,7 @@ export class RedisIncidentStore implements IncidentStore {
     );
     try {
       const version = Number(
-        await PUT_MODEL.run(this.redis, [`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`], [
+        await PUT_MODEL.run(this.redis, [`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`, opKey(`${this.keys.scope(input.tenantId)}:`)], [
           input.expectedVersion === null ? "" : input.expectedVersion,
           JSON.stringify(input.model),
           input.updatedAt,

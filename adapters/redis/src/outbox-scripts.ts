@@ -148,7 +148,7 @@ if tonumber(ARGV[5]) > 0 then
   redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
 end
 return 1
-`);
+`, { idempotent: true });
 
 /**
  * KEYS: message hash, schedule zset, dead-letter stream. ARGV: worker, now, key prefix, id,
@@ -177,7 +177,7 @@ else
   end
 end
 return 1
-`);
+`, { idempotent: true });
 
 /** KEYS: message hash, schedule zset. ARGV: now, nowMs, id, key prefix. */
 export const REQUEUE = new LuaScript(`
@@ -192,4 +192,4 @@ redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', ARGV[4] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1
-`);
+`, { idempotent: true });

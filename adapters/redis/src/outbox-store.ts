@@ -26,6 +26,7 @@ import { clientKeyPrefix, mapLimit, pipelinePerSlot, type RedisClient } from "./
 import { mapRedisError } from "./errors.js";
 import { scopeToken, shardOf, tokenToScope } from "./keys.js";
 import { CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
+import { opKey } from "./script.js";
 
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
 const NonEmpty = z.string().min(1).max(512);
@@ -229,7 +230,7 @@ export class RedisOutboxStore implements OutboxStore {
     parseInput(z.object({ id: NonEmpty, workerId: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox complete" });
     try {
       const n = await this.shardOfId(input.id);
-      await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`], [input.workerId, input.now, this.fullSp(n), input.id, this.retainDeliveredMs]);
+      await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))], [input.workerId, input.now, this.fullSp(n), input.id, this.retainDeliveredMs]);
       const [m] = await this.readMessages([{ id: input.id, n }]);
       // (null only when a very short retention already expired it)
       if (m) await this.expireLocation(m);
@@ -249,7 +250,7 @@ export class RedisOutboxStore implements OutboxStore {
       const sp = this.sp(n);
       await FAIL.run(
         this.redis,
-        [`${sp}m:${f.id}`, `${sp}sched`, `${sp}dead`],
+        [`${sp}m:${f.id}`, `${sp}sched`, `${sp}dead`, opKey(sp)],
         [f.workerId, f.now, this.fullSp(n), f.id, f.error, retryAt, Date.parse(retryAt), f.final ?? "", this.retainDeliveredMs],
       );
       return (await this.readMessages([{ id: f.id, n }]))[0]!;
@@ -263,7 +264,7 @@ export class RedisOutboxStore implements OutboxStore {
     parseInput(z.object({ id: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox requeue" });
     try {
       const n = await this.shardOfId(input.id);
-      await REQUEUE.run(this.redis, [`${this.sp(n)}m:${input.id}`, `${this.sp(n)}sched`], [input.now, Date.parse(input.now), input.id, this.fullSp(n)]);
+      await REQUEUE.run(this.redis, [`${this.sp(n)}m:${input.id}`, `${this.sp(n)}sched`, opKey(this.sp(n))], [input.now, Date.parse(input.now), input.id, this.fullSp(n)]);
       await this.redis.persist(this.locKey(input.id));
       return (await this.readMessages([{ id: input.id, n }]))[0]!;
     } catch (err) {
