@@ -9,9 +9,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, type OutboxMessage } from "@ops/core";
 import { randomTenant } from "@ops/testkit";
 import { redisStores } from "@ops/adapter-redis";
-import { deletePrefix, requireCluster, clusterSeeds, connect } from "./targets.js";
+import { clusterSeeds, connect, deletePrefix, holdClusterExclusively, requireCluster } from "./targets.js";
 
 const up = await requireCluster();
+if (up) await holdClusterExclusively();
 const prefix = `opstest-failover-${process.pid}-${Date.now().toString(36)}`;
 const seeds = clusterSeeds();
 const address = `cluster:${seeds.map((s) => `${s.host}:${s.port}`).join(",")}`;
@@ -62,9 +63,13 @@ async function retrying<T>(fn: () => Promise<T>, onFail?: (err: unknown) => Prom
 
 describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
   const redis = up ? (connect(address, { maxRetriesPerRequest: 1 }) as Cluster) : null!;
+  /** The killed node's config, until it is restarted (also when the test fails half-way). */
+  let killedConf: string | null = null;
 
   afterAll(async () => {
     if (!up) return;
+    if (killedConf) spawnSync("redis-server", [killedConf]);
+    await until(clusterOk, "a whole cluster after the test", 60_000).catch(() => undefined);
     await deletePrefix(redis, prefix).catch(() => undefined);
     redis.disconnect();
   });
@@ -156,6 +161,7 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
 
     await sleep(1500);
     process.kill(pid, "SIGKILL");
+    killedConf = join(dir, "redis.conf");
     // The replica is promoted after cluster-node-timeout (2 s) plus an election.
     await until(async () => {
       try {
@@ -170,8 +176,9 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
     await Promise.all([counters, flags, producer, ...workers]);
 
     // Restart the killed node: it rejoins as a replica of its old replica.
-    const restarted = spawnSync("redis-server", [join(dir, "redis.conf")], { encoding: "utf8" });
+    const restarted = spawnSync("redis-server", [killedConf], { encoding: "utf8" });
     expect(restarted.status, restarted.stderr).toBe(0);
+    killedConf = null;
 
     // Drain: leases of 1 s expire, so whatever was claimed but not completed comes back.
     const drainEnd = Date.now() + 20_000;
@@ -186,6 +193,7 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
       if (got.length === 0) await sleep(200);
     }
 
+    console.log(`failover: ${ackedIncrements} increments acknowledged (${ambiguousIncrements} failed), ${ackedVersions.length} flag versions, ${acked.size} outbox messages`);
     // Counters: every acknowledged increment is there (ambiguous ones may or may not be).
     const total = await stores.counters.sum({ tenantId: tenant, key: "x", bucketMs, fromMs: atMs - 1, toMs: atMs + bucketMs });
     expect(ackedIncrements).toBeGreaterThan(10);

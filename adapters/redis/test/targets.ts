@@ -1,7 +1,10 @@
 // The Redis deployments every suite runs on: a single server (OPS_TEST_REDIS_URL) and a Redis
 // Cluster (OPS_TEST_REDIS_CLUSTER, comma-separated host:port seeds; `.ci/redis-cluster.sh start`
 // runs one on 127.0.0.1:7101-7106). A missing one skips locally and fails under CI.
+import { randomUUID } from "node:crypto";
 import { createConnection } from "node:net";
+import { Redis } from "ioredis";
+import { afterAll } from "vitest";
 import { requireService, testRedisUrl } from "@ops/testkit";
 import { pipelinePerSlot, scanKeys, type RedisClient } from "../src/client.js";
 import { clusterSeeds, connect } from "./connect.js";
@@ -37,10 +40,56 @@ export interface Target {
   address: string;
 }
 
+// The failover suite kills a Cluster master: it holds the Cluster exclusively, the other suites
+// share it. A readers-writer lock in the single test Redis (keys expire if a holder dies).
+const LOCK = "opstest:cluster-lock";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function lockClient(): Promise<Redis | null> {
+  if (!(await requireService("redis"))) return null;
+  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 2 });
+}
+
+/** Shares the Cluster for this test file (released after it); waits while a failover suite runs. */
+export async function shareCluster(): Promise<void> {
+  const r = await lockClient();
+  if (!r) return;
+  const me = `${LOCK}:reader:${randomUUID()}`;
+  const end = Date.now() + 300_000;
+  for (;;) {
+    await r.set(me, "1", "PX", 600_000);
+    if (!(await r.exists(`${LOCK}:writer`)) || Date.now() > end) break;
+    await r.del(me);
+    await sleep(250);
+  }
+  afterAll(async () => {
+    await r.del(me);
+    r.disconnect();
+  });
+}
+
+/** Holds the Cluster alone (waits for the sharing files to finish); released after this file. */
+export async function holdClusterExclusively(): Promise<void> {
+  const r = await lockClient();
+  if (!r) return;
+  const end = Date.now() + 600_000;
+  while (!(await r.set(`${LOCK}:writer`, "1", "PX", 300_000, "NX")) && Date.now() < end) await sleep(250);
+  while (Date.now() < end) {
+    const [, readers] = await r.scan("0", "MATCH", `${LOCK}:reader:*`, "COUNT", 1000);
+    if (readers.length === 0) break;
+    await sleep(250);
+  }
+  afterAll(async () => {
+    await r.del(`${LOCK}:writer`);
+    r.disconnect();
+  });
+}
+
 /** Both targets; `up` false means skip (locally only: under CI a missing one throws). */
 export async function redisTargets(): Promise<Target[]> {
   const single = await requireService("redis");
   const cluster = await requireCluster();
+  if (cluster) await shareCluster();
   const singleAddress = testRedisUrl();
   const clusterAddress = `cluster:${clusterSeeds()
     .map((s) => `${s.host}:${s.port}`)
