@@ -250,6 +250,7 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
         const r = await d.runtime.tick();
         return json({
           findings: r.findings,
+          firing: r.firing.map((f) => ({ incidentType: f.incidentType, tenantId: f.tenantId, reason: f.reason })),
           raised: r.raised.map(summary),
           resolved: r.resolved.map(summary),
           updated: r.updated,
