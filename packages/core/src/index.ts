@@ -9,6 +9,7 @@ export * from "./ports.js";
 export * from "./stores/common.js";
 export * from "./stores/audit-store.js";
 export * from "./stores/flag-store.js";
+export * from "./stores/change-request-store.js";
 export * from "./stores/incident-store.js";
 export * from "./stores/auth-event-store.js";
 export * from "./stores/counter-store.js";

@@ -11,3 +11,6 @@ export { CONDITION_OPS, type ConditionOp } from "./targeting/ops.js";
 export { unsafeRegexReason } from "./targeting/safe-regex.js";
 export { createBucketer, opsBucket, type Bucketer, type BucketingMode, type BucketingOptions } from "./bucketing/bucketers.js";
 export { murmur3 } from "./bucketing/murmur3.js";
+export { buildClientPayload, type ClientPayloadOptions } from "./server/client-payload.js";
+export { createClientFlagsHandler, type ClientFlagsHandlerOptions } from "./server/client-handler.js";
+export { createClientSigningKey, signClientPayload, importSigningKey, type ClientSigningKey, type ClientSigningKeyPair } from "./server/client-signing.js";

@@ -382,6 +382,11 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     return rec && config ? { config, version: rec.version, updatedAt: rec.updatedAt, updatedBy: rec.updatedBy } : null;
   }
 
+  /** @internal Read access to the local copy, for `buildClientPayload` (not a stable API). */
+  get localState(): FlagState {
+    return this.state;
+  }
+
   /** Every flag key known: stored, defined, bootstrapped or overridden. */
   keys(): string[] {
     return [...this.state.keys()].sort();
