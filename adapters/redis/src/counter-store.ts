@@ -4,14 +4,17 @@ import {
   TenantIdSchema,
   UnavailableError,
   checkCounterIncrement,
+  checkCounterReadActive,
+  mapLimit,
   ValidationError,
   parseInput,
+  type ActiveSeries,
   type CounterStore,
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
-import type { RedisKeys } from "./keys.js";
+import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
 import { LuaScript } from "./script.js";
 
 // KEYS[1] = the bucket to add to; KEYS[2..] = the earlier buckets of the window.
@@ -28,6 +31,19 @@ for i = 2, #KEYS do
 end
 return total
 `);
+
+// KEYS[1] = a bucket's touched-series set; ARGV[1] = the member; ARGV[2] = its time to live in ms.
+const TOUCH = new LuaScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`);
+
+/** Touched-series sets per bucket (see `RedisKeys.counterTouched`). */
+export const TOUCHED_SHARDS = 8;
+/** Commands `readActive` keeps in flight at once. */
+const READ_CONCURRENCY = 64;
 
 /** Reads touch one key per bucket; more than this in one call is refused (ask for a coarser bucket). */
 export const MAX_BUCKETS_PER_READ = 10_000;
@@ -55,6 +71,11 @@ const RangeSchema = z.object({
  */
 export class RedisCounterStore implements CounterStore {
   private closed = false;
+  /**
+   * Touched-set members this instance already added, per set key (the latest few buckets only):
+   * a series pays for its index entry once per bucket, not once per increment.
+   */
+  private readonly touchedCache = new Map<string, Set<string>>();
 
   constructor(
     private readonly redis: Redis,
@@ -83,6 +104,9 @@ export class RedisCounterStore implements CounterStore {
     const keys: string[] = [];
     for (let b = 0; b < n; b++) keys.push(this.keys.counter(i.tenantId, i.key, i.bucketMs, start - b * i.bucketMs));
     try {
+      // The index entry goes first: an add that fails after it leaves an empty series in the index
+      // (harmless), while the other order could count signals detection never reads.
+      await this.touch(i.tenantId, i.key, i.bucketMs, start, ttl);
       return Number(await INCREMENT.run(this.redis, keys, [by, ttl]));
     } catch (err) {
       throw mapRedisError(err, `increment counter "${i.key}"`);
@@ -127,7 +151,81 @@ export class RedisCounterStore implements CounterStore {
     return total;
   }
 
+  /**
+   * The touched-series sets of the range's buckets (one SMEMBERS per bucket and shard), then one
+   * MGET per active series: a tick's calls follow the buckets and the active series, never the
+   * number of tenants. Members whose buckets expired are skipped.
+   */
+  async readActive(input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number }): Promise<ActiveSeries[]> {
+    this.assertOpen();
+    const keys = new Set(checkCounterReadActive("adapter-redis", input));
+    const starts: number[] = [];
+    for (let s = Math.ceil(input.fromMs / input.bucketMs) * input.bucketMs; s < input.toMs; s += input.bucketMs) {
+      starts.push(s);
+      if (starts.length > MAX_BUCKETS_PER_READ)
+        throw new ValidationError(
+          `[ops/adapter-redis] invalid CounterStore.readActive input: toMs: the range spans more than ${MAX_BUCKETS_PER_READ} buckets`,
+          [{ path: "toMs", message: `expected at most ${MAX_BUCKETS_PER_READ} buckets in range` }],
+        );
+    }
+    if (starts.length === 0) return [];
+    try {
+      const sets: string[] = [];
+      for (const st of starts) for (let shard = 0; shard < TOUCHED_SHARDS; shard++) sets.push(this.keys.counterTouched(input.bucketMs, st, shard));
+      const members = new Set<string>();
+      await mapLimit(sets, READ_CONCURRENCY, async (k) => {
+        for (const m of await this.redis.smembers(k)) members.add(m);
+      });
+      const series: Array<{ tenantId: TenantKey; key: string }> = [];
+      for (const m of members) {
+        const s = decodeMember(m);
+        if (s && keys.has(s.key)) series.push(s);
+      }
+      const read = await mapLimit(series, READ_CONCURRENCY, async (s): Promise<ActiveSeries | null> => {
+        const values = await this.redis.mget(...starts.map((st) => this.keys.counter(s.tenantId, s.key, input.bucketMs, st)));
+        const buckets: Array<{ startMs: number; count: number }> = [];
+        values.forEach((v, idx) => {
+          if (v !== null && Number(v) !== 0) buckets.push({ startMs: starts[idx]!, count: Number(v) });
+        });
+        return buckets.length > 0 ? { tenantId: s.tenantId, key: s.key, buckets } : null;
+      });
+      return read.filter((s): s is ActiveSeries => s !== null);
+    } catch (err) {
+      throw mapRedisError(err, "read active counter series");
+    }
+  }
+
+  private async touch(tenantId: TenantKey, key: string, bucketMs: number, start: number, ttlMs: number): Promise<void> {
+    const member = JSON.stringify([scopeToken(tenantId), key]);
+    const setKey = this.keys.counterTouched(bucketMs, start, shardOf(member));
+    let seen = this.touchedCache.get(setKey);
+    if (seen?.has(member)) return;
+    await TOUCH.run(this.redis, [setKey], [member, ttlMs]);
+    if (!seen) {
+      this.touchedCache.set(setKey, (seen = new Set()));
+      // Keep the sets of the latest buckets only (insertion order is bucket order in practice).
+      if (this.touchedCache.size > 4 * TOUCHED_SHARDS) this.touchedCache.delete(this.touchedCache.keys().next().value!);
+    }
+    seen.add(member);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+function shardOf(member: string): number {
+  let h = 0;
+  for (let i = 0; i < member.length; i++) h = (h * 31 + member.charCodeAt(i)) | 0;
+  return (h >>> 0) % TOUCHED_SHARDS;
+}
+
+function decodeMember(m: string): { tenantId: TenantKey; key: string } | null {
+  try {
+    const v: unknown = JSON.parse(m);
+    if (Array.isArray(v) && typeof v[0] === "string" && typeof v[1] === "string") return { tenantId: tokenToScope(v[0]), key: v[1] };
+  } catch {
+    // not ours: ignored
+  }
+  return null;
 }

@@ -63,6 +63,15 @@ export class RedisKeys {
   counter(tenantId: TenantKey, key: string, bucketMs: number, startMs: number): string {
     return `${this.scope(tenantId)}:ctr:${bucketMs}:${startMs}:${key}`;
   }
+
+  /**
+   * Set of the counter series (scope, key) touched in one bucket, one of `shards` per bucket. The
+   * hash tag is per bucket and shard, so the sets of one bucket spread over the cluster's slots and
+   * each is a single-slot key.
+   */
+  counterTouched(bucketMs: number, startMs: number, shard: number): string {
+    return `${this.prefix}:{ctrx:${bucketMs}:${startMs}:${shard}}:touched`;
+  }
 }
 
 export const GLOBAL_SCOPE = "~g";
