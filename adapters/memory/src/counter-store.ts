@@ -35,20 +35,25 @@ export class MemoryCounterStore extends MemoryStoreBase implements CounterStore 
     by?: number;
     windowBuckets?: number;
     ttlMs?: number;
+    untracked?: boolean;
   }): Promise<number> {
     this.assertOpen();
     const { by, windowBuckets, start } = checkCounterIncrement("adapter-memory", input);
     const ttl = Math.max(input.ttlMs ?? windowBuckets * input.bucketMs, windowBuckets * input.bucketMs);
     const s = this.scope(input.tenantId, input.key, input.bucketMs, true)!;
     const b = s.get(start);
-    if (!b) this.touch(input.tenantId, input.key, input.bucketMs, start);
+    if (!b && input.untracked !== true) this.touch(input.tenantId, input.key, input.bucketMs, start);
     if (b) {
       b.count += by;
       b.expiresAt = Math.max(b.expiresAt, start + input.bucketMs + ttl);
     } else s.set(start, { count: by, expiresAt: start + input.bucketMs + ttl });
     let total = 0;
     for (let i = 0; i < windowBuckets; i++) total += s.get(start - i * input.bucketMs)?.count ?? 0;
-    if (++this.sweeps % 1024 === 0) this.sweep();
+    // A sweep walks every series: run it once per that many increments (amortised O(1) per add).
+    if (++this.sweeps >= Math.max(1024, this.series.size)) {
+      this.sweeps = 0;
+      this.sweep();
+    }
     return total;
   }
 

@@ -95,6 +95,7 @@ export class RedisCounterStore implements CounterStore {
     by?: number;
     windowBuckets?: number;
     ttlMs?: number;
+    untracked?: boolean;
   }): Promise<number> {
     this.assertOpen();
     const { by, windowBuckets: n, start } = checkCounterIncrement("adapter-redis", input);
@@ -106,7 +107,7 @@ export class RedisCounterStore implements CounterStore {
     try {
       // The index entry goes first: an add that fails after it leaves an empty series in the index
       // (harmless), while the other order could count signals detection never reads.
-      await this.touch(i.tenantId, i.key, i.bucketMs, start, ttl);
+      if (i.untracked !== true) await this.touch(i.tenantId, i.key, i.bucketMs, start, ttl);
       return Number(await INCREMENT.run(this.redis, keys, [by, ttl]));
     } catch (err) {
       throw mapRedisError(err, `increment counter "${i.key}"`);
@@ -152,9 +153,9 @@ export class RedisCounterStore implements CounterStore {
   }
 
   /**
-   * The touched-series sets of the range's buckets (one SMEMBERS per bucket and shard), then one
-   * MGET per active series: a tick's calls follow the buckets and the active series, never the
-   * number of tenants. Members whose buckets expired are skipped.
+   * One SUNION per (shard, key) over the range's touched-scope sets, then one MGET per active
+   * scope: a tick's Redis calls follow the active tenants, never the number of tenants. Series
+   * whose buckets expired are skipped.
    */
   async readActive(input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number }): Promise<ActiveSeries[]> {
     this.assertOpen();
@@ -170,41 +171,52 @@ export class RedisCounterStore implements CounterStore {
     }
     if (starts.length === 0) return [];
     try {
-      const sets: string[] = [];
-      for (const st of starts) for (let shard = 0; shard < TOUCHED_SHARDS; shard++) sets.push(this.keys.counterTouched(input.bucketMs, st, shard));
-      const members = new Set<string>();
-      await mapLimit(sets, READ_CONCURRENCY, async (k) => {
-        for (const m of await this.redis.smembers(k)) members.add(m);
+      // Which scopes touched which key: one SUNION per (shard, key) over the range's buckets.
+      const byScope = new Map<string, Set<string>>();
+      const lookups: Array<{ shard: number; key: string }> = [];
+      for (let shard = 0; shard < TOUCHED_SHARDS; shard++) for (const key of keys) lookups.push({ shard, key });
+      await mapLimit(lookups, READ_CONCURRENCY, async ({ shard, key }) => {
+        const tokens = await this.redis.sunion(...starts.map((st) => this.keys.counterTouched(input.bucketMs, shard, st, key)));
+        for (const token of tokens) {
+          let set = byScope.get(token);
+          if (!set) byScope.set(token, (set = new Set()));
+          set.add(key);
+        }
       });
-      const series: Array<{ tenantId: TenantKey; key: string }> = [];
-      for (const m of members) {
-        const s = decodeMember(m);
-        if (s && keys.has(s.key)) series.push(s);
-      }
-      const read = await mapLimit(series, READ_CONCURRENCY, async (s): Promise<ActiveSeries | null> => {
-        const values = await this.redis.mget(...starts.map((st) => this.keys.counter(s.tenantId, s.key, input.bucketMs, st)));
-        const buckets: Array<{ startMs: number; count: number }> = [];
-        values.forEach((v, idx) => {
-          if (v !== null && Number(v) !== 0) buckets.push({ startMs: starts[idx]!, count: Number(v) });
+      // Then one MGET per active scope (tenant or global) over the keys it touched: a scope's
+      // counter keys share its slot.
+      const out: ActiveSeries[] = [];
+      await mapLimit(byScope, READ_CONCURRENCY, async ([token, touchedKeys]) => {
+        const tenantId = tokenToScope(token);
+        const scopeKeys = [...touchedKeys];
+        const names: string[] = [];
+        for (const key of scopeKeys) for (const st of starts) names.push(this.keys.counter(tenantId, key, input.bucketMs, st));
+        const values = await this.redis.mget(...names);
+        scopeKeys.forEach((key, k) => {
+          const buckets: Array<{ startMs: number; count: number }> = [];
+          for (let idx = 0; idx < starts.length; idx++) {
+            const v = values[k * starts.length + idx];
+            if (v !== null && v !== undefined && Number(v) !== 0) buckets.push({ startMs: starts[idx]!, count: Number(v) });
+          }
+          if (buckets.length > 0) out.push({ tenantId, key, buckets });
         });
-        return buckets.length > 0 ? { tenantId: s.tenantId, key: s.key, buckets } : null;
       });
-      return read.filter((s): s is ActiveSeries => s !== null);
+      return out;
     } catch (err) {
       throw mapRedisError(err, "read active counter series");
     }
   }
 
   private async touch(tenantId: TenantKey, key: string, bucketMs: number, start: number, ttlMs: number): Promise<void> {
-    const member = JSON.stringify([scopeToken(tenantId), key]);
-    const setKey = this.keys.counterTouched(bucketMs, start, shardOf(member));
+    const member = scopeToken(tenantId);
+    const setKey = this.keys.counterTouched(bucketMs, shardOf(member), start, key);
     let seen = this.touchedCache.get(setKey);
     if (seen?.has(member)) return;
     await TOUCH.run(this.redis, [setKey], [member, ttlMs]);
     if (!seen) {
       this.touchedCache.set(setKey, (seen = new Set()));
       // Keep the sets of the latest buckets only (insertion order is bucket order in practice).
-      if (this.touchedCache.size > 4 * TOUCHED_SHARDS) this.touchedCache.delete(this.touchedCache.keys().next().value!);
+      if (this.touchedCache.size > 4096) this.touchedCache.delete(this.touchedCache.keys().next().value!);
     }
     seen.add(member);
   }
@@ -220,12 +232,3 @@ function shardOf(member: string): number {
   return (h >>> 0) % TOUCHED_SHARDS;
 }
 
-function decodeMember(m: string): { tenantId: TenantKey; key: string } | null {
-  try {
-    const v: unknown = JSON.parse(m);
-    if (Array.isArray(v) && typeof v[0] === "string" && typeof v[1] === "string") return { tenantId: tokenToScope(v[0]), key: v[1] };
-  } catch {
-    // not ours: ignored
-  }
-  return null;
-}

@@ -65,12 +65,12 @@ export class RedisKeys {
   }
 
   /**
-   * Set of the counter series (scope, key) touched in one bucket, one of `shards` per bucket. The
-   * hash tag is per bucket and shard, so the sets of one bucket spread over the cluster's slots and
-   * each is a single-slot key.
+   * Set of the scopes (tenants, "~g") that touched counter `key` in one bucket, one of several
+   * shards. The hash tag is per bucket size and shard: the shards spread over the cluster's slots,
+   * while the sets of one shard share a slot, so one SUNION reads a whole window of that shard.
    */
-  counterTouched(bucketMs: number, startMs: number, shard: number): string {
-    return `${this.prefix}:{ctrx:${bucketMs}:${startMs}:${shard}}:touched`;
+  counterTouched(bucketMs: number, shard: number, startMs: number, key: string): string {
+    return `${this.prefix}:{ctrx:${bucketMs}:${shard}}:touched:${startMs}:${key}`;
   }
 }
 

@@ -159,6 +159,22 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
         }),
     },
     {
+      name: "readActive leaves out series added with untracked: true (they still count and read)",
+      run: (ctx) =>
+        withStore(opts, async (store) => {
+          if (!store.readActive) return ctx?.skip("store has no readActive (optional)");
+          const t = randomTenant();
+          const tracked = randomKey("tr");
+          const hidden = randomKey("un");
+          const b0 = base();
+          await store.increment({ tenantId: t, key: tracked, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR });
+          expect(await store.increment({ tenantId: t, key: hidden, atMs: b0, bucketMs: BUCKET, by: 3, ttlMs: HOUR, untracked: true })).toBe(3);
+          const got = await store.readActive({ keys: [tracked, hidden], bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET });
+          expect(got.filter((s) => s.tenantId === t).map((s) => s.key)).toEqual([tracked]);
+          expect(await store.sum({ tenantId: t, key: hidden, bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET })).toBe(3);
+        }),
+    },
+    {
       name: "readActive refuses bad input with a ValidationError naming the field",
       run: (ctx) =>
         withStore(opts, async (store) => {

@@ -29,6 +29,8 @@ export interface CounterStore extends Closeable {
    * concurrent increments of one bucket every caller sees a distinct running total and exactly one
    * caller sees a threshold crossed. Buckets may expire `ttlMs` after they end (default: the
    * window length, `windowBuckets * bucketMs`; never sooner).
+   * `untracked: true` keeps the series out of `readActive` (high-cardinality series such as
+   * per-identity counters, which are read by key, never listed by activity).
    * @throws ValidationError on a bad key, bucketMs, by or windowBuckets.
    */
   increment(input: {
@@ -39,6 +41,7 @@ export interface CounterStore extends Closeable {
     by?: number;
     windowBuckets?: number;
     ttlMs?: number;
+    untracked?: boolean;
   }): Promise<number>;
   /** Per-bucket counts for buckets starting in [fromMs, toMs), ascending; empty buckets omitted. */
   read(input: {
@@ -53,7 +56,7 @@ export interface CounterStore extends Closeable {
   /**
    * Set-based read for detection: every series of the given `keys` and `bucketMs`, of every tenant
    * and of the global scope (`tenantId: null`), that has at least one non-empty bucket starting in
-   * [fromMs, toMs), with those buckets ascending (as `read` returns them). Series without activity
+   * [fromMs, toMs) added without `untracked`, with those buckets ascending (as `read` returns them). Series without activity
    * in the range are absent; order of the series is unspecified; no series appears twice.
    *
    * Cost follows activity, never the number of tenants: a store answers from an index of the
