@@ -56,10 +56,13 @@ export class NotFoundError extends OpsError {
   }
 }
 
-/** A compare-and-set lost: someone else wrote first, or the key already exists. */
+/**
+ * A compare-and-set lost: someone else wrote first, or the key already exists. Retryable unless
+ * said otherwise (`retryable: false` when retrying the same call cannot succeed: the key exists).
+ */
 export class ConflictError extends OpsError {
-  constructor(message: string, options: OpsErrorOptions = {}) {
-    super("CONFLICT", message, { ...options, retryable: true });
+  constructor(message: string, options: OpsErrorOptions & { retryable?: boolean } = {}) {
+    super("CONFLICT", message, { ...options, retryable: options.retryable ?? true });
   }
 }
 

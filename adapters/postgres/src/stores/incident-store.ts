@@ -1,7 +1,6 @@
 import {
   ConflictError,
   NotFoundError,
-  ValidationError,
   decodeCursor,
   encodeCursor,
   pageLimit,
@@ -14,9 +13,10 @@ import {
   type Page,
   type TenantKey,
 } from "@ops/core";
-import { sql, type SQL } from "drizzle-orm";
-import { DrizzleStoreBase } from "./base.js";
-import { isoOut, jsonIn, jsonOut, num, parseJson, str, tenantIs, tsIn, type Row } from "./db.js";
+import { sql, type Sql } from "../sql.js";
+import { PgStoreBase } from "../base.js";
+import { isoOut, jsonIn, jsonOut, num, parseJson, str, tenantIs, tsIn } from "../values.js";
+import type { Row } from "../executor.js";
 
 const COLUMNS = sql.join(
   [
@@ -59,21 +59,17 @@ function toModel(r: Row): IncidentModelRecord {
   };
 }
 
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`[ops/adapter-drizzle] invalid ${path}: ${message}`, [{ path, message }]);
-}
-
-const inList = (values: readonly string[]): SQL => sql.join(values.map((v) => sql`${v}`), sql`, `);
+const inList = (values: readonly string[]): Sql => sql.join(values.map((v) => sql`${v}`), sql`, `);
 
 /**
  * `IncidentStore` on PostgreSQL (`ops_incidents`, `ops_incident_models`). Creation is guarded by
  * the primary key and by a partial unique index on active fingerprints, so of many instances
  * raising one incident exactly one succeeds; updates are compare-and-set on `version`.
  */
-export class DrizzleIncidentStore extends DrizzleStoreBase implements IncidentStore {
+export class PgIncidentStore extends PgStoreBase implements IncidentStore {
   async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
     const r = input.record;
-    if (!r || typeof r.id !== "string" || r.id.length === 0) throw invalid("record.id", "expected a non-empty string");
+    if (!r || typeof r.id !== "string" || r.id.length === 0) throw this.invalid("record.id", "expected a non-empty string");
     const rows = await this.q(
       `incidents.create ${r.id}`,
       sql`INSERT INTO ${this.t.incidents}
@@ -110,7 +106,7 @@ export class DrizzleIncidentStore extends DrizzleStoreBase implements IncidentSt
     patch: Partial<Pick<IncidentRecord, "state" | "severity" | "title" | "updatedAt" | "resolvedAt" | "data">>;
   }): Promise<IncidentRecord> {
     const p = input.patch ?? {};
-    const sets: SQL[] = [sql`"version" = "version" + 1`];
+    const sets: Sql[] = [sql`"version" = "version" + 1`];
     if (p.state !== undefined) sets.push(sql`"state" = ${p.state}`);
     if (p.severity !== undefined) sets.push(sql`"severity" = ${p.severity}`);
     if (p.title !== undefined) sets.push(sql`"title" = ${p.title}`);
@@ -125,19 +121,19 @@ export class DrizzleIncidentStore extends DrizzleStoreBase implements IncidentSt
     );
     if (rows[0]) return toIncident(rows[0]);
     const current = await this.get(input);
-    if (!current) throw new NotFoundError(`[ops/adapter-drizzle] incident ${input.id} not found`);
+    if (!current) throw new NotFoundError(`[ops/${this.pkg}] incident ${input.id} not found`);
     throw new ConflictError(
-      `[ops/adapter-drizzle] incident ${input.id}: expectedVersion ${input.expectedVersion} is stale (now ${current.version})`,
+      `[ops/${this.pkg}] incident ${input.id}: expectedVersion ${input.expectedVersion} is stale (now ${current.version})`,
     );
   }
 
   async list(input: IncidentListQuery): Promise<Page<IncidentRecord>> {
-    const limit = pageLimit(input.limit, "adapter-drizzle");
-    const after = input.cursor ? decodeCursor(input.cursor, 2, "adapter-drizzle") : null;
+    const limit = pageLimit(input.limit, this.pkg);
+    const after = input.cursor ? decodeCursor(input.cursor, 2, this.pkg) : null;
     if (after && (typeof after[0] !== "string" || typeof after[1] !== "string"))
-      throw invalid("cursor", "expected a cursor returned by a previous page");
+      throw this.invalid("cursor", "expected a cursor returned by a previous page");
     if ((input.states && input.states.length === 0) || (input.types && input.types.length === 0)) return { items: [], nextCursor: null };
-    const filters: SQL[] = [tenantIs(input.tenantId)];
+    const filters: Sql[] = [tenantIs(input.tenantId)];
     if (input.states) filters.push(sql`"state" IN (${inList(input.states)})`);
     if (input.types) filters.push(sql`"type" IN (${inList(input.types)})`);
     if (after) filters.push(sql`("opened_at", "id") < (${after[0]}::timestamptz, ${after[1]})`);
@@ -152,11 +148,11 @@ export class DrizzleIncidentStore extends DrizzleStoreBase implements IncidentSt
   }
 
   async scan(input: IncidentScanQuery): Promise<Page<IncidentRecord>> {
-    const limit = pageLimit(input.limit, "adapter-drizzle");
-    const after = input.cursor ? decodeCursor(input.cursor, 1, "adapter-drizzle")[0] : null;
-    if (after !== null && typeof after !== "string") throw invalid("cursor", "expected a cursor returned by a previous page");
+    const limit = pageLimit(input.limit, this.pkg);
+    const after = input.cursor ? decodeCursor(input.cursor, 1, this.pkg)[0] : null;
+    if (after !== null && typeof after !== "string") throw this.invalid("cursor", "expected a cursor returned by a previous page");
     if (input.states && input.states.length === 0) return { items: [], nextCursor: null };
-    const filters: SQL[] = [sql`TRUE`];
+    const filters: Sql[] = [sql`TRUE`];
     if (input.states) filters.push(sql`"state" IN (${inList(input.states)})`);
     if (after !== null) filters.push(sql`"id" > ${after}`);
     const rows = await this.q(
@@ -203,7 +199,7 @@ export class DrizzleIncidentStore extends DrizzleStoreBase implements IncidentSt
     if (rows[0]) return toModel(rows[0]);
     const current = await this.getModel(input);
     throw new ConflictError(
-      `[ops/adapter-drizzle] model ${input.name}: expectedVersion ${input.expectedVersion} does not match ${current?.version ?? "absent"}`,
+      `[ops/${this.pkg}] model ${input.name}: expectedVersion ${input.expectedVersion} does not match ${current?.version ?? "absent"}`,
     );
   }
 }

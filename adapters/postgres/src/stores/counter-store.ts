@@ -1,7 +1,7 @@
 import { checkCounterIncrement, type CounterStore, type TenantKey } from "@ops/core";
-import { sql } from "drizzle-orm";
-import { DrizzleStoreBase } from "./base.js";
-import { num, tenantIs } from "./db.js";
+import { sql } from "../sql.js";
+import { PgStoreBase } from "../base.js";
+import { num, tenantIs } from "../values.js";
 
 /** Every this many increments, expired buckets are deleted (at most 1,000 rows, in the background). */
 const SWEEP_EVERY = 1024;
@@ -12,7 +12,7 @@ const SWEEP_EVERY = 1024;
  * so every concurrent caller sees a distinct running total. Expired buckets are not read and are
  * deleted in the background now and then.
  */
-export class DrizzleCounterStore extends DrizzleStoreBase implements CounterStore {
+export class PgCounterStore extends PgStoreBase implements CounterStore {
   private increments = 0;
 
   async increment(input: {
@@ -24,7 +24,7 @@ export class DrizzleCounterStore extends DrizzleStoreBase implements CounterStor
     windowBuckets?: number;
     ttlMs?: number;
   }): Promise<number> {
-    const { by, windowBuckets, start } = checkCounterIncrement("adapter-drizzle", input);
+    const { by, windowBuckets, start } = checkCounterIncrement(this.pkg, input);
     const ttl = Math.max(input.ttlMs ?? 0, windowBuckets * input.bucketMs);
     const expiresAt = new Date(start + input.bucketMs + ttl).toISOString();
     const t = this.t.counters;

@@ -1,5 +1,4 @@
 import {
-  ValidationError,
   decodeCursor,
   encodeCursor,
   pageLimit,
@@ -10,10 +9,10 @@ import {
   type Page,
   type TenantKey,
 } from "@ops/core";
-import { sql, type SQL } from "drizzle-orm";
-import { DrizzleStoreBase } from "./base.js";
-import { countOf, isoOut, jsonOut, num, parseJson, str, tenantIs, type Row } from "./db.js";
-import { mapDbError } from "./errors.js";
+import { sql, type Sql } from "../sql.js";
+import { PgStoreBase } from "../base.js";
+import type { Row } from "../executor.js";
+import { isoOut, jsonOut, num, parseJson, str, tenantIs } from "../values.js";
 
 /** Rows per INSERT (8 parameters each). */
 const CHUNK = 2000;
@@ -37,48 +36,41 @@ function toEvent(r: Row): AuthEventRecord {
   return e;
 }
 
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`[ops/adapter-drizzle] invalid ${path}: ${message}`, [{ path, message }]);
-}
-
 /** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the seed's AuthOpsLog): batched, idempotent appends. */
-export class DrizzleAuthEventStore extends DrizzleStoreBase implements AuthEventStore {
+export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
   async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
-    if (!Array.isArray(input.events)) throw invalid("events", "expected an array");
+    if (!Array.isArray(input.events)) throw this.invalid("events", "expected an array");
     for (const [i, e] of input.events.entries())
       if (typeof e?.id !== "string" || e.id === "" || typeof e.type !== "string" || typeof e.occurredAt !== "string")
-        throw invalid(`events[${i}]`, "expected id, type and occurredAt strings");
+        throw this.invalid(`events[${i}]`, "expected id, type and occurredAt strings");
     if (input.events.length === 0) return { inserted: 0 };
     const what = `authEvents.append ${input.events.length} events`;
-    this.assertOpen(what);
     let inserted = 0;
-    try {
-      for (let i = 0; i < input.events.length; i += CHUNK) {
-        const rows = input.events.slice(i, i + CHUNK).map(
-          (e): SQL =>
-            sql`(${e.id}, ${e.type}, ${e.occurredAt}::timestamptz, ${e.tenantId}, ${e.userId ?? null}, ${e.ip ?? null}, ${e.provider ?? null}, ${e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta)}::jsonb)`,
-        );
-        // Each chunk is atomic on its own; a retried flush skips what an earlier attempt stored.
-        inserted += countOf(
-          await this.db.execute(
-            sql`INSERT INTO ${this.t.authEvents} ("id", "type", "occurred_at", "tenant_id", "user_id", "ip", "provider", "meta")
-                VALUES ${sql.join(rows, sql`, `)} ON CONFLICT ("id") DO NOTHING`,
-          ),
-        );
-      }
-    } catch (err) {
-      throw mapDbError(err, what);
+    for (let i = 0; i < input.events.length; i += CHUNK) {
+      const rows = input.events.slice(i, i + CHUNK).map(
+        (e): Sql =>
+          sql`(${e.id}, ${e.type}, ${e.occurredAt}::timestamptz, ${e.tenantId}::text, ${e.userId ?? null}::text, ${e.ip ?? null}::text, ${e.provider ?? null}::text, ${e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta)}::jsonb)`,
+      );
+      // Each chunk is atomic on its own; a retried flush skips what an earlier attempt stored.
+      const r = await this.q(
+        what,
+        sql`WITH ins AS (
+              INSERT INTO ${this.t.authEvents} ("id", "type", "occurred_at", "tenant_id", "user_id", "ip", "provider", "meta")
+              VALUES ${sql.join(rows)} ON CONFLICT DO NOTHING RETURNING 1
+            ) SELECT count(*) AS "n" FROM ins`,
+      );
+      inserted += num(r[0]?.n);
     }
     return { inserted };
   }
 
   async list(input: AuthEventQuery): Promise<Page<AuthEventRecord>> {
-    const limit = pageLimit(input.limit, "adapter-drizzle");
-    const after = input.cursor ? decodeCursor(input.cursor, 2, "adapter-drizzle") : null;
+    const limit = pageLimit(input.limit, this.pkg);
+    const after = input.cursor ? decodeCursor(input.cursor, 2, this.pkg) : null;
     if (after && (typeof after[0] !== "string" || typeof after[1] !== "string"))
-      throw invalid("cursor", "expected a cursor returned by a previous page");
+      throw this.invalid("cursor", "expected a cursor returned by a previous page");
     if (input.types && input.types.length === 0) return { items: [], nextCursor: null };
-    const filters: SQL[] = [tenantIs(input.tenantId)];
+    const filters: Sql[] = [tenantIs(input.tenantId)];
     if (input.types) filters.push(sql`"type" IN (${sql.join(input.types.map((t) => sql`${t}`), sql`, `)})`);
     if (input.userId !== undefined) filters.push(sql`"user_id" = ${input.userId}`);
     if (input.ip !== undefined) filters.push(sql`"ip" = ${input.ip}`);
@@ -108,12 +100,10 @@ export class DrizzleAuthEventStore extends DrizzleStoreBase implements AuthEvent
   }
 
   async prune(input: { before: string }): Promise<number> {
-    const what = "authEvents.prune";
-    this.assertOpen(what);
-    try {
-      return countOf(await this.db.execute(sql`DELETE FROM ${this.t.authEvents} WHERE "occurred_at" < ${input.before}::timestamptz`));
-    } catch (err) {
-      throw mapDbError(err, what);
-    }
+    const rows = await this.q(
+      "authEvents.prune",
+      sql`WITH d AS (DELETE FROM ${this.t.authEvents} WHERE "occurred_at" < ${input.before}::timestamptz RETURNING 1) SELECT count(*) AS "n" FROM d`,
+    );
+    return num(rows[0]?.n);
   }
 }

@@ -1,6 +1,5 @@
 import {
   ConflictError,
-  ValidationError,
   decodeCursor,
   encodeCursor,
   pageLimit,
@@ -13,10 +12,10 @@ import {
   type SealedFields,
   type TenantKey,
 } from "@ops/core";
-import { sql, type SQL } from "drizzle-orm";
-import { DrizzleStoreBase } from "./base.js";
-import { countOf, isoOut, jsonOut, num, parseJson, str, tenantIs, type DrizzleExecutor, type Row } from "./db.js";
-import { mapDbError } from "./errors.js";
+import { sql, type Sql } from "../sql.js";
+import { PgStoreBase } from "../base.js";
+import type { Row } from "../executor.js";
+import { isoOut, jsonOut, num, parseJson, str, tenantIs } from "../values.js";
 
 const MAX_APPEND = 10_000;
 const MAX_RANGE = 10_000;
@@ -108,37 +107,33 @@ function toRecord(r: Row): AuditRecord {
   return rec;
 }
 
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`[ops/adapter-drizzle] invalid ${path}: ${message}`, [{ path, message }]);
-}
-
 /**
  * `AuditStore` on PostgreSQL. `append` is one multi-row INSERT (chunks of 1,000 in one
  * transaction above that) guarded by the unique `(tenant_id, seq)` and by a check that the first
  * record continues the stored head, so concurrent appenders never fork or gap the chain: the
  * loser gets `ConflictError` and re-chains. Rows come back exactly as stored, tampered or not.
  */
-export class DrizzleAuditStore extends DrizzleStoreBase implements AuditStore {
+export class PgAuditStore extends PgStoreBase implements AuditStore {
   async append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void> {
     const { tenantId, records } = input;
     if (!Array.isArray(records) || records.length === 0 || records.length > MAX_APPEND)
-      throw invalid("records", `expected 1..${MAX_APPEND} records`);
+      throw this.invalid("records", `expected 1..${MAX_APPEND} records`);
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
-      if (r.tenantId !== tenantId) throw invalid(`records[${i}].tenantId`, "expected the input's tenantId");
-      if (!Number.isSafeInteger(r.seq) || r.seq < 1) throw invalid(`records[${i}].seq`, "expected a positive integer");
-      if (i > 0 && r.seq !== records[i - 1]!.seq + 1) throw invalid(`records[${i}].seq`, "expected consecutive seqs");
+      if (r.tenantId !== tenantId) throw this.invalid(`records[${i}].tenantId`, "expected the input's tenantId");
+      if (!Number.isSafeInteger(r.seq) || r.seq < 1) throw this.invalid(`records[${i}].seq`, "expected a positive integer");
+      if (i > 0 && r.seq !== records[i - 1]!.seq + 1) throw this.invalid(`records[${i}].seq`, "expected consecutive seqs");
     }
     const what = `audit.append ${tenantId ?? "(global)"} seq ${records[0]!.seq}..${records[records.length - 1]!.seq}`;
     if (records.length <= CHUNK) {
-      const inserted = countOf(await this.exec(what, this.insertStatement(tenantId, records, true)));
+      const inserted = num((await this.q(what, this.insertStatement(tenantId, records, true)))[0]?.n);
       if (inserted !== records.length) throw this.notContinuing(tenantId, records[0]!);
       return;
     }
     await this.tx(what, async (tx) => {
       for (let i = 0; i < records.length; i += CHUNK) {
         const chunk = records.slice(i, i + CHUNK);
-        const inserted = countOf(await tx.execute(this.insertStatement(tenantId, chunk, i === 0)));
+        const inserted = num((await this.q(what, this.insertStatement(tenantId, chunk, i === 0), tx))[0]?.n);
         if (inserted !== chunk.length) throw this.notContinuing(tenantId, records[0]!);
       }
     });
@@ -166,12 +161,12 @@ export class DrizzleAuditStore extends DrizzleStoreBase implements AuditStore {
   }
 
   async query(input: AuditQuery): Promise<Page<AuditRecord>> {
-    const limit = pageLimit(input.limit, "adapter-drizzle");
+    const limit = pageLimit(input.limit, this.pkg);
     const desc = input.order === "desc";
-    const after = input.cursor ? decodeCursor(input.cursor, 1, "adapter-drizzle")[0] : null;
-    if (after !== null && typeof after !== "number") throw invalid("cursor", "expected a cursor returned by a previous page");
+    const after = input.cursor ? decodeCursor(input.cursor, 1, this.pkg)[0] : null;
+    if (after !== null && typeof after !== "number") throw this.invalid("cursor", "expected a cursor returned by a previous page");
     if (input.actions && input.actions.length === 0) return { items: [], nextCursor: null };
-    const filters: SQL[] = [tenantIs(input.tenantId)];
+    const filters: Sql[] = [tenantIs(input.tenantId)];
     if (after !== null) filters.push(desc ? sql`"seq" < ${after}` : sql`"seq" > ${after}`);
     if (input.actorId !== undefined) filters.push(sql`"actor_id" = ${input.actorId}`);
     if (input.subjectId !== undefined) filters.push(sql`"subject_id" = ${input.subjectId}`);
@@ -192,11 +187,11 @@ export class DrizzleAuditStore extends DrizzleStoreBase implements AuditStore {
   }
 
   async chains(input: PageRequest = {}): Promise<Page<TenantKey>> {
-    const limit = pageLimit(input.limit, "adapter-drizzle");
-    const cursor = input.cursor ? decodeCursor(input.cursor, 2, "adapter-drizzle") : null;
+    const limit = pageLimit(input.limit, this.pkg);
+    const cursor = input.cursor ? decodeCursor(input.cursor, 2, this.pkg) : null;
     // The global chain (NULL) sorts first; then tenant ids in binary order.
     const afterTenant = cursor ? (cursor[0] === "t" ? String(cursor[1]) : null) : undefined;
-    if (cursor && cursor[0] !== "t" && cursor[0] !== "g") throw invalid("cursor", "expected a cursor returned by a previous page");
+    if (cursor && cursor[0] !== "t" && cursor[0] !== "g") throw this.invalid("cursor", "expected a cursor returned by a previous page");
     const items: TenantKey[] = [];
     if (afterTenant === undefined) {
       const g = await this.q(
@@ -225,22 +220,13 @@ export class DrizzleAuditStore extends DrizzleStoreBase implements AuditStore {
     return { items: page, nextCursor: more ? encodeCursor(last === null || last === undefined ? ["g", null] : ["t", last]) : null };
   }
 
-  private async exec(what: string, statement: SQL, on: DrizzleExecutor = this.db): Promise<unknown> {
-    this.assertOpen(what);
-    try {
-      return await on.execute(statement);
-    } catch (err) {
-      throw mapDbError(err, what);
-    }
-  }
-
   /**
    * One multi-row INSERT whose rows travel as ONE json parameter expanded by `json_to_recordset`:
    * binding 24 parameters per row costs more (in Drizzle's query builder and in the server) than
    * the insert itself. It inserts nothing unless the first record continues the stored head (seq 1
    * with prevHash "" on an empty chain, else the row at seq - 1 has hash prevHash).
    */
-  private insertStatement(tenantId: TenantKey, records: readonly AuditRecord[], checkHead: boolean): SQL {
+  private insertStatement(tenantId: TenantKey, records: readonly AuditRecord[], checkHead: boolean): Sql {
     const t = this.t.auditEntries;
     const first = records[0]!;
     const guard = !checkHead
@@ -248,13 +234,14 @@ export class DrizzleAuditStore extends DrizzleStoreBase implements AuditStore {
       : first.seq === 1
         ? sql`WHERE ${first.prevHash} = ''`
         : sql`WHERE EXISTS (SELECT 1 FROM ${t} WHERE ${tenantIs(tenantId)} AND "seq" = ${first.seq - 1} AND "hash" = ${first.prevHash})`;
-    return sql`INSERT INTO ${t} (${INSERT_COLUMNS})
-      SELECT ${INSERT_COLUMNS} FROM json_to_recordset(${JSON.stringify(records.map(toRow))}::json) AS v(${RECORDSET}) ${guard}`;
+    return sql`WITH ins AS (INSERT INTO ${t} (${INSERT_COLUMNS})
+      SELECT ${INSERT_COLUMNS} FROM json_to_recordset(${JSON.stringify(records.map(toRow))}::json) AS v(${RECORDSET}) ${guard}
+      RETURNING 1) SELECT count(*) AS "n" FROM ins`;
   }
 
   private notContinuing(tenantId: TenantKey, first: AuditRecord): ConflictError {
     return new ConflictError(
-      `[ops/adapter-drizzle] audit records of chain ${tenantId ?? "(global)"} do not continue its head (seq ${first.seq}, prevHash mismatch or missing predecessor)`,
+      `[ops/${this.pkg}] audit records of chain ${tenantId ?? "(global)"} do not continue its head (seq ${first.seq}, prevHash mismatch or missing predecessor)`,
     );
   }
 }

@@ -1,8 +1,8 @@
 import { ConflictError, type SubjectKey, type SubjectKeyStore, type TenantKey } from "@ops/core";
-import { sql } from "drizzle-orm";
-import { DrizzleStoreBase } from "./base.js";
-import { countOf, isoOut, str, tenantIs, type Row } from "./db.js";
-import { mapDbError } from "./errors.js";
+import { sql } from "../sql.js";
+import { PgStoreBase } from "../base.js";
+import type { Row } from "../executor.js";
+import { isoOut, num, str, tenantIs } from "../values.js";
 
 // Key bytes travel as base64 text: drivers disagree on bytea (Buffer, Uint8Array, hex strings).
 const COLUMNS = sql.join(
@@ -24,7 +24,7 @@ function toKey(r: Row): SubjectKey {
  * `SubjectKeyStore` on PostgreSQL (`ops_audit_subject_keys`): one live key per subject, enforced
  * by a unique constraint; `destroy` is a real DELETE, so the key bytes leave the table.
  */
-export class DrizzleSubjectKeyStore extends DrizzleStoreBase implements SubjectKeyStore {
+export class PgSubjectKeyStore extends PgStoreBase implements SubjectKeyStore {
   async getOrCreate(input: { candidate: SubjectKey }): Promise<SubjectKey> {
     return this.getOrCreateAttempt(input.candidate, 1);
   }
@@ -46,7 +46,7 @@ export class DrizzleSubjectKeyStore extends DrizzleStoreBase implements SubjectK
     );
     if (rows[0]) return toKey(rows[0]);
     // Destroyed between the two statements: try again with the candidate (a bounded number of times).
-    if (attempt >= 5) throw new ConflictError(`[ops/adapter-drizzle] ${what}: the key keeps being destroyed concurrently, retry`);
+    if (attempt >= 5) throw new ConflictError(`[ops/${this.pkg}] ${what}: the key keeps being destroyed concurrently, retry`);
     return this.getOrCreateAttempt(c, attempt + 1);
   }
 
@@ -59,16 +59,11 @@ export class DrizzleSubjectKeyStore extends DrizzleStoreBase implements SubjectK
   }
 
   async destroy(input: { tenantId: TenantKey; subjectId: string }): Promise<number> {
-    const what = `auditKeys.destroy ${input.tenantId ?? "(global)"}/${input.subjectId}`;
-    this.assertOpen(what);
-    try {
-      return countOf(
-        await this.db.execute(
-          sql`DELETE FROM ${this.t.auditSubjectKeys} WHERE ${tenantIs(input.tenantId)} AND "subject_id" = ${input.subjectId}`,
-        ),
-      );
-    } catch (err) {
-      throw mapDbError(err, what);
-    }
+    const rows = await this.q(
+      `auditKeys.destroy ${input.tenantId ?? "(global)"}/${input.subjectId}`,
+      sql`WITH d AS (DELETE FROM ${this.t.auditSubjectKeys} WHERE ${tenantIs(input.tenantId)} AND "subject_id" = ${input.subjectId} RETURNING 1)
+          SELECT count(*) AS "n" FROM d`,
+    );
+    return num(rows[0]?.n);
   }
 }

@@ -18,9 +18,10 @@ import {
   checkOutboxEnqueue,
   invalidField,
 } from "@ops/core";
-import { sql, type SQL } from "drizzle-orm";
-import { DrizzleStoreBase } from "./base.js";
-import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, type DrizzleExecutor, type Row } from "./db.js";
+import { sql, type Sql } from "../sql.js";
+import { PgStoreBase } from "../base.js";
+import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, } from "../values.js";
+import { isPgExecutor, type PgExecutor, type Row } from "../executor.js";
 
 const FINAL: readonly OutboxFinalStatus[] = ["dead", "expired", "cancelled"];
 
@@ -57,24 +58,21 @@ function toMessage(r: Row): OutboxMessage {
   };
 }
 
-const invalid = (field: string, expected: string) => invalidField("adapter-drizzle", field, expected);
-const isoTime = (value: unknown, field: string) => checkIsoTime("adapter-drizzle", value, field);
-const nonEmpty = (value: unknown, field: string, max?: number) => checkNonEmpty("adapter-drizzle", value, field, max);
 
 /**
  * `OutboxStore` on PostgreSQL (`ops_outbox`). `enqueue` joins the caller's Drizzle transaction
  * when given `tx`; `claim` leases with `FOR UPDATE SKIP LOCKED`, so concurrent workers never get
  * the same message; `complete`/`fail` are one guarded UPDATE on the lease holder.
  */
-export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore {
+export class PgOutboxStore extends PgStoreBase implements OutboxStore {
   async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
     const m = input.message;
-    const { createdAt, nextAttemptAt } = checkOutboxEnqueue("adapter-drizzle", m);
-    let on: DrizzleExecutor = this.db;
+    const { createdAt, nextAttemptAt } = checkOutboxEnqueue(this.pkg, m);
+    let on: PgExecutor = this.exec;
     if (input.tx !== undefined) {
-      if (typeof (input.tx as DrizzleExecutor | null)?.execute !== "function")
-        throw invalid("tx", "a Drizzle transaction (the `tx` of db.transaction(async (tx) => ...))");
-      on = input.tx as DrizzleExecutor;
+      const adopted = this.ctx.adoptTx ? this.ctx.adoptTx(input.tx) : isPgExecutor(input.tx) ? input.tx : null;
+      if (!adopted) throw invalidField(this.pkg, "tx", this.ctx.txExpected ?? "a PgExecutor on the caller's transaction");
+      on = adopted;
     }
     const what = `outbox.enqueue ${m.id}`;
     const rows = await this.q(
@@ -93,7 +91,7 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
       on,
     );
     if (existing[0]) return toMessage(existing[0]);
-    throw new ConflictError(`[ops/adapter-drizzle] outbox enqueue: key ${m.idempotencyKey} is taken but not visible, retry`);
+    throw new ConflictError(`[ops/${this.pkg}] outbox enqueue: key ${m.idempotencyKey} is taken but not visible, retry`);
   }
 
   async claim(input: {
@@ -103,10 +101,10 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
     now: string;
     channels?: readonly string[];
   }): Promise<OutboxMessage[]> {
-    nonEmpty(input.workerId, "workerId", 256);
-    if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) throw invalid("limit", "an integer 1..1000");
-    if (!Number.isInteger(input.leaseMs) || input.leaseMs < 1) throw invalid("leaseMs", "a positive integer");
-    const now = isoTime(input.now, "now");
+    checkNonEmpty(this.pkg, input.workerId, "workerId", 256);
+    if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) throw invalidField(this.pkg, "limit", "an integer 1..1000");
+    if (!Number.isInteger(input.leaseMs) || input.leaseMs < 1) throw invalidField(this.pkg, "leaseMs", "a positive integer");
+    const now = checkIsoTime(this.pkg, input.now, "now");
     if (input.channels !== undefined && input.channels.length === 0) return [];
     const leaseUntil = new Date(Date.parse(now) + input.leaseMs).toISOString();
     const t = this.t.outbox;
@@ -131,7 +129,7 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
   }
 
   async complete(input: { id: string; workerId: string; now: string }): Promise<OutboxMessage> {
-    const now = isoTime(input.now, "now");
+    const now = checkIsoTime(this.pkg, input.now, "now");
     return this.leasedUpdate(
       "complete",
       input.id,
@@ -148,10 +146,10 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
     retryAt?: string;
     final?: OutboxFinalStatus;
   }): Promise<OutboxMessage> {
-    const now = isoTime(input.now, "now");
-    const retryAt = input.retryAt === undefined ? now : isoTime(input.retryAt, "retryAt");
-    if (typeof input.error !== "string") throw invalid("error", "a string");
-    if (input.final !== undefined && !FINAL.includes(input.final)) throw invalid("final", "one of dead, expired, cancelled");
+    const now = checkIsoTime(this.pkg, input.now, "now");
+    const retryAt = input.retryAt === undefined ? now : checkIsoTime(this.pkg, input.retryAt, "retryAt");
+    if (typeof input.error !== "string") throw invalidField(this.pkg, "error", "a string");
+    if (input.final !== undefined && !FINAL.includes(input.final)) throw invalidField(this.pkg, "final", "one of dead, expired, cancelled");
     const outcome =
       input.final !== undefined
         ? sql`"status" = ${input.final}, "finished_at" = ${now}::timestamptz`
@@ -165,7 +163,7 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
   }
 
   async requeue(input: { id: string; now: string }): Promise<OutboxMessage> {
-    const now = isoTime(input.now, "now");
+    const now = checkIsoTime(this.pkg, input.now, "now");
     const rows = await this.q(
       `outbox.requeue ${input.id}`,
       sql`UPDATE ${this.t.outbox}
@@ -175,9 +173,9 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
     );
     if (rows[0]) return toMessage(rows[0]);
     const current = await this.get({ id: input.id });
-    if (!current) throw new NotFoundError(`[ops/adapter-drizzle] outbox message ${input.id} not found`);
+    if (!current) throw new NotFoundError(`[ops/${this.pkg}] outbox message ${input.id} not found`);
     throw new ConflictError(
-      `[ops/adapter-drizzle] outbox message ${input.id} is ${current.status}: only dead, expired or cancelled messages can be requeued`,
+      `[ops/${this.pkg}] outbox message ${input.id} is ${current.status}: only dead, expired or cancelled messages can be requeued`,
     );
   }
 
@@ -197,14 +195,14 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
   async list(
     input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest = {},
   ): Promise<Page<OutboxMessage>> {
-    const limit = pageLimit(input.limit, "adapter-drizzle");
+    const limit = pageLimit(input.limit, this.pkg);
     let after: [string, string] | null = null;
     if (input.cursor != null) {
-      const [c, id] = decodeCursor(input.cursor, 2, "adapter-drizzle");
-      if (typeof c !== "string" || typeof id !== "string") throw invalid("cursor", "a cursor returned by a previous page");
+      const [c, id] = decodeCursor(input.cursor, 2, this.pkg);
+      if (typeof c !== "string" || typeof id !== "string") throw invalidField(this.pkg, "cursor", "a cursor returned by a previous page");
       after = [c, id];
     }
-    const filters: SQL[] = [sql`TRUE`];
+    const filters: Sql[] = [sql`TRUE`];
     if (input.status !== undefined) filters.push(sql`"status" = ${input.status}`);
     if (input.tenantId !== undefined) filters.push(tenantIs(input.tenantId));
     if (input.channel !== undefined) filters.push(sql`"channel" = ${input.channel}`);
@@ -220,7 +218,7 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
   }
 
   /** The single guard of complete/fail: only the worker still holding the lease on a pending message wins. */
-  private async leasedUpdate(op: string, id: string, workerId: string, set: SQL): Promise<OutboxMessage> {
+  private async leasedUpdate(op: string, id: string, workerId: string, set: Sql): Promise<OutboxMessage> {
     const rows = await this.q(
       `outbox.${op} ${id}`,
       sql`UPDATE ${this.t.outbox} SET ${set}, "version" = "version" + 1
@@ -229,7 +227,7 @@ export class DrizzleOutboxStore extends DrizzleStoreBase implements OutboxStore 
     );
     if (rows[0]) return toMessage(rows[0]);
     const current = await this.get({ id });
-    if (!current) throw new NotFoundError(`[ops/adapter-drizzle] outbox ${op}: message ${id} not found`);
-    throw new ConflictError(`[ops/adapter-drizzle] outbox ${op}: worker ${workerId} no longer holds the lease on message ${id}`);
+    if (!current) throw new NotFoundError(`[ops/${this.pkg}] outbox ${op}: message ${id} not found`);
+    throw new ConflictError(`[ops/${this.pkg}] outbox ${op}: worker ${workerId} no longer holds the lease on message ${id}`);
   }
 }

@@ -16,10 +16,11 @@ import {
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
-import { sql, type SQL } from "drizzle-orm";
-import { DRIZZLE_CAPABILITIES, DrizzleStoreBase, type DrizzleStoreContext } from "./base.js";
-import { flagChannel, type PgListener } from "./notifications.js";
-import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, tsIn, type Row } from "./db.js";
+import { sql, type Sql } from "../sql.js";
+import { POSTGRES_CAPABILITIES, PgStoreBase, type PgStoreContext } from "../base.js";
+import { flagChannel } from "../notifications.js";
+import type { Row } from "../executor.js";
+import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, tsIn } from "../values.js";
 
 const COLUMNS = sql.join(
   [sql.raw(`"env", "key", "tenant_id", "version", "updated_by"`), jsonOut("config"), isoOut("updated_at")],
@@ -45,7 +46,7 @@ function where(input: { env: string; key: string; tenantId: TenantKey }): string
 type Listener = (change: FlagChange) => void;
 
 /** `, pg_notify(channel, change)` over the CTE `w` of a write: delivered when the write commits. */
-function notifyFrom(channel: string, version: SQL): SQL {
+function notifyFrom(channel: string, version: Sql): Sql {
   return sql`pg_notify(${channel}, json_build_object('env', w."env", 'key', w."key", 'tenantId', w."tenant_id", 'version', ${version})::text) AS "notified"`;
 }
 
@@ -56,7 +57,7 @@ function notifyFrom(channel: string, version: SQL): SQL {
  * at commit, in commit order); with a `listener` the store LISTENs and offers `subscribe`
  * (`capabilities.pubsub`), so changes from every process reach every subscriber.
  */
-export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
+export class PgFlagStore extends PgStoreBase implements FlagStore {
   override readonly capabilities: StoreCapabilities;
   /** Present when the store was given a `listener` (`capabilities.pubsub`). */
   readonly subscribe?: (listener: Listener) => () => void;
@@ -65,11 +66,11 @@ export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
   private readonly listeners = new Set<Listener>();
   private readonly listening: Promise<(() => Promise<void>) | null> | null = null;
 
-  constructor(ctx: DrizzleStoreContext & { clock?: Clock; listener?: PgListener; schema?: string }) {
+  constructor(ctx: PgStoreContext) {
     super(ctx);
     this.clock = ctx.clock ?? systemClock;
     this.channel = flagChannel(ctx.schema);
-    this.capabilities = Object.freeze({ ...DRIZZLE_CAPABILITIES, pubsub: ctx.listener !== undefined });
+    this.capabilities = Object.freeze({ ...POSTGRES_CAPABILITIES, ...ctx.capabilities, pubsub: ctx.listener !== undefined });
     if (ctx.listener) {
       this.listening = ctx.listener.listen(this.channel, (payload) => this.dispatch(payload)).catch(() => null);
       this.subscribe = (listener) => {
@@ -109,7 +110,7 @@ export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
   /** Our own writes must be heard: do not write before LISTEN is active. */
   private async ready(what: string): Promise<void> {
     if (this.listening && (await this.listening) === null)
-      throw new UnavailableError(`[ops/adapter-drizzle] ${what}: could not LISTEN for flag changes`);
+      throw new UnavailableError(`[ops/${this.pkg}] ${what}: could not LISTEN for flag changes`);
   }
 
   async get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null> {
@@ -142,7 +143,7 @@ export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
             ) SELECT w.*, ${notifyFrom(this.channel, sql`w."version"`)} FROM w`,
       );
       if (rows[0]) return toRecord(rows[0]);
-      throw new ConflictError(`[ops/adapter-drizzle] flag ${where(input)} already exists`);
+      throw new ConflictError(`[ops/${this.pkg}] flag ${where(input)} already exists`);
     }
     await this.ready(what);
     const rows = await this.q(
@@ -157,7 +158,7 @@ export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
     if (rows[0]) return toRecord(rows[0]);
     const current = await this.get(input);
     throw new ConflictError(
-      `[ops/adapter-drizzle] flag ${where(input)} is at version ${current?.version ?? "(absent)"}, expected ${input.expectedVersion}`,
+      `[ops/${this.pkg}] flag ${where(input)} is at version ${current?.version ?? "(absent)"}, expected ${input.expectedVersion}`,
     );
   }
 
@@ -174,15 +175,15 @@ export class DrizzleFlagStore extends DrizzleStoreBase implements FlagStore {
     );
     if (rows[0]) return;
     const current = await this.get(input);
-    if (!current) throw new NotFoundError(`[ops/adapter-drizzle] flag ${where(input)} does not exist`);
+    if (!current) throw new NotFoundError(`[ops/${this.pkg}] flag ${where(input)} does not exist`);
     throw new ConflictError(
-      `[ops/adapter-drizzle] flag ${where(input)} is at version ${current.version}, expected ${input.expectedVersion}`,
+      `[ops/${this.pkg}] flag ${where(input)} is at version ${current.version}, expected ${input.expectedVersion}`,
     );
   }
 
   async list(input: { env: string; tenantId: TenantKey } & PageRequest): Promise<Page<FlagRecord>> {
-    const limit = pageLimit(input.limit, "adapter-drizzle");
-    const after = input.cursor ? decodeCursor(input.cursor, 1, "adapter-drizzle")[0] : null;
+    const limit = pageLimit(input.limit, this.pkg);
+    const after = input.cursor ? decodeCursor(input.cursor, 1, this.pkg)[0] : null;
     const rows = await this.q(
       `flags.list ${input.env}/${input.tenantId ?? "(global)"}`,
       sql`SELECT ${COLUMNS} FROM ${this.t.flags}
