@@ -145,7 +145,8 @@ describe("PGlite: a closed database is UnavailableError", () => {
     const stores = drizzleStores(drizzlePglite(client));
     await client.close();
     await expect(stores.flags.get({ env: "test", key: "k", tenantId: null })).rejects.toBeInstanceOf(UnavailableError);
-  });
+    // Booting PGlite (WASM) takes long on a loaded machine.
+  }, 120_000);
 });
 
 describe("closed stores", () => {

@@ -1,4 +1,4 @@
-import { ConflictError, OpsError, TenantIsolationError, UnavailableError, ValidationError } from "@ops/core";
+import { ConflictError, NotFoundError, OpsError, TenantIsolationError, UnavailableError, ValidationError } from "@ops/core";
 
 /** Node/driver codes (node-postgres/net, postgres.js) that mean the connection is gone. */
 const CONNECTION_CODES = new Set([
@@ -85,6 +85,7 @@ export function isConnectionError(err: unknown): boolean {
  * parameters (the values of a row), so they never reach the message: it carries the SQLSTATE and
  * a short description only; the original stays as `cause` for debugging.
  * - 23505 unique_violation -> ConflictError (not retryable: the key exists);
+ * - Prisma's P2025 (record to update not found) -> NotFoundError;
  * - 40001 serialization_failure, 40P01 deadlock -> ConflictError (retryable);
  * - lost or refused connections, 57014 statement timeout, 55P03 lock timeout -> UnavailableError;
  * - 42501 (row-level security, the append-only trigger, a missing grant) -> TenantIsolationError;
@@ -99,6 +100,7 @@ export function mapPgError(err: unknown, what: string, pkg = "adapter-postgres")
   const state = f.sqlState;
   if (state === "23505" || f.prismaCode === "P2002" || f.kind === "UniqueConstraintViolation")
     return new ConflictError(`${p} already exists${f.constraint ? ` (${f.constraint})` : ""}`, { cause: err, retryable: false });
+  if (f.prismaCode === "P2025") return new NotFoundError(`${p} record not found`, { cause: err });
   if (state === "40001" || state === "40P01" || f.prismaCode === "P2034" || f.kind === "TransactionWriteConflict")
     return new ConflictError(`${p} lost a concurrent write (${state ?? f.prismaCode ?? f.kind}), retry`, { cause: err });
   if (state === "57014" || state === "55P03")

@@ -17,6 +17,7 @@ export {
   nodePgListener,
   postgresJsListener,
   pgliteListener,
+  pgUrlListener,
   flagChannel,
   type PgListener,
   type NodePgListenClient,

@@ -73,3 +73,45 @@ export function pgliteListener(pglite: { listen(channel: string, fn: (payload: s
 export function flagChannel(schema: string | undefined): string {
   return (schema === undefined || schema === "public" ? "ops_flag_changes" : `ops_flag_changes_${schema}`).slice(0, 63);
 }
+
+/**
+ * A listener that opens ONE dedicated node-postgres connection of its own from `url` (the `pg`
+ * package, loaded on first use) and ends it when its last channel stops. For clients whose own
+ * connections cannot LISTEN (Prisma, a pool). `url` must reach PostgreSQL directly: LISTEN through
+ * a transaction pooler hears nothing.
+ */
+export function pgUrlListener(url: string): PgListener {
+  let client: Promise<{ inner: NodePgListenClient & { end(): Promise<void> }; shared: PgListener }> | null = null;
+  let active = 0;
+  const open = () =>
+    (client ??= (async () => {
+      const pg = (await import("pg")) as unknown as { default?: { Client: new (o: object) => never }; Client?: new (o: object) => never };
+      const Client = (pg.default?.Client ?? pg.Client)!;
+      const inner = new Client({ connectionString: url }) as unknown as NodePgListenClient & {
+        end(): Promise<void>;
+        connect(): Promise<void>;
+        on(event: "error", fn: (err: Error) => void): unknown;
+      };
+      // A lost listening connection must not crash the process; subscribers stop hearing changes.
+      inner.on("error", () => {});
+      await inner.connect();
+      return { inner, shared: nodePgListener(inner) };
+    })().catch((err: unknown) => {
+      client = null;
+      throw err;
+    }));
+  return {
+    async listen(channel, onPayload) {
+      const { inner, shared } = await open();
+      const stop = await shared.listen(channel, onPayload);
+      active++;
+      return async () => {
+        await stop();
+        if (--active === 0) {
+          client = null;
+          await inner.end().catch(() => {});
+        }
+      };
+    },
+  };
+}

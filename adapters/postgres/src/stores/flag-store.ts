@@ -45,9 +45,12 @@ function where(input: { env: string; key: string; tenantId: TenantKey }): string
 
 type Listener = (change: FlagChange) => void;
 
-/** `, pg_notify(channel, change)` over the CTE `w` of a write: delivered when the write commits. */
+/**
+ * `, pg_notify(channel, change)` over the CTE `w` of a write: delivered when the write commits. Cast
+ * to text: some clients (Prisma) cannot read a `void` column.
+ */
 function notifyFrom(channel: string, version: Sql): Sql {
-  return sql`pg_notify(${channel}, json_build_object('env', w."env", 'key', w."key", 'tenantId', w."tenant_id", 'version', ${version})::text) AS "notified"`;
+  return sql`pg_notify(${channel}, json_build_object('env', w."env", 'key', w."key", 'tenantId', w."tenant_id", 'version', ${version})::text)::text AS "notified"`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ConflictError, type SubjectKey, type SubjectKeyStore, type TenantKey } from "@ops/core";
+import { ConflictError, checkSubjectKeyCandidate, type SubjectKey, type SubjectKeyStore, type TenantKey } from "@ops/core";
 import { sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
 import type { Row } from "../executor.js";
@@ -26,6 +26,7 @@ function toKey(r: Row): SubjectKey {
  */
 export class PgSubjectKeyStore extends PgStoreBase implements SubjectKeyStore {
   async getOrCreate(input: { candidate: SubjectKey }): Promise<SubjectKey> {
+    checkSubjectKeyCandidate(this.pkg, input?.candidate);
     return this.getOrCreateAttempt(input.candidate, 1);
   }
 

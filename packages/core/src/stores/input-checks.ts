@@ -72,3 +72,14 @@ export function checkCounterIncrement(
   if (!Number.isFinite(input.atMs)) throw counterField(pkg, "atMs", "expected a finite number of milliseconds");
   return { by, windowBuckets, start: Math.floor(input.atMs / input.bucketMs) * input.bucketMs };
 }
+
+/** @throws ValidationError unless a `SubjectKeyStore.getOrCreate` candidate has ids and 32 key bytes. */
+export function checkSubjectKeyCandidate(pkg: string, c: unknown): void {
+  const k = c as { keyId?: unknown; subjectId?: unknown; key?: unknown; createdAt?: unknown; tenantId?: unknown } | null;
+  if (typeof k !== "object" || k === null) throw invalidField(pkg, "candidate", "an object");
+  checkNonEmpty(pkg, k.keyId, "candidate.keyId");
+  checkNonEmpty(pkg, k.subjectId, "candidate.subjectId");
+  if (k.tenantId !== null && (typeof k.tenantId !== "string" || k.tenantId === "")) throw invalidField(pkg, "candidate.tenantId", "a non-empty string or null");
+  if (!(k.key instanceof Uint8Array) || k.key.length !== 32) throw invalidField(pkg, "candidate.key", "32 bytes");
+  checkIsoTime(pkg, k.createdAt, "candidate.createdAt");
+}
