@@ -22,11 +22,11 @@ import {
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
-import { clientKeyPrefix, mapLimit, pipelinePerSlot, type RedisClient } from "./client.js";
+import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, shardOf, tokenToScope } from "./keys.js";
 import { CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
-import { opKey } from "./script.js";
+import { opKey, runMany } from "./script.js";
 
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
 const NonEmpty = z.string().min(1).max(512);
@@ -65,8 +65,6 @@ export interface RedisOutboxOptions {
   outboxShards?: number;
 }
 
-/** Shards a claim peeks at (and then leases from) at once. */
-const CLAIM_PARALLELISM = 16;
 /** Message locations remembered per process (id -> shard), so complete/fail skip a lookup. */
 const LOCATION_CACHE = 10_000;
 
@@ -187,8 +185,10 @@ export class RedisOutboxStore implements OutboxStore {
     // Deduplicated: the script builds one queue per listed channel, and a channel listed twice
     // would hand its first message out twice and strand the next one in the group's PEL.
     const filter = c.channels ? ["1", ...new Set(c.channels)] : ["0"];
-    const run = (n: number, mode: "peek" | "lease", limit: number) =>
-      CLAIM.run(this.redis, [`${this.sp(n)}sched`, `${this.sp(n)}channels`], [c.now, nowMs, c.workerId, leaseUntil, limit, this.fullSp(n), mode, ...filter]);
+    const call = (n: number, mode: "peek" | "lease", limit: number) => ({
+      keys: [`${this.sp(n)}sched`, `${this.sp(n)}channels`],
+      args: [c.now, nowMs, c.workerId, leaseUntil, limit, this.fullSp(n), mode, ...filter],
+    });
     try {
       const all = Array.from({ length: this.shards }, (_, n) => n);
       const leased: Array<{ id: string; n: number }> = [];
@@ -197,11 +197,15 @@ export class RedisOutboxStore implements OutboxStore {
       // sees only what is still unleased, and ends when nothing due is left (or after 8 rounds).
       for (let round = 0; round < 8 && leased.length < c.limit; round++) {
         const want = c.limit - leased.length;
-        const take = this.shards === 1 ? new Map([[0, want]]) : mergePeeks(await mapLimit(all, CLAIM_PARALLELISM, async (n) => (await run(n, "peek", want)) as string[]), want);
+        // Pipelined per node: one round trip per master, whatever the number of shards.
+        const take =
+          this.shards === 1 ? new Map([[0, want]]) : mergePeeks((await runMany(this.redis, CLAIM, all.map((n) => call(n, "peek", want)))) as string[][], want);
         if (take.size === 0) break;
         // Lease from each shard what the merge gave it (each shard's script is atomic, so a
         // message goes to exactly one worker even when another claim took some meanwhile).
-        const got = (await mapLimit([...take], CLAIM_PARALLELISM, async ([n, limit]) => ((await run(n, "lease", limit)) as string[]).map((id) => ({ id, n })))).flat();
+        const shards = [...take];
+        const ids = (await runMany(this.redis, CLAIM, shards.map(([n, limit]) => call(n, "lease", limit)))) as string[][];
+        const got = ids.flatMap((list, i) => list.map((id) => ({ id, n: shards[i]![0] })));
         leased.push(...got);
       }
       const msgs = (await this.readMessages(leased)).filter((m): m is OutboxMessage => m !== null);
