@@ -184,7 +184,7 @@ export class RedisOutboxStore implements OutboxStore {
     const leaseUntil = new Date(nowMs + c.leaseMs).toISOString();
     // Deduplicated: the script builds one queue per listed channel, and a channel listed twice
     // would hand its first message out twice and strand the next one in the group's PEL.
-    const filter = c.channels ? ["1", ...new Set(c.channels)] : ["0"];
+    const filter = c.channels ? ["1", Date.parse(leaseUntil), ...new Set(c.channels)] : ["0", Date.parse(leaseUntil)];
     const call = (n: number, mode: "peek" | "lease", limit: number) => ({
       keys: [`${this.sp(n)}sched`, `${this.sp(n)}channels`],
       args: [c.now, nowMs, c.workerId, leaseUntil, limit, this.fullSp(n), mode, ...filter],
