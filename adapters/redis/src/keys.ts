@@ -85,6 +85,15 @@ export class RedisKeys {
   counter(tenantId: TenantKey, key: string, bucketMs: number, startMs: number): string {
     return `${this.scope(tenantId)}:ctr:${bucketMs}:${startMs}:${key}`;
   }
+
+  /**
+   * Set of the scopes (tenants, "~g") that touched counter `key` in one bucket, one of several
+   * shards. The hash tag is per bucket size and shard: the shards spread over the cluster's slots,
+   * while the sets of one shard share a slot, so one SUNION reads a whole window of that shard.
+   */
+  counterTouched(bucketMs: number, shard: number, startMs: number, key: string): string {
+    return `${this.prefix}:{ctrx:${bucketMs}:${shard}}:touched:${startMs}:${key}`;
+  }
 }
 
 /** Shards of each cross-tenant index. Part of the key layout: changing it strands existing entries. */

@@ -3,6 +3,7 @@ import type { RedisClient } from "./client.js";
 import { RedisAuthEventStore, type RedisAuthEventOptions } from "./auth-event-store.js";
 import { RedisCounterStore } from "./counter-store.js";
 import { RedisFlagStore } from "./flag-store.js";
+import { RedisChangeRequestStore } from "./change-request-store.js";
 import { RedisIncidentStore } from "./incident-store.js";
 import { RedisKeys } from "./keys.js";
 import { RedisOutboxStore, type RedisOutboxOptions } from "./outbox-store.js";
@@ -26,6 +27,7 @@ export interface RedisStoresOptions extends RedisOutboxOptions, RedisAuthEventOp
 
 export interface RedisStores extends OpsStores {
   flags: RedisFlagStore;
+  changeRequests: RedisChangeRequestStore;
   counters: RedisCounterStore;
   outbox: RedisOutboxStore;
   incidents: RedisIncidentStore;
@@ -46,6 +48,7 @@ export function redisStores(redis: RedisClient, options: RedisStoresOptions = {}
   const caps = REDIS_CAPABILITIES;
   const stores = {
     flags: new RedisFlagStore(redis, { keys, capabilities: caps, pollIntervalMs: options.flagPollIntervalMs ?? 1000 }),
+    changeRequests: new RedisChangeRequestStore(redis, keys, caps),
     counters: new RedisCounterStore(redis, keys, caps),
     outbox: new RedisOutboxStore(redis, keys.prefix, caps, options),
     incidents: new RedisIncidentStore(redis, keys, caps),
