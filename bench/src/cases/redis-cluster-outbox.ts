@@ -3,8 +3,8 @@
 // same client, same workload, back to back. Needs the Cluster of `.ci/redis-cluster.sh start`
 // (OPS_TEST_REDIS_CLUSTER, default 127.0.0.1:7101-7103); says "skipped" when it does not answer.
 import { createConnection } from "node:net";
-import { Cluster } from "ioredis";
-import { redisStores, scanKeys } from "@ops/adapter-redis";
+import { Cluster, Redis } from "ioredis";
+import { redisStores, scanKeys, type RedisClient } from "@ops/adapter-redis";
 import type { BenchCase, BenchRow } from "../types.js";
 
 const seeds = (process.env.OPS_TEST_REDIS_CLUSTER || "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103").split(",").map((hp) => {
@@ -22,7 +22,7 @@ function up(): Promise<boolean> {
 }
 
 /** Enqueues `n` messages, then `workers` concurrent workers claim and complete until all are delivered. */
-async function deliver(cluster: Cluster, prefix: string, shards: number, n: number, workers: number): Promise<{ enqueue: number; deliver: number }> {
+async function deliver(cluster: RedisClient, prefix: string, shards: number, n: number, workers: number): Promise<{ enqueue: number; deliver: number }> {
   const stores = redisStores(cluster, { prefix, outboxShards: shards });
   const { outbox } = stores;
   const now = () => new Date().toISOString();
@@ -59,8 +59,8 @@ async function deliver(cluster: Cluster, prefix: string, shards: number, n: numb
   return { enqueue: (n / (t1 - t0)) * 1000, deliver: (n / (t2 - t1)) * 1000 };
 }
 
-async function cleanup(cluster: Cluster, prefix: string): Promise<void> {
-  for (const k of await scanKeys(cluster, `${prefix}:*`)) await cluster.del(k);
+async function cleanup(client: RedisClient, prefix: string): Promise<void> {
+  for (const k of await scanKeys(client, `${prefix}:*`)) await client.del(k);
 }
 
 const bench: BenchCase = {
@@ -72,18 +72,27 @@ const bench: BenchCase = {
     const n = quick ? 3000 : 10_000;
     const workers = 8;
     const runs = quick ? 1 : 3;
-    const rows = { sharded: [] as Array<{ enqueue: number; deliver: number }>, single: [] as Array<{ enqueue: number; deliver: number }> };
+    // For reference, the same workload on the single server of OPS_TEST_REDIS_URL.
+    const server = new Redis(process.env.OPS_TEST_REDIS_URL || "redis://127.0.0.1:6379", { maxRetriesPerRequest: 2, lazyConnect: true });
+    const serverUp = await server.connect().then(
+      () => true,
+      () => false,
+    );
+    type R = { enqueue: number; deliver: number };
+    const rows = { sharded: [] as R[], single: [] as R[], server: [] as R[] };
     try {
       for (let r = 0; r < runs; r++) {
-        // Alternated, so a busy neighbour slows both alike.
-        for (const [name, shards] of [["sharded", 16], ["single", 1]] as const) {
+        // Alternated, so a busy neighbour slows all alike.
+        for (const [name, shards, client] of [["sharded", 16, cluster], ["single", 1, cluster], ["server", 16, server]] as const) {
+          if (name === "server" && !serverUp) continue;
           const prefix = `opsbench-cob-${process.pid}-${name}-${r}`;
-          rows[name].push(await deliver(cluster, prefix, shards, n, workers));
-          await cleanup(cluster, prefix);
+          rows[name].push(await deliver(client, prefix, shards, n, workers));
+          await cleanup(client, prefix);
         }
       }
     } finally {
       cluster.disconnect();
+      server.disconnect();
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const sharded = median(rows.sharded.map((x) => x.deliver));
@@ -98,6 +107,9 @@ const bench: BenchCase = {
         ours: true,
       },
       { group, subject: "@ops/adapter-redis, outboxShards: 1 (all on one slot)", opsPerSec: single, note: `same; enqueue ${enq(rows.single)}/s` },
+      ...(rows.server.length
+        ? [{ group, subject: "@ops/adapter-redis, single Redis server (reference)", opsPerSec: median(rows.server.map((x) => x.deliver)), note: `same; enqueue ${enq(rows.server)}/s` }]
+        : []),
     ];
   },
 };
