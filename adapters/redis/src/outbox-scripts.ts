@@ -11,10 +11,13 @@ import { LuaScript } from "./script.js";
 
 export const GROUP = "ops-workers";
 
-/** KEYS: idem key, message hash, schedule zset, list zset, channel set, channel stream. */
+/**
+ * KEYS: idem key, message hash, schedule zset, list zset, channel set, channel stream. ARGV[9]: the
+ * shard's key prefix. Returns {'new' | 'dup', id, ...the message hash as field, value pairs}.
+ */
 export const ENQUEUE = new LuaScript(`
 local existing = redis.call('GET', KEYS[1])
-if existing then return {'dup', existing} end
+if existing then return {'dup', existing, unpack(redis.call('HGETALL', ARGV[9] .. 'm:' .. existing))} end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('OPS_CONFLICT message id "' .. ARGV[1] .. '" already exists under another idempotency key')
 end
@@ -26,7 +29,7 @@ redis.call('ZADD', KEYS[4], 0, ARGV[6] .. '|' .. ARGV[1])
 if redis.call('SADD', KEYS[5], ARGV[3]) == 1 then
   pcall(redis.call, 'XGROUP', 'CREATE', KEYS[6], '${GROUP}', '0', 'MKSTREAM')
 end
-return {'new', ARGV[1]}
+return {'new', ARGV[1], unpack(redis.call('HGETALL', KEYS[2]))}
 `);
 
 /**
@@ -139,7 +142,7 @@ end
 return ids
 `);
 
-/** KEYS: message hash. ARGV: worker, now, key prefix. */
+/** KEYS: message hash. ARGV: worker, now, key prefix, id, retention ms. Returns the message hash (field, value pairs). */
 export const COMPLETE = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[4] .. '"') end
 local st, lo = redis.call('HGET', KEYS[1], 'st'), redis.call('HGET', KEYS[1], 'lo')
@@ -158,7 +161,7 @@ if tonumber(ARGV[5]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
 end
-return 1
+return redis.call('HGETALL', KEYS[1])
 `, { idempotent: true });
 
 /**

@@ -160,15 +160,15 @@ export class RedisOutboxStore implements OutboxStore {
         }
       }
       // 2. The message, its idempotency key (checked inside the script), schedule and indexes.
-      const [kind, id] = (await ENQUEUE.run(
+      const [kind, id, ...flat] = (await ENQUEUE.run(
         this.redis,
         [`${sp}ik:${m.idempotencyKey}`, `${sp}m:${m.id}`, `${sp}sched`, `${sp}list`, `${sp}channels`, `${sp}s:${m.channel}`],
-        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na)],
-      )) as [string, string];
+        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na), this.fullSp(n)],
+      )) as [string, string, ...string[]];
       // A duplicate under another id: that id's location was never needed (best effort).
       if (kind === "dup" && id !== m.id) await this.redis.del(loc).catch(() => undefined);
       this.remember(id, n);
-      const [stored] = await this.readMessages([{ id, n }]);
+      const stored = flat.length ? decodeMessage(fromPairs(flat)) : null;
       if (!stored) throw new ConflictError(`[ops/adapter-redis] outbox message "${id}" vanished after enqueue (${kind})`);
       return stored;
     } catch (err) {
@@ -223,10 +223,10 @@ export class RedisOutboxStore implements OutboxStore {
     return n;
   }
 
-  /** Best effort: a location key follows its message's retention (a failure leaves a tiny key). */
-  private async expireLocation(m: OutboxMessage): Promise<void> {
-    if (this.retainDeliveredMs <= 0) return;
-    if (m.status === "delivered") await this.redis.pexpire(this.locKey(m.id), this.retainDeliveredMs).catch(() => undefined);
+  /** Best effort, not awaited: a location key follows its delivered message's retention (a failure leaves a tiny key). */
+  private expireLocation(id: string): void {
+    if (this.retainDeliveredMs > 0) this.redis.pexpire(this.locKey(id), this.retainDeliveredMs).catch(() => undefined);
+    this.located.delete(id);
   }
 
   async complete(input: { id: string; workerId: string; now: string }): Promise<OutboxMessage> {
@@ -234,12 +234,15 @@ export class RedisOutboxStore implements OutboxStore {
     parseInput(z.object({ id: NonEmpty, workerId: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox complete" });
     try {
       const n = await this.shardOfId(input.id);
-      await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))], [input.workerId, input.now, this.fullSp(n), input.id, this.retainDeliveredMs]);
-      const [m] = await this.readMessages([{ id: input.id, n }]);
-      // (null only when a very short retention already expired it)
-      if (m) await this.expireLocation(m);
-      else await this.redis.pexpire(this.locKey(input.id), this.retainDeliveredMs).catch(() => undefined);
-      return m!;
+      const flat = (await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))], [
+        input.workerId,
+        input.now,
+        this.fullSp(n),
+        input.id,
+        this.retainDeliveredMs,
+      ])) as string[];
+      this.expireLocation(input.id);
+      return decodeMessage(fromPairs(flat));
     } catch (err) {
       throw mapRedisError(err, `complete outbox message "${input.id}"`);
     }
@@ -396,6 +399,12 @@ function mergePeeks(peeks: readonly string[][], limit: number): Map<number, numb
     take.set(best, (take.get(best) ?? 0) + 1);
   }
   return take;
+}
+
+function fromPairs(flat: readonly string[]): Record<string, string> {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  return f;
 }
 
 function decodeMessage(f: Record<string, string>): OutboxMessage {

@@ -68,7 +68,12 @@ const bench: BenchCase = {
   async run({ quick }): Promise<BenchRow[]> {
     const group = "outbox: enqueue, then claim + complete, Redis Cluster of 3 masters";
     if (!(await up())) return [{ group, subject: "@ops/adapter-redis", note: "skipped: Redis Cluster not reachable (.ci/redis-cluster.sh start)", ours: true }];
-    const cluster = new Cluster(seeds, { redisOptions: { maxRetriesPerRequest: 2 } });
+    const cluster = new Cluster(seeds, {
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      maxRedirections: 64,
+      redisOptions: { maxRetriesPerRequest: 2 },
+    });
     const n = quick ? 3000 : 10_000;
     const workers = 8;
     const runs = quick ? 1 : 3;
