@@ -166,7 +166,7 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     await form.locator('input[name="value"]').fill("true");
     // No reason, no change: the form does not submit.
     await form.getByRole("button").click();
-    expect(await form.locator('input[name="reason"]').evaluate((el) => (el as HTMLInputElement).validity.valueMissing)).toBe(true);
+    expect(await form.locator('input[name="reason"]').evaluate((el) => (el as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing)).toBe(true);
     expect(await page.getByTestId("flag-value").innerText()).toBe("false");
     await form.locator('input[name="reason"]').fill("launch the new checkout for everyone");
     await form.getByRole("button").click();
