@@ -1,3 +1,4 @@
+import { sign } from "node:crypto";
 import * as z from "zod";
 import {
   ActorRefSchema,
@@ -21,7 +22,7 @@ import {
 } from "@ops/core";
 import { isUniversalAuditAction, type AuditAction, type AuditActionSet } from "./actions.js";
 import { ChainWriter, chainOn, type ChainableEntry } from "./chain-writer.js";
-import { checkpointAnchors, privateKeyOf, publicKeyOf, signCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
+import { checkpointAnchors, checkpointKeyId, privateKeyOf, publicKeyOf, signCheckpoint, verifyCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
 import { DEFAULT_MAX_META_BYTES, makeAuditEntry, type AuditEntry, type AuditEntryInput } from "./entry.js";
 import { GroupCommitQueue, type BufferOptions, type CommitPipeline } from "./group-commit.js";
 import { auditMetaSafe, redactedSizeAtLeast, redactString, type RedactOptions } from "./redact.js";
@@ -97,6 +98,8 @@ export interface AuditLog<A extends string = never> extends AuditSink {
   readonly lastCheckpoint: SignedCheckpoint | null;
   /** Destroys the subject's key (crypto-shredding) and records SUBJECT_FORGOTTEN. @throws ValidationError */
   forgetSubject(input: { tenantId?: TenantKey; subjectId: string; actor: ActorRef; reason?: string }): Promise<{ keysDestroyed: number }>;
+  /** Signs an export trailer with the checkpoint key, when the log has one (used by exports). @internal */
+  signExport?(input: string): { keyId: string; signature: string } | null;
   /** Records the read as an AUDIT_EXPORT entry (used by exports). @internal */
   auditRead(actor: ActorRef, tenantId: TenantKey, kind: string, filters: Record<string, unknown>): Promise<void>;
   readonly store: AuditStore;
@@ -176,7 +179,15 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       }
       cursor = page.nextCursor;
     } while (cursor);
-    const cp = signCheckpoint({ heads, privateKey: options.checkpoints.privateKey, createdAt: clock.date().toISOString(), prevSignature: lastCheckpoint?.signature ?? null });
+    // The log continues where the published one ends (after a restart too): same link, next number.
+    lastCheckpoint ??= await latestPublished(options.checkpoints);
+    const cp = signCheckpoint({
+      heads,
+      privateKey: options.checkpoints.privateKey,
+      createdAt: clock.date().toISOString(),
+      prevSignature: lastCheckpoint?.signature ?? null,
+      seq: (lastCheckpoint?.payload.seq ?? 0) + 1,
+    });
     const results = await Promise.allSettled(options.checkpoints.sinks.map((s) => s.write(cp)));
     lastCheckpoint = cp;
     const failed = results.flatMap((r, i) => (r.status === "rejected" ? [options.checkpoints!.sinks[i]!.name] : []));
@@ -221,12 +232,19 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
     },
     async verifyAll(input = {}) {
       const out: VerifyResult[] = [];
+      // Every chain a checkpoint names must still exist: a chain deleted whole is tampering too.
+      const named = new Set<TenantKey>();
+      for (const cp of input.checkpoints ?? []) for (const h of (cp as SignedCheckpoint).payload?.heads ?? []) named.add(h.tenantId);
       let cursor: string | null = null;
       do {
         const page = await store.chains({ limit: 1000, cursor });
-        for (const tenantId of page.items) out.push(await log.verify({ tenantId, ...(input.checkpoints ? { checkpoints: input.checkpoints } : {}) }));
+        for (const tenantId of page.items) {
+          named.delete(tenantId);
+          out.push(await log.verify({ tenantId, ...(input.checkpoints ? { checkpoints: input.checkpoints } : {}) }));
+        }
         cursor = page.nextCursor;
       } while (cursor);
+      for (const tenantId of named) out.push(await log.verify({ tenantId, checkpoints: input.checkpoints! }));
       return out;
     },
     async query(input) {
@@ -253,6 +271,11 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       return { keysDestroyed };
     },
     auditRead,
+    signExport(input) {
+      if (!options.checkpoints) return null;
+      const key = privateKeyOf(options.checkpoints.privateKey);
+      return { keyId: checkpointKeyId(key), signature: sign(null, Buffer.from(input, "utf8"), key).toString("base64") };
+    },
     stats: () => ({
       queued: queue.queued,
       dropped: queue.dropped,
@@ -299,6 +322,19 @@ function redactInput(input: AuditEntryInput<string>, options: RedactOptions, max
   if (input.actor && typeof input.actor === "object" && input.actor.userAgent !== undefined) out.actor = { ...input.actor, userAgent: text(input.actor.userAgent, 512) };
   if (input.target && typeof input.target === "object" && input.target.name !== undefined) out.target = { ...input.target, name: text(input.target.name, 256) };
   return out;
+}
+
+/** The newest checkpoint a sink that can read back (`latest()`) holds, signed by this log's key. */
+async function latestPublished(options: CheckpointOptions): Promise<SignedCheckpoint | null> {
+  const key = publicKeyOf(privateKeyOf(options.privateKey));
+  let best: SignedCheckpoint | null = null;
+  for (const sink of options.sinks) {
+    const latest = (sink as { latest?: () => Promise<SignedCheckpoint | null> }).latest;
+    if (typeof latest !== "function") continue;
+    const cp = await latest.call(sink);
+    if (cp && verifyCheckpoint(cp, key) && (best === null || (cp.payload.seq ?? 0) > (best.payload.seq ?? 0))) best = cp;
+  }
+  return best;
 }
 
 function missingPublicKey(): never {

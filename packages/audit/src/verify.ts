@@ -100,7 +100,9 @@ export class ChainVerifier {
       this.problem = {
         kind: "truncated",
         seq: at,
-        message: `chain ends at seq ${at - 1} but a signed checkpoint covers seq ${this.maxAnchor}: entries from seq ${at} were removed`,
+        message: at === 1 && this.checked === 0
+          ? `the chain has no entry at all but a signed checkpoint covers seq ${this.maxAnchor}: the whole chain was deleted`
+          : `chain ends at seq ${at - 1} but a signed checkpoint covers seq ${this.maxAnchor}: entries from seq ${at} were removed`,
       };
     }
     return {
