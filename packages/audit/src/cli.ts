@@ -4,10 +4,12 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { publicKeyOf, verifyCheckpointLog, type SignedCheckpoint } from "./checkpoint.js";
 import { verifyExport, type ExportVerifyResult } from "./verify-export.js";
+import { macKeyMap, type MacKey } from "./mac.js";
 
 const USAGE = `usage: ops-audit verify <export.jsonl|export.csv>... [--public-key <ed25519-public.pem>]
                   [--checkpoints <file|directory|url>] [--witness <file|directory|url>]
-                  [--tenant <id>] [--from <seq>] [--to <seq>] [--filtered] [--unsigned-trailer] [--all] [--json]
+                  [--tenant <id>] [--from <seq>] [--to <seq>] [--filtered] [--unsigned-trailer] [--all]
+                  [--mac-key <keyId>=<key-file>] [--require-mac] [--json]
        ops-audit checkpoints <file|directory|url> --public-key <ed25519-public.pem> [--witness <...>] [--json]
 
 verify       checks @ops/audit exports offline: every entry's hash, every link of the chain, the
@@ -21,7 +23,7 @@ checkpoints  checks a checkpoint log (file sink lines, a directory of objects, o
              --witness (a later copy) that the newest checkpoints were not dropped.
 Exit status: 0 intact, 1 tampered, 2 usage or unreadable input.`;
 
-const VALUE_FLAGS = ["--public-key", "--checkpoints", "--witness", "--tenant", "--from", "--to"];
+const VALUE_FLAGS = ["--public-key", "--checkpoints", "--witness", "--tenant", "--from", "--to", "--mac-key"];
 
 /** Reads a checkpoint log: JSON lines from a file or URL, or every *.json / *.jsonl object in a directory (by name). */
 export async function readCheckpointLog(source: string): Promise<SignedCheckpoint[]> {
@@ -87,6 +89,19 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     err(`ops-audit: cannot use public key: ${(e as Error).message}\n`);
     return 2;
   }
+  let macKeys: MacKey[] | undefined;
+  try {
+    const spec = flags.get("--mac-key");
+    if (spec) {
+      const eq = spec.indexOf("=");
+      if (eq < 1) throw new Error("expected --mac-key <keyId>=<key-file>");
+      macKeys = [{ keyId: spec.slice(0, eq), key: new Uint8Array(await readFile(spec.slice(eq + 1))) }];
+      macKeyMap(macKeys);
+    }
+  } catch (e) {
+    err(`ops-audit: cannot use MAC key: ${(e as Error).message}\n`);
+    return 2;
+  }
   let checkpoints: SignedCheckpoint[] | undefined;
   let witness: SignedCheckpoint[] | undefined;
   try {
@@ -115,7 +130,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   for (const file of files) {
     try {
       const format = file.toLowerCase().endsWith(".csv") ? "csv" : "jsonl";
-      results.push({ file, res: await verifyExport(createReadStream(file), { format, expect, ...(publicKey ? { publicKey } : {}), ...(checkpoints ? { checkpoints } : {}), ...(witness ? { witness } : {}) }) });
+      results.push({ file, res: await verifyExport(createReadStream(file), { format, expect, ...(macKeys ? { macKeys } : {}), ...(flags.has("--require-mac") ? { requireMac: true } : {}), ...(publicKey ? { publicKey } : {}), ...(checkpoints ? { checkpoints } : {}), ...(witness ? { witness } : {}) }) });
     } catch (e) {
       err(`ops-audit: ${(e as Error).message}\n`);
       return 2;
@@ -135,6 +150,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
         const span = res.firstSeq !== null ? ` (seq ${res.firstSeq}..${res.lastSeq})` : "";
         out(`${prefix}OK: ${res.checked} entries verified${span}; ${res.chain ? "chain links checked" : "entry hashes checked (filtered export, links not checkable)"}; ${res.checkpointsVerified} signed checkpoint(s) verified, ${res.anchorsChecked} position(s) matched${res.trailerSigned ? "; signed trailer" : ""}\n`);
         if (!publicKey) out("warning: no --public-key given: a chain rewritten with recomputed hashes cannot be detected\n");
+        if (res.macsChecked > 0) out(`${prefix}${res.macsChecked} entry MAC(s) verified\n`);
+        if (res.macsUnverifiable > 0) out(`warning: ${res.macsUnverifiable} keyed entries not checked: pass --mac-key <keyId>=<key-file>\n`);
       } else
         for (const p of res.problems)
           out(`${prefix}TAMPERED: ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ""}${p.line !== undefined ? ` (line ${p.line})` : ""}${p.id ? ` (entry ${p.id})` : ""}: ${p.message}\n`);

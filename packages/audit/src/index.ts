@@ -4,6 +4,7 @@ export { auditMetaSafe, createRedactor, redactString, isSecretKey, REDACTED, typ
 export { GENESIS_HASH, auditHashInput, canonicalJson, computeAuditHash, sha256Hex, type HashedFields } from "./encoding.js";
 export { ChainVerifier, verifyStoreChain, type ChainAnchor, type ChainProblem, type TamperKind, type VerifyResult } from "./verify.js";
 export { chainOn, type ChainableEntry } from "./chain-writer.js";
+export { macHasher, checkEntryHash, isKeyedHash, type MacKey, type AuditHasher } from "./mac.js";
 export { type BufferOptions, type OverflowPolicy } from "./group-commit.js";
 export { createAuditLog, envFromNodeEnv, unsealAll, type AuditLog, type AuditLogOptions, type AuditReadOptions, type CheckpointOptions } from "./log.js";
 export { parseQuery, type AuditQueryInput } from "./query.js";

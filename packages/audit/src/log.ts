@@ -31,6 +31,8 @@ import type { CheckpointSink } from "./sinks/types.js";
 import { verifyStoreChain, type VerifyResult } from "./verify.js";
 import { parseQuery, type AuditQueryInput } from "./query.js";
 import { checkLogOptions } from "./options.js";
+import { computeAuditHash } from "./encoding.js";
+import { macHasher, macKeyMap, type MacKey } from "./mac.js";
 
 export interface CheckpointOptions {
   /** Ed25519 private key (PEM or KeyObject). Keep it out of the audit database. */
@@ -68,6 +70,14 @@ export interface AuditLogOptions<A extends string = never> {
   checkpoints?: CheckpointOptions;
   /** Public key for `verify` with checkpoints (default: derived from `checkpoints.privateKey`). */
   publicKey?: KeyInput;
+  /**
+   * Keyed entries: each entry's chain hash is an HMAC-SHA256 under this key (held outside the
+   * database), so a row forged without it is caught by the next `verify`. Costs one HMAC instead
+   * of one SHA-256 per entry (see the README and bench/).
+   */
+  mac?: MacKey;
+  /** Older MAC keys still accepted by `verify` (after a rotation). */
+  macKeys?: readonly MacKey[];
 }
 
 /** Filters plus an optional reader: when `auditedAs` is given the read itself is audited (AUDIT_EXPORT). */
@@ -120,7 +130,9 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   const maxMetaBytes = options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
   const redactOptions = options.redact === false ? null : options.redact === true || options.redact === undefined ? {} : options.redact;
   const personal = options.personalFields ?? DEFAULT_PERSONAL_FIELDS;
-  const writer = new ChainWriter(store, options.maxAttempts ?? 50);
+  const hasher = options.mac ? macHasher(options.mac) : computeAuditHash;
+  const macKeys = macKeyMap([...(options.mac ? [options.mac] : []), ...(options.macKeys ?? [])]);
+  const writer = new ChainWriter(store, options.maxAttempts ?? 50, hasher);
   const publicKey = options.publicKey ? publicKeyOf(options.publicKey) : options.checkpoints ? publicKeyOf(privateKeyOf(options.checkpoints.privateKey)) : null;
   let closed = false;
   let lastCheckpoint: SignedCheckpoint | null = null;
@@ -137,7 +149,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       }
       return entries;
     },
-    chain: (tenantId, entries, head) => chainOn(head, tenantId, entries),
+    chain: (tenantId, entries, head) => chainOn(head, tenantId, entries, hasher),
     knownHead: (tenantId) => writer.cachedHead(tenantId),
     commit: (tenantId, entries, prechained) => writer.commit(tenantId, entries, prechained),
   };
@@ -228,7 +240,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       const anchors = input.checkpoints && input.checkpoints.length > 0
         ? checkpointAnchors(input.checkpoints, input.tenantId, publicKey ?? missingPublicKey())
         : [];
-      return verifyStoreChain({ store, tenantId: input.tenantId, anchors, ...(input.from !== undefined ? { from: input.from } : {}), ...(input.to !== undefined ? { to: input.to } : {}) });
+      return verifyStoreChain({ store, tenantId: input.tenantId, anchors, macKeys, requireMac: false, ...(input.from !== undefined ? { from: input.from } : {}), ...(input.to !== undefined ? { to: input.to } : {}) });
     },
     async verifyAll(input = {}) {
       const out: VerifyResult[] = [];

@@ -4,7 +4,8 @@ import { Readable } from "node:stream";
 import type { AuditRecord, TenantKey } from "@ops/core";
 import { checkpointAnchors, checkpointKeyId, publicKeyOf, verifyCheckpointLog, type CheckpointProof, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
 import { CSV_COLUMNS, CSV_TRAILER_MARK, csvRowToRecord, parseCsv } from "./csv.js";
-import { computeAuditHash, sha256Hex } from "./encoding.js";
+import { sha256Hex } from "./encoding.js";
+import { checkEntryHash, macKeyMap, type MacKey } from "./mac.js";
 import { EXPORT_FORMAT, exportTrailerSigningInput, type CsvTrailer, type ExportHeader, type ExportTrailer } from "./export.js";
 import { ChainVerifier, type ChainAnchor, type TamperKind, type VerifyResult } from "./verify.js";
 
@@ -45,6 +46,9 @@ export interface ExportVerifyResult {
   anchorsChecked: number;
   /** True when the trailer carried a signature and it verified. */
   trailerSigned: boolean;
+  /** Keyed entries whose MAC verified; keyed entries not checkable for want of their key. */
+  macsChecked: number;
+  macsUnverifiable: number;
   /** The first problem (null when ok). */
   problem: ExportProblem | null;
   /** Every problem found (the header and trailer checks do not stop at the first). */
@@ -64,6 +68,10 @@ export interface VerifyExportOptions {
   checkpoints?: readonly SignedCheckpoint[];
   /** A later copy of the checkpoint log (a second sink, a witness file): the newest it holds must be in `checkpoints`. */
   witness?: readonly SignedCheckpoint[];
+  /** MAC keys of keyed entries (see `createAuditLog({ mac })`): each keyed entry's MAC is checked, and an unkeyed entry after a keyed one is a forgery. */
+  macKeys?: readonly MacKey[];
+  /** Every entry must carry a MAC. */
+  requireMac?: boolean;
   /** What the auditor expects; anything else is a `header` problem. Defaults with a key: a chain slice from seq 1. */
   expect?: { tenantId?: TenantKey; fromSeq?: number; toSeq?: number; filtered?: boolean; unsignedTrailer?: boolean };
 }
@@ -89,9 +97,11 @@ export async function verifyExport(input: Readable | AsyncIterable<string | Buff
 class Context {
   readonly key: ReturnType<typeof publicKeyOf> | null;
   readonly problems: ExportProblem[] = [];
+  readonly macKeys: Map<string, Buffer> | null;
   published: { anchors: Map<TenantKey, ChainAnchor[]>; verified: number } | null = null;
   constructor(readonly options: VerifyExportOptions) {
     this.key = options.publicKey ? publicKeyOf(options.publicKey) : null;
+    this.macKeys = macKeyMap(options.macKeys);
     if (this.key && options.checkpoints) {
       const log = verifyCheckpointLog(options.checkpoints, this.key, options.witness ? { witness: options.witness } : {});
       if (!log.ok) this.add({ kind: "checkpoints", ...(log.badIndex !== undefined ? { line: log.badIndex + 1 } : {}), message: `published checkpoint log: ${log.message ?? "invalid"}` });
@@ -175,6 +185,8 @@ class Context {
       checkpointsVerified: 0,
       anchorsChecked: chainResult?.anchorsChecked ?? 0,
       trailerSigned: false,
+      macsChecked: chainResult?.macsChecked ?? 0,
+      macsUnverifiable: chainResult?.macsUnverifiable ?? 0,
       ...partial,
       problem: problems[0] ?? null,
       problems,
@@ -192,9 +204,10 @@ function newestOf(anchors: readonly ChainAnchor[]): ChainAnchor | null {
 class EntryHashes {
   checked = 0;
   problem: ExportProblem | null = null;
+  constructor(private readonly macKeys: ReadonlyMap<string, Buffer> | null) {}
   push(r: AuditRecord): void {
     if (this.problem) return;
-    if (computeAuditHash(r) !== r.hash) this.problem = { kind: "modified", seq: Number(r.seq), id: r.id, message: `entry at seq ${r.seq} does not match its hash: content was changed` };
+    if (checkEntryHash(r, this.macKeys) === "bad") this.problem = { kind: "modified", seq: Number(r.seq), id: r.id, message: `entry at seq ${r.seq} does not match its hash: content was changed` };
     else this.checked++;
   }
 }
@@ -253,8 +266,8 @@ async function verifyJsonl(input: Readable | AsyncIterable<string | Buffer>, ctx
       anchors = got.anchors;
       cps = got.verified;
       ctx.checkDescription(h, newestOf(anchors), "the header");
-      if (h.chain === true) v = new ChainVerifier({ tenantId: h.tenantId, fromSeq: h.fromSeq, prevHash: h.prevHash, anchors: anchors.filter((a) => h.toSeq === null || a.seq <= h.toSeq) });
-      else hashes = new EntryHashes();
+      if (h.chain === true) v = new ChainVerifier({ tenantId: h.tenantId, fromSeq: h.fromSeq, prevHash: h.prevHash, anchors: anchors.filter((a) => h.toSeq === null || a.seq <= h.toSeq), macKeys: ctx.macKeys, requireMac: ctx.options.requireMac === true });
+      else hashes = new EntryHashes(ctx.macKeys);
       continue;
     }
     if (trailer) {
@@ -364,7 +377,7 @@ async function verifyCsv(input: Readable | AsyncIterable<string | Buffer>, ctx: 
       firstRecord = r;
       // The chain starts where the first row says; the trailer (signed) and the expectations check that start.
       anchors = ctx.published ? ctx.anchorsFor(r.tenantId, undefined).anchors : [];
-      v = new ChainVerifier({ tenantId: r.tenantId, fromSeq: Number(r.seq), prevHash: r.prevHash, anchors });
+      v = new ChainVerifier({ tenantId: r.tenantId, fromSeq: Number(r.seq), prevHash: r.prevHash, anchors, macKeys: ctx.macKeys, requireMac: ctx.options.requireMac === true });
     }
     wrongTenant(ctx, r, firstRecord.tenantId, row);
     lastRecord = r;
