@@ -6,9 +6,9 @@ export { ChainVerifier, verifyStoreChain, type ChainAnchor, type ChainProblem, t
 export { chainOn, type ChainableEntry } from "./chain-writer.js";
 export { macHasher, checkEntryHash, isKeyedHash, type MacKey, type AuditHasher } from "./mac.js";
 export { type BufferOptions, type OverflowPolicy } from "./group-commit.js";
-export { createAuditLog, envFromNodeEnv, unsealAll, type AuditLog, type AuditLogOptions, type AuditReadOptions, type CheckpointOptions } from "./log.js";
+export { createAuditLog, envFromNodeEnv, unsealAll, type AuditLog, type AuditLogOptions, type AuditReadOptions, type ForgetReport, type CheckpointOptions } from "./log.js";
 export { parseQuery, type AuditQueryInput } from "./query.js";
-export { DEFAULT_PERSONAL_FIELDS, ERASED, sealEntry, unsealRecord, type AuditEntryView } from "./shred.js";
+export { DEFAULT_PERSONAL_FIELDS, ERASED, sealEntry, sealedParts, unsealRecord, type AuditEntryView } from "./shred.js";
 export {
   checkpointAnchors,
   checkpointKeyId,
