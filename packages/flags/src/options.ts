@@ -36,6 +36,13 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
   startTimeoutMs?: number;
   /** Start loading in the constructor (default true). */
   autoStart?: boolean;
+  /**
+   * Four-eyes policy for this environment (e.g. `env === "prod"`): every direct write (values,
+   * rules, rollouts, kill switch, tenant overrides, segments, schedules, deletes) throws
+   * `ApprovalRequiredError`; changes go through `FlagChangeRequests` and another principal's
+   * approval. The one exception is `emergencyDisable` (audited as a bypass). Default false.
+   */
+  requireApproval?: boolean;
 }
 
 const Ms = z.number().int("expected an integer number of milliseconds").min(0, "expected >= 0");
@@ -55,6 +62,7 @@ const OptionsSchema = z.object({
   usageFlushMs: Ms.optional(),
   startTimeoutMs: Ms.optional(),
   autoStart: z.boolean().optional(),
+  requireApproval: z.boolean().optional(),
 });
 
 /**
