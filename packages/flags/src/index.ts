@@ -17,3 +17,4 @@ export { createClientSigningKey, signClientPayload, importSigningKey, type Clien
 export { FlagChangeRequests, type FlagChangeRequestsOptions } from "./approvals/change-requests.js";
 export { FlagChangeSchema, type FlagChange, type PlannedChange } from "./approvals/change.js";
 export { ApprovalRequiredError } from "./approvals/errors.js";
+export type { EvaluationTelemetry } from "./telemetry.js";

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { ConfigError, issuesFromZod, type AuditSink, type Clock, type JsonValue } from "@ops/core";
 import type { FlagDefinitions } from "./define-flags.js";
+import type { EvaluationTelemetry } from "./telemetry.js";
 
 /** What `onError` is told about: a failed load or refresh, a malformed stored flag, a throwing evaluation. */
 export interface FlagErrorInfo {
@@ -43,6 +44,11 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
    * approval. The one exception is `emergencyDisable` (audited as a bypass). Default false.
    */
   requireApproval?: boolean;
+  /**
+   * Told about every evaluation, synchronously on the hot path (sample inside). `createFlagTelemetry`
+   * from `@ops/flags/otel` emits OpenTelemetry `feature_flag.evaluation` events.
+   */
+  telemetry?: EvaluationTelemetry;
 }
 
 const Ms = z.number().int("expected an integer number of milliseconds").min(0, "expected >= 0");
@@ -63,6 +69,7 @@ const OptionsSchema = z.object({
   startTimeoutMs: Ms.optional(),
   autoStart: z.boolean().optional(),
   requireApproval: z.boolean().optional(),
+  telemetry: hasMethods("record").optional(),
 });
 
 /**
