@@ -7,3 +7,4 @@ export { RedisOutboxStore } from "./outbox-store.js";
 export { RedisIncidentStore } from "./incident-store.js";
 export { RedisAuthEventStore } from "./auth-event-store.js";
 export { mapRedisError } from "./errors.js";
+export { scanKeys, type RedisClient } from "./client.js";

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { OpsStores, StoreCapabilities } from "@ops/core";
+import type { RedisClient } from "./client.js";
 import { RedisAuthEventStore, type RedisAuthEventOptions } from "./auth-event-store.js";
 import { RedisCounterStore } from "./counter-store.js";
 import { RedisFlagStore } from "./flag-store.js";
@@ -37,12 +37,13 @@ export interface RedisStores extends OpsStores {
 }
 
 /**
- * The Redis stores over the app's own ioredis client (never closed by us; the flag subscription
- * uses a duplicate connection that we open and close). No `audit` store: Redis cannot make an
+ * The Redis stores over the app's own ioredis client, a `Redis` (single server or Sentinel) or a
+ * `Cluster` (never closed by us; the flag subscription uses a duplicate connection that we open
+ * and close). On a Cluster every multi-key command and pipeline stays within one slot. No `audit` store: Redis cannot make an
  * append-only, durable hash chain (any client can rewrite a key, persistence is optional), so
  * keep the audit trail in PostgreSQL.
  */
-export function redisStores(redis: Redis, options: RedisStoresOptions = {}): RedisStores {
+export function redisStores(redis: RedisClient, options: RedisStoresOptions = {}): RedisStores {
   const keys = new RedisKeys(options.prefix ?? "ops");
   const caps = REDIS_CAPABILITIES;
   const stores = {

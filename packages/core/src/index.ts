@@ -6,6 +6,7 @@ export * from "./json.js";
 export * from "./schemas.js";
 export * from "./cursor.js";
 export * from "./ports.js";
+export * from "./concurrency.js";
 export * from "./stores/common.js";
 export * from "./stores/audit-store.js";
 export * from "./stores/flag-store.js";

@@ -1,6 +1,6 @@
 export { FeatureFlagController } from "./controller.js";
 export type { FeatureFlagControllerOptions, FlagErrorInfo } from "./options.js";
-export type { FlagReader } from "./reader.js";
+export type { FlagReader, FlagsStatus } from "./reader.js";
 export { defineFlags, type FlagDefinition, type FlagDefinitions, type KeysOfType } from "./define-flags.js";
 export { createTestFlags, type TestFlags } from "./test-flags.js";
 export * from "./config.js";
