@@ -21,7 +21,7 @@ describe("mapDbError: the one place driver errors become @ops errors", () => {
     expect(e).toBeInstanceOf(ConflictError);
     expect((e as Error).message).toMatch(/^\[ops\/adapter-drizzle\] flags\.put dev\/k/);
     expect((e as Error).message).not.toContain("secret-token");
-    expect((e as ConflictError).retryable).toBe(true);
+    expect((e as ConflictError).retryable).toBe(false); // a duplicate: the same call fails the same way
   });
 
   it("maps lost connections (node errors, postgres.js codes, 57P01, class 08) to retryable UnavailableError", () => {

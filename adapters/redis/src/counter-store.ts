@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import * as z from "zod";
 import {
   TenantIdSchema,
@@ -15,9 +15,10 @@ import {
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
-import { LuaScript } from "./script.js";
+import { LuaScript, opKey } from "./script.js";
 
-// KEYS[1] = the bucket to add to; KEYS[2..] = the earlier buckets of the window.
+// KEYS[1] = the bucket to add to; KEYS[2..n-1] = the earlier buckets of the window; KEYS[n] = the
+// call's marker (idempotent: a resent increment is applied once).
 // ARGV[1] = by; ARGV[2] = time to live of KEYS[1] in ms (only ever extended).
 // INCRBY and the window sum run as one script: concurrent callers see distinct running totals.
 const INCREMENT = new LuaScript(`
@@ -25,12 +26,12 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 local total = v
-for i = 2, #KEYS do
+for i = 2, #KEYS - 1 do
   local c = redis.call('GET', KEYS[i])
   if c then total = total + tonumber(c) end
 end
 return total
-`);
+`, { idempotent: true });
 
 // KEYS[1] = a bucket's touched-series set; ARGV[1] = the member; ARGV[2] = its time to live in ms.
 const TOUCH = new LuaScript(`
@@ -78,7 +79,7 @@ export class RedisCounterStore implements CounterStore {
   private readonly touchedCache = new Map<string, Set<string>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
   ) {}
@@ -105,6 +106,7 @@ export class RedisCounterStore implements CounterStore {
     const keys: string[] = [];
     for (let b = 0; b < n; b++) keys.push(this.keys.counter(i.tenantId, i.key, i.bucketMs, start - b * i.bucketMs));
     try {
+      keys.push(opKey(`${this.keys.scope(i.tenantId)}:`));
       // The index entry goes first: an add that fails after it leaves an empty series in the index
       // (harmless), while the other order could count signals detection never reads.
       if (i.untracked !== true) await this.touch(i.tenantId, i.key, i.bucketMs, start, ttl);

@@ -1,7 +1,9 @@
 import { LuaScript } from "./script.js";
 
-// All outbox keys share the `{outbox}` hash tag (one Cluster slot), so scripts may touch message
-// hashes and channel streams they discover while running. Message hash fields: id, t (tenant token),
+// The outbox is split into shards `<prefix>:{ob:<n>}:` (n from a hash of the idempotency key).
+// All keys of one shard share its hash tag (one Cluster slot), so a script may touch the message
+// hashes and channel streams of its shard that it discovers while running; `P` (ARGV) is the
+// shard's full key prefix, the client's `keyPrefix` included. Message hash fields: id, t (tenant token),
 // ch, p (payload JSON, never parsed by Lua), ik, st (status), at (attempts), ca (createdAt),
 // na (nextAttemptAt), lo (lease owner), lu (lease until), le (last error), da (delivered at),
 // fa (finished at), v (version), sid (stream entry id while due). Times are ISO strings from
@@ -28,9 +30,10 @@ return {'new', ARGV[1]}
 `);
 
 /**
- * KEYS: schedule zset, channel set. ARGV: now, nowMs, worker, leaseUntil, limit, key prefix,
- * filter flag ('1' = only the channels that follow), channels...
- * Returns the ids leased, oldest nextAttemptAt first.
+ * One shard. KEYS: schedule zset, channel set. ARGV: now, nowMs, worker, leaseUntil, limit, key
+ * prefix, mode, filter flag ('1' = only the channels that follow), channels...
+ * mode 'lease': leases and returns the ids, oldest nextAttemptAt first. mode 'peek': leases nothing
+ * and returns {nextAttemptAt, id, ...} of what 'lease' would take, so a caller can merge shards.
  */
 export const CLAIM = new LuaScript(`
 local now, nowMs, worker, leaseUntil, limit, P = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
@@ -46,9 +49,9 @@ for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
 end
 local channels
-if ARGV[7] == '1' then
+if ARGV[8] == '1' then
   channels = {}
-  for i = 8, #ARGV do channels[#channels + 1] = ARGV[i] end
+  for i = 9, #ARGV do channels[#channels + 1] = ARGV[i] end
 else
   channels = redis.call('SMEMBERS', KEYS[2])
 end
@@ -102,6 +105,14 @@ while #chosen < limit do
   if bestItem.kind == 'new' then qu.new = qu.new + 1 end
   chosen[#chosen + 1] = {sk = qu.sk, item = bestItem}
 end
+if ARGV[7] == 'peek' then
+  local out = {}
+  for _, c in ipairs(chosen) do
+    out[#out + 1] = c.item.na
+    out[#out + 1] = c.item.id
+  end
+  return out
+end
 -- 4. lease them: XCLAIM the expired ones, XREADGROUP the new ones (exactly the first n undelivered)
 for _, qu in ipairs(queues) do
   if qu.new > 0 then redis.call('XREADGROUP', 'GROUP', '${GROUP}', worker, 'COUNT', qu.new, 'STREAMS', qu.sk, '>') end
@@ -137,7 +148,7 @@ if tonumber(ARGV[5]) > 0 then
   redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
 end
 return 1
-`);
+`, { idempotent: true });
 
 /**
  * KEYS: message hash, schedule zset, dead-letter stream. ARGV: worker, now, key prefix, id,
@@ -166,9 +177,9 @@ else
   end
 end
 return 1
-`);
+`, { idempotent: true });
 
-/** KEYS: message hash, schedule zset. ARGV: now, nowMs, id. */
+/** KEYS: message hash, schedule zset. ARGV: now, nowMs, id, key prefix. */
 export const REQUEUE = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[3] .. '"') end
 local st = redis.call('HGET', KEYS[1], 'st')
@@ -178,6 +189,7 @@ end
 redis.call('HSET', KEYS[1], 'st', 'pending', 'at', 0, 'fa', '', 'na', ARGV[1], 'lo', '', 'lu', '')
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', ARGV[4] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1
-`);
+`, { idempotent: true });

@@ -24,7 +24,7 @@ import { ChainWriter, chainOn, type ChainableEntry } from "./chain-writer.js";
 import { checkpointAnchors, privateKeyOf, publicKeyOf, signCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
 import { DEFAULT_MAX_META_BYTES, makeAuditEntry, type AuditEntry, type AuditEntryInput } from "./entry.js";
 import { GroupCommitQueue, type BufferOptions, type CommitPipeline } from "./group-commit.js";
-import { auditMetaSafe, type RedactOptions } from "./redact.js";
+import { auditMetaSafe, redactedSizeAtLeast, redactString, type RedactOptions } from "./redact.js";
 import { DEFAULT_PERSONAL_FIELDS, sealEntry, unsealRecord, type AuditEntryView } from "./shred.js";
 import type { CheckpointSink } from "./sinks/types.js";
 import { verifyStoreChain, type VerifyResult } from "./verify.js";
@@ -142,7 +142,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
 
   const prepare = (input: AuditEntryInput<string>): ChainableEntry => {
     if (closed) throw new UnavailableError("[ops/audit] audit log is closed");
-    const withMeta = redactOptions && input && input.meta !== undefined ? { ...input, meta: auditMetaSafe(input.meta, redactOptions) } : input;
+    const withMeta = redactOptions && input ? redactInput(input, redactOptions, maxMetaBytes) : input;
     // auditMetaSafe output needs no second walk (acyclic, plain, storable) unless it may be deep.
     const metaIsSafe = withMeta !== input && (redactOptions?.maxDepth ?? 16) <= 32;
     const entry = makeAuditEntry<string>(withMeta, { now: clock.date(), maxMetaBytes, metaIsSafe, defaultEnv });
@@ -273,6 +273,33 @@ const VerifyInputSchema = z
     checkpoints: z.array(z.object({}).loose()).optional(),
   })
   .refine((v) => v.from === undefined || v.to === undefined || v.to >= v.from, { path: ["to"], message: "expected to >= from" });
+
+/**
+ * Redacts every free-text field of an entry with the rules of `meta`: `reason`, `actor.userAgent`,
+ * `target.name` and `meta`. The size limit of meta is applied first (to meta as given, strings
+ * counted up to `maxStringLength`), so an oversized meta costs no scan.
+ */
+function redactInput(input: AuditEntryInput<string>, options: RedactOptions, maxMetaBytes: number): AuditEntryInput<string> {
+  const out: AuditEntryInput<string> = { ...input };
+  if (input.meta !== undefined) {
+    const atLeast = redactedSizeAtLeast(input.meta, maxMetaBytes, options);
+    if (atLeast > maxMetaBytes)
+      throw new ValidationError(`[ops/audit] invalid audit entry: meta: expected at most ${maxMetaBytes} bytes of JSON, got more than ${maxMetaBytes}`, [
+        { path: "meta", message: `expected at most ${maxMetaBytes} bytes of JSON` },
+      ]);
+    out.meta = auditMetaSafe(input.meta, options);
+  }
+  // Free text is short (zod caps it at 1 KiB or less); non-strings are left for validation to refuse.
+  const text = (v: unknown, max: number) => {
+    if (typeof v !== "string" || v.length > max) return v as string;
+    const r = redactString(v, { ...options, maxStringLength: max + 64 });
+    return r.length > max ? r.slice(0, max) : r;
+  };
+  if (input.reason !== undefined) out.reason = text(input.reason, 1024);
+  if (input.actor && typeof input.actor === "object" && input.actor.userAgent !== undefined) out.actor = { ...input.actor, userAgent: text(input.actor.userAgent, 512) };
+  if (input.target && typeof input.target === "object" && input.target.name !== undefined) out.target = { ...input.target, name: text(input.target.name, 256) };
+  return out;
+}
 
 function missingPublicKey(): never {
   throw new ValidationError("[ops/audit] verify with checkpoints needs publicKey (or checkpoints.privateKey) in createAuditLog", [{ path: "publicKey", message: "required" }]);

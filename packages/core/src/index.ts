@@ -10,6 +10,7 @@ export * from "./concurrency.js";
 export * from "./stores/common.js";
 export * from "./stores/audit-store.js";
 export * from "./stores/flag-store.js";
+export * from "./stores/change-request-store.js";
 export * from "./stores/incident-store.js";
 export * from "./stores/auth-event-store.js";
 export * from "./stores/counter-store.js";

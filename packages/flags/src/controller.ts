@@ -116,7 +116,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
           throw new ValidationError(`[ops/flags] invalid newValue for flag "${p.key}": expected a ${base.type}`, [
             { path: "newValue", message: `expected a ${base.type}` },
           ]);
-        return { ...base, value: p.newValue };
+        return applyPatch(base, { value: p.newValue });
       },
     );
     return rec!;

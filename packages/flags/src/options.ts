@@ -34,6 +34,13 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
   usageFlushMs?: number;
   /** How long `ready()` (and so `getBool`) waits for the first load before serving fallbacks (default 5000 ms). */
   startTimeoutMs?: number;
+  /**
+   * How often the store's health is probed (ms, default 5000; 0 disables): one point read while
+   * READY (failing it makes `status` STALE), a full reload while STALE or ERROR (back to READY).
+   */
+  healthCheckIntervalMs?: number;
+  /** How long a probe or a recovery reload may take before it counts as failed (ms, default 2000). */
+  healthCheckTimeoutMs?: number;
   /** Start loading in the constructor (default true). */
   autoStart?: boolean;
 }
@@ -55,6 +62,8 @@ const OptionsSchema = z.object({
   usageFlushMs: Ms.optional(),
   startTimeoutMs: Ms.optional(),
   autoStart: z.boolean().optional(),
+  healthCheckIntervalMs: Ms.optional(),
+  healthCheckTimeoutMs: Ms.optional(),
 });
 
 /**

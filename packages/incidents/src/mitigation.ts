@@ -17,6 +17,12 @@ export interface MitigationPolicy {
   byType?: Record<string, MitigationMode>;
   /** In "apply" mode, asked before any flag flips. */
   approve?: ApprovalHook;
+  /**
+   * Whether an incident of one tenant may change flags for every tenant (its recommendations of
+   * scope "global"). Default false: a tenant's incident applies only its tenant-scoped flags; the
+   * global ones stay on the incident as suggestions for a global operator to apply by hand.
+   */
+  tenantIncidentsMayChangeGlobalFlags?: boolean;
 }
 
 export interface MitigationResult {
@@ -43,6 +49,15 @@ export class Mitigator {
     return this.policy.byType?.[type] ?? this.policy.mode;
   }
 
+  /**
+   * The flags this incident may flip itself. A tenant's incident (signals any tenant can send)
+   * never changes a global flag unless the policy says so: it would act for every tenant.
+   */
+  applicable<F extends { tenantId: TenantKey }>(incident: Pick<IncidentRecord, "tenantId">, flags: readonly F[]): F[] {
+    if (incident.tenantId === null || this.policy.tenantIncidentsMayChangeGlobalFlags === true) return [...flags];
+    return flags.filter((f) => f.tenantId === incident.tenantId);
+  }
+
   /** Acts on a freshly raised incident according to the policy. */
   async mitigate(incident: IncidentRecord): Promise<MitigationResult> {
     const mode = this.modeFor(incident.type);
@@ -55,7 +70,8 @@ export class Mitigator {
       tenantId: f.scope === "tenant" ? incident.tenantId : null,
     }));
     const at = this.manager.now();
-    const wanted: MitigationState["status"] = mode === "suggest" || !this.flags ? "suggested" : this.policy.approve ? "awaiting_approval" : "applying";
+    const wanted: MitigationState["status"] =
+      mode === "suggest" || !this.flags || this.applicable(incident, flags).length === 0 ? "suggested" : this.policy.approve ? "awaiting_approval" : "applying";
     const lease = prefixedId("lse");
     const claimed = await this.manager.mutate(
       incident.tenantId,
@@ -98,6 +114,8 @@ export class Mitigator {
       if (st && st !== "suggested" && st !== "declined" && st !== "awaiting_approval" && st !== "rolled_back")
         throw new ConflictError(`[ops/incidents] incident ${input.id}: mitigation is ${st}`);
       flags = d.mitigation?.flags ?? [];
+      if (flags.length > 0 && this.applicable(_r, flags).length === 0)
+        throw new ConflictError(`[ops/incidents] incident ${input.id}: its recommended flags are global; a tenant's incident does not change them (a global operator sets them)`);
       return { ...d, mitigation: { status: "applying", at: this.manager.now(), by: input.actor, flags, applied: [], lease } };
     });
     if (!claimed) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
@@ -118,7 +136,7 @@ export class Mitigator {
   ): Promise<MitigationResult> {
     const applied: AppliedFlag[] = already.map((a) => ({ ...a }));
     try {
-      for (const f of flags) {
+      for (const f of this.applicable(incident, flags)) {
         let entry = applied.find((a) => a.key === f.key && a.tenantId === f.tenantId);
         if (entry && !entry.pending) continue;
         const fresh = !entry;
