@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import * as z from "zod";
 import {
   EnvironmentSchema,
@@ -70,7 +70,7 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
     private readonly now: () => number = Date.now,
