@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from "@ops/core";
+import { maskAuthSchemes, maskCards, maskEmails, maskJwts, maskProviderKeys, maskSecretParams, maskUrlPasswords } from "./redact-scan.js";
 
 /** What replaces a redacted value. */
 export const REDACTED = "[REDACTED]";
@@ -20,24 +21,29 @@ export interface RedactOptions {
 const SECRET_PARTS = ["password", "passwd", "passphrase", "secret", "token", "authorization", "cookie", "apikey", "privatekey", "credential", "signature", "sessionid", "clientsecret", "accesskey", "otp", "mfacode"];
 const SECRET_EXACT = new Set(["pwd", "pass", "auth", "ssn", "cvv", "cvc", "pin", "pan", "iban", "cardnumber", "creditcard", "card", "jwt", "bearer", "session", "sid", "dob", "dateofbirth", "socialsecuritynumber", "taxid"]);
 
-const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
-const BEARER = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/-]{8,}=*/gi;
-const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
-// Anchored at the start of a run and bounded: unanchored, "a.a.a...@" took seconds (quadratic).
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,256}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}/g;
-const SECRET_PREFIX = /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abpors]-[A-Za-z0-9-]{10,}/g;
-
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
 
-// A URL's password (`scheme://user:password@host`) and `name=value` pairs (query strings, form
-// bodies, cookies) whose name is a secret's (access_token, password, X-Amz-Signature, ...).
-// Bounded and anchored (no scheme start inside a run of scheme characters): linear on any input.
-const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/?#@]{0,256}):([^\s/?#@]{1,1024})@/gi;
-const PARAM = /(^|[?&#;\s])([A-Za-z0-9_.\[\]-]{1,100})=([^&#;\s]+)/g;
+/**
+ * Anything any value pattern could match: a JWT start, an auth scheme, a key prefix, 13+ digits,
+ * "://", name=value. Every alternative reads a bounded number of characters per position, so the
+ * test is linear; the scanners themselves (redact-scan.ts) are hand-written and linear too.
+ */
+const SUSPECT = /eyJ|bearer|basic|token|[spr]k_|gh[pousr]_|AKIA|xox|\d(?:[ -]?\d){12}|:\/\/|[\w\]-]=[^&#;\s]/i;
 
-/** Anything any value pattern could match: a JWT start, an auth scheme, a key prefix, 13+ digits, a URL password, name=value. */
-const SUSPECT = /eyJ|bearer|basic|token|[spr]k_|gh[pousr]_|AKIA|xox|\d(?:[ -]?\d){12}|:\/\/[^\s/?#@]*:[^\s/?#@]*@|[\w\]-]=[^&#;\s]/i;
+const AUTH_HINT = /bearer|basic|token/i;
+const PROVIDER_HINT = /[spr]k_(?:live|test)_|gh[pousr]_|AKIA|xox[abpors]-/;
+const CARD_HINT = /\d(?:[ -]?\d){12}/;
+
+/** Depth beyond which nothing is walked, whatever `maxDepth` says (makeAuditEntry refuses deeper meta). */
+export const MAX_REDACT_DEPTH = 32;
+/** Upper bound of `maxStringLength`. */
+export const MAX_REDACT_STRING = 1024 * 1024;
+/** Characters read past `maxStringLength`, so a secret straddling the cut is still recognised. */
+const LOOKAHEAD = 1024;
+/** Work cap per `auditMetaSafe` call: values visited, and characters scanned over all strings. */
+export const MAX_REDACT_NODES = 100_000;
+export const MAX_REDACT_CHARS = 8 * 1024 * 1024;
 
 function normalise(key: string): string {
   return key.toLowerCase().replace(/[-_.\s]/g, "");
@@ -58,53 +64,51 @@ export function isSecretKey(key: string): boolean {
   if (hit !== undefined) return hit;
   const n = normalise(key);
   const secret = SECRET_EXACT.has(n) || SECRET_PARTS.some((p) => n.includes(p));
-  if (secretKeyCache.size >= 10_000) secretKeyCache.clear();
-  secretKeyCache.set(key, secret);
+  if (key.length <= 256) {
+    if (secretKeyCache.size >= 10_000) secretKeyCache.clear();
+    secretKeyCache.set(key, secret);
+  }
   return secret;
 }
 
-function luhn(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
+function clampInt(v: number | undefined, min: number, max: number, fallback: number): number {
+  if (v === undefined || Number.isNaN(v)) return fallback;
+  return Math.min(max, Math.max(min, Math.floor(v)));
 }
 
-/** Masks tokens, card numbers (Luhn-valid, 13-19 digits) and optionally e-mails inside a string. */
+/**
+ * Masks tokens, card numbers (Luhn-valid, 13-19 digits) and optionally e-mails inside a string.
+ * Linear in the input whatever it holds: only the first `maxStringLength` (at most 1 MiB) plus
+ * 1 KiB of characters are scanned; the rest is cut off before the scan. Never throws.
+ */
 export function redactString(input: string, options: RedactOptions = {}): string {
-  const max = options.maxStringLength ?? 4096;
+  const max = clampInt(options.maxStringLength, 16, MAX_REDACT_STRING, 4096);
+  // The size limit comes before the scan: a 100 MB string costs what max + 1 KiB costs.
+  const window = input.length > max + LOOKAHEAD ? input.slice(0, max + LOOKAHEAD) : input;
   // NUL and unpaired surrogates cannot be stored faithfully (see makeAuditEntry): replace them.
-  const value = UNSTORABLE.test(input) ? input.replace(UNSTORABLE_ALL, "\ufffd") : input;
-  // One cheap test first: most strings hold nothing to mask, and four replaces cost more.
-  if (!SUSPECT.test(value) && !(options.maskEmails && value.includes("@"))) return value.length > max ? cut(value, max) : value;
-  let out = value
-    .replace(JWT, REDACTED)
-    .replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`)
-    .replace(SECRET_PREFIX, REDACTED)
-    .replace(URL_PASSWORD, `$1:${REDACTED}@`)
-    .replace(PARAM, (m, pre: string, name: string) => (secretName(name, options) ? `${pre}${name}=${REDACTED}` : m))
-    .replace(CARD_CANDIDATE, (m) => {
-      const digits = m.replace(/[ -]/g, "");
-      return digits.length >= 13 && digits.length <= 19 && luhn(digits) ? `${REDACTED}:card-${digits.slice(-4)}` : m;
-    });
-  if (options.maskEmails) out = out.replace(EMAIL, `${REDACTED}:email`);
-  return out.length > max ? cut(out, max) : out;
+  let value = UNSTORABLE.test(window) ? window.replace(UNSTORABLE_ALL, "\ufffd") : window;
+  // One cheap test first: most strings hold nothing to mask, and the scanners cost more.
+  if (SUSPECT.test(value) || (options.maskEmails && value.includes("@"))) {
+    // Each pass only when its own cheap (linear, literal) test says it may match.
+    if (value.includes("eyJ")) value = maskJwts(value, REDACTED);
+    if (AUTH_HINT.test(value)) value = maskAuthSchemes(value, REDACTED);
+    if (PROVIDER_HINT.test(value)) value = maskProviderKeys(value, REDACTED);
+    if (value.includes("://")) value = maskUrlPasswords(value, REDACTED);
+    if (value.includes("=")) value = maskSecretParams(value, REDACTED, (name) => secretName(name, options));
+    if (CARD_HINT.test(value)) value = maskCards(value, REDACTED);
+    if (options.maskEmails && value.includes("@")) value = maskEmails(value, `${REDACTED}:email`);
+  }
+  const dropped = input.length - window.length;
+  return value.length > max || dropped > 0 ? cut(value, max, dropped) : value;
 }
 
 function secretName(key: string, options: RedactOptions): boolean {
   return !matches(options.allowKeys, key) && (matches(options.denyKeys, key) || isSecretKey(key));
 }
 
-function cut(s: string, max: number): string {
-  return `${s.slice(0, max)}…[${s.length - max} more]`;
+function cut(s: string, max: number, dropped = 0): string {
+  const keep = Math.min(max, s.length);
+  return `${s.slice(0, keep)}…[${s.length - keep + dropped} more]`;
 }
 
 /**
@@ -112,22 +116,46 @@ function cut(s: string, max: number): string {
  * secret-looking keys (password, secret, token, authorization, cookie, api key, ...) and
  * secret-looking values (JWTs, bearer/basic credentials, provider API keys, Luhn-valid card
  * numbers, e-mails when `maskEmails`) at any depth, in objects and arrays. Never mutates its
- * input and never throws: cycles become "[Circular]", depth beyond `maxDepth` "[Truncated]",
- * Dates ISO strings, bigints strings, Errors `{ name, message }`, functions and undefined are
- * dropped, non-finite numbers become null.
+ * input and never throws: cycles become "[Circular]", depth beyond `maxDepth` (clamped to 1..32)
+ * "[Truncated]", Dates ISO strings, bigints strings, Errors `{ name, message }`, functions and
+ * undefined are dropped, non-finite numbers become null. `__proto__`, `constructor` and
+ * `prototype` keys are kept as plain data (own properties; no prototype is touched). Work per
+ * call is capped (`MAX_REDACT_NODES` values, `MAX_REDACT_CHARS` characters): what lies beyond
+ * becomes "[Truncated]".
  */
 export function auditMetaSafe(meta: unknown, options: RedactOptions = {}): JsonObject {
   if (meta === null || meta === undefined) return {};
-  const result = visit(meta, 0, options, options.maxDepth ?? 16, []);
+  const ctx: Walk = {
+    options,
+    maxDepth: clampInt(options.maxDepth, 1, MAX_REDACT_DEPTH, 16),
+    maxString: clampInt(options.maxStringLength, 16, MAX_REDACT_STRING, 4096),
+    stack: [],
+    nodes: 0,
+    chars: 0,
+  };
+  const result = visit(meta, 0, ctx);
   return result !== null && typeof result === "object" && !Array.isArray(result) ? result : { value: result ?? null };
 }
 
+interface Walk {
+  options: RedactOptions;
+  maxDepth: number;
+  maxString: number;
+  stack: object[];
+  nodes: number;
+  chars: number;
+}
+
+const TRUNCATED = "[Truncated]";
+
 // Plain module functions, not closures made per call: this runs for every audit entry.
-function visit(v: unknown, depth: number, options: RedactOptions, maxDepth: number, stack: object[]): JsonValue | undefined {
+function visit(v: unknown, depth: number, ctx: Walk): JsonValue | undefined {
   if (v === null) return null;
+  if (++ctx.nodes > MAX_REDACT_NODES) return TRUNCATED;
   switch (typeof v) {
     case "string":
-      return redactString(v, options);
+      ctx.chars += Math.min(v.length, ctx.maxString + LOOKAHEAD);
+      return ctx.chars > MAX_REDACT_CHARS ? TRUNCATED : redactString(v, ctx.options);
     case "number":
       return Number.isFinite(v) ? v : null;
     case "boolean":
@@ -141,37 +169,91 @@ function visit(v: unknown, depth: number, options: RedactOptions, maxDepth: numb
   }
   const obj = v as object;
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
-  if (stack.includes(obj)) return "[Circular]";
-  if (depth >= maxDepth) return "[Truncated]";
+  if (ctx.stack.includes(obj)) return "[Circular]";
+  if (depth >= ctx.maxDepth) return TRUNCATED;
   if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return "[Binary]";
-  stack.push(obj);
+  ctx.stack.push(obj);
   try {
-    if (obj instanceof Error) return { name: obj.name, message: redactString(obj.message, options) };
+    if (obj instanceof Error) return { name: String(obj.name).slice(0, 256), message: redactString(String(obj.message), ctx.options) };
     if (Array.isArray(obj)) {
-      const arr: JsonValue[] = new Array(obj.length);
-      for (let i = 0; i < obj.length; i++) arr[i] = visit(obj[i], depth + 1, options, maxDepth, stack) ?? null;
+      const len = Math.min(obj.length, MAX_REDACT_NODES);
+      const arr: JsonValue[] = new Array(len);
+      for (let i = 0; i < len; i++) arr[i] = visit(obj[i], depth + 1, ctx) ?? null;
       return arr;
     }
     const out: JsonObject = {};
-    if (obj instanceof Map) for (const [k, x] of obj) put(out, String(k), x, depth, options, maxDepth, stack);
-    else for (const k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) put(out, k, (obj as Record<string, unknown>)[k], depth, options, maxDepth, stack);
+    if (obj instanceof Map) {
+      for (const [k, x] of obj) {
+        if (ctx.nodes > MAX_REDACT_NODES) break;
+        put(out, String(k), x, depth, ctx);
+      }
+    } else {
+      for (const k in obj) {
+        if (ctx.nodes > MAX_REDACT_NODES) break;
+        if (Object.prototype.hasOwnProperty.call(obj, k)) put(out, k, (obj as Record<string, unknown>)[k], depth, ctx);
+      }
+    }
     return out;
   } finally {
-    stack.pop();
+    ctx.stack.pop();
   }
 }
 
-function put(out: JsonObject, rawKey: string, x: unknown, depth: number, options: RedactOptions, maxDepth: number, stack: object[]): void {
+function put(out: JsonObject, rawKey: string, x: unknown, depth: number, ctx: Walk): void {
+  ctx.chars += rawKey.length;
   const k = UNSTORABLE.test(rawKey) ? rawKey.replace(UNSTORABLE_ALL, "\ufffd") : rawKey;
-  if (!matches(options.allowKeys, k) && (matches(options.denyKeys, k) || isSecretKey(k))) {
-    if (x !== undefined) out[k] = REDACTED;
-    return;
-  }
-  const r = visit(x, depth + 1, options, maxDepth, stack);
-  if (r !== undefined) out[k] = r;
+  let r: JsonValue | undefined;
+  if (!matches(ctx.options.allowKeys, k) && (matches(ctx.options.denyKeys, k) || isSecretKey(k))) r = x === undefined ? undefined : REDACTED;
+  else r = visit(x, depth + 1, ctx);
+  if (r === undefined) return;
+  // `out.__proto__ = v` would set the prototype; a defined property keeps the key as data.
+  if (k === "__proto__" || k === "constructor" || k === "prototype") Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
+  else out[k] = r;
 }
 
 /** A reusable `auditMetaSafe` with fixed options. */
 export function createRedactor(options: RedactOptions): (meta: unknown) => JsonObject {
   return (meta) => auditMetaSafe(meta, options);
+}
+
+/**
+ * A lower bound of the JSON size (bytes) of `auditMetaSafe(meta, options)`, computed without
+ * scanning any string, and stopping as soon as it passes `limit`: lets a caller refuse oversized
+ * meta before paying for redaction. Values of secret keys count as "[REDACTED]"; strings count at
+ * most `maxStringLength` characters (the cut). @internal
+ */
+export function redactedSizeAtLeast(meta: unknown, limit: number, options: RedactOptions = {}): number {
+  const maxString = clampInt(options.maxStringLength, 16, MAX_REDACT_STRING, 4096);
+  const maxDepth = clampInt(options.maxDepth, 1, MAX_REDACT_DEPTH, 16);
+  let size = 0;
+  const stack: object[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (size > limit) return;
+    if (typeof v === "string") {
+      size += Math.min(v.length, maxString) + 2;
+      return;
+    }
+    if (v === null || typeof v !== "object") {
+      size += 1;
+      return;
+    }
+    size += 2;
+    if (depth >= maxDepth || stack.includes(v) || v instanceof Date || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Error || v instanceof Map) return;
+    stack.push(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length && size <= limit; i++) walk(v[i], depth + 1);
+    } else {
+      for (const k in v) {
+        if (size > limit) break;
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        size += k.length + 3;
+        const secret = !matches(options.allowKeys, k) && (matches(options.denyKeys, k) || isSecretKey(k));
+        if (secret) size += REDACTED.length;
+        else walk((v as Record<string, unknown>)[k], depth + 1);
+      }
+    }
+    stack.pop();
+  };
+  walk(meta, 0);
+  return size;
 }

@@ -314,7 +314,10 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
   evaluate(key: string, context: EvaluationContext = EMPTY, defaultValue?: JsonValue): EvaluationDetails {
     try {
       const ready = this.loaded || this.options.bootstrap !== undefined || this.options.definitions?.[key] !== undefined;
-      return this.state.evaluate(key, context, ready, defaultValue);
+      const d = this.state.evaluate(key, context, ready, defaultValue);
+      const t = this.options.telemetry;
+      if (t !== undefined) t.record(d, context);
+      return d;
     } catch (err) {
       this.onError(err, { operation: "evaluate", key });
       return { flagKey: key, value: this.defaultOf(key), variant: null, reason: "ERROR", ruleId: null, errorCode: "GENERAL", errorMessage: String(err) };
@@ -380,6 +383,11 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     const rec = this.state.globals.get(key);
     const config = this.state.configOf(key);
     return rec && config ? { config, version: rec.version, updatedAt: rec.updatedAt, updatedBy: rec.updatedBy } : null;
+  }
+
+  /** @internal Read access to the local copy, for `buildClientPayload` (not a stable API). */
+  get localState(): FlagState {
+    return this.state;
   }
 
   /** Every flag key known: stored, defined, bootstrapped or overridden. */

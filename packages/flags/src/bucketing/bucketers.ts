@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { FNV_OFFSET, fnv1aContinue, fnv1aOfDecimal } from "./fnv1a.js";
+import { sha1Hex } from "./sha1.js";
 import { murmur3Continue, murmur3LowBytesContinue, murmur3LowBytesPrefix, murmur3Prefix, type Murmur3State } from "./murmur3.js";
 
 /**
@@ -182,8 +182,8 @@ class LaunchDarklyBucketer implements Bucketer {
     this.rest = isSplit ? weights.length - 1 : -1;
   }
   slot(unit: string): number {
-    // SHA-1 allocates: this mode trades speed for LaunchDarkly-identical buckets.
-    const hex = createHash("sha1").update(this.prefix).update(unit).digest("hex");
+    // Pure-JS SHA-1 (no node:crypto), so the same bucketer runs in browsers and at the edge.
+    const hex = sha1Hex(this.prefix + unit);
     const i = firstBelow(this.cum, parseInt(hex.substring(0, 15), 16) / 1152921504606847e3);
     return i < 0 ? this.rest : i;
   }

@@ -1,0 +1,55 @@
+// Redaction cost on hostile strings: µs per KB for 1 KB..1 MB of each adversarial shape (the
+// repeated prefixes and separators that made the old regular expressions quadratic). Linear
+// scanning shows as a flat µs/KB column; every 1 MB input must stay under 50 ms.
+import { redactString } from "@ops/audit";
+import type { BenchCase, BenchRow } from "../types.js";
+
+const SHAPES: Record<string, string> = {
+  "eyJ-": "eyJ-",
+  "://+colons": "://:",
+  "xoxb-": "xoxb-",
+  "a@ (emails on)": "a@",
+  "1 (digits)": "1 ",
+  "Bearer ": "Bearer ",
+  "?a=": "?a=",
+  "prose": "the quick brown fox jumps over the lazy dog 12 ",
+};
+
+function medianMs(fn: () => void, runs: number): number {
+  const t: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  t.sort((a, b) => a - b);
+  return t[Math.floor(t.length / 2)]!;
+}
+
+/** Rows of µs/KB per size for each shape. Exported for tests and ad-hoc runs. */
+export function benchRedactLinear(sizesKb: readonly number[], runs: number): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const [name, unit] of Object.entries(SHAPES)) {
+    const cells: string[] = [];
+    let ms1mb = 0;
+    for (const kb of sizesKb) {
+      const s = unit.repeat(Math.ceil((kb * 1024) / unit.length)).slice(0, kb * 1024);
+      const opts = { maskEmails: true, maxStringLength: kb * 1024 };
+      redactString(s, opts); // warm
+      const ms = medianMs(() => redactString(s, opts), runs);
+      if (kb === 1024) ms1mb = ms;
+      cells.push(`${kb} KB: ${((ms * 1000) / kb).toFixed(2)} µs/KB`);
+    }
+    rows.push({ group: "audit: redactString on hostile strings", subject: name, p50Ms: ms1mb, ...(name === "eyJ-" ? { ours: true } : {}), note: cells.join(", ") });
+  }
+  return rows;
+}
+
+const auditRedactCase: BenchCase = {
+  name: "audit: redaction (linear time)",
+  async run({ quick }) {
+    return benchRedactLinear(quick ? [1, 64, 1024] : [1, 16, 128, 1024], quick ? 3 : 7);
+  },
+};
+
+export default auditRedactCase;
