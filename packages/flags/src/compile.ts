@@ -2,6 +2,7 @@ import { ValidationError, type JsonValue } from "@ops/core";
 import { createBucketer, type Bucketer, type BucketingOptions } from "./bucketing/bucketers.js";
 import { jsonEqual, valueMatchesType, type FlagConfig, type Rollout, type SegmentConfig, type Serve } from "./config.js";
 import { compileAll, type Predicate } from "./targeting/conditions.js";
+import { compileAllUnleash } from "./targeting/unleash.js";
 import type { EvaluationContext, EvaluationDetails, EvaluationErrorCode, EvaluationReason, FlagType } from "./types.js";
 
 export type Details = EvaluationDetails;
@@ -154,7 +155,7 @@ export function compileFlag(input: CompileInput): CompiledFlag {
 
   const rules: CompiledRule[] = config.rules.map((rule, i) => {
     const path = `rules[${i}]`;
-    const conds = compileAll(rule.when, `${path}.when`, config.semantics);
+    const conds = config.semantics === "unleash" ? compileAllUnleash(rule.when) : compileAll(rule.when, `${path}.when`);
     const segs = rule.segments.map((name) => {
       const seg = input.segments.get(name);
       if (!seg)

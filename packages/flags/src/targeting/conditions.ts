@@ -1,10 +1,9 @@
 import { ValidationError } from "@ops/core";
-import type { Condition, Semantics } from "../config.js";
+import type { Condition } from "../config.js";
 import type { EvaluationContext } from "../types.js";
 import { cidrContains, parseCidr, type Cidr } from "./cidr.js";
 import { MAX_MATCH_INPUT, unsafeRegexReason } from "./safe-regex.js";
 import { compareSemverTo, parseSemver, type SemVer } from "./semver.js";
-import { compileUnleashCondition } from "./unleash.js";
 
 /** A compiled condition: synchronous, allocation-free for string, number and IPv4 attributes. */
 export type Predicate = (ctx: EvaluationContext) => boolean;
@@ -151,11 +150,13 @@ export function compileCondition(cond: Condition, path = "when"): Predicate {
   }
 }
 
-/** AND of compiled conditions, with our semantics or Unleash's (see targeting/unleash.ts). */
-export function compileAll(conds: readonly Condition[], path: string, semantics: Semantics = "ops"): Predicate | null {
+/**
+ * AND of compiled conditions with our semantics. (Unleash semantics: `compileAllUnleash` in
+ * targeting/unleash.ts, kept out of this module so the browser evaluator does not bundle RE2.)
+ */
+export function compileAll(conds: readonly Condition[], path: string): Predicate | null {
   if (conds.length === 0) return null;
   const ps = conds.map((c, i) => {
-    if (semantics === "unleash") return compileUnleashCondition(c);
     if (c.caseInsensitive !== undefined || c.inverted !== undefined)
       invalid(`${path}[${i}]`, 'caseInsensitive and inverted are Unleash constraint options: set the flag\'s semantics to "unleash"');
     return compileCondition(c, `${path}[${i}]`);

@@ -221,3 +221,14 @@ export function compileUnleashCondition(cond: Condition): Predicate {
   const p = evaluator(cond);
   return cond.inverted === true ? (ctx) => !p(ctx) : p;
 }
+
+/** AND of conditions compiled with Unleash's semantics (null for none). */
+export function compileAllUnleash(conds: readonly Condition[]): Predicate | null {
+  if (conds.length === 0) return null;
+  const ps = conds.map(compileUnleashCondition);
+  if (ps.length === 1) return ps[0]!;
+  return (ctx) => {
+    for (let i = 0; i < ps.length; i++) if (!ps[i]!(ctx)) return false;
+    return true;
+  };
+}
