@@ -116,13 +116,25 @@ export async function pipelinePerSlot(
 }
 
 /**
+ * The nodes that own slots now, by the client's slot map (refreshed on every MOVED); ioredis' own
+ * role list can lag behind a failover, and a SCAN of a stale list misses the promoted replica.
+ */
+function clusterMasters(cluster: Cluster): Redis[] {
+  const owners = new Set<string>();
+  for (const s of cluster.slots) if (s?.[0]) owners.add(s[0]);
+  const all = cluster.nodes("all");
+  const found = all.filter((n) => owners.has(`${n.options.host}:${n.options.port}`));
+  return found.length >= owners.size && found.length > 0 ? found : cluster.nodes("master");
+}
+
+/**
  * Every key matching `pattern` (a pattern of ours, without the client's `keyPrefix`, which this
  * adds: ioredis does not apply it to SCAN patterns). On a Cluster, SCAN runs on every master
  * (a plain SCAN visits one node only). Returned keys carry the client's `keyPrefix`.
  */
 export async function scanKeys(redis: RedisClient, pattern: string, count = 1000): Promise<string[]> {
   const match = clientKeyPrefix(redis) + pattern;
-  const nodes: Redis[] = isCluster(redis) ? redis.nodes("master") : [redis];
+  const nodes: Redis[] = isCluster(redis) ? clusterMasters(redis) : [redis];
   const found = new Set<string>();
   for (const node of nodes) {
     let cursor = "0";

@@ -198,8 +198,12 @@ export class RedisOutboxStore implements OutboxStore {
       for (let round = 0; round < 8 && leased.length < c.limit; round++) {
         const want = c.limit - leased.length;
         // Pipelined per node: one round trip per master, whatever the number of shards.
+        // Each shard shows only its first few (not `want`): a shard whose few were all taken may
+        // hold more that rank in, so the merge stops at the first such shard's last item, and the
+        // next round asks again.
+        const k = Math.min(want, Math.max(2, Math.ceil((2 * want) / this.shards)));
         const take =
-          this.shards === 1 ? new Map([[0, want]]) : mergePeeks((await runMany(this.redis, CLAIM, all.map((n) => call(n, "peek", want)))) as string[][], want);
+          this.shards === 1 ? new Map([[0, want]]) : mergePeeks((await runMany(this.redis, CLAIM, all.map((n) => call(n, "peek", k)))) as string[][], k, want);
         if (take.size === 0) break;
         // Lease from each shard what the merge gave it (each shard's script is atomic, so a
         // message goes to exactly one worker even when another claim took some meanwhile).
@@ -374,13 +378,16 @@ export class RedisOutboxStore implements OutboxStore {
 }
 
 /**
- * Merges the shards' peeks ({nextAttemptAt, id, ...}, each in the order its shard would lease)
- * by their heads, oldest first: how many of the first `limit` each shard holds.
+ * Merges the shards' peeks ({nextAttemptAt, id, ...}, each in the order its shard would lease, at
+ * most `k` items each) by their heads, oldest first: how many of the first `limit` each shard
+ * holds. A shard that showed `k` items may hold more: once all its shown items are taken, nothing
+ * after its last one is taken (the caller asks again).
  */
-function mergePeeks(peeks: readonly string[][], limit: number): Map<number, number> {
+function mergePeeks(peeks: readonly string[][], k: number, limit: number): Map<number, number> {
   const take = new Map<number, number>();
   const pos = peeks.map(() => 0);
-  for (let k = 0; k < limit; k++) {
+  for (let t = 0; t < limit; t++) {
+    if (peeks.some((p, n) => p.length >= 2 * k && pos[n]! >= p.length)) break;
     let best = -1;
     for (let n = 0; n < peeks.length; n++) {
       const p = peeks[n]!;
