@@ -4,7 +4,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { MemoryOutboxStore } from "@ops/adapter-memory";
+import { applyOpsMigrations, nodePgExecutor, postgresStores } from "@ops/adapter-postgres";
 import { redisStores } from "@ops/adapter-redis";
 import type { OutboxStore } from "@ops/core";
 import { createNotifier, createOutboxWorker, webhookChannel } from "@ops/notify";
@@ -51,6 +53,25 @@ const bench: BenchCase = {
   async run({ quick }) {
     const backlog = quick ? 2_000 : 10_000;
     const rows: BenchRow[] = [await drain("memory", new MemoryOutboxStore(), backlog)];
+    const pgUrl = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
+    if (!(await tcpUp(pgUrl, 5432))) rows.push({ group: rows[0]!.group, subject: "@ops/adapter-postgres", note: "skipped: PostgreSQL not reachable" });
+    else {
+      const schema = `opsbench_outbox_${process.pid}`;
+      const admin = new pg.Pool({ connectionString: pgUrl, max: 1 });
+      await admin.query(`CREATE SCHEMA "${schema}"`);
+      const pool = new pg.Pool({ connectionString: pgUrl, max: 10, options: `-c search_path="${schema}"` });
+      try {
+        const exec = nodePgExecutor(pool);
+        await applyOpsMigrations(exec);
+        const stores = postgresStores(exec, { schema });
+        rows.push(await drain("postgres", stores.outbox, backlog));
+        await stores.close();
+      } finally {
+        await pool.end();
+        await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+        await admin.end();
+      }
+    }
     const url = process.env.OPS_TEST_REDIS_URL || "redis://127.0.0.1:6379";
     if (!(await tcpUp(url, 6379))) return [...rows, { group: rows[0]!.group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];
     const redis = new Redis(url);

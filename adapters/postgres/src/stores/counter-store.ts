@@ -1,4 +1,4 @@
-import { checkCounterIncrement, type CounterStore, type TenantKey } from "@ops/core";
+import { checkCounterIncrement, checkCounterReadActive, type ActiveSeries, type CounterStore, type TenantKey } from "@ops/core";
 import { sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
 import { num, tenantIs } from "../values.js";
@@ -23,6 +23,7 @@ export class PgCounterStore extends PgStoreBase implements CounterStore {
     by?: number;
     windowBuckets?: number;
     ttlMs?: number;
+    untracked?: boolean;
   }): Promise<number> {
     const { by, windowBuckets, start } = checkCounterIncrement(this.pkg, input);
     const ttl = Math.max(input.ttlMs ?? 0, windowBuckets * input.bucketMs);
@@ -74,6 +75,31 @@ export class PgCounterStore extends PgStoreBase implements CounterStore {
             AND "start_ms" >= ${input.fromMs} AND "start_ms" < ${input.toMs} AND "expires_at" > now()`,
     );
     return num(rows[0]?.total);
+  }
+
+  /**
+   * Every active series of `keys` in one statement over the bucketed rows (all tenants and the
+   * global scope), grouped in memory. `untracked` needs no index here: rows are selected by key,
+   * and detection never asks for per-identity keys.
+   */
+  async readActive(input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number }): Promise<ActiveSeries[]> {
+    const keys = checkCounterReadActive(this.pkg, input);
+    const rows = await this.q(
+      "counters.readActive",
+      sql`SELECT "tenant_id", "key", "start_ms", "count" FROM ${this.t.counters}
+          WHERE "bucket_ms" = ${input.bucketMs} AND "key" = ANY(${keys}::text[])
+            AND "start_ms" >= ${input.fromMs} AND "start_ms" < ${input.toMs} AND "count" > 0 AND "expires_at" > now()
+          ORDER BY "tenant_id" NULLS FIRST, "key", "start_ms"`,
+    );
+    const out: ActiveSeries[] = [];
+    let cur: ActiveSeries | undefined;
+    for (const r of rows) {
+      const tenantId = (r.tenant_id ?? null) as TenantKey;
+      const key = String(r.key);
+      if (!cur || cur.tenantId !== tenantId || cur.key !== key) out.push((cur = { tenantId, key, buckets: [] }));
+      cur.buckets.push({ startMs: num(r.start_ms), count: num(r.count) });
+    }
+    return out;
   }
 
   /**

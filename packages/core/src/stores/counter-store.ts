@@ -29,8 +29,10 @@ export interface CounterStore extends Closeable {
    * concurrent increments of one bucket every caller sees a distinct running total and exactly one
    * caller sees a threshold crossed. Buckets may expire `ttlMs` after they end (default: the
    * window length, `windowBuckets * bucketMs`; never sooner).
-   * `untracked: true` keeps the series out of `readActive` (high-cardinality series such as
-   * per-identity counters, which are read by key, never listed by activity).
+   * `untracked: true` is a hint for high-cardinality series (per-identity counters, read by key,
+   * never listed by activity): a store that indexes activity (memory, Redis) leaves them out of
+   * that index, so they add nothing to `readActive`'s cost; a store reading rows by key may still
+   * list them when their key is asked for.
    * @throws ValidationError on a bad key, bucketMs, by or windowBuckets.
    */
   increment(input: {
@@ -56,7 +58,7 @@ export interface CounterStore extends Closeable {
   /**
    * Set-based read for detection: every series of the given `keys` and `bucketMs`, of every tenant
    * and of the global scope (`tenantId: null`), that has at least one non-empty bucket starting in
-   * [fromMs, toMs) added without `untracked`, with those buckets ascending (as `read` returns them). Series without activity
+   * [fromMs, toMs), with those buckets ascending (as `read` returns them). Series without activity
    * in the range are absent; order of the series is unspecified; no series appears twice.
    *
    * Cost follows activity, never the number of tenants: a store answers from an index of the
