@@ -3,6 +3,7 @@ import {
   NotFoundError,
   ValidationError,
   parseInput,
+  type AuditSinkEntry,
   type FlagRecord,
   type FlagStore,
   type FlagWriter,
@@ -43,6 +44,9 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   private readonly maxAttempts: number;
   private scheduleTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly tracker: UsageTracker;
+  /** Audit entries of committed writes whose sink rejected: retried in order (each refresh, each write). */
+  private readonly auditQueue: AuditSinkEntry[] = [];
+  private auditDraining: Promise<void> | null = null;
 
   /** @throws ValidationError when `env` is not an environment slug, ConfigError for a bad option. */
   constructor(store: FlagStore, env: string, options: FeatureFlagControllerOptions<D> = {}) {
@@ -53,6 +57,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   }
 
   protected override async maintain(): Promise<void> {
+    await this.retryAudits();
     await this.applyDueChanges().catch((err: unknown) => this.onError(err, { operation: "schedule" }));
     const every = this.options.usageFlushMs ?? 600_000;
     if (every > 0 && this.clock.now() - this.tracker.lastFlush >= every)
@@ -470,8 +475,8 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       }
       if (this.state.apply(at, written)) this.changed([at.key]);
       this.armSchedule();
-      if (how.audit !== false)
-        await this.options.audit?.record({
+      if (how.audit !== false && this.options.audit)
+        await this.audited({
           action: "FLAG_CHANGE",
           actor: { id: how.actor, type: how.op === "scheduled-apply" ? "system" : "user" },
           tenantId: at.tenantId,
@@ -490,6 +495,44 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       return written;
     }
     throw new ConflictError(`[ops/flags] flag "${at.key}": gave up after ${this.maxAttempts} compare-and-set attempts under contention`);
+  }
+
+  /**
+   * Audit entries still waiting because the sink rejected them (oldest first). They are retried in
+   * order on every refresh and every write; `retryAudits()` retries now.
+   */
+  pendingAudits(): number {
+    return this.auditQueue.length;
+  }
+
+  /** Retries the waiting audit entries in order, stopping at the first that fails. Never throws. */
+  retryAudits(): Promise<void> {
+    if (this.auditDraining) return this.auditDraining;
+    const run = async () => {
+      while (this.auditQueue.length > 0) {
+        try {
+          await this.options.audit!.record(this.auditQueue[0]!);
+        } catch (err) {
+          this.onError(err, { operation: "audit", key: String(this.auditQueue[0]!.target?.id ?? "") });
+          return;
+        }
+        this.auditQueue.shift();
+      }
+    };
+    this.auditDraining = run().finally(() => (this.auditDraining = null));
+    return this.auditDraining;
+  }
+
+  /**
+   * Records the audit entry of a committed write. The write stands whatever the sink does: a
+   * rejected entry waits (in order, behind older ones) and is retried, so the caller's write never
+   * rejects because its audit entry could not be written yet.
+   */
+  private async audited(entry: AuditSinkEntry): Promise<void> {
+    this.auditQueue.push(entry);
+    await this.retryAudits();
+    // A drain already in flight may have missed the entry pushed meanwhile: one more pass.
+    if (this.auditQueue.includes(entry) && !this.auditDraining) await this.retryAudits();
   }
 
   private armSchedule(): void {

@@ -5,7 +5,7 @@ import type { EvaluationTelemetry } from "./telemetry.js";
 
 /** What `onError` is told about: a failed load or refresh, a malformed stored flag, a throwing evaluation. */
 export interface FlagErrorInfo {
-  operation: "load" | "refresh" | "compile" | "evaluate" | "schedule" | "backup" | "usage";
+  operation: "load" | "refresh" | "compile" | "evaluate" | "schedule" | "backup" | "usage" | "audit";
   key?: string;
 }
 
