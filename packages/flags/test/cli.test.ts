@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { requireService, testRedisUrl } from "@ops/testkit";
+import { OPS_MIGRATIONS, migrationStatements } from "@ops/adapter-postgres";
+import pg from "pg";
+import { requireService, testPgUrl, testRedisUrl } from "@ops/testkit";
 
 const up = await requireService("redis");
 const prefix = `opstest-flagsx-cli-${process.pid}-${Date.now().toString(36)}`;
@@ -95,4 +97,33 @@ describe.skipIf(!up)("ops-flags CLI against Redis (spawned)", () => {
     const emergency = await cli(["kill", "eu-banner", "--emergency", "--reason", "INC-9", "--env", "mig"], approval);
     expect(emergency.code, emergency.err).toBe(0);
   }, 300_000);
+});
+
+const pgUp = await requireService("postgres");
+describe.skipIf(!pgUp)("ops-flags CLI against DATABASE_URL (PostgreSQL, spawned)", () => {
+  const schema = `opstest_flagsx_cli_${process.pid}_${Date.now().toString(36)}`;
+  const pool = new pg.Pool({ connectionString: testPgUrl(), max: 2 });
+  afterAll(async () => {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  });
+
+  it("writes through the PostgreSQL store and reads back what is stored", async () => {
+    const c = await pool.connect();
+    try {
+      await c.query(`CREATE SCHEMA "${schema}"`);
+      await c.query(`SET search_path TO "${schema}"`);
+      for (const m of OPS_MIGRATIONS) for (const st of migrationStatements(m.sql)) await c.query(st);
+      await c.query("RESET search_path");
+    } finally {
+      c.release();
+    }
+    const env = { REDIS_URL: "", DATABASE_URL: testPgUrl(), OPS_PG_SCHEMA: schema };
+    const set = await cli(["set", "checkout", "true", "--reason", "launch", "--env", "prod"], env);
+    expect(set.code, set.err).toBe(0);
+    const { rows } = await pool.query(`SELECT "config"->>'value' AS v, "version", "updated_by" FROM "${schema}"."ops_flags" WHERE "key" = 'checkout'`);
+    expect(rows).toEqual([{ v: "true", version: 1, updated_by: "alice" }]);
+    const got = JSON.parse((await cli(["get", "checkout", "--env", "prod", "--json"], env)).out);
+    expect(got.flag.config.value).toBe(true);
+  }, 120_000);
 });

@@ -28,7 +28,7 @@ export const USAGE = `ops-flags <command> [options]
   approve <id> [--note N] | reject <id> --note N
 
 Options: --env E (default $OPS_ENV or prod), --actor A (default $OPS_ACTOR or cli:<user>),
---json (machine output). Store: REDIS_URL [OPS_REDIS_PREFIX]. Approval: OPS_APPROVAL_ENVS=prod,...`;
+--json (machine output). Store: DATABASE_URL [OPS_PG_SCHEMA] or REDIS_URL [OPS_REDIS_PREFIX]. Approval: OPS_APPROVAL_ENVS=prod,...`;
 
 interface Io {
   out(line: string): void;
