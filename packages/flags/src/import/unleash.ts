@@ -24,7 +24,6 @@ function constraint(c: Obj, path: string, flag: string, out: Unmapped[]): Condit
   if (!attr) return miss("constraint without contextName");
   if (op === "IN" || op === "NOT_IN") {
     const negate = (op === "NOT_IN") !== inverted;
-    if (negate) out.push({ flag, path, reason: "NOT_IN does not match a missing field here (Unleash matches it)" });
     return { attr, op: negate ? "notIn" : "in", values };
   }
   if (inverted) return miss(`inverted ${op} has no @ops operator`);
@@ -125,7 +124,8 @@ export function importUnleash(input: unknown, options: { environment?: string } 
       key,
       type: "boolean",
       value,
-      patch: { enabled: f.enabled === true, offValue: false, rules, ...(typeof f.description === "string" && f.description ? { description: f.description.slice(0, 2000) } : {}) },
+      // Unleash's constraint semantics (stringified values, NOT_IN true for a missing field, ...).
+      patch: { semantics: "unleash", enabled: f.enabled === true, offValue: false, rules, ...(typeof f.description === "string" && f.description ? { description: f.description.slice(0, 2000) } : {}) },
     });
   }
   return { source: "unleash", flags, unmapped };
