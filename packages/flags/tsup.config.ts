@@ -20,6 +20,16 @@ export default defineConfig([
     treeshake: true,
   },
   {
+    // The `ops-flags` bin: ESM only (top-level await).
+    entry: { cli: "src/cli/main.ts" },
+    format: ["esm"],
+    dts: false,
+    target: "es2022",
+    platform: "node",
+    sourcemap: true,
+    clean: false,
+  },
+  {
     entry: { client: "src/client/index.ts" },
     format: ["esm", "cjs"],
     dts: true,

@@ -26,6 +26,7 @@ export { OPS_MIGRATIONS, migrationStatements, applyOpsMigrations } from "./migra
 export { PgAuditStore } from "./stores/audit-store.js";
 export { PgSubjectKeyStore } from "./stores/subject-key-store.js";
 export { PgFlagStore } from "./stores/flag-store.js";
+export { PgChangeRequestStore } from "./stores/change-request-store.js";
 export { PgIncidentStore } from "./stores/incident-store.js";
 export { PgAuthEventStore } from "./stores/auth-event-store.js";
 export { PgOutboxStore } from "./stores/outbox-store.js";

@@ -6,6 +6,7 @@ import { PgAuditStore } from "./stores/audit-store.js";
 import { PgAuthEventStore } from "./stores/auth-event-store.js";
 import { PgCounterStore } from "./stores/counter-store.js";
 import { PgFlagStore } from "./stores/flag-store.js";
+import { PgChangeRequestStore } from "./stores/change-request-store.js";
 import { PgIncidentStore } from "./stores/incident-store.js";
 import { PgOutboxStore } from "./stores/outbox-store.js";
 import { PgSubjectKeyStore } from "./stores/subject-key-store.js";
@@ -40,6 +41,7 @@ export interface PostgresStores extends OpsStores {
   audit: PgAuditStore;
   auditKeys: PgSubjectKeyStore;
   flags: PgFlagStore;
+  changeRequests: PgChangeRequestStore;
   incidents: PgIncidentStore;
   authEvents: PgAuthEventStore;
   outbox: PgOutboxStore;
@@ -78,6 +80,7 @@ export function storesFromContext(ctx: PgStoreContext, adapter: string): Postgre
     audit: new PgAuditStore(ctx),
     auditKeys: new PgSubjectKeyStore(ctx),
     flags: new PgFlagStore(ctx),
+    changeRequests: new PgChangeRequestStore(ctx),
     incidents: new PgIncidentStore(ctx),
     authEvents: new PgAuthEventStore(ctx),
     outbox: new PgOutboxStore(ctx),

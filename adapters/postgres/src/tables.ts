@@ -6,6 +6,7 @@ export interface OpsTableNames {
   auditEntries: Sql;
   auditSubjectKeys: Sql;
   flags: Sql;
+  flagChangeRequests: Sql;
   incidents: Sql;
   incidentModels: Sql;
   authEvents: Sql;
@@ -22,6 +23,7 @@ export function opsTableNames(schema?: string): OpsTableNames {
     auditEntries: q("ops_audit_entries"),
     auditSubjectKeys: q("ops_audit_subject_keys"),
     flags: q("ops_flags"),
+    flagChangeRequests: q("ops_flag_change_requests"),
     incidents: q("ops_incidents"),
     incidentModels: q("ops_incident_models"),
     authEvents: q("ops_auth_events"),

@@ -18,3 +18,4 @@ export { FlagChangeRequests, type FlagChangeRequestsOptions } from "./approvals/
 export { FlagChangeSchema, type FlagChange, type PlannedChange } from "./approvals/change.js";
 export { ApprovalRequiredError } from "./approvals/errors.js";
 export type { EvaluationTelemetry } from "./telemetry.js";
+export { importUnleash, importLaunchDarkly, importFlagd, applyImport, type ImportResult, type ImportedFlag, type Unmapped } from "./import/index.js";

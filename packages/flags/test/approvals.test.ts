@@ -2,16 +2,35 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { memoryStores } from "@ops/adapter-memory";
 import { redisStores } from "@ops/adapter-redis";
+import { OPS_MIGRATIONS, migrationStatements, nodePgExecutor, postgresStores } from "@ops/adapter-postgres";
+import pg from "pg";
 import { ConflictError, type AuditSinkEntry, type ChangeRequestStore, type FlagStore } from "@ops/core";
-import { requireService, testRedisUrl } from "@ops/testkit";
+import { requireService, testPgUrl, testRedisUrl } from "@ops/testkit";
 import { ApprovalRequiredError, FeatureFlagController, FlagChangeRequests } from "@ops/flags";
 
 const redisUp = await requireService("redis");
+const pgUp = await requireService("postgres");
+// This file's own schema with the @ops migrations applied.
+const schema = `opstest_flagsx_cr_${process.pid}_${Date.now().toString(36)}`;
+const pool = new pg.Pool({ connectionString: testPgUrl(), max: 4 });
+if (pgUp) {
+  const c = await pool.connect();
+  try {
+    await c.query(`CREATE SCHEMA "${schema}"`);
+    await c.query(`SET search_path TO "${schema}"`);
+    for (const m of OPS_MIGRATIONS) for (const st of migrationStatements(m.sql)) await c.query(st);
+  } finally {
+    await c.query("RESET search_path").catch(() => {});
+    c.release();
+  }
+}
 const prefix = `opstest-flagsx-cr-${process.pid}-${Date.now().toString(36)}`;
 const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 2 });
 const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of closers) await c();
+  if (pgUp) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await pool.end();
   if (!redisUp) return redis.disconnect();
   let cursor = "0";
   do {
@@ -25,6 +44,7 @@ afterAll(async () => {
 const backends: { name: string; up: boolean; make: () => { flags: FlagStore; changeRequests: ChangeRequestStore; close: () => Promise<void> } }[] = [
   { name: "memory", up: true, make: () => memoryStores() },
   { name: "redis", up: redisUp, make: () => redisStores(redis, { prefix }) },
+  { name: "postgres", up: pgUp, make: () => postgresStores(nodePgExecutor(pool), { schema }) },
 ];
 
 for (const b of backends)
@@ -91,7 +111,7 @@ for (const b of backends)
       const { c, cr } = await setup();
       const req = await cr.propose({ key: "checkout", change: { kind: "set", value: true }, actorUserId: "alice", reason: "on" });
       const results = await Promise.allSettled(["bob", "carol", "erin"].map((r) => cr.approve({ id: req.id, actorUserId: r })));
-      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      expect(results.filter((r) => r.status === "fulfilled"), JSON.stringify(results.map((r) => (r.status === "rejected" ? String((r as PromiseRejectedResult).reason) : "ok")))).toHaveLength(1);
       expect(results.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError)).toBe(true);
       expect(c.getFlag("checkout")).toMatchObject({ version: 2, config: { value: true } });
     });

@@ -21,6 +21,16 @@ function fail(message: string): never {
 function check(cond: unknown, message: string): asserts cond {
   if (!cond) fail(message);
 }
+/** Deep equality with object key order ignored (jsonb reorders keys). */
+function same(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(canon).join(",")}]`
+      : v !== null && typeof v === "object"
+        ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`).join(",")}}`
+        : JSON.stringify(v);
+  return canon(a) === canon(b);
+}
 async function rejectsWith(p: Promise<unknown>, type: new (...a: never[]) => Error, what: string): Promise<void> {
   try {
     await p;
@@ -60,7 +70,7 @@ export function changeRequestStoreCases(opts: ChangeRequestConformanceOptions): 
           check(made.status === "pending" && made.version === 1 && made.reviewer === null && made.appliedVersion === null, "fresh request state");
           check(made.createdAt === made.updatedAt && !Number.isNaN(Date.parse(made.createdAt)), "timestamps set by the store");
           const got = await store.get({ env: e, id: "cr1" });
-          check(got !== null && JSON.stringify(got.config) === JSON.stringify(request(e, "cr1").config), "config round-trips");
+          check(got !== null && same(got.config, request(e, "cr1").config) && same(got.change, request(e, "cr1").change), "config and change round-trip (deep-equal)");
           check(got.baseVersion === 3 && got.author === "alice" && got.tenantId === null, "fields round-trip");
           const del = await store.create({ request: request(e, "cr-del", { config: null, kind: "delete", baseVersion: null, tenantId: "t1" }) });
           check(del.config === null && del.baseVersion === null && del.tenantId === "t1", "null config / base version and a tenant round-trip");

@@ -98,8 +98,10 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
     const cr = await this.mustGet(p.id);
     if (cr.author === p.actorUserId)
       throw new ApprovalRequiredError(`[ops/flags] change request ${cr.id}: the author (${cr.author}) cannot approve it; another principal must`);
-    // An `approved` request whose apply was interrupted (a crash) can be approved again to finish it.
-    if (cr.status !== "pending" && cr.status !== "approved")
+    // Only a pending request: letting a second reviewer re-enter an `approved` one (to finish an
+    // interrupted apply) races the first reviewer's apply. A request left `approved` by a crash
+    // between the claim and the write is proposed again.
+    if (cr.status !== "pending")
       throw new ConflictError(`[ops/flags] change request ${cr.id} is ${cr.status}, not pending`);
     // Claim it: of two reviewers acting at once, exactly one gets past this write.
     const claimed = await this.store.update({

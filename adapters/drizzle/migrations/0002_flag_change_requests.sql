@@ -1,0 +1,22 @@
+CREATE TABLE "ops_flag_change_requests" (
+	"env" text COLLATE "C" NOT NULL,
+	"id" text COLLATE "C" NOT NULL,
+	"key" text COLLATE "C" NOT NULL,
+	"tenant_id" text COLLATE "C",
+	"kind" text NOT NULL,
+	"config" jsonb,
+	"change" jsonb NOT NULL,
+	"base_version" integer,
+	"author" text NOT NULL,
+	"reason" text NOT NULL,
+	"status" text NOT NULL,
+	"reviewer" text,
+	"review_note" text,
+	"applied_version" integer,
+	"version" integer NOT NULL,
+	"created_at" timestamp (3) with time zone NOT NULL,
+	"updated_at" timestamp (3) with time zone NOT NULL,
+	CONSTRAINT "ops_flag_change_requests_pkey" PRIMARY KEY("env","id")
+);
+--> statement-breakpoint
+CREATE INDEX "ops_flag_change_requests_status_idx" ON "ops_flag_change_requests" USING btree ("env","status","id");
