@@ -1,11 +1,13 @@
 // Checks the shape every publishable package must have, from its package.json and its dist/:
 // exports with "types" first in each branch, sideEffects false, files ["dist", ...], peer @ops/core,
+// a LICENSE file identical to the root one (npm packs it into every tarball whatever "files" says),
 // and every file the exports map points at exists after the build.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const roots = ["packages", "adapters"];
 const problems = [];
+const license = readFileSync("LICENSE", "utf8");
 for (const root of roots) {
   for (const dir of readdirSync(root)) {
     const base = join(root, dir);
@@ -16,6 +18,9 @@ for (const root of roots) {
     if (pkg.type !== "module") p('"type" must be "module"');
     if (pkg.sideEffects !== false) p('"sideEffects" must be false');
     if (!Array.isArray(pkg.files) || !pkg.files.includes("dist")) p('"files" must include "dist"');
+    if (pkg.license !== "MIT") p('"license" must be "MIT"');
+    if (!existsSync(join(base, "LICENSE"))) p(`has no LICENSE file (run: cp LICENSE ${base}/LICENSE)`);
+    else if (readFileSync(join(base, "LICENSE"), "utf8") !== license) p(`LICENSE differs from the root LICENSE (run: cp LICENSE ${base}/LICENSE)`);
     if (pkg.name !== "@ops/core") {
       if (!pkg.peerDependencies?.["@ops/core"]) p("@ops/core must be a peer dependency");
       if (pkg.dependencies?.["@ops/core"]) p("@ops/core must not be a direct dependency");

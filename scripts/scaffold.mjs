@@ -1,6 +1,6 @@
 // Creates a package skeleton with the shape every @ops package shares.
 // Usage: node scripts/scaffold.mjs <dir> <name> "<description>" [json-overrides]
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const [dir, name, description, overrides = "{}"] = process.argv.slice(2);
@@ -8,6 +8,8 @@ if (!dir || !name) throw new Error("usage: scaffold.mjs <dir> <name> <descriptio
 const extra = JSON.parse(overrides);
 mkdirSync(join(dir, "src"), { recursive: true });
 mkdirSync(join(dir, "test"), { recursive: true });
+// npm packs LICENSE into the tarball whatever "files" says; check-packages.mjs wants this copy.
+copyFileSync("LICENSE", join(dir, "LICENSE"));
 
 const entry = (sub) => ({
   "@ops/source": `./src/${sub}.ts`,

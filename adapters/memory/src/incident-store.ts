@@ -22,11 +22,24 @@ import { MemoryStoreBase, tick } from "./base.js";
 
 const scopeKey = (tenantId: TenantKey, id: string) => `${tenantId === null ? "\u0000" : `t:${tenantId}`}\u0001${id}`;
 
-/** In-process `IncidentStore`: the reference semantics (CAS versions, keyset cursors, tenant scopes). */
+/**
+ * In-process `IncidentStore`: the reference semantics (CAS versions, keyset cursors, tenant scopes).
+ * Indexed like a database would be, so no call walks every incident: the active incident per
+ * fingerprint (the partial unique index), ids in order (scan), active ids in order (the runtime's
+ * sweep), and each tenant's ids newest first (list).
+ */
 export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStore {
   /** By id (ids are unique across tenants, as a primary key is). */
   private readonly byId = new Map<string, IncidentRecord>();
   private readonly models = new Map<string, IncidentModelRecord>();
+  /** scopeKey(tenant, fingerprint) -> id of the active incident. */
+  private readonly activeByFingerprint = new Map<string, string>();
+  /** Every id, ascending. */
+  private readonly ids: string[] = [];
+  /** Ids of active (not resolved) incidents, ascending. */
+  private readonly activeIds: string[] = [];
+  /** scopeKey(tenant, "") -> that tenant's incidents, newest first (openedAt desc, id desc). */
+  private readonly byTenant = new Map<string, IncidentRecord[]>();
 
   /** Conformance backdoor (`IncidentRawBackdoor`): the stored record, any tenant, no copy-out filters. */
   rawIncident(id: string): IncidentRecord | null {
@@ -60,14 +73,20 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
       ]);
     if (this.byId.has(r.id)) throw new ConflictError(`[ops/adapter-memory] incident ${r.id} already exists`);
     if (r.state !== "resolved") {
-      for (const other of this.byId.values())
-        if (other.tenantId === r.tenantId && other.fingerprint === r.fingerprint && other.state !== "resolved")
-          throw new ConflictError(
-            `[ops/adapter-memory] an active incident with fingerprint ${r.fingerprint} already exists (${other.id})`,
-          );
+      const other = this.activeByFingerprint.get(scopeKey(r.tenantId, r.fingerprint));
+      if (other !== undefined)
+        throw new ConflictError(`[ops/adapter-memory] an active incident with fingerprint ${r.fingerprint} already exists (${other})`);
     }
     const stored: IncidentRecord = { ...this.copy(r), version: 1 };
     this.byId.set(r.id, stored);
+    insertSorted(this.ids, r.id, cmp);
+    if (stored.state !== "resolved") {
+      this.activeByFingerprint.set(scopeKey(r.tenantId, r.fingerprint), r.id);
+      insertSorted(this.activeIds, r.id, cmp);
+    }
+    let list = this.byTenant.get(scopeKey(r.tenantId, ""));
+    if (!list) this.byTenant.set(scopeKey(r.tenantId, ""), (list = []));
+    insertSorted(list, stored, newestFirst);
     return this.copy(stored);
   }
 
@@ -79,10 +98,9 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
 
   async findActive(input: { tenantId: TenantKey; fingerprint: string }): Promise<IncidentRecord | null> {
     this.assertOpen();
-    for (const r of this.byId.values())
-      if (r.tenantId === input.tenantId && r.fingerprint === input.fingerprint && r.state !== "resolved")
-        return this.copy(r);
-    return null;
+    const id = this.activeByFingerprint.get(scopeKey(input.tenantId, input.fingerprint));
+    const r = id === undefined ? undefined : this.byId.get(id);
+    return r ? this.copy(r) : null;
   }
 
   async update(input: {
@@ -107,7 +125,21 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     if (patch.updatedAt !== undefined) next.updatedAt = patch.updatedAt;
     if (patch.resolvedAt !== undefined) next.resolvedAt = patch.resolvedAt;
     if (patch.data !== undefined) next.data = patch.data;
+    const fp = scopeKey(r.tenantId, r.fingerprint);
+    if (r.state === "resolved" && next.state !== "resolved") {
+      // Re-activating must respect the one-active-per-fingerprint rule, as the partial index does.
+      const other = this.activeByFingerprint.get(fp);
+      if (other !== undefined && other !== r.id)
+        throw new ConflictError(`[ops/adapter-memory] an active incident with fingerprint ${r.fingerprint} already exists (${other})`);
+      this.activeByFingerprint.set(fp, r.id);
+      insertSorted(this.activeIds, r.id, cmp);
+    } else if (r.state !== "resolved" && next.state === "resolved") {
+      if (this.activeByFingerprint.get(fp) === r.id) this.activeByFingerprint.delete(fp);
+      removeSorted(this.activeIds, r.id, cmp);
+    }
     this.byId.set(r.id, next);
+    const list = this.byTenant.get(scopeKey(r.tenantId, ""))!;
+    list[lowerBound(list, r, newestFirst)] = next;
     return this.copy(next);
   }
 
@@ -117,15 +149,18 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     const after = input.cursor ? decodeCursor(input.cursor, 2, "adapter-memory") : null;
     const states = input.states ? new Set<string>(input.states) : null;
     const types = input.types ? new Set(input.types) : null;
-    const rows = [...this.byId.values()]
-      .filter((r) => r.tenantId === input.tenantId)
-      .filter((r) => (!states || states.has(r.state)) && (!types || types.has(r.type)))
-      .sort((a, b) => (a.openedAt === b.openedAt ? cmp(b.id, a.id) : cmp(b.openedAt, a.openedAt)))
-      .filter((r) => {
-        if (!after) return true;
-        const [at, id] = after as [string, string];
-        return r.openedAt < at || (r.openedAt === at && r.id < id);
-      });
+    const list = this.byTenant.get(scopeKey(input.tenantId, "")) ?? [];
+    let i = 0;
+    if (after) {
+      const [openedAt, id] = after as [string, string];
+      // The first record strictly after the cursor in (openedAt desc, id desc) order.
+      i = upperBound(list, { openedAt, id } as IncidentRecord, newestFirst);
+    }
+    const rows: IncidentRecord[] = [];
+    for (; i < list.length && rows.length <= limit; i++) {
+      const r = list[i]!;
+      if ((!states || states.has(r.state)) && (!types || types.has(r.type))) rows.push(r);
+    }
     return this.page(rows, limit, (r) => [r.openedAt, r.id]);
   }
 
@@ -134,9 +169,13 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     const limit = pageLimit(input.limit, "adapter-memory");
     const after = input.cursor ? (decodeCursor(input.cursor, 1, "adapter-memory")[0] as string) : null;
     const states = input.states ? new Set<string>(input.states) : null;
-    const rows = [...this.byId.values()]
-      .filter((r) => (!states || states.has(r.state)) && (after === null || r.id > after))
-      .sort((a, b) => cmp(a.id, b.id));
+    // Active states only (the runtime's sweep): walk the active ids, not every incident ever.
+    const source = states && !states.has("resolved") ? this.activeIds : this.ids;
+    const rows: IncidentRecord[] = [];
+    for (let i = after === null ? 0 : upperBound(source, after, cmp); i < source.length && rows.length <= limit; i++) {
+      const r = this.byId.get(source[i]!)!;
+      if (!states || states.has(r.state)) rows.push(r);
+    }
     return this.page(rows, limit, (r) => [r.id]);
   }
 
@@ -181,4 +220,42 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Newest first: openedAt desc, then id desc (the order of `list`). */
+function newestFirst(a: IncidentRecord, b: IncidentRecord): number {
+  return a.openedAt === b.openedAt ? cmp(b.id, a.id) : cmp(b.openedAt, a.openedAt);
+}
+
+/** First index whose element is not before `x`. */
+function lowerBound<T>(arr: readonly T[], x: T, order: (a: T, b: T) => number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order(arr[mid]!, x) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose element is after `x`. */
+function upperBound<T>(arr: readonly T[], x: T, order: (a: T, b: T) => number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order(arr[mid]!, x) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted<T>(arr: T[], x: T, order: (a: T, b: T) => number): void {
+  arr.splice(lowerBound(arr, x, order), 0, x);
+}
+
+function removeSorted<T>(arr: T[], x: T, order: (a: T, b: T) => number): void {
+  const i = lowerBound(arr, x, order);
+  if (i < arr.length && order(arr[i]!, x) === 0) arr.splice(i, 1);
 }

@@ -5,6 +5,7 @@ import { MemorySubjectKeyStore } from "./subject-key-store.js";
 import { MemoryAuthEventStore } from "./auth-event-store.js";
 import { MemoryCounterStore } from "./counter-store.js";
 import { MemoryFlagStore } from "./flag-store.js";
+import { MemoryChangeRequestStore } from "./change-request-store.js";
 import { MemoryIncidentStore } from "./incident-store.js";
 import { MemoryOutboxStore } from "./outbox-store.js";
 
@@ -14,6 +15,7 @@ export interface MemoryStores extends OpsStores {
   audit: MemoryAuditStore;
   auditKeys: MemorySubjectKeyStore;
   flags: MemoryFlagStore;
+  changeRequests: MemoryChangeRequestStore;
   incidents: MemoryIncidentStore;
   authEvents: MemoryAuthEventStore;
   outbox: MemoryOutboxStore;
@@ -30,6 +32,7 @@ export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
     audit: new MemoryAuditStore(options),
     auditKeys: new MemorySubjectKeyStore(options),
     flags: new MemoryFlagStore(options),
+    changeRequests: new MemoryChangeRequestStore(options),
     incidents: new MemoryIncidentStore(options),
     authEvents: new MemoryAuthEventStore(options),
     outbox: new MemoryOutboxStore(options),

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { pipelinePerSlot, type RedisClient } from "./client.js";
 import * as z from "zod";
 import {
   AuthEventTypeSchema,
@@ -94,7 +94,7 @@ export class RedisAuthEventStore implements AuthEventStore {
   private readonly cap: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
     options: RedisAuthEventOptions = {},
@@ -122,7 +122,9 @@ export class RedisAuthEventStore implements AuthEventStore {
       (byTenant.get(t) ?? byTenant.set(t, []).get(t)!).push(e);
     }
     try {
-      if (byTenant.size) await this.redis.sadd(this.keys.index("authev:scopes"), ...byTenant.keys());
+      // The scope registry is sharded by tenant (one SADD per tenant, each in its shard's slot).
+      const tokens = [...byTenant.keys()];
+      await pipelinePerSlot(this.redis, tokens.map((t) => this.keys.indexShard("authev:scopes", t)), (p, k, i) => p.sadd(k, tokens[i]!));
       let inserted = 0;
       for (const [token, list] of byTenant) {
         const t = tokenToScope(token);
@@ -230,7 +232,8 @@ export class RedisAuthEventStore implements AuthEventStore {
     parseInput(z.object({ before: Iso }), input, { pkg: "adapter-redis", what: "AuthEventStore.prune input" });
     try {
       let removed = 0;
-      for (const token of await this.redis.smembers(this.keys.index("authev:scopes"))) {
+      const shards = (await pipelinePerSlot(this.redis, this.keys.indexShards("authev:scopes"), (p, k) => p.smembers(k))) as string[][];
+      for (const token of new Set(shards.flat())) {
         const t = tokenToScope(token);
         removed += Number(await PRUNE.run(this.redis, [this.data(t), this.byTime(t)], [`(${norm(input.before)}`]));
       }

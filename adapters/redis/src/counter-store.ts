@@ -1,20 +1,24 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import * as z from "zod";
 import {
   TenantIdSchema,
   UnavailableError,
   checkCounterIncrement,
+  checkCounterReadActive,
+  mapLimit,
   ValidationError,
   parseInput,
+  type ActiveSeries,
   type CounterStore,
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
-import type { RedisKeys } from "./keys.js";
-import { LuaScript } from "./script.js";
+import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
+import { LuaScript, opKey } from "./script.js";
 
-// KEYS[1] = the bucket to add to; KEYS[2..] = the earlier buckets of the window.
+// KEYS[1] = the bucket to add to; KEYS[2..n-1] = the earlier buckets of the window; KEYS[n] = the
+// call's marker (idempotent: a resent increment is applied once).
 // ARGV[1] = by; ARGV[2] = time to live of KEYS[1] in ms (only ever extended).
 // INCRBY and the window sum run as one script: concurrent callers see distinct running totals.
 const INCREMENT = new LuaScript(`
@@ -22,12 +26,25 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 local total = v
-for i = 2, #KEYS do
+for i = 2, #KEYS - 1 do
   local c = redis.call('GET', KEYS[i])
   if c then total = total + tonumber(c) end
 end
 return total
+`, { idempotent: true });
+
+// KEYS[1] = a bucket's touched-series set; ARGV[1] = the member; ARGV[2] = its time to live in ms.
+const TOUCH = new LuaScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
 `);
+
+/** Touched-series sets per bucket (see `RedisKeys.counterTouched`). */
+export const TOUCHED_SHARDS = 8;
+/** Commands `readActive` keeps in flight at once. */
+const READ_CONCURRENCY = 64;
 
 /** Reads touch one key per bucket; more than this in one call is refused (ask for a coarser bucket). */
 export const MAX_BUCKETS_PER_READ = 10_000;
@@ -55,9 +72,14 @@ const RangeSchema = z.object({
  */
 export class RedisCounterStore implements CounterStore {
   private closed = false;
+  /**
+   * Touched-set members this instance already added, per set key (the latest few buckets only):
+   * a series pays for its index entry once per bucket, not once per increment.
+   */
+  private readonly touchedCache = new Map<string, Set<string>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
   ) {}
@@ -74,6 +96,7 @@ export class RedisCounterStore implements CounterStore {
     by?: number;
     windowBuckets?: number;
     ttlMs?: number;
+    untracked?: boolean;
   }): Promise<number> {
     this.assertOpen();
     const { by, windowBuckets: n, start } = checkCounterIncrement("adapter-redis", input);
@@ -83,6 +106,10 @@ export class RedisCounterStore implements CounterStore {
     const keys: string[] = [];
     for (let b = 0; b < n; b++) keys.push(this.keys.counter(i.tenantId, i.key, i.bucketMs, start - b * i.bucketMs));
     try {
+      keys.push(opKey(`${this.keys.scope(i.tenantId)}:`));
+      // The index entry goes first: an add that fails after it leaves an empty series in the index
+      // (harmless), while the other order could count signals detection never reads.
+      if (i.untracked !== true) await this.touch(i.tenantId, i.key, i.bucketMs, start, ttl);
       return Number(await INCREMENT.run(this.redis, keys, [by, ttl]));
     } catch (err) {
       throw mapRedisError(err, `increment counter "${i.key}"`);
@@ -127,7 +154,83 @@ export class RedisCounterStore implements CounterStore {
     return total;
   }
 
+  /**
+   * One SUNION per (shard, key) over the range's touched-scope sets, then one MGET per active
+   * scope: a tick's Redis calls follow the active tenants, never the number of tenants. Series
+   * whose buckets expired are skipped.
+   */
+  async readActive(input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number }): Promise<ActiveSeries[]> {
+    this.assertOpen();
+    const keys = new Set(checkCounterReadActive("adapter-redis", input));
+    const starts: number[] = [];
+    for (let s = Math.ceil(input.fromMs / input.bucketMs) * input.bucketMs; s < input.toMs; s += input.bucketMs) {
+      starts.push(s);
+      if (starts.length > MAX_BUCKETS_PER_READ)
+        throw new ValidationError(
+          `[ops/adapter-redis] invalid CounterStore.readActive input: toMs: the range spans more than ${MAX_BUCKETS_PER_READ} buckets`,
+          [{ path: "toMs", message: `expected at most ${MAX_BUCKETS_PER_READ} buckets in range` }],
+        );
+    }
+    if (starts.length === 0) return [];
+    try {
+      // Which scopes touched which key: one SUNION per (shard, key) over the range's buckets.
+      const byScope = new Map<string, Set<string>>();
+      const lookups: Array<{ shard: number; key: string }> = [];
+      for (let shard = 0; shard < TOUCHED_SHARDS; shard++) for (const key of keys) lookups.push({ shard, key });
+      await mapLimit(lookups, READ_CONCURRENCY, async ({ shard, key }) => {
+        const tokens = await this.redis.sunion(...starts.map((st) => this.keys.counterTouched(input.bucketMs, shard, st, key)));
+        for (const token of tokens) {
+          let set = byScope.get(token);
+          if (!set) byScope.set(token, (set = new Set()));
+          set.add(key);
+        }
+      });
+      // Then one MGET per active scope (tenant or global) over the keys it touched: a scope's
+      // counter keys share its slot.
+      const out: ActiveSeries[] = [];
+      await mapLimit(byScope, READ_CONCURRENCY, async ([token, touchedKeys]) => {
+        const tenantId = tokenToScope(token);
+        const scopeKeys = [...touchedKeys];
+        const names: string[] = [];
+        for (const key of scopeKeys) for (const st of starts) names.push(this.keys.counter(tenantId, key, input.bucketMs, st));
+        const values = await this.redis.mget(...names);
+        scopeKeys.forEach((key, k) => {
+          const buckets: Array<{ startMs: number; count: number }> = [];
+          for (let idx = 0; idx < starts.length; idx++) {
+            const v = values[k * starts.length + idx];
+            if (v !== null && v !== undefined && Number(v) !== 0) buckets.push({ startMs: starts[idx]!, count: Number(v) });
+          }
+          if (buckets.length > 0) out.push({ tenantId, key, buckets });
+        });
+      });
+      return out;
+    } catch (err) {
+      throw mapRedisError(err, "read active counter series");
+    }
+  }
+
+  private async touch(tenantId: TenantKey, key: string, bucketMs: number, start: number, ttlMs: number): Promise<void> {
+    const member = scopeToken(tenantId);
+    const setKey = this.keys.counterTouched(bucketMs, shardOf(member), start, key);
+    let seen = this.touchedCache.get(setKey);
+    if (seen?.has(member)) return;
+    await TOUCH.run(this.redis, [setKey], [member, ttlMs]);
+    if (!seen) {
+      this.touchedCache.set(setKey, (seen = new Set()));
+      // Keep the sets of the latest buckets only (insertion order is bucket order in practice).
+      if (this.touchedCache.size > 4096) this.touchedCache.delete(this.touchedCache.keys().next().value!);
+    }
+    seen.add(member);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
 }
+
+function shardOf(member: string): number {
+  let h = 0;
+  for (let i = 0; i < member.length; i++) h = (h * 31 + member.charCodeAt(i)) | 0;
+  return (h >>> 0) % TOUCHED_SHARDS;
+}
+

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import {
   UnavailableError,
   decodeCursor,
@@ -13,9 +13,10 @@ import {
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
+import { isCluster, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { RedisKeys, scopeToken, tokenToScope } from "./keys.js";
-import { LuaScript } from "./script.js";
+import { LuaScript, opKey } from "./script.js";
 import { validateFlagAddress } from "./validate.js";
 
 // A record is stored as one hash field: "<version>\n<updatedAt>\n<actor as JSON>\n<config JSON>".
@@ -36,7 +37,7 @@ redis.call('HSET', KEYS[1], ARGV[1], v .. '\\n' .. ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('PUBLISH', ARGV[4], ARGV[5] .. v .. '}')
 return v
-`);
+`, { idempotent: true });
 
 const DEL = new LuaScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -47,7 +48,7 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
-`);
+`, { idempotent: true });
 
 function decode(env: string, key: string, tenantId: TenantKey, raw: string): FlagRecord {
   const a = raw.indexOf("\n");
@@ -88,7 +89,7 @@ export class RedisFlagStore implements FlagStore {
   private readonly pollIntervalMs: number;
   private readonly now: () => number;
   private closed = false;
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private readonly listeners = new Set<(change: FlagChange) => void>();
   /** Versions seen by this process's subscription, to report what a dropped connection missed. */
   private readonly known = new Map<string, number>();
@@ -100,7 +101,7 @@ export class RedisFlagStore implements FlagStore {
   private psubscribed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisFlagStoreOptions,
   ) {
     this.keys = options.keys;
@@ -139,14 +140,12 @@ export class RedisFlagStore implements FlagStore {
     const configJson = JSON.stringify(input.config);
     try {
       // Indexes first (idempotent): a snapshot may then see an empty scope, never miss a record.
-      await this.redis
-        .multi()
-        .sadd(this.keys.flagScopes(input.env), scopeToken(input.tenantId))
-        .sadd(this.keys.flagEnvs(), input.env)
-        .exec();
+      // Two commands, not one MULTI: on a Cluster the two sets live in different slots.
+      const token = scopeToken(input.tenantId);
+      await Promise.all([this.redis.sadd(this.keys.flagScopes(input.env, token), token), this.redis.sadd(this.keys.flagEnvs(), input.env)]);
       const version = (await PUT.run(
         this.redis,
-        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId)],
+        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId), opKey(`${this.keys.scope(input.tenantId)}:`)],
         [
           input.key,
           input.expectedVersion === null ? "" : String(input.expectedVersion),
@@ -176,7 +175,7 @@ export class RedisFlagStore implements FlagStore {
     try {
       await DEL.run(
         this.redis,
-        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId)],
+        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId), opKey(`${this.keys.scope(input.tenantId)}:`)],
         [
           input.key,
           String(input.expectedVersion),
@@ -221,16 +220,18 @@ export class RedisFlagStore implements FlagStore {
     this.assertOpen();
     validateFlagAddress(input, "snapshot");
     try {
-      const scopes = await this.redis.smembers(this.keys.flagScopes(input.env));
-      const pipe = this.redis.pipeline();
-      for (const token of scopes) pipe.hgetall(this.keys.flagHash(input.env, tokenToScope(token)));
-      const results = (await pipe.exec()) ?? [];
+      // The scope set is sharded and each scope's hash lives in its tenant's slot: on a Cluster
+      // every read is grouped per slot (a pipeline spanning slots is refused there).
+      const shards = (await pipelinePerSlot(this.redis, this.keys.allFlagScopes(input.env), (p, k) => p.smembers(k))) as string[][];
+      const scopes = [...new Set(shards.flat())];
+      const hashes = (await pipelinePerSlot(
+        this.redis,
+        scopes.map((token) => this.keys.flagHash(input.env, tokenToScope(token))),
+        (p, k) => p.hgetall(k),
+      )) as Array<Record<string, string>>;
       const out: FlagRecord[] = [];
       scopes.forEach((token, i) => {
-        const [err, hash] = results[i] ?? [null, {}];
-        if (err) throw err;
-        for (const [key, raw] of Object.entries(hash as Record<string, string>))
-          out.push(decode(input.env, key, tokenToScope(token), raw));
+        for (const [key, raw] of Object.entries(hashes[i] ?? {})) out.push(decode(input.env, key, tokenToScope(token), raw));
       });
       return out;
     } catch (err) {
@@ -266,7 +267,10 @@ export class RedisFlagStore implements FlagStore {
   }
 
   private startSubscriber(): void {
-    const sub = this.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    // Classic (not sharded) pub/sub: on a Cluster a PUBLISH reaches subscribers on every node.
+    const sub: RedisClient = isCluster(this.redis)
+      ? (this.redis as Cluster).duplicate()
+      : (this.redis as Redis).duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber = sub;
     sub.on("error", () => {
       // Reconnection is ioredis' job; errors while down are expected and must not crash the app.

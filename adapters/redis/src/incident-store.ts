@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import * as z from "zod";
 import {
   ConflictError,
@@ -21,11 +20,13 @@ import {
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
+import { pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
-import { LuaScript } from "./script.js";
+import { LuaScript, opKey } from "./script.js";
 
-// Cross-tenant id registry (slot {idx}): ids are unique across the store, and `scan` walks it.
+// Cross-tenant id registry, sharded by id (`{idx:inc:<n>}`): ids are unique across the store (an
+// id always maps to the same shard), and `scan` merges the shards' sorted sets.
 const CLAIM_ID = new LuaScript(`
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return redis.error_reply('OPS_CONFLICT incident "' .. ARGV[1] .. '" already exists')
@@ -51,7 +52,7 @@ end
 redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[3] .. '|' .. ARGV[1])
 return 1
-`);
+`, { idempotent: true });
 // KEYS: record hash, fingerprint key. ARGV: id, expected version, new json, new state.
 const UPDATE = new LuaScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -62,7 +63,7 @@ end
 redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'j', ARGV[3])
 if ARGV[4] == 'resolved' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return tonumber(v) + 1
-`);
+`, { idempotent: true });
 // KEYS: model hash. ARGV: expected ('' = must not exist), json, updatedAt.
 const PUT_MODEL = new LuaScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -74,7 +75,7 @@ end
 local nv = (tonumber(v) or 0) + 1
 redis.call('HSET', KEYS[1], 'v', nv, 'j', ARGV[2], 'u', ARGV[3])
 return nv
-`);
+`, { idempotent: true });
 
 const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
 const RecordSchema = z.object({
@@ -103,7 +104,7 @@ export class RedisIncidentStore implements IncidentStore {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
   ) {}
@@ -120,6 +121,11 @@ export class RedisIncidentStore implements IncidentStore {
   private byOpened(t: TenantKey) {
     return `${this.keys.scope(t)}:inc:byopened`;
   }
+  /** The id registry shard of `id`: [owners hash, ids sorted set], one slot. */
+  private registry(id: string): [string, string] {
+    const shard = this.keys.indexShard("inc", id);
+    return [`${shard}:owners`, `${shard}:all`];
+  }
 
   async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
     this.assertOpen();
@@ -129,11 +135,10 @@ export class RedisIncidentStore implements IncidentStore {
     r.openedAt = new Date(r.openedAt).toISOString();
     r.updatedAt = new Date(r.updatedAt).toISOString();
     if (r.resolvedAt !== undefined) r.resolvedAt = new Date(r.resolvedAt).toISOString();
-    const owners = this.keys.index("inc:owners");
-    const all = this.keys.index("inc:all");
+    const [owners, all] = this.registry(r.id);
     const token = scopeToken(r.tenantId);
     try {
-      // The id registry ({idx} slot) and the record (tenant slot) cannot be one script on a
+      // The id registry (its shard's slot) and the record (tenant slot) cannot be one script on a
       // Cluster. A create cut between the two (connection lost) leaves the id registered to this
       // scope with no record: a retry takes it over, and CREATE's EXISTS check still lets exactly
       // one creator win.
@@ -149,7 +154,7 @@ export class RedisIncidentStore implements IncidentStore {
       try {
         await CREATE.run(
           this.redis,
-          [rec, this.fp(r.tenantId, r.fingerprint), this.byOpened(r.tenantId)],
+          [rec, this.fp(r.tenantId, r.fingerprint), this.byOpened(r.tenantId), opKey(`${this.keys.scope(r.tenantId)}:`)],
           [r.id, JSON.stringify(record), r.openedAt, r.state],
         );
       } catch (err) {
@@ -212,7 +217,7 @@ export class RedisIncidentStore implements IncidentStore {
     try {
       await UPDATE.run(
         this.redis,
-        [this.rec(input.tenantId, input.id), this.fp(input.tenantId, current.fingerprint)],
+        [this.rec(input.tenantId, input.id), this.fp(input.tenantId, current.fingerprint), opKey(`${this.keys.scope(input.tenantId)}:`)],
         [input.id, input.expectedVersion, JSON.stringify(next), next.state],
       );
       return next;
@@ -233,12 +238,13 @@ export class RedisIncidentStore implements IncidentStore {
       for (;;) {
         const batch = await this.redis.zrevrangebylex(this.byOpened(input.tenantId), before === null ? "+" : `(${before}`, "-", "LIMIT", 0, Math.max(2 * limit, 64));
         if (batch.length === 0) return { items, nextCursor: null };
-        const pipe = this.redis.pipeline();
-        for (const m of batch) pipe.hget(this.rec(input.tenantId, m.slice(m.indexOf("|") + 1)), "j");
-        const res = (await pipe.exec()) ?? [];
+        // One tenant's keys share a slot: one pipeline, also on a Cluster.
+        const res = (await pipelinePerSlot(this.redis, batch.map((m) => this.rec(input.tenantId, m.slice(m.indexOf("|") + 1))), (p, k) =>
+          p.hget(k, "j"),
+        )) as Array<string | null>;
         for (let i = 0; i < batch.length; i++) {
           before = batch[i]!;
-          const j = res[i]?.[1] as string | null;
+          const j = res[i];
           if (!j) continue;
           const r = JSON.parse(j) as IncidentRecord;
           if ((states && !states.has(r.state)) || (types && !types.has(r.type))) continue;
@@ -260,23 +266,35 @@ export class RedisIncidentStore implements IncidentStore {
     let after = input.cursor ? String(decodeCursor(input.cursor, 1, "adapter-redis")[0]) : null;
     const states = input.states ? new Set<string>(input.states) : null;
     const items: IncidentRecord[] = [];
+    const shards = this.keys.indexShards("inc").map((k) => `${k}:all`);
+    const batchSize = Math.max(2 * limit, 64);
     try {
       for (;;) {
-        const ids = await this.redis.zrangebylex(this.keys.index("inc:all"), after === null ? "-" : `(${after}`, "+", "LIMIT", 0, Math.max(2 * limit, 64));
+        // Each shard's next ids after the cursor, merged: the first `batchSize` of the merge are
+        // exactly the store's next ids, since every shard contributed its own first `batchSize`.
+        const perShard = (await pipelinePerSlot(this.redis, shards, (p, k) =>
+          p.zrangebylex(k, after === null ? "-" : `(${after}`, "+", "LIMIT", 0, batchSize),
+        )) as string[][];
+        const merged = perShard.flat().sort();
+        const ids = merged.slice(0, batchSize);
         if (ids.length === 0) return { items, nextCursor: null };
-        const owners = await this.redis.hmget(this.keys.index("inc:owners"), ...ids);
-        const pipe = this.redis.pipeline();
-        ids.forEach((id, i) => pipe.hget(this.rec(tokenToScope(owners[i] ?? "~g"), id), "j"));
-        const res = (await pipe.exec()) ?? [];
+        const ownerOf = (await pipelinePerSlot(this.redis, ids.map((id) => this.registry(id)[0]), (p, k, i) => p.hget(k, ids[i]!))) as Array<
+          string | null
+        >;
+        const recs = (await pipelinePerSlot(
+          this.redis,
+          ids.map((id, i) => this.rec(tokenToScope(ownerOf[i] ?? "~g"), id)),
+          (p, k) => p.hget(k, "j"),
+        )) as Array<string | null>;
         for (let i = 0; i < ids.length; i++) {
           after = ids[i]!;
-          const j = owners[i] ? (res[i]?.[1] as string | null) : null;
+          const j = ownerOf[i] ? recs[i] : null;
           if (!j) continue;
           const r = JSON.parse(j) as IncidentRecord;
           if (states && !states.has(r.state)) continue;
           items.push(r);
           if (items.length === limit) {
-            const more = i < ids.length - 1 || (await this.redis.zrangebylex(this.keys.index("inc:all"), `(${after}`, "+", "LIMIT", 0, 1)).length > 0;
+            const more = i < ids.length - 1 || merged.length > ids.length || (await this.anyIdAfter(shards, after));
             return { items, nextCursor: more ? encodeCursor([after]) : null };
           }
         }
@@ -284,6 +302,11 @@ export class RedisIncidentStore implements IncidentStore {
     } catch (err) {
       throw mapRedisError(err, "scan incidents");
     }
+  }
+
+  private async anyIdAfter(shards: readonly string[], after: string): Promise<boolean> {
+    const next = (await pipelinePerSlot(this.redis, shards, (p, k) => p.zrangebylex(k, `(${after}`, "+", "LIMIT", 0, 1))) as string[][];
+    return next.some((l) => l.length > 0);
   }
 
   async getModel(input: { tenantId: TenantKey; name: string }): Promise<IncidentModelRecord | null> {
@@ -307,7 +330,7 @@ export class RedisIncidentStore implements IncidentStore {
     );
     try {
       const version = Number(
-        await PUT_MODEL.run(this.redis, [`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`], [
+        await PUT_MODEL.run(this.redis, [`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`, opKey(`${this.keys.scope(input.tenantId)}:`)], [
           input.expectedVersion === null ? "" : input.expectedVersion,
           JSON.stringify(input.model),
           input.updatedAt,

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import * as z from "zod";
 import {
   ConflictError,
+  NotFoundError,
   OUTBOX_STATUSES,
   TenantIdSchema,
   UnavailableError,
@@ -22,9 +22,11 @@ import {
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
+import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
-import { scopeToken, tokenToScope } from "./keys.js";
+import { scopeToken, shardOf, tokenToScope } from "./keys.js";
 import { CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
+import { opKey, runMany } from "./script.js";
 
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
 const NonEmpty = z.string().min(1).max(512);
@@ -53,37 +55,87 @@ const FailSchema = z.object({
 export interface RedisOutboxOptions {
   /** How long delivered messages (and their idempotency keys) are kept, ms. Default 7 days; 0 = forever. */
   retainDeliveredMs?: number;
+  /**
+   * Shards of the outbox (default 16), each its own hash tag `{ob:<n>}`: on a Cluster they spread
+   * over the masters, so delivery throughput grows with them. A message's shard is a hash of its
+   * idempotency key modulo this count, so it is part of the key layout: set it once; changing it
+   * on a live deployment strands queued messages and lets a retried enqueue slip past its
+   * idempotency key. 1 puts all outbox traffic on one slot.
+   */
+  outboxShards?: number;
 }
 
+/** Message locations remembered per process (id -> shard), so complete/fail skip a lookup. */
+const LOCATION_CACHE = 10_000;
+
 /**
- * OutboxStore on Redis Streams. Each channel has a stream and one consumer group; a message
- * enters its channel's stream when it becomes due, a `claim` reads it through the group (the
- * stream's pending list is the lease), `complete`/`fail` acknowledge it, and a lease that expired
- * by the caller's clock is taken over with XCLAIM. Backoff waits in a sorted set; permanent
- * failures are also appended to a dead-letter stream (`<prefix>:{outbox}:dead`).
- * Message state lives in one hash per message, changed only by Lua scripts.
+ * OutboxStore on Redis Streams, sharded. Each shard (`<prefix>:{ob:<n>}:`, n from a hash of the
+ * idempotency key) has, per channel, a stream with one consumer group; a message enters its
+ * channel's stream when it becomes due, a `claim` reads it through the group (the stream's pending
+ * list is the lease), `complete`/`fail` acknowledge it, and a lease that expired by the caller's
+ * clock is taken over with XCLAIM. Backoff waits in a per-shard sorted set; permanent failures are
+ * also appended to the shard's dead-letter stream (`<prefix>:{ob:<n>}:dead`). Message state lives
+ * in one hash per message, changed only by Lua scripts; the idempotency key lives in the message's
+ * shard, so an enqueue retried after an ambiguous failure (lost reply, failover) is checked inside
+ * the same script and stores the message once. `<prefix>:obid:<id>` (no hash tag, so spread over
+ * every slot) says which shard holds a message id.
  */
 export class RedisOutboxStore implements OutboxStore {
   private closed = false;
-  private readonly P: string;
+  private readonly prefix: string;
   private readonly retainDeliveredMs: number;
+  private readonly shards: number;
+  /** The client's keyPrefix: keys our Lua scripts build themselves need it, ioredis adds it to KEYS only. */
+  private readonly clientPrefix: string;
+  private readonly located = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     readonly capabilities: StoreCapabilities,
     options: RedisOutboxOptions = {},
   ) {
-    this.P = `${prefix}:{outbox}:`;
+    this.prefix = prefix;
     this.retainDeliveredMs = options.retainDeliveredMs ?? 7 * 24 * 3600_000;
+    const shards = options.outboxShards ?? 16;
+    if (!Number.isInteger(shards) || shards < 1 || shards > 1024)
+      throw new RangeError(`[ops/adapter-redis] invalid outboxShards ${shards}: expected an integer from 1 to 1024`);
+    this.shards = shards;
+    this.clientPrefix = clientKeyPrefix(redis);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new UnavailableError("[ops/adapter-redis] outbox store is closed");
   }
 
-  private k(name: string): string {
-    return this.P + name;
+  /** Key prefix of shard `n` (as given to ioredis, which adds the client's keyPrefix). */
+  private sp(n: number): string {
+    return `${this.prefix}:{ob:${n}}:`;
+  }
+
+  /** Key prefix of shard `n` as a Lua script must build keys itself. */
+  private fullSp(n: number): string {
+    return this.clientPrefix + this.sp(n);
+  }
+
+  private locKey(id: string): string {
+    return `${this.prefix}:obid:${id}`;
+  }
+
+  private remember(id: string, n: number): void {
+    if (this.located.size >= LOCATION_CACHE) this.located.delete(this.located.keys().next().value!);
+    this.located.set(id, n);
+  }
+
+  /** The shard holding message `id`, or null when no message has that id. */
+  private async locate(id: string): Promise<number | null> {
+    const known = this.located.get(id);
+    if (known !== undefined) return known;
+    const v = await this.redis.get(this.locKey(id));
+    if (v === null) return null;
+    const n = Number(v);
+    this.remember(id, n);
+    return n;
   }
 
   async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
@@ -93,13 +145,30 @@ export class RedisOutboxStore implements OutboxStore {
     const m = input.message;
     const { createdAt, nextAttemptAt: na } = checkOutboxEnqueue("adapter-redis", m);
     parseInput(RedisKeySafeMessage, m, { pkg: "adapter-redis", what: "outbox message" });
+    const n = shardOf(m.idempotencyKey, this.shards);
+    const sp = this.sp(n);
     try {
-      const [kind, id] = (await ENQUEUE.run(
+      // 1. Where the id lives (another slot than the message: written first, idempotently).
+      const loc = this.locKey(m.id);
+      if ((await this.redis.set(loc, String(n), "NX")) === null) {
+        const cur = await this.redis.get(loc);
+        if (cur !== null && cur !== String(n)) {
+          if ((await this.redis.exists(`${this.sp(Number(cur))}m:${m.id}`)) === 1)
+            throw new ConflictError(`[ops/adapter-redis] outbox message id "${m.id}" already exists under another idempotency key`);
+          // A location left by an enqueue whose message was never stored: take it over.
+          await this.redis.set(loc, String(n));
+        }
+      }
+      // 2. The message, its idempotency key (checked inside the script), schedule and indexes.
+      const [kind, id, ...flat] = (await ENQUEUE.run(
         this.redis,
-        [this.k(`ik:${m.idempotencyKey}`), this.k(`m:${m.id}`), this.k("sched"), this.k("list"), this.k("channels"), this.k(`s:${m.channel}`)],
-        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na)],
-      )) as [string, string];
-      const stored = await this.get({ id });
+        [`${sp}ik:${m.idempotencyKey}`, `${sp}m:${m.id}`, `${sp}sched`, `${sp}list`, `${sp}channels`, `${sp}s:${m.channel}`],
+        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na), this.fullSp(n)],
+      )) as [string, string, ...string[]];
+      // A duplicate under another id: that id's location was never needed (best effort).
+      if (kind === "dup" && id !== m.id) await this.redis.del(loc).catch(() => undefined);
+      this.remember(id, n);
+      const stored = flat.length ? decodeMessage(fromPairs(flat)) : null;
       if (!stored) throw new ConflictError(`[ops/adapter-redis] outbox message "${id}" vanished after enqueue (${kind})`);
       return stored;
     } catch (err) {
@@ -113,27 +182,67 @@ export class RedisOutboxStore implements OutboxStore {
     if (c.channels && c.channels.length === 0) return [];
     const nowMs = Date.parse(c.now);
     const leaseUntil = new Date(nowMs + c.leaseMs).toISOString();
+    // Deduplicated: the script builds one queue per listed channel, and a channel listed twice
+    // would hand its first message out twice and strand the next one in the group's PEL.
+    const filter = c.channels ? ["1", Date.parse(leaseUntil), ...new Set(c.channels)] : ["0", Date.parse(leaseUntil)];
+    const call = (n: number, mode: "peek" | "lease", limit: number) => ({
+      keys: [`${this.sp(n)}sched`, `${this.sp(n)}channels`],
+      args: [c.now, nowMs, c.workerId, leaseUntil, limit, this.fullSp(n), mode, ...filter],
+    });
     try {
-      const ids = (await CLAIM.run(
-        this.redis,
-        [this.k("sched"), this.k("channels")],
-        // Deduplicated: the script builds one queue per listed channel, and a channel listed twice
-        // would hand its first message out twice and strand the next one in the group's PEL.
-        [c.now, nowMs, c.workerId, leaseUntil, c.limit, this.P, c.channels ? "1" : "0", ...new Set(c.channels ?? [])],
-      )) as string[];
-      const msgs = await this.getMany(ids);
-      return msgs.filter((m): m is OutboxMessage => m !== null);
+      const all = Array.from({ length: this.shards }, (_, n) => n);
+      const leased: Array<{ id: string; n: number }> = [];
+      // Concurrent claims peek at the same oldest messages; a shard whose messages another claim
+      // took meanwhile leases fewer than asked, so what is missing is asked for again: each round
+      // sees only what is still unleased, and ends when nothing due is left (or after 8 rounds).
+      for (let round = 0; round < 8 && leased.length < c.limit; round++) {
+        const want = c.limit - leased.length;
+        // Pipelined per node: one round trip per master, whatever the number of shards.
+        const take =
+          this.shards === 1 ? new Map([[0, want]]) : mergePeeks((await runMany(this.redis, CLAIM, all.map((n) => call(n, "peek", want)))) as string[][], want);
+        if (take.size === 0) break;
+        // Lease from each shard what the merge gave it (each shard's script is atomic, so a
+        // message goes to exactly one worker even when another claim took some meanwhile).
+        const shards = [...take];
+        const ids = (await runMany(this.redis, CLAIM, shards.map(([n, limit]) => call(n, "lease", limit)))) as string[][];
+        const got = ids.flatMap((list, i) => list.map((id) => ({ id, n: shards[i]![0] })));
+        leased.push(...got);
+      }
+      const msgs = (await this.readMessages(leased)).filter((m): m is OutboxMessage => m !== null);
+      for (const m of msgs) this.remember(m.id, shardOf(m.idempotencyKey, this.shards));
+      return msgs.sort((a, b) => (a.nextAttemptAt < b.nextAttemptAt ? -1 : a.nextAttemptAt > b.nextAttemptAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     } catch (err) {
       throw mapRedisError(err, "claim outbox messages");
     }
+  }
+
+  /** The shard of `id`, or NotFoundError. */
+  private async shardOfId(id: string): Promise<number> {
+    const n = await this.locate(id);
+    if (n === null) throw new NotFoundError(`[ops/adapter-redis] no outbox message "${id}"`);
+    return n;
+  }
+
+  /** Best effort, not awaited: a location key follows its delivered message's retention (a failure leaves a tiny key). */
+  private expireLocation(id: string): void {
+    if (this.retainDeliveredMs > 0) this.redis.pexpire(this.locKey(id), this.retainDeliveredMs).catch(() => undefined);
+    this.located.delete(id);
   }
 
   async complete(input: { id: string; workerId: string; now: string }): Promise<OutboxMessage> {
     this.assertOpen();
     parseInput(z.object({ id: NonEmpty, workerId: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox complete" });
     try {
-      await COMPLETE.run(this.redis, [this.k(`m:${input.id}`)], [input.workerId, input.now, this.P, input.id, this.retainDeliveredMs]);
-      return (await this.get({ id: input.id }))!;
+      const n = await this.shardOfId(input.id);
+      const flat = (await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))], [
+        input.workerId,
+        input.now,
+        this.fullSp(n),
+        input.id,
+        this.retainDeliveredMs,
+      ])) as string[];
+      this.expireLocation(input.id);
+      return decodeMessage(fromPairs(flat));
     } catch (err) {
       throw mapRedisError(err, `complete outbox message "${input.id}"`);
     }
@@ -144,12 +253,14 @@ export class RedisOutboxStore implements OutboxStore {
     const f = parseInput(FailSchema, input, { pkg: "adapter-redis", what: "outbox fail" });
     const retryAt = f.retryAt ?? f.now;
     try {
+      const n = await this.shardOfId(f.id);
+      const sp = this.sp(n);
       await FAIL.run(
         this.redis,
-        [this.k(`m:${f.id}`), this.k("sched"), this.k("dead")],
-        [f.workerId, f.now, this.P, f.id, f.error, retryAt, Date.parse(retryAt), f.final ?? "", this.retainDeliveredMs],
+        [`${sp}m:${f.id}`, `${sp}sched`, `${sp}dead`, opKey(sp)],
+        [f.workerId, f.now, this.fullSp(n), f.id, f.error, retryAt, Date.parse(retryAt), f.final ?? "", this.retainDeliveredMs],
       );
-      return (await this.get({ id: f.id }))!;
+      return (await this.readMessages([{ id: f.id, n }]))[0]!;
     } catch (err) {
       throw mapRedisError(err, `fail outbox message "${f.id}"`);
     }
@@ -159,9 +270,10 @@ export class RedisOutboxStore implements OutboxStore {
     this.assertOpen();
     parseInput(z.object({ id: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox requeue" });
     try {
-      await REQUEUE.run(this.redis, [this.k(`m:${input.id}`), this.k("sched")], [input.now, Date.parse(input.now), input.id]);
-      await this.redis.persist(this.k(`ik:${(await this.redis.hget(this.k(`m:${input.id}`), "ik")) ?? ""}`));
-      return (await this.get({ id: input.id }))!;
+      const n = await this.shardOfId(input.id);
+      await REQUEUE.run(this.redis, [`${this.sp(n)}m:${input.id}`, `${this.sp(n)}sched`, opKey(this.sp(n))], [input.now, Date.parse(input.now), input.id, this.fullSp(n)]);
+      await this.redis.persist(this.locKey(input.id));
+      return (await this.readMessages([{ id: input.id, n }]))[0]!;
     } catch (err) {
       throw mapRedisError(err, `requeue outbox message "${input.id}"`);
     }
@@ -169,15 +281,22 @@ export class RedisOutboxStore implements OutboxStore {
 
   async get(input: { id: string }): Promise<OutboxMessage | null> {
     this.assertOpen();
-    const [m] = await this.getMany([input.id]);
-    return m ?? null;
+    try {
+      const n = await this.locate(input.id);
+      if (n === null) return null;
+      const [m] = await this.readMessages([{ id: input.id, n }]);
+      return m ?? null;
+    } catch (err) {
+      throw mapRedisError(err, `get outbox message "${input.id}"`);
+    }
   }
 
   async findByIdempotencyKey(input: { idempotencyKey: string }): Promise<OutboxMessage | null> {
     this.assertOpen();
     try {
-      const id = await this.redis.get(this.k(`ik:${input.idempotencyKey}`));
-      return id === null ? null : await this.get({ id });
+      const n = shardOf(input.idempotencyKey, this.shards);
+      const id = await this.redis.get(`${this.sp(n)}ik:${input.idempotencyKey}`);
+      return id === null ? null : ((await this.readMessages([{ id, n }]))[0] ?? null);
     } catch (err) {
       throw mapRedisError(err, "find outbox message by idempotency key");
     }
@@ -193,18 +312,28 @@ export class RedisOutboxStore implements OutboxStore {
     const limit = pageLimit(input.limit, "adapter-redis");
     let after = input.cursor ? String(decodeCursor(input.cursor, 1, "adapter-redis")[0]) : null;
     const items: OutboxMessage[] = [];
+    const lists = Array.from({ length: this.shards }, (_, n) => `${this.sp(n)}list`);
+    const batchSize = Math.max(limit * 2, 64);
     try {
-      // Keyset walk over "<createdAt>|<id>" members, filtering as we go, until the page is full.
+      // Keyset walk over "<createdAt>|<id>" members of every shard, merged (each shard gives its
+      // first `batchSize` after the cursor, so the merge's first `batchSize` are the outbox's),
+      // filtering as we go, until the page is full.
       for (;;) {
-        const batch = await this.redis.zrangebylex(this.k("list"), after === null ? "-" : `(${after}`, "+", "LIMIT", 0, Math.max(limit * 2, 64));
+        const perShard = (await pipelinePerSlot(this.redis, lists, (p, k) =>
+          p.zrangebylex(k, after === null ? "-" : `(${after}`, "+", "LIMIT", 0, batchSize),
+        )) as string[][];
+        const shardOfMember = new Map<string, number>();
+        perShard.forEach((members, n) => members.forEach((mb) => shardOfMember.set(mb, n)));
+        const merged = [...shardOfMember.keys()].sort();
+        const batch = merged.slice(0, batchSize);
         if (batch.length === 0) return { items, nextCursor: null };
-        const msgs = await this.getMany(batch.map((member) => member.slice(member.indexOf("|") + 1)));
+        const msgs = await this.readMessages(batch.map((mb) => ({ id: mb.slice(mb.indexOf("|") + 1), n: shardOfMember.get(mb)! })));
         for (let i = 0; i < batch.length; i++) {
           after = batch[i]!;
           const m = msgs[i];
           if (!m) {
             // Expired by retention. Best effort: a failure here must not be an unhandled rejection.
-            this.redis.zrem(this.k("list"), batch[i]!).catch(() => undefined);
+            this.redis.zrem(lists[shardOfMember.get(after)!]!, after).catch(() => undefined);
             continue;
           }
           if (input.status !== undefined && m.status !== input.status) continue;
@@ -212,7 +341,11 @@ export class RedisOutboxStore implements OutboxStore {
           if (input.tenantId !== undefined && m.tenantId !== input.tenantId) continue;
           items.push(m);
           if (items.length === limit) {
-            const more = i < batch.length - 1 || (await this.redis.zrangebylex(this.k("list"), `(${after}`, "+", "LIMIT", 0, 1)).length > 0;
+            let more = i < batch.length - 1 || merged.length > batch.length;
+            if (!more) {
+              const next = (await pipelinePerSlot(this.redis, lists, (p, k) => p.zrangebylex(k, `(${after}`, "+", "LIMIT", 0, 1))) as string[][];
+              more = next.some((l) => l.length > 0);
+            }
             return { items, nextCursor: more ? encodeCursor([after]) : null };
           }
         }
@@ -222,17 +355,14 @@ export class RedisOutboxStore implements OutboxStore {
     }
   }
 
-  private async getMany(ids: readonly string[]): Promise<Array<OutboxMessage | null>> {
-    if (ids.length === 0) return [];
+  /** Reads messages whose shard is known, grouped per slot. */
+  private async readMessages(refs: ReadonlyArray<{ id: string; n: number }>): Promise<Array<OutboxMessage | null>> {
+    if (refs.length === 0) return [];
     try {
-      const pipe = this.redis.pipeline();
-      for (const id of ids) pipe.hgetall(this.k(`m:${id}`));
-      const res = (await pipe.exec()) ?? [];
-      return res.map(([err, h]) => {
-        if (err) throw err;
-        const f = h as Record<string, string>;
-        return f.id ? decodeMessage(f) : null;
-      });
+      const res = (await pipelinePerSlot(this.redis, refs.map((r) => `${this.sp(r.n)}m:${r.id}`), (p, k) => p.hgetall(k))) as Array<
+        Record<string, string>
+      >;
+      return res.map((f) => (f.id ? decodeMessage(f) : null));
     } catch (err) {
       throw mapRedisError(err, "read outbox messages");
     }
@@ -241,6 +371,40 @@ export class RedisOutboxStore implements OutboxStore {
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/**
+ * Merges the shards' peeks ({nextAttemptAt, id, ...}, each in the order its shard would lease)
+ * by their heads, oldest first: how many of the first `limit` each shard holds.
+ */
+function mergePeeks(peeks: readonly string[][], limit: number): Map<number, number> {
+  const take = new Map<number, number>();
+  const pos = peeks.map(() => 0);
+  for (let k = 0; k < limit; k++) {
+    let best = -1;
+    for (let n = 0; n < peeks.length; n++) {
+      const p = peeks[n]!;
+      const i = pos[n]!;
+      if (i >= p.length) continue;
+      if (best < 0) {
+        best = n;
+        continue;
+      }
+      const b = peeks[best]!;
+      const bi = pos[best]!;
+      if (p[i]! < b[bi]! || (p[i] === b[bi] && p[i + 1]! < b[bi + 1]!)) best = n;
+    }
+    if (best < 0) break;
+    pos[best]! += 2;
+    take.set(best, (take.get(best) ?? 0) + 1);
+  }
+  return take;
+}
+
+function fromPairs(flat: readonly string[]): Record<string, string> {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  return f;
 }
 
 function decodeMessage(f: Record<string, string>): OutboxMessage {

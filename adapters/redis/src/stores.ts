@@ -1,8 +1,9 @@
-import type { Redis } from "ioredis";
 import type { OpsStores, StoreCapabilities } from "@ops/core";
+import type { RedisClient } from "./client.js";
 import { RedisAuthEventStore, type RedisAuthEventOptions } from "./auth-event-store.js";
 import { RedisCounterStore } from "./counter-store.js";
 import { RedisFlagStore } from "./flag-store.js";
+import { RedisChangeRequestStore } from "./change-request-store.js";
 import { RedisIncidentStore } from "./incident-store.js";
 import { RedisKeys } from "./keys.js";
 import { RedisOutboxStore, type RedisOutboxOptions } from "./outbox-store.js";
@@ -26,6 +27,7 @@ export interface RedisStoresOptions extends RedisOutboxOptions, RedisAuthEventOp
 
 export interface RedisStores extends OpsStores {
   flags: RedisFlagStore;
+  changeRequests: RedisChangeRequestStore;
   counters: RedisCounterStore;
   outbox: RedisOutboxStore;
   incidents: RedisIncidentStore;
@@ -35,16 +37,18 @@ export interface RedisStores extends OpsStores {
 }
 
 /**
- * The Redis stores over the app's own ioredis client (never closed by us; the flag subscription
- * uses a duplicate connection that we open and close). No `audit` store: Redis cannot make an
+ * The Redis stores over the app's own ioredis client, a `Redis` (single server or Sentinel) or a
+ * `Cluster` (never closed by us; the flag subscription uses a duplicate connection that we open
+ * and close). On a Cluster every multi-key command and pipeline stays within one slot. No `audit` store: Redis cannot make an
  * append-only, durable hash chain (any client can rewrite a key, persistence is optional), so
  * keep the audit trail in PostgreSQL.
  */
-export function redisStores(redis: Redis, options: RedisStoresOptions = {}): RedisStores {
+export function redisStores(redis: RedisClient, options: RedisStoresOptions = {}): RedisStores {
   const keys = new RedisKeys(options.prefix ?? "ops");
   const caps = REDIS_CAPABILITIES;
   const stores = {
     flags: new RedisFlagStore(redis, { keys, capabilities: caps, pollIntervalMs: options.flagPollIntervalMs ?? 1000 }),
+    changeRequests: new RedisChangeRequestStore(redis, keys, caps),
     counters: new RedisCounterStore(redis, keys, caps),
     outbox: new RedisOutboxStore(redis, keys.prefix, caps, options),
     incidents: new RedisIncidentStore(redis, keys, caps),

@@ -93,7 +93,7 @@ describe.skipIf(!up)("adapter-redis: connection failures in the middle of an ope
       await stores.outbox.enqueue({ message: { id: `m-${ch}`, tenantId: null, channel: ch, payload: {}, idempotencyKey: `k-${ch}`, createdAt: now } });
       const [m] = await stores.outbox.claim({ workerId: "w", limit: 1, leaseMs: 1000, now, channels: [ch] });
       await stores.outbox.complete({ id: m!.id, workerId: "w", now });
-      while ((await c.exists(`${prefix}:{outbox}:m:${m!.id}`)) === 1) await new Promise((r) => setTimeout(r, 5));
+      while ((await c.exists(`${prefix}:{ob:${await c.get(`${prefix}:obid:${m!.id}`)}}:m:${m!.id}`)) === 1) await new Promise((r) => setTimeout(r, 5));
       // The connection fails exactly when list cleans up the member whose message expired.
       (c as unknown as { zrem: () => Promise<number> }).zrem = () => Promise.reject(new Error("Connection is closed."));
       const page = await stores.outbox.list({ channel: ch });

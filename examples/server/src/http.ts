@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import * as z from "zod";
 import { isOpsError, issuesFromZod, ValidationError, type TenantKey, type ValidationIssue } from "@ops/core";
+import { ApiError, readLimitedText } from "@ops/console";
 import { errorFields, type ServiceLogger } from "./logger.js";
 
 /** Hono variables set by the tenant middleware. */
@@ -28,8 +29,14 @@ const MAX_BODY_BYTES = 1_000_000;
 export async function readBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.output<S>> {
   const type = c.req.header("content-type");
   if (type && !/json/i.test(type)) throw new HttpError(415, "unsupported_media_type", "expected content-type: application/json");
-  const text = await c.req.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, "body_too_large", `body too large: at most ${MAX_BODY_BYTES} bytes`);
+  // Limited while it streams: a body above the limit is cut off, never read into memory whole.
+  let text: string;
+  try {
+    text = await readLimitedText(c.req.raw, MAX_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 413) throw new HttpError(413, "body_too_large", `body too large: at most ${MAX_BODY_BYTES} bytes`);
+    throw err;
+  }
   let raw: unknown;
   try {
     raw = text.trim() === "" ? {} : JSON.parse(text);
@@ -54,18 +61,6 @@ function parseWith<S extends z.ZodType>(schema: S, raw: unknown, where: "body" |
   if (r.success) return r.data;
   const issues = issuesFromZod(r.error).map((i) => ({ path: i.path || `(${where})`, message: i.message }));
   throw new HttpError(400, "invalid_request", `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
-}
-
-/** Global writes (app-wide flags, the kill switch, the runtime) are for the global scope only. */
-export function requireGlobalScope(c: AppContext, what: string): void {
-  if (c.get("tenant") !== null)
-    throw new HttpError(403, "global_scope_required", `${what} changes every tenant: call it without a tenant (no x-tenant-id)`);
-}
-
-export function requireTenantScope(c: AppContext, what: string): string {
-  const t = c.get("tenant");
-  if (t === null) throw new HttpError(400, "tenant_required", `${what} needs a tenant: send x-tenant-id`, [{ path: "x-tenant-id", message: "expected a tenant id header" }]);
-  return t;
 }
 
 const STATUS_OF_CODE: Record<string, 400 | 403 | 404 | 409 | 500 | 503> = {
@@ -98,6 +93,4 @@ export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger
 }
 
 /** Shared field schemas of the API. */
-export const Actor = z.string({ message: "expected the acting user's id" }).trim().min(1, "expected the acting user's id").max(256);
-export const Reason = z.string({ message: "expected a reason" }).trim().min(1, "expected a reason").max(2000);
 export const Limit = z.coerce.number({ message: "expected an integer 1..1000" }).int("expected an integer 1..1000").min(1, "expected an integer 1..1000").max(1000, "expected an integer 1..1000");

@@ -80,10 +80,16 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   const base = await service.listen();
   print(`service  ${base} (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)   storage: ${service.storage.describe} in ${dataDir}   notifications: ${service.channels.join(", ")}`);
 
+  // Two principals, as a trusted gateway would set them: the app itself (sending signals) and
+  // the on-call operator working through the console's API (every change with a reason).
+  const APP = { "x-ops-actor": "example-app", "x-ops-roles": "", "x-ops-scope": "global" };
+  const OPERATOR = { "x-ops-actor": ACTOR, "x-ops-roles": "admin", "x-ops-scope": "global" };
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; text: string }> => {
+    const who = path.startsWith("/api/") ? APP : OPERATOR;
     const res = await fetch(base + path, {
       method,
-      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+      headers: { ...who, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
     let json: Json = null;
@@ -132,9 +138,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
     });
 
     await step("An operator sets a flag the playbook will touch (so the rollback has a value to restore)", async () => {
-      const r = await call("PUT", "/api/flags/auth.login.rate_limit_strict", { value: false, actor: "admin_bob", reason: "strict limits off by default" });
-      expect(r.status === 200, `PUT /api/flags/... answered ${r.status}: ${r.text}`);
-      print(`   PUT /api/flags/auth.login.rate_limit_strict {value:false} -> ${r.status}, version ${r.json.flag.version}`);
+      const r = await call("PUT", "/ops/api/v1/flags/auth.login.rate_limit_strict/value", { value: false, reason: "strict limits off by default" });
+      expect(r.status === 200, `PUT /ops/api/v1/flags/... answered ${r.status}: ${r.text}`);
+      print(`   PUT /ops/api/v1/flags/auth.login.rate_limit_strict/value {value:false, reason} as ${ACTOR} (admin) -> ${r.status}, version ${r.json.version}`);
     });
 
     await step("A failed-login spike arrives through the signal API", async () => {
@@ -152,26 +158,26 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
 
     const raised = await step("The ops runtime (ticking every 200 ms here) raises an incident", async () => {
       const found = await waitFor("the FAILED_LOGINS_SPIKE incident", async () => {
-        const r = await call("GET", "/api/incidents?type=FAILED_LOGINS_SPIKE");
-        return (r.json?.incidents as Json[] | undefined)?.find((i) => i.mitigation?.status === "applied");
+        const r = await call("GET", "/ops/api/v1/incidents?type=FAILED_LOGINS_SPIKE");
+        return (r.json?.items as Json[] | undefined)?.find((i) => i.mitigation?.status === "applied");
       });
       incidentId = found.id as string;
       // An identity crossing raises the incident within the current bucket; the hourly counts in
       // its snapshot come from complete buckets, so wait for the next window to refresh them.
       await waitFor("the incident's next window", async () => {
-        const r = await call("GET", `/api/incidents/${found.id}`);
-        return (r.json?.incident?.event?.metrics_snapshot?.failed_logins_1h ?? 0) > 0;
+        const r = await call("GET", `/ops/api/v1/incidents/${found.id}`);
+        return (r.json?.event?.metrics_snapshot?.failed_logins_1h ?? 0) > 0;
       });
-      print(`   GET /api/incidents -> ${found.id}`);
+      print(`   GET /ops/api/v1/incidents -> ${found.id}`);
       print(`   [${found.severity}] ${found.title}   state: ${found.state}   tenant: ${found.tenantId ?? "global"}`);
     });
 
     if (raised && incidentId) {
       await step("Its response plan", async () => {
-        const r = await call("GET", `/api/incidents/${incidentId}`);
-        expect(r.status === 200, `GET /api/incidents/:id answered ${r.status}`);
-        incident = r.json.incident;
-        const plan = incident.response;
+        const r = await call("GET", `/ops/api/v1/incidents/${incidentId}`);
+        expect(r.status === 200, `GET /ops/api/v1/incidents/:id answered ${r.status}`);
+        incident = r.json;
+        const plan = incident.plan;
         const snap = incident.event.metrics_snapshot;
         print(`   detected: ${JSON.stringify({ failed_logins_1h: snap.failed_logins_1h, identity_threshold_crossings: snap.identity_threshold_crossings, identities: snap.identities })}`);
         print(`   decision: ${plan.decision}`);
@@ -190,23 +196,23 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       await step('Mitigation "apply" flipped the recommended flags', async () => {
         const m = incident.mitigation;
         expect(m?.status === "applied", `mitigation should be applied, is ${m?.status}`);
-        const r = await call("GET", "/api/flags");
-        const byKey = new Map((r.json.flags as Json[]).map((f) => [f.key, f]));
+        const r = await call("GET", "/ops/api/v1/flags?limit=100");
+        const byKey = new Map((r.json.items as Json[]).map((f) => [f.key, f]));
         for (const a of m.applied as Json[]) {
           const f = byKey.get(a.key);
           print(`   ${a.key}: ${a.hadPrevious ? JSON.stringify(a.previous) : "(unset)"} -> ${JSON.stringify(f?.value)}   by ${f?.updatedBy}, now serving ${JSON.stringify(f?.effective.value)}`);
           expect(f?.effective.value === true, `${a.key} should now be true`);
         }
         expect((m.applied as Json[]).length === recommended.length, "every recommended flag should be applied");
-        print(`   incident state: ${incident.state} (${(incident.history as Json[]).map((h) => h.to).join(" -> ")})`);
+        print(`   incident state: ${incident.state} (${(incident.timeline as Json[]).map((h) => h.to).join(" -> ")})`);
       });
 
       await step("A notification went out through the log channel", async () => {
         const msg = await waitFor("a delivered notification", async () => {
-          const r = await call("GET", "/api/notifications?status=delivered");
-          return (r.json?.notifications as Json[] | undefined)?.[0];
+          const r = await call("GET", "/ops/api/v1/outbox?status=delivered");
+          return (r.json?.items as Json[] | undefined)?.[0];
         });
-        print(`   GET /api/notifications?status=delivered -> channel ${msg.channel}, attempts ${msg.attempts}, delivered ${msg.deliveredAt}`);
+        print(`   GET /ops/api/v1/outbox?status=delivered -> channel ${msg.channel}, attempts ${msg.attempts}, delivered ${msg.deliveredAt}`);
         const line = await waitFor("the log channel's line", async () => notifications[0]);
         const n = JSON.parse(line) as Json;
         print(`   log line: {"msg":"${n.msg}","app":"${n.app}","severity":"${n.severity}","subject":${JSON.stringify(n.subject)},"dedupeKey":"${n.dedupeKey}", ...}`);
@@ -215,31 +221,31 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       });
 
       await step("The audit trail holds every change, and its hash chain verifies", async () => {
-        const r = await call("GET", "/api/audit?order=asc&limit=100");
-        const entries = r.json.entries as Json[];
+        const r = await call("GET", "/ops/api/v1/audit?order=asc&limit=100");
+        const entries = (r.json.items as Json[]).filter((e) => e.action !== "ADMIN_ACTION" || e.meta?.operation !== "runtime.tick");
         shownSeq = entries.length;
         for (const e of entries)
           print(`   #${e.seq} ${e.action.padEnd(21)} ${String(e.actor.id).padEnd(12)} ${e.target?.id ?? ""}${e.meta?.operation ? ` (${e.meta.operation})` : ""}  ${e.hash.slice(0, 12)}…`);
         const actions = entries.map((e) => e.action);
         expect(actions.includes("INCIDENT_OPENED") && actions.includes("INCIDENT_MITIGATED"), "the incident's transitions should be audited");
         expect(entries.filter((e) => e.action === "FLAG_CHANGE" && e.actor.id === "ops-spine").length === recommended.length, "every flag flip should be audited");
-        const v = await call("GET", "/api/audit/verify");
-        print(`   GET /api/audit/verify -> ok=${v.json.verify.ok}, ${v.json.verify.checked} entries, head ${String(v.json.verify.lastHash).slice(0, 16)}…`);
-        expect(v.json.verify.ok === true, `the chain should verify: ${JSON.stringify(v.json.verify.problem)}`);
+        const v = await call("GET", "/ops/api/v1/audit/verify");
+        print(`   GET /ops/api/v1/audit/verify -> ok=${v.json.ok}, ${v.json.checked} entries, head ${String(v.json.lastHash).slice(0, 16)}…`);
+        expect(v.json.ok === true, `the chain should verify: ${JSON.stringify(v.json.problem)}`);
       });
 
       await step("The attack stops; rollback restores exactly the flags the mitigation replaced", async () => {
         // Resolving while the detection window still holds the spike would raise it again as a
         // new incident (new window, new id): wait until a tick no longer sees it firing.
         await waitFor("the spike to leave the detection window", async () => {
-          const t = await call("POST", "/api/ops/tick");
+          const t = await call("POST", "/ops/api/v1/runtime/tick", { reason: "demo: check whether the spike is over" });
           return !(t.json?.firing as Json[] | undefined)?.some((f) => f.incidentType === "FAILED_LOGINS_SPIKE");
         });
-        print("   POST /api/ops/tick -> FAILED_LOGINS_SPIKE no longer firing");
-        const r = await call("POST", `/api/incidents/${incidentId}/rollback`, { actor: ACTOR });
+        print("   POST /ops/api/v1/runtime/tick -> FAILED_LOGINS_SPIKE no longer firing");
+        const r = await call("POST", `/ops/api/v1/incidents/${incidentId}/rollback`, { reason: "attack over: lift the extra friction" });
         expect(r.status === 200, `POST /rollback answered ${r.status}: ${r.text}`);
-        const flags = await call("GET", "/api/flags");
-        const byKey = new Map((flags.json.flags as Json[]).map((f) => [f.key, f]));
+        const flags = await call("GET", "/ops/api/v1/flags?limit=100");
+        const byKey = new Map((flags.json.items as Json[]).map((f) => [f.key, f]));
         for (const a of r.json.restored as Json[]) {
           const f = byKey.get(a.key);
           print(`   ${a.key}: ${JSON.stringify(a.appliedValue)} -> ${a.cleared ? "(unset again)" : JSON.stringify(a.restoredTo)}   now serving ${JSON.stringify(f?.effective.value ?? null)} (${f?.effective.reason ?? "FLAG_NOT_FOUND"})`);
@@ -247,21 +253,22 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
           else expect(f?.value === a.restoredTo, `${a.key} should be back to ${JSON.stringify(a.restoredTo)}`);
         }
         expect(byKey.get("auth.login.rate_limit_strict")?.value === false, "the operator's false should be back");
-        const resolved = await call("POST", `/api/incidents/${incidentId}/resolve`, { actor: ACTOR, reason: "attack over, friction lifted" });
-        expect(resolved.status === 200 && resolved.json.incident.state === "resolved", `resolve answered ${resolved.status}: ${resolved.text}`);
-        print(`   POST /api/incidents/${incidentId}/resolve -> ${resolved.json.incident.state}`);
+        const resolved = await call("POST", `/ops/api/v1/incidents/${incidentId}/resolve`, { reason: "attack over, friction lifted" });
+        expect(resolved.status === 200 && resolved.json.state === "resolved", `resolve answered ${resolved.status}: ${resolved.text}`);
+        print(`   POST /ops/api/v1/incidents/${incidentId}/resolve -> ${resolved.json.state}`);
       });
 
       await step("The trail still verifies, also as an exported file checked offline", async () => {
-        const r = await call("GET", `/api/audit?order=asc&limit=100`);
-        for (const e of (r.json.entries as Json[]).slice(shownSeq))
+        const r = await call("GET", `/ops/api/v1/audit?order=asc&limit=100`);
+        const entries = (r.json.items as Json[]).filter((e) => e.action !== "ADMIN_ACTION" || e.meta?.operation !== "runtime.tick");
+        for (const e of entries.slice(shownSeq))
           print(`   #${e.seq} ${e.action.padEnd(21)} ${String(e.actor.id).padEnd(12)} ${e.target?.id ?? ""}${e.reason ? `  "${String(e.reason).slice(0, 60)}"` : ""}`);
-        const v = await call("GET", "/api/audit/verify");
-        expect(v.json.verify.ok === true, "the chain should verify after the rollback");
-        const exported = await call("GET", `/api/audit/export?format=jsonl&actor=${ACTOR}`);
+        const v = await call("GET", "/ops/api/v1/audit/verify");
+        expect(v.json.ok === true, "the chain should verify after the rollback");
+        const exported = await call("GET", `/ops/api/v1/audit/export?format=jsonl&reason=${encodeURIComponent("demo: evidence for the incident review")}`);
         const offline = await verifyExport(Readable.from([exported.text]));
-        print(`   GET /api/audit/verify -> ok=${v.json.verify.ok}, ${v.json.verify.checked} entries`);
-        print(`   GET /api/audit/export?format=jsonl -> ${exported.text.trim().split("\n").length} lines; verifyExport -> ok=${offline.ok}, ${offline.checked} entries`);
+        print(`   GET /ops/api/v1/audit/verify -> ok=${v.json.ok}, ${v.json.checked} entries`);
+        print(`   GET /ops/api/v1/audit/export?format=jsonl -> ${exported.text.trim().split("\n").length} lines; verifyExport -> ok=${offline.ok}, ${offline.checked} entries`);
         expect(offline.ok, `the export should verify offline: ${JSON.stringify(offline.problem)}`);
       });
     }

@@ -6,14 +6,11 @@ import { FeatureFlagController } from "@ops/flags";
 import { bearerToken, createFetchHandler, createHealth, type Health } from "@ops/health";
 import { createOpsRuntime, type OpsRuntime } from "@ops/incidents";
 import { channelsFromEnv, createNotifier, createOutboxWorker, loadNotifyEnv, logChannel, type OutboxNotifier, type OutboxWorker, type Route } from "@ops/notify";
-import { fetchTenantRequest, fromHeader, fromJwtClaim, resolveTenant, type TenantResolver } from "@ops/tenancy";
-import { TenantIsolationError, ValidationError } from "@ops/core";
+import { createConsole, honoConsole, type OpsConsole } from "@ops/console";
+import { createAuthorize } from "./auth.js";
 import type { ServiceConfig } from "./config.js";
 import { errorResponse, type AppEnv } from "./http.js";
 import { errorFields, jsonLogger, type ServiceLogger } from "./logger.js";
-import { auditRoutes } from "./routes/audit.js";
-import { flagRoutes } from "./routes/flags.js";
-import { incidentRoutes } from "./routes/incidents.js";
 import { signalRoutes } from "./routes/signals.js";
 import { openStorage, type ServiceStorage } from "./storage.js";
 
@@ -27,6 +24,10 @@ export interface Service {
   notifier: OutboxNotifier;
   worker: OutboxWorker;
   health: Health;
+  /** The operations console mounted at /ops. */
+  console: OpsConsole;
+  /** How callers are authenticated: a signed JWT, or headers set by a trusted gateway. */
+  authMode: "jwt" | "trusted-header";
   /** Which notification channels are on (names only). */
   channels: string[];
   /** Listens on `config.host:config.port` (0: any free port); resolves with the base URL. */
@@ -93,30 +94,34 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   });
   const healthHandler = createFetchHandler(health);
 
-  const resolver: TenantResolver = config.tenantJwtSecret ? fromJwtClaim({ hs256Secret: config.tenantJwtSecret }) : fromHeader("x-tenant-id");
+  const auth = createAuthorize(config);
+  const opsConsole = createConsole({
+    authorize: auth.authorize,
+    basePath: "/ops",
+    flags: { controller: flags, store: storage.flags },
+    incidents: { runtime, store: storage.incidents },
+    audit,
+    notifier,
+    health,
+    logger: { warn: (msg, f) => logger.warn(msg, f ?? {}), error: (msg, f) => logger.error(msg, f ?? {}) },
+  });
 
   const app = new Hono<AppEnv>();
   app.onError((err, c) => errorResponse(c, err, logger));
   app.notFound((c) => c.json({ ok: false, error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.use("*", async (c, next) => (await healthHandler(c.req.raw)) ?? next());
+  // The app's own routes (signals) take the same principals as the console: nobody, no access.
   app.use("/api/*", async (c, next) => {
-    try {
-      c.set("tenant", (await resolveTenant(resolver, fetchTenantRequest(c.req.raw))) ?? null);
-    } catch (err) {
-      if (err instanceof ValidationError)
-        return c.json({ ok: false, error: "tenant_invalid", message: "the tenant id is malformed", issues: [{ path: "x-tenant-id", message: "expected 1-128 letters, digits and . _ : -" }] }, 400);
-      if (err instanceof TenantIsolationError) return c.json({ ok: false, error: "tenant_forbidden", message: "the tenant credentials were refused" }, 403);
-      throw err;
-    }
+    const principal = await auth.authorize(c.req.raw);
+    if (!principal) return c.json({ ok: false, error: "unauthenticated", message: "authentication required" }, 401);
+    c.set("tenant", principal.tenantId);
     await next();
   });
+  honoConsole(app, opsConsole);
   app.get("/", (c) =>
-    c.json({ ok: true, service: "ops-example-server", env: config.env, storage: storage.describe, notifications: channels.map((ch) => ch.name), docs: "examples/server/README.md" }),
+    c.json({ ok: true, service: "ops-example-server", env: config.env, storage: storage.describe, notifications: channels.map((ch) => ch.name), console: "/ops/", auth: auth.mode, docs: "examples/server/README.md" }),
   );
-  flagRoutes(app, { flags, store: storage.flags, env: config.env });
   signalRoutes(app, { runtime, store: storage.authEvents });
-  incidentRoutes(app, { runtime, store: storage.incidents });
-  auditRoutes(app, { audit, notifier });
 
   runtime.start();
   worker.start();
@@ -133,6 +138,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     notifier,
     worker,
     health,
+    console: opsConsole,
+    authMode: auth.mode,
     channels: channels.map((ch) => ch.name),
     get server() {
       return server;

@@ -46,10 +46,12 @@ describe("the service process (src/main.ts)", () => {
   it("keeps PGlite data between runs and shuts down cleanly on SIGTERM", async () => {
     const first = start({ OPS_DATA_DIR: dataDir, OPS_DRAIN_MS: "200" });
     const url = await first.url;
-    const put = await fetch(`${url}/api/flags/kept.flag`, {
+    // Trusted-gateway mode (no JWT secret): the headers a gateway would set.
+    const admin = { "x-ops-actor": "admin", "x-ops-roles": "admin", "x-ops-scope": "global" };
+    const put = await fetch(`${url}/ops/api/v1/flags/kept.flag/value`, {
       method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ value: "v1", actor: "admin", reason: "persist" }),
+      headers: { "content-type": "application/json", ...admin },
+      body: JSON.stringify({ value: "v1", reason: "persist" }),
     });
     expect(put.status).toBe(200);
     first.child.kill("SIGTERM");
@@ -58,10 +60,11 @@ describe("the service process (src/main.ts)", () => {
 
     const second = start({ OPS_DATA_DIR: dataDir, OPS_DRAIN_MS: "0" });
     const url2 = await second.url;
-    const got = (await (await fetch(`${url2}/api/flags/kept.flag`)).json()) as { flag: unknown };
-    expect(got.flag).toMatchObject({ value: "v1", updatedBy: "admin" });
-    const verify = (await (await fetch(`${url2}/api/audit/verify`)).json()) as { verify: unknown };
-    expect(verify.verify).toMatchObject({ ok: true, checked: 1 });
+    const got = (await (await fetch(`${url2}/ops/api/v1/flags/kept.flag`, { headers: admin })).json()) as unknown;
+    expect(got).toMatchObject({ value: "v1", updatedBy: "admin" });
+    expect((await fetch(`${url2}/ops/api/v1/flags/kept.flag`)).status).toBe(401);
+    const verify = (await (await fetch(`${url2}/ops/api/v1/audit/verify`, { headers: admin })).json()) as unknown;
+    expect(verify).toMatchObject({ ok: true, checked: 1 });
     second.child.kill("SIGTERM");
     expect(await second.exit).toBe(0);
   }, 120_000);

@@ -33,20 +33,20 @@ async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void>
 /** The smoke path: flag write audited, a spike raising an incident with flags applied, rollback, chain verifies. */
 async function smoke(t: TestService): Promise<void> {
   expect((await t.call("GET", "/readyz")).json.status).toBe("pass");
-  expect((await t.call("PUT", "/api/flags/auth.login.rate_limit_strict", { body: { value: false, actor: "admin", reason: "baseline" } })).status).toBe(200);
+  expect((await t.call("PUT", "/ops/api/v1/flags/auth.login.rate_limit_strict/value", { body: { value: false, reason: "baseline" } })).status).toBe(200);
   const events = Array.from({ length: 12 }, () => ({ type: "LOGIN_FAILED", userId: "alice", ip: "203.0.113.7" }));
   expect((await t.call("POST", "/api/signals", { body: { events } })).status).toBe(202);
   const inc = await eventually("a mitigated incident", async () => {
-    await t.call("POST", "/api/ops/tick");
-    const r = await t.call("GET", "/api/incidents?type=FAILED_LOGINS_SPIKE");
-    return r.json.incidents.find((i: { mitigation: { status: string } | null }) => i.mitigation?.status === "applied");
+    await t.call("POST", "/ops/api/v1/runtime/tick", { body: { reason: "test tick" } });
+    const r = await t.call("GET", "/ops/api/v1/incidents?type=FAILED_LOGINS_SPIKE");
+    return r.json.items.find((i: { mitigation: { status: string } | null }) => i.mitigation?.status === "applied");
   });
-  expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(true);
-  expect((await t.call("POST", `/api/incidents/${inc.id}/rollback`, { body: { actor: "oncall" } })).status).toBe(200);
-  expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(false);
-  const v = await t.call("GET", "/api/audit/verify");
-  expect(v.json.verify).toMatchObject({ ok: true, problem: null });
-  expect(v.json.verify.checked).toBeGreaterThanOrEqual(8);
+  expect((await t.call("GET", "/ops/api/v1/flags/auth.login.rate_limit_strict")).json.value).toBe(true);
+  expect((await t.call("POST", `/ops/api/v1/incidents/${inc.id}/rollback`, { body: { reason: "over" } })).status).toBe(200);
+  expect((await t.call("GET", "/ops/api/v1/flags/auth.login.rate_limit_strict")).json.value).toBe(false);
+  const v = await t.call("GET", "/ops/api/v1/audit/verify");
+  expect(v.json).toMatchObject({ ok: true, problem: null });
+  expect(v.json.checked).toBeGreaterThanOrEqual(8);
   expect(t.problems).toEqual([]);
 }
 
@@ -70,10 +70,10 @@ describe.skipIf(!pgUp)("on PostgreSQL (DATABASE_URL, drizzle + node-postgres)", 
   it("a flag change reaches another instance on the same database through LISTEN/NOTIFY", async () => {
     const peer = await startTestService({ DATABASE_URL: db.url });
     try {
-      expect((await peer.call("GET", "/api/flags/notify.me/evaluate")).json.errorCode).toBe("FLAG_NOT_FOUND");
-      await t.call("PUT", "/api/flags/notify.me", { body: { value: true, actor: "admin", reason: "propagate" } });
+      expect((await peer.call("POST", "/ops/api/v1/flags/notify.me/evaluate", { body: {} })).json.errorCode).toBe("FLAG_NOT_FOUND");
+      await t.call("PUT", "/ops/api/v1/flags/notify.me/value", { body: { value: true, reason: "propagate" } });
       // Well under the 15 s the controller would poll at without a subscription.
-      await eventually("the peer to see the change", async () => (await peer.call("GET", "/api/flags/notify.me/evaluate")).json.value === true, 5_000);
+      await eventually("the peer to see the change", async () => (await peer.call("POST", "/ops/api/v1/flags/notify.me/evaluate", { body: {} })).json.value === true, 5_000);
     } finally {
       await peer.close();
     }
@@ -82,8 +82,8 @@ describe.skipIf(!pgUp)("on PostgreSQL (DATABASE_URL, drizzle + node-postgres)", 
   it("keeps its data across a restart (migrations are not applied twice)", async () => {
     await t.close();
     t = await startTestService({ DATABASE_URL: db.url, OPS_MITIGATION: "apply" });
-    expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(false);
-    expect((await t.call("GET", "/api/audit/verify")).json.verify.ok).toBe(true);
+    expect((await t.call("GET", "/ops/api/v1/flags/auth.login.rate_limit_strict")).json.value).toBe(false);
+    expect((await t.call("GET", "/ops/api/v1/audit/verify")).json.ok).toBe(true);
   });
 });
 
@@ -104,8 +104,8 @@ describe.skipIf(!pgUp)("on PostgreSQL through Prisma (OPS_DB_DRIVER=prisma)", ()
     await smoke(t);
     await t.close();
     t = await startTestService({ DATABASE_URL: db.url, OPS_DB_DRIVER: "prisma" });
-    expect((await t.call("GET", "/api/flags/auth.login.rate_limit_strict")).json.flag.value).toBe(false);
-    expect((await t.call("GET", "/api/audit/verify")).json.verify.ok).toBe(true);
+    expect((await t.call("GET", "/ops/api/v1/flags/auth.login.rate_limit_strict")).json.value).toBe(false);
+    expect((await t.call("GET", "/ops/api/v1/audit/verify")).json.ok).toBe(true);
   });
 });
 
@@ -134,8 +134,8 @@ describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flags with pub/sub,
   it("runs the smoke path and a flag change reaches the other instance", async () => {
     expect(t.service.storage.describe).toContain("+ redis");
     await smoke(t);
-    await t.call("PUT", "/api/flags/checkout.v2", { body: { value: true, actor: "admin", reason: "launch" } });
-    await eventually("the peer to see the change", async () => (await peer.call("GET", "/api/flags/checkout.v2/evaluate")).json.value === true, 5_000);
+    await t.call("PUT", "/ops/api/v1/flags/checkout.v2/value", { body: { value: true, reason: "launch" } });
+    await eventually("the peer to see the change", async () => (await peer.call("POST", "/ops/api/v1/flags/checkout.v2/evaluate", { body: {} })).json.value === true, 5_000);
   });
 });
 
@@ -157,16 +157,32 @@ describe.skipIf(!pgUp)("tenant from a verified JWT (OPS_TENANT_JWT_SECRET)", () 
     await db?.drop();
   });
 
-  it("scopes by the token's tenant_id claim and refuses a forged token", async () => {
-    const acme = { authorization: `Bearer ${jwt({ tenant_id: "acme" })}` };
-    const set = await t.call("PUT", "/api/flags/f.jwt/override", { headers: acme, body: { value: true, actor: "a", reason: "r" } });
-    expect(set.json.flag.override.tenantId).toBe("acme");
-    // The x-tenant-id header means nothing in this mode.
-    expect((await t.call("GET", "/api/flags/f.jwt/evaluate", { tenant: "acme" })).json.reason).not.toBe("TENANT_OVERRIDE");
-    expect((await t.call("GET", "/api/flags/f.jwt/evaluate", { headers: acme })).json.reason).toBe("TENANT_OVERRIDE");
-    const forged = await t.call("GET", "/api/flags", { headers: { authorization: `Bearer ${jwt({ tenant_id: "acme" }, "x".repeat(40))}` } });
-    expect(forged.status).toBe(403);
-    expect(forged.json.error).toBe("tenant_forbidden");
+  it("scopes by the token's tenant_id claim; without a valid token (none, forged, no tenant and no global scope) it answers 401", async () => {
+    const bearer = (claims: Record<string, unknown>, key?: string) => ({ anonymous: true, headers: { authorization: `Bearer ${jwt(claims, key)}` } });
+    const admin = bearer({ sub: "root", roles: ["admin"], ops_scope: "global" });
+    expect((await t.call("PUT", "/ops/api/v1/flags/f.jwt/value", { ...admin, body: { value: false, reason: "baseline" } })).status).toBe(200);
+    const acme = bearer({ sub: "ann", roles: ["operator"], tenant_id: "acme" });
+    const set = await t.call("PUT", "/ops/api/v1/flags/f.jwt/overrides/acme", { ...acme, body: { value: true, reason: "beta" } });
+    expect(set.json.override.tenantId).toBe("acme");
+    expect((await t.call("POST", "/ops/api/v1/flags/f.jwt/evaluate", { ...acme, body: {} })).json.reason).toBe("TENANT_OVERRIDE");
+    // A tenant token changes no global flag.
+    expect((await t.call("PUT", "/ops/api/v1/flags/f.jwt/value", { ...bearer({ sub: "ann", roles: ["admin"], tenant_id: "acme" }), body: { value: true, reason: "x" } })).status).toBe(403);
+    // The gateway headers mean nothing in this mode; no token, a forged one, one without a tenant or scope: 401.
+    for (const o of [
+      { tenant: "acme" },
+      { anonymous: true },
+      bearer({ sub: "ann", roles: ["admin"], tenant_id: "acme" }, "x".repeat(40)),
+      bearer({ sub: "ann", roles: ["admin"] }),
+      bearer({ sub: "ann", roles: ["admin"], tenant_id: "" }),
+      bearer({ roles: ["admin"], ops_scope: "global" }),
+      bearer({ sub: "ann", roles: ["admin"], ops_scope: "global", exp: Math.floor(Date.now() / 1000) - 3600 }),
+    ]) {
+      expect((await t.call("GET", "/ops/api/v1/flags", o)).status).toBe(401);
+      expect((await t.call("GET", "/ops/api/v1/audit", o)).status).toBe(401);
+      expect((await t.call("POST", "/api/signals", { ...o, body: { type: "LOGIN_FAILED" } })).status).toBe(401);
+      expect((await t.call("PUT", "/ops/api/v1/flags/f.jwt/enabled", { ...o, body: { enabled: false, reason: "x" } })).status).toBe(401);
+    }
+    expect((await t.call("GET", "/ops/api/v1/flags/f.jwt", admin)).json.enabled).toBe(true);
   });
 });
 
@@ -198,19 +214,19 @@ describe.skipIf(!pgUp)("notifications to a webhook (OPSSPINE_NOTIFY_MODE=webhook
 
   it("delivers an incident's notification as a signed webhook, and never logs the URL", async () => {
     expect(t.service.channels).toEqual(["webhook"]);
-    const r = await t.call("POST", "/api/ops/auth", { tenant: "acme", body: { metrics: { failed_logins_1h: 150 } } });
+    const r = await t.call("POST", "/api/ops/auth", { tenant: "acme", role: "", body: { metrics: { failed_logins_1h: 150 } } });
     expect(r.json.incidents).toHaveLength(1);
     const got = await eventually("the webhook call", async () => {
-      await t.call("POST", "/api/ops/tick");
+      await t.call("POST", "/ops/api/v1/runtime/tick", { body: { reason: "test tick" } });
       return received[0];
     });
     const payload = JSON.parse(got.body) as { type: string; notification: { subject: string; tenantId: string } };
     expect(payload).toMatchObject({ type: "admin_notification", notification: { tenantId: "acme" } });
     expect(payload.notification.subject).toContain("Failed logins spike");
-    expect(verifyWebhookSignature({ secret, body: got.body, timestamp: got.headers["x-ops-timestamp"] as string, signature: got.headers["x-ops-signature"] as string }).ok).toBe(true);
+    expect(verifyWebhookSignature({ secret, body: got.body, timestamp: got.headers["x-ops-timestamp"] as string, signature: got.headers["x-ops-signature"] as string })).toBe(true);
     const delivered = await eventually("the outbox to mark it delivered", async () => {
-      const n = await t.call("GET", "/api/notifications?status=delivered", { tenant: "acme" });
-      return n.json.notifications[0];
+      const n = await t.call("GET", "/ops/api/v1/outbox?status=delivered", { tenant: "acme" });
+      return n.json.items[0];
     });
     expect(delivered.channel).toBe("webhook");
     expect(JSON.stringify(t.problems)).not.toContain("/hooks/ops");

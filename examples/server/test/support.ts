@@ -13,6 +13,16 @@ export interface Reply {
   json: any;
 }
 
+export interface CallOptions {
+  body?: unknown;
+  raw?: string;
+  tenant?: string;
+  role?: "viewer" | "operator" | "admin" | "";
+  actor?: string;
+  anonymous?: boolean;
+  headers?: Record<string, string>;
+}
+
 export interface TestService {
   base: string;
   service: Service;
@@ -20,7 +30,11 @@ export interface TestService {
   problems: string[];
   /** Lines of the log notification channel. */
   notifications: string[];
-  call(method: string, path: string, o?: { body?: unknown; raw?: string; tenant?: string; headers?: Record<string, string> }): Promise<Reply>;
+  /**
+   * One request. In trusted-header mode it carries a principal as a gateway would set it: actor
+   * `test-<role>`, role `role` (default admin), `tenant` or the global scope; `anonymous` sends none.
+   */
+  call(method: string, path: string, o?: CallOptions): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -64,8 +78,15 @@ export async function startTestService(env: Record<string, string | undefined> =
     problems,
     notifications,
     async call(method, path, o = {}) {
-      const headers: Record<string, string> = { ...o.headers };
-      if (o.tenant) headers["x-tenant-id"] = o.tenant;
+      const headers: Record<string, string> = {};
+      if (!o.anonymous) {
+        const role = o.role ?? "admin";
+        headers["x-ops-actor"] = o.actor ?? `test-${role || "app"}`;
+        headers["x-ops-roles"] = role;
+        if (o.tenant) headers["x-tenant-id"] = o.tenant;
+        else headers["x-ops-scope"] = "global";
+      }
+      Object.assign(headers, o.headers);
       let body: string | undefined;
       if (o.raw !== undefined) body = o.raw;
       else if (o.body !== undefined) body = JSON.stringify(o.body);

@@ -9,7 +9,9 @@ export type OpsErrorCode =
   | "UNAVAILABLE"
   | "UNSUPPORTED"
   | "INTEGRITY"
-  | "CONFIG";
+  | "CONFIG"
+  /** A change needs another principal's approval under the environment's policy (@ops/flags change requests). */
+  | "APPROVAL_REQUIRED";
 
 export interface OpsErrorOptions {
   cause?: unknown;
@@ -56,10 +58,15 @@ export class NotFoundError extends OpsError {
   }
 }
 
-/** A compare-and-set lost: someone else wrote first, or the key already exists. */
+/**
+ * A compare-and-set lost (someone else wrote first: re-read and retry, `retryable: true`), or a
+ * record with the same id or key already exists (`retryable: false`: the same call fails the same
+ * way every time). Which one is told by `options.retryable` or, when not given, by the message: a
+ * message saying "already exists" is a duplicate.
+ */
 export class ConflictError extends OpsError {
-  constructor(message: string, options: OpsErrorOptions = {}) {
-    super("CONFLICT", message, { ...options, retryable: true });
+  constructor(message: string, options: OpsErrorOptions & { retryable?: boolean } = {}) {
+    super("CONFLICT", message, { ...options, retryable: options.retryable ?? !/\balready exists\b/i.test(message) });
   }
 }
 

@@ -47,6 +47,15 @@ describe("errors", () => {
     expect(new ConfigError("x")).toBeInstanceOf(ValidationError);
   });
 
+  it("a duplicate (\"already exists\") ConflictError is not retryable; a lost compare-and-set is", () => {
+    expect(new ConflictError("[ops/x] flag prod/beta already exists (version 3)").retryable).toBe(false);
+    expect(new ConflictError("[ops/x] outbox message id m1 already exists under another idempotencyKey").retryable).toBe(false);
+    expect(new ConflictError("[ops/x] flag prod/beta: expected version 2, found 3").retryable).toBe(true);
+    expect(new ConflictError("[ops/x] lost a concurrent write (40001), retry").retryable).toBe(true);
+    expect(new ConflictError("[ops/x] anything", { retryable: false }).retryable).toBe(false);
+    expect(new ConflictError("[ops/x] key already exists", { retryable: true }).retryable).toBe(true);
+  });
+
   it("parseInput names every bad field and what was expected", () => {
     const schema = z.object({ key: z.string(), nested: z.object({ n: z.number() }), list: z.array(z.string()) });
     let caught: unknown;

@@ -1,6 +1,6 @@
 import { ValidationError, type JsonValue } from "@ops/core";
-import { createBucketer, type Bucketer } from "./bucketing/bucketers.js";
-import { valueMatchesType, type FlagConfig, type Rollout, type SegmentConfig, type Serve } from "./config.js";
+import { createBucketer, type Bucketer, type BucketingOptions } from "./bucketing/bucketers.js";
+import { jsonEqual, valueMatchesType, type FlagConfig, type Rollout, type SegmentConfig, type Serve } from "./config.js";
 import { compileAll, type Predicate } from "./targeting/conditions.js";
 import type { EvaluationContext, EvaluationDetails, EvaluationErrorCode, EvaluationReason, FlagType } from "./types.js";
 
@@ -24,7 +24,12 @@ export interface CompiledFlag {
   readonly key: string;
   readonly type: FlagType;
   readonly enabled: boolean;
+  /**
+   * Served when disabled. When `offValue` / `offVariant` is not set its value is only a stand-in
+   * (`callerDefaultWhenDisabled`): readers substitute the caller's default value.
+   */
   readonly disabled: Details;
+  readonly callerDefaultWhenDisabled: boolean;
   readonly overrides: ReadonlyMap<string, Details> | null;
   readonly rules: readonly CompiledRule[];
   readonly rollout: CompiledRollout | null;
@@ -58,6 +63,13 @@ export function rollOut(r: CompiledRollout, ctx: EvaluationContext): Details | n
   if (unit === null) return null;
   const slot = r.bucketer.slot(unit);
   return slot < 0 ? null : (r.outcomes[slot] ?? null);
+}
+
+/** The stored bucketing settings as `createBucketer` options (absent fields stay absent). */
+function bucketingOptions(b: NonNullable<Rollout["bucketing"]>): BucketingOptions {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = v;
+  return out as BucketingOptions;
 }
 
 function segmentPredicate(seg: SegmentConfig, path: string): Predicate {
@@ -105,6 +117,16 @@ export function compileFlag(input: CompileInput): CompiledFlag {
   };
   typed(config.value, "value");
   if (config.offValue !== undefined) typed(config.offValue, "offValue");
+  const named = (name: string | undefined, value: JsonValue | undefined, field: "value" | "offValue"): string | null => {
+    if (name === undefined) return null;
+    const [v] = serveValue(name, undefined, field === "value" ? "defaultVariant" : "offVariant");
+    if (value !== undefined && !jsonEqual(value, v))
+      throw new ValidationError(`[ops/flags] flag ${key}: ${field} must equal variants.${name}`, [{ path: field, message: `expected the value of variant "${name}"` }]);
+    return name;
+  };
+  const defaultVariant = named(config.defaultVariant, config.value, "value");
+  const offVariant = named(config.offVariant, config.offValue, "offValue");
+  const offValue = config.offVariant !== undefined ? (variants[config.offVariant] as JsonValue) : config.offValue;
   const rolloutOf = (r: Rollout, ruleId: string | null, path: string): CompiledRollout => {
     const isSplit = r.split !== undefined;
     const slots = r.split ?? [{ weight: r.percentage ?? 0, value: r.value, variant: r.variant }];
@@ -119,17 +141,7 @@ export function compileFlag(input: CompileInput): CompiledFlag {
         key,
         slots.map((s) => s.weight),
         isSplit,
-        b
-          ? {
-              mode: b.mode,
-              ...(b.salt !== undefined ? { salt: b.salt } : {}),
-              ...(b.groupId !== undefined ? { groupId: b.groupId } : {}),
-              ...(b.seed !== undefined ? { seed: b.seed } : {}),
-              ...(b.hashVersion !== undefined ? { hashVersion: b.hashVersion } : {}),
-              ...(b.ldSalt !== undefined ? { ldSalt: b.ldSalt } : {}),
-              ...(b.ldSeed !== undefined ? { ldSeed: b.ldSeed } : {}),
-            }
-          : {},
+        b ? bucketingOptions(b) : {},
       ),
       outcomes,
     };
@@ -142,7 +154,7 @@ export function compileFlag(input: CompileInput): CompiledFlag {
 
   const rules: CompiledRule[] = config.rules.map((rule, i) => {
     const path = `rules[${i}]`;
-    const conds = compileAll(rule.when, `${path}.when`);
+    const conds = compileAll(rule.when, `${path}.when`, config.semantics);
     const segs = rule.segments.map((name) => {
       const seg = input.segments.get(name);
       if (!seg)
@@ -170,11 +182,12 @@ export function compileFlag(input: CompileInput): CompiledFlag {
     key,
     type: config.type,
     enabled: config.enabled,
-    disabled: details(key, config.offValue ?? input.offDefault, "DISABLED"),
+    disabled: details(key, offValue ?? input.offDefault, "DISABLED", offVariant),
+    callerDefaultWhenDisabled: offValue === undefined,
     overrides: overrides.size > 0 ? overrides : null,
     rules,
     rollout,
-    fallback: details(key, config.value, isStatic ? "STATIC" : "DEFAULT"),
+    fallback: details(key, config.value, isStatic ? "STATIC" : "DEFAULT", defaultVariant),
     evaluations: 0,
   };
 }
@@ -188,6 +201,7 @@ export function compileStatic(key: string, type: FlagType, value: JsonValue, ove
     type,
     enabled: true,
     disabled: details(key, value, "DISABLED"),
+    callerDefaultWhenDisabled: true,
     overrides: o.size > 0 ? o : null,
     rules: [],
     rollout: null,

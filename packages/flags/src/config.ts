@@ -7,6 +7,8 @@ export const FlagKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/, "expected a flag key of letters, digits and _ . : - (max 200)");
 
+const VariantName = z.string().min(1, "expected a variant name").max(100);
+
 export const FlagTypeSchema = z.enum(["boolean", "string", "number", "json"]);
 
 const AttrSchema = z.string().min(1, "expected an attribute name").max(200);
@@ -19,9 +21,19 @@ export const ConditionSchema = z
     op: z.enum(CONDITION_OPS),
     value: Primitive.optional(),
     values: z.array(Primitive).max(10_000).optional(),
+    /** Unleash semantics only (`semantics: "unleash"`): Unleash's `caseInsensitive` and `inverted`. */
+    caseInsensitive: z.boolean().optional(),
+    inverted: z.boolean().optional(),
   })
   .strict();
 export type Condition = z.infer<typeof ConditionSchema>;
+
+/**
+ * How a flag's rule conditions are evaluated: `ops` (typed comparisons, the default) or `unleash`
+ * (unleash-client's constraint semantics, for flags imported from Unleash).
+ */
+export const SemanticsSchema = z.enum(["ops", "unleash"]);
+export type Semantics = z.infer<typeof SemanticsSchema>;
 
 export const BucketingSchema = z
   .object({
@@ -30,6 +42,11 @@ export const BucketingSchema = z
     groupId: z.string().max(200).optional(),
     seed: z.string().max(200).optional(),
     hashVersion: z.union([z.literal(1), z.literal(2)]).optional(),
+    /** GrowthBook's own units (see `BucketingOptions`): coverage 0..1, weights as fractions, ranges [start, end). */
+    coverage: z.number().min(0).max(1).optional(),
+    weights: z.array(z.number().min(0).max(1)).max(100).optional(),
+    range: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
+    ranges: z.array(z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)])).max(100).optional(),
     ldSalt: z.string().max(200).optional(),
     ldSeed: z.number().int().optional(),
   })
@@ -89,7 +106,10 @@ export const FlagPatchSchema = z
     enabled: z.boolean().optional(),
     value: JsonValueSchema.optional(),
     offValue: JsonValueSchema.optional(),
-    variants: z.record(z.string().min(1).max(100), JsonValueSchema).optional(),
+    defaultVariant: VariantName.nullable().optional(),
+    offVariant: VariantName.nullable().optional(),
+    variants: z.record(VariantName, JsonValueSchema).optional(),
+    semantics: SemanticsSchema.optional(),
     rules: z.array(RuleSchema).max(200).optional(),
     rollout: RolloutSchema.nullable().optional(),
     description: z.string().max(2000).optional(),
@@ -108,11 +128,20 @@ export type ScheduledChange = z.infer<typeof ScheduledChangeSchema>;
 export const FlagConfigSchema = z
   .object({
     type: FlagTypeSchema,
-    /** The kill switch: false serves `offValue` to everyone (reason DISABLED). */
+    /**
+     * The kill switch: false serves the caller's default to everyone (reason DISABLED, no
+     * variant), or `offValue` / `offVariant` when one is set.
+     */
     enabled: z.boolean().default(true),
     value: JsonValueSchema,
     offValue: JsonValueSchema.optional(),
-    variants: z.record(z.string().min(1).max(100), JsonValueSchema).optional(),
+    /** Names `value` after one of `variants` (whose value it then is). */
+    defaultVariant: VariantName.optional(),
+    /** Served (named) when the flag is disabled, instead of the caller's default. */
+    offVariant: VariantName.optional(),
+    variants: z.record(VariantName, JsonValueSchema).optional(),
+    /** How rules' conditions are evaluated (default `ops`; `unleash` for imported Unleash flags). */
+    semantics: SemanticsSchema.optional(),
     rules: z.array(RuleSchema).max(200).default([]),
     rollout: RolloutSchema.nullable().optional(),
     description: z.string().max(2000).optional(),
@@ -159,4 +188,20 @@ export function valueMatchesType(type: z.infer<typeof FlagTypeSchema>, value: Js
 
 export function inferType(value: JsonValue): z.infer<typeof FlagTypeSchema> {
   return typeof value === "boolean" ? "boolean" : typeof value === "string" ? "string" : typeof value === "number" ? "number" : "json";
+}
+
+/** Deep equality of two JSON values (object key order ignored). */
+export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as JsonValue[];
+    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i] as JsonValue));
+  }
+  const ao = a as Record<string, JsonValue>;
+  const bo = b as Record<string, JsonValue>;
+  const ak = Object.keys(ao);
+  if (ak.length !== Object.keys(bo).length) return false;
+  return ak.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k] as JsonValue, bo[k] as JsonValue));
 }

@@ -1,6 +1,6 @@
 export { FeatureFlagController } from "./controller.js";
 export type { FeatureFlagControllerOptions, FlagErrorInfo } from "./options.js";
-export type { FlagReader } from "./reader.js";
+export type { FlagReader, FlagsStatus } from "./reader.js";
 export { defineFlags, type FlagDefinition, type FlagDefinitions, type KeysOfType } from "./define-flags.js";
 export { createTestFlags, type TestFlags } from "./test-flags.js";
 export * from "./config.js";
@@ -11,3 +11,10 @@ export { CONDITION_OPS, type ConditionOp } from "./targeting/ops.js";
 export { unsafeRegexReason } from "./targeting/safe-regex.js";
 export { createBucketer, opsBucket, type Bucketer, type BucketingMode, type BucketingOptions } from "./bucketing/bucketers.js";
 export { murmur3 } from "./bucketing/murmur3.js";
+export { buildClientPayload, type ClientPayloadOptions } from "./server/client-payload.js";
+export { createClientFlagsHandler, type ClientFlagsHandlerOptions } from "./server/client-handler.js";
+export { createClientSigningKey, signClientPayload, importSigningKey, type ClientSigningKey, type ClientSigningKeyPair } from "./server/client-signing.js";
+export { FlagChangeRequests, type FlagChangeRequestsOptions } from "./approvals/change-requests.js";
+export { FlagChangeSchema, type FlagChange, type PlannedChange } from "./approvals/change.js";
+export { ApprovalRequiredError } from "./approvals/errors.js";
+export type { EvaluationTelemetry } from "./telemetry.js";

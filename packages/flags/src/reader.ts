@@ -20,6 +20,24 @@ import type { EvaluationContext, EvaluationDetails, FlagType } from "./types.js"
 const EMPTY: EvaluationContext = Object.freeze({});
 
 /**
+ * Where the local copy stands against the store. NOT_READY: the first load has not finished.
+ * READY: loaded and the store answers. ERROR: the first load failed (serving fallbacks), until a
+ * load succeeds. STALE: loaded once, but the store stopped answering (serving the last known
+ * flags) until a reload succeeds.
+ */
+export type FlagsStatus = "NOT_READY" | "READY" | "ERROR" | "STALE";
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  if (ms <= 0) return p;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`[ops/flags] ${what} did not answer within ${ms} ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
  * The read side of `FeatureFlagController`: loading, change subscription or polling, fail-safe
  * fallbacks, and the synchronous hot path over precompiled flags.
  */
@@ -35,6 +53,10 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
   private unsubscribe: (() => void) | null = null;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   private readonly watchers = new Set<(keys: readonly string[]) => void>();
+  private readonly statusWatchers = new Set<(status: FlagsStatus, error: unknown) => void>();
+  private currentStatus: FlagsStatus = "NOT_READY";
+  private healthTimer: ReturnType<typeof setInterval> | null = null;
+  private probing = false;
 
   /** @throws ValidationError when `env` is not an environment slug, ConfigError for a bad option. */
   constructor(
@@ -85,6 +107,7 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     const first = this.refresh().then(
       () => true,
       (err: unknown) => {
+        this.lastError = err;
         this.onError(err, { operation: "load" });
         return false;
       },
@@ -102,11 +125,77 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
       this.onError(new UnavailableError(`[ops/flags] first load did not finish within ${limit} ms; serving fallbacks until it does`), {
         operation: "load",
       });
-    if (outcome !== true && !this.loaded) await this.loadFallbacks();
+    if (outcome !== true && !this.loaded) {
+      await this.loadFallbacks();
+      if (!this.loaded) this.setStatus("ERROR", outcome === "timeout" ? new UnavailableError(`[ops/flags] first load did not finish within ${limit} ms`) : this.lastError);
+    }
     const every = this.options.pollIntervalMs ?? (this.unsubscribe ? 60_000 : 15_000);
     if (every > 0 && !this.closed) {
       this.pollTimer = setInterval(() => void this.tick(), every);
       this.pollTimer.unref?.();
+    }
+    const probeEvery = this.options.healthCheckIntervalMs ?? 5000;
+    if (probeEvery > 0 && !this.closed) {
+      this.healthTimer = setInterval(() => void this.probe(), probeEvery);
+      this.healthTimer.unref?.();
+    }
+  }
+
+  private lastError: unknown = null;
+
+  /** The error behind the last failed load or probe, or null. */
+  get lastLoadError(): unknown {
+    return this.lastError;
+  }
+
+  /**
+   * Where the local flags stand against the store (see `FlagsStatus`). The OpenFeature provider
+   * maps it onto its lifecycle: READY, ERROR (first load failed), STALE (store lost after READY).
+   */
+  get status(): FlagsStatus {
+    return this.currentStatus;
+  }
+
+  /** Calls `listener` on every status change (with the error behind ERROR / STALE). Returns an unsubscribe function. */
+  onStatus(listener: (status: FlagsStatus, error: unknown) => void): () => void {
+    this.statusWatchers.add(listener);
+    return () => void this.statusWatchers.delete(listener);
+  }
+
+  private setStatus(next: FlagsStatus, error: unknown = null): void {
+    if (next === this.currentStatus || this.closed) return;
+    this.currentStatus = next;
+    for (const w of [...this.statusWatchers]) {
+      try {
+        w(next, error);
+      } catch (err) {
+        this.onError(err, { operation: "refresh" });
+      }
+    }
+  }
+
+  private storeLost(err: unknown): void {
+    this.lastError = err;
+    if (this.currentStatus === "READY") this.setStatus("STALE", err);
+  }
+
+  /**
+   * The health probe (every `healthCheckIntervalMs`): while READY, one point read with a timeout
+   * (a lost store makes the flags STALE); while STALE or ERROR, a full reload (changes missed
+   * meanwhile are applied, then READY).
+   */
+  private async probe(): Promise<void> {
+    if (this.probing || this.closed || this.currentStatus === "NOT_READY") return;
+    this.probing = true;
+    const timeout = this.options.healthCheckTimeoutMs ?? 2000;
+    try {
+      if (this.currentStatus === "READY") await withTimeout(this.store.get({ env: this.env, key: "$stats", tenantId: null }), timeout, "the flag store");
+      else await withTimeout(this.refresh(), timeout, "the flag store");
+    } catch (err) {
+      this.storeLost(err);
+      this.onError(err, { operation: "refresh" });
+    } finally {
+      this.probing = false;
     }
   }
 
@@ -138,6 +227,7 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     try {
       await this.refresh();
     } catch (err) {
+      this.storeLost(err);
       this.onError(err, { operation: "refresh" });
     }
     await this.maintain();
@@ -152,6 +242,7 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     this.beforeReload();
     this.state.replaceAll(records);
     this.loaded = true;
+    this.setStatus("READY");
     this.afterChange();
     this.changed(this.keys());
     if (this.options.backupFile)
@@ -201,6 +292,8 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     this.closed = true;
     this.unsubscribe?.();
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    this.statusWatchers.clear();
   }
 
   /** Hooks for the writing controller: periodic work, before a reload, after any change, before close. */
@@ -214,10 +307,17 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
   /**
    * Synchronous evaluation with details (value, variant, reason, ruleId, errorCode). Never throws:
    * problems come back as `reason: "ERROR"`. The returned object is shared and frozen.
+   * `defaultValue` is the caller's default: a disabled flag (kill switch off, no `offValue` /
+   * `offVariant`) resolves to it with reason DISABLED and no variant; without it, to the
+   * definition's default, else null.
    */
-  evaluate(key: string, context: EvaluationContext = EMPTY): EvaluationDetails {
+  evaluate(key: string, context: EvaluationContext = EMPTY, defaultValue?: JsonValue): EvaluationDetails {
     try {
-      return this.state.evaluate(key, context, this.loaded || this.options.bootstrap !== undefined || this.options.definitions?.[key] !== undefined);
+      const ready = this.loaded || this.options.bootstrap !== undefined || this.options.definitions?.[key] !== undefined;
+      const d = this.state.evaluate(key, context, ready, defaultValue);
+      const t = this.options.telemetry;
+      if (t !== undefined) t.record(d, context);
+      return d;
     } catch (err) {
       this.onError(err, { operation: "evaluate", key });
       return { flagKey: key, value: this.defaultOf(key), variant: null, reason: "ERROR", ruleId: null, errorCode: "GENERAL", errorMessage: String(err) };
@@ -230,26 +330,26 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
 
   /** Synchronous boolean; `fallback` (default: the definition's default, else false) when missing or not a boolean. */
   isEnabled(key: KeysOfType<D, "boolean">, context: EvaluationContext = EMPTY, fallback?: boolean): boolean {
-    const v = this.evaluate(key, context).value;
+    const v = this.evaluate(key, context, fallback).value;
     return typeof v === "boolean" ? v : (fallback ?? (this.defaultOf(key) === true));
   }
 
   stringValue(key: KeysOfType<D, "string">, context: EvaluationContext = EMPTY, fallback?: string): string {
-    const v = this.evaluate(key, context).value;
+    const v = this.evaluate(key, context, fallback).value;
     if (typeof v === "string") return v;
     const d = this.defaultOf(key);
     return fallback ?? (typeof d === "string" ? d : "");
   }
 
   numberValue(key: KeysOfType<D, "number">, context: EvaluationContext = EMPTY, fallback?: number): number {
-    const v = this.evaluate(key, context).value;
+    const v = this.evaluate(key, context, fallback).value;
     if (typeof v === "number") return v;
     const d = this.defaultOf(key);
     return fallback ?? (typeof d === "number" ? d : 0);
   }
 
   jsonValue(key: KeysOfType<D, FlagType>, context: EvaluationContext = EMPTY, fallback?: JsonValue): JsonValue {
-    const d = this.evaluate(key, context);
+    const d = this.evaluate(key, context, fallback);
     return d.reason === "ERROR" ? (fallback ?? d.value) : d.value;
   }
 
@@ -283,6 +383,11 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     const rec = this.state.globals.get(key);
     const config = this.state.configOf(key);
     return rec && config ? { config, version: rec.version, updatedAt: rec.updatedAt, updatedBy: rec.updatedBy } : null;
+  }
+
+  /** @internal Read access to the local copy, for `buildClientPayload` (not a stable API). */
+  get localState(): FlagState {
+    return this.state;
   }
 
   /** Every flag key known: stored, defined, bootstrapped or overridden. */

@@ -1,12 +1,31 @@
-import type { FlagConfig, FlagPatch } from "./config.js";
+import type { JsonValue } from "@ops/core";
+import { jsonEqual, type FlagConfig, type FlagPatch } from "./config.js";
 
-/** A flag config with `patch` applied (absent fields keep their value; `null` clears optional ones). */
+const NULL_CLEARS = new Set(["rollout", "expiresAt", "defaultVariant", "offVariant"]);
+
+/**
+ * A flag config with `patch` applied (absent fields keep their value; `null` clears optional ones).
+ * Named values stay consistent: naming `defaultVariant` / `offVariant` (or changing `variants`)
+ * takes the variant's value; setting `value` / `offValue` to something else drops the name.
+ */
 export function applyPatch(base: FlagConfig, patch: FlagPatch): FlagConfig {
   const next: FlagConfig = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
-    if (v === null && (k === "rollout" || k === "expiresAt")) delete (next as Record<string, unknown>)[k];
+    if (v === null && NULL_CLEARS.has(k)) delete (next as Record<string, unknown>)[k];
     else (next as Record<string, unknown>)[k] = v;
+  }
+  const variants = next.variants ?? {};
+  const named = (name: string | undefined): name is string => name !== undefined && Object.hasOwn(variants, name);
+  if (named(next.defaultVariant)) {
+    const v = variants[next.defaultVariant] as JsonValue;
+    if (patch.value === undefined || patch.defaultVariant) next.value = v;
+    else if (!jsonEqual(next.value, v)) delete next.defaultVariant;
+  }
+  if (named(next.offVariant)) {
+    const v = variants[next.offVariant] as JsonValue;
+    if (patch.offValue === undefined || patch.offVariant) next.offValue = v;
+    else if (!jsonEqual(next.offValue ?? null, v)) delete next.offVariant;
   }
   return next;
 }

@@ -148,7 +148,8 @@ export class FlagState {
     if (rec) {
       try {
         const config = FlagConfigSchema.parse(rec.config);
-        const off = fallback !== undefined && valueMatchesType(config.type, fallback) ? fallback : ZERO[config.type];
+        // A stand-in only: a disabled flag without an off value serves the caller's default.
+        const off = fallback !== undefined && valueMatchesType(config.type, fallback) ? fallback : null;
         return compileFlag({ key, config, overrides, segments, offDefault: off });
       } catch (err) {
         this.onCompileError(key, err);
@@ -172,10 +173,16 @@ export class FlagState {
     return this.compiled.keys();
   }
 
-  /** Evaluates; unknown keys get a cached FLAG_NOT_FOUND (or PROVIDER_NOT_READY) result. */
-  evaluate(key: string, ctx: EvaluationContext, ready: boolean): Details {
+  /**
+   * Evaluates; unknown keys get a cached FLAG_NOT_FOUND (or PROVIDER_NOT_READY) result. A disabled
+   * flag without an off value resolves to `callerDefault` when given (reason DISABLED, no variant).
+   */
+  evaluate(key: string, ctx: EvaluationContext, ready: boolean, callerDefault?: JsonValue): Details {
     const f = this.compiled.get(key);
-    if (f !== undefined) return resolve(f, ctx);
+    if (f !== undefined) {
+      const d = resolve(f, ctx);
+      return d === f.disabled && f.callerDefaultWhenDisabled && callerDefault !== undefined ? details(key, callerDefault, "DISABLED") : d;
+    }
     const cacheKey = ready ? key : `\u0000${key}`;
     let d = this.notFound.get(cacheKey);
     if (d === undefined) {

@@ -24,7 +24,10 @@ describe("evaluation order and reasons", () => {
     await c.setFlag({ key: "f", newValue: false, tenantId: "acme", ...who });
     expect(c.evaluate("f", { userId: "u1", plan: "enterprise", tenantId: "acme" })).toMatchObject({ value: false, reason: "TENANT_OVERRIDE" });
     await c.setEnabled({ key: "f", enabled: false, ...who });
-    expect(c.evaluate("f", { userId: "u1", plan: "enterprise", tenantId: "acme" })).toMatchObject({ value: false, reason: "DISABLED" });
+    // Disabled: the caller's default (no variant); without one, null (no definition here).
+    expect(c.evaluate("f", { userId: "u1", plan: "enterprise", tenantId: "acme" }, true)).toMatchObject({ value: true, reason: "DISABLED", variant: null });
+    expect(c.evaluate("f", { userId: "u1", plan: "enterprise", tenantId: "acme" })).toMatchObject({ value: null, reason: "DISABLED" });
+    expect(c.isEnabled("f", {}, true)).toBe(true);
     await c.setEnabled({ key: "f", enabled: true, ...who });
     expect(c.evaluate("f", { tenantId: "acme" }).reason).toBe("TENANT_OVERRIDE");
   });

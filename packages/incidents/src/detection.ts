@@ -1,4 +1,4 @@
-import { stableId, type CounterStore, type JsonValue, type TenantKey } from "@ops/core";
+import { MAX_ACTIVE_KEYS, mapLimit, stableId, UnsupportedError, type CounterStore, type JsonValue, type TenantKey } from "@ops/core";
 import { breachKey, eventKey } from "./recorder.js";
 
 /**
@@ -148,44 +148,108 @@ export interface EvaluateOptions {
   counters: CounterStore;
   rules?: readonly DetectionRule[];
   bucketMs?: number;
-  /** Scopes to evaluate: tenant ids and/or `null` (global). */
-  scopes: readonly TenantKey[];
+  /**
+   * Scopes to evaluate: tenant ids and/or `null` (global); each gets a finding per rule. Omitted:
+   * every scope with activity, found set-based with `CounterStore.readActive` (one call per tick,
+   * whatever the number of tenants; idle tenants cost nothing and produce no finding).
+   */
+  scopes?: readonly TenantKey[];
   nowMs: number;
+  /** Per-scope reads in flight at once when `scopes` is given (default 16). */
+  concurrency?: number;
 }
 
-async function series(counters: CounterStore, tenantId: TenantKey, keys: readonly string[], bucketMs: number, fromMs: number, toMs: number) {
+/** Counts by scope -> key -> bucket start, read once for all rules. */
+type CountIndex = Map<TenantKey, Map<string, Map<number, number>>>;
+
+function addTo(index: CountIndex, tenantId: TenantKey, key: string, buckets: ReadonlyArray<{ startMs: number; count: number }>) {
+  let byKey = index.get(tenantId);
+  if (!byKey) index.set(tenantId, (byKey = new Map()));
+  let byStart = byKey.get(key);
+  if (!byStart) byKey.set(key, (byStart = new Map()));
+  for (const b of buckets) byStart.set(b.startMs, (byStart.get(b.startMs) ?? 0) + b.count);
+}
+
+function series(index: CountIndex, tenantId: TenantKey, keys: readonly string[], bucketMs: number, fromMs: number, toMs: number): number[] {
   const n = Math.round((toMs - fromMs) / bucketMs);
   const out = new Array<number>(n).fill(0);
-  const reads = await Promise.all(keys.map((key) => counters.read({ tenantId, key, bucketMs, fromMs, toMs })));
-  for (const r of reads)
-    for (const b of r) {
-      const i = Math.round((b.startMs - fromMs) / bucketMs);
-      if (i >= 0 && i < n) out[i]! += b.count;
-    }
+  const byKey = index.get(tenantId);
+  if (!byKey) return out;
+  for (const key of keys) {
+    const byStart = byKey.get(key);
+    if (!byStart) continue;
+    for (let i = 0; i < n; i++) out[i]! += byStart.get(fromMs + i * bucketMs) ?? 0;
+  }
   return out;
 }
 
-/** Evaluates every rule for every scope over complete buckets before `nowMs`. */
+const spanOf = (rule: DetectionRule, hour: number) =>
+  Math.max(hour, (rule.consecutive ?? 2) + (rule.ewma?.history ?? 0), rule.long?.buckets ?? 0);
+
+/** The keys a rule reads, and those whose activity can make it fire. */
+function keysOf(rule: DetectionRule): { all: string[]; firing: string[] } {
+  const firing = rule.events.map(eventKey);
+  if (rule.breaches !== false) firing.push(breachKey(rule.incidentType));
+  const all = [...firing, ...(rule.ratio !== undefined && rule.totalEvents ? rule.totalEvents.map(eventKey) : [])];
+  return { all, firing };
+}
+
+/**
+ * Evaluates every rule over complete buckets before `nowMs` (and the running bucket where a rule
+ * says so). Without `scopes`, set-based: one `readActive` over the union of the rules' keys and
+ * windows, then plain synchronous evaluation of the scopes that had activity.
+ * @throws UnsupportedError without `scopes` when the store has no `readActive`.
+ */
 export async function evaluateRules(o: EvaluateOptions): Promise<Finding[]> {
   const bucketMs = o.bucketMs ?? M;
   const rules = o.rules ?? DEFAULT_DETECTION_RULES;
   const end = Math.floor(o.nowMs / bucketMs) * bucketMs; // exclusive: the current bucket is incomplete
   const hour = Math.max(1, Math.round(3_600_000 / bucketMs));
+  if (rules.length === 0) return [];
+  const keySet = new Set<string>();
+  let span = 0;
+  for (const rule of rules) {
+    for (const k of keysOf(rule).all) keySet.add(k);
+    span = Math.max(span, spanOf(rule, hour));
+  }
+  const fromMs = end - span * bucketMs;
+  const toMs = end + bucketMs; // the running bucket too (breaches, single-bucket count rules)
+  const keys = [...keySet];
+  const index: CountIndex = new Map();
+  let scopesOf: (rule: DetectionRule) => TenantKey[];
+  if (o.scopes) {
+    const scopes = [...new Set(o.scopes)];
+    await mapLimit(scopes, o.concurrency ?? 16, async (tenantId) => {
+      for (const key of keys) addTo(index, tenantId, key, await o.counters.read({ tenantId, key, bucketMs, fromMs, toMs }));
+    });
+    scopesOf = () => scopes;
+  } else {
+    if (!o.counters.readActive)
+      throw new UnsupportedError("[ops/incidents] evaluateRules: scopes: expected a list of scopes, the counter store has no readActive");
+    for (let i = 0; i < keys.length; i += MAX_ACTIVE_KEYS)
+      for (const s of await o.counters.readActive({ keys: keys.slice(i, i + MAX_ACTIVE_KEYS), bucketMs, fromMs, toMs }))
+        addTo(index, s.tenantId, s.key, s.buckets);
+    scopesOf = (rule) => {
+      const firing = keysOf(rule).firing;
+      const out: TenantKey[] = [];
+      for (const [t, byKey] of index) if (firing.some((k) => byKey.has(k))) out.push(t);
+      return out;
+    };
+  }
   const out: Finding[] = [];
-  await Promise.all(
-    rules.map(async (rule) => {
-      const scope = rule.scope ?? "both";
-      const tenants = scope === "global" ? [] : o.scopes.filter((t): t is string => t !== null);
-      const perTenant = await Promise.all(tenants.map((t) => evaluateOne(o.counters, rule, t, bucketMs, end, hour)));
-      for (const f of perTenant) out.push(f.finding);
-      if (scope === "tenant" || !o.scopes.includes(null)) return;
-      // The global scope sees what tenants alone do not: a spike spread thin over many of them.
-      // Counts of tenants already firing for this rule are taken out, so one tenant's attack raises
-      // (and mitigates) one tenant incident, not a global one too.
-      const firing = perTenant.filter((f) => f.finding.firing);
-      out.push((await evaluateOne(o.counters, rule, null, bucketMs, end, hour, firing)).finding);
-    }),
-  );
+  for (const rule of rules) {
+    const scope = rule.scope ?? "both";
+    const scopes = scopesOf(rule);
+    const tenants = scope === "global" ? [] : scopes.filter((t): t is string => t !== null);
+    const perTenant = tenants.map((t) => evaluateOne(index, rule, t, bucketMs, end, hour));
+    for (const f of perTenant) out.push(f.finding);
+    if (scope === "tenant" || !scopes.includes(null)) continue;
+    // The global scope sees what tenants alone do not: a spike spread thin over many of them.
+    // Counts of tenants already firing for this rule are taken out, so one tenant's attack raises
+    // (and mitigates) one tenant incident, not a global one too.
+    const firing = perTenant.filter((f) => f.finding.firing);
+    out.push(evaluateOne(index, rule, null, bucketMs, end, hour, firing).finding);
+  }
   return out;
 }
 
@@ -206,29 +270,27 @@ const minus = (a: number[], subtract: readonly Evaluated[], pick: (e: Evaluated)
   return out;
 };
 
-async function evaluateOne(
-  counters: CounterStore,
+function evaluateOne(
+  index: CountIndex,
   rule: DetectionRule,
   tenantId: TenantKey,
   bucketMs: number,
   end: number,
   hour: number,
   subtract: readonly Evaluated[] = [],
-): Promise<Evaluated> {
+): Evaluated {
   const consecutive = rule.consecutive ?? 2;
-  const span = Math.max(hour, consecutive + (rule.ewma?.history ?? 0), rule.long?.buckets ?? 0);
+  const span = spanOf(rule, hour);
   const from = end - span * bucketMs;
   // A single-bucket rule on a count alone only grows within a bucket: once the running bucket
   // reaches the floor the result is final, so it fires at the next tick, not after the minute.
   const early = consecutive === 1 && rule.ratio === undefined && !rule.ewma && !rule.long;
-  const [rawNum, rawDen, breaches, rawCur] = await Promise.all([
-    series(counters, tenantId, rule.events.map(eventKey), bucketMs, from, end),
-    rule.ratio !== undefined && rule.totalEvents ? series(counters, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null,
-    // Breaches include the current, incomplete bucket: a crossing is an exact event, not a partial
-    // rate, so the incident is raised at the next tick instead of after the bucket ends.
-    rule.breaches === false ? null : series(counters, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end + bucketMs),
-    early || rule.breaches !== false ? series(counters, tenantId, rule.events.map(eventKey), bucketMs, end, end + bucketMs) : null,
-  ]);
+  const rawNum = series(index, tenantId, rule.events.map(eventKey), bucketMs, from, end);
+  const rawDen = rule.ratio !== undefined && rule.totalEvents ? series(index, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null;
+  // Breaches include the current, incomplete bucket: a crossing is an exact event, not a partial
+  // rate, so the incident is raised at the next tick instead of after the bucket ends.
+  const breaches = rule.breaches === false ? null : series(index, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end + bucketMs);
+  const rawCur = early || rule.breaches !== false ? series(index, tenantId, rule.events.map(eventKey), bucketMs, end, end + bucketMs) : null;
   const cur = rawCur ? Math.max(0, subtract.reduce((c, e) => c - e.cur, rawCur[0] ?? 0)) : 0;
   const num = minus(rawNum, subtract, (e) => e.num);
   const den = rawDen ? minus(rawDen, subtract, (e) => e.den) : null;

@@ -93,6 +93,8 @@ export async function addIdentity(
     by: n,
     windowBuckets: rule.windowBuckets,
     ttlMs: ttlMs,
+    // One series per user and IP: read by key at the crossing, never listed by detection.
+    untracked: true,
   });
   // Exactly one increment sees the crossing, however many instances share the counter.
   if (!(total >= rule.threshold && total - n < rule.threshold)) return;

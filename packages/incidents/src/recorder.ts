@@ -1,4 +1,5 @@
 import {
+  mapLimit,
   sortableId,
   systemClock,
   ValidationError,
@@ -50,6 +51,8 @@ export interface SignalRecorderOptions {
   batchSize?: number;
   /** Flush period after `start()` (default 1 s). */
   flushIntervalMs?: number;
+  /** Counter adds in flight at once during a flush (default 32). */
+  concurrency?: number;
   identityRules?: readonly IdentityRule[];
   clock?: Clock;
   /** Called with background flush failures (the data is kept for the next flush). */
@@ -98,6 +101,7 @@ export class SignalRecorder implements SignalSink {
   private readonly maxBuffer: number;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
+  private readonly concurrency: number;
   private readonly clock: Clock;
   private readonly onError: (err: unknown) => void;
   private readonly rulesByType = new Map<string, IdentityRule[]>();
@@ -126,6 +130,7 @@ export class SignalRecorder implements SignalSink {
     this.maxBuffer = options.maxBuffer ?? 100_000;
     this.batchSize = options.batchSize ?? 500;
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
+    this.concurrency = options.concurrency ?? 32;
     this.clock = options.clock ?? systemClock;
     this.onError = options.onError ?? (() => {});
     for (const [k, v] of Object.entries({ bucketMs: this.bucketMs, maxBuffer: this.maxBuffer, batchSize: this.batchSize }))
@@ -275,8 +280,7 @@ export class SignalRecorder implements SignalSink {
       this.seen.set(null, Math.max(this.seen.get(null) ?? 0, bucket));
       for (const [type, n] of global) adds.push({ tenantId: null, type, bucket, by: n });
     }
-    await Promise.all(
-      adds.map(async (a) => {
+    await mapLimit(adds, this.concurrency, async (a) => {
         try {
           await this.counters.increment({ tenantId: a.tenantId, key: eventKey(a.type), atMs: a.bucket, bucketMs: this.bucketMs, by: a.by, ttlMs: this.ttlMs });
         } catch (err) {
@@ -284,13 +288,12 @@ export class SignalRecorder implements SignalSink {
           // Retried verbatim: re-aggregating would add the global share twice.
           this.retryAdds.push(a);
         }
-      }),
-    );
+      });
 
     const crossings: AuthEventRecord[] = [];
-    const idAdds: Array<Promise<void>> = [];
+    const idAdds: Array<() => Promise<void>> = [];
     const push = (rule: IdentityRule, tenant: TenantKey, bucket: number, a: string, b: string, n: number) =>
-      idAdds.push(addIdentity(this.counters, this.bucketMs, this.ttlMs, rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => void errors.push(err)));
+      idAdds.push(() => addIdentity(this.counters, this.bucketMs, this.ttlMs, rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => void errors.push(err)));
     for (const [bucket, byTenant] of agg)
       for (const [tenant, byType] of byTenant)
         for (const cell of byType.values()) {
@@ -301,7 +304,7 @@ export class SignalRecorder implements SignalSink {
               if (c.more) for (const [b, n] of c.more) push(cell.rules[r]!, tenant, bucket, a, b, n);
             }
         }
-    await Promise.all(idAdds);
+    await mapLimit(idAdds, this.concurrency, (add) => add());
 
     if (this.authEvents && (events.length > 0 || crossings.length > 0)) {
       const prefix = `ae_${sortableId(now)}_`;

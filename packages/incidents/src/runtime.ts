@@ -3,6 +3,7 @@ import {
   ACTIVE_INCIDENT_STATES,
   parseInput,
   ConflictError,
+  mapLimit,
   prefixedId,
   systemClock,
   ValidationError,
@@ -37,6 +38,7 @@ const RuntimeScalarsSchema = z.object({
   eventRetentionMs: positiveMs.optional(),
   mitigationLeaseMs: positiveMs.optional(),
   instanceId: z.string().min(1).max(128).optional(),
+  concurrency: z.number().int("expected an integer").min(1, "expected at least 1").max(1024, "expected at most 1024").optional(),
   timers: z.object({ groupWaitMs: positiveMs.optional(), groupIntervalMs: positiveMs.optional(), repeatIntervalMs: positiveMs.optional() }).optional(),
   mitigation: z.object({ mode: Mode, byType: z.record(z.string(), Mode).optional() }).passthrough().optional(),
   groupBy: z.array(z.enum(["tenantId", "type", "severity"])).optional(),
@@ -68,13 +70,18 @@ export interface OpsRuntimeOptions<T extends string = string> {
   intervalMs?: number;
   /** Counter bucket (default 60 s). */
   bucketMs?: number;
-  /** Extra tenants to evaluate besides those this instance saw signals for. */
+  /**
+   * Extra tenants to evaluate besides those this instance saw signals for. Only used with a counter
+   * store without `readActive`; with it, every tenant with activity is evaluated.
+   */
   tenants?: () => Promise<readonly TenantKey[]> | readonly TenantKey[];
   clock?: Clock;
   /** Names this instance in claims (default a random id). */
   instanceId?: string;
   /** Optional ranking of active incidents (`rank()`); it orders, never hides. */
   triage?: Triage;
+  /** Incidents raised, resolved (and per-scope counter reads without `readActive`) in flight at once per tick (default 8). */
+  concurrency?: number;
   /** Background errors (ticks under `start()`); default: ignored. */
   onError?: (err: unknown) => void;
 }
@@ -88,6 +95,8 @@ export interface TickReport {
   mitigations: MitigationResult[];
   notifications: { sent: number; silenced: number; inhibited: number };
   errors: unknown[];
+  /** Names of the steps that failed ("flush", "detect", "raise", "list-active", "notify", ...). */
+  failedSteps: string[];
 }
 
 /**
@@ -109,6 +118,7 @@ export class OpsRuntime<T extends string = string> {
   private timer: ReturnType<typeof setInterval> | undefined;
   private running: Promise<TickReport> | undefined;
   private lastPruneMs = Number.NEGATIVE_INFINITY;
+  private readonly concurrency: number;
 
   constructor(o: OpsRuntimeOptions<T>) {
     if (!o?.stores?.incidents || !o.stores.counters)
@@ -124,6 +134,7 @@ export class OpsRuntime<T extends string = string> {
     this.clock = o.clock ?? systemClock;
     this.timers = { ...DEFAULT_TIMERS, ...o.timers };
     this.rules = o.rules ?? DEFAULT_DETECTION_RULES;
+    this.concurrency = o.concurrency ?? 8;
     this.registry = o.registry ?? (createPlaybookRegistry() as unknown as PlaybookRegistry<T>);
     this.recorder = new SignalRecorder({
       counters: o.stores.counters,
@@ -259,19 +270,40 @@ export class OpsRuntime<T extends string = string> {
   }
 
   private async doTick(): Promise<TickReport> {
-    const report: TickReport = { findings: 0, firing: [], raised: [], updated: 0, resolved: [], mitigations: [], notifications: { sent: 0, silenced: 0, inhibited: 0 }, errors: [] };
-    await this.recorder.flush().catch((err: unknown) => report.errors.push(err));
+    const report: TickReport = { findings: 0, firing: [], raised: [], updated: 0, resolved: [], mitigations: [], notifications: { sent: 0, silenced: 0, inhibited: 0 }, errors: [], failedSteps: [] };
+    // A tick never rejects: a failing step is reported (`failedSteps`, `errors`) and the later steps
+    // still run on what is known, so one bad store call cannot stop detection of everything else.
+    const step = async <R>(name: string, fn: () => Promise<R>): Promise<R | undefined> => {
+      try {
+        return await fn();
+      } catch (err) {
+        report.errors.push(err);
+        report.failedSteps.push(name);
+        return undefined;
+      }
+    };
+    await step("flush", () => this.recorder.flush());
     const nowMs = this.clock.now();
     const bucketMs = this.recorder.bucketSize;
-    const scopes = new Set<TenantKey>([null, ...this.recorder.activeTenants(nowMs - 2 * 3_600_000)]);
-    for (const t of (await this.o.tenants?.()) ?? []) scopes.add(t);
     const rules = this.rules.filter((r) => this.registry.has(r.incidentType));
-    const findings = await evaluateRules({ counters: this.o.stores.counters, rules, bucketMs, scopes: [...scopes], nowMs });
+    const counters = this.o.stores.counters;
+    const findings =
+      (await step("detect", async () => {
+        // Set-based when the store can list active series: every tenant with activity is evaluated
+        // (also those whose signals another instance recorded) and idle tenants cost nothing.
+        if (counters.readActive) return evaluateRules({ counters, rules, bucketMs, nowMs });
+        const scopes = new Set<TenantKey>([null, ...this.recorder.activeTenants(nowMs - 2 * 3_600_000)]);
+        for (const t of (await this.o.tenants?.()) ?? []) scopes.add(t);
+        return evaluateRules({ counters, rules, bucketMs, scopes: [...scopes], nowMs, concurrency: this.concurrency });
+      })) ?? [];
     report.findings = findings.length;
     const firingFingerprints = new Set<string>();
-    for (const f of findings.filter((x) => x.firing)) {
+    const firing = findings.filter((x) => x.firing);
+    for (const f of firing) {
       report.firing.push(f);
       firingFingerprints.add(fingerprintOf(f.incidentType, f.tenantId));
+    }
+    await mapLimit(firing, this.concurrency, async (f) => {
       try {
         const event: SpineEvent = {
           event_id: f.eventId,
@@ -289,45 +321,52 @@ export class OpsRuntime<T extends string = string> {
         } else report.updated++;
       } catch (err) {
         report.errors.push(err);
+        if (!report.failedSteps.includes("raise")) report.failedSteps.push("raise");
       }
+    });
+    await step("retry-audits", () => this.manager.retryPendingAudits());
+    let active = await step("list-active", () => this.active());
+    if (active) {
+      const act = active;
+      await step("recover-mitigations", () => this.mitigator.recoverStale(act, nowMs, this.o.mitigationLeaseMs ?? 120_000));
+      const autoAfter = this.o.autoResolveAfterMs ?? 5 * 60_000;
+      const stale = act.filter((r) => {
+        const d = dataOf(r);
+        return d.source === "detection" && !firingFingerprints.has(r.fingerprint) && nowMs - Date.parse(d.lastSeenAt) >= autoAfter;
+      });
+      await mapLimit(stale, this.concurrency, async (r) => {
+        try {
+          report.resolved.push(await this.manager.resolve({ tenantId: r.tenantId, id: r.id, actor: SPINE_ACTOR, reason: "signals receded below thresholds" }));
+        } catch (err) {
+          if (err instanceof ConflictError) return; // another instance resolved it first
+          report.errors.push(err);
+          if (!report.failedSteps.includes("auto-resolve")) report.failedSteps.push("auto-resolve");
+        }
+      });
+      if (report.resolved.length > 0) active = await step("list-active", () => this.active());
     }
-    await this.manager.retryPendingAudits().catch((err: unknown) => report.errors.push(err));
-    let active = await this.active();
-    await this.mitigator.recoverStale(active, nowMs, this.o.mitigationLeaseMs ?? 120_000).catch((err: unknown) => report.errors.push(err));
-    const autoAfter = this.o.autoResolveAfterMs ?? 5 * 60_000;
-    for (const r of active) {
-      const d = dataOf(r);
-      if (d.source !== "detection" || firingFingerprints.has(r.fingerprint)) continue;
-      if (nowMs - Date.parse(d.lastSeenAt) < autoAfter) continue;
-      try {
-        report.resolved.push(await this.manager.resolve({ tenantId: r.tenantId, id: r.id, actor: SPINE_ACTOR, reason: "signals receded below thresholds" }));
-      } catch (err) {
-        if (!(err instanceof ConflictError)) report.errors.push(err); // another instance resolved it first
-      }
-    }
-    if (report.resolved.length > 0) active = await this.active();
     const authEvents = this.o.stores.authEvents;
     if (authEvents && nowMs - this.lastPruneMs >= 3_600_000) {
       this.lastPruneMs = nowMs;
       const before = new Date(nowMs - (this.o.eventRetentionMs ?? 30 * 86_400_000)).toISOString();
-      await authEvents.prune({ before }).catch((err: unknown) => report.errors.push(err));
+      await step("prune", () => authEvents.prune({ before }));
     }
-    if (this.o.notifier) {
-      try {
-        for (const r of report.resolved) await notifyResolved({ manager: this.manager, notifier: this.o.notifier, resolved: r, stillActive: active, nowMs });
+    const notifier = this.o.notifier;
+    if (notifier && active) {
+      const act = active;
+      await step("notify", async () => {
+        for (const r of report.resolved) await notifyResolved({ manager: this.manager, notifier, resolved: r, stillActive: act, nowMs });
         report.notifications = await notifyPass({
           manager: this.manager,
-          notifier: this.o.notifier,
-          active,
+          notifier,
+          active: act,
           silences: await this.silences.list(),
           inhibitions: this.o.inhibitions ?? DEFAULT_INHIBITIONS,
           timers: this.timers,
           nowMs,
           onError: (err) => report.errors.push(err),
         });
-      } catch (err) {
-        report.errors.push(err);
-      }
+      });
     }
     return report;
   }

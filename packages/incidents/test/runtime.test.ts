@@ -35,7 +35,9 @@ function burst(record: (s: AuthSignal) => void, type: string, n: number, tenantI
 
 describe("end to end, per incident type: signals -> incident -> response -> flags -> audit -> rollback", () => {
   it.each(AUTH_INCIDENT_TYPES)("%s", async (type) => {
-    const { clock, stores, flags, audit, runtime } = setup();
+    // The app opts in to tenant incidents changing global flags here, to run every recommended
+    // flag through apply and rollback (the default refuses it: tenant-global-flags.test.ts).
+    const { clock, stores, flags, audit, runtime } = setup({ mitigation: { mode: "apply", tenantIncidentsMayChangeGlobalFlags: true } });
     const [eventType, perBucket, buckets] = RECIPES[type];
     // A value set before the incident must come back exactly on rollback.
     const firstFlag = runtime.registry.run({ event_id: "probe", incident_type: type, severity_guess: 3, occurred_at: clock.date().toISOString(), metrics_snapshot: {} }).recommended_flags[0]!;

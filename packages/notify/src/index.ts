@@ -1,6 +1,15 @@
 export { AdminNotificationSchema, parseNotification, titleOf, type AdminNotification, type NotificationProvider, type NotificationChannel, namedChannel, type SendContext, type NormalizedNotification } from "./notification.js";
 export { DeliveryError, kindOfStatus, parseRetryAfter, type FailureKind } from "./delivery-error.js";
-export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, IDEMPOTENCY_HEADER, type VerifyResult } from "./signing.js";
+export {
+  signWebhook,
+  verifyWebhookSignature,
+  verifyWebhookSignatureDetailed,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  IDEMPOTENCY_HEADER,
+  type VerifyResult,
+  type VerifyWebhookInput,
+} from "./signing.js";
 export { redactSecrets, safeOrigin } from "./secrets.js";
 export { logChannel, type LogChannelOptions } from "./channels/log.js";
 export { webhookChannel, type WebhookChannelOptions } from "./channels/webhook.js";

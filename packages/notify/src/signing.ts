@@ -14,19 +14,36 @@ export function signWebhook(input: { secret: string; body: string; timestamp: nu
 
 export type VerifyResult = { ok: true } | { ok: false; reason: "missing" | "malformed" | "stale" | "mismatch" };
 
-/**
- * For receivers: checks the signature over the RAW body (before any JSON parsing) and that the
- * timestamp is within `toleranceSec` (default 300) of `nowMs`. Constant-time comparison.
- * Never throws.
- */
-export function verifyWebhookSignature(input: {
+/** What the verifiers take: the RAW request body and the two headers, as received. */
+export interface VerifyWebhookInput {
   secret: string;
   body: string | Uint8Array;
+  /** The `x-ops-timestamp` header. */
   timestamp: string | null | undefined;
+  /** The `x-ops-signature` header. */
   signature: string | null | undefined;
+  /** Maximum age of the timestamp, either way, in seconds (default 300). */
   toleranceSec?: number;
   nowMs?: number;
-}): VerifyResult {
+}
+
+/**
+ * For receivers: `true` only when the signature over the RAW body (before any JSON parsing) is
+ * right and the timestamp is within `toleranceSec` (default 300) of now. Constant-time comparison;
+ * never throws. Written as `if (!verifyWebhookSignature(...)) return 401`. For the reason of a
+ * refusal (to log or count it), use `verifyWebhookSignatureDetailed`.
+ */
+export function verifyWebhookSignature(input: VerifyWebhookInput): boolean {
+  return verifyWebhookSignatureDetailed(input).ok;
+}
+
+/**
+ * `verifyWebhookSignature` with the reason of a refusal: `{ ok: true }` or `{ ok: false, reason }`,
+ * reason `missing` (a header is absent), `malformed`, `stale` (replay window exceeded) or
+ * `mismatch` (wrong secret or altered body). The result is an object, so test `.ok`, never the
+ * result itself. Never throws.
+ */
+export function verifyWebhookSignatureDetailed(input: VerifyWebhookInput): VerifyResult {
   if (!input.timestamp || !input.signature) return { ok: false, reason: "missing" };
   if (!/^\d{1,12}$/.test(input.timestamp) || !/^v1=[0-9a-f]{64}$/.test(input.signature)) return { ok: false, reason: "malformed" };
   const ts = Number(input.timestamp);

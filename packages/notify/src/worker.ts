@@ -29,7 +29,11 @@ export interface OutboxWorkerOptions {
   leaseMs?: number;
   /** Per-attempt timeout (default 15 s). */
   timeoutMs?: number;
-  /** Messages claimed per channel per round (default 10). */
+  /**
+   * Messages claimed per channel per round, and delivered concurrently (default 50). After a round
+   * in which a channel's claim came back full, `start()` claims again at once: a backlog drains at
+   * the channel's speed (a 10,000-message backlog to a webhook in seconds), not one batch per poll.
+   */
   batchSize?: number;
   /** Older messages are given up (status `expired`), not sent late (default 24 h). */
   maxAgeMs?: number;
@@ -40,7 +44,7 @@ export interface OutboxWorkerOptions {
   rateLimits?: Record<string, RateLimit>;
   /** For escalations: true when the incident behind the notification was acknowledged or resolved. */
   isAcknowledged?: (input: { dedupeKey: string | undefined; notificationId: string; tenantId: TenantKey }) => Promise<boolean>;
-  /** Poll interval of `start()` (default 1 s). */
+  /** How long `start()` waits after a round that found the outbox idle (no full claim; default 1 s). */
   pollMs?: number;
   clock?: Clock;
   random?: () => number;
@@ -53,6 +57,8 @@ export interface OutboxWorkerOptions {
 
 export interface RunResult {
   claimed: number;
+  /** True when some channel's claim came back full: more is probably due, claim again at once. */
+  full: boolean;
   delivered: number;
   retried: number;
   dead: number;
@@ -114,7 +120,7 @@ export class OutboxWorker {
     this.o = {
       leaseMs: options.leaseMs ?? 60_000,
       timeoutMs: options.timeoutMs ?? 15_000,
-      batchSize: options.batchSize ?? 10,
+      batchSize: options.batchSize ?? 50,
       maxAgeMs: options.maxAgeMs ?? 86_400_000,
       maxAttempts: options.maxAttempts ?? 10,
       pollMs: options.pollMs ?? 1000,
@@ -133,7 +139,7 @@ export class OutboxWorker {
 
   /** One round: claim due messages on every channel (within rate limits) and deliver them. */
   async runOnce(): Promise<RunResult> {
-    const result: RunResult = { claimed: 0, delivered: 0, retried: 0, dead: 0, expired: 0, cancelled: 0, conflicts: 0 };
+    const result: RunResult = { claimed: 0, full: false, delivered: 0, retried: 0, dead: 0, expired: 0, cancelled: 0, conflicts: 0 };
     const now = this.clock.now();
     const work: Promise<void>[] = [];
     for (const channel of this.providers.keys()) {
@@ -148,23 +154,31 @@ export class OutboxWorker {
       });
       this.limiter.refund(channel, allowed - claimed.length);
       result.claimed += claimed.length;
+      if (claimed.length > 0 && claimed.length === allowed) result.full = true;
       for (const m of claimed) work.push(this.deliver(m, result));
     }
     await Promise.all(work);
     return result;
   }
 
-  /** Polls every `pollMs` until `stop()`. Errors of a round are logged, never thrown. */
+  /**
+   * Runs rounds until `stop()`: the next round starts at once after a round with a full claim
+   * (a backlog), and `pollMs` after a round that found the outbox idle or failed. Errors of a
+   * round are logged, never thrown.
+   */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
     const loop = async () => {
       if (this.stopped) return;
-      this.running = this.runOnce().catch((err: unknown) =>
-        this.logger.error("notify.worker.round_failed", { workerId: this.workerId, error: this.scrub(String((err as Error)?.message ?? err)) }),
+      let busy = false;
+      this.running = this.runOnce().then(
+        (r) => void (busy = r.full),
+        (err: unknown) => this.logger.error("notify.worker.round_failed", { workerId: this.workerId, error: this.scrub(String((err as Error)?.message ?? err)) }),
       );
       await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.o.pollMs);
+      // setImmediate, not a direct call: I/O callbacks (and stop()) get their turn between rounds.
+      if (!this.stopped) this.timer = busy ? (setImmediate(loop) as unknown as NodeJS.Timeout) : setTimeout(loop, this.o.pollMs);
     };
     void loop();
   }
@@ -172,7 +186,10 @@ export class OutboxWorker {
   /** Stops polling and waits for the round in flight; closes the channels' connections. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) {
+      clearTimeout(this.timer);
+      clearImmediate(this.timer as unknown as NodeJS.Immediate);
+    }
     await this.running;
     await Promise.all([...this.providers.values()].map((p) => p.close?.()));
   }

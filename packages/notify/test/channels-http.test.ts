@@ -1,9 +1,13 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DeliveryError,
   pagerDutyChannel,
+  signWebhook,
   slackChannel,
   verifyWebhookSignature,
+  verifyWebhookSignatureDetailed,
   webhookChannel,
   type AdminNotification,
 } from "../src/index.js";
@@ -52,13 +56,54 @@ describe("generic webhook", () => {
     const sig = String(req.headers["x-ops-signature"]);
     expect(sig).toMatch(/^v1=[0-9a-f]{64}$/);
     const ts = String(req.headers["x-ops-timestamp"]);
-    expect(verifyWebhookSignature({ secret, body: req.body, timestamp: ts, signature: sig, nowMs: now })).toEqual({ ok: true });
-    // Tampered body, wrong secret, replay after 5 minutes, missing headers: all refused.
-    expect(verifyWebhookSignature({ secret, body: req.body.replace("150", "151"), timestamp: ts, signature: sig, nowMs: now }).ok).toBe(false);
-    expect(verifyWebhookSignature({ secret: "other", body: req.body, timestamp: ts, signature: sig, nowMs: now }).ok).toBe(false);
-    expect(verifyWebhookSignature({ secret, body: req.body, timestamp: ts, signature: sig, nowMs: now + 301_000 })).toEqual({ ok: false, reason: "stale" });
-    expect(verifyWebhookSignature({ secret, body: req.body, timestamp: undefined, signature: sig })).toEqual({ ok: false, reason: "missing" });
-    expect(verifyWebhookSignature({ secret, body: req.body, timestamp: ts, signature: "v1=zz", nowMs: now })).toEqual({ ok: false, reason: "malformed" });
+    expect(verifyWebhookSignature({ secret, body: req.body, timestamp: ts, signature: sig, nowMs: now })).toBe(true);
+    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: ts, signature: sig, nowMs: now })).toEqual({ ok: true });
+    // Tampered body, wrong secret, replay after 5 minutes, missing headers: all refused, with the reason.
+    const tampered = req.body.replace("150", "151");
+    expect(verifyWebhookSignature({ secret, body: tampered, timestamp: ts, signature: sig, nowMs: now })).toBe(false);
+    expect(verifyWebhookSignatureDetailed({ secret, body: tampered, timestamp: ts, signature: sig, nowMs: now })).toEqual({ ok: false, reason: "mismatch" });
+    expect(verifyWebhookSignatureDetailed({ secret: "other", body: req.body, timestamp: ts, signature: sig, nowMs: now })).toEqual({ ok: false, reason: "mismatch" });
+    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: ts, signature: sig, nowMs: now + 301_000 })).toEqual({ ok: false, reason: "stale" });
+    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: undefined, signature: sig })).toEqual({ ok: false, reason: "missing" });
+    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: ts, signature: "v1=zz", nowMs: now })).toEqual({ ok: false, reason: "malformed" });
+    for (const forged of [
+      { secret, body: tampered, timestamp: ts, signature: sig },
+      { secret: "other", body: req.body, timestamp: ts, signature: sig },
+      { secret, body: req.body, timestamp: ts, signature: undefined },
+    ])
+      expect(verifyWebhookSignature({ ...forged, nowMs: now })).toBe(false);
+  });
+
+  it("a receiver written as `if (!verifyWebhookSignature(...))` rejects a forged request and accepts a real one", async () => {
+    const secret = "whsec_receiver_secret_1";
+    // The receiver exactly as the README writes it, on a real loopback server.
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        if (!verifyWebhookSignature({ secret, body, timestamp: req.headers["x-ops-timestamp"] as string | undefined, signature: req.headers["x-ops-signature"] as string | undefined })) {
+          res.writeHead(401).end("bad signature");
+          return;
+        }
+        res.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((ok) => receiver.listen(0, "127.0.0.1", ok));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      const body = JSON.stringify({ type: "admin_notification", app: "shop" });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const real = signWebhook({ secret, body, timestamp: Number(timestamp) });
+      const forged = signWebhook({ secret: "attacker-guess", body, timestamp: Number(timestamp) });
+      const post = (signature: string) => fetch(url, { method: "POST", body, headers: { "x-ops-timestamp": timestamp, "x-ops-signature": signature } });
+      expect((await post(forged)).status).toBe(401);
+      expect((await post(real)).status).toBe(200);
+      const webhook = webhookChannel({ url, secret });
+      await webhook.send(n, { idempotencyKey: "idem-real", attempt: 1 }); // our own channel passes it
+    } finally {
+      await new Promise((ok) => receiver.close(ok));
+    }
   });
 
   it("classifies 5xx and 429 as temporary (with Retry-After), other 4xx as permanent, without leaking the URL", async () => {

@@ -24,7 +24,8 @@ export interface ConformanceCase {
   name: string;
   /** Capabilities without which the case is skipped (with the reason in its title). */
   requires?: ReadonlyArray<keyof StoreCapabilities>;
-  run: () => Promise<void>;
+  /** `ctx.skip(reason)` (vitest's) skips a case the store turns out not to support (an optional method). */
+  run: (ctx?: { skip: (note?: string) => void }) => Promise<void>;
 }
 
 /**
@@ -41,7 +42,7 @@ export function registerCases(
     for (const c of cases) {
       const missing = (c.requires ?? []).filter((cap) => !capabilities[cap]);
       if (missing.length > 0) it.skip(`${c.name} (skipped: store lacks ${missing.join(", ")})`, () => {});
-      else it(c.name, c.run, timeout);
+      else it(c.name, (ctx) => c.run({ skip: (note) => ctx.skip(note) }), timeout);
     }
   });
 }

@@ -116,6 +116,83 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
         }),
     },
     {
+      name: "readActive returns exactly the series with activity in the range, of every tenant and the global scope",
+      run: (ctx) =>
+        withStore(opts, async (store) => {
+          if (!store.readActive) return ctx?.skip("store has no readActive (optional)");
+          const a = randomTenant("a");
+          const b = randomTenant("b");
+          const idle = randomTenant("idle");
+          const k1 = randomKey();
+          const k2 = randomKey();
+          const other = randomKey();
+          const b0 = base() - 10 * BUCKET;
+          const inc = (tenantId: TenantKey, key: string, bucket: number, by = 1, bucketMs = BUCKET) =>
+            store.increment({ tenantId, key, atMs: b0 + bucket * BUCKET + 3, bucketMs, by, ttlMs: 2 * HOUR });
+          await inc(a, k1, 1, 2);
+          await inc(a, k1, 3, 5);
+          await inc(a, k2, 2, 1);
+          await inc(b, k1, 9, 4);
+          await inc(null, k1, 1, 6);
+          await inc(idle, k1, -5, 1); // before the range
+          await inc(idle, k1, 12, 1); // after it
+          await inc(b, other, 2, 9); // a key not asked for
+          await inc(idle, k2, 4, 1, 10_000); // another bucket size
+          const got = await store.readActive({ keys: [k1, k2], bucketMs: BUCKET, fromMs: b0, toMs: b0 + 10 * BUCKET });
+          const norm = got
+            .filter((s) => s.tenantId === null ? s.key === k1 || s.key === k2 : [a, b, idle].includes(s.tenantId))
+            .map((s) => ({ ...s, buckets: s.buckets.map((x) => ({ ...x })) }))
+            .sort((x, y) => `${x.tenantId}|${x.key}`.localeCompare(`${y.tenantId}|${y.key}`));
+          expect(norm).toEqual(
+            [
+              { tenantId: a, key: k1, buckets: [{ startMs: b0 + BUCKET, count: 2 }, { startMs: b0 + 3 * BUCKET, count: 5 }] },
+              { tenantId: a, key: k2, buckets: [{ startMs: b0 + 2 * BUCKET, count: 1 }] },
+              { tenantId: b, key: k1, buckets: [{ startMs: b0 + 9 * BUCKET, count: 4 }] },
+              { tenantId: null, key: k1, buckets: [{ startMs: b0 + BUCKET, count: 6 }] },
+            ].sort((x, y) => `${x.tenantId}|${x.key}`.localeCompare(`${y.tenantId}|${y.key}`)),
+          );
+          // No series twice, even when it has several buckets in range.
+          const ids = got.map((s) => `${s.tenantId}|${s.key}`);
+          expect(new Set(ids).size).toBe(ids.length);
+          // A range with no activity of these keys is empty.
+          expect(await store.readActive({ keys: [k2], bucketMs: BUCKET, fromMs: b0 + 3 * BUCKET, toMs: b0 + 9 * BUCKET })).toEqual([]);
+        }),
+    },
+    {
+      name: "readActive leaves out series added with untracked: true (they still count and read)",
+      run: (ctx) =>
+        withStore(opts, async (store) => {
+          if (!store.readActive) return ctx?.skip("store has no readActive (optional)");
+          const t = randomTenant();
+          const tracked = randomKey("tr");
+          const hidden = randomKey("un");
+          const b0 = base();
+          await store.increment({ tenantId: t, key: tracked, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR });
+          expect(await store.increment({ tenantId: t, key: hidden, atMs: b0, bucketMs: BUCKET, by: 3, ttlMs: HOUR, untracked: true })).toBe(3);
+          const got = await store.readActive({ keys: [tracked, hidden], bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET });
+          expect(got.filter((s) => s.tenantId === t).map((s) => s.key)).toEqual([tracked]);
+          expect(await store.sum({ tenantId: t, key: hidden, bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET })).toBe(3);
+        }),
+    },
+    {
+      name: "readActive refuses bad input with a ValidationError naming the field",
+      run: (ctx) =>
+        withStore(opts, async (store) => {
+          if (!store.readActive) return ctx?.skip("store has no readActive (optional)");
+          const q = { keys: [randomKey()], bucketMs: BUCKET, fromMs: base() - HOUR, toMs: base() };
+          for (const [over, field] of [
+            [{ keys: [] }, "keys"],
+            [{ keys: [""] }, "keys[0]"],
+            [{ bucketMs: 0 }, "bucketMs"],
+            [{ fromMs: Number.NaN }, "fromMs"],
+          ] as const) {
+            const err = await store.readActive({ ...q, ...over }).catch((e: unknown) => e);
+            expect(err).toBeInstanceOf(ValidationError);
+            expect((err as Error).message).toContain(field);
+          }
+        }),
+    },
+    {
       name: "bad input is a ValidationError and changes nothing",
       run: () =>
         withStore(opts, async (store) => {

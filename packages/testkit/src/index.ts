@@ -6,3 +6,5 @@ export * from "./incidents.js";
 export * from "./auth-events.js";
 export * from "./counters.js";
 export * from "./outbox.js";
+export * from "./change-requests.js";
+export * from "./pg-backdoors.js";

@@ -4,6 +4,7 @@ import type { AuthEventStore } from "./auth-event-store.js";
 import type { StoreCapabilities } from "./common.js";
 import type { CounterStore } from "./counter-store.js";
 import type { FlagStore } from "./flag-store.js";
+import type { ChangeRequestStore } from "./change-request-store.js";
 import type { IncidentStore } from "./incident-store.js";
 import type { OutboxStore } from "./outbox-store.js";
 
@@ -19,6 +20,8 @@ export interface OpsStores {
   /** Per-subject keys for crypto-shredding audit fields (`@ops/audit` `forgetSubject`). */
   auditKeys?: SubjectKeyStore;
   flags?: FlagStore;
+  /** Flag change requests (four-eyes approvals, `@ops/flags` `FlagChangeRequests`). */
+  changeRequests?: ChangeRequestStore;
   incidents?: IncidentStore;
   authEvents?: AuthEventStore;
   outbox?: OutboxStore;

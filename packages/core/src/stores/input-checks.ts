@@ -72,3 +72,35 @@ export function checkCounterIncrement(
   if (!Number.isFinite(input.atMs)) throw counterField(pkg, "atMs", "expected a finite number of milliseconds");
   return { by, windowBuckets, start: Math.floor(input.atMs / input.bucketMs) * input.bucketMs };
 }
+
+/**
+ * Checks a `CounterStore.readActive` input; returns the distinct keys.
+ * @throws ValidationError naming the bad field.
+ */
+export function checkCounterReadActive(
+  pkg: string,
+  input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number },
+  maxKeys = 256,
+): string[] {
+  if (typeof input !== "object" || input === null) throw counterField(pkg, "(input)", "expected an object");
+  if (!Array.isArray(input.keys) || input.keys.length < 1 || input.keys.length > maxKeys)
+    throw counterField(pkg, "keys", `expected an array of 1-${maxKeys} keys`);
+  input.keys.forEach((k, i) => {
+    if (typeof k !== "string" || k.length < 1 || k.length > 256) throw counterField(pkg, `keys[${i}]`, "expected 1-256 characters");
+  });
+  if (!Number.isSafeInteger(input.bucketMs) || input.bucketMs < 1) throw counterField(pkg, "bucketMs", "expected a positive integer");
+  if (!Number.isSafeInteger(input.fromMs)) throw counterField(pkg, "fromMs", "expected an integer number of milliseconds");
+  if (!Number.isSafeInteger(input.toMs)) throw counterField(pkg, "toMs", "expected an integer number of milliseconds");
+  return [...new Set(input.keys)];
+}
+
+/** @throws ValidationError unless a `SubjectKeyStore.getOrCreate` candidate has ids and 32 key bytes. */
+export function checkSubjectKeyCandidate(pkg: string, c: unknown): void {
+  const k = c as { keyId?: unknown; subjectId?: unknown; key?: unknown; createdAt?: unknown; tenantId?: unknown } | null;
+  if (typeof k !== "object" || k === null) throw invalidField(pkg, "candidate", "an object");
+  checkNonEmpty(pkg, k.keyId, "candidate.keyId");
+  checkNonEmpty(pkg, k.subjectId, "candidate.subjectId");
+  if (k.tenantId !== null && (typeof k.tenantId !== "string" || k.tenantId === "")) throw invalidField(pkg, "candidate.tenantId", "a non-empty string or null");
+  if (!(k.key instanceof Uint8Array) || k.key.length !== 32) throw invalidField(pkg, "candidate.key", "32 bytes");
+  checkIsoTime(pkg, k.createdAt, "candidate.createdAt");
+}

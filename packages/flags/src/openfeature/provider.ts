@@ -40,6 +40,7 @@ export class OpsFlagsProvider implements Provider {
   readonly events = new OpenFeatureEventEmitter();
   private readonly tenantAttribute: string;
   private stopWatching: (() => void) | null = null;
+  private stopStatus: (() => void) | null = null;
 
   constructor(
     private readonly controller: FeatureFlagController,
@@ -48,16 +49,35 @@ export class OpsFlagsProvider implements Provider {
     this.tenantAttribute = options.tenantAttribute ?? "tenantId";
   }
 
+  /**
+   * Waits for the controller's first load. Rejects (the SDK then reports PROVIDER_ERROR) when it
+   * failed: the store was unreachable or did not answer within `startTimeoutMs`. Afterwards the
+   * controller's status drives the events: PROVIDER_STALE when the store is lost after READY,
+   * PROVIDER_READY when it is back (or when a failed start recovers), PROVIDER_CONFIGURATION_CHANGED
+   * with the changed keys.
+   */
   async initialize(): Promise<void> {
-    await this.controller.ready();
     this.stopWatching ??= this.controller.watch((keys) => {
       this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: [...keys] });
     });
+    let settled = false;
+    this.stopStatus ??= this.controller.onStatus((status, error) => {
+      // Until initialize settles, the SDK reports its outcome itself.
+      if (!settled) return;
+      if (status === "READY") this.events.emit(ProviderEvents.Ready);
+      else if (status === "STALE") this.events.emit(ProviderEvents.Stale, { message: messageOf(error, "the flag store is unreachable; serving the last known flags") });
+      else if (status === "ERROR") this.events.emit(ProviderEvents.Error, { message: messageOf(error, "the first load of flags failed") });
+    });
+    await this.controller.ready().finally(() => void (settled = true));
+    if (this.controller.status !== "READY")
+      throw new Error(`[ops/flags] provider not ready: ${messageOf(this.controller.lastLoadError, "the first load of flags failed")}`);
   }
 
   async onClose(): Promise<void> {
     this.stopWatching?.();
     this.stopWatching = null;
+    this.stopStatus?.();
+    this.stopStatus = null;
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: OFContext): Promise<ResolutionDetails<boolean>> {
@@ -83,7 +103,7 @@ export class OpsFlagsProvider implements Provider {
   }
 
   private resolve<T>(flagKey: string, defaultValue: T, context: OFContext, kind: Kind): ResolutionDetails<T> {
-    const d: EvaluationDetails = this.controller.evaluate(flagKey, this.context(context));
+    const d: EvaluationDetails = this.controller.evaluate(flagKey, this.context(context), defaultValue as JsonValue);
     if (d.reason === "ERROR")
       return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ERROR_CODES[d.errorCode ?? "GENERAL"] ?? ErrorCode.GENERAL, ...(d.errorMessage ? { errorMessage: d.errorMessage } : {}) };
     if (!matches(d.value, kind))
@@ -99,6 +119,10 @@ export class OpsFlagsProvider implements Provider {
       ...(Object.keys(flagMetadata).length > 0 ? { flagMetadata } : {}),
     };
   }
+}
+
+function messageOf(err: unknown, fallback: string): string {
+  return err instanceof Error ? err.message : fallback;
 }
 
 function matches(v: JsonValue, kind: Kind): boolean {

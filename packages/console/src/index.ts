@@ -1,0 +1,11 @@
+export { createConsole } from "./console.js";
+export type { Authorize, BuiltinRole, ConsoleLogger, ConsoleOptions, OpsConsole, Permission, Principal } from "./types.js";
+export { PERMISSIONS } from "./types.js";
+export { ApiError, readJson, readLimitedText, type ErrorCode } from "./http.js";
+export { CSRF_COOKIE, CSRF_HEADER } from "./csrf.js";
+export { CSP } from "./static.js";
+export { consoleNodeHandler, type NodeHandler } from "./adapters/node.js";
+export { consoleMiddleware } from "./adapters/express.js";
+export { fastifyConsole } from "./adapters/fastify.js";
+export { consoleRouteHandlers } from "./adapters/next.js";
+export { honoConsole } from "./adapters/hono.js";

@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createConsole, CSRF_HEADER } from "../src/index.js";
+import { FLAG, ORIGIN, T1, fixture } from "./fixture.js";
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((f) => f.close()));
+});
+async function setup(...args: Parameters<typeof fixture>) {
+  const f = await fixture(...args);
+  open.push(f);
+  return f;
+}
+
+describe("createConsole", () => {
+  it("throws without authorize", () => {
+    expect(() => createConsole({} as never)).toThrow(/authorize is required/);
+  });
+
+  it("dangerouslyAllowAnonymous logs a warning at every start and serves as a global admin", async () => {
+    const warn = vi.fn();
+    const f = await setup();
+    const make = () => createConsole({ dangerouslyAllowAnonymous: true, basePath: "/ops", logger: { warn, error: () => {} }, flags: { controller: f.flags, store: f.stores.flags } });
+    make();
+    const c = make();
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn.mock.calls[0]![0]).toBe("console_anonymous_access");
+    const res = await c.fetch(new Request(`${ORIGIN}/ops/api/v1/session`));
+    expect(((await res.json()) as { principal: { actorId: string; tenantId: null } }).principal).toMatchObject({ actorId: "anonymous", tenantId: null });
+  });
+
+  it("treats a malformed principal (blank tenant, no actor) as none: 401", async () => {
+    const f = await setup({ authorize: (req) => (req.headers.get("x-bad") === "tenant" ? { actorId: "a", roles: ["admin"], tenantId: "" } : ({ roles: ["admin"], tenantId: null } as never)) });
+    expect((await f.call(null, "GET", "/ops/api/v1/flags", undefined, { "x-bad": "tenant" })).status).toBe(401);
+    expect((await f.call(null, "GET", "/ops/api/v1/flags")).status).toBe(401);
+  });
+
+  it("a custom role map grants exactly its permissions", async () => {
+    const f = await setup({ roles: { auditor: ["read", "export"] } });
+    f.principals.set("auditor", { actorId: "aud", roles: ["auditor"], tenantId: null });
+    expect((await f.call("auditor", "GET", "/ops/api/v1/audit/export?reason=yearly")).status).toBe(200);
+    expect((await f.call("auditor", "POST", `/ops/api/v1/runtime/tick`, { reason: "x" })).status).toBe(403);
+    expect(() => createConsole({ authorize: () => null, roles: { bad: ["fly" as never] } })).toThrow(/unknown permission "fly"/);
+  });
+});
+
+describe("changes are audited with the principal and the reason", () => {
+  it("a flag change, a resend and a silence name the actor and the reason; a missing reason is a 400 naming the field", async () => {
+    const f = await setup();
+    const missing = await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: true });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "reason" }] } });
+    expect((await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: true, reason: "launch day" })).status).toBe(200);
+    expect(f.flags.evaluate(FLAG, {}).value).toBe(true);
+    expect((await f.call("tenant:operator", "POST", `/ops/api/v1/outbox/${f.ids.deadT}/resend`, { reason: "webhook fixed" })).status).toBe(201);
+    await f.audit.flush();
+    const global = await f.audit.query({ tenantId: null, targetId: FLAG, order: "desc", limit: 1 });
+    expect(global.items[0]).toMatchObject({ action: "FLAG_CHANGE", actor: { id: "global-admin@example.test" }, reason: "launch day" });
+    const tenant = await f.audit.query({ tenantId: T1, actorId: "tenant-operator@example.test", limit: 10 });
+    expect(tenant.items.map((e) => e.reason)).toContain("webhook fixed");
+  });
+
+  it("a tenant operator's mitigation applies its tenant flags and leaves the global flag alone", async () => {
+    const f = await setup();
+    const res = await f.call("tenant:admin", "POST", `/ops/api/v1/incidents/${f.ids.incLeakT}/mitigate`, { reason: "contain" });
+    expect(res.status).toBe(200);
+    expect(await f.flags.getValue({ key: "tenancy.strict_guard", tenantId: null })).toBeUndefined();
+    expect(await f.flags.getValue({ key: "tenancy.quarantine", tenantId: T1 })).toBe(true);
+    // The global operator applies the global suggestion with one click.
+    const one = await f.call("global:admin", "POST", `/ops/api/v1/incidents/${f.ids.incLeakT}/apply-suggestion?tenant=${T1}`, { key: "tenancy.strict_guard", reason: "agreed" });
+    expect(one.status).toBe(200);
+    expect(await f.flags.getValue({ key: "tenancy.strict_guard", tenantId: null })).toBe(true);
+  });
+});
+
+describe("errors", () => {
+  it("answer { error: { code, message, issues } } and never leak internals", async () => {
+    const f = await setup();
+    const bad = await f.call("global:admin", "GET", "/ops/api/v1/incidents?state=bogus&limit=0");
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { code: string; issues: Array<{ path: string }> } };
+    expect(body.error.code).toBe("VALIDATION");
+    expect(body.error.issues.map((i) => i.path).sort()).toEqual(["limit", "state[0]"].sort());
+    f.stores.incidents.list = () => Promise.reject(new Error('relation "ops_incidents" does not exist: SELECT * FROM secret'));
+    const boom = await f.call("global:admin", "GET", "/ops/api/v1/incidents");
+    expect(boom.status).toBe(500);
+    const text = await boom.text();
+    expect(text).not.toMatch(/SELECT|relation/);
+    expect(JSON.parse(text)).toEqual({ error: { code: "INTERNAL", message: "internal error", issues: [] } });
+  });
+
+  it("a 200 MB body is refused with 413 while it streams, after reading at most the limit", async () => {
+    const f = await setup({ maxBodyBytes: 1024 });
+    let pulled = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(32);
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (pulled >= 200 * 1024 * 1024) return ctrl.close();
+        pulled += chunk.byteLength;
+        ctrl.enqueue(chunk);
+      },
+    });
+    const res = await f.console.fetch(
+      new Request(`${ORIGIN}/ops/api/v1/flags/${FLAG}/value`, { method: "PUT", headers: { "x-test-principal": "global:admin", "content-type": "application/json" }, body, duplex: "half" } as RequestInit),
+    );
+    expect(res.status).toBe(413);
+    expect(pulled).toBeLessThan(1024 * 1024);
+    const declared = await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, undefined, { "content-length": String(200 * 1024 * 1024), "content-type": "application/json" });
+    expect(declared.status).toBe(413);
+  });
+});
+
+describe("CSRF", () => {
+  it("refuses a cross-origin change, and a cookie session without the double-submit token", async () => {
+    const f = await setup();
+    f.principals.set("cookie", { actorId: "c", roles: ["admin"], tenantId: null, cookieSession: true });
+    const path = `/ops/api/v1/flags/${FLAG}/enabled`;
+    const body = { enabled: false, reason: "kill" };
+    expect((await f.call("global:admin", "PUT", path, body, { origin: "https://evil.example" })).status).toBe(403);
+    expect((await f.call("global:admin", "PUT", path, body, { "sec-fetch-site": "cross-site" })).status).toBe(403);
+    // Cookie session: same origin but no token -> 403; with the token from /session -> 200.
+    expect((await f.call("cookie", "PUT", path, body, { origin: ORIGIN })).status).toBe(403);
+    const s = await f.call("cookie", "GET", "/ops/api/v1/session");
+    const { csrfToken } = (await s.json()) as { csrfToken: string };
+    const cookie = s.headers.get("set-cookie")!.split(";")[0]!;
+    expect(s.headers.get("set-cookie")).toMatch(/HttpOnly; SameSite=Strict/);
+    expect((await f.call("cookie", "PUT", path, body, { origin: ORIGIN, cookie, [CSRF_HEADER]: "wrong" })).status).toBe(403);
+    expect((await f.call("cookie", "PUT", path, body, { cookie, [CSRF_HEADER]: csrfToken })).status).toBe(403); // no browser origin signal
+    expect((await f.call("cookie", "PUT", path, body, { origin: ORIGIN, cookie, [CSRF_HEADER]: csrfToken })).status).toBe(200);
+    // Refusals changed nothing but the last call.
+    await f.audit.flush();
+    const changes = await f.audit.query({ tenantId: null, targetId: FLAG, action: "FLAG_CHANGE", limit: 100 });
+    expect(changes.items.filter((e) => e.reason === "kill")).toHaveLength(1);
+  });
+});
+
+describe("paging", () => {
+  it("walks the flags list with the store's keyset cursor, complete and without duplicates", async () => {
+    const f = await setup();
+    for (let i = 0; i < 12; i++) await f.flags.setFlag({ key: `page.flag_${String(i).padStart(2, "0")}`, newValue: i, actorUserId: "seed", reason: "seed" });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await f.call("global:viewer", "GET", `/ops/api/v1/flags?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const p = (await res.json()) as { items: Array<{ key: string }>; nextCursor: string | null };
+      seen.push(...p.items.map((x) => x.key));
+      cursor = p.nextCursor;
+    } while (cursor);
+    expect(seen.filter((k) => k.startsWith("page."))).toHaveLength(12);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});
