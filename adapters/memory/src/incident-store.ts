@@ -52,12 +52,15 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     await tick();
     const ids = forgetReplacements(input);
     let records = 0;
-    for (const [key, r] of this.byId) {
+    for (const r of this.byId.values()) {
       if (r.tenantId !== input.tenantId) continue;
       const title = scrubJson(r.title, ids);
       const data = scrubJson(r.data, ids);
       if (title === r.title && data === r.data) continue;
-      this.byId.set(key, { ...r, title, data, version: r.version + 1 });
+      // In place: the per-tenant and active indexes hold the same record objects.
+      r.title = title;
+      r.data = data;
+      r.version += 1;
       records++;
     }
     return { records };

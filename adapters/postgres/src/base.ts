@@ -12,6 +12,7 @@ export const POSTGRES_CAPABILITIES: StoreCapabilities = Object.freeze({
   atomicCounters: true,
   durable: true,
   shared: true,
+  erasure: true,
 });
 
 /** What every store is built from; shims fill it in for their driver. */

@@ -8,6 +8,10 @@ import {
   type JsonObject,
   type Page,
   type TenantKey,
+  forgetReplacements,
+  scrubJson,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
 } from "@ops/core";
 import { sql, type Sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
@@ -38,6 +42,34 @@ function toEvent(r: Row): AuthEventRecord {
 
 /** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the seed's AuthOpsLog): batched, idempotent appends. */
 export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
+  /** See `AuthEventStore.forgetSubject`: the tenant's events in id pages, each changed one rewritten. */
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    const ids = forgetReplacements(input);
+    const ips = new Set(input.identifiers);
+    const what = "authEvents.forgetSubject";
+    let records = 0;
+    let after = "";
+    for (;;) {
+      const page = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.authEvents} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 1000`);
+      for (const row of page) {
+        const e = toEvent(row);
+        const own = e.userId === input.subjectId;
+        const meta = e.meta ? scrubJson(e.meta, ids) : undefined;
+        const dropIp = e.ip !== undefined && (own || ips.has(e.ip));
+        if (!own && !dropIp && meta === e.meta) continue;
+        await this.q(
+          what,
+          sql`UPDATE ${this.t.authEvents} SET "user_id" = ${own ? input.pseudonym : (e.userId ?? null)}::text, "ip" = ${dropIp ? null : (e.ip ?? null)}::text,
+                "meta" = ${meta === undefined ? null : JSON.stringify(meta)}::jsonb WHERE "id" = ${e.id} AND ${tenantIs(input.tenantId)}`,
+        );
+        records++;
+      }
+      if (page.length < 1000) break;
+      after = str(page[page.length - 1]!.id);
+    }
+    return { records };
+  }
+
   async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
     if (!Array.isArray(input.events)) throw this.invalid("events", "expected an array");
     for (const [i, e] of input.events.entries())

@@ -12,6 +12,10 @@ import {
   type JsonObject,
   type Page,
   type TenantKey,
+  forgetReplacements,
+  scrubJson,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
 } from "@ops/core";
 import { sql, type Sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
@@ -67,6 +71,32 @@ const inList = (values: readonly string[]): Sql => sql.join(values.map((v) => sq
  * raising one incident exactly one succeeds; updates are compare-and-set on `version`.
  */
 export class PgIncidentStore extends PgStoreBase implements IncidentStore {
+  /** See `IncidentStore.forgetSubject`: the tenant's incidents in id pages; each change is a compare-and-set on `version`. */
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    const ids = forgetReplacements(input);
+    const what = "incidents.forgetSubject";
+    let records = 0;
+    let after = "";
+    for (;;) {
+      const page = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.incidents} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 500`);
+      for (const row of page) {
+        const r = toIncident(row);
+        const title = scrubJson(r.title, ids);
+        const data = scrubJson(r.data, ids);
+        if (title === r.title && data === r.data) continue;
+        const done = await this.q(
+          what,
+          sql`UPDATE ${this.t.incidents} SET "title" = ${title}, "data" = ${JSON.stringify(data)}::jsonb, "version" = "version" + 1
+              WHERE "id" = ${r.id} AND ${tenantIs(input.tenantId)} AND "version" = ${r.version} RETURNING 1 AS "n"`,
+        );
+        records += done.length;
+      }
+      if (page.length < 500) break;
+      after = str(page[page.length - 1]!.id);
+    }
+    return { records };
+  }
+
   async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
     const r = input.record;
     if (!r || typeof r.id !== "string" || r.id.length === 0) throw this.invalid("record.id", "expected a non-empty string");

@@ -17,6 +17,11 @@ import {
   checkNonEmpty,
   checkOutboxEnqueue,
   invalidField,
+  forgetReplacements,
+  scrubJson,
+  scrubText,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
 } from "@ops/core";
 import { sql, type Sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
@@ -65,6 +70,32 @@ function toMessage(r: Row): OutboxMessage {
  * the same message; `complete`/`fail` are one guarded UPDATE on the lease holder.
  */
 export class PgOutboxStore extends PgStoreBase implements OutboxStore {
+  /** See `OutboxStore.forgetSubject`: the tenant's messages in id pages; each change is a compare-and-set on `version`. */
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    const ids = forgetReplacements(input);
+    const what = "outbox.forgetSubject";
+    let records = 0;
+    let after = "";
+    for (;;) {
+      const page = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 500`);
+      for (const row of page) {
+        const m = toMessage(row);
+        const payload = scrubJson(m.payload, ids);
+        const lastError = m.lastError === null ? null : scrubText(m.lastError, ids);
+        if (payload === m.payload && lastError === m.lastError) continue;
+        const done = await this.q(
+          what,
+          sql`UPDATE ${this.t.outbox} SET "payload" = ${JSON.stringify(payload)}::jsonb, "last_error" = ${lastError}::text, "version" = "version" + 1
+              WHERE "id" = ${m.id} AND "version" = ${m.version} RETURNING 1 AS "n"`,
+        );
+        records += done.length;
+      }
+      if (page.length < 500) break;
+      after = str(page[page.length - 1]!.id);
+    }
+    return { records };
+  }
+
   async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
     const m = input.message;
     const { createdAt, nextAttemptAt } = checkOutboxEnqueue(this.pkg, m);

@@ -60,11 +60,25 @@ export class PgSubjectKeyStore extends PgStoreBase implements SubjectKeyStore {
   }
 
   async destroy(input: { tenantId: TenantKey; subjectId: string }): Promise<number> {
-    const rows = await this.q(
-      `auditKeys.destroy ${input.tenantId ?? "(global)"}/${input.subjectId}`,
-      sql`WITH d AS (DELETE FROM ${this.t.auditSubjectKeys} WHERE ${tenantIs(input.tenantId)} AND "subject_id" = ${input.subjectId} RETURNING 1)
-          SELECT count(*) AS "n" FROM d`,
-    );
-    return num(rows[0]?.n);
+    // Overwrite the key bytes, then DELETE, in one transaction, then a best-effort VACUUM of the key
+    // table: under MVCC the UPDATE leaves the previous row version (with the key) as a dead tuple
+    // until VACUUM reclaims it, so the VACUUM is what removes it from the table file (when no older
+    // snapshot still needs it). WAL and backups written before still hold the key (see the README).
+    const n = await this.tx(`auditKeys.destroy ${input.tenantId ?? "(global)"}`, async (tx) => {
+      await this.q(
+        "auditKeys.destroy (overwrite)",
+        sql`UPDATE ${this.t.auditSubjectKeys} SET "key" = decode(repeat('00', octet_length("key")), 'hex') WHERE ${tenantIs(input.tenantId)} AND "subject_id" = ${input.subjectId}`,
+        tx,
+      );
+      const rows = await this.q(
+        "auditKeys.destroy (delete)",
+        sql`WITH d AS (DELETE FROM ${this.t.auditSubjectKeys} WHERE ${tenantIs(input.tenantId)} AND "subject_id" = ${input.subjectId} RETURNING 1)
+            SELECT count(*) AS "n" FROM d`,
+        tx,
+      );
+      return num(rows[0]?.n);
+    });
+    if (n > 0) await this.q("auditKeys.destroy (vacuum)", sql`VACUUM ${this.t.auditSubjectKeys}`).catch(() => undefined);
+    return n;
   }
 }
