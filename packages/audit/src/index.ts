@@ -32,5 +32,4 @@ export { webhookCheckpointSink, type WebhookSinkOptions } from "./sinks/webhook.
 export { objectStorageCheckpointSink, checkpointObjectKey, type ObjectStorageSinkOptions } from "./sinks/object-storage.js";
 export { exportJsonl, exportCsv, EXPORT_FORMAT, type ExportInput, type ExportHeader, type ExportTrailer } from "./export.js";
 export { CSV_COLUMNS } from "./csv.js";
-export { merkleRoot, merkleProof, rootFromProof, leafHash } from "./merkle.js";
 export { verifyExport, type ExportProblem, type ExportVerifyResult } from "./verify-export.js";

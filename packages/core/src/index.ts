@@ -1,17 +1,115 @@
-export * from "./errors.js";
-export * from "./ids.js";
-export * from "./clock.js";
-export * from "./env.js";
-export * from "./json.js";
-export * from "./schemas.js";
-export * from "./cursor.js";
-export * from "./ports.js";
-export * from "./stores/common.js";
-export * from "./stores/audit-store.js";
-export * from "./stores/flag-store.js";
-export * from "./stores/incident-store.js";
-export * from "./stores/auth-event-store.js";
-export * from "./stores/counter-store.js";
-export * from "./stores/outbox-store.js";
-export * from "./stores/bundle.js";
-export * from "./stores/input-checks.js";
+export {
+  ConfigError,
+  ConflictError,
+  formatPath,
+  IntegrityError,
+  isOpsError,
+  issuesFromZod,
+  NotFoundError,
+  OpsError,
+  type OpsErrorCode,
+  type OpsErrorOptions,
+  parseInput,
+  TenantIsolationError,
+  UnavailableError,
+  UnsupportedError,
+  ValidationError,
+  type ValidationIssue,
+} from "./errors.js";
+export { prefixedId, sortableId, stableId } from "./ids.js";
+export { type Clock, ManualClock, systemClock } from "./clock.js";
+export { loadOpsEnv, NOTIFY_MODES, type NotifyMode, type OpsEnvConfig } from "./env.js";
+export {
+  type JsonObject,
+  JsonObjectSchema,
+  type JsonPrimitive,
+  type JsonValue,
+  JsonValueSchema,
+} from "./json.js";
+export {
+  ACTOR_TYPES,
+  type ActorRef,
+  ActorRefSchema,
+  type ActorType,
+  ActorTypeSchema,
+  AUDIT_ACTIONS,
+  AuditActionSchema,
+  AUTH_EVENT_TYPES,
+  AUTH_INCIDENT_TYPES,
+  type AuthEventType,
+  AuthEventTypeSchema,
+  type AuthIncidentType,
+  AuthIncidentTypeSchema,
+  type Environment,
+  EnvironmentSchema,
+  IsoDateTimeSchema,
+  KNOWN_ENVIRONMENTS,
+  type KnownAuthEventType,
+  type Outcome,
+  OUTCOMES,
+  OutcomeSchema,
+  SEVERITIES,
+  type Severity,
+  severityFromGuess,
+  severityRank,
+  SeveritySchema,
+  type TenantId,
+  TenantIdSchema,
+  type UniversalAuditAction,
+} from "./schemas.js";
+export {
+  decodeCursor,
+  DEFAULT_PAGE_LIMIT,
+  encodeCursor,
+  MAX_PAGE_LIMIT,
+  type Page,
+  pageLimit,
+  type PageRequest,
+} from "./cursor.js";
+export {
+  type AdminNotification,
+  type AuditSink,
+  type AuditSinkEntry,
+  type FlagWriter,
+  type Notifier,
+  type SignalSink,
+} from "./ports.js";
+export { type Closeable, type StoreCapabilities, type TenantKey } from "./stores/common.js";
+export {
+  type AuditQuery,
+  type AuditRecord,
+  type AuditStore,
+  type SealedFields,
+  type SubjectKey,
+  type SubjectKeyStore,
+} from "./stores/audit-store.js";
+export { type FlagChange, type FlagRecord, type FlagStore } from "./stores/flag-store.js";
+export {
+  ACTIVE_INCIDENT_STATES,
+  INCIDENT_STATES,
+  type IncidentListQuery,
+  type IncidentModelRecord,
+  type IncidentRecord,
+  type IncidentScanQuery,
+  type IncidentState,
+  type IncidentStore,
+} from "./stores/incident-store.js";
+export { type AuthEventQuery, type AuthEventRecord, type AuthEventStore } from "./stores/auth-event-store.js";
+export { type CounterStore } from "./stores/counter-store.js";
+export {
+  OUTBOX_STATUSES,
+  type OutboxEnqueueMessage,
+  type OutboxFinalStatus,
+  type OutboxMessage,
+  type OutboxStatus,
+  type OutboxStore,
+} from "./stores/outbox-store.js";
+export { type OpsStores } from "./stores/bundle.js";
+export {
+  checkCounterIncrement,
+  checkCounterKey,
+  checkIsoTime,
+  checkNonEmpty,
+  checkOutboxEnqueue,
+  invalidField,
+} from "./stores/input-checks.js";

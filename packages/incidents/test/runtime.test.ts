@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { memoryStores } from "@ops/adapter-memory";
 import { MemoryAuthEventStore, MemoryCounterStore, MemoryIncidentStore } from "@ops/adapter-memory";
 import { AUTH_INCIDENT_TYPES, ManualClock, type AuthIncidentType } from "@ops/core";
-import { createOpsRuntime, dataOf, type AuthSignal, type OpsRuntimeOptions } from "../src/index.js";
+import { createOpsRuntime, type AuthSignal, type OpsRuntimeOptions } from "../src/index.js";
+import { dataOf } from "../src/incident-data.js";
 import { CollectingAuditSink, CollectingNotifier, MapFlagWriter } from "./ports.js";
 
 const MIN = 60_000;

@@ -1,8 +1,11 @@
 import type { Hono } from "hono";
 import * as z from "zod";
 import { INCIDENT_STATES, NotFoundError, type IncidentRecord, type IncidentStore } from "@ops/core";
-import { dataOf, type OpsRuntime } from "@ops/incidents";
+import type { IncidentData, OpsRuntime } from "@ops/incidents";
 import { Actor, Limit, readBody, readQuery, requireGlobalScope, type AppEnv } from "../http.js";
+
+// An incident's `data` holds the runtime's IncidentData (its lifecycle, mitigation and notify state).
+const dataOf = (r: IncidentRecord): IncidentData => r.data as unknown as IncidentData;
 
 export interface IncidentRoutesDeps {
   runtime: OpsRuntime;
