@@ -46,10 +46,12 @@ fi
 say "starting verdaccio ${VERDACCIO_VERSION} on ${REGISTRY}"
 mkdir -p "$WORK/verdaccio"
 cp "$ROOT/.ci/verdaccio.yaml" "$WORK/verdaccio/config.yaml"
+# Installing it overlaps with copying and installing the repository; `exec` makes the server's pid
+# the one we stop at the end.
 ( cd "$WORK/verdaccio" && npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
-    "verdaccio@${VERDACCIO_VERSION}" >/dev/null )
-node "$WORK/verdaccio/node_modules/verdaccio/bin/verdaccio" --config "$WORK/verdaccio/config.yaml" \
-  --listen "127.0.0.1:${PORT}" >"$WORK/verdaccio.log" 2>&1 &
+    "verdaccio@${VERDACCIO_VERSION}" >"$WORK/verdaccio-install.log" 2>&1 || { cat "$WORK/verdaccio-install.log"; exit 1; }
+  exec node "$WORK/verdaccio/node_modules/verdaccio/bin/verdaccio" --config "$WORK/verdaccio/config.yaml" \
+    --listen "127.0.0.1:${PORT}" >"$WORK/verdaccio.log" 2>&1 ) &
 VPID=$!
 
 # --- 2. a throwaway copy of the repository -------------------------------------------------------
@@ -64,7 +66,7 @@ pnpm_ install --frozen-lockfile --prefer-offline --reporter=silent
 # Only the @ops scope goes to the throwaway registry (any real @ops package on npmjs.org is never
 # touched); the token is a placeholder, verdaccio accepts anonymous publishes here.
 printf '@ops:registry=%s\n//127.0.0.1:%s/:_authToken=rehearsal-placeholder\n' "$REGISTRY" "$PORT" > .npmrc
-for i in $(seq 1 60); do curl -sf "${REGISTRY}-/ping" >/dev/null && break; sleep 1; done
+for i in $(seq 1 120); do curl -sf "${REGISTRY}-/ping" >/dev/null && break; kill -0 "$VPID" 2>/dev/null || break; sleep 1; done
 curl -sf "${REGISTRY}-/ping" >/dev/null || { echo "verdaccio did not answer on ${REGISTRY}"; exit 1; }
 
 commit() { git -c user.name=rehearsal -c user.email=rehearsal@localhost add -A && git -c user.name=rehearsal -c user.email=rehearsal@localhost commit -q --allow-empty -m "$1"; }

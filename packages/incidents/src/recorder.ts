@@ -199,7 +199,7 @@ export class SignalRecorder implements SignalSink {
    * @throws the first store error (what failed stays buffered for the next flush).
    */
   flush(): Promise<void> {
-    if (this.inflight) return this.inflight.then(() => this.flush());
+    if (this.inflight !== undefined) return this.inflight.then(() => this.flush());
     const p = this.doFlush().finally(() => {
       this.inflight = undefined;
     });
