@@ -41,7 +41,7 @@ function invalid(path: string, message: string): ValidationError {
   return new ValidationError(`[ops/adapter-drizzle] invalid ${path}: ${message}`, [{ path, message }]);
 }
 
-/** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the seed's AuthOpsLog): batched, idempotent appends. */
+/** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the auth signals): batched, idempotent appends. */
 export class DrizzleAuthEventStore extends DrizzleStoreBase implements AuthEventStore {
   async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
     if (!Array.isArray(input.events)) throw invalid("events", "expected an array");

@@ -22,7 +22,7 @@ import {
 
 export { DEFAULT_IDENTITY_RULES, THRESHOLD_EVENT, breachKey, eventKey, type IdentityRule } from "./identity.js";
 
-/** One auth signal, the seed's AuthOpsLog row. */
+/** One auth signal to record (stored as an auth event, counted in the detection windows). */
 export interface AuthSignal {
   /** UPPER_SNAKE_CASE, e.g. "LOGIN_FAILED" (see `AUTH_EVENT_TYPES` in @ops/core). */
   type: string;
@@ -38,7 +38,7 @@ export interface AuthSignal {
 export interface SignalRecorderOptions {
   /** Where counts go: shared (Redis) counters make a spike over many instances count once. */
   counters: CounterStore;
-  /** Where events go (the seed's AuthOpsLog); absent: counts only. */
+  /** Where events are stored (an `AuthEventStore`); absent: counts only. */
   authEvents?: AuthEventStore;
   /** Counter bucket length (default 60 s). */
   bucketMs?: number;

@@ -74,7 +74,7 @@ describe("end to end, per incident type: signals -> incident -> response -> flag
     expect(audit.actions(mine!.id)).toEqual(["INCIDENT_OPENED", "INCIDENT_MITIGATED", "INCIDENT_ROLLED_BACK"]);
     await expect(runtime.rollback({ tenantId: "acme", id: mine!.id })).rejects.toThrow(/nothing to roll back/);
 
-    // The signals were stored (the seed's AuthOpsLog).
+    // The signals were stored in the AuthEventStore.
     const logged = await stores.authEvents.list({ tenantId: "acme", types: [eventType], limit: 1000 });
     expect(logged.items).toHaveLength(perBucket * buckets);
 

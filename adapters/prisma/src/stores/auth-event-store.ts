@@ -39,7 +39,7 @@ function invalid(path: string, message: string): ValidationError {
   return new ValidationError(`[ops/${PKG}] invalid auth event append: ${path}: ${message}`, [{ path, message }]);
 }
 
-/** `AuthEventStore` on `ops_auth_events` (the seed's `AuthOpsLog` model). */
+/** `AuthEventStore` on `ops_auth_events` (the `AuthOpsLog` model). */
 export class PrismaAuthEventStore extends PrismaStoreBase implements AuthEventStore {
   /**
    * One multi-row INSERT ... ON CONFLICT (id) DO NOTHING: a retried batch never double counts.
