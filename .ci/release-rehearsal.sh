@@ -42,20 +42,22 @@ if (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; then
   echo "port ${PORT} is already in use: stop what listens there (or set REHEARSAL_PORT)"; exit 1
 fi
 
-# --- 1. the registry (installed into the temp dir so its pid is the server's own) ------------------
+# --- 1. the registry ------------------------------------------------------------------------------
+# npx keeps the pinned verdaccio in its cache between runs; the server is started with `node` on
+# its bin script directly (not through npx), so VPID is the server's own pid.
 say "starting verdaccio ${VERDACCIO_VERSION} on ${REGISTRY}"
 mkdir -p "$WORK/verdaccio"
 cp "$ROOT/.ci/verdaccio.yaml" "$WORK/verdaccio/config.yaml"
-( cd "$WORK/verdaccio" && npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
-    "verdaccio@${VERDACCIO_VERSION}" >/dev/null )
-node "$WORK/verdaccio/node_modules/verdaccio/bin/verdaccio" --config "$WORK/verdaccio/config.yaml" \
+VERDACCIO_BIN="$(cd "$WORK" && npx -y -p "verdaccio@${VERDACCIO_VERSION}" which verdaccio)"
+node "$(readlink -f "$VERDACCIO_BIN")" --config "$WORK/verdaccio/config.yaml" \
   --listen "127.0.0.1:${PORT}" >"$WORK/verdaccio.log" 2>&1 &
 VPID=$!
 
 # --- 2. a throwaway copy of the repository -------------------------------------------------------
 say "copying the repository to $WORK/repo"
 mkdir -p "$WORK/repo"
-( cd "$ROOT" && git ls-files -z -co --exclude-standard | tar --null -T - -cf - ) | tar -xf - -C "$WORK/repo"
+( cd "$ROOT" && git ls-files -z -co --exclude-standard > "$WORK/files.lst" && tar --null -T "$WORK/files.lst" -cf "$WORK/repo.tar" )
+tar -xf "$WORK/repo.tar" -C "$WORK/repo" && rm -f "$WORK/repo.tar"
 cd "$WORK/repo"
 git init -q -b main
 git -c user.name=rehearsal -c user.email=rehearsal@localhost add -A
@@ -64,7 +66,7 @@ pnpm_ install --frozen-lockfile --prefer-offline --reporter=silent
 # Only the @ops scope goes to the throwaway registry (any real @ops package on npmjs.org is never
 # touched); the token is a placeholder, verdaccio accepts anonymous publishes here.
 printf '@ops:registry=%s\n//127.0.0.1:%s/:_authToken=rehearsal-placeholder\n' "$REGISTRY" "$PORT" > .npmrc
-for i in $(seq 1 60); do curl -sf "${REGISTRY}-/ping" >/dev/null && break; sleep 1; done
+for i in $(seq 1 120); do curl -sf "${REGISTRY}-/ping" >/dev/null && break; kill -0 "$VPID" 2>/dev/null || break; sleep 1; done
 curl -sf "${REGISTRY}-/ping" >/dev/null || { echo "verdaccio did not answer on ${REGISTRY}"; exit 1; }
 
 commit() { git -c user.name=rehearsal -c user.email=rehearsal@localhost add -A && git -c user.name=rehearsal -c user.email=rehearsal@localhost commit -q --allow-empty -m "$1"; }

@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     work: { type: "string" },
     tsx: { type: "string" },
     only: { type: "string" },
-    jobs: { type: "string", default: "3" },
+    jobs: { type: "string", default: "4" },
   },
 });
 if (!args.registry) throw new Error("--registry is required");

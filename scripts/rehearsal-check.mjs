@@ -62,7 +62,6 @@ const cmp = (a, b) => {
   for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i];
   return 0;
 };
-const latest = (versions) => [...versions].sort(cmp).at(-1);
 // The ranges this repo publishes for @ops/core: "^X.Y.Z" (from workspace:^).
 function satisfies(version, range) {
   const m = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(range);

@@ -37,7 +37,7 @@ const pkg = {
   scripts: {
     build: "tsup",
     typecheck: "tsc -p tsconfig.json",
-    lint: "node ../../scripts/lint-package.mjs",
+    "lint:package": "node ../../scripts/lint-package.mjs",
   },
   engines: { node: ">=20.11" },
   ...(extra.dependencies ? { dependencies: extra.dependencies } : {}),

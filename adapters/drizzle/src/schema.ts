@@ -160,7 +160,7 @@ function buildTables(table: TableFn) {
     (t) => [unique("ops_incident_models_tenant_name_key").on(t.tenantId, t.name).nullsNotDistinct()],
   );
 
-  /** The seed's `auth_ops_logs` (AuthOpsLog) with ip and meta added. */
+  /** Auth signals, one row per event (the `AuthOpsLog` shape), with ip and meta. */
   const authEvents = table(
     "ops_auth_events",
     {
@@ -259,7 +259,7 @@ export const opsFlags = defaults.flags;
 export const opsIncidents = defaults.incidents;
 /** Versioned documents next to incidents (the triage model). */
 export const opsIncidentModels = defaults.incidentModels;
-/** Auth signals (the seed's AuthOpsLog). */
+/** Auth signals, one row per event. */
 export const opsAuthEvents = defaults.authEvents;
 /** Windowed counter buckets. */
 export const opsCounters = defaults.counters;

@@ -15,7 +15,7 @@ import {
 } from "@ops/core";
 import { MemoryStoreBase, tick } from "./base.js";
 
-/** In-process `AuthEventStore` (the seed's AuthOpsLog): idempotent appends, keyset pages. */
+/** In-process `AuthEventStore` (auth signals): idempotent appends, keyset pages. */
 export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventStore {
   private readonly byId = new Map<string, AuthEventRecord>();
 

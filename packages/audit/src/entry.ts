@@ -63,18 +63,18 @@ const ActorSchema = z.object({
 const RefSchema = z.object({ id: Str(256, "id"), type: Str(64, "type").optional() });
 const TargetSchema = RefSchema.extend({ name: z.string().max(256).optional() });
 
-/** Every field an entry can be made from: the seed's flat form and the structured form. */
+/** Every field an entry can be made from: the flat form (`tsISO`, `actorUserId`, `subjectUserId`) or the structured form. */
 export const AuditEntryInputSchema = z
   .object({
-    /** The seed's name for `ts`. */
+    /** Same as `ts` (the flat form's name). */
     tsISO: IsoDateTimeSchema.optional(),
     ts: IsoDateTimeSchema.optional(),
     env: EnvironmentSchema.optional(),
     action: AuditActionSchema,
-    /** The seed's flat actor (a user). */
+    /** Flat form of `actor`: the id of the user who acted. */
     actorUserId: Str(256, "actorUserId").optional(),
     actor: ActorSchema.optional(),
-    /** The seed's flat subject (the user the action was about). */
+    /** Flat form of `subject`: the id of the user the action was about. */
     subjectUserId: Str(256, "subjectUserId").optional(),
     subject: RefSchema.optional(),
     target: TargetSchema.optional(),
@@ -178,7 +178,7 @@ function metaError(path: string, message: string): ValidationError {
 }
 
 /**
- * Validates and normalises an entry (the seed's API). `tsISO`/`ts` default to `now`, `outcome`
+ * Validates and normalises an entry, in the flat or the structured form. `tsISO`/`ts` default to `now`, `outcome`
  * to "success", `tenantId` to the global chain; the timestamp is re-spelled as UTC with
  * milliseconds so it reads back identically from any database.
  * @throws ValidationError naming every bad field (nothing is recorded).

@@ -114,7 +114,7 @@ export class GroupCommitQueue {
 
   /** Resolves when everything queued before the call is committed (or failed). */
   async flush(): Promise<void> {
-    while (this.size > 0 || this.reserved > 0 || this.waiting > 0 || this.draining) {
+    while (this.size > 0 || this.reserved > 0 || this.waiting > 0 || this.draining !== null) {
       if (this.size === 0 && !this.draining) await new Promise((r) => setImmediate(r));
       else await (this.draining ?? this.start());
     }

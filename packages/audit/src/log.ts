@@ -101,7 +101,7 @@ export type AuditReadOptions = { auditedAs?: ActorRef };
 export interface AuditLog<A extends string = never> extends AuditSink {
   /** Validates, chains and stores an entry; resolves once it is durable. @throws ValidationError */
   append(input: AuditEntryInput<AuditAction<A>>): Promise<AuditRecord>;
-  /** The seed's `auditStore.save(makeAuditEntry(...))`. @throws ValidationError */
+  /** Appends an entry built by `makeAuditEntry(...)`: `await log.save(makeAuditEntry({...}))`. @throws ValidationError */
   save(entry: AuditEntry<AuditAction<A>> | AuditEntryInput<AuditAction<A>>): Promise<AuditRecord>;
   /** The `AuditSink` port used by @ops/flags and @ops/incidents. @throws ValidationError */
   record(entry: AuditSinkEntry): Promise<void>;

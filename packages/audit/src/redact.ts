@@ -112,7 +112,7 @@ function cut(s: string, max: number, dropped = 0): string {
 }
 
 /**
- * A JSON-safe, redacted copy of `meta` for an audit entry (the seed's API). Masks values of
+ * A JSON-safe, redacted copy of `meta` for an audit entry. Masks values of
  * secret-looking keys (password, secret, token, authorization, cookie, api key, ...) and
  * secret-looking values (JWTs, bearer/basic credentials, provider API keys, Luhn-valid card
  * numbers, e-mails when `maskEmails`) at any depth, in objects and arrays. Never mutates its

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkpointProof, generateCheckpointKeys, leafHash, merkleProof, merkleRoot, rootFromProof, signCheckpoint, verifyCheckpointProof } from "@ops/audit";
+import { checkpointProof, generateCheckpointKeys, signCheckpoint, verifyCheckpointProof } from "@ops/audit";
+import { leafHash, merkleProof, merkleRoot, rootFromProof } from "../src/merkle.js";
 
 describe("Merkle tree (RFC 6962 shape)", () => {
   it("every leaf's inclusion proof leads to the root, for trees of 1..33 leaves", () => {

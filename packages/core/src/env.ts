@@ -30,7 +30,7 @@ const EnvSchema = z
       });
   });
 
-/** The seed's environment variables, validated. */
+/** The environment variables @ops reads (`APP_NAME`, `OPSSPINE_*`), validated. */
 export interface OpsEnvConfig {
   appName: string;
   adminEmail: string | undefined;

@@ -24,7 +24,7 @@ export interface AuditSinkEntry {
   meta?: JsonObject;
 }
 
-/** The seed's admin notification. */
+/** A notification for the app's operators (subject, body, severity, optional tenant and dedupe key). */
 export interface AdminNotification {
   /** Stable id; also the default idempotency key. */
   id?: string;

@@ -40,7 +40,7 @@ export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
 }
 
-/** The seed's numeric `severity_guess` (1 = highest .. 4 = lowest) to a Severity. */
+/** Maps a numeric `severity_guess` (1 = highest .. 4 = lowest) to a Severity. */
 export function severityFromGuess(guess: number): Severity {
   if (guess <= 1) return "critical";
   if (guess === 2) return "high";
@@ -88,7 +88,7 @@ export const AuditActionSchema = z
   .max(64)
   .regex(/^[A-Z][A-Z0-9_]*$/, "expected an UPPER_SNAKE_CASE action such as \"DATA_EXPORT\"");
 
-/** The 8 auth incident types of the seed. Apps register more (see `@ops/incidents`). */
+/** The 8 built-in auth incident types. Apps register more (see `@ops/incidents`). */
 export const AUTH_INCIDENT_TYPES = [
   "FAILED_LOGINS_SPIKE",
   "PASSWORD_RESET_FAILURES",
@@ -102,7 +102,7 @@ export const AUTH_INCIDENT_TYPES = [
 export type AuthIncidentType = (typeof AUTH_INCIDENT_TYPES)[number];
 export const AuthIncidentTypeSchema = z.enum(AUTH_INCIDENT_TYPES);
 
-/** Raw auth signals an app records (the seed's AuthOpsLog `type`). */
+/** Raw auth signals an app records (the `type` of an auth event). */
 export const AUTH_EVENT_TYPES = [
   "LOGIN_SUCCEEDED",
   "LOGIN_FAILED",

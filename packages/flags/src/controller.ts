@@ -36,7 +36,7 @@ import type { FlagType } from "./types.js";
 type Op = "usage" | "set" | "clear" | "update" | "enable" | "disable" | "rules" | "rollout" | "delete" | "segment" | "schedule" | "scheduled-apply" | "create";
 
 /**
- * The seed's flag controller, grown up: reads (see `FlagReader`) are synchronous over precompiled
+ * Reads and writes feature flags: reads (see `FlagReader`) are synchronous over precompiled
  * flags kept fresh by the store's change subscription (or polling); writes are validated,
  * compare-and-set, audited. Implements `FlagWriter` so incidents can flip and roll back flags.
  */
@@ -87,7 +87,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   // ---------------------------------------------------------------- writes
 
   /**
-   * The seed's write. Without `tenantId`: sets the flag's value in this environment (creating
+   * Sets a flag's value. Without `tenantId`: sets the flag's value in this environment (creating
    * the flag, typed by its definition or the value, if needed; rules and rollouts stay). With
    * `tenantId`: sets that tenant's override. Compare-and-set with retries: concurrent writers
    * never lose an update; pass `expectedVersion` to fail instead of retrying.

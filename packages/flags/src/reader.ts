@@ -357,7 +357,7 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     return tenantId ? { tenantId } : EMPTY;
   }
 
-  /** The seed's read: waits for the first load, then evaluates for the tenant (if given). Never rejects. */
+  /** Reads a boolean flag: waits for the first load, then evaluates for the tenant (if given). Never rejects. */
   async getBool(key: KeysOfType<D, "boolean">, tenantId?: TenantKey): Promise<boolean> {
     await this.ready();
     return this.isEnabled(key, this.ctx(tenantId));

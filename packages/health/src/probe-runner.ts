@@ -47,7 +47,7 @@ export class ProbeRunner {
 
   /** Runs now, ignoring the cache, unless a run is already in flight (then shares it). */
   refresh(): Promise<HealthReport> {
-    if (this.inflight) return this.inflight;
+    if (this.inflight !== undefined) return this.inflight;
     this.runs++;
     const run = executeChecks(this.checks, this.exec)
       .then((report) => {

@@ -28,7 +28,7 @@ export const HealthCheckSchema = z.object({
     .optional(),
 });
 
-/** A seed check (a function) or a `HealthCheck` object. */
+/** A check function (`async () => ({ name, ok })`) or a `HealthCheck` object. */
 export const AnyCheckSchema = z.union([fn("a check"), HealthCheckSchema], {
   error: "expected a check: an async function returning { name, ok } or a { name, run } object",
 });

@@ -3,7 +3,7 @@ import type { CheckContext, CheckOutcome, HealthCheck, SeedCheck } from "./types
 const NAME_LITERAL = /\bname\s*:\s*(["'`])([A-Za-z0-9][A-Za-z0-9._\-/@ ]{0,99})\1/;
 
 /**
- * Turns the seed's `async () => ({ name, ok })` into a `HealthCheck`. Such a check names itself
+ * Turns a check function `async () => ({ name, ok })` into a `HealthCheck`. Such a check names itself
  * in its result, so the name is only certain once it returns: until then (or when it hangs or
  * throws) the `name: "..."` literal in its source is used, else its function name, else
  * `check-<position>`. Each answer renames the check, so results carry the name it reported.

@@ -22,8 +22,8 @@ const OptionsSchema = z
   .optional();
 
 /**
- * The seed's API: runs `checks` in parallel, each under a timeout, and returns
- * `{ ok, checks, tsISO }` (plus `status`, `env`, `durationMs`). A check is the seed's
+ * Runs `checks` in parallel, each under a timeout, and returns `{ ok, checks, tsISO }` (plus
+ * `status`, `env`, `durationMs`): the simplest way to check health. A check is a function
  * `async () => ({ name, ok })` or a `HealthCheck` object. Never rejects because of a check:
  * throwing or hanging checks are reported as failed.
  * @throws ValidationError when `env`, `checks` or `options` are malformed (before any check runs)

@@ -125,7 +125,7 @@ export function gracefulShutdown(health: Health, options: GracefulShutdownOption
   };
 
   const onSignal = (signal: NodeJS.Signals) => {
-    if (running) {
+    if (running !== undefined) {
       log(`[ops/health] second ${signal} while shutting down: exiting now`);
       finish(1);
       return;

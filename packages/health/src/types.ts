@@ -26,7 +26,7 @@ export interface CheckOutcome {
   details?: { [key: string]: JsonValue };
 }
 
-/** The seed's check: `async () => ({ name, ok })`. Other `CheckOutcome` fields are kept. */
+/** A check as a plain function: `async () => ({ name, ok })`. Other `CheckOutcome` fields are kept. */
 export type SeedCheck = (ctx: CheckContext) => Promise<CheckOutcome & { name: string }> | (CheckOutcome & { name: string });
 
 /** A named check with its policy. */
@@ -64,7 +64,7 @@ export interface CheckResult {
   tsISO: string;
 }
 
-/** The seed's `{ ok, checks, tsISO }`, plus the overall status. */
+/** What `runHealthChecks` returns: `{ ok, checks, tsISO }`, plus the overall status. */
 export interface HealthReport {
   /** False only when a critical check failed (status "fail"). */
   ok: boolean;

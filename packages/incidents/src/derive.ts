@@ -119,7 +119,7 @@ export function authDetectors(thresholds: Partial<AuthThresholds> = {}): Array<D
 const defaultDetectors = authDetectors();
 
 /**
- * The seed's `deriveAuthIncidents(metrics, context)`: hourly auth metrics in, spine events out
+ * `deriveAuthIncidents(metrics, context)`: hourly auth metrics in, incident events out
  * (feed each to `runAuthOpsSpine`). Ids are stable per (type, tenant, hour).
  * @throws ValidationError when metrics or context are malformed.
  */

@@ -33,7 +33,7 @@ export interface DetectionRule {
   /** Identity-threshold crossings (see `IdentityRule`) fire this rule without waiting. Default true. */
   breaches?: boolean;
   scope?: "tenant" | "global" | "both";
-  /** The seed's metric name for the hourly count in the snapshot, e.g. "failed_logins_1h". */
+  /** The metric name of the hourly count in the incident's snapshot, e.g. "failed_logins_1h". */
   metric: string;
   /** Severity guess (1..4) from the hourly count. */
   severity: (hourlyCount: number) => number;

@@ -33,7 +33,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers } });
 
 /**
- * The seed's `POST /api/ops/auth` as a fetch-API handler (Request -> Response): body
+ * The `POST /api/ops/auth` route as a fetch-API handler (Request -> Response): body
  * `{ metrics, context? }`, answer `{ ok: true, incidents: [{ event, response }] }`. Use it as a
  * Next.js route handler (`export const POST = createAuthOpsHandler()`), in Hono
  * (`app.post(path, (c) => handler(c.req.raw))`) or in node http/Express through `toNodeHandler`.

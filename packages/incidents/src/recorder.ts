@@ -23,7 +23,7 @@ import {
 
 export { DEFAULT_IDENTITY_RULES, THRESHOLD_EVENT, breachKey, eventKey, type IdentityRule } from "./identity.js";
 
-/** One auth signal, the seed's AuthOpsLog row. */
+/** One auth signal to record (stored as an auth event, counted in the detection windows). */
 export interface AuthSignal {
   /** UPPER_SNAKE_CASE, e.g. "LOGIN_FAILED" (see `AUTH_EVENT_TYPES` in @ops/core). */
   type: string;
@@ -39,7 +39,7 @@ export interface AuthSignal {
 export interface SignalRecorderOptions {
   /** Where counts go: shared (Redis) counters make a spike over many instances count once. */
   counters: CounterStore;
-  /** Where events go (the seed's AuthOpsLog); absent: counts only. */
+  /** Where events are stored (an `AuthEventStore`); absent: counts only. */
   authEvents?: AuthEventStore;
   /** Counter bucket length (default 60 s). */
   bucketMs?: number;
@@ -204,7 +204,7 @@ export class SignalRecorder implements SignalSink {
    * @throws the first store error (what failed stays buffered for the next flush).
    */
   flush(): Promise<void> {
-    if (this.inflight) return this.inflight.then(() => this.flush());
+    if (this.inflight !== undefined) return this.inflight.then(() => this.flush());
     const p = this.doFlush().finally(() => {
       this.inflight = undefined;
     });

@@ -88,7 +88,7 @@ export function createPlaybookRegistry(): PlaybookRegistry<AuthIncidentType> {
 const defaultRegistry = createPlaybookRegistry();
 
 /**
- * The seed's spine: the response to one auth incident (decision, steps, recommended_flags,
+ * The response plan for one auth incident (decision, steps, recommended_flags,
  * rollback_plan, plus severity, runbook and post_mitigation_checks). Synchronous and pure.
  * @throws ValidationError on a malformed event or an unknown incident type.
  */

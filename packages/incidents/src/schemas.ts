@@ -18,7 +18,7 @@ export const SpineEventSchema = z.object({
 
 const Metric = z.number().finite("expected a finite number").nonnegative("expected a number >= 0");
 
-/** Metrics as the seed's route receives them: known counters are numbers >= 0; others pass through. */
+/** Metrics as `POST /api/ops/auth` receives them: known counters are numbers >= 0; others pass through. */
 export const MetricsSchema = z.record(z.string(), JsonValueSchema).superRefine((m, ctx) => {
   for (const [k, v] of Object.entries(m))
     if ((k.endsWith("_1h") || k.endsWith("_rate") || k.endsWith("_count")) && !Metric.safeParse(v).success)

@@ -1,13 +1,13 @@
 import type { JsonObject, JsonValue, Severity, TenantKey } from "@ops/core";
 
 /**
- * An incident as the seed's spine takes it. `incident_type` is one of the 8 auth types or any type
+ * An incident event, as `runAuthOpsSpine` takes it. `incident_type` is one of the 8 auth types or any type
  * registered in a `PlaybookRegistry`.
  */
 export interface SpineEvent<T extends string = string> {
   event_id: string;
   incident_type: T;
-  /** 1 = most severe .. 4 = least (the seed's scale). */
+  /** 1 = most severe .. 4 = least. */
   severity_guess: number;
   /** ISO 8601. */
   occurred_at: string;
@@ -36,7 +36,7 @@ export interface Runbook {
   references: string[];
 }
 
-/** What `runAuthOpsSpine` returns: the seed's fields plus severity, runbook and checks. */
+/** What `runAuthOpsSpine` returns: decision, steps, recommended flags, rollback plan, severity, runbook and checks. */
 export interface SpineResponse<T extends string = string> {
   event_id: string;
   incident_type: T;

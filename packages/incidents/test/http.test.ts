@@ -51,7 +51,7 @@ describe("POST /api/ops/auth handler", () => {
   });
 
   it("matches the seed's hand-written route", async () => {
-    // The seed's route body, with our imports.
+    // A hand-written Next.js route body, as users wrote it before the ready-made handler.
     async function POST(req: Request) {
       const b = (await req.json()) as { metrics: unknown; context: unknown };
       const incidents = deriveAuthIncidents(b.metrics, b.context);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { memoryStores } from "@ops/adapter-memory";
 import { ConflictError, ManualClock, NotFoundError, ValidationError } from "@ops/core";
-import { createOpsRuntime, dataOf, deriveAuthIncidents, groupDedupeKey, type OpsRuntimeOptions } from "../src/index.js";
+import { createOpsRuntime, deriveAuthIncidents, groupDedupeKey, type OpsRuntimeOptions } from "../src/index.js";
+import { dataOf } from "../src/incident-data.js";
 import { CollectingAuditSink, CollectingNotifier, MapFlagWriter } from "./ports.js";
 
 const S = 1000;

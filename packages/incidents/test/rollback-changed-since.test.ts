@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "@ops/core";
 import { memoryStores } from "@ops/adapter-memory";
-import { createOpsRuntime, dataOf } from "../src/index.js";
+import { createOpsRuntime } from "../src/index.js";
+import { dataOf } from "../src/incident-data.js";
 import { CollectingAuditSink, MapFlagWriter } from "./ports.js";
 
 describe("rollback after someone changed a mitigated flag", () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { memoryStores } from "@ops/adapter-memory";
 import { MemoryAuthEventStore, MemoryCounterStore, MemoryIncidentStore } from "@ops/adapter-memory";
 import { AUTH_INCIDENT_TYPES, ManualClock, type AuthIncidentType } from "@ops/core";
-import { createOpsRuntime, dataOf, type AuthSignal, type OpsRuntimeOptions } from "../src/index.js";
+import { createOpsRuntime, type AuthSignal, type OpsRuntimeOptions } from "../src/index.js";
+import { dataOf } from "../src/incident-data.js";
 import { CollectingAuditSink, CollectingNotifier, MapFlagWriter } from "./ports.js";
 
 const MIN = 60_000;
@@ -75,7 +76,7 @@ describe("end to end, per incident type: signals -> incident -> response -> flag
     expect(audit.actions(mine!.id)).toEqual(["INCIDENT_OPENED", "INCIDENT_MITIGATED", "INCIDENT_ROLLED_BACK"]);
     await expect(runtime.rollback({ tenantId: "acme", id: mine!.id })).rejects.toThrow(/nothing to roll back/);
 
-    // The signals were stored (the seed's AuthOpsLog).
+    // The signals were stored in the AuthEventStore.
     const logged = await stores.authEvents.list({ tenantId: "acme", types: [eventType], limit: 1000 });
     expect(logged.items).toHaveLength(perBucket * buckets);
 

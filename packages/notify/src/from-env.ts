@@ -25,7 +25,7 @@ const pick = (env: Record<string, string | undefined>, k: string) => {
 };
 
 /**
- * Reads the seed's variables (through `loadOpsEnv`) plus the channel settings they imply:
+ * Reads `APP_NAME` and the `OPSSPINE_*` variables (through `loadOpsEnv`) plus the channel settings they imply:
  * `OPSSPINE_WEBHOOK_SECRET` (HMAC key for generic webhooks), `OPSSPINE_WEBHOOK_FORMAT`
  * (slack | generic; default slack for hooks.slack.com URLs), `OPSSPINE_SMTP_URL`
  * (smtp[s]://user:pass@host:port, required for email), `OPSSPINE_EMAIL_FROM`,
@@ -102,7 +102,7 @@ export interface FromEnvOptions {
 }
 
 /**
- * The seed's set-up in one call: channels from the environment, a notifier and a worker over
+ * Notifications configured from the environment in one call: channels, a notifier and a worker over
  * `store`. With PagerDuty configured, critical and high notifications also page.
  * Call `worker.start()` to begin sending and `worker.stop()` on shutdown.
  * @throws ConfigError naming the bad variable.

@@ -54,7 +54,7 @@ export interface SendContext {
 }
 
 /**
- * The seed's provider shape: anything with `send(n)`. `send` resolves when the receiver accepted
+ * A provider of your own: anything with `send(n)`. `send` resolves when the receiver accepted
  * the message and throws a `DeliveryError` saying whether a retry can help; any other error
  * counts as temporary. Errors must not carry secrets (URLs, keys, passwords).
  */
@@ -78,7 +78,7 @@ export interface NotificationChannel extends NotificationProvider {
 }
 
 /**
- * Names a provider of your own (the seed's `class PagerDutyProvider { send(n) }`) so it can be a
+ * Names a provider of your own (e.g. `class PagerDutyProvider { send(n) }`) so it can be a
  * channel. `secrets` are scrubbed from logs and stored errors.
  */
 export function namedChannel(name: string, provider: NotificationProvider, options: { secrets?: string[] } = {}): NotificationChannel {

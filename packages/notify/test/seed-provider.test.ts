@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-// The seed README's custom provider, as written there (only the host is the loopback server).
+// A custom provider class as a user writes it (only the host is the loopback server).
 class PagerDutyProvider {
   constructor(private apiKey: string) {}
 

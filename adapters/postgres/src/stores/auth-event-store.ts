@@ -40,7 +40,7 @@ function toEvent(r: Row): AuthEventRecord {
   return e;
 }
 
-/** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the seed's AuthOpsLog): batched, idempotent appends. */
+/** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the auth signals): batched, idempotent appends. */
 export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
   /** See `AuthEventStore.forgetSubject`: the tenant's events in id pages, each changed one rewritten. */
   async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {

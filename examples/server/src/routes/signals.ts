@@ -35,7 +35,7 @@ const ListQuery = z
   })
   .strict();
 
-/** Auth-signal ingest (the runtime's recorder: counted at once, stored within a second) and the seed's route. */
+/** Auth-signal ingest (the runtime's recorder: counted at once, stored within a second) and `POST /api/ops/auth`. */
 export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
   app.post("/api/signals", async (c) => {
     const tenant = c.get("tenant");
@@ -69,7 +69,7 @@ export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
     return c.json({ ok: true, tenantId: c.get("tenant"), signals: page.items, nextCursor: page.nextCursor });
   });
 
-  // The seed's POST /api/ops/auth: metrics in, incidents with their response plans out. Each
+  // POST /api/ops/auth: metrics in, incidents with their response plans out. Each
   // incident is also raised through the runtime (dedupe, mitigation policy, notifications).
   const seedHandler = createAuthOpsHandler({
     tenantFromRequest: (req) => tenants.get(req) ?? null,

@@ -4,7 +4,7 @@ import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
 import type { ForgetSubjectInput, ForgetSubjectResult } from "./forget.js";
 
-/** One auth signal: the seed's AuthOpsLog row, plus ip and meta. */
+/** One auth signal as stored: type, time, tenant, user, provider, ip and meta (the `AuthOpsLog` row). */
 export interface AuthEventRecord {
   /** Unique; the idempotency key of the event. */
   id: string;

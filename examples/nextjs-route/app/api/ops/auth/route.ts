@@ -1,13 +1,13 @@
-// app/api/ops/auth/route.ts — the seed's route handler as written, importing from @ops/incidents
+// app/api/ops/auth/route.ts — a hand-written route handler, importing from @ops/incidents
 // instead of `@/src/...`. One addition: a bad body (a `ValidationError` from `deriveAuthIncidents`
-// naming each field) is answered 400 instead of the seed's unhandled 500.
+// naming each field) is answered 400 instead of an unhandled 500.
 import { NextResponse } from "next/server";
 import { isOpsError, ValidationError } from "@ops/core";
 import { deriveAuthIncidents, runAuthOpsSpine, type SpineEvent, type SpineResponse } from "@ops/incidents";
 
 export async function POST(req: Request) {
   try {
-    // `Request.json()` is `Promise<unknown>` in Node's types (`any` in the DOM lib the seed assumed).
+    // `Request.json()` is `Promise<unknown>` in Node's types (`any` in the DOM lib).
     const body = (await req.json()) as { metrics?: unknown; context?: unknown };
     const incidents = deriveAuthIncidents(body.metrics, body.context);
 

@@ -1,0 +1,1 @@
+export { FLAGS_DDL, SqliteFlagStore } from "./sqlite-flag-store.js";
