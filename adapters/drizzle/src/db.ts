@@ -1,6 +1,7 @@
 import {
   isPgExecutor,
   nodePgExecutor,
+  pgArrayLiteral,
   pgliteExecutor,
   postgresJsExecutor,
   type NodePgPoolLike,
@@ -49,7 +50,9 @@ function toDrizzleSql(text: string, params: readonly unknown[]): SQL {
     else if (c === "$" && /\d/.test(text[i + 1] ?? "")) {
       let j = i + 1;
       while (/\d/.test(text[j] ?? "")) j++;
-      parts.push(sql.raw(text.slice(last, i)), sql`${params[Number(text.slice(i + 1, j)) - 1]}`);
+      const value = params[Number(text.slice(i + 1, j)) - 1];
+      // Drizzle would spread a JS array into a list of parameters: bind it as one array value.
+      parts.push(sql.raw(text.slice(last, i)), sql`${Array.isArray(value) ? pgArrayLiteral(value) : value}`);
       last = j;
       i = j - 1;
     }

@@ -82,10 +82,26 @@ export interface PostgresJsLike {
   begin?: <T>(fn: (tx: PostgresJsLike) => Promise<T>) => PromiseLike<T>;
 }
 
+/**
+ * A one-dimensional array as PostgreSQL array text (`{"a",NULL,"b"}`): what node-postgres sends
+ * for a JS array. postgres.js does not serialise a plain array bound to an untyped parameter.
+ */
+export function pgArrayLiteral(values: readonly unknown[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ",";
+    out += v === null || v === undefined ? "NULL" : `"${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  }
+  return `${out}}`;
+}
+
+const withArraysAsText = (params: readonly unknown[]): unknown[] => params.map((p) => (Array.isArray(p) ? pgArrayLiteral(p) : p));
+
 /** An executor over postgres.js (`postgres(url)`, or the `sql` of `sql.begin(async (sql) => ...)`). */
 export function postgresJsExecutor(client: PostgresJsLike): PgExecutor {
   const ex: PgExecutor = {
-    query: async (text, params) => Array.from(await client.unsafe(text, params as unknown[])),
+    query: async (text, params) => Array.from(await client.unsafe(text, withArraysAsText(params))),
     transaction: (fn) =>
       typeof client.begin === "function" ? Promise.resolve(client.begin((tx) => fn(postgresJsExecutor({ unsafe: tx.unsafe.bind(tx) })))) : fn(ex),
   };

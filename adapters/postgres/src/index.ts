@@ -5,6 +5,7 @@ export {
   postgresJsExecutor,
   pgliteExecutor,
   isPgExecutor,
+  pgArrayLiteral,
   type PgExecutor,
   type Row,
   type NodePgClientLike,

@@ -147,7 +147,7 @@ const pgAuditPrisma = {
         subject: "@ops/adapter-prisma AuditStore.append (Prisma 7, adapter-pg)",
         opsPerSec: median(store),
         ours: true,
-        note: "same pre-chained records, 500 per append: one guarded INSERT (json_populate_recordset + head check)",
+        note: "same pre-chained records, 500 per append: one guarded INSERT (24 column arrays via unnest + head check)",
       },
       { group: STORE_GROUP, subject: "raw pg 500-row multi-row INSERT (same rows, same table)", opsPerSec: median(raw), note: "the raw row of the group above" },
     ];

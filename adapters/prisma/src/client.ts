@@ -1,4 +1,4 @@
-import type { PgExecutor, Row } from "@ops/adapter-postgres";
+import { pgArrayLiteral, type PgExecutor, type Row } from "@ops/adapter-postgres";
 
 /**
  * The part of a Prisma client the adapter uses. Typed structurally so that any client generated
@@ -44,7 +44,10 @@ export function isPrismaSqlClient(value: unknown): value is PrismaSqlClient {
  */
 export function prismaExecutor(client: PrismaSqlClient, options: { timeoutMs?: number } = {}): PgExecutor {
   const ex: PgExecutor = {
-    query: async (text, params) => Array.from(await client.$queryRawUnsafe<ArrayLike<Row>>(text, ...params)),
+    // Arrays travel as array text: Prisma otherwise converts each element (the audit append binds
+    // 24 column arrays of 500 values).
+    query: async (text, params) =>
+      Array.from(await client.$queryRawUnsafe<ArrayLike<Row>>(text, ...params.map((p) => (Array.isArray(p) ? pgArrayLiteral(p) : p)))),
     transaction: (fn) =>
       typeof (client as Partial<PrismaClientLike>).$transaction === "function"
         ? inTransaction(client as PrismaClientLike, (tx) => fn(prismaExecutor(tx)), { timeout: options.timeoutMs ?? 60_000 })

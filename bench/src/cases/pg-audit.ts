@@ -154,7 +154,7 @@ const pgAudit: BenchCase = {
         subject: "@ops/adapter-drizzle AuditStore.append (node-postgres)",
         opsPerSec: median(store),
         ours: true,
-        note: "same pre-chained records, 500 per append: one guarded INSERT (json_to_recordset + head-continuity check)",
+        note: "same pre-chained records, 500 per append: one guarded INSERT (24 column arrays via unnest + head-continuity check)",
       },
       {
         group: STORE_GROUP,

@@ -12,6 +12,28 @@ export interface SqlPool {
   connect(): Promise<SqlQueryable & { release(err?: Error | boolean): void }>;
 }
 
+/**
+ * What a pool looks like (node-postgres `Pool` and look-alikes): every `query` may run on a
+ * different connection, so BEGIN, `set_config` and the queries would not share a transaction.
+ */
+export interface PoolShape {
+  totalCount: number;
+}
+
+/** A type a pool does not satisfy: `withTenant(pool, ...)` fails to compile with this message as the missing key. */
+export type NotAPool<T> = T extends PoolShape
+  ? { "withTenant needs ONE connection, not a pool: use withTenantConnection(pool, ...) or pass `await pool.connect()`": never }
+  : unknown;
+
+function refusePool(tx: unknown, fn: string): void {
+  const t = tx as Record<string, unknown> | null;
+  if (typeof t === "object" && t !== null && (typeof t.totalCount === "number" || typeof t.idleCount === "number"))
+    throw new ValidationError(
+      `[ops/tenancy] invalid tx: ${fn} needs one connection, not a pool (each pool.query may run on another connection, so BEGIN, set_config and your queries would not share a transaction and could read another tenant's rows). Use withTenantConnection(pool, tenantId, fn), or const client = await pool.connect() and pass client (then client.release()).`,
+      [{ path: "tx", message: "expected one connection (pool.connect()), not a pool" }],
+    );
+}
+
 export interface WithTenantOptions {
   /**
    * `"begin"` (default): `withTenant` opens and ends the transaction itself (BEGIN, COMMIT, or
@@ -43,15 +65,18 @@ export const SET_TENANT_SQL = `SELECT set_config('${TENANT_SETTING}', $1, true)`
  * global scope), and where `currentTenant()` is that tenant too. The setting is made with
  * `set_config(..., true)`: transaction-local, so it ends with the transaction and never leaks to
  * the next user of a pooled connection (a session-level SET would).
- * @throws ValidationError when `tenantId` is invalid (nothing is sent to the database).
+ * `tx` is ONE connection (a pg `Client` or `PoolClient`): a `Pool` is refused at compile time and
+ * at run time, since its queries may each run on another connection (use `withTenantConnection`).
+ * @throws ValidationError when `tenantId` is invalid or `tx` is a pool (nothing is sent to the database).
  * @throws whatever `fn` or the database throws, after ROLLBACK.
  */
 export async function withTenant<T, Tx extends SqlQueryable>(
-  tx: Tx,
+  tx: Tx & NotAPool<Tx>,
   tenantId: TenantKey,
   fn: (tx: Tx) => Promise<T>,
   options: WithTenantOptions = {},
 ): Promise<T> {
+  refusePool(tx, "withTenant");
   const value = tenantSettingValue(tenantId);
   const scope = tenantId === null ? TenantScope.global() : new TenantScope(tenantId);
   if (options.transaction === "join") {
@@ -90,11 +115,12 @@ export async function withTenant<T, Tx extends SqlQueryable>(
  * `withTenant` with the current scope's tenant.
  * @throws TenantIsolationError outside any scope.
  */
-export function withCurrentTenant<T, Tx extends SqlQueryable>(
-  tx: Tx,
+export async function withCurrentTenant<T, Tx extends SqlQueryable>(
+  tx: Tx & NotAPool<Tx>,
   fn: (tx: Tx) => Promise<T>,
   options: WithTenantOptions = {},
 ): Promise<T> {
+  refusePool(tx, "withCurrentTenant");
   return withTenant(tx, requireScopeKey(), fn, options);
 }
 
@@ -111,7 +137,7 @@ export async function withTenantConnection<T>(
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    return await withTenant(client, tenantId, fn);
+    return await withTenant(client as SqlQueryable, tenantId, fn);
   } catch (err) {
     // A failed ROLLBACK leaves the connection in an unknown state: do not hand it to the next tenant.
     broken = await client.query("SELECT 1").then(
