@@ -9,7 +9,9 @@ export default defineConfig({
   // Vitest also passes ssr conditions to the test processes as `node --conditions`, where
   // "import" would make CJS packages' require() pick ESM entries (pg -> pg-pool breaks). Vite adds
   // "import"/"require" by itself per import kind, so it is left out here.
-  ssr: { resolve: { conditions: conditions.filter((c) => c !== "import") } },
+  // "module" goes too: packages such as @opentelemetry/api map it to bundler-only ESM builds
+  // (extensionless imports) that Node cannot load.
+  ssr: { resolve: { conditions: conditions.filter((c) => c !== "import" && c !== "module") } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "adapters/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
     testTimeout: 30_000,

@@ -42,7 +42,7 @@ pidfile $DIR/$p/redis.pid
 logfile $DIR/$p/redis.log
 cluster-enabled yes
 cluster-config-file nodes.conf
-cluster-node-timeout 2000
+cluster-node-timeout 5000
 cluster-replica-validity-factor 0
 appendonly no
 save ""

@@ -9,7 +9,7 @@ export const clientAlias = { "@ops/core": fileURLToPath(new URL("../core/src/err
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts", openfeature: "src/openfeature/index.ts" },
+    entry: { index: "src/index.ts", openfeature: "src/openfeature/index.ts", otel: "src/otel/index.ts" },
     format: ["esm", "cjs"],
     dts: true,
     // ES2022 keeps async/await native: down-levelled generators cost microseconds per call.

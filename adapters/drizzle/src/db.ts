@@ -1,3 +1,14 @@
+import {
+  isPgExecutor,
+  nodePgExecutor,
+  pgliteExecutor,
+  postgresJsExecutor,
+  type NodePgPoolLike,
+  type PgExecutor,
+  type PgliteLike,
+  type PostgresJsLike,
+  type Row,
+} from "@ops/adapter-postgres";
 import { sql, type SQL } from "drizzle-orm";
 
 /**
@@ -16,65 +27,69 @@ export interface DrizzleDatabase extends DrizzleExecutor {
 /** A transaction handle from `db.transaction(async (tx) => ...)`. */
 export type DrizzleTransaction = DrizzleExecutor;
 
-export type Row = Record<string, unknown>;
-
-/** Rows of `execute`, whatever the driver returns (`{ rows }` or an array). */
-export function rowsOf(result: unknown): Row[] {
+function rowsOf(result: unknown): Row[] {
   if (Array.isArray(result)) return result as Row[];
   const rows = (result as { rows?: unknown } | null)?.rows;
   return Array.isArray(rows) ? (rows as Row[]) : [];
 }
 
-/** Affected row count of a write without RETURNING. */
-export function countOf(result: unknown): number {
-  const r = result as { rowCount?: unknown; count?: unknown; affectedRows?: unknown } | null;
-  const n = r?.rowCount ?? r?.count ?? r?.affectedRows;
-  return typeof n === "number" ? n : Number(n ?? 0);
+/**
+ * `$n` placeholders of a statement, outside quoted text and identifiers: the statement is
+ * rebuilt as Drizzle SQL with the same parameters.
+ */
+function toDrizzleSql(text: string, params: readonly unknown[]): SQL {
+  const parts: SQL[] = [];
+  let last = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === "$" && /\d/.test(text[i + 1] ?? "")) {
+      let j = i + 1;
+      while (/\d/.test(text[j] ?? "")) j++;
+      parts.push(sql.raw(text.slice(last, i)), sql`${params[Number(text.slice(i + 1, j)) - 1]}`);
+      last = j;
+      i = j - 1;
+    }
+  }
+  parts.push(sql.raw(text.slice(last)));
+  return sql.join(parts);
 }
 
-export async function query(db: DrizzleExecutor, statement: SQL): Promise<Row[]> {
-  return rowsOf(await db.execute(statement));
+/** An executor over any Drizzle database or transaction handle, through its `execute`. */
+export function drizzleExecuteExecutor(db: DrizzleExecutor): PgExecutor {
+  const ex: PgExecutor = {
+    query: async (text, params) => rowsOf(await db.execute(toDrizzleSql(text, params))),
+    transaction: (fn) => {
+      const d = db as Partial<DrizzleDatabase>;
+      return typeof d.transaction === "function" ? d.transaction((tx) => fn(drizzleExecuteExecutor(tx))) : fn(ex);
+    },
+  };
+  return ex;
 }
 
 /**
- * A timestamptz column read back as `toISOString()` text on every driver (drivers disagree on
- * how they parse timestamps; the audit hash needs the exact string). The output keeps the
- * column's name, so an ORDER BY on that column must qualify it with the table (an unqualified
- * name would sort by this text and lose the index).
+ * The executor of a Drizzle database: straight on the driver client Drizzle wraps (`db.$client`:
+ * a node-postgres Pool, a postgres.js `sql`, a PGlite) when it is one of those, so no statement
+ * pays for Drizzle's query building; otherwise through `db.execute`.
  */
-export function isoOut(column: string): SQL {
-  return sql.raw(`to_char("${column}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "${column}"`);
+export function drizzleToExecutor(db: DrizzleExecutor): PgExecutor {
+  const client = (db as { $client?: unknown }).$client as Record<string, unknown> | ((...a: unknown[]) => unknown) | undefined;
+  if (client !== undefined && client !== null) {
+    if (typeof (client as Partial<PostgresJsLike>).unsafe === "function") return postgresJsExecutor(client as unknown as PostgresJsLike);
+    const c = client as Record<string, unknown>;
+    if (typeof c.query === "function" && typeof c.connect === "function" && typeof c.totalCount === "number")
+      return nodePgExecutor(client as unknown as NodePgPoolLike);
+    if (typeof c.query === "function" && typeof c.exec === "function" && typeof c.listen === "function" && typeof c.transaction === "function")
+      return pgliteExecutor(client as unknown as PgliteLike);
+  }
+  return drizzleExecuteExecutor(db);
 }
 
-/** A jsonb column read back as text, parsed by us: drivers disagree on JSON scalars. */
-export function jsonOut(column: string): SQL {
-  return sql.raw(`"${column}"::text AS "${column}"`);
-}
-
-/** A JSON value written as jsonb (JSON `null` stays the jsonb value null, not SQL NULL). */
-export function jsonIn(value: unknown): SQL {
-  return sql`${JSON.stringify(value)}::jsonb`;
-}
-
-/** An ISO time written as timestamptz. */
-export function tsIn(value: string | null | undefined): SQL {
-  return value == null ? sql`NULL::timestamptz` : sql`${value}::timestamptz`;
-}
-
-/** `tenant_id = $1`, or `IS NULL` for the global scope (so the index is used either way). */
-export function tenantIs(tenantId: string | null, column = "tenant_id"): SQL {
-  return tenantId === null ? sql.raw(`"${column}" IS NULL`) : sql`${sql.raw(`"${column}"`)} = ${tenantId}`;
-}
-
-export function str(v: unknown): string {
-  return typeof v === "string" ? v : String(v);
-}
-export function strOrNull(v: unknown): string | null {
-  return v === null || v === undefined ? null : str(v);
-}
-export function num(v: unknown): number {
-  return typeof v === "number" ? v : Number(v);
-}
-export function parseJson<T>(v: unknown): T {
-  return (typeof v === "string" ? JSON.parse(v) : v) as T;
+/** The executor of a caller's transaction (`outbox.enqueue({ tx })`), or null when `tx` is not one. */
+export function adoptDrizzleTx(tx: unknown): PgExecutor | null {
+  if (typeof (tx as DrizzleExecutor | null)?.execute === "function") return drizzleExecuteExecutor(tx as DrizzleExecutor);
+  return isPgExecutor(tx) ? tx : null;
 }

@@ -1,15 +1,29 @@
-import { ValidationError, type Clock, type OpsStores } from "@ops/core";
-import { DrizzleAuditStore } from "./audit-store.js";
-import { DrizzleAuthEventStore } from "./auth-event-store.js";
-import { DRIZZLE_CAPABILITIES, type DrizzleStoreContext } from "./base.js";
-import { DrizzleCounterStore } from "./counter-store.js";
-import type { DrizzleDatabase } from "./db.js";
-import { DrizzleFlagStore } from "./flag-store.js";
-import { DrizzleIncidentStore } from "./incident-store.js";
-import { DrizzleOutboxStore } from "./outbox-store.js";
-import { createOpsTables } from "./schema.js";
-import type { PgListener } from "./notifications.js";
-import { DrizzleSubjectKeyStore } from "./subject-key-store.js";
+import {
+  POSTGRES_CAPABILITIES,
+  PgAuditStore,
+  PgAuthEventStore,
+  PgCounterStore,
+  PgFlagStore,
+  PgIncidentStore,
+  PgOutboxStore,
+  PgSubjectKeyStore,
+  mapPgError,
+  storeContext,
+  storesFromContext,
+  type PgListener,
+  type PgStoreContext,
+  type PostgresStores,
+} from "@ops/adapter-postgres";
+import { ValidationError, type Clock, type StoreCapabilities } from "@ops/core";
+import { getTableConfig } from "drizzle-orm/pg-core";
+import { adoptDrizzleTx, drizzleToExecutor, type DrizzleDatabase } from "./db.js";
+import type { OpsTables } from "./schema.js";
+
+const PKG = "adapter-drizzle";
+const TX_EXPECTED = "a Drizzle transaction (the `tx` of db.transaction(async (tx) => ...))";
+
+/** What the Drizzle adapter can do (the PostgreSQL store's capabilities; pubsub with a `listener`). */
+export const DRIZZLE_CAPABILITIES: StoreCapabilities = POSTGRES_CAPABILITIES;
 
 export interface DrizzleStoresOptions {
   /**
@@ -26,7 +40,7 @@ export interface DrizzleStoresOptions {
   listener?: PgListener;
 }
 
-export interface DrizzleStores extends OpsStores {
+export interface DrizzleStores extends PostgresStores {
   audit: DrizzleAuditStore;
   auditKeys: DrizzleSubjectKeyStore;
   flags: DrizzleFlagStore;
@@ -36,48 +50,74 @@ export interface DrizzleStores extends OpsStores {
   counters: DrizzleCounterStore;
 }
 
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`[ops/adapter-drizzle] invalid ${path}: ${message}`, [{ path, message }]);
+function context(db: DrizzleDatabase, options: DrizzleStoresOptions = {}): PgStoreContext {
+  const d = db as Partial<DrizzleDatabase> | null;
+  if (typeof d?.execute !== "function" || typeof d.transaction !== "function")
+    throw new ValidationError(
+      `[ops/${PKG}] invalid db: expected a Drizzle PostgreSQL database (drizzle(pool), drizzle(postgres(...)) or drizzle(pglite))`,
+      [{ path: "db", message: "expected a Drizzle PostgreSQL database" }],
+    );
+  return storeContext(drizzleToExecutor(db), options, { pkg: PKG, adoptTx: adoptDrizzleTx, txExpected: TX_EXPECTED });
 }
 
 /**
  * Every @ops store over the app's own Drizzle PostgreSQL database: node-postgres, postgres.js or
- * PGlite. The stores use the database; they never open or close connections of their own.
+ * PGlite. The stores are @ops/adapter-postgres's, run on the driver Drizzle wraps; they never
+ * open or close connections of their own.
  * @throws ValidationError when `db` is not a Drizzle database or an option is malformed.
  */
 export function drizzleStores(db: DrizzleDatabase, options: DrizzleStoresOptions = {}): DrizzleStores {
-  const d = db as Partial<DrizzleDatabase> | null;
-  if (typeof d?.execute !== "function" || typeof d.transaction !== "function")
-    throw invalid("db", "expected a Drizzle PostgreSQL database (drizzle(pool), drizzle(postgres(...)) or drizzle(pglite))");
-  const opts = options ?? {};
-  if (opts.schema !== undefined && (typeof opts.schema !== "string" || !SCHEMA_NAME.test(opts.schema)))
-    throw invalid("options.schema", "expected a PostgreSQL schema name (letters, digits, _ and $, at most 63)");
-  if (opts.clock !== undefined && typeof opts.clock?.now !== "function") throw invalid("options.clock", "expected a Clock");
-  if (opts.listener !== undefined && typeof opts.listener?.listen !== "function")
-    throw invalid("options.listener", "expected a PgListener (nodePgListener, postgresJsListener or pgliteListener)");
-  const ctx: DrizzleStoreContext = { db, tables: createOpsTables(opts.schema) };
-  const stores = {
-    audit: new DrizzleAuditStore(ctx),
-    auditKeys: new DrizzleSubjectKeyStore(ctx),
-    flags: new DrizzleFlagStore({
-      ...ctx,
-      ...(opts.clock ? { clock: opts.clock } : {}),
-      ...(opts.listener ? { listener: opts.listener } : {}),
-      ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
-    }),
-    incidents: new DrizzleIncidentStore(ctx),
-    authEvents: new DrizzleAuthEventStore(ctx),
-    outbox: new DrizzleOutboxStore(ctx),
-    counters: new DrizzleCounterStore(ctx),
-  };
-  return {
-    adapter: "drizzle",
-    capabilities: stores.flags.capabilities.pubsub ? Object.freeze({ ...DRIZZLE_CAPABILITIES, pubsub: true }) : DRIZZLE_CAPABILITIES,
-    ...stores,
-    async close() {
-      await Promise.all(Object.values(stores).map((s) => s.close()));
-    },
-  };
+  return storesFromContext(context(db, options), "drizzle");
+}
+
+/** A store on its own: `new DrizzleAuditStore({ db, tables: createOpsTables(schema) })`. */
+export interface DrizzleStoreContext {
+  db: DrizzleDatabase;
+  tables: OpsTables;
+  clock?: Clock;
+  listener?: PgListener;
+}
+const single = (c: DrizzleStoreContext): PgStoreContext => {
+  const schema = getTableConfig(c.tables.flags).schema;
+  return context(c.db, { ...(schema ? { schema } : {}), ...(c.clock ? { clock: c.clock } : {}), ...(c.listener ? { listener: c.listener } : {}) });
+};
+export class DrizzleAuditStore extends PgAuditStore {
+  constructor(c: DrizzleStoreContext) {
+    super(single(c));
+  }
+}
+export class DrizzleSubjectKeyStore extends PgSubjectKeyStore {
+  constructor(c: DrizzleStoreContext) {
+    super(single(c));
+  }
+}
+export class DrizzleFlagStore extends PgFlagStore {
+  constructor(c: DrizzleStoreContext) {
+    super(single(c));
+  }
+}
+export class DrizzleIncidentStore extends PgIncidentStore {
+  constructor(c: DrizzleStoreContext) {
+    super(single(c));
+  }
+}
+export class DrizzleAuthEventStore extends PgAuthEventStore {
+  constructor(c: DrizzleStoreContext) {
+    super(single(c));
+  }
+}
+export class DrizzleOutboxStore extends PgOutboxStore {
+  constructor(c: DrizzleStoreContext) {
+    super(single(c));
+  }
+}
+export class DrizzleCounterStore extends PgCounterStore {
+  constructor(c: DrizzleStoreContext) {
+    super(single(c));
+  }
+}
+
+/** Maps a driver error to a typed @ops error (the PostgreSQL store's mapper, named for Drizzle). */
+export function mapDbError(err: unknown, what: string): unknown {
+  return mapPgError(err, what, PKG);
 }

@@ -1,5 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
-import { ConflictError, TenantIsolationError, UnavailableError, ValidationError } from "@ops/core";
+import { ConflictError, OpsError, TenantIsolationError, UnavailableError, ValidationError } from "@ops/core";
 import { randomKey, randomTenant, requireService, testPgUrl } from "@ops/testkit";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
@@ -39,11 +39,17 @@ describe("mapDbError: the one place driver errors become @ops errors", () => {
     }
   });
 
-  it("maps RLS/privilege refusals and unstorable text; leaves programming errors alone", () => {
+  it("maps RLS/privilege refusals and unstorable text; scrubs any other database error down to its SQLSTATE", () => {
     expect(mapDbError(pgError("42501"), "x")).toBeInstanceOf(TenantIsolationError);
     expect(mapDbError(pgError("22P05"), "x")).toBeInstanceOf(ValidationError);
-    const syntax = pgError("42601");
-    expect(mapDbError(syntax, "x")).toBe(syntax);
+    const syntax = pgError("42601", 'syntax error at or near "secret-token"');
+    const mapped = mapDbError(new DrizzleQueryError("select $1", ["secret-token"], syntax), "x") as OpsError;
+    expect(mapped).toBeInstanceOf(OpsError);
+    expect(mapped.message).toBe("[ops/adapter-drizzle] x: the database refused the statement (42601)");
+    expect(mapped.retryable).toBe(false);
+    // An error that is not the database's (a bug) stays as it is.
+    const bug = new TypeError("x is not a function");
+    expect(mapDbError(bug, "x")).toBe(bug);
   });
 });
 
@@ -138,7 +144,8 @@ describe("PGlite: a closed database is UnavailableError", () => {
     const stores = drizzleStores(drizzlePglite(client));
     await client.close();
     await expect(stores.flags.get({ env: "test", key: "k", tenantId: null })).rejects.toBeInstanceOf(UnavailableError);
-  });
+    // Booting PGlite (WASM) takes long on a loaded machine.
+  }, 120_000);
 });
 
 describe("closed stores", () => {

@@ -22,4 +22,5 @@ it("the README example runs as written (Drizzle's migrator applies the shipped m
   expect(rows[0]!.action).toBe("DATA_EXPORT");
   await audit.close();
   await client.close();
-});
+  // Booting PGlite (WASM) and migrating takes long on a loaded machine.
+}, 120_000);

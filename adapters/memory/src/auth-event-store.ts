@@ -8,6 +8,10 @@ import {
   type AuthEventStore,
   type Page,
   type TenantKey,
+  forgetReplacements,
+  scrubJson,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
 } from "@ops/core";
 import { MemoryStoreBase, tick } from "./base.js";
 
@@ -19,6 +23,27 @@ export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventSt
   rawEvent(id: string): AuthEventRecord | null {
     const e = this.byId.get(id);
     return e ? this.copy(e) : null;
+  }
+
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    this.assertOpen();
+    await tick();
+    const ids = forgetReplacements(input);
+    const ips = new Set(input.identifiers);
+    let records = 0;
+    for (const [id, e] of this.byId) {
+      if (e.tenantId !== input.tenantId) continue;
+      const own = e.userId === input.subjectId;
+      const next: AuthEventRecord = { ...e };
+      if (own) next.userId = input.pseudonym;
+      if (e.ip !== undefined && (own || ips.has(e.ip))) delete next.ip;
+      if (e.meta) next.meta = scrubJson(e.meta, ids);
+      if (own || next.ip !== e.ip || next.meta !== e.meta) {
+        this.byId.set(id, next);
+        records++;
+      }
+    }
+    return { records };
   }
 
   async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {

@@ -7,6 +7,7 @@ export const MEMORY_CAPABILITIES: StoreCapabilities = Object.freeze({
   atomicCounters: true,
   durable: false,
   shared: false,
+  erasure: true,
 });
 
 export interface MemoryStoreOptions {

@@ -13,6 +13,10 @@ import {
   type JsonObject,
   type Page,
   type TenantKey,
+  forgetReplacements,
+  scrubJson,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
 } from "@ops/core";
 import { MemoryStoreBase, tick } from "./base.js";
 
@@ -41,6 +45,22 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
   rawIncident(id: string): IncidentRecord | null {
     const r = this.byId.get(id);
     return r ? this.copy(r) : null;
+  }
+
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    this.assertOpen();
+    await tick();
+    const ids = forgetReplacements(input);
+    let records = 0;
+    for (const [key, r] of this.byId) {
+      if (r.tenantId !== input.tenantId) continue;
+      const title = scrubJson(r.title, ids);
+      const data = scrubJson(r.data, ids);
+      if (title === r.title && data === r.data) continue;
+      this.byId.set(key, { ...r, title, data, version: r.version + 1 });
+      records++;
+    }
+    return { records };
   }
 
   async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {

@@ -17,6 +17,11 @@ import {
   checkNonEmpty,
   checkOutboxEnqueue,
   invalidField,
+  forgetReplacements,
+  scrubJson,
+  scrubText,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
 } from "@ops/core";
 import { MemoryStoreBase, tick } from "./base.js";
 
@@ -36,6 +41,24 @@ const nonEmpty = (value: unknown, field: string, max?: number) => checkNonEmpty(
 export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
   private readonly byId = new Map<string, OutboxMessage>();
   private readonly byKey = new Map<string, string>();
+
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    this.assertOpen();
+    await tick();
+    const ids = forgetReplacements(input);
+    let records = 0;
+    for (const m of this.byId.values()) {
+      if (m.tenantId !== input.tenantId) continue;
+      const payload = scrubJson(m.payload, ids);
+      const lastError = m.lastError === null ? null : scrubText(m.lastError, ids);
+      if (payload === m.payload && lastError === m.lastError) continue;
+      m.payload = payload;
+      m.lastError = lastError;
+      m.version += 1;
+      records++;
+    }
+    return { records };
+  }
 
   async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
     this.assertOpen();

@@ -7,7 +7,7 @@ import { MemoryIncidentStore } from "../src/index.js";
 
 function record(i: number, tenantId: string | null, fingerprint: string): Omit<IncidentRecord, "version"> {
   const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i % 7)).toISOString(); // ties in openedAt on purpose
-  return { id: `inc_${(i * 7919) % 100_003}_${i}`, tenantId, type: "T", state: "open", severity: "high", title: "t", fingerprint, openedAt: at, updatedAt: at, resolvedAt: null, data: {} } as Omit<IncidentRecord, "version">;
+  return { id: `inc_${(i * 7919) % 100_003}_${i}`, tenantId, type: "T", state: "open", severity: "high", title: "t", fingerprint, openedAt: at, updatedAt: at, data: {} } as Omit<IncidentRecord, "version">;
 }
 
 async function all<T>(next: (cursor: string | null) => Promise<{ items: T[]; nextCursor: string | null }>): Promise<T[]> {

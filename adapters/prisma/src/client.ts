@@ -1,3 +1,5 @@
+import type { PgExecutor, Row } from "@ops/adapter-postgres";
+
 /**
  * The part of a Prisma client the adapter uses. Typed structurally so that any client generated
  * from any `schema.prisma` (with the @ops fragment pasted in) fits, whatever else it contains:
@@ -34,4 +36,19 @@ export function isPrismaSqlClient(value: unknown): value is PrismaSqlClient {
     typeof (value as { $queryRawUnsafe?: unknown }).$queryRawUnsafe === "function" &&
     typeof (value as { $executeRawUnsafe?: unknown }).$executeRawUnsafe === "function"
   );
+}
+
+/**
+ * The executor of a PrismaClient (transactions through `$transaction`) or of an interactive
+ * transaction handle (every statement in that transaction; a store transaction joins it).
+ */
+export function prismaExecutor(client: PrismaSqlClient, options: { timeoutMs?: number } = {}): PgExecutor {
+  const ex: PgExecutor = {
+    query: async (text, params) => Array.from(await client.$queryRawUnsafe<ArrayLike<Row>>(text, ...params)),
+    transaction: (fn) =>
+      typeof (client as Partial<PrismaClientLike>).$transaction === "function"
+        ? inTransaction(client as PrismaClientLike, (tx) => fn(prismaExecutor(tx)), { timeout: options.timeoutMs ?? 60_000 })
+        : fn(ex),
+  };
+  return ex;
 }

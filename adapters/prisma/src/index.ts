@@ -1,12 +1,18 @@
-export { prismaStores, type PrismaStores, type PrismaStoresOptions } from "./prisma-stores.js";
-export { PRISMA_CAPABILITIES, type PrismaStoreOptions } from "./base.js";
-export { inTransaction, type PrismaClientLike, type PrismaSqlClient } from "./client.js";
-export { mapPrismaError } from "./errors.js";
-export { OPS_MIGRATIONS, applyOpsMigrations, migrationStatements } from "./migrations.js";
-export { PrismaAuditStore } from "./stores/audit-store.js";
-export { PrismaSubjectKeyStore } from "./stores/subject-key-store.js";
-export { PrismaFlagStore } from "./stores/flag-store.js";
-export { PrismaIncidentStore } from "./stores/incident-store.js";
-export { PrismaAuthEventStore } from "./stores/auth-event-store.js";
-export { PrismaOutboxStore } from "./stores/outbox-store.js";
-export { PrismaCounterStore } from "./stores/counter-store.js";
+export {
+  prismaStores,
+  mapPrismaError,
+  applyOpsMigrations,
+  PRISMA_CAPABILITIES,
+  PrismaAuditStore,
+  PrismaSubjectKeyStore,
+  PrismaFlagStore,
+  PrismaIncidentStore,
+  PrismaAuthEventStore,
+  PrismaOutboxStore,
+  PrismaCounterStore,
+  type PrismaStores,
+  type PrismaStoresOptions,
+  type PrismaStoreOptions,
+} from "./prisma-stores.js";
+export { inTransaction, prismaExecutor, type PrismaClientLike, type PrismaSqlClient } from "./client.js";
+export { OPS_MIGRATIONS, migrationStatements, nodePgListener, type PgListener } from "@ops/adapter-postgres";

@@ -3,10 +3,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError, ValidationError, type AuditRecord } from "@ops/core";
-import { auditStoreCases, concurrently, describeAuditStoreConformance, randomTenant, requireService } from "@ops/testkit";
+import { auditStoreCases, concurrently, describeAuditStoreConformance, pgAuditBackdoor, randomTenant, requireService } from "@ops/testkit";
 import { PrismaAuditStore, PrismaSubjectKeyStore } from "../src/index.js";
-import { auditBackdoor } from "./helpers/audit-backdoor.js";
-import { auditRecordFromRow, type AuditRow } from "../src/stores/audit-store.js";
+import { nodePgExecutor } from "@ops/adapter-postgres";
 import { chainRecords, verifyChain } from "./helpers/chain.js";
 import { createTestDatabase, loadPrismaClientPath, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 
@@ -23,22 +22,13 @@ describe.skipIf(!up)("prisma: AuditStore on PostgreSQL", () => {
   });
   afterAll(async () => db?.drop());
 
-  const rawRows = async (tenantId: string | null): Promise<AuditRecord[]> => {
-    const { rows } = await db.pool.query<AuditRow>(
-      `SELECT id, tenant_id, seq, prev_hash, hash, ts, env, action, actor_id, actor_type, actor_ip, actor_user_agent,
-              subject_id, subject_type, target_id, target_type, target_name, outcome, reason, surface, request_id,
-              correlation_id, meta::text AS meta, sealed::text AS sealed
-       FROM ops_audit_entries WHERE tenant_id IS NOT DISTINCT FROM $1 ORDER BY seq`,
-      [tenantId],
-    );
-    return rows.map(auditRecordFromRow);
-  };
+  const rawRows = (tenantId: string | null): Promise<AuditRecord[]> => pgAuditBackdoor(nodePgExecutor(db.pool)).rows(tenantId);
 
   const conformance = {
     name: "prisma/pg",
     create: () => new PrismaAuditStore(prisma),
     createKeys: () => new PrismaSubjectKeyStore(prisma),
-    raw: () => auditBackdoor(db.pool),
+    raw: () => pgAuditBackdoor(nodePgExecutor(db.pool)),
   };
   // The suite registers its cases once @ops/testkit ships them (an empty describe fails vitest).
   if (auditStoreCases(conformance).length > 0) describeAuditStoreConformance(conformance);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, UnavailableError } from "@ops/core";
+import { ConflictError, NotFoundError, OpsError, UnavailableError } from "@ops/core";
 import { randomKey, randomTenant, requireService, testPgUrl } from "@ops/testkit";
 import { PrismaCounterStore, PrismaFlagStore, mapPrismaError, prismaStores } from "../src/index.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
@@ -56,13 +56,16 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     expect((mapped as ConflictError).message).toMatch(/^\[ops\/adapter-prisma\] test:/);
   });
 
-  it("P2025 (record to update not found) becomes NotFoundError; unknown errors pass through", async () => {
+  it("P2025 (record to update not found) becomes NotFoundError; other database errors are scrubbed to their code", async () => {
     const delegate = (prisma as unknown as { opsFlag: FlagDelegate }).opsFlag;
     const p2025 = await delegate.update({ where: { rowId: -1n }, data: { updatedBy: "x" } }).catch((e: unknown) => e);
     expect((p2025 as { code?: string }).code).toBe("P2025");
     expect(mapPrismaError(p2025, "test")).toBeInstanceOf(NotFoundError);
-    const syntax = await Promise.resolve(prisma.$queryRawUnsafe("SELEC 1")).catch((e: unknown) => e);
-    expect(mapPrismaError(syntax, "test")).toBe(syntax);
+    const syntax = await Promise.resolve(prisma.$queryRawUnsafe("SELEC 'secret-value'")).catch((e: unknown) => e);
+    const mapped = mapPrismaError(syntax, "test") as OpsError;
+    expect(mapped).toBeInstanceOf(OpsError);
+    expect(mapped.message).toBe("[ops/adapter-prisma] test: the database refused the statement (42601)");
+    expect(mapped.retryable).toBe(false);
   });
 
   it("a lost connection is UnavailableError (retryable), and the stores work again once it is back", async () => {
@@ -75,7 +78,7 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     const err = await stores.flags.get(f).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as UnavailableError).retryable).toBe(true);
-    expect((err as UnavailableError).message).toMatch(/^\[ops\/adapter-prisma\] flags\.get: the database is unavailable/);
+    expect((err as UnavailableError).message).toMatch(/^\[ops\/adapter-prisma\] flags\.get \S+: database connection lost or refused/);
 
     proxy.accept();
     let back: unknown = null;
@@ -103,7 +106,7 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
       // Cut only once the UPDATE is really waiting on the lock inside the server.
       for (let i = 0; i < 200; i++) {
         const { rows } = await db.pool.query(
-          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE ops_flags%'",
+          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE \"ops_flags\"%'",
         );
         if (rows.length > 0) break;
         await new Promise((r) => setTimeout(r, 25));
@@ -118,7 +121,7 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     // The orphaned UPDATE may still run once the lock is gone: wait until the server is done with it.
     for (let i = 0; i < 200; i++) {
       const { rows } = await db.pool.query(
-        "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'UPDATE ops_flags%' AND pid <> pg_backend_pid()",
+        "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%UPDATE \"ops_flags\"%' AND pid <> pg_backend_pid()",
       );
       if (rows.length === 0) break;
       await new Promise((r) => setTimeout(r, 25));

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ValidationError } from "@ops/core";
-import { describeOutboxStoreConformance, randomKey, requireService } from "@ops/testkit";
+import { randomKey, requireService } from "@ops/testkit";
 import { PrismaOutboxStore, inTransaction } from "../src/index.js";
-import { outboxRaw, type Query } from "./helpers/backdoors.js";
+import { rawOnPool } from "./helpers/raw.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 
 const up = await requireService("postgres");
 
-describe.skipIf(!up)("prisma: OutboxStore on PostgreSQL", () => {
+describe.skipIf(!up)("prisma: OutboxStore joins the caller's $transaction", () => {
   let db: TestDatabase;
   let prisma: TestPrismaClient;
   beforeAll(async () => {
@@ -16,10 +16,7 @@ describe.skipIf(!up)("prisma: OutboxStore on PostgreSQL", () => {
   });
   afterAll(async () => db?.drop());
 
-  const q: Query = (text, values) => db.pool.query(text, values) as never;
-  const raw = outboxRaw(q);
-
-  describeOutboxStoreConformance({ name: "prisma/pg", create: () => new PrismaOutboxStore(prisma), raw });
+  const raw = { read: (id: string) => rawOnPool(db.pool).outbox.read(id), countByIdempotencyKey: (k: string) => rawOnPool(db.pool).outbox.countByIdempotencyKey(k) };
 
   const draft = () => {
     const id = randomKey("msg");

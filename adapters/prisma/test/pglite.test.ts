@@ -11,7 +11,6 @@ import {
   describeIncidentStoreConformance,
   describeOutboxStoreConformance,
 } from "@ops/testkit";
-import type pg from "pg";
 import {
   OPS_MIGRATIONS,
   PrismaAuditStore,
@@ -23,8 +22,7 @@ import {
   PrismaSubjectKeyStore,
   type PrismaClientLike,
 } from "../src/index.js";
-import { auditBackdoor } from "./helpers/audit-backdoor.js";
-import { authEventRaw, counterRaw, flagRaw, incidentRaw, outboxRaw, type Query } from "./helpers/backdoors.js";
+import { rawOnPglite } from "./helpers/raw.js";
 import { loadPrismaClientPath } from "./helpers/db.js";
 
 /**
@@ -34,7 +32,7 @@ import { loadPrismaClientPath } from "./helpers/db.js";
 describe("prisma: every store on PGlite (in process)", () => {
   const lite = new PGlite();
   let prisma: PrismaClientLike & { $disconnect(): Promise<void> };
-  const q: Query = async (text, values) => lite.query(text, values as unknown[]) as never;
+  const raw = rawOnPglite(lite);
 
   beforeAll(async () => {
     for (const m of OPS_MIGRATIONS) await lite.exec(m.sql);
@@ -48,23 +46,17 @@ describe("prisma: every store on PGlite (in process)", () => {
     await lite.close();
   });
 
-  // The audit tamper backdoor wants a pool: PGlite is one connection, and the cases await it alone.
-  const litePool = {
-    query: (text: string, values?: unknown[]) => lite.query(text, values),
-    connect: async () => ({ query: (text: string, values?: unknown[]) => lite.query(text, values), release() {} }),
-  } as unknown as pg.Pool;
-
   const name = "prisma/pglite";
-  describeFlagStoreConformance({ name, create: () => new PrismaFlagStore(prisma), raw: flagRaw(q) });
-  describeIncidentStoreConformance({ name, create: () => new PrismaIncidentStore(prisma), raw: incidentRaw(q) });
-  describeOutboxStoreConformance({ name, create: () => new PrismaOutboxStore(prisma), raw: outboxRaw(q) });
-  describeAuthEventStoreConformance({ name, create: () => new PrismaAuthEventStore(prisma), raw: authEventRaw(q) });
-  describeCounterStoreConformance({ name, create: () => new PrismaCounterStore(prisma), raw: counterRaw(q) });
+  describeFlagStoreConformance({ name, create: () => new PrismaFlagStore(prisma), raw: raw.flag });
+  describeIncidentStoreConformance({ name, create: () => new PrismaIncidentStore(prisma), raw: raw.incident });
+  describeOutboxStoreConformance({ name, create: () => new PrismaOutboxStore(prisma), raw: raw.outbox });
+  describeAuthEventStoreConformance({ name, create: () => new PrismaAuthEventStore(prisma), raw: raw.authEvent });
+  describeCounterStoreConformance({ name, create: () => new PrismaCounterStore(prisma), raw: raw.counter });
   const audit = {
     name,
     create: () => new PrismaAuditStore(prisma),
     createKeys: () => new PrismaSubjectKeyStore(prisma),
-    raw: () => auditBackdoor(litePool),
+    raw: () => raw.audit,
   };
   if (auditStoreCases(audit).length > 0) describeAuditStoreConformance(audit);
 });

@@ -14,6 +14,10 @@ import {
   type Page,
   type StoreCapabilities,
   type TenantKey,
+  forgetReplacements,
+  scrubJson,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
@@ -38,6 +42,15 @@ if cap > 0 and n > cap then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - cap - 1)
 end
 return inserted
+`);
+// KEYS: data hash. ARGV: id, the JSON read, the scrubbed JSON. Writes only if the event is still
+// there unchanged (not pruned or rewritten meanwhile), so erasure never resurrects an event.
+const REPLACE_IF_SAME = new LuaScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
 `);
 // KEYS: data hash, time index zset. ARGV: exclusive upper bound member prefix ("(" .. before).
 const PRUNE = new LuaScript(`
@@ -181,6 +194,36 @@ export class RedisAuthEventStore implements AuthEventStore {
       return out;
     } catch (err) {
       throw mapRedisError(err, "count auth events");
+    }
+  }
+
+  /** See `AuthEventStore.forgetSubject`: one HSCAN of the tenant's events, each change a compare-and-set. */
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    this.assertOpen();
+    const ids = forgetReplacements(input);
+    const ips = new Set(input.identifiers);
+    const key = this.data(input.tenantId);
+    let records = 0;
+    try {
+      let cursor = "0";
+      do {
+        const [next, flat] = await this.redis.hscan(key, cursor, "COUNT", 500);
+        cursor = next;
+        for (let i = 0; i < flat.length; i += 2) {
+          const raw = flat[i + 1]!;
+          const e = JSON.parse(raw) as AuthEventRecord;
+          const own = e.userId === input.subjectId;
+          const out: AuthEventRecord = { ...e };
+          if (own) out.userId = input.pseudonym;
+          if (e.ip !== undefined && (own || ips.has(e.ip))) delete out.ip;
+          if (e.meta) out.meta = scrubJson(e.meta, ids);
+          if (!own && out.ip === e.ip && out.meta === e.meta) continue;
+          records += Number(await REPLACE_IF_SAME.run(this.redis, [key], [flat[i]!, raw, JSON.stringify(out)]));
+        }
+      } while (cursor !== "0");
+      return { records };
+    } catch (err) {
+      throw mapRedisError(err, "forget a subject in auth events");
     }
   }
 

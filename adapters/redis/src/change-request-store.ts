@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import * as z from "zod";
 import {
   EnvironmentSchema,
@@ -19,10 +18,12 @@ import {
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import type { RedisKeys } from "./keys.js";
-import { LuaScript } from "./script.js";
+import type { RedisClient } from "./client.js";
+import { LuaScript, opKey } from "./script.js";
 
 // A request is one hash field: "<version>\n<record JSON>"; Lua only parses the leading version.
-// Keys of one environment share the hash tag {cr:<env>}, so every script stays in one Cluster slot.
+// Keys of one environment share the hash tag {cr:<env>}, so every script stays in one Cluster slot;
+// writes are idempotent scripts, so a resend after a failover does not report a false conflict.
 const CREATE = new LuaScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   return redis.error_reply('OPS_CONFLICT change request ' .. ARGV[1] .. ' already exists')
@@ -30,7 +31,7 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 return 1
-`);
+`, { idempotent: true });
 
 const UPDATE = new LuaScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -41,7 +42,7 @@ if curv ~= tonumber(ARGV[2]) then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
-`);
+`, { idempotent: true });
 
 const IdSchema = z.string().min(1, "expected a non-empty id").max(200);
 const NewSchema = z
@@ -70,11 +71,16 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Every key of one environment's requests shares this hash tag (one Cluster slot). */
+  private scope(env: string): string {
+    return `${this.keys.prefix}:{cr:${env}}:`;
+  }
 
   private hash(env: string): string {
     return `${this.keys.prefix}:{cr:${env}}:reqs`;
@@ -107,7 +113,7 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
       updatedAt: now,
     };
     try {
-      await CREATE.run(this.redis, [this.hash(r.env), this.index(r.env)], [r.id, encode(stored)]);
+      await CREATE.run(this.redis, [this.hash(r.env), this.index(r.env), opKey(this.scope(r.env))], [r.id, encode(stored)]);
     } catch (err) {
       throw mapRedisError(err, "create change request");
     }
@@ -139,7 +145,7 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
       if (p.reviewNote !== undefined) next.reviewNote = p.reviewNote;
       if (p.appliedVersion !== undefined) next.appliedVersion = p.appliedVersion;
       // The script re-checks the version: a write between our read and it makes this a conflict.
-      await UPDATE.run(this.redis, [this.hash(env)], [input.id, input.expectedVersion, encode(next)]);
+      await UPDATE.run(this.redis, [this.hash(env), opKey(this.scope(env))], [input.id, input.expectedVersion, encode(next)]);
       return next;
     } catch (err) {
       throw mapRedisError(err, "update change request");

@@ -26,6 +26,39 @@ export function hashTag(key: string): string {
   return key;
 }
 
+/** CRC16/XMODEM, the hash Redis Cluster maps keys to slots with. */
+function crc16(s: string): number {
+  let crc = 0;
+  for (const b of Buffer.from(s)) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The Cluster slot of a key (as Redis computes it, hash tags included). */
+export function keySlot(key: string): number {
+  return crc16(hashTag(key)) % 16384;
+}
+
+/**
+ * Groups keys for pipelining: on a single server one group; on a Cluster one group per master
+ * (by the client's slot map; a key whose slot is not known yet gets a group of its own hash tag).
+ * A pipeline of one group then costs one round trip to one node.
+ */
+export function groupByNode(redis: RedisClient, keys: readonly string[]): number[][] {
+  if (!isCluster(redis)) return [keys.map((_, i) => i)];
+  const prefix = clientKeyPrefix(redis);
+  const groups = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const node = redis.slots[keySlot(prefix + k)]?.[0] ?? `tag:${hashTag(prefix + k)}`;
+    const g = groups.get(node);
+    if (g) g.push(i);
+    else groups.set(node, [i]);
+  });
+  return [...groups.values()];
+}
+
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -45,8 +78,9 @@ const SLOT_PARALLELISM = 16;
 
 /**
  * Sends one command per key, pipelined: one pipeline on a single server; on a Cluster one pipeline
- * per hash tag (all keys of a pipeline must live in one slot group there), a bounded number in
- * flight. Results come back in `keys` order; a command's error reply is thrown.
+ * per master (all keys of a pipeline must live on one node there), a bounded number in flight; a
+ * pipeline refused because its slots moved (a failover, a resharding) is sent again one pipeline
+ * per hash tag. Results come back in `keys` order; a command's error reply is thrown.
  */
 export async function pipelinePerSlot(
   redis: RedisClient,
@@ -54,17 +88,8 @@ export async function pipelinePerSlot(
   add: (pipe: ChainableCommander, key: string, index: number) => void,
 ): Promise<unknown[]> {
   if (keys.length === 0) return [];
-  const groups = new Map<string, number[]>();
-  if (isCluster(redis)) {
-    keys.forEach((k, i) => {
-      const tag = hashTag(k);
-      const g = groups.get(tag);
-      if (g) g.push(i);
-      else groups.set(tag, [i]);
-    });
-  } else groups.set("", keys.map((_, i) => i));
   const out = new Array<unknown>(keys.length);
-  await mapLimit([...groups.values()], SLOT_PARALLELISM, async (idx) => {
+  const send = async (idx: number[]) => {
     const pipe = redis.pipeline();
     for (const i of idx) add(pipe, keys[i]!, i);
     const res = (await pipe.exec()) ?? [];
@@ -73,6 +98,19 @@ export async function pipelinePerSlot(
       if (err) throw err;
       out[i] = value;
     });
+  };
+  await mapLimit(groupByNode(redis, keys), SLOT_PARALLELISM, async (idx) => {
+    try {
+      await send(idx);
+    } catch (err) {
+      if (!/slots allocation group|same slot/.test((err as Error)?.message ?? "")) throw err;
+      const byTag = new Map<string, number[]>();
+      for (const i of idx) {
+        const tag = hashTag(keys[i]!);
+        byTag.set(tag, [...(byTag.get(tag) ?? []), i]);
+      }
+      for (const g of byTag.values()) await send(g);
+    }
   });
   return out;
 }

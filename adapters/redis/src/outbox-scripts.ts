@@ -11,10 +11,13 @@ import { LuaScript } from "./script.js";
 
 export const GROUP = "ops-workers";
 
-/** KEYS: idem key, message hash, schedule zset, list zset, channel set, channel stream. */
+/**
+ * KEYS: idem key, message hash, schedule zset, list zset, channel set, channel stream. ARGV[9]: the
+ * shard's key prefix. Returns {'new' | 'dup', id, ...the message hash as field, value pairs}.
+ */
 export const ENQUEUE = new LuaScript(`
 local existing = redis.call('GET', KEYS[1])
-if existing then return {'dup', existing} end
+if existing then return {'dup', existing, unpack(redis.call('HGETALL', ARGV[9] .. 'm:' .. existing))} end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('OPS_CONFLICT message id "' .. ARGV[1] .. '" already exists under another idempotency key')
 end
@@ -26,12 +29,12 @@ redis.call('ZADD', KEYS[4], 0, ARGV[6] .. '|' .. ARGV[1])
 if redis.call('SADD', KEYS[5], ARGV[3]) == 1 then
   pcall(redis.call, 'XGROUP', 'CREATE', KEYS[6], '${GROUP}', '0', 'MKSTREAM')
 end
-return {'new', ARGV[1]}
+return {'new', ARGV[1], unpack(redis.call('HGETALL', KEYS[2]))}
 `);
 
 /**
  * One shard. KEYS: schedule zset, channel set. ARGV: now, nowMs, worker, leaseUntil, limit, key
- * prefix, mode, filter flag ('1' = only the channels that follow), channels...
+ * prefix, mode, filter flag ('1' = only the channels that follow), leaseUntil ms, channels...
  * mode 'lease': leases and returns the ids, oldest nextAttemptAt first. mode 'peek': leases nothing
  * and returns {nextAttemptAt, id, ...} of what 'lease' would take, so a caller can merge shards.
  */
@@ -51,28 +54,37 @@ end
 local channels
 if ARGV[8] == '1' then
   channels = {}
-  for i = 9, #ARGV do channels[#channels + 1] = ARGV[i] end
+  for i = 10, #ARGV do channels[#channels + 1] = ARGV[i] end
 else
   channels = redis.call('SMEMBERS', KEYS[2])
 end
 if #channels == 0 or limit <= 0 then return {} end
--- 2. per channel, the candidates in stream order: expired leases first, then undelivered entries
+-- 2. per channel, the candidates in stream order: expired leases first, then undelivered entries.
+-- Expired leases come from the shard's lease index (id by leaseUntil ms), so a claim costs what it
+-- takes, not the size of the streams' pending lists.
+local expired = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', nowMs, 'LIMIT', 0, 1000)) do
+  local mk = P .. 'm:' .. id
+  local f = redis.call('HMGET', mk, 'st', 'lu', 'sid', 'ch', 'na')
+  if f[1] == 'pending' and f[2] and f[2] ~= '' and f[2] <= now and f[3] and f[3] ~= '' then
+    local list = expired[f[4]]
+    if not list then list = {}; expired[f[4]] = list end
+    list[#list + 1] = {kind = 'reclaim', sid = f[3], id = id, na = f[5]}
+  end
+end
+local function sidLess(a, b)
+  local am, as = string.match(a.sid, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b.sid, '^(%d+)-(%d+)$')
+  if tonumber(am) ~= tonumber(bm) then return tonumber(am) < tonumber(bm) end
+  return tonumber(as) < tonumber(bs)
+end
 local queues = {}
 for _, ch in ipairs(channels) do
   local sk = P .. 's:' .. ch
   if redis.call('EXISTS', sk) == 1 then
-    local q = {}
-    for _, pe in ipairs(redis.call('XPENDING', sk, '${GROUP}', '-', '+', 1000)) do
-      local e = redis.call('XRANGE', sk, pe[1], pe[1])
-      if e[1] then
-        local id = e[1][2][2]
-        local mk = P .. 'm:' .. id
-        local lu = redis.call('HGET', mk, 'lu')
-        if lu and lu ~= '' and lu <= now then
-          q[#q + 1] = {kind = 'reclaim', sid = pe[1], id = id, na = redis.call('HGET', mk, 'na')}
-        end
-      end
-    end
+    local q = expired[ch] or {}
+    expired[ch] = nil
+    table.sort(q, sidLess)
     local last = '0-0'
     for _, g in ipairs(redis.call('XINFO', 'GROUPS', sk)) do
       local name, ld
@@ -122,6 +134,7 @@ for _, c in ipairs(chosen) do
   if c.item.kind == 'reclaim' then redis.call('XCLAIM', c.sk, '${GROUP}', worker, 0, c.item.sid) end
   local mk = P .. 'm:' .. c.item.id
   redis.call('HSET', mk, 'lo', worker, 'lu', leaseUntil)
+  redis.call('ZADD', P .. 'leases', ARGV[9], c.item.id)
   redis.call('HINCRBY', mk, 'at', 1)
   redis.call('HINCRBY', mk, 'v', 1)
   ids[#ids + 1] = c.item.id
@@ -129,7 +142,7 @@ end
 return ids
 `);
 
-/** KEYS: message hash. ARGV: worker, now, key prefix. */
+/** KEYS: message hash. ARGV: worker, now, key prefix, id, retention ms. Returns the message hash (field, value pairs). */
 export const COMPLETE = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[4] .. '"') end
 local st, lo = redis.call('HGET', KEYS[1], 'st'), redis.call('HGET', KEYS[1], 'lo')
@@ -142,12 +155,13 @@ if sid ~= '' then
   redis.call('XDEL', sk, sid)
 end
 redis.call('HSET', KEYS[1], 'st', 'delivered', 'da', ARGV[2], 'lo', '', 'lu', '', 'sid', '')
+redis.call('ZREM', ARGV[3] .. 'leases', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if tonumber(ARGV[5]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
 end
-return 1
+return redis.call('HGETALL', KEYS[1])
 `, { idempotent: true });
 
 /**
@@ -166,6 +180,7 @@ if sid ~= '' then
   redis.call('XDEL', sk, sid)
 end
 redis.call('HSET', KEYS[1], 'le', ARGV[5], 'lo', '', 'lu', '', 'sid', '')
+redis.call('ZREM', ARGV[3] .. 'leases', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if ARGV[8] == '' then
   redis.call('HSET', KEYS[1], 'na', ARGV[6])

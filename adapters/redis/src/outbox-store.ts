@@ -22,11 +22,11 @@ import {
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
-import { clientKeyPrefix, mapLimit, pipelinePerSlot, type RedisClient } from "./client.js";
+import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, shardOf, tokenToScope } from "./keys.js";
 import { CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
-import { opKey } from "./script.js";
+import { opKey, runMany } from "./script.js";
 
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
 const NonEmpty = z.string().min(1).max(512);
@@ -65,8 +65,6 @@ export interface RedisOutboxOptions {
   outboxShards?: number;
 }
 
-/** Shards a claim peeks at (and then leases from) at once. */
-const CLAIM_PARALLELISM = 16;
 /** Message locations remembered per process (id -> shard), so complete/fail skip a lookup. */
 const LOCATION_CACHE = 10_000;
 
@@ -162,15 +160,15 @@ export class RedisOutboxStore implements OutboxStore {
         }
       }
       // 2. The message, its idempotency key (checked inside the script), schedule and indexes.
-      const [kind, id] = (await ENQUEUE.run(
+      const [kind, id, ...flat] = (await ENQUEUE.run(
         this.redis,
         [`${sp}ik:${m.idempotencyKey}`, `${sp}m:${m.id}`, `${sp}sched`, `${sp}list`, `${sp}channels`, `${sp}s:${m.channel}`],
-        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na)],
-      )) as [string, string];
+        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na), this.fullSp(n)],
+      )) as [string, string, ...string[]];
       // A duplicate under another id: that id's location was never needed (best effort).
       if (kind === "dup" && id !== m.id) await this.redis.del(loc).catch(() => undefined);
       this.remember(id, n);
-      const [stored] = await this.readMessages([{ id, n }]);
+      const stored = flat.length ? decodeMessage(fromPairs(flat)) : null;
       if (!stored) throw new ConflictError(`[ops/adapter-redis] outbox message "${id}" vanished after enqueue (${kind})`);
       return stored;
     } catch (err) {
@@ -186,9 +184,11 @@ export class RedisOutboxStore implements OutboxStore {
     const leaseUntil = new Date(nowMs + c.leaseMs).toISOString();
     // Deduplicated: the script builds one queue per listed channel, and a channel listed twice
     // would hand its first message out twice and strand the next one in the group's PEL.
-    const filter = c.channels ? ["1", ...new Set(c.channels)] : ["0"];
-    const run = (n: number, mode: "peek" | "lease", limit: number) =>
-      CLAIM.run(this.redis, [`${this.sp(n)}sched`, `${this.sp(n)}channels`], [c.now, nowMs, c.workerId, leaseUntil, limit, this.fullSp(n), mode, ...filter]);
+    const filter = c.channels ? ["1", Date.parse(leaseUntil), ...new Set(c.channels)] : ["0", Date.parse(leaseUntil)];
+    const call = (n: number, mode: "peek" | "lease", limit: number) => ({
+      keys: [`${this.sp(n)}sched`, `${this.sp(n)}channels`],
+      args: [c.now, nowMs, c.workerId, leaseUntil, limit, this.fullSp(n), mode, ...filter],
+    });
     try {
       const all = Array.from({ length: this.shards }, (_, n) => n);
       const leased: Array<{ id: string; n: number }> = [];
@@ -197,11 +197,15 @@ export class RedisOutboxStore implements OutboxStore {
       // sees only what is still unleased, and ends when nothing due is left (or after 8 rounds).
       for (let round = 0; round < 8 && leased.length < c.limit; round++) {
         const want = c.limit - leased.length;
-        const take = this.shards === 1 ? new Map([[0, want]]) : mergePeeks(await mapLimit(all, CLAIM_PARALLELISM, async (n) => (await run(n, "peek", want)) as string[]), want);
+        // Pipelined per node: one round trip per master, whatever the number of shards.
+        const take =
+          this.shards === 1 ? new Map([[0, want]]) : mergePeeks((await runMany(this.redis, CLAIM, all.map((n) => call(n, "peek", want)))) as string[][], want);
         if (take.size === 0) break;
         // Lease from each shard what the merge gave it (each shard's script is atomic, so a
         // message goes to exactly one worker even when another claim took some meanwhile).
-        const got = (await mapLimit([...take], CLAIM_PARALLELISM, async ([n, limit]) => ((await run(n, "lease", limit)) as string[]).map((id) => ({ id, n })))).flat();
+        const shards = [...take];
+        const ids = (await runMany(this.redis, CLAIM, shards.map(([n, limit]) => call(n, "lease", limit)))) as string[][];
+        const got = ids.flatMap((list, i) => list.map((id) => ({ id, n: shards[i]![0] })));
         leased.push(...got);
       }
       const msgs = (await this.readMessages(leased)).filter((m): m is OutboxMessage => m !== null);
@@ -219,10 +223,10 @@ export class RedisOutboxStore implements OutboxStore {
     return n;
   }
 
-  /** Best effort: a location key follows its message's retention (a failure leaves a tiny key). */
-  private async expireLocation(m: OutboxMessage): Promise<void> {
-    if (this.retainDeliveredMs <= 0) return;
-    if (m.status === "delivered") await this.redis.pexpire(this.locKey(m.id), this.retainDeliveredMs).catch(() => undefined);
+  /** Best effort, not awaited: a location key follows its delivered message's retention (a failure leaves a tiny key). */
+  private expireLocation(id: string): void {
+    if (this.retainDeliveredMs > 0) this.redis.pexpire(this.locKey(id), this.retainDeliveredMs).catch(() => undefined);
+    this.located.delete(id);
   }
 
   async complete(input: { id: string; workerId: string; now: string }): Promise<OutboxMessage> {
@@ -230,12 +234,15 @@ export class RedisOutboxStore implements OutboxStore {
     parseInput(z.object({ id: NonEmpty, workerId: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox complete" });
     try {
       const n = await this.shardOfId(input.id);
-      await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))], [input.workerId, input.now, this.fullSp(n), input.id, this.retainDeliveredMs]);
-      const [m] = await this.readMessages([{ id: input.id, n }]);
-      // (null only when a very short retention already expired it)
-      if (m) await this.expireLocation(m);
-      else await this.redis.pexpire(this.locKey(input.id), this.retainDeliveredMs).catch(() => undefined);
-      return m!;
+      const flat = (await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))], [
+        input.workerId,
+        input.now,
+        this.fullSp(n),
+        input.id,
+        this.retainDeliveredMs,
+      ])) as string[];
+      this.expireLocation(input.id);
+      return decodeMessage(fromPairs(flat));
     } catch (err) {
       throw mapRedisError(err, `complete outbox message "${input.id}"`);
     }
@@ -392,6 +399,12 @@ function mergePeeks(peeks: readonly string[][], limit: number): Map<number, numb
     take.set(best, (take.get(best) ?? 0) + 1);
   }
   return take;
+}
+
+function fromPairs(flat: readonly string[]): Record<string, string> {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  return f;
 }
 
 function decodeMessage(f: Record<string, string>): OutboxMessage {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { RedisClient } from "./client.js";
+import { groupByNode, mapLimit, type RedisClient } from "./client.js";
 
 /** How long a write's "already applied" marker lives: a resend comes within seconds of a failover. */
 export const OP_MARKER_TTL_MS = 30_000;
@@ -52,6 +52,42 @@ return __r
 /** A fresh marker key for one idempotent script call, in the slot of `scope` (a key prefix with a hash tag). */
 export function opKey(scope: string): string {
   return `${scope}op:${randomUUID()}`;
+}
+
+/**
+ * Runs one script for many calls, pipelined per node (one round trip per Cluster master instead of
+ * one per call). A call answered NOSCRIPT is run again on its own (EVAL fallback); the first other
+ * error is thrown after every group has answered. Results in `calls` order.
+ */
+export async function runMany(
+  redis: RedisClient,
+  script: LuaScript,
+  calls: ReadonlyArray<{ keys: readonly string[]; args: ReadonlyArray<string | number> }>,
+): Promise<unknown[]> {
+  const out = new Array<unknown>(calls.length);
+  let failure: unknown = null;
+  await mapLimit(groupByNode(redis, calls.map((c) => c.keys[0]!)), 8, async (idx) => {
+    const pipe = redis.pipeline();
+    for (const i of idx) pipe.evalsha(script.sha, calls[i]!.keys.length, ...calls[i]!.keys, ...calls[i]!.args);
+    let res: Array<[Error | null, unknown]>;
+    try {
+      res = ((await pipe.exec()) ?? []) as Array<[Error | null, unknown]>;
+    } catch (err) {
+      // A pipeline refused as a whole (its slots moved between nodes): one call at a time.
+      res = await Promise.all(idx.map((i) => script.run(redis, calls[i]!.keys, calls[i]!.args).then((v) => [null, v] as [null, unknown], (e: Error) => [e, null] as [Error, null])));
+      void err;
+    }
+    await Promise.all(
+      idx.map(async (i, j) => {
+        const [err, value] = res[j] ?? [new Error("missing pipeline reply"), null];
+        if (!err) out[i] = value;
+        else if (isNoScript(err)) out[i] = await script.run(redis, calls[i]!.keys, calls[i]!.args);
+        else failure ??= err;
+      }),
+    );
+  });
+  if (failure) throw failure;
+  return out;
 }
 
 export function isNoScript(err: unknown): boolean {

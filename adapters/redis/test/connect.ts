@@ -12,7 +12,7 @@ export function clusterSeeds(env: Record<string, string | undefined> = process.e
   });
 }
 
-export function connect(address: string, options: { maxRetriesPerRequest?: number } = {}): RedisClient {
+export function connect(address: string, options: { maxRetriesPerRequest?: number; keyPrefix?: string } = {}): RedisClient {
   if (address.startsWith("cluster:")) {
     const seeds = clusterSeeds({ OPS_TEST_REDIS_CLUSTER: address.slice("cluster:".length) });
     return new Cluster(seeds, {
@@ -22,8 +22,9 @@ export function connect(address: string, options: { maxRetriesPerRequest?: numbe
       retryDelayOnTryAgain: 200,
       maxRedirections: 64,
       redisOptions: { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2 },
+      ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
     });
   }
-  return new Redis(address, { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2 });
+  return new Redis(address, { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
 }
 

@@ -162,7 +162,7 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
     await sleep(1500);
     process.kill(pid, "SIGKILL");
     killedConf = join(dir, "redis.conf");
-    // The replica is promoted after cluster-node-timeout (2 s) plus an election.
+    // The replica is promoted after cluster-node-timeout (5 s) plus an election.
     await until(async () => {
       try {
         const info = String(await redis.cluster("INFO"));

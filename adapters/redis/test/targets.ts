@@ -35,7 +35,7 @@ export interface Target {
   name: "single server" | "cluster";
   up: boolean;
   /** A new client (callers disconnect it). */
-  client(options?: { maxRetriesPerRequest?: number }): RedisClient;
+  client(options?: { maxRetriesPerRequest?: number; keyPrefix?: string }): RedisClient;
   /** The address a child process connects to: a redis:// URL or "cluster:<seeds>". */
   address: string;
 }

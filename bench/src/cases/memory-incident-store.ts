@@ -6,7 +6,7 @@ import type { BenchCase, BenchRow } from "../types.js";
 
 const rec = (i: number): Omit<IncidentRecord, "version"> => {
   const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
-  return { id: `inc_${i}`, tenantId: `t${i % 500}`, type: "T", state: "open", severity: "high", title: "t", fingerprint: `fp${i}`, openedAt: at, updatedAt: at, resolvedAt: null, data: {} } as Omit<IncidentRecord, "version">;
+  return { id: `inc_${i}`, tenantId: `t${i % 500}`, type: "T", state: "open", severity: "high", title: "t", fingerprint: `fp${i}`, openedAt: at, updatedAt: at, data: {} } as Omit<IncidentRecord, "version">;
 };
 
 const bench: BenchCase = {

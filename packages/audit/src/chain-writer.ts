@@ -24,6 +24,8 @@ export class ChainWriter {
   constructor(
     private readonly store: AuditStore,
     private readonly maxAttempts: number,
+    /** SHA-256 by default; an HMAC for keyed entries. */
+    private readonly hasher: (r: AuditRecord) => string = computeAuditHash,
   ) {}
 
   /** The head this writer last committed on the chain, when it knows it (a cache, may be stale). */
@@ -57,7 +59,7 @@ export class ChainWriter {
       const records =
         prechained && p0 && p0.seq === (head?.seq ?? 0) + 1 && p0.prevHash === (head?.hash ?? GENESIS_HASH)
           ? (prechained as AuditRecord[])
-          : chainOn(head, tenantId, entries);
+          : chainOn(head, tenantId, entries, this.hasher);
       prechained = null;
       try {
         await this.store.append({ tenantId, records });
@@ -90,7 +92,7 @@ export class ChainWriter {
 }
 
 /** Builds the records of `entries` continuing `head`. */
-export function chainOn(head: { seq: number; hash: string } | null, tenantId: TenantKey, entries: readonly ChainableEntry[]): AuditRecord[] {
+export function chainOn(head: { seq: number; hash: string } | null, tenantId: TenantKey, entries: readonly ChainableEntry[], hasher: (r: AuditRecord) => string = computeAuditHash): AuditRecord[] {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   const out: AuditRecord[] = new Array(entries.length);
@@ -116,7 +118,7 @@ export function chainOn(head: { seq: number; hash: string } | null, tenantId: Te
     if (e.requestId !== undefined) r.requestId = e.requestId;
     if (e.correlationId !== undefined) r.correlationId = e.correlationId;
     if (e.sealed) r.sealed = e.sealed;
-    r.hash = computeAuditHash(r);
+    r.hash = hasher(r);
     prevHash = r.hash;
     out[i] = r;
   }

@@ -16,7 +16,14 @@ export interface CheckpointHead {
  * signature, so checkpoints themselves form a chain and one cannot be dropped unnoticed.
  */
 export interface CheckpointPayload {
-  v: 1;
+  /** 2: carries `seq` (1 had none). */
+  v: 1 | 2;
+  /**
+   * Position in the checkpoint log: 1, 2, 3... with no gap (v2). With `prevSignature` it makes the
+   * log a hash-linked, numbered chain: dropping the newest checkpoints is seen against any later
+   * copy of the log (a witness file, a second sink) that holds a higher number.
+   */
+  seq?: number;
   createdAt: string;
   /** Short id of the public key that verifies this (first 16 hex of SHA-256 of its SPKI DER). */
   keyId: string;
@@ -41,7 +48,8 @@ export interface SignedCheckpoint {
  * its inclusion proof. What exports embed, so a tenant's export names no other tenant.
  */
 export interface CheckpointProof {
-  v: 1;
+  v: 1 | 2;
+  seq?: number;
   createdAt: string;
   keyId: string;
   root: string;
@@ -103,8 +111,9 @@ function headLeaf(h: CheckpointHead): string {
 }
 
 /** The exact bytes signed: fixed field order; the heads are bound through the Merkle root. */
-export function checkpointSigningInput(p: Pick<CheckpointPayload, "v" | "createdAt" | "keyId" | "root" | "prevSignature">, headCount: number): string {
-  return `ops-audit-checkpoint/${p.v}\n${p.createdAt}\n${p.keyId}\n${p.root}\n${p.prevSignature ?? "-"}\n${headCount}`;
+export function checkpointSigningInput(p: Pick<CheckpointPayload, "v" | "seq" | "createdAt" | "keyId" | "root" | "prevSignature">, headCount: number): string {
+  const base = `ops-audit-checkpoint/${p.v}\n${p.createdAt}\n${p.keyId}\n${p.root}\n${p.prevSignature ?? "-"}\n${headCount}`;
+  return p.v === 1 ? base : `${base}\n${p.seq}`;
 }
 
 function sortHeads(heads: readonly CheckpointHead[]): CheckpointHead[] {
@@ -122,11 +131,14 @@ export function signCheckpoint(input: {
   privateKey: KeyInput;
   createdAt: string;
   prevSignature?: string | null;
+  /** Position in the checkpoint log (default 1; the previous checkpoint's + 1). */
+  seq?: number;
 }): SignedCheckpoint {
   const key = privateKeyOf(input.privateKey);
   const heads = sortHeads(input.heads).map((h) => ({ tenantId: h.tenantId, seq: h.seq, hash: h.hash }));
   const payload: CheckpointPayload = {
-    v: 1,
+    v: 2,
+    seq: input.seq ?? 1,
     createdAt: input.createdAt,
     keyId: checkpointKeyId(key),
     heads,
@@ -141,7 +153,7 @@ export function verifyCheckpoint(cp: SignedCheckpoint, publicKey: KeyInput): boo
   const key = publicKeyOf(publicKey);
   try {
     const p = cp.payload;
-    if (p.v !== 1 || !Array.isArray(p.heads) || p.root !== merkleRoot(p.heads.map(headLeaf))) return false;
+    if (!validVersion(p) || !Array.isArray(p.heads) || p.root !== merkleRoot(p.heads.map(headLeaf))) return false;
     return verify(null, Buffer.from(checkpointSigningInput(p, p.heads.length), "utf8"), key, Buffer.from(cp.signature, "base64"));
   } catch {
     return false;
@@ -152,19 +164,23 @@ export function verifyCheckpoint(cp: SignedCheckpoint, publicKey: KeyInput): boo
 export function checkpointProof(cp: SignedCheckpoint, tenantId: TenantKey): CheckpointProof | null {
   const index = cp.payload.heads.findIndex((h) => h.tenantId === tenantId);
   if (index < 0) return null;
-  const { v, createdAt, keyId, root, prevSignature, heads } = cp.payload;
-  return { v, createdAt, keyId, root, prevSignature, headCount: heads.length, signature: cp.signature, head: heads[index]!, index, proof: merkleProof(heads.map(headLeaf), index) };
+  const { v, seq, createdAt, keyId, root, prevSignature, heads } = cp.payload;
+  return { v, ...(seq !== undefined ? { seq } : {}), createdAt, keyId, root, prevSignature, headCount: heads.length, signature: cp.signature, head: heads[index]!, index, proof: merkleProof(heads.map(headLeaf), index) };
 }
 
 /** True when the proof leads to the signed root and the signature is valid. Never throws on bad data. */
 export function verifyCheckpointProof(p: CheckpointProof, publicKey: KeyInput): boolean {
   const key = publicKeyOf(publicKey);
   try {
-    if (p.v !== 1 || !Array.isArray(p.proof) || rootFromProof(headLeaf(p.head), p.index, p.headCount, p.proof) !== p.root) return false;
+    if (!validVersion(p) || !Array.isArray(p.proof) || rootFromProof(headLeaf(p.head), p.index, p.headCount, p.proof) !== p.root) return false;
     return verify(null, Buffer.from(checkpointSigningInput(p, p.headCount), "utf8"), key, Buffer.from(p.signature, "base64"));
   } catch {
     return false;
   }
+}
+
+function validVersion(p: { v: unknown; seq?: unknown }): boolean {
+  return p.v === 1 || (p.v === 2 && Number.isSafeInteger(p.seq) && (p.seq as number) >= 1);
 }
 
 function isProof(x: SignedCheckpoint | CheckpointProof): x is CheckpointProof {
@@ -195,23 +211,47 @@ export function checkpointAnchors(cps: ReadonlyArray<SignedCheckpoint | Checkpoi
 export interface CheckpointLogResult {
   ok: boolean;
   checked: number;
-  /** 0-based index of the first bad checkpoint. */
+  /** 0-based index of the first bad checkpoint (for `dropped`: the log's length). */
   badIndex?: number;
+  /** What is wrong: a bad signature, a broken link or number, or newest checkpoints dropped. */
+  kind?: "signature" | "removed" | "inserted" | "reordered" | "dropped";
   message?: string;
+  /** `seq` of the newest checkpoint (v2 logs). */
+  lastSeq?: number;
 }
 
 /**
- * Checks every signature and that each checkpoint's `prevSignature` is the previous one's
- * signature: a checkpoint removed from, inserted into or altered in the published log is found.
- * Never throws on bad data. @throws ConfigError for a bad public key
+ * Checks every signature, that each checkpoint's `prevSignature` is the previous one's signature
+ * and that numbers (v2) go up by one: a checkpoint removed from, inserted into or altered in the
+ * published log is found. With `witness` (a later copy of the log held elsewhere: a second sink,
+ * an auditor's file), the newest checkpoints dropped from the end of `cps` are found too: every
+ * witness checkpoint must be in `cps`. Never throws on bad data. @throws ConfigError for a bad public key
  */
-export function verifyCheckpointLog(cps: readonly SignedCheckpoint[], publicKey: KeyInput): CheckpointLogResult {
+export function verifyCheckpointLog(cps: readonly SignedCheckpoint[], publicKey: KeyInput, options: { witness?: readonly SignedCheckpoint[] } = {}): CheckpointLogResult {
   const key = publicKeyOf(publicKey);
   for (let i = 0; i < cps.length; i++) {
     const cp = cps[i]!;
-    if (!verifyCheckpoint(cp, key)) return { ok: false, checked: i, badIndex: i, message: `checkpoint ${i} (${cp.payload?.createdAt ?? "?"}) has an invalid signature` };
-    if (i > 0 && cp.payload.prevSignature !== cps[i - 1]!.signature)
-      return { ok: false, checked: i, badIndex: i, message: `checkpoint ${i} (${cp.payload.createdAt}) does not follow checkpoint ${i - 1}: one was removed, inserted or reordered` };
+    if (!verifyCheckpoint(cp, key)) return { ok: false, checked: i, badIndex: i, kind: "signature", message: `checkpoint ${i} (${cp.payload?.createdAt ?? "?"}) has an invalid signature` };
+    const prev = cps[i - 1];
+    if (prev && cp.payload.prevSignature !== prev.signature) {
+      const kind = cps.some((x, j) => j > i && x.signature === cp.payload.prevSignature) ? "reordered" : prev.payload.seq !== undefined && cp.payload.seq !== undefined && cp.payload.seq > prev.payload.seq + 1 ? "removed" : "inserted";
+      return { ok: false, checked: i, badIndex: i, kind, message: `checkpoint ${i} (${cp.payload.createdAt}) does not follow checkpoint ${i - 1}: one was removed, inserted or reordered` };
+    }
+    if (prev && prev.payload.seq !== undefined && cp.payload.seq !== prev.payload.seq + 1)
+      return { ok: false, checked: i, badIndex: i, kind: "removed", message: `checkpoint ${i} is number ${cp.payload.seq ?? "?"} after number ${prev.payload.seq}: the log is not numbered without gaps` };
   }
-  return { ok: true, checked: cps.length };
+  const last = cps[cps.length - 1];
+  const lastSeq = last?.payload.seq;
+  if (options.witness && options.witness.length > 0) {
+    const known = new Set(cps.map((c) => c.signature));
+    for (let i = options.witness.length - 1; i >= 0; i--) {
+      const w = options.witness[i]!;
+      if (!verifyCheckpoint(w, key)) continue; // a forged witness line proves nothing
+      if (!known.has(w.signature))
+        return { ok: false, checked: cps.length, badIndex: cps.length, kind: "dropped", ...(lastSeq !== undefined ? { lastSeq } : {}),
+          message: `checkpoint ${w.payload.seq ?? "?"} of ${w.payload.createdAt}, held by the witness, is missing from the log (which ends at ${lastSeq ?? cps.length}): the newest checkpoints were dropped` };
+      break; // the newest valid witness checkpoint is present; the links cover everything before it
+    }
+  }
+  return { ok: true, checked: cps.length, ...(lastSeq !== undefined ? { lastSeq } : {}) };
 }

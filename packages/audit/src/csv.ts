@@ -28,6 +28,14 @@ export function recordToCsvRow(r: AuditRecord): string {
   ].map(csvCell).join(",") + "\r\n";
 }
 
+/** First cell of a CSV export's trailer row. */
+export const CSV_TRAILER_MARK = "#ops-audit-end";
+
+/** The trailer row: the mark, then the trailer as JSON text. */
+export function csvTrailerRow(trailer: object): string {
+  return `${CSV_TRAILER_MARK},${csvCell(JSON.stringify(trailer))}\r\n`;
+}
+
 /** A parsed cell: null for an empty unquoted cell. */
 type Cell = string | null;
 

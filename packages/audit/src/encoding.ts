@@ -60,7 +60,9 @@ export function canonicalJson(v: JsonValue): string {
 
 function sealedPart(x: SealedFields | null | undefined): string {
   if (x === null || x === undefined) return "-";
-  return `${s(x.keyId)}${s(x.alg)}${s(x.iv)}${s(x.data)}${x.fields.length}:${x.fields.map(s).join("")}`;
+  const main = `${s(x.keyId)}${s(x.alg)}${s(x.iv)}${s(x.data)}${x.fields.length}:${x.fields.map(s).join("")}`;
+  // Parts under other keys (absent on older entries, whose hash is unchanged).
+  return Array.isArray(x.more) && x.more.length > 0 ? `${main}+${x.more.length}:${x.more.map(sealedPart).join("")}` : main;
 }
 
 /** What the hash covers: everything but `seq` (order is fixed by `prevHash`) and `hash`. */

@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
-import { ActorRefSchema, parseInput, type AuditQuery, type AuditRecord, type TenantKey } from "@ops/core";
+import { ActorRefSchema, parseInput, type AuditQuery, type AuditRecord, type JsonValue, type TenantKey } from "@ops/core";
 import { checkpointProof, type CheckpointProof, type SignedCheckpoint } from "./checkpoint.js";
-import { CSV_COLUMNS, recordToCsvRow } from "./csv.js";
-import { GENESIS_HASH } from "./encoding.js";
+import { CSV_COLUMNS, csvTrailerRow, recordToCsvRow } from "./csv.js";
+import { GENESIS_HASH, canonicalJson, sha256Hex } from "./encoding.js";
 import type { AuditLog, AuditReadOptions } from "./log.js";
 import { isChainSlice, parseQuery, type AuditQueryInput } from "./query.js";
 
@@ -41,8 +41,41 @@ export interface ExportHeader {
 export interface ExportTrailer {
   type: "end";
   count: number;
+  /** Seq of the first entry (null when none). */
+  firstSeq?: number | null;
   lastSeq: number | null;
   lastHash: string | null;
+  /** SHA-256 of the header line (JSONL), so an altered header no longer matches the signed trailer. */
+  headerDigest?: string;
+  /** Id of the key that signed (the checkpoint key), and the Ed25519 signature over `exportTrailerSigningInput`. */
+  keyId?: string;
+  signature?: string;
+}
+
+/**
+ * The trailer row of a CSV export (first cell `CSV_TRAILER_MARK`, second cell this as JSON): what
+ * a JSONL header and trailer hold, signed the same way when the log has a checkpoint key.
+ */
+export interface CsvTrailer {
+  type: "csv-end";
+  tenantId: TenantKey;
+  chain: boolean;
+  fromSeq: number;
+  toSeq: number | null;
+  prevHash: string;
+  count: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  lastHash: string | null;
+  checkpoints: CheckpointProof[];
+  keyId?: string;
+  signature?: string;
+}
+
+/** The exact bytes a trailer's signature covers: every field but `keyId`/`signature`, canonical JSON. */
+export function exportTrailerSigningInput(t: ExportTrailer | CsvTrailer): string {
+  const { keyId: _k, signature: _s, ...rest } = t;
+  return `ops-audit-export-trailer/1\n${canonicalJson(JSON.parse(JSON.stringify(rest)) as JsonValue)}`;
 }
 
 interface Plan {
@@ -110,30 +143,51 @@ async function plan(log: AuditLog<string>, input: ExportInput): Promise<Plan> {
 export function exportJsonl(log: AuditLog<string>, input: ExportInput = {}): Readable {
   async function* lines(): AsyncGenerator<string> {
     const p = await plan(log, input);
-    yield `${JSON.stringify(p.header)}\n`;
+    const headerLine = JSON.stringify(p.header);
+    yield `${headerLine}\n`;
     let count = 0;
+    let first: number | null = null;
     let last: AuditRecord | null = null;
     for await (const r of p.rows()) {
       count++;
+      first ??= Number(r.seq);
       last = r;
       yield `{"type":"entry","record":${JSON.stringify(r)}}\n`;
     }
-    const end: ExportTrailer = { type: "end", count, lastSeq: last ? Number(last.seq) : null, lastHash: last?.hash ?? null };
-    yield `${JSON.stringify(end)}\n`;
+    const end: ExportTrailer = { type: "end", count, firstSeq: first, lastSeq: last ? Number(last.seq) : null, lastHash: last?.hash ?? null, headerDigest: sha256Hex(headerLine) };
+    const signed = log.signExport?.(exportTrailerSigningInput(end));
+    yield `${JSON.stringify(signed ? { ...end, ...signed } : end)}\n`;
   }
   return Readable.from(lines(), { objectMode: false });
 }
 
 /**
- * Streams an export as CSV (RFC 4180, header row of `CSV_COLUMNS`), chain fields included.
- * Cells that a spreadsheet would run as a formula are prefixed with "'".
+ * Streams an export as CSV (RFC 4180, header row of `CSV_COLUMNS`), chain fields included, and a
+ * last row `CSV_TRAILER_MARK,<json>` (`CsvTrailer`: count, first/last seq, head hash, checkpoint
+ * proofs; signed with the log's checkpoint key when it has one). Cells that a spreadsheet would
+ * run as a formula are prefixed with "'".
  * @throws ValidationError (on first read) for bad filters.
  */
 export function exportCsv(log: AuditLog<string>, input: ExportInput = {}): Readable {
   async function* lines(): AsyncGenerator<string> {
     const p = await plan(log, input);
     yield `${CSV_COLUMNS.join(",")}\r\n`;
-    for await (const r of p.rows()) yield recordToCsvRow(r);
+    let count = 0;
+    let first: number | null = null;
+    let last: AuditRecord | null = null;
+    for await (const r of p.rows()) {
+      count++;
+      first ??= Number(r.seq);
+      last = r;
+      yield recordToCsvRow(r);
+    }
+    const h = p.header;
+    const end: CsvTrailer = {
+      type: "csv-end", tenantId: h.tenantId, chain: h.chain, fromSeq: h.fromSeq, toSeq: h.toSeq, prevHash: h.prevHash,
+      count, firstSeq: first, lastSeq: last ? Number(last.seq) : null, lastHash: last?.hash ?? null, checkpoints: h.checkpoints,
+    };
+    const signed = log.signExport?.(exportTrailerSigningInput(end));
+    yield csvTrailerRow(signed ? { ...end, ...signed } : end);
   }
   return Readable.from(lines(), { objectMode: false });
 }

@@ -4,10 +4,11 @@ export { auditMetaSafe, createRedactor, redactString, isSecretKey, REDACTED, typ
 export { GENESIS_HASH, auditHashInput, canonicalJson, computeAuditHash, sha256Hex, type HashedFields } from "./encoding.js";
 export { ChainVerifier, verifyStoreChain, type ChainAnchor, type ChainProblem, type TamperKind, type VerifyResult } from "./verify.js";
 export { chainOn, type ChainableEntry } from "./chain-writer.js";
+export { macHasher, checkEntryHash, isKeyedHash, type MacKey, type AuditHasher } from "./mac.js";
 export { type BufferOptions, type OverflowPolicy } from "./group-commit.js";
-export { createAuditLog, envFromNodeEnv, unsealAll, type AuditLog, type AuditLogOptions, type AuditReadOptions, type CheckpointOptions } from "./log.js";
+export { createAuditLog, envFromNodeEnv, unsealAll, type AuditLog, type AuditLogOptions, type AuditReadOptions, type ForgetReport, type CheckpointOptions } from "./log.js";
 export { parseQuery, type AuditQueryInput } from "./query.js";
-export { DEFAULT_PERSONAL_FIELDS, ERASED, sealEntry, unsealRecord, type AuditEntryView } from "./shred.js";
+export { DEFAULT_PERSONAL_FIELDS, ERASED, sealEntry, sealedParts, unsealRecord, type AuditEntryView } from "./shred.js";
 export {
   checkpointAnchors,
   checkpointKeyId,
@@ -30,7 +31,7 @@ export type { CheckpointSink } from "./sinks/types.js";
 export { fileCheckpointSink, type FileCheckpointSink } from "./sinks/file.js";
 export { webhookCheckpointSink, type WebhookSinkOptions } from "./sinks/webhook.js";
 export { objectStorageCheckpointSink, checkpointObjectKey, type ObjectStorageSinkOptions } from "./sinks/object-storage.js";
-export { exportJsonl, exportCsv, EXPORT_FORMAT, type ExportInput, type ExportHeader, type ExportTrailer } from "./export.js";
-export { CSV_COLUMNS } from "./csv.js";
+export { exportJsonl, exportCsv, exportTrailerSigningInput, EXPORT_FORMAT, type ExportInput, type ExportHeader, type ExportTrailer, type CsvTrailer } from "./export.js";
+export { CSV_COLUMNS, CSV_TRAILER_MARK } from "./csv.js";
 export { merkleRoot, merkleProof, rootFromProof, leafHash } from "./merkle.js";
-export { verifyExport, type ExportProblem, type ExportVerifyResult } from "./verify-export.js";
+export { verifyExport, type ExportProblem, type ExportProblemKind, type ExportVerifyResult, type VerifyExportOptions } from "./verify-export.js";

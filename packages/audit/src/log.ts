@@ -1,3 +1,4 @@
+import { randomUUID, sign } from "node:crypto";
 import * as z from "zod";
 import {
   ActorRefSchema,
@@ -18,18 +19,33 @@ import {
   type SubjectKey,
   type SubjectKeyStore,
   type TenantKey,
+  type AuthEventStore,
+  type IncidentStore,
+  type OutboxStore,
+  scrubText,
 } from "@ops/core";
 import { isUniversalAuditAction, type AuditAction, type AuditActionSet } from "./actions.js";
 import { ChainWriter, chainOn, type ChainableEntry } from "./chain-writer.js";
-import { checkpointAnchors, privateKeyOf, publicKeyOf, signCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
+import { checkpointAnchors, checkpointKeyId, privateKeyOf, publicKeyOf, signCheckpoint, verifyCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
 import { DEFAULT_MAX_META_BYTES, makeAuditEntry, type AuditEntry, type AuditEntryInput } from "./entry.js";
 import { GroupCommitQueue, type BufferOptions, type CommitPipeline } from "./group-commit.js";
 import { auditMetaSafe, redactedSizeAtLeast, redactString, type RedactOptions } from "./redact.js";
-import { DEFAULT_PERSONAL_FIELDS, sealEntry, unsealRecord, type AuditEntryView } from "./shred.js";
+import { DEFAULT_PERSONAL_FIELDS, ERASED, sealEntry, sealedParts, unsealRecord, type AuditEntryView } from "./shred.js";
 import type { CheckpointSink } from "./sinks/types.js";
 import { verifyStoreChain, type VerifyResult } from "./verify.js";
 import { parseQuery, type AuditQueryInput } from "./query.js";
 import { checkLogOptions } from "./options.js";
+import { computeAuditHash } from "./encoding.js";
+import { macHasher, macKeyMap, type MacKey } from "./mac.js";
+
+/** What `forgetSubject` erased where (also recorded, as counts, in the SUBJECT_FORGOTTEN entry). */
+export interface ForgetReport {
+  keysDestroyed: number;
+  /** What the person's id became in the other stores. */
+  pseudonym: string;
+  /** Per store: records changed (audit: entries whose sealed fields are now unreadable), and the fields erased. */
+  erased: { store: string; records: number; fields?: string[]; unsupported?: boolean }[];
+}
 
 export interface CheckpointOptions {
   /** Ed25519 private key (PEM or KeyObject). Keep it out of the audit database. */
@@ -62,11 +78,21 @@ export interface AuditLogOptions<A extends string = never> {
   maxAttempts?: number;
   /** Enables crypto-shredding: personal fields are sealed with per-subject keys kept here. */
   keys?: SubjectKeyStore;
-  /** Which fields are personal (default `DEFAULT_PERSONAL_FIELDS`). */
+  /** Which fields are personal (default `DEFAULT_PERSONAL_FIELDS`; nested `meta.a.b` and `meta.**.key` paths). */
   personalFields?: readonly string[];
+  /** Stores outside the audit log that `forgetSubject` purges too (through their `forgetSubject` method). */
+  erasure?: { authEvents?: AuthEventStore; incidents?: IncidentStore; outbox?: OutboxStore };
   checkpoints?: CheckpointOptions;
   /** Public key for `verify` with checkpoints (default: derived from `checkpoints.privateKey`). */
   publicKey?: KeyInput;
+  /**
+   * Keyed entries: each entry's chain hash is an HMAC-SHA256 under this key (held outside the
+   * database), so a row forged without it is caught by the next `verify`. Costs one HMAC instead
+   * of one SHA-256 per entry (see the README and bench/).
+   */
+  mac?: MacKey;
+  /** Older MAC keys still accepted by `verify` (after a rotation). */
+  macKeys?: readonly MacKey[];
 }
 
 /** Filters plus an optional reader: when `auditedAs` is given the read itself is audited (AUDIT_EXPORT). */
@@ -95,8 +121,16 @@ export interface AuditLog<A extends string = never> extends AuditSink {
   checkpoint(): Promise<SignedCheckpoint>;
   /** The checkpoint made last by this log, if any. */
   readonly lastCheckpoint: SignedCheckpoint | null;
-  /** Destroys the subject's key (crypto-shredding) and records SUBJECT_FORGOTTEN. @throws ValidationError */
-  forgetSubject(input: { tenantId?: TenantKey; subjectId: string; actor: ActorRef; reason?: string }): Promise<{ keysDestroyed: number }>;
+  /**
+   * Erases a person: reads the identifiers in their sealed fields (plus `identifiers`), purges or
+   * pseudonymises them in the `erasure` stores (auth events, incident snapshots, notification
+   * bodies), destroys their key (crypto-shredding: their fields in every entry become unreadable,
+   * the chain still verifies) and records SUBJECT_FORGOTTEN with the report, free of their data.
+   * @throws ValidationError
+   */
+  forgetSubject(input: { tenantId?: TenantKey; subjectId: string; actor: ActorRef; reason?: string; identifiers?: readonly string[] }): Promise<ForgetReport>;
+  /** Signs an export trailer with the checkpoint key, when the log has one (used by exports). @internal */
+  signExport?(input: string): { keyId: string; signature: string } | null;
   /** Records the read as an AUDIT_EXPORT entry (used by exports). @internal */
   auditRead(actor: ActorRef, tenantId: TenantKey, kind: string, filters: Record<string, unknown>): Promise<void>;
   readonly store: AuditStore;
@@ -117,7 +151,9 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   const maxMetaBytes = options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
   const redactOptions = options.redact === false ? null : options.redact === true || options.redact === undefined ? {} : options.redact;
   const personal = options.personalFields ?? DEFAULT_PERSONAL_FIELDS;
-  const writer = new ChainWriter(store, options.maxAttempts ?? 50);
+  const hasher = options.mac ? macHasher(options.mac) : computeAuditHash;
+  const macKeys = macKeyMap([...(options.mac ? [options.mac] : []), ...(options.macKeys ?? [])]);
+  const writer = new ChainWriter(store, options.maxAttempts ?? 50, hasher);
   const publicKey = options.publicKey ? publicKeyOf(options.publicKey) : options.checkpoints ? publicKeyOf(privateKeyOf(options.checkpoints.privateKey)) : null;
   let closed = false;
   let lastCheckpoint: SignedCheckpoint | null = null;
@@ -134,7 +170,7 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       }
       return entries;
     },
-    chain: (tenantId, entries, head) => chainOn(head, tenantId, entries),
+    chain: (tenantId, entries, head) => chainOn(head, tenantId, entries, hasher),
     knownHead: (tenantId) => writer.cachedHead(tenantId),
     commit: (tenantId, entries, prechained) => writer.commit(tenantId, entries, prechained),
   };
@@ -176,7 +212,15 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       }
       cursor = page.nextCursor;
     } while (cursor);
-    const cp = signCheckpoint({ heads, privateKey: options.checkpoints.privateKey, createdAt: clock.date().toISOString(), prevSignature: lastCheckpoint?.signature ?? null });
+    // The log continues where the published one ends (after a restart too): same link, next number.
+    lastCheckpoint ??= await latestPublished(options.checkpoints);
+    const cp = signCheckpoint({
+      heads,
+      privateKey: options.checkpoints.privateKey,
+      createdAt: clock.date().toISOString(),
+      prevSignature: lastCheckpoint?.signature ?? null,
+      seq: (lastCheckpoint?.payload.seq ?? 0) + 1,
+    });
     const results = await Promise.allSettled(options.checkpoints.sinks.map((s) => s.write(cp)));
     lastCheckpoint = cp;
     const failed = results.flatMap((r, i) => (r.status === "rejected" ? [options.checkpoints!.sinks[i]!.name] : []));
@@ -217,16 +261,23 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       const anchors = input.checkpoints && input.checkpoints.length > 0
         ? checkpointAnchors(input.checkpoints, input.tenantId, publicKey ?? missingPublicKey())
         : [];
-      return verifyStoreChain({ store, tenantId: input.tenantId, anchors, ...(input.from !== undefined ? { from: input.from } : {}), ...(input.to !== undefined ? { to: input.to } : {}) });
+      return verifyStoreChain({ store, tenantId: input.tenantId, anchors, macKeys, requireMac: false, ...(input.from !== undefined ? { from: input.from } : {}), ...(input.to !== undefined ? { to: input.to } : {}) });
     },
     async verifyAll(input = {}) {
       const out: VerifyResult[] = [];
+      // Every chain a checkpoint names must still exist: a chain deleted whole is tampering too.
+      const named = new Set<TenantKey>();
+      for (const cp of input.checkpoints ?? []) for (const h of (cp as SignedCheckpoint).payload?.heads ?? []) named.add(h.tenantId);
       let cursor: string | null = null;
       do {
         const page = await store.chains({ limit: 1000, cursor });
-        for (const tenantId of page.items) out.push(await log.verify({ tenantId, ...(input.checkpoints ? { checkpoints: input.checkpoints } : {}) }));
+        for (const tenantId of page.items) {
+          named.delete(tenantId);
+          out.push(await log.verify({ tenantId, ...(input.checkpoints ? { checkpoints: input.checkpoints } : {}) }));
+        }
         cursor = page.nextCursor;
       } while (cursor);
+      for (const tenantId of named) out.push(await log.verify({ tenantId, checkpoints: input.checkpoints! }));
       return out;
     },
     async query(input) {
@@ -247,12 +298,45 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
         throw new ValidationError("[ops/audit] forgetSubject: no keys option (SubjectKeyStore) was given, nothing is sealed", [{ path: "keys", message: "required" }]);
       const tenantId = parseInput(TenantIdSchema.nullable(), input.tenantId ?? null, { pkg: "audit", what: "forgetSubject tenantId" });
       const actor = parseInput(ActorRefSchema, input.actor, { pkg: "audit", what: "forgetSubject actor" });
+      const extra = parseInput(IdentifiersSchema, input.identifiers ?? [], { pkg: "audit", what: "forgetSubject identifiers" });
       await queue.flush();
+      // What identifies the person, read from their own sealed fields before the key goes.
+      const found = await subjectIdentifiers(store, options.keys, tenantId, subjectId);
+      const identifiers = [...new Set([...extra, ...found.identifiers])];
+      const pseudonym = `forgotten_${randomUUID().replace(/-/g, "").slice(0, 20)}`;
+      const forget = { tenantId, subjectId, identifiers, pseudonym };
+      const elsewhere = async (name: string, s: { forgetSubject?: (i: typeof forget) => Promise<{ records: number }> } | undefined) =>
+        !s ? null : typeof s.forgetSubject === "function" ? { store: name, records: (await s.forgetSubject(forget)).records } : { store: name, records: 0, unsupported: true };
+      const others = [
+        await elsewhere("authEvents", options.erasure?.authEvents),
+        await elsewhere("incidents", options.erasure?.incidents),
+        await elsewhere("notifications", options.erasure?.outbox),
+      ].filter((x): x is { store: string; records: number; unsupported?: boolean } => x !== null);
       const keysDestroyed = await options.keys.destroy({ tenantId, subjectId });
-      await append({ action: "SUBJECT_FORGOTTEN", actor, tenantId, target: { id: subjectId, type: "subject" }, ...(input.reason ? { reason: input.reason } : {}), meta: { keysDestroyed } });
-      return { keysDestroyed };
+      const report: ForgetReport = {
+        keysDestroyed,
+        pseudonym,
+        erased: [{ store: "audit", records: found.entries, fields: [...found.fields].sort() }, ...others],
+      };
+      // The entry says who asked and what was erased where, never what the person's data was:
+      // the reason is scrubbed of every identifier found, then redacted like any free text.
+      const reason = input.reason ? scrubText(input.reason, identifiers.map((text) => ({ text, replacement: ERASED })).sort((a, b) => b.text.length - a.text.length)) : undefined;
+      await append({
+        action: "SUBJECT_FORGOTTEN",
+        actor,
+        tenantId,
+        target: { id: subjectId, type: "subject" },
+        ...(reason ? { reason } : {}),
+        meta: { keysDestroyed, pseudonym, erased: report.erased.map((e) => ({ store: e.store, records: e.records, ...(e.unsupported ? { unsupported: true } : {}) })) },
+      });
+      return report;
     },
     auditRead,
+    signExport(input) {
+      if (!options.checkpoints) return null;
+      const key = privateKeyOf(options.checkpoints.privateKey);
+      return { keyId: checkpointKeyId(key), signature: sign(null, Buffer.from(input, "utf8"), key).toString("base64") };
+    },
     stats: () => ({
       queued: queue.queued,
       dropped: queue.dropped,
@@ -301,6 +385,62 @@ function redactInput(input: AuditEntryInput<string>, options: RedactOptions, max
   return out;
 }
 
+/** The newest checkpoint a sink that can read back (`latest()`) holds, signed by this log's key. */
+async function latestPublished(options: CheckpointOptions): Promise<SignedCheckpoint | null> {
+  const key = publicKeyOf(privateKeyOf(options.privateKey));
+  let best: SignedCheckpoint | null = null;
+  for (const sink of options.sinks) {
+    const latest = (sink as { latest?: () => Promise<SignedCheckpoint | null> }).latest;
+    if (typeof latest !== "function") continue;
+    const cp = await latest.call(sink);
+    if (cp && verifyCheckpoint(cp, key) && (best === null || (cp.payload.seq ?? 0) > (best.payload.seq ?? 0))) best = cp;
+  }
+  return best;
+}
+
+const IdentifiersSchema = z.array(z.string().min(1).max(1024)).max(1000);
+
+/** The strings in the person's own sealed fields (name, e-mail, phone, IP, user agent...), and how many entries hold them. */
+async function subjectIdentifiers(store: AuditStore, keys: SubjectKeyStore, tenantId: TenantKey, subjectId: string): Promise<{ identifiers: string[]; entries: number; fields: Set<string> }> {
+  const identifiers = new Set<string>();
+  const fields = new Set<string>();
+  let entries = 0;
+  const cache = new Map<string, SubjectKey | null>();
+  const collect = (v: unknown) => {
+    if (typeof v === "string") {
+      if (v.length >= 3 && identifiers.size < 1000) identifiers.add(v);
+    } else if (v && typeof v === "object") for (const x of Object.values(v)) collect(x);
+  };
+  for (const filter of [{ subjectId }, { actorId: subjectId }]) {
+    let cursor: string | null = null;
+    do {
+      const page = await store.query({ tenantId, ...filter, limit: 1000, cursor });
+      for (const r of page.items) {
+        let mine = false;
+        for (const part of sealedParts(r.sealed)) {
+          if (!cache.has(part.keyId)) cache.set(part.keyId, await keys.get({ tenantId, keyId: part.keyId }));
+          const key = cache.get(part.keyId);
+          if (!key || key.subjectId !== subjectId) continue;
+          mine = true;
+          for (const f of part.fields) fields.add(f.replace(/^meta\..*\./, "meta.**."));
+          const view = unsealRecord({ ...r, sealed: { ...part, more: [] } }, key);
+          for (const f of part.fields) collect(pathValue(view, f));
+        }
+        // Entries they acted in without a subject: their sealed part counts once.
+        if (mine && !(filter.actorId && r.subject?.id === subjectId)) entries++;
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+  return { identifiers: [...identifiers], entries, fields };
+}
+
+function pathValue(view: object, path: string): unknown {
+  let v: unknown = view;
+  for (const p of path.split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[p.replace(/%2E/g, ".").replace(/%25/g, "%")] : undefined;
+  return v;
+}
+
 function missingPublicKey(): never {
   throw new ValidationError("[ops/audit] verify with checkpoints needs publicKey (or checkpoints.privateKey) in createAuditLog", [{ path: "publicKey", message: "required" }]);
 }
@@ -310,13 +450,14 @@ export async function unsealAll(records: readonly AuditRecord[], keys: SubjectKe
   const cache = new Map<string, SubjectKey | null>();
   const out: AuditEntryView[] = [];
   for (const r of records) {
-    let key: SubjectKey | null = null;
-    if (r.sealed && keys) {
-      const k = `${r.tenantId ?? ""}\u0000${r.sealed.keyId}`;
-      if (!cache.has(k)) cache.set(k, await keys.get({ tenantId: r.tenantId, keyId: r.sealed.keyId }));
-      key = cache.get(k) ?? null;
-    }
-    out.push(unsealRecord(r, key));
+    const found = new Map<string, SubjectKey | null>();
+    if (keys)
+      for (const part of sealedParts(r.sealed)) {
+        const k = `${r.tenantId ?? ""}\u0000${part.keyId}`;
+        if (!cache.has(k)) cache.set(k, await keys.get({ tenantId: r.tenantId, keyId: part.keyId }));
+        found.set(part.keyId, cache.get(k) ?? null);
+      }
+    out.push(unsealRecord(r, (keyId) => found.get(keyId) ?? null));
   }
   return out;
 }

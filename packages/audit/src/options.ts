@@ -26,7 +26,9 @@ const OptionsSchema = z.object({
     .optional(),
   maxAttempts: z.number().int().min(1, "expected a positive integer").optional(),
   keys: hasMethods("getOrCreate", "get", "destroy").optional(),
-  personalFields: z.array(z.string().regex(/^(actor\.(ip|userAgent)|reason|target\.name|subject\.type|meta\.[^.]+)$/, "expected actor.ip, actor.userAgent, reason, target.name, subject.type or meta.<key>")).optional(),
+  personalFields: z
+    .array(z.string().max(512).regex(/^(actor\.(ip|userAgent)|reason|target\.name|subject\.type|meta(\.(?!\*\*)[^.]+)*\.\*\*\.[^.*]+|meta(\.(?!\*\*)[^.]+)+)$/, "expected actor.ip, actor.userAgent, reason, target.name, subject.type, meta.<key>[.<key>...] or meta.**.<key>"))
+    .optional(),
   checkpoints: z
     .object({
       privateKey: z.unknown(),

@@ -1,5 +1,6 @@
 import type { AuditRecord, AuditStore, TenantKey } from "@ops/core";
-import { GENESIS_HASH, computeAuditHash } from "./encoding.js";
+import { GENESIS_HASH } from "./encoding.js";
+import { checkEntryHash, isKeyedHash } from "./mac.js";
 
 /**
  * What went wrong at the first bad position:
@@ -38,6 +39,9 @@ export interface VerifyResult {
   lastHash: string | null;
   /** Checkpoint anchors that were compared (and matched, when ok). */
   anchorsChecked: number;
+  /** Keyed entries whose MAC was checked, and keyed entries whose key was not given (content unchecked). */
+  macsChecked: number;
+  macsUnverifiable: number;
   problem: ChainProblem | null;
 }
 
@@ -65,14 +69,29 @@ export class ChainVerifier {
   private problem: ChainProblem | null = null;
   private lastSeq: number | null = null;
   private lastHash: string | null = null;
+  private readonly macKeys: ReadonlyMap<string, Buffer> | null;
+  private keyedSeen: boolean;
+  private macsChecked = 0;
+  private macsUnverifiable = 0;
 
   /**
    * @param fromSeq first seq expected (default 1)
    * @param prevHash hash of entry `fromSeq - 1` (default: the genesis "" for seq 1)
    * @param anchors trusted positions from verified checkpoints
    */
-  constructor(opts: { tenantId: TenantKey; fromSeq?: number; prevHash?: string; anchors?: readonly ChainAnchor[] }) {
+  constructor(opts: {
+    tenantId: TenantKey;
+    fromSeq?: number;
+    prevHash?: string;
+    anchors?: readonly ChainAnchor[];
+    /** MAC keys by id: keyed entries are checked with them; once one keyed entry is seen, an unkeyed one after it is a forgery. */
+    macKeys?: ReadonlyMap<string, Buffer> | null;
+    /** Every entry must be keyed (a chain written in keyed mode from its start). */
+    requireMac?: boolean;
+  }) {
     this.tenantId = opts.tenantId;
+    this.macKeys = opts.macKeys ?? null;
+    this.keyedSeen = opts.requireMac === true;
     this.expectedSeq = opts.fromSeq ?? 1;
     this.prevHash = opts.prevHash ?? GENESIS_HASH;
     this.anchors = new Map((opts.anchors ?? []).filter((a) => a.seq >= this.expectedSeq).map((a) => [a.seq, a.hash]));
@@ -100,7 +119,9 @@ export class ChainVerifier {
       this.problem = {
         kind: "truncated",
         seq: at,
-        message: `chain ends at seq ${at - 1} but a signed checkpoint covers seq ${this.maxAnchor}: entries from seq ${at} were removed`,
+        message: at === 1 && this.checked === 0
+          ? `the chain has no entry at all but a signed checkpoint covers seq ${this.maxAnchor}: the whole chain was deleted`
+          : `chain ends at seq ${at - 1} but a signed checkpoint covers seq ${this.maxAnchor}: entries from seq ${at} were removed`,
       };
     }
     return {
@@ -110,6 +131,8 @@ export class ChainVerifier {
       lastSeq: this.lastSeq,
       lastHash: this.lastHash,
       anchorsChecked: this.anchorsChecked,
+      macsChecked: this.macsChecked,
+      macsUnverifiable: this.macsUnverifiable,
       problem: this.problem,
     };
   }
@@ -136,7 +159,16 @@ export class ChainVerifier {
       return this.fail("removed", this.expectedSeq, `seq ${this.expectedSeq}${seq - 1 > this.expectedSeq ? `..${seq - 1}` : ""} missing (next present is ${seq})`);
     }
     const next = buf[i + 1];
-    if (computeAuditHash(r) !== r.hash) {
+    const keyed = isKeyedHash(r.hash);
+    if (!keyed && this.keyedSeen && this.macKeys)
+      return this.fail("inserted", seq, `entry at seq ${seq} has no MAC after keyed entries: it was written without the key`, r.id);
+    const own = checkEntryHash(r, this.macKeys);
+    if (keyed) {
+      this.keyedSeen = true;
+      if (own === "ok") this.macsChecked++;
+      else if (own === "unverifiable") this.macsUnverifiable++;
+    }
+    if (own === "bad") {
       if (next && next.prevHash === this.prevHash)
         return this.fail("inserted", seq, `entry at seq ${seq} was never part of the chain (the next entry links past it)`, r.id);
       return this.fail("modified", seq, `entry at seq ${seq} does not match its hash: content was changed`, r.id);
@@ -183,6 +215,8 @@ export async function verifyStoreChain(input: {
   to?: number;
   anchors?: readonly ChainAnchor[];
   pageSize?: number;
+  macKeys?: ReadonlyMap<string, Buffer> | null;
+  requireMac?: boolean;
 }): Promise<VerifyResult> {
   const { store, tenantId } = input;
   const from = Math.max(1, input.from ?? 1);
@@ -194,7 +228,7 @@ export async function verifyStoreChain(input: {
     if (before[0] && Number(before[0].seq) === from - 1) prevHash = before[0].hash;
     else return verifyStoreChain({ ...input, from: from - 1 });
   }
-  const v = new ChainVerifier({ tenantId, fromSeq: from, prevHash, anchors: (input.anchors ?? []).filter((a) => input.to === undefined || a.seq <= input.to) });
+  const v = new ChainVerifier({ tenantId, fromSeq: from, prevHash, anchors: (input.anchors ?? []).filter((a) => input.to === undefined || a.seq <= input.to), macKeys: input.macKeys ?? null, requireMac: input.requireMac === true });
   let cursor = from;
   for (;;) {
     const page = await store.range({ tenantId, fromSeq: cursor, ...(input.to !== undefined ? { toSeq: input.to } : {}), limit: pageSize });

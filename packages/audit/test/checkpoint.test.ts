@@ -149,7 +149,7 @@ describe("checkpoint sinks", () => {
       await log.checkpoint();
     }
     const all = await sink.readAll();
-    expect(verifyCheckpointLog(all, keys.publicKey)).toEqual({ ok: true, checked: 4 });
+    expect(verifyCheckpointLog(all, keys.publicKey)).toEqual({ ok: true, checked: 4, lastSeq: 4 });
     expect(verifyCheckpointLog([all[0]!, all[2]!, all[3]!], keys.publicKey)).toMatchObject({ ok: false, badIndex: 1 });
     expect(verifyCheckpointLog([all[0]!, all[2]!, all[1]!], keys.publicKey)).toMatchObject({ ok: false, badIndex: 1 });
     const edited = structuredClone(all);

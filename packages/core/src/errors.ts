@@ -9,7 +9,9 @@ export type OpsErrorCode =
   | "UNAVAILABLE"
   | "UNSUPPORTED"
   | "INTEGRITY"
-  | "CONFIG";
+  | "CONFIG"
+  /** A change needs another principal's approval under the environment's policy (@ops/flags change requests). */
+  | "APPROVAL_REQUIRED";
 
 export interface OpsErrorOptions {
   cause?: unknown;

@@ -17,3 +17,4 @@ export * from "./stores/counter-store.js";
 export * from "./stores/outbox-store.js";
 export * from "./stores/bundle.js";
 export * from "./stores/input-checks.js";
+export * from "./stores/forget.js";

@@ -1,5 +1,5 @@
 import { ValidationError, type JsonValue } from "@ops/core";
-import { createBucketer, type Bucketer } from "./bucketing/bucketers.js";
+import { createBucketer, type Bucketer, type BucketingOptions } from "./bucketing/bucketers.js";
 import { jsonEqual, valueMatchesType, type FlagConfig, type Rollout, type SegmentConfig, type Serve } from "./config.js";
 import { compileAll, type Predicate } from "./targeting/conditions.js";
 import type { EvaluationContext, EvaluationDetails, EvaluationErrorCode, EvaluationReason, FlagType } from "./types.js";
@@ -63,6 +63,13 @@ export function rollOut(r: CompiledRollout, ctx: EvaluationContext): Details | n
   if (unit === null) return null;
   const slot = r.bucketer.slot(unit);
   return slot < 0 ? null : (r.outcomes[slot] ?? null);
+}
+
+/** The stored bucketing settings as `createBucketer` options (absent fields stay absent). */
+function bucketingOptions(b: NonNullable<Rollout["bucketing"]>): BucketingOptions {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = v;
+  return out as BucketingOptions;
 }
 
 function segmentPredicate(seg: SegmentConfig, path: string): Predicate {
@@ -134,17 +141,7 @@ export function compileFlag(input: CompileInput): CompiledFlag {
         key,
         slots.map((s) => s.weight),
         isSplit,
-        b
-          ? {
-              mode: b.mode,
-              ...(b.salt !== undefined ? { salt: b.salt } : {}),
-              ...(b.groupId !== undefined ? { groupId: b.groupId } : {}),
-              ...(b.seed !== undefined ? { seed: b.seed } : {}),
-              ...(b.hashVersion !== undefined ? { hashVersion: b.hashVersion } : {}),
-              ...(b.ldSalt !== undefined ? { ldSalt: b.ldSalt } : {}),
-              ...(b.ldSeed !== undefined ? { ldSeed: b.ldSeed } : {}),
-            }
-          : {},
+        b ? bucketingOptions(b) : {},
       ),
       outcomes,
     };
@@ -157,7 +154,7 @@ export function compileFlag(input: CompileInput): CompiledFlag {
 
   const rules: CompiledRule[] = config.rules.map((rule, i) => {
     const path = `rules[${i}]`;
-    const conds = compileAll(rule.when, `${path}.when`);
+    const conds = compileAll(rule.when, `${path}.when`, config.semantics);
     const segs = rule.segments.map((name) => {
       const seg = input.segments.get(name);
       if (!seg)

@@ -21,9 +21,19 @@ export const ConditionSchema = z
     op: z.enum(CONDITION_OPS),
     value: Primitive.optional(),
     values: z.array(Primitive).max(10_000).optional(),
+    /** Unleash semantics only (`semantics: "unleash"`): Unleash's `caseInsensitive` and `inverted`. */
+    caseInsensitive: z.boolean().optional(),
+    inverted: z.boolean().optional(),
   })
   .strict();
 export type Condition = z.infer<typeof ConditionSchema>;
+
+/**
+ * How a flag's rule conditions are evaluated: `ops` (typed comparisons, the default) or `unleash`
+ * (unleash-client's constraint semantics, for flags imported from Unleash).
+ */
+export const SemanticsSchema = z.enum(["ops", "unleash"]);
+export type Semantics = z.infer<typeof SemanticsSchema>;
 
 export const BucketingSchema = z
   .object({
@@ -32,6 +42,11 @@ export const BucketingSchema = z
     groupId: z.string().max(200).optional(),
     seed: z.string().max(200).optional(),
     hashVersion: z.union([z.literal(1), z.literal(2)]).optional(),
+    /** GrowthBook's own units (see `BucketingOptions`): coverage 0..1, weights as fractions, ranges [start, end). */
+    coverage: z.number().min(0).max(1).optional(),
+    weights: z.array(z.number().min(0).max(1)).max(100).optional(),
+    range: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
+    ranges: z.array(z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)])).max(100).optional(),
     ldSalt: z.string().max(200).optional(),
     ldSeed: z.number().int().optional(),
   })
@@ -94,6 +109,7 @@ export const FlagPatchSchema = z
     defaultVariant: VariantName.nullable().optional(),
     offVariant: VariantName.nullable().optional(),
     variants: z.record(VariantName, JsonValueSchema).optional(),
+    semantics: SemanticsSchema.optional(),
     rules: z.array(RuleSchema).max(200).optional(),
     rollout: RolloutSchema.nullable().optional(),
     description: z.string().max(2000).optional(),
@@ -124,6 +140,8 @@ export const FlagConfigSchema = z
     /** Served (named) when the flag is disabled, instead of the caller's default. */
     offVariant: VariantName.optional(),
     variants: z.record(VariantName, JsonValueSchema).optional(),
+    /** How rules' conditions are evaluated (default `ops`; `unleash` for imported Unleash flags). */
+    semantics: SemanticsSchema.optional(),
     rules: z.array(RuleSchema).max(200).default([]),
     rollout: RolloutSchema.nullable().optional(),
     description: z.string().max(2000).optional(),

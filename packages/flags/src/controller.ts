@@ -3,12 +3,15 @@ import {
   NotFoundError,
   ValidationError,
   parseInput,
+  type AuditSinkEntry,
   type FlagRecord,
   type FlagStore,
   type FlagWriter,
   type JsonValue,
   type TenantKey,
 } from "@ops/core";
+import { ApprovalRequiredError } from "./approvals/errors.js";
+import { FlagChangeSchema, type FlagChange, type PlannedChange } from "./approvals/change.js";
 import { auditChange } from "./audit-change.js";
 import { compileFlag } from "./compile.js";
 import {
@@ -41,6 +44,9 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   private readonly maxAttempts: number;
   private scheduleTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly tracker: UsageTracker;
+  /** Audit entries of committed writes whose sink rejected: retried in order (each refresh, each write). */
+  private readonly auditQueue: AuditSinkEntry[] = [];
+  private auditDraining: Promise<void> | null = null;
 
   /** @throws ValidationError when `env` is not an environment slug, ConfigError for a bad option. */
   constructor(store: FlagStore, env: string, options: FeatureFlagControllerOptions<D> = {}) {
@@ -51,6 +57,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   }
 
   protected override async maintain(): Promise<void> {
+    await this.retryAudits();
     await this.applyDueChanges().catch((err: unknown) => this.onError(err, { operation: "schedule" }));
     const every = this.options.usageFlushMs ?? 600_000;
     if (every > 0 && this.clock.now() - this.tracker.lastFlush >= every)
@@ -256,6 +263,94 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     );
   }
 
+  // ---------------------------------------------------------------- approvals
+
+  /**
+   * The kill switch without approval, for emergencies: disables the flag even where
+   * `requireApproval` is set, audited with `meta.approvalBypass: "emergency"`.
+   * @throws ValidationError, NotFoundError, ConflictError
+   */
+  async emergencyDisable(input: { key: string; actorUserId: string; reason: string }): Promise<FlagRecord> {
+    const p = parseInput(I.DeleteFlagInput, input, { pkg: "flags", what: "emergencyDisable input" });
+    const rec = await this.mutate(
+      { key: p.key, tenantId: null },
+      { actor: p.actorUserId, reason: p.reason, op: "disable", bypass: true, meta: { approvalBypass: "emergency" } },
+      (current) => {
+        const base = current ? this.parseStored(p.key, current) : this.configFromDefinition(p.key);
+        return this.validated(p.key, applyPatch(base, { enabled: false }));
+      },
+    );
+    return rec!;
+  }
+
+  /**
+   * What `change` would write now, without writing: the target record, its current version and
+   * the validated next config. Change requests store this and apply it later at that version.
+   * @throws ValidationError (bad change or a value of the wrong type), NotFoundError
+   */
+  async planChange(key: string, change: FlagChange): Promise<PlannedChange> {
+    const k = parseInput(I.DeleteFlagInput.shape.key, key, { pkg: "flags", what: "key" });
+    const c = parseInput(FlagChangeSchema, change, { pkg: "flags", what: "change" });
+    const tenantId = c.kind === "set" ? (c.tenantId ?? null) : c.kind === "clearOverride" ? c.tenantId : null;
+    const current = await this.store.get({ env: this.env, key: k, tenantId });
+    const baseVersion = current?.version ?? null;
+    const global = async () => (tenantId === null ? current : await this.store.get({ env: this.env, key: k, tenantId: null }));
+    switch (c.kind) {
+      case "set": {
+        if (tenantId !== null) {
+          const g = await global();
+          const parsed = g ? FlagConfigSchema.safeParse(g.config) : null;
+          const type = this.options.definitions?.[k]?.type ?? (parsed?.success ? parsed.data.type : null);
+          if (type && !valueMatchesType(type, c.value))
+            throw new ValidationError(`[ops/flags] invalid change.value for flag "${k}": expected a ${type}`, [{ path: "change.value", message: `expected a ${type}` }]);
+          return { key: k, tenantId, baseVersion, config: { value: c.value }, op: "set" };
+        }
+        const base = current ? this.parseStored(k, current) : this.newConfig(k, c.value);
+        if (!valueMatchesType(base.type, c.value))
+          throw new ValidationError(`[ops/flags] invalid change.value for flag "${k}": expected a ${base.type}`, [{ path: "change.value", message: `expected a ${base.type}` }]);
+        return { key: k, tenantId, baseVersion, config: this.validated(k, { ...base, value: c.value }), op: "set" };
+      }
+      case "clearOverride":
+      case "delete":
+        if (!current) throw new NotFoundError(`[ops/flags] flag "${k}" has no ${c.kind === "delete" ? "definition" : `override for tenant ${tenantId}`} in ${this.env}`);
+        return { key: k, tenantId, baseVersion, config: null, op: c.kind === "delete" ? "delete" : "clear" };
+      default: {
+        const patch: FlagPatch =
+          c.kind === "update" ? c.patch : c.kind === "enable" ? { enabled: c.enabled } : c.kind === "rules" ? { rules: c.rules } : { rollout: c.rollout };
+        const base = current ? this.parseStored(k, current) : this.configFromDefinition(k);
+        const op = c.kind === "enable" ? (c.enabled ? "enable" : "disable") : c.kind;
+        return { key: k, tenantId, baseVersion, config: this.validated(k, applyPatch(base, patch)), op };
+      }
+    }
+  }
+
+  /**
+   * Writes a planned change with compare-and-set at the version it was planned on, past the
+   * approval policy (callers: `FlagChangeRequests.approve`). A delete of the flag also removes its
+   * tenant overrides. Audited like any change, with `meta`.
+   * @throws ConflictError when the record moved since it was planned
+   */
+  async applyPlannedChange(plan: PlannedChange, how: { actor: string; reason: string; meta?: Record<string, JsonValue> }): Promise<FlagRecord | null> {
+    const at = { key: plan.key, tenantId: plan.tenantId };
+    const opts = { actor: how.actor, reason: how.reason, op: plan.op as Op, expectedVersion: plan.baseVersion, bypass: true, ...(how.meta ? { meta: how.meta } : {}) };
+    const written = await this.mutate(at, opts, () =>
+      plan.config === null ? null : plan.tenantId === null ? this.validated(plan.key, plan.config as FlagConfig) : plan.config,
+    );
+    if (plan.op === "delete" && plan.tenantId === null) {
+      const records = await this.store.snapshot({ env: this.env });
+      for (const r of records.filter((x) => x.key === plan.key && x.tenantId !== null))
+        await this.mutate({ key: plan.key, tenantId: r.tenantId }, { ...opts, expectedVersion: undefined }, () => null).catch((err: unknown) => {
+          if (!(err instanceof NotFoundError)) throw err;
+        });
+    }
+    return written;
+  }
+
+  /** @internal The stored config of one record, or null (change requests show it as "before"). */
+  async getValueRecord(key: string, tenantId: TenantKey): Promise<JsonValue | null> {
+    return (await this.store.get({ env: this.env, key, tenantId }))?.config ?? null;
+  }
+
   // ---------------------------------------------------------------- FlagWriter
 
   /** This controller as the `FlagWriter` port (incidents use it to flip flags and roll back). */
@@ -338,9 +433,22 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
    */
   private async mutate(
     at: { key: string; tenantId: TenantKey },
-    how: { actor: string; reason: string; op: Op; expectedVersion?: number | undefined; meta?: Record<string, JsonValue>; audit?: boolean },
+    how: {
+      actor: string;
+      reason: string;
+      op: Op;
+      expectedVersion?: number | null | undefined;
+      meta?: Record<string, JsonValue>;
+      audit?: boolean;
+      /** Set by approved change requests and the emergency kill switch: skips the approval policy. */
+      bypass?: boolean;
+    },
     fn: (current: FlagRecord | null) => JsonValue | null | typeof NO_CHANGE,
   ): Promise<FlagRecord | null> {
+    if (this.options.requireApproval && !how.bypass && how.op !== "usage" && how.op !== "scheduled-apply")
+      throw new ApprovalRequiredError(
+        `[ops/flags] flag "${at.key}": changes in ${this.env} need an approved change request (requireApproval); use FlagChangeRequests.propose`,
+      );
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const current = await this.store.get({ env: this.env, ...at });
       if (how.expectedVersion !== undefined && (current?.version ?? null) !== how.expectedVersion)
@@ -367,8 +475,8 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       }
       if (this.state.apply(at, written)) this.changed([at.key]);
       this.armSchedule();
-      if (how.audit !== false)
-        await this.options.audit?.record({
+      if (how.audit !== false && this.options.audit)
+        await this.audited({
           action: "FLAG_CHANGE",
           actor: { id: how.actor, type: how.op === "scheduled-apply" ? "system" : "user" },
           tenantId: at.tenantId,
@@ -387,6 +495,44 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       return written;
     }
     throw new ConflictError(`[ops/flags] flag "${at.key}": gave up after ${this.maxAttempts} compare-and-set attempts under contention`);
+  }
+
+  /**
+   * Audit entries still waiting because the sink rejected them (oldest first). They are retried in
+   * order on every refresh and every write; `retryAudits()` retries now.
+   */
+  pendingAudits(): number {
+    return this.auditQueue.length;
+  }
+
+  /** Retries the waiting audit entries in order, stopping at the first that fails. Never throws. */
+  retryAudits(): Promise<void> {
+    if (this.auditDraining) return this.auditDraining;
+    const run = async () => {
+      while (this.auditQueue.length > 0) {
+        try {
+          await this.options.audit!.record(this.auditQueue[0]!);
+        } catch (err) {
+          this.onError(err, { operation: "audit", key: String(this.auditQueue[0]!.target?.id ?? "") });
+          return;
+        }
+        this.auditQueue.shift();
+      }
+    };
+    this.auditDraining = run().finally(() => (this.auditDraining = null));
+    return this.auditDraining;
+  }
+
+  /**
+   * Records the audit entry of a committed write. The write stands whatever the sink does: a
+   * rejected entry waits (in order, behind older ones) and is retried, so the caller's write never
+   * rejects because its audit entry could not be written yet.
+   */
+  private async audited(entry: AuditSinkEntry): Promise<void> {
+    this.auditQueue.push(entry);
+    await this.retryAudits();
+    // A drain already in flight may have missed the entry pushed meanwhile: one more pass.
+    if (this.auditQueue.includes(entry) && !this.auditDraining) await this.retryAudits();
   }
 
   private armSchedule(): void {

@@ -1,10 +1,11 @@
 import * as z from "zod";
 import { ConfigError, issuesFromZod, type AuditSink, type Clock, type JsonValue } from "@ops/core";
 import type { FlagDefinitions } from "./define-flags.js";
+import type { EvaluationTelemetry } from "./telemetry.js";
 
 /** What `onError` is told about: a failed load or refresh, a malformed stored flag, a throwing evaluation. */
 export interface FlagErrorInfo {
-  operation: "load" | "refresh" | "compile" | "evaluate" | "schedule" | "backup" | "usage";
+  operation: "load" | "refresh" | "compile" | "evaluate" | "schedule" | "backup" | "usage" | "audit";
   key?: string;
 }
 
@@ -43,6 +44,18 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
   healthCheckTimeoutMs?: number;
   /** Start loading in the constructor (default true). */
   autoStart?: boolean;
+  /**
+   * Four-eyes policy for this environment (e.g. `env === "prod"`): every direct write (values,
+   * rules, rollouts, kill switch, tenant overrides, segments, schedules, deletes) throws
+   * `ApprovalRequiredError`; changes go through `FlagChangeRequests` and another principal's
+   * approval. The one exception is `emergencyDisable` (audited as a bypass). Default false.
+   */
+  requireApproval?: boolean;
+  /**
+   * Told about every evaluation, synchronously on the hot path (sample inside). `createFlagTelemetry`
+   * from `@ops/flags/otel` emits OpenTelemetry `feature_flag.evaluation` events.
+   */
+  telemetry?: EvaluationTelemetry;
 }
 
 const Ms = z.number().int("expected an integer number of milliseconds").min(0, "expected >= 0");
@@ -64,6 +77,8 @@ const OptionsSchema = z.object({
   autoStart: z.boolean().optional(),
   healthCheckIntervalMs: Ms.optional(),
   healthCheckTimeoutMs: Ms.optional(),
+  requireApproval: z.boolean().optional(),
+  telemetry: hasMethods("record").optional(),
 });
 
 /**

@@ -314,7 +314,10 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
   evaluate(key: string, context: EvaluationContext = EMPTY, defaultValue?: JsonValue): EvaluationDetails {
     try {
       const ready = this.loaded || this.options.bootstrap !== undefined || this.options.definitions?.[key] !== undefined;
-      return this.state.evaluate(key, context, ready, defaultValue);
+      const d = this.state.evaluate(key, context, ready, defaultValue);
+      const t = this.options.telemetry;
+      if (t !== undefined) t.record(d, context);
+      return d;
     } catch (err) {
       this.onError(err, { operation: "evaluate", key });
       return { flagKey: key, value: this.defaultOf(key), variant: null, reason: "ERROR", ruleId: null, errorCode: "GENERAL", errorMessage: String(err) };

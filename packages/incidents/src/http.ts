@@ -140,3 +140,54 @@ export function toNodeHandler(
     }
   };
 }
+
+/** The parts of a Fastify request `toFastifyHandler` reads (typed structurally: no fastify import). */
+export interface FastifyRequestLike {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** What Fastify's content-type parser made of the body (an object for JSON). */
+  body?: unknown;
+}
+
+/** The parts of a Fastify reply `toFastifyHandler` uses. */
+export interface FastifyReplyLike {
+  code(statusCode: number): unknown;
+  header(name: string, value: string): unknown;
+  send(payload?: unknown): unknown;
+}
+
+/**
+ * Serves a fetch-API handler from Fastify: `app.post("/api/ops/auth", toFastifyHandler(h))`.
+ * Fastify parses the body before any route handler runs, so the raw request stream is already
+ * consumed: `reply.hijack()` plus `toNodeHandler(h)(request.raw, reply.raw)` reads an empty body
+ * and answers 400. This adapter hands Fastify's parsed body (re-serialised) to the handler and
+ * answers through `reply`, so Fastify's hooks, logging and error handling still apply.
+ */
+export function toFastifyHandler(
+  handler: (req: Request) => Promise<Response> | Response,
+): (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown> {
+  return async (request, reply) => {
+    const url = new URL(request.url, `http://${String(request.headers.host ?? "localhost")}`);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(request.headers)) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+      else headers.set(k, v);
+    }
+    let init: string | Uint8Array | undefined;
+    if (request.method !== "GET" && request.method !== "HEAD" && request.body !== undefined && request.body !== null) {
+      const b = request.body;
+      if (typeof b === "string") init = b;
+      else if (b instanceof Uint8Array) init = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      else init = JSON.stringify(b);
+      headers.delete("content-length"); // the body may have been re-serialised
+    }
+    const response = await handler(new Request(url, { method: request.method, headers, ...(init !== undefined ? { body: init } : {}) }));
+    reply.code(response.status);
+    response.headers.forEach((v, k) => {
+      reply.header(k, v);
+    });
+    return reply.send(Buffer.from(await response.arrayBuffer()));
+  };
+}

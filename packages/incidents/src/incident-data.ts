@@ -9,6 +9,11 @@ export interface AppliedFlag {
   /** Whether a value was stored before (false: rollback clears it). */
   hadPrevious: boolean;
   previous: JsonValue;
+  /**
+   * Journaled before the flip, flip not yet confirmed. The previous value was read before the
+   * flip, so it is exact whether or not the flip happened (an instance that died here left it).
+   */
+  pending?: boolean;
 }
 
 export type MitigationStatus = "suggested" | "awaiting_approval" | "declined" | "applying" | "applied" | "failed" | "rolling_back" | "rolled_back";
@@ -20,6 +25,8 @@ export interface MitigationState {
   flags: Array<{ key: string; value: JsonValue; reason: string; tenantId: TenantKey }>;
   applied: AppliedFlag[];
   error?: string;
+  /** Token of the claim that owns this mitigation now; status writes check it (compare-and-set). */
+  lease?: string;
 }
 
 export interface Transition {

@@ -12,5 +12,5 @@ export * from "./mitigation.js";
 export * from "./noise.js";
 export * from "./notifications.js";
 export * from "./runtime.js";
-export { createAuthOpsHandler, toNodeHandler, type AuthOpsHandlerOptions } from "./http.js";
+export { createAuthOpsHandler, toNodeHandler, toFastifyHandler, type AuthOpsHandlerOptions, type FastifyRequestLike, type FastifyReplyLike } from "./http.js";
 export * from "./triage.js";

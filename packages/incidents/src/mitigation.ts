@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError, type FlagWriter, type IncidentRecord, type JsonValue, type TenantKey } from "@ops/core";
+import { ConflictError, NotFoundError, prefixedId, ValidationError, type FlagWriter, type IncidentRecord, type JsonValue, type TenantKey } from "@ops/core";
 import { dataOf, type AppliedFlag, type IncidentData, type MitigationState } from "./incident-data.js";
 import { SPINE_ACTOR, type IncidentManager } from "./lifecycle.js";
 
@@ -72,10 +72,11 @@ export class Mitigator {
     const at = this.manager.now();
     const wanted: MitigationState["status"] =
       mode === "suggest" || !this.flags || this.applicable(incident, flags).length === 0 ? "suggested" : this.policy.approve ? "awaiting_approval" : "applying";
+    const lease = prefixedId("lse");
     const claimed = await this.manager.mutate(
       incident.tenantId,
       incident.id,
-      (_r, cur) => (cur.mitigation ? null : { ...cur, mitigation: { status: wanted, at, by: this.instanceId, flags, applied: [] } }),
+      (_r, cur) => (cur.mitigation ? null : { ...cur, mitigation: { status: wanted, at, by: this.instanceId, flags, applied: [], lease } }),
       { claim: true },
     );
     if (!claimed) return { status: "skipped", applied: [] };
@@ -91,13 +92,13 @@ export class Mitigator {
         why = `approval hook failed: ${String((err as Error)?.message ?? err).slice(0, 200)}`;
       }
       if (!ok) {
-        await this.setStatus(claimed, "declined", undefined, why === "approval hook declined" ? undefined : why);
+        await this.setStatus(claimed, lease, "declined", undefined, why === "approval hook declined" ? undefined : why);
         await this.manager.record("INCIDENT_MITIGATION_DECLINED", claimed, SPINE_ACTOR, why, { flags: flags.map((f) => f.key) });
         return { status: "declined", applied: [] };
       }
-      await this.setStatus(claimed, "applying");
+      await this.setStatus(claimed, lease, "applying");
     }
-    return this.apply(claimed, flags);
+    return this.apply(claimed, lease, flags);
   }
 
   /**
@@ -107,6 +108,7 @@ export class Mitigator {
   async applyNow(input: { tenantId: TenantKey; id: string; actor: string }): Promise<MitigationResult> {
     if (!this.flags) throw new ValidationError("[ops/incidents] applyNow: no FlagWriter configured (flags option)", [{ path: "flags", message: "expected a FlagWriter" }]);
     let flags: MitigationState["flags"] = [];
+    const lease = prefixedId("lse");
     const claimed = await this.manager.mutate(input.tenantId, input.id, (_r, d) => {
       const st = d.mitigation?.status;
       if (st && st !== "suggested" && st !== "declined" && st !== "awaiting_approval" && st !== "rolled_back")
@@ -114,30 +116,67 @@ export class Mitigator {
       flags = d.mitigation?.flags ?? [];
       if (flags.length > 0 && this.applicable(_r, flags).length === 0)
         throw new ConflictError(`[ops/incidents] incident ${input.id}: its recommended flags are global; a tenant's incident does not change them (a global operator sets them)`);
-      return { ...d, mitigation: { status: "applying", at: this.manager.now(), by: input.actor, flags, applied: [] } };
+      return { ...d, mitigation: { status: "applying", at: this.manager.now(), by: input.actor, flags, applied: [], lease } };
     });
     if (!claimed) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
-    return this.apply(claimed, flags);
+    return this.apply(claimed, lease, flags);
   }
 
-  private async apply(incident: IncidentRecord, flags: MitigationState["flags"], already: readonly AppliedFlag[] = []): Promise<MitigationResult> {
-    const applied: AppliedFlag[] = [...already];
+  /**
+   * Flips the flags one by one. Before each flip its journal record (the exact previous value, read
+   * before the flip) is stored with the status, so rollback is exact after a crash at any step.
+   * Every status write is compare-and-set on the lease: an instance that lost its lease (it was
+   * slow, another took over) stops at its next write instead of going on applying.
+   */
+  private async apply(
+    incident: IncidentRecord,
+    lease: string,
+    flags: MitigationState["flags"],
+    already: readonly AppliedFlag[] = [],
+  ): Promise<MitigationResult> {
+    const applied: AppliedFlag[] = already.map((a) => ({ ...a }));
     try {
       for (const f of this.applicable(incident, flags)) {
-        if (applied.some((a) => a.key === f.key && a.tenantId === f.tenantId)) continue;
+        let entry = applied.find((a) => a.key === f.key && a.tenantId === f.tenantId);
+        if (entry && !entry.pending) continue;
+        const fresh = !entry;
+        if (!entry) {
+          const current = await this.flags!.getValue({ key: f.key, tenantId: f.tenantId });
+          entry = { key: f.key, tenantId: f.tenantId, value: f.value, hadPrevious: current !== undefined, previous: current === undefined ? null : current, pending: true };
+          applied.push(entry);
+          await this.setStatus(incident, lease, "applying", applied);
+        }
         const { previous } = await this.flags!.setValue({ key: f.key, value: f.value, tenantId: f.tenantId, actor: SPINE_ACTOR, reason: reasonOf(incident) });
-        applied.push({ key: f.key, tenantId: f.tenantId, value: f.value, hadPrevious: previous !== undefined, previous: previous === undefined ? null : previous });
-        // Progress is stored flag by flag, so an instance taking over a stale "applying" knows
-        // which previous values are real and never records its own flip as "previous".
-        await this.setStatus(incident, "applying", applied);
+        // A fresh entry takes the value the flip really replaced (someone may have written in
+        // between); a pending one from a crashed instance keeps its journal: the store may already
+        // hold our own value.
+        if (fresh) {
+          entry.hadPrevious = previous !== undefined;
+          entry.previous = previous === undefined ? null : previous;
+        }
+        delete entry.pending;
+        await this.setStatus(incident, lease, "applying", applied);
       }
     } catch (err) {
-      // Half-applied is worse than none: put back what was flipped, then report.
-      await this.restore(incident, applied).catch(() => {});
-      await this.setStatus(incident, "failed", [], String((err as Error)?.message ?? err));
+      if (err instanceof LeaseLostError) return { status: "skipped", applied: [] };
+      // Half-applied is worse than none: put back what was flipped, then report. The journal is
+      // kept on the failed mitigation, so what could not be restored can still be rolled back.
+      let kept = applied;
+      try {
+        await this.restore(incident, applied);
+        kept = [];
+      } catch {
+        // Not all put back: the journal stays whole, for a rollback later.
+      }
+      await this.setStatus(incident, lease, "failed", kept, String((err as Error)?.message ?? err)).catch(() => {});
       return { status: "failed", applied: [] };
     }
-    await this.setStatus(incident, "applied", applied);
+    try {
+      await this.setStatus(incident, lease, "applied", applied);
+    } catch (err) {
+      if (err instanceof LeaseLostError) return { status: "skipped", applied: [] };
+      throw err;
+    }
     try {
       await this.manager.transition({ tenantId: incident.tenantId, id: incident.id, to: "mitigated", actor: SPINE_ACTOR, reason: `flags set: ${applied.map((a) => a.key).join(", ")}` });
     } catch (err) {
@@ -156,18 +195,20 @@ export class Mitigator {
     for (const r of active) {
       const m = dataOf(r).mitigation;
       if (!m || (m.status !== "applying" && m.status !== "rolling_back") || nowMs - Date.parse(m.at) < leaseMs) continue;
+      const lease = prefixedId("lse");
       const claimed = await this.manager.mutate(
         r.tenantId,
         r.id,
-        (_r, d) => (d.mitigation?.status === m.status && d.mitigation.at === m.at ? { ...d, mitigation: { ...d.mitigation, at: this.manager.now(), by: this.instanceId } } : null),
+        (_r, d) =>
+          d.mitigation?.status === m.status && d.mitigation.at === m.at ? { ...d, mitigation: { ...d.mitigation, at: this.manager.now(), by: this.instanceId, lease } } : null,
         { claim: true },
       );
       if (!claimed) continue;
       n++;
-      if (m.status === "applying" && this.flags) await this.apply(claimed, m.flags, m.applied);
+      if (m.status === "applying" && this.flags) await this.apply(claimed, lease, m.flags, m.applied);
       else if (m.status === "rolling_back" && this.flags) {
         await this.restore(claimed, m.applied);
-        await this.setStatus(claimed, "rolled_back", m.applied);
+        await this.setStatus(claimed, lease, "rolled_back", m.applied);
         await this.manager.record("INCIDENT_ROLLED_BACK", claimed, SPINE_ACTOR, `rollback finished by ${this.instanceId}`, { flags: m.applied.map((a) => a.key) });
       }
     }
@@ -182,16 +223,18 @@ export class Mitigator {
   async rollback(input: { tenantId: TenantKey; id: string; actor?: string }): Promise<AppliedFlag[]> {
     const actor = input.actor ?? SPINE_ACTOR;
     let applied: AppliedFlag[] = [];
+    const lease = prefixedId("lse");
     const claimed = await this.manager.mutate(input.tenantId, input.id, (_r, d) => {
-      if (d.mitigation?.status !== "applied")
+      // A failed mitigation keeps the journal of what it could not put back: that rolls back too.
+      if (d.mitigation?.status !== "applied" && !(d.mitigation?.status === "failed" && d.mitigation.applied.length > 0))
         throw new ConflictError(`[ops/incidents] incident ${input.id}: nothing to roll back (mitigation is ${d.mitigation?.status ?? "absent"})`);
       applied = d.mitigation.applied;
-      return { ...d, mitigation: { ...d.mitigation, status: "rolling_back", at: this.manager.now(), by: actor } };
+      return { ...d, mitigation: { ...d.mitigation, status: "rolling_back", at: this.manager.now(), by: actor, lease } };
     });
     if (!claimed) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
     const kept = await this.restore(claimed, applied, actor);
     const restored = applied.filter((a) => !kept.some((k) => k.key === a.key && k.tenantId === a.tenantId));
-    await this.setStatus(claimed, "rolled_back", applied);
+    await this.setStatus(claimed, lease, "rolled_back", applied);
     const note = kept.length ? `, left ${kept.length} changed since the mitigation` : "";
     await this.manager.record("INCIDENT_ROLLED_BACK", claimed, actor, `restored ${restored.length} flag(s)${note}`, {
       flags: restored.map((a) => ({ key: a.key, tenantId: a.tenantId, restored: a.hadPrevious ? a.previous : null, cleared: !a.hadPrevious })) as JsonValue,
@@ -225,19 +268,32 @@ export class Mitigator {
     return kept;
   }
 
-  private async setStatus(incident: IncidentRecord, status: MitigationState["status"], applied?: AppliedFlag[], error?: string) {
-    await this.manager.mutate(incident.tenantId, incident.id, (_r, d: IncidentData) => ({
-      ...d,
-      mitigation: {
-        ...(d.mitigation ?? { flags: [], applied: [], by: this.instanceId, at: "" }),
-        status,
-        at: this.manager.now(),
-        ...(applied ? { applied } : {}),
-        ...(error ? { error } : {}),
-      },
-    }));
+  /**
+   * Writes the mitigation's status (and journal) only while `lease` still owns it: one
+   * compare-and-set on the incident's version, re-read on a version race.
+   * @throws LeaseLostError when another claim took the mitigation over.
+   */
+  private async setStatus(incident: IncidentRecord, lease: string, status: MitigationState["status"], applied?: AppliedFlag[], error?: string) {
+    await this.manager.mutate(incident.tenantId, incident.id, (_r, d: IncidentData) => {
+      if ((d.mitigation?.lease ?? lease) !== lease)
+        throw new LeaseLostError(`[ops/incidents] incident ${incident.id}: mitigation lease lost to ${d.mitigation?.by ?? "another instance"}; stopping`);
+      return {
+        ...d,
+        mitigation: {
+          ...(d.mitigation ?? { flags: [], applied: [], by: this.instanceId, at: "" }),
+          status,
+          at: this.manager.now(),
+          lease,
+          ...(applied ? { applied: applied.map((a) => ({ ...a })) } : {}),
+          ...(error ? { error } : {}),
+        },
+      };
+    });
   }
 }
+
+/** This instance no longer owns the mitigation (it was slow; another took it over). */
+export class LeaseLostError extends ConflictError {}
 
 /** Deep equality of JSON values (object key order ignored). */
 function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {

@@ -246,16 +246,31 @@ export class OutboxNotifier implements Notifier {
 
   /**
    * The idempotency key for one channel, or the earlier message when the dedupe window already
-   * holds this key. Window: the current fixed bucket (made unique by the store's key constraint, so racing
-   * processes agree) plus a look back into the previous bucket, which makes it sliding.
+   * holds this notification. The messages of one `dedupeKey` (any action) form a chain: the first
+   * in a window takes the window's key (the current fixed bucket, with a look back into the
+   * previous one, which makes it sliding), each later one is keyed on its predecessor's id. A
+   * repeat of the chain's last action within the window is a duplicate; any other action extends
+   * the chain, so trigger -> resolve -> trigger pages again. Racing processes compute the same key
+   * and the store's unique key makes exactly one of them enqueue.
    */
   private async keyFor(n: NormalizedNotification, scope: string, channel: string, now: number): Promise<string | OutboxMessage> {
     if (!n.dedupeKey || this.dedupeWindowMs === 0) return `${scope}|id|${n.id}|${channel}`;
-    const base = `${scope}|dd|${n.dedupeKey}|${n.action}|${channel}`;
+    const base = `${scope}|dd|${n.dedupeKey}|${channel}`;
     const bucket = this.bucket(now);
-    const prev = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket - 1}` });
-    if (prev && now - Date.parse(prev.createdAt) < this.dedupeWindowMs) return prev;
-    return `${base}|${bucket}`;
+    const within = (m: OutboxMessage | null) => m !== null && now - Date.parse(m.createdAt) < this.dedupeWindowMs;
+    const before = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket - 1}` });
+    const root = within(before) ? before : await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket}` });
+    if (!root) return `${base}|${bucket}`;
+    let last: OutboxMessage = root;
+    // Bounded: a chain grows by one per change of action, and a window holds few of those.
+    for (let i = 0; i < 1000; i++) {
+      const next = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|after|${last.id}` });
+      if (!next) break;
+      last = next;
+    }
+    const lastAction = ((last.payload as unknown as OutboxPayload).notification as { action?: string } | undefined)?.action ?? "trigger";
+    if (lastAction === n.action && within(last)) return last;
+    return `${base}|after|${last.id}`;
   }
 
   private async put(

@@ -293,6 +293,24 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
           expect(got?.title).not.toBe("mutated");
         }),
     },
+    {
+      name: "forgetSubject scrubs the subject from titles and data snapshots, bumping the version; other tenants untouched",
+      requires: ["erasure"],
+      run: () =>
+        withStore(opts, async (store) => {
+          const t = randomTenant("f");
+          const other = randomTenant("o");
+          const hit = await store.create({ record: sampleIncident(t, { title: "Brute force from 203.0.113.99", data: { offenders: [{ userId: "user_forget_me", ip: "203.0.113.99" }], note: "mail ada@example.org" } }) });
+          const clean = await store.create({ record: sampleIncident(t, { data: { offenders: [{ userId: "u2", ip: "198.51.100.1" }] } }) });
+          const elsewhere = await store.create({ record: sampleIncident(other, { title: "from 203.0.113.99", data: { userId: "user_forget_me" } }) });
+          expect(typeof store.forgetSubject).toBe("function");
+          expect(await store.forgetSubject!({ tenantId: t, subjectId: "user_forget_me", identifiers: ["203.0.113.99", "ada@example.org"], pseudonym: "forgotten_x1" })).toEqual({ records: 1 });
+          const after = await store.get({ tenantId: t, id: hit.id });
+          expect(after).toMatchObject({ title: "Brute force from [ERASED]", data: { offenders: [{ userId: "forgotten_x1", ip: "[ERASED]" }], note: "mail [ERASED]" }, version: hit.version + 1 });
+          expect(await store.get({ tenantId: t, id: clean.id })).toEqual(clean);
+          expect(await store.get({ tenantId: other, id: elsewhere.id })).toEqual(elsewhere);
+        }),
+    },
   ];
 }
 

@@ -7,3 +7,4 @@ export * from "./auth-events.js";
 export * from "./counters.js";
 export * from "./outbox.js";
 export * from "./change-requests.js";
+export * from "./pg-backdoors.js";

@@ -280,6 +280,26 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
     expect(await store.get({ id: d.id })).toMatchObject({ status: "pending", payload: d.payload });
   });
 
+  cases.push({
+    name: "forgetSubject scrubs notification bodies of the subject (any status), bumping the version; other tenants untouched",
+    requires: ["erasure"],
+    run: () =>
+      withStore(opts, async (store, raw) => {
+        const ch = randomKey("ch");
+        const t = randomTenant("f");
+        const other = randomTenant("o");
+        const hit = await store.enqueue({ message: draft(ch, t, { payload: { text: "User Ada Lovelace (ada@example.org) locked out", userId: "user_forget_me" } }) });
+        const clean = await store.enqueue({ message: draft(ch, t, { payload: { text: "nothing personal" } }) });
+        const elsewhere = await store.enqueue({ message: draft(ch, other, { payload: { text: "ada@example.org" } }) });
+        expect(typeof store.forgetSubject).toBe("function");
+        expect(await store.forgetSubject!({ tenantId: t, subjectId: "user_forget_me", identifiers: ["Ada Lovelace", "ada@example.org"], pseudonym: "forgotten_x1" })).toEqual({ records: 1 });
+        const after = raw ? await raw.read(hit.id) : await store.get({ id: hit.id });
+        expect(after).toMatchObject({ payload: { text: "User [ERASED] ([ERASED]) locked out", userId: "forgotten_x1" }, version: hit.version + 1 });
+        expect(await store.get({ id: clean.id })).toEqual(clean);
+        expect(await store.get({ id: elsewhere.id })).toEqual(elsewhere);
+      }),
+  });
+
   return cases;
 }
 

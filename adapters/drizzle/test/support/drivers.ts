@@ -1,5 +1,5 @@
 import { requireService } from "@ops/testkit";
-import { afterAll, describe } from "vitest";
+import { afterAll, beforeAll, describe } from "vitest";
 import { lazyHarness, type DriverName, type Harness } from "./harness.js";
 
 export const DRIVERS: readonly DriverName[] = ["node-postgres", "postgres.js", "pglite"];
@@ -13,6 +13,10 @@ export async function forEachDriver(tag: string, register: (driver: DriverName, 
   for (const driver of DRIVERS) {
     const h = lazyHarness(driver, tag);
     afterAll(() => h.close(), 60_000);
-    describe.skipIf(driver !== "pglite" && !pgUp)(`drizzle/${driver}`, () => register(driver, h.get));
+    describe.skipIf(driver !== "pglite" && !pgUp)(`drizzle/${driver}`, () => {
+      // Opening the database (PGlite boots a WASM PostgreSQL) is set-up, not part of a case's time.
+      beforeAll(async () => void (await h.get()), 120_000);
+      register(driver, h.get);
+    });
   }
 }

@@ -3,8 +3,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { testPgUrl } from "@ops/testkit";
-import type { PrismaClientLike } from "../../src/client.js";
-import { OPS_MIGRATIONS } from "../../src/migrations.js";
+import { OPS_MIGRATIONS, type PrismaClientLike } from "../../src/index.js";
 
 /** A generated client as the tests see it: the structural surface plus connect/disconnect. */
 export interface TestPrismaClient extends PrismaClientLike {

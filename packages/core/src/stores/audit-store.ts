@@ -17,6 +17,11 @@ export interface SealedFields {
   iv: string;
   data: string;
   fields: string[];
+  /**
+   * Further parts sealed under other subjects' keys, same shape (e.g. the actor's own IP and
+   * user agent on an entry about someone else), so forgetting either person erases their part.
+   */
+  more?: SealedFields[];
 }
 
 /**

@@ -2,6 +2,7 @@ import type { JsonObject } from "../json.js";
 import type { AuthEventType } from "../schemas.js";
 import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
+import type { ForgetSubjectInput, ForgetSubjectResult } from "./forget.js";
 
 /** One auth signal: the seed's AuthOpsLog row, plus ip and meta. */
 export interface AuthEventRecord {
@@ -51,4 +52,11 @@ export interface AuthEventStore extends Closeable {
   countByType(input: { tenantId: TenantKey; from: string; to: string }): Promise<Record<string, number>>;
   /** Deletes every tenant's events with `occurredAt < before` (retention). Returns how many were removed. */
   prune(input: { before: string }): Promise<number>;
+  /**
+   * Erasure (`forgetSubject` of @ops/audit): in `tenantId`'s events, `userId === subjectId`
+   * becomes `pseudonym`, the `ip` of those events and any `ip` equal to an identifier is removed,
+   * and every identifier inside `meta` is replaced (see `scrubJson`). Ids and times are kept, so
+   * counts stay right. Returns how many events changed. Optional: a store without it keeps them.
+   */
+  forgetSubject?(input: ForgetSubjectInput): Promise<ForgetSubjectResult>;
 }

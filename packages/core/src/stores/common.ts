@@ -15,6 +15,8 @@ export interface StoreCapabilities {
   durable: boolean;
   /** Several processes share this state (false for the in-memory adapter). */
   shared: boolean;
+  /** The optional `forgetSubject` erasure methods (auth events, incidents, outbox) are implemented. */
+  erasure?: boolean;
 }
 
 /** Every store can be closed. */

@@ -2,6 +2,7 @@ import type { JsonObject } from "../json.js";
 import type { Severity } from "../schemas.js";
 import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
+import type { ForgetSubjectInput, ForgetSubjectResult } from "./forget.js";
 
 export const INCIDENT_STATES = ["open", "acknowledged", "mitigated", "resolved"] as const;
 /** Lifecycle: open -> acknowledged -> mitigated -> resolved (the library enforces the order). */
@@ -108,4 +109,11 @@ export interface IncidentStore extends Closeable {
     expectedVersion: number | null;
     updatedAt: string;
   }): Promise<IncidentModelRecord>;
+  /**
+   * Erasure (`forgetSubject` of @ops/audit): in `tenantId`'s incidents, the subject id becomes
+   * `pseudonym` and every identifier in `title` and `data` (metrics snapshots, offender lists)
+   * becomes "[ERASED]" (see `scrubJson`); each changed record gets `version + 1`. Returns how
+   * many changed. Optional.
+   */
+  forgetSubject?(input: ForgetSubjectInput): Promise<ForgetSubjectResult>;
 }

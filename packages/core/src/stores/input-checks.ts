@@ -93,3 +93,14 @@ export function checkCounterReadActive(
   if (!Number.isSafeInteger(input.toMs)) throw counterField(pkg, "toMs", "expected an integer number of milliseconds");
   return [...new Set(input.keys)];
 }
+
+/** @throws ValidationError unless a `SubjectKeyStore.getOrCreate` candidate has ids and 32 key bytes. */
+export function checkSubjectKeyCandidate(pkg: string, c: unknown): void {
+  const k = c as { keyId?: unknown; subjectId?: unknown; key?: unknown; createdAt?: unknown; tenantId?: unknown } | null;
+  if (typeof k !== "object" || k === null) throw invalidField(pkg, "candidate", "an object");
+  checkNonEmpty(pkg, k.keyId, "candidate.keyId");
+  checkNonEmpty(pkg, k.subjectId, "candidate.subjectId");
+  if (k.tenantId !== null && (typeof k.tenantId !== "string" || k.tenantId === "")) throw invalidField(pkg, "candidate.tenantId", "a non-empty string or null");
+  if (!(k.key instanceof Uint8Array) || k.key.length !== 32) throw invalidField(pkg, "candidate.key", "32 bytes");
+  checkIsoTime(pkg, k.createdAt, "candidate.createdAt");
+}

@@ -1,6 +1,7 @@
 import type { JsonObject } from "../json.js";
 import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
+import type { ForgetSubjectInput, ForgetSubjectResult } from "./forget.js";
 
 /**
  * Lifecycle of an outbox message:
@@ -144,4 +145,11 @@ export interface OutboxStore extends Closeable {
   list(
     input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest,
   ): Promise<Page<OutboxMessage>>;
+  /**
+   * Erasure (`forgetSubject` of @ops/audit): in `tenantId`'s messages (notification bodies), the
+   * subject id becomes `pseudonym` and every identifier in `payload` and `lastError` becomes
+   * "[ERASED]", whatever the status (delivered ones included); each changed message gets
+   * `version + 1`. Returns how many changed. Optional.
+   */
+  forgetSubject?(input: ForgetSubjectInput): Promise<ForgetSubjectResult>;
 }

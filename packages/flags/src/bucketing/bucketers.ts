@@ -9,10 +9,15 @@ import { murmur3Continue, murmur3LowBytesContinue, murmur3LowBytesPrefix, murmur
  *   thousandths of a percent. Frozen by test vectors: a change is a breaking change.
  * - `unleash`: unleash-client's `flexibleRollout` (`groupId:unit`, one byte per UTF-16 unit,
  *   `hash % 100 + 1 <= percentage`) and its variants (seed 86028157, `hash % totalWeight + 1`).
- * - `growthbook`: GrowthBook's FNV-1a `hash(seed, unit, hashVersion)`; a percentage is a
- *   `coverage` (`n <= coverage`), a split are ranges (`start <= n < end`).
- * - `launchdarkly`: SHA-1 of `flagKey.salt.unit` (or `seed.unit`), first 15 hex digits / 0xFFFFFFFFFFFFFFF,
- *   weights in 1/100000, `bucket < cumulative weight`.
+ * - `growthbook`: GrowthBook's FNV-1a `hash(seed, unit, hashVersion)` (an empty or absent seed
+ *   hashes with the flag key, as GrowthBook does with the feature key); a percentage is a force
+ *   rule's `coverage` (`n <= coverage`) or `range`, a split an experiment's ranges (`start <= n <
+ *   end`) from its `weights` and `coverage` (GrowthBook's clamping and equal-weights fallback), or
+ *   explicit `ranges`. Fewer than 2 variations never assign (as GrowthBook).
+ * - `launchdarkly`: SHA-1 of `flagKey.salt.unit`, or `seed.unit` for a non-zero rollout seed (seed
+ *   0 is "no seed" in LaunchDarkly), first 15 hex digits / 0xFFFFFFFFFFFFFFF, weights in 1/100000,
+ *   `bucket < cumulative weight`; a split whose weights sum below 100% gives the rest to its last
+ *   variation, as LaunchDarkly does.
  */
 export type BucketingMode = "ops" | "unleash" | "growthbook" | "launchdarkly";
 
@@ -22,9 +27,18 @@ export interface BucketingOptions {
   salt?: string;
   /** `unleash`: the strategy's groupId (default: the flag key). */
   groupId?: string;
-  /** `growthbook`: the rule's seed (default: the flag key) and hash version (default 1, GrowthBook's). */
+  /** `growthbook`: the rule's seed (empty or absent: the flag key) and hash version (default 1, GrowthBook's). */
   seed?: string;
   hashVersion?: 1 | 2;
+  /**
+   * `growthbook`, in GrowthBook's own units (so boundaries compare exactly as in its SDK): a force
+   * rule's `coverage` (0..1, instead of percentage / 100) or `range`; an experiment's `coverage`,
+   * `weights` (fractions, instead of the split's percents / 100) or explicit `ranges`.
+   */
+  coverage?: number;
+  weights?: readonly number[];
+  range?: readonly [number, number];
+  ranges?: readonly (readonly [number, number])[];
   /** `launchdarkly`: the flag's salt (default ""), or a rollout seed (replaces `flagKey.salt`). */
   ldSalt?: string;
   ldSeed?: number;
@@ -94,37 +108,57 @@ class UnleashBucketer implements Bucketer {
   }
 }
 
+/** GrowthBook's `getBucketRanges`: coverage clamped to [0, 1], equal weights when missing or not summing to ~1. */
+function growthBookRanges(n: number, coverage: number, weights: readonly number[] | undefined): [number, number][] {
+  const cov = coverage < 0 ? 0 : coverage > 1 ? 1 : coverage;
+  const equal = n <= 0 ? [] : new Array<number>(n).fill(1 / n);
+  let w = weights ?? equal;
+  if (w.length !== n) w = equal;
+  const total = w.reduce((sum, x) => sum + x, 0);
+  if (total < 0.99 || total > 1.01) w = equal;
+  let cumulative = 0;
+  return w.map((x) => {
+    const start = cumulative;
+    cumulative += x;
+    return [start, start + cov * x];
+  });
+}
+
 class GrowthBookBucketer implements Bucketer {
   readonly mode = "growthbook" as const;
   private readonly seedState: number;
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
+  /** A force rule: -1 for a split. */
   private readonly coverage: number;
+  private readonly range: readonly [number, number] | null;
+  private readonly never: boolean;
   constructor(
     private readonly seed: string,
     private readonly version: 1 | 2,
     weights: Weights,
     isSplit: boolean,
+    options: BucketingOptions,
   ) {
     this.seedState = fnv1aContinue(FNV_OFFSET, seed);
-    this.coverage = isSplit ? -1 : (weights[0] ?? 0) / 100;
-    this.starts = new Float64Array(weights.length);
-    this.ends = new Float64Array(weights.length);
-    let cum = 0;
-    weights.forEach((w, i) => {
-      this.starts[i] = cum;
-      cum += w / 100;
-      this.ends[i] = cum;
-    });
+    this.range = !isSplit && options.range ? options.range : null;
+    this.coverage = isSplit ? -1 : (options.coverage ?? (weights[0] ?? 0) / 100);
+    const ranges = isSplit ? (options.ranges ?? growthBookRanges(weights.length, options.coverage ?? 1, options.weights ?? weights.map((w) => w / 100))) : [];
+    this.never = (isSplit && weights.length < 2) || (!isSplit && this.range === null && this.coverage === 0);
+    this.starts = new Float64Array(ranges.map((r) => r[0]));
+    this.ends = new Float64Array(ranges.map((r) => r[1]));
   }
   private n(unit: string): number {
     if (this.version === 2) return (fnv1aOfDecimal(fnv1aContinue(this.seedState, unit)) % 10000) / 10000;
     return (fnv1aContinue(fnv1aContinue(FNV_OFFSET, unit), this.seed) % 1000) / 1000;
   }
   slot(unit: string): number {
-    if (unit === "") return -1;
+    if (unit === "" || this.never) return -1;
     const n = this.n(unit);
-    if (this.coverage >= 0) return this.coverage > 0 && n <= this.coverage ? 0 : -1;
+    if (this.coverage >= 0 || this.range !== null) {
+      if (this.range !== null) return n >= this.range[0] && n < this.range[1] ? 0 : -1;
+      return n <= this.coverage ? 0 : -1;
+    }
     for (let i = 0; i < this.starts.length; i++) if (n >= this.starts[i]! && n < this.ends[i]!) return i;
     return -1;
   }
@@ -134,19 +168,24 @@ class LaunchDarklyBucketer implements Bucketer {
   readonly mode = "launchdarkly" as const;
   private readonly prefix: string;
   private readonly cum: Float64Array;
-  constructor(flagKey: string, salt: string, seed: number | undefined, weights: Weights) {
-    this.prefix = seed !== undefined ? `${seed}.` : `${flagKey}.${salt}.`;
+  /** A split gives a bucket past its weights to the last variation; a percentage leaves it out. */
+  private readonly rest: number;
+  constructor(flagKey: string, salt: string, seed: number | undefined, weights: Weights, isSplit: boolean) {
+    // LaunchDarkly: `seed ? Number(seed) : key.salt`, so a seed of 0 means "no seed".
+    this.prefix = seed ? `${seed}.` : `${flagKey}.${salt}.`;
     this.cum = new Float64Array(weights.length);
     let sum = 0;
     weights.forEach((w, i) => {
       sum += Math.round(w * 1000) / 1e5;
       this.cum[i] = sum;
     });
+    this.rest = isSplit ? weights.length - 1 : -1;
   }
   slot(unit: string): number {
     // Pure-JS SHA-1 (no node:crypto), so the same bucketer runs in browsers and at the edge.
     const hex = sha1Hex(this.prefix + unit);
-    return firstBelow(this.cum, parseInt(hex.substring(0, 15), 16) / 1152921504606847e3);
+    const i = firstBelow(this.cum, parseInt(hex.substring(0, 15), 16) / 1152921504606847e3);
+    return i < 0 ? this.rest : i;
   }
 }
 
@@ -160,9 +199,9 @@ export function createBucketer(flagKey: string, weights: Weights, isSplit: boole
     case "unleash":
       return new UnleashBucketer(options.groupId ?? flagKey, weights, isSplit);
     case "growthbook":
-      return new GrowthBookBucketer(options.seed ?? flagKey, options.hashVersion ?? 1, weights, isSplit);
+      return new GrowthBookBucketer(options.seed || flagKey, options.hashVersion ?? 1, weights, isSplit, options);
     case "launchdarkly":
-      return new LaunchDarklyBucketer(flagKey, options.ldSalt ?? "", options.ldSeed, weights);
+      return new LaunchDarklyBucketer(flagKey, options.ldSalt ?? "", options.ldSeed, weights, isSplit);
     default:
       return new OpsBucketer(options.salt ?? flagKey, weights);
   }

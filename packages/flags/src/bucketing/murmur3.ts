@@ -119,6 +119,26 @@ export function murmur3Continue(state: Murmur3State, s: string): number {
   let len = state.len;
   const sl = s.length;
   for (let i = 0; i < sl; i++) {
+    // Fast path: with no pending bytes, four ASCII characters are one little-endian block.
+    if (n === 0 && i + 3 < sl) {
+      const c0 = s.charCodeAt(i);
+      const c1 = s.charCodeAt(i + 1);
+      const c2 = s.charCodeAt(i + 2);
+      const c3 = s.charCodeAt(i + 3);
+      if ((c0 | c1 | c2 | c3) < 0x80) {
+        k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+        k = Math.imul(k, C1);
+        k = (k << 15) | (k >>> 17);
+        k = Math.imul(k, C2);
+        h ^= k;
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+        k = 0;
+        len += 4;
+        i += 3;
+        continue;
+      }
+    }
     let c = s.charCodeAt(i);
     let bytes: number; // up to 4 UTF-8 bytes packed little-endian
     let count: number;

@@ -29,7 +29,7 @@ export interface ClientPayloadOptions {
 
 const IDENTITY = new Set(["userId", "targetingKey", "tenantId"]);
 const KNOWN = {
-  config: new Set(["type", "enabled", "value", "offValue", "variants", "rules", "rollout", "description", "owner", "expiresAt", "schedule"]),
+  config: new Set(["type", "enabled", "value", "offValue", "defaultVariant", "offVariant", "variants", "rules", "rollout", "description", "owner", "expiresAt", "schedule"]),
   rule: new Set(["id", "description", "when", "segments", "serve"]),
   serve: new Set(["value", "variant", "rollout"]),
   rollout: new Set(["by", "bucketing", "percentage", "value", "variant", "split"]),

@@ -1,9 +1,10 @@
 import { ValidationError } from "@ops/core";
-import type { Condition } from "../config.js";
+import type { Condition, Semantics } from "../config.js";
 import type { EvaluationContext } from "../types.js";
 import { cidrContains, parseCidr, type Cidr } from "./cidr.js";
 import { MAX_MATCH_INPUT, unsafeRegexReason } from "./safe-regex.js";
-import { compareSemver, parseSemver, type SemVer } from "./semver.js";
+import { compareSemverTo, parseSemver, type SemVer } from "./semver.js";
+import { compileUnleashCondition } from "./unleash.js";
 
 /** A compiled condition: synchronous, allocation-free for string, number and IPv4 attributes. */
 export type Predicate = (ctx: EvaluationContext) => boolean;
@@ -118,9 +119,8 @@ export function compileCondition(cond: Condition, path = "when"): Predicate {
       const op = cond.op;
       return (ctx) => {
         const a = ctx[attr];
-        const parsed = typeof a === "string" ? parseSemver(a) : null;
-        if (!parsed) return false;
-        const c = compareSemver(parsed, target);
+        const c = typeof a === "string" ? compareSemverTo(a, target) : null;
+        if (c === null) return false;
         return op === "semverEq" ? c === 0 : op === "semverGt" ? c > 0 : op === "semverGte" ? c >= 0 : op === "semverLt" ? c < 0 : c <= 0;
       };
     }
@@ -151,10 +151,15 @@ export function compileCondition(cond: Condition, path = "when"): Predicate {
   }
 }
 
-/** AND of compiled conditions. */
-export function compileAll(conds: readonly Condition[], path: string): Predicate | null {
+/** AND of compiled conditions, with our semantics or Unleash's (see targeting/unleash.ts). */
+export function compileAll(conds: readonly Condition[], path: string, semantics: Semantics = "ops"): Predicate | null {
   if (conds.length === 0) return null;
-  const ps = conds.map((c, i) => compileCondition(c, `${path}[${i}]`));
+  const ps = conds.map((c, i) => {
+    if (semantics === "unleash") return compileUnleashCondition(c);
+    if (c.caseInsensitive !== undefined || c.inverted !== undefined)
+      invalid(`${path}[${i}]`, 'caseInsensitive and inverted are Unleash constraint options: set the flag\'s semantics to "unleash"');
+    return compileCondition(c, `${path}[${i}]`);
+  });
   if (ps.length === 1) return ps[0]!;
   return (ctx) => {
     for (let i = 0; i < ps.length; i++) if (!ps[i]!(ctx)) return false;

@@ -39,3 +39,45 @@ export function compareSemver(a: SemVer, b: SemVer): number {
   }
   return 0;
 }
+
+/**
+ * `compareSemver(parse(s), target)` without allocating for plain `major.minor.patch` (optionally
+ * `v`-prefixed) strings, the common case on the hot path; anything else goes through
+ * `parseSemver`. Null when `s` is not a version.
+ */
+export function compareSemverTo(s: string, target: SemVer): number | null {
+  const n = s.length;
+  let i = n > 0 && s.charCodeAt(0) === 118 ? 1 : 0; // "v"
+  let part = 0;
+  let cur = 0;
+  let digits = 0;
+  let first = 0;
+  let cmp = 0;
+  for (; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 46;
+    if (c >= 48 && c <= 57) {
+      if (digits === 0) first = c;
+      cur = cur * 10 + (c - 48);
+      digits++;
+      if (digits > 15) return slow(s, target);
+      continue;
+    }
+    if (c !== 46 || digits === 0 || (digits > 1 && first === 48) || part > 2) return slow(s, target);
+    if (cmp === 0) {
+      const t = part === 0 ? target.major : part === 1 ? target.minor : target.patch;
+      if (cur !== t) cmp = cur < t ? -1 : 1;
+    }
+    part++;
+    cur = 0;
+    digits = 0;
+    if (i === n) break;
+  }
+  if (part !== 3) return slow(s, target);
+  if (cmp !== 0) return cmp;
+  return target.pre.length === 0 ? 0 : 1;
+}
+
+function slow(s: string, target: SemVer): number | null {
+  const v = parseSemver(s);
+  return v === null ? null : compareSemver(v, target);
+}

@@ -1,0 +1,109 @@
+import {
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  type AuthEventQuery,
+  type AuthEventRecord,
+  type AuthEventStore,
+  type JsonObject,
+  type Page,
+  type TenantKey,
+} from "@ops/core";
+import { sql, type Sql } from "../sql.js";
+import { PgStoreBase } from "../base.js";
+import type { Row } from "../executor.js";
+import { isoOut, jsonOut, num, parseJson, str, tenantIs } from "../values.js";
+
+/** Rows per INSERT (8 parameters each). */
+const CHUNK = 2000;
+
+const COLUMNS = sql.join(
+  [sql.raw(`"id", "type", "tenant_id", "user_id", "ip", "provider"`), isoOut("occurred_at"), jsonOut("meta")],
+  sql`, `,
+);
+
+function toEvent(r: Row): AuthEventRecord {
+  const e: AuthEventRecord = {
+    id: str(r.id),
+    type: str(r.type),
+    occurredAt: str(r.occurred_at),
+    tenantId: r.tenant_id === null ? null : str(r.tenant_id),
+  };
+  if (r.user_id !== null) e.userId = str(r.user_id);
+  if (r.ip !== null) e.ip = str(r.ip);
+  if (r.provider !== null) e.provider = str(r.provider);
+  if (r.meta !== null) e.meta = parseJson<JsonObject>(r.meta);
+  return e;
+}
+
+/** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the seed's AuthOpsLog): batched, idempotent appends. */
+export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
+  async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
+    if (!Array.isArray(input.events)) throw this.invalid("events", "expected an array");
+    for (const [i, e] of input.events.entries())
+      if (typeof e?.id !== "string" || e.id === "" || typeof e.type !== "string" || typeof e.occurredAt !== "string")
+        throw this.invalid(`events[${i}]`, "expected id, type and occurredAt strings");
+    if (input.events.length === 0) return { inserted: 0 };
+    const what = `authEvents.append ${input.events.length} events`;
+    let inserted = 0;
+    for (let i = 0; i < input.events.length; i += CHUNK) {
+      const rows = input.events.slice(i, i + CHUNK).map(
+        (e): Sql =>
+          sql`(${e.id}, ${e.type}, ${e.occurredAt}::timestamptz, ${e.tenantId}::text, ${e.userId ?? null}::text, ${e.ip ?? null}::text, ${e.provider ?? null}::text, ${e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta)}::jsonb)`,
+      );
+      // Each chunk is atomic on its own; a retried flush skips what an earlier attempt stored.
+      const r = await this.q(
+        what,
+        sql`WITH ins AS (
+              INSERT INTO ${this.t.authEvents} ("id", "type", "occurred_at", "tenant_id", "user_id", "ip", "provider", "meta")
+              VALUES ${sql.join(rows)} ON CONFLICT DO NOTHING RETURNING 1
+            ) SELECT count(*) AS "n" FROM ins`,
+      );
+      inserted += num(r[0]?.n);
+    }
+    return { inserted };
+  }
+
+  async list(input: AuthEventQuery): Promise<Page<AuthEventRecord>> {
+    const limit = pageLimit(input.limit, this.pkg);
+    const after = input.cursor ? decodeCursor(input.cursor, 2, this.pkg) : null;
+    if (after && (typeof after[0] !== "string" || typeof after[1] !== "string"))
+      throw this.invalid("cursor", "expected a cursor returned by a previous page");
+    if (input.types && input.types.length === 0) return { items: [], nextCursor: null };
+    const filters: Sql[] = [tenantIs(input.tenantId)];
+    if (input.types) filters.push(sql`"type" IN (${sql.join(input.types.map((t) => sql`${t}`), sql`, `)})`);
+    if (input.userId !== undefined) filters.push(sql`"user_id" = ${input.userId}`);
+    if (input.ip !== undefined) filters.push(sql`"ip" = ${input.ip}`);
+    if (input.from !== undefined) filters.push(sql`"occurred_at" >= ${input.from}::timestamptz`);
+    if (input.to !== undefined) filters.push(sql`"occurred_at" < ${input.to}::timestamptz`);
+    if (after) filters.push(sql`("occurred_at", "id") < (${after[0]}::timestamptz, ${after[1]})`);
+    const rows = await this.q(
+      `authEvents.list ${input.tenantId ?? "(global)"}`,
+      sql`SELECT ${COLUMNS} FROM ${this.t.authEvents} WHERE ${sql.join(filters, sql` AND `)}
+          ORDER BY ${this.t.authEvents}."occurred_at" DESC NULLS LAST, "id" DESC NULLS LAST LIMIT ${limit + 1}`,
+    );
+    const items = rows.slice(0, limit).map(toEvent);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.occurredAt, last.id]) : null };
+  }
+
+  async countByType(input: { tenantId: TenantKey; from: string; to: string }): Promise<Record<string, number>> {
+    const rows = await this.q(
+      `authEvents.countByType ${input.tenantId ?? "(global)"}`,
+      sql`SELECT "type", count(*) AS "n" FROM ${this.t.authEvents}
+          WHERE ${tenantIs(input.tenantId)} AND "occurred_at" >= ${input.from}::timestamptz AND "occurred_at" < ${input.to}::timestamptz
+          GROUP BY "type"`,
+    );
+    const out: Record<string, number> = {};
+    for (const r of rows) out[str(r.type)] = num(r.n);
+    return out;
+  }
+
+  async prune(input: { before: string }): Promise<number> {
+    const rows = await this.q(
+      "authEvents.prune",
+      sql`WITH d AS (DELETE FROM ${this.t.authEvents} WHERE "occurred_at" < ${input.before}::timestamptz RETURNING 1) SELECT count(*) AS "n" FROM d`,
+    );
+    return num(rows[0]?.n);
+  }
+}
