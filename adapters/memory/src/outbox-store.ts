@@ -15,6 +15,7 @@ import {
   type TenantKey,
   checkIsoTime,
   checkNonEmpty,
+  checkOutboxCancel,
   checkOutboxEnqueue,
   invalidField,
   forgetReplacements,
@@ -179,6 +180,24 @@ export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
     m.attempts = 0;
     m.finishedAt = null;
     m.nextAttemptAt = new Date(now).toISOString();
+    m.version += 1;
+    return this.copy(m);
+  }
+
+  async cancel(input: { id: string; now: string; reason?: string }): Promise<OutboxMessage> {
+    this.assertOpen();
+    const { now, reason } = checkOutboxCancel(PKG, input);
+    // Interleave like a database would, then check and change in one synchronous step.
+    await tick();
+    const m = this.byId.get(input.id);
+    if (m === undefined) throw new NotFoundError(`[ops/${PKG}] outbox message ${input.id} not found`);
+    if (m.status !== "pending")
+      throw new ConflictError(`[ops/${PKG}] outbox message ${input.id} is ${m.status}: only pending messages can be cancelled`);
+    m.status = "cancelled";
+    m.finishedAt = now;
+    m.leaseOwner = null;
+    m.leaseUntil = null;
+    if (reason !== null) m.lastError = reason;
     m.version += 1;
     return this.copy(m);
   }

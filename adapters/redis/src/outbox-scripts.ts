@@ -208,3 +208,28 @@ redis.call('PERSIST', ARGV[4] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1
 `, { idempotent: true });
+
+/**
+ * KEYS: message hash, schedule zset. ARGV: now, key prefix, id, reason ('' = keep lastError).
+ * A pending message (due, waiting for backoff, or leased) becomes cancelled: its stream entry is
+ * acknowledged and deleted (a worker's lease ends with it), it leaves the schedule and the lease
+ * index, so neither a claim nor the holder's complete/fail can touch it afterwards.
+ */
+export const CANCEL = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[3] .. '"') end
+local st = redis.call('HGET', KEYS[1], 'st')
+if st ~= 'pending' then
+  return redis.error_reply('OPS_CONFLICT message "' .. ARGV[3] .. '" is ' .. st .. ', only pending messages can be cancelled')
+end
+local sid, sk = redis.call('HGET', KEYS[1], 'sid'), ARGV[2] .. 's:' .. redis.call('HGET', KEYS[1], 'ch')
+if sid ~= '' then
+  redis.call('XACK', sk, '${GROUP}', sid)
+  redis.call('XDEL', sk, sid)
+end
+redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('ZREM', ARGV[2] .. 'leases', ARGV[3])
+redis.call('HSET', KEYS[1], 'st', 'cancelled', 'fa', ARGV[1], 'lo', '', 'lu', '', 'sid', '')
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'le', ARGV[4]) end
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+return redis.call('HGETALL', KEYS[1])
+`, { idempotent: true });

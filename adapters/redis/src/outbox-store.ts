@@ -6,6 +6,7 @@ import {
   TenantIdSchema,
   UnavailableError,
   UnsupportedError,
+  checkOutboxCancel,
   checkOutboxEnqueue,
   decodeCursor,
   encodeCursor,
@@ -25,7 +26,7 @@ import {
 import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, shardOf, tokenToScope } from "./keys.js";
-import { CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
+import { CANCEL, CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
 import { opKey, runMany } from "./script.js";
 
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
@@ -280,6 +281,21 @@ export class RedisOutboxStore implements OutboxStore {
       return (await this.readMessages([{ id: input.id, n }]))[0]!;
     } catch (err) {
       throw mapRedisError(err, `requeue outbox message "${input.id}"`);
+    }
+  }
+
+  async cancel(input: { id: string; now: string; reason?: string }): Promise<OutboxMessage> {
+    this.assertOpen();
+    const { reason } = checkOutboxCancel("adapter-redis", input);
+    parseInput(z.object({ id: NonEmpty, now: Iso, reason: z.string().optional() }), input, { pkg: "adapter-redis", what: "outbox cancel" });
+    try {
+      const n = await this.shardOfId(input.id);
+      const sp = this.sp(n);
+      // One script in the message's slot: the check, the stream ack, the status change.
+      const flat = (await CANCEL.run(this.redis, [`${sp}m:${input.id}`, `${sp}sched`, opKey(sp)], [input.now, this.fullSp(n), input.id, reason ?? ""])) as string[];
+      return decodeMessage(fromPairs(flat));
+    } catch (err) {
+      throw mapRedisError(err, `cancel outbox message "${input.id}"`);
     }
   }
 

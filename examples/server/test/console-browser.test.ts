@@ -61,6 +61,10 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
   let receiver: Server;
   let accept = false;
   const received: string[] = [];
+  // Everything the pages load must come from the service itself (no CDN), and the CSP must not
+  // have to block anything (no inline script or style in the built UI).
+  const foreign: string[] = [];
+  const refused: string[] = [];
 
   const api = async (token: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${t.base}${path}`, {
@@ -74,6 +78,9 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
 
   async function signIn(token: string, name: string): Promise<Page> {
     const page = await ctx.newPage();
+    page.on("console", (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
     await page.goto(`${t.base}/ops/`);
     await page.getByTestId("login-form").waitFor();
     if (name === "operator") await shot(page, "login");
@@ -118,6 +125,10 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
       viewport: { width: 1280, height: 860 },
       acceptDownloads: true,
+    });
+    ctx.on("request", (r) => {
+      const u = new URL(r.url());
+      if ((u.protocol === "http:" || u.protocol === "https:") && u.origin !== new URL(t.base).origin) foreign.push(r.url());
     });
     expect((await api(ADMIN, "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: false, reason: "seed: off until launch" })).status).toBe(200);
   }, 240_000);
@@ -285,5 +296,7 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     await admin.getByTestId("silence-form").waitFor();
     await shot(admin, "silences");
     await admin.close();
+    expect(foreign).toEqual([]);
+    expect(refused).toEqual([]);
   });
 });

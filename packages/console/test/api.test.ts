@@ -60,6 +60,34 @@ describe("changes are audited with the principal and the reason", () => {
     expect(tenant.items.map((e) => e.reason)).toContain("webhook fixed");
   });
 
+  it("cancelling a pending notification stops it, audits the reason, never copies it onto the message; a missing reason is a 400 that changes nothing", async () => {
+    const f = await setup();
+    const path = `/ops/api/v1/outbox/${f.ids.pendT}/cancel`;
+    const missing = await f.call("tenant:operator", "POST", path, {});
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "reason" }] } });
+    expect(await f.raw.outbox.get({ id: f.ids.pendT })).toMatchObject({ status: "pending" });
+    const res = await f.call("tenant:operator", "POST", path, { reason: "customer asked us to stop, ticket 4711" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ id: f.ids.pendT, status: "cancelled" });
+    expect(body).not.toHaveProperty("leaseOwner");
+    const stored = await f.raw.outbox.get({ id: f.ids.pendT });
+    expect(stored).toMatchObject({ status: "cancelled", finishedAt: expect.any(String) });
+    expect(stored!.lastError).not.toContain("4711");
+    // A worker that comes along later gets nothing to send.
+    const claimed = await f.raw.outbox.claim({ workerId: "w", limit: 10, leaseMs: 1000, now: new Date(Date.now() + 7_200_000).toISOString() });
+    expect(claimed.map((m) => m.id)).toEqual([f.ids.pendG]); // the global one, still pending
+    // Cancelling again is a conflict; the cancelled message can be resent.
+    expect((await f.call("tenant:operator", "POST", path, { reason: "again" })).status).toBe(409);
+    expect((await f.call("tenant:operator", "POST", `/ops/api/v1/outbox/${f.ids.pendT}/resend`, { reason: "after all" })).status).toBe(201);
+    await f.audit.flush();
+    const trail = await f.audit.query({ tenantId: T1, targetId: f.ids.pendT, limit: 20 });
+    const mine = trail.items.filter((e) => e.actor.id === "tenant-operator@example.test" && e.reason === "customer asked us to stop, ticket 4711");
+    expect(mine.length).toBeGreaterThanOrEqual(1);
+    expect(trail.items.map((e) => e.action)).toContain("NOTIFICATION_CANCELLED");
+  });
+
   it("a tenant operator's mitigation applies its tenant flags and leaves the global flag alone", async () => {
     const f = await setup();
     const res = await f.call("tenant:admin", "POST", `/ops/api/v1/incidents/${f.ids.incLeakT}/mitigate`, { reason: "contain" });

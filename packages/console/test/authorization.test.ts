@@ -51,6 +51,9 @@ const TABLE: Array<{ route: string; why?: string; req: (ids: Ids) => { path: str
   { route: "GET /api/v1/outbox", req: () => ({ path: "/outbox?status=dead" }), expect: "401 | 200 200 200 | 200 200 200" },
   { route: "POST /api/v1/outbox/:id/resend", req: (ids) => ({ path: `/outbox/${ids.deadT}/resend`, body: { reason: R } }), expect: "401 | 403 2xx 2xx | 403 2xx 2xx" },
   { route: "POST /api/v1/outbox/:id/resend", why: "a global notification", req: (ids) => ({ path: `/outbox/${ids.deadG}/resend`, body: { reason: R } }), expect: "401 | 403 404 404 | 403 2xx 2xx" },
+  { route: "POST /api/v1/outbox/:id/cancel", req: (ids) => ({ path: `/outbox/${ids.pendT}/cancel`, body: { reason: R } }), expect: "401 | 403 200 200 | 403 200 200" },
+  { route: "POST /api/v1/outbox/:id/cancel", why: "a global notification", req: (ids) => ({ path: `/outbox/${ids.pendG}/cancel`, body: { reason: R } }), expect: "401 | 403 404 404 | 403 200 200" },
+  { route: "POST /api/v1/outbox/:id/cancel", why: "already dead-lettered", req: (ids) => ({ path: `/outbox/${ids.deadT}/cancel`, body: { reason: R } }), expect: "401 | 403 409 409 | 403 409 409" },
   { route: "GET /api/v1/health", req: () => ({ path: "/health" }), expect: "401 | 403 403 403 | 200 200 200" },
 ];
 

@@ -29,7 +29,7 @@ function counted<T extends object>(store: T, calls: { n: number }): T {
 /**
  * A complete in-memory stack with one of everything the API acts on: a flag with a tenant
  * override and a scheduled change, incidents (tenant t1: suggested and applied; global), silences
- * (t1, global), dead notifications (t1, global).
+ * (t1, global), dead notifications (t1, global), pending notifications (t1, global).
  */
 export async function fixture(options: Partial<ConsoleOptions> = {}) {
   const raw = memoryStores();
@@ -68,6 +68,13 @@ export async function fixture(options: Partial<ConsoleOptions> = {}) {
   };
   const deadT = await dead(T1);
   const deadG = await dead(null);
+  // Pending notifications, due in an hour (no claim above or worker picks them up meanwhile).
+  const pending = (tenantId: string | null) =>
+    stores.outbox.enqueue({
+      message: { id: `msg_${Math.random().toString(36).slice(2)}`, tenantId, channel: "log", payload: { title: "later" }, idempotencyKey: `k-${Math.random()}`, createdAt: new Date().toISOString(), nextAttemptAt: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+  const pendT = await pending(T1);
+  const pendG = await pending(null);
   const health = createHealth({ checks: [] });
 
   const principals = new Map<string, Principal>();
@@ -108,7 +115,7 @@ export async function fixture(options: Partial<ConsoleOptions> = {}) {
     flags,
     runtime,
     notifier,
-    ids: { scheduleId, incT: incT.id, applied: applied.id, incG: incG.id, incLeakT: incLeakT.id, silT: silT.id, silG: silG.id, deadT: deadT.id, deadG: deadG.id },
+    ids: { scheduleId, incT: incT.id, applied: applied.id, incG: incG.id, incLeakT: incLeakT.id, silT: silT.id, silG: silG.id, deadT: deadT.id, deadG: deadG.id, pendT: pendT.id, pendG: pendG.id },
     async close() {
       await runtime.stop();
       await flags.close();

@@ -16,5 +16,5 @@ export { type AuthEventQuery, type AuthEventRecord, type AuthEventStore } from "
 export { type ActiveSeries, type CounterStore, MAX_ACTIVE_KEYS } from "./stores/counter-store.js";
 export { OUTBOX_STATUSES, type OutboxEnqueueMessage, type OutboxFinalStatus, type OutboxMessage, type OutboxStatus, type OutboxStore } from "./stores/outbox-store.js";
 export { type OpsStores } from "./stores/bundle.js";
-export { checkCounterIncrement, checkCounterKey, checkCounterReadActive, checkIsoTime, checkNonEmpty, checkOutboxEnqueue, checkSubjectKeyCandidate, invalidField } from "./stores/input-checks.js";
+export { checkCounterIncrement, checkCounterKey, checkCounterReadActive, checkIsoTime, checkNonEmpty, checkOutboxCancel, checkOutboxEnqueue, checkSubjectKeyCandidate, invalidField } from "./stores/input-checks.js";
 export { ERASED_TEXT, forgetReplacements, type ForgetSubjectInput, type ForgetSubjectResult, scrubJson, scrubText } from "./stores/forget.js";

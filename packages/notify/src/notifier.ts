@@ -240,6 +240,30 @@ export class OutboxNotifier implements Notifier {
     return copy;
   }
 
+  /**
+   * Manual cancel of a pending message (waiting, in backoff, or being sent): it becomes
+   * `cancelled` (`OutboxStore.cancel`), so no worker sends it; a worker mid-delivery gets a
+   * conflict when it reports. `reason` becomes the message's `lastError` (pass one without
+   * secrets or personal data); `resend` can send it later. Audited as `NOTIFICATION_CANCELLED`.
+   * @throws NotFoundError when there is no such message.
+   * @throws ConflictError when the message is no longer pending.
+   */
+  async cancel(input: { messageId: string; reason?: string; actor?: string }): Promise<OutboxMessage> {
+    const m = await this.store.cancel({
+      id: input.messageId,
+      now: new Date(this.clock.now()).toISOString(),
+      ...(input.reason !== undefined ? { reason: input.reason } : {}),
+    });
+    await this.audit?.record({
+      action: "NOTIFICATION_CANCELLED",
+      actor: { id: input.actor ?? "system", type: input.actor ? "user" : "system" },
+      ...(m.tenantId !== null ? { tenantId: m.tenantId } : {}),
+      target: { id: m.id, type: "notification" },
+      meta: { channel: m.channel, attempts: m.attempts },
+    });
+    return m;
+  }
+
   private bucket(now: number): number {
     return this.dedupeWindowMs > 0 ? Math.floor(now / this.dedupeWindowMs) : 0;
   }

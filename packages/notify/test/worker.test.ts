@@ -109,6 +109,24 @@ describe("outbox worker delivery", () => {
     await expect(notifier.resend({ messageId: "nope" })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
+  it("a pending message cancelled by hand is never sent; resend sends a copy", async () => {
+    const { clock, store, notifier, worker, hits } = setup();
+    server.queue({ status: 503 });
+    const id = (await notifier.enqueue(alert)).messages[0]!.messageId;
+    expect((await worker.runOnce()).retried).toBe(1); // in backoff now
+    const c = await notifier.cancel({ messageId: id, reason: "incident handled by phone", actor: "admin-1" });
+    expect(c).toMatchObject({ status: "cancelled", lastError: "incident handled by phone", finishedAt: new Date(clock.now()).toISOString() });
+    clock.advance(3_600_000);
+    expect((await worker.runOnce()).claimed).toBe(0);
+    expect(hits().length).toBe(1);
+    await expect(notifier.cancel({ messageId: id })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(notifier.cancel({ messageId: "nope" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const copy = await notifier.resend({ messageId: id });
+    expect((await worker.runOnce()).delivered).toBe(1);
+    expect(await store.get({ id: copy.id })).toMatchObject({ status: "delivered" });
+    expect(await store.get({ id })).toMatchObject({ status: "cancelled" });
+  });
+
   it("an expired message resent by hand is sent, not given up again", async () => {
     const { clock, store, notifier, worker, hits } = setup({ maxAgeMs: 600_000 });
     const id = (await notifier.enqueue(alert)).messages[0]!.messageId;

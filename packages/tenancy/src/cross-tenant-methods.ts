@@ -130,6 +130,7 @@ export const CROSS_TENANT_METHODS: Record<string, Record<string, MethodHandler>>
     complete: byOwnedMessage(),
     fail: byOwnedMessage(),
     requeue: byOwnedMessage(),
+    cancel: byOwnedMessage(),
     get: ownedLookup(),
     findByIdempotencyKey: ownedLookup(),
   },

@@ -175,12 +175,15 @@ describe("scopeStores on the memory adapter", () => {
     await inA(() => expectLeak(scoped.outbox.get({ id: `m-${b}` }), /outbox\.get/));
     await inA(() => expectLeak(scoped.outbox.findByIdempotencyKey({ idempotencyKey: `k-${b}` }), /findByIdempotencyKey/));
     await inA(() => expectLeak(scoped.outbox.fail({ id: `m-${b}`, workerId: "w", error: "x", now: NOW, final: "dead" }), /outbox\.fail/));
+    await inA(() => expectLeak(scoped.outbox.cancel({ id: `m-${b}`, now: NOW, reason: "x" }), /outbox\.cancel/));
     await inA(() => expectLeak(scoped.authEvents.prune({ before: NOW }), /authEvents\.prune/));
     expect((await raw.outbox.get({ id: `m-${b}` }))?.status).toBe("pending");
     expect((await raw.outbox.get({ id: `m-${b}` }))?.leaseOwner).toBeNull();
     const listed = await inA(() => scoped.outbox.list({}));
     expect(listed.items.map((m) => m.id)).toEqual([`m-${a}`]);
     expect((await inA(() => scoped.outbox.get({ id: `m-${a}` })))?.tenantId).toBe(a);
+    // Its own message: cancelled through the scoped store.
+    expect(await inA(() => scoped.outbox.cancel({ id: `m-${a}`, now: NOW, reason: "not needed" }))).toMatchObject({ status: "cancelled", lastError: "not needed" });
   });
 
   it("refuses calls outside any scope and methods it does not know", async () => {

@@ -15,6 +15,7 @@ import {
   type TenantKey,
   checkIsoTime,
   checkNonEmpty,
+  checkOutboxCancel,
   checkOutboxEnqueue,
   invalidField,
   forgetReplacements,
@@ -208,6 +209,24 @@ export class PgOutboxStore extends PgStoreBase implements OutboxStore {
     throw new ConflictError(
       `[ops/${this.pkg}] outbox message ${input.id} is ${current.status}: only dead, expired or cancelled messages can be requeued`,
     );
+  }
+
+  async cancel(input: { id: string; now: string; reason?: string }): Promise<OutboxMessage> {
+    const { now, reason } = checkOutboxCancel(this.pkg, input);
+    // One guarded write: a concurrent complete/fail either committed first (status no longer
+    // pending: Conflict below) or waits on the row lock and then finds it cancelled.
+    const rows = await this.q(
+      `outbox.cancel ${input.id}`,
+      sql`UPDATE ${this.t.outbox}
+          SET "status" = 'cancelled', "finished_at" = ${now}::timestamptz, "lease_owner" = NULL, "lease_until" = NULL,
+            "last_error" = COALESCE(${reason}::text, "last_error"), "version" = "version" + 1
+          WHERE "id" = ${input.id} AND "status" = 'pending'
+          RETURNING ${COLUMNS}`,
+    );
+    if (rows[0]) return toMessage(rows[0]);
+    const current = await this.get({ id: input.id });
+    if (!current) throw new NotFoundError(`[ops/${this.pkg}] outbox message ${input.id} not found`);
+    throw new ConflictError(`[ops/${this.pkg}] outbox message ${input.id} is ${current.status}: only pending messages can be cancelled`);
   }
 
   async get(input: { id: string }): Promise<OutboxMessage | null> {

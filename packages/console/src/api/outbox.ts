@@ -10,6 +10,8 @@ const ListQuery = z
   .object({ status: z.enum(STATUSES, { message: `expected one of ${STATUSES.join(", ")}` }).optional(), channel: z.string().max(64).optional(), tenant: TenantParam.optional(), ...Paging })
   .strict();
 const ReasonBody = z.object({ reason: Reason }).strict();
+/** `lastError` of a message cancelled from the console. */
+const CANCEL_NOTE = "cancelled by an operator in the console (reason in the audit log)";
 
 /** An outbox message without lease internals; payloads never hold channel secrets. */
 function view(m: OutboxMessage) {
@@ -17,7 +19,7 @@ function view(m: OutboxMessage) {
   return rest;
 }
 
-/** Notification outbox: pending, failed (pending with a failed attempt), dead-lettered...; resend. */
+/** Notification outbox: pending, failed (pending with a failed attempt), dead-lettered...; resend, cancel. */
 export function outboxRoutes(notifier: OutboxNotifier): RouteDef[] {
   return [
     {
@@ -46,6 +48,23 @@ export function outboxRoutes(notifier: OutboxNotifier): RouteDef[] {
         await ctx.record({ tenantId: m.tenantId, target: { id: m.id, type: "notification" }, reason: b.reason, meta: { operation: "outbox.resend", channel: m.channel } });
         const copy = await notifier.resend({ messageId: m.id, actor: ctx.principal.actorId });
         return json(view(copy), 201);
+      },
+    },
+    {
+      method: "POST",
+      path: "/outbox/:id/cancel",
+      permission: "operate",
+      async handler(ctx) {
+        const b = await ctx.body(ReasonBody);
+        const id = String(ctx.params.id).slice(0, 200);
+        const m = await notifier.status({ messageId: id });
+        // Another tenant's message does not exist for a tenant principal.
+        if (!m || (ctx.principal.tenantId !== null && m.tenantId !== ctx.principal.tenantId)) throw new ApiError("NOT_FOUND", `notification ${id} not found`);
+        await ctx.record({ tenantId: m.tenantId, target: { id: m.id, type: "notification" }, reason: b.reason, meta: { operation: "outbox.cancel", channel: m.channel } });
+        // The operator's free-text reason stays in the (redacted) audit trail; the message, which
+        // tenant viewers read, only says who stopped it.
+        const cancelled = await notifier.cancel({ messageId: m.id, reason: CANCEL_NOTE, actor: ctx.principal.actorId });
+        return json(view(cancelled));
       },
     },
   ];

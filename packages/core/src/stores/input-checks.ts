@@ -42,6 +42,18 @@ export function checkOutboxEnqueue(pkg: string, m: OutboxEnqueueMessage): { crea
   return { createdAt, nextAttemptAt };
 }
 
+/**
+ * Checks an `OutboxStore.cancel` input; returns `now` normalised and the reason (null when absent).
+ * @throws ValidationError naming the bad field.
+ */
+export function checkOutboxCancel(pkg: string, input: { id: string; now: string; reason?: string }): { now: string; reason: string | null } {
+  if (typeof input !== "object" || input === null) throw invalidField(pkg, "input", "an object");
+  checkNonEmpty(pkg, input.id, "id");
+  const now = checkIsoTime(pkg, input.now, "now");
+  const reason = input.reason === undefined ? null : checkNonEmpty(pkg, input.reason, "reason", 2000);
+  return { now, reason };
+}
+
 function counterField(pkg: string, path: string, message: string): ValidationError {
   return new ValidationError(`[ops/${pkg}] invalid counter ${path}: ${message}`, [{ path, message }]);
 }

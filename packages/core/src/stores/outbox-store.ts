@@ -9,7 +9,8 @@ import type { ForgetSubjectInput, ForgetSubjectResult } from "./forget.js";
  * - `delivered`: the channel accepted it (terminal);
  * - `dead`: a permanent failure (a 4xx, a bad address): the dead-letter list; `requeue` resends;
  * - `expired`: older than the sender's maximum age, given up rather than sent late; `requeue` resends;
- * - `cancelled`: stopped on purpose, not a failure (an escalation whose incident was acknowledged).
+ * - `cancelled`: stopped on purpose, not a failure (an escalation whose incident was acknowledged,
+ *   or `cancel` by an operator); `requeue` resends.
  */
 export const OUTBOX_STATUSES = ["pending", "delivered", "dead", "expired", "cancelled"] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
@@ -134,6 +135,21 @@ export interface OutboxStore extends Closeable {
    * @throws ConflictError when the message is `pending` or `delivered`.
    */
   requeue(input: { id: string; now: string }): Promise<OutboxMessage>;
+  /**
+   * Manual stop (an operator, a superseded notification): a `pending` message, leased or not,
+   * becomes `cancelled` with `finishedAt = now`, the lease cleared and `lastError = reason` when
+   * given (otherwise `lastError` is kept). One guarded write on `status = 'pending'`, so a
+   * concurrent `claim`, `complete` or `fail` either happens before it (and the cancel sees the
+   * result) or after it (and finds the message no longer pending): a worker holding the lease
+   * that later calls `complete`/`fail` gets `ConflictError` and the message stays cancelled.
+   * `requeue` resends a cancelled message. Callers pass a `reason` without secrets (it is stored
+   * and shown as `lastError`).
+   * @throws ValidationError on an empty `id`, a bad `now`, or a `reason` that is not a string of
+   *   1..2000 characters.
+   * @throws NotFoundError when there is no message `id`.
+   * @throws ConflictError when the message is `delivered`, `dead`, `expired` or already `cancelled`.
+   */
+  cancel(input: { id: string; now: string; reason?: string }): Promise<OutboxMessage>;
   get(input: { id: string }): Promise<OutboxMessage | null>;
   findByIdempotencyKey(input: { idempotencyKey: string }): Promise<OutboxMessage | null>;
   /**

@@ -64,6 +64,17 @@ export function OutboxPage({ v }: { v: View }) {
                     }}
                   />
                 )}
+                {v.can("operate") && m.status === "pending" && (
+                  <ActionForm
+                    label="Cancel"
+                    danger
+                    testid={`cancel-${m.id}`}
+                    onSubmit={async (reason) => {
+                      await send("POST", `/outbox/${encodeURIComponent(m.id)}/cancel`, { reason });
+                      await list.reload();
+                    }}
+                  />
+                )}
               </td>
             </tr>
           ))}
