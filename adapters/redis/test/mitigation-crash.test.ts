@@ -3,12 +3,15 @@ import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { ManualClock, mapLimit, type JsonValue } from "@ops/core";
+import { ManualClock, mapLimit, type IncidentRecord, type JsonValue } from "@ops/core";
 import { FeatureFlagController } from "@ops/flags";
-import { createOpsRuntime, dataOf } from "@ops/incidents";
+import { createOpsRuntime, type IncidentData } from "@ops/incidents";
 import { redisStores } from "../src/index.js";
 import { FLAGS } from "./fixtures/mitigate-crash.flags.js";
 import { requireService, testRedisUrl } from "@ops/testkit";
+
+// The incident body as @ops/incidents writes it (the store keeps it as JSON).
+const dataOf = (r: IncidentRecord): IncidentData => r.data as unknown as IncidentData;
 
 // Crash safety of mitigation: a child process applying a mitigation is killed (SIGKILL) at each
 // step in turn. Whatever step it died at, every flag that differs from its value before the

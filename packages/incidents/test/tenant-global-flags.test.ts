@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { memoryStores } from "@ops/adapter-memory";
 import { ManualClock } from "@ops/core";
-import { createOpsRuntime, dataOf, deriveAuthIncidents } from "../src/index.js";
+import { createOpsRuntime, deriveAuthIncidents } from "../src/index.js";
+import { dataOf } from "../src/incident-data.js";
 import { CollectingAuditSink, MapFlagWriter } from "./ports.js";
 
 function setup(policy: { tenantIncidentsMayChangeGlobalFlags?: boolean } = {}) {
