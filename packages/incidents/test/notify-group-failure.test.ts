@@ -22,4 +22,17 @@ describe("a notification that fails for one group", () => {
     await runtime.tick();
     expect(notifier.sent.map((n) => n.tenantId).sort()).toEqual(["acme", "globex"]);
   });
+  it("names the notify step in failedSteps when a group's notification failed (errors alone read as a clean tick)", async () => {
+    const clock = new ManualClock("2026-11-26T10:00:00.000Z");
+    const stores = memoryStores({ clock });
+    const notifier = new CollectingNotifier();
+    const runtime = createOpsRuntime({ stores, clock, notifier, mitigation: { mode: "off" } });
+    await runtime.handle(deriveAuthIncidents({ session_anomalies_1h: 9 }, { tenantId: "acme", now: clock.now() })[0]!);
+    clock.advance(31_000);
+    notifier.failNext = 1;
+    const report = await runtime.tick();
+    expect(notifier.sent).toHaveLength(0);
+    expect(report.errors).toHaveLength(1);
+    expect(report.failedSteps).toEqual(["notify"]);
+  });
 });
