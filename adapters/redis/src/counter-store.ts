@@ -74,9 +74,12 @@ export class RedisCounterStore implements CounterStore {
   private closed = false;
   /**
    * Touched-set members this instance already added, per set key (the latest few buckets only):
-   * a series pays for its index entry once per bucket, not once per increment.
+   * a series pays for its index entry once per bucket, not once per increment. The value is the
+   * bucket's end of life the set was last touched for (in the callers' time, `atMs` + ttl): an
+   * increment that keeps its bucket alive longer touches again, or `readActive` would lose the
+   * series while its bucket still counts.
    */
-  private readonly touchedCache = new Map<string, Set<string>>();
+  private readonly touchedCache = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -109,7 +112,7 @@ export class RedisCounterStore implements CounterStore {
       keys.push(opKey(`${this.keys.scope(i.tenantId)}:`));
       // The index entry goes first: an add that fails after it leaves an empty series in the index
       // (harmless), while the other order could count signals detection never reads.
-      if (i.untracked !== true) await this.touch(i.tenantId, i.key, i.bucketMs, start, ttl);
+      if (i.untracked !== true) await this.touch(i.tenantId, i.key, i.bucketMs, start, ttl, i.atMs + ttl);
       return Number(await INCREMENT.run(this.redis, keys, [by, ttl]));
     } catch (err) {
       throw mapRedisError(err, `increment counter "${i.key}"`);
@@ -209,18 +212,18 @@ export class RedisCounterStore implements CounterStore {
     }
   }
 
-  private async touch(tenantId: TenantKey, key: string, bucketMs: number, start: number, ttlMs: number): Promise<void> {
+  private async touch(tenantId: TenantKey, key: string, bucketMs: number, start: number, ttlMs: number, until: number): Promise<void> {
     const member = scopeToken(tenantId);
     const setKey = this.keys.counterTouched(bucketMs, shardOf(member), start, key);
     let seen = this.touchedCache.get(setKey);
-    if (seen?.has(member)) return;
+    if ((seen?.get(member) ?? Number.NEGATIVE_INFINITY) >= until) return;
     await TOUCH.run(this.redis, [setKey], [member, ttlMs]);
     if (!seen) {
-      this.touchedCache.set(setKey, (seen = new Set()));
+      this.touchedCache.set(setKey, (seen = new Map()));
       // Keep the sets of the latest buckets only (insertion order is bucket order in practice).
       if (this.touchedCache.size > 4096) this.touchedCache.delete(this.touchedCache.keys().next().value!);
     }
-    seen.add(member);
+    seen.set(member, until);
   }
 
   async close(): Promise<void> {

@@ -118,15 +118,19 @@ export async function notifyPass(o: {
       await o.notifier.notify(summarize(claimed, groupKey, nowIso, "trigger"));
       report.sent++;
     } catch (err) {
+      // A claim not put back leaves the group marked notified until its repeat interval: reported.
+      const unreleased: unknown[] = [];
       for (const i of claimed) {
         const before = items.find((x) => x.id === i.id);
         await o.manager
           .mutate(i.tenantId, i.id, (_r, d) => ({ ...d, notify: { ...(before ? dataOf(before).notify : {}) } }))
-          .catch(() => {});
+          .catch((e: unknown) => void unreleased.push(e));
       }
       // One group's failure must not hold back the others of this pass.
-      if (o.onError) o.onError(err);
-      else failures.push(err);
+      for (const e of [err, ...unreleased]) {
+        if (o.onError) o.onError(e);
+        else failures.push(e);
+      }
     }
   }
   if (failures.length > 0) throw failures[0];

@@ -364,7 +364,10 @@ export class OpsRuntime<T extends string = string> {
           inhibitions: this.o.inhibitions ?? DEFAULT_INHIBITIONS,
           timers: this.timers,
           nowMs,
-          onError: (err) => report.errors.push(err),
+          onError: (err) => {
+            report.errors.push(err);
+            if (!report.failedSteps.includes("notify")) report.failedSteps.push("notify");
+          },
         });
       });
     }

@@ -282,15 +282,26 @@ export class OutboxNotifier implements Notifier {
     const base = `${scope}|dd|${n.dedupeKey}|${channel}`;
     const bucket = this.bucket(now);
     const within = (m: OutboxMessage | null) => m !== null && now - Date.parse(m.createdAt) < this.dedupeWindowMs;
+    const endOf = async (root: OutboxMessage): Promise<OutboxMessage> => {
+      let last = root;
+      // Bounded: a chain grows by one per change of action, and a window holds few of those.
+      for (let i = 0; i < 1000; i++) {
+        const next = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|after|${last.id}` });
+        if (!next) break;
+        last = next;
+      }
+      return last;
+    };
+    // The previous bucket's chain is still the live one while its latest message is in the window,
+    // even when its root is older (a trigger -> resolve -> trigger that crossed the bucket edge).
     const before = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket - 1}` });
-    const root = within(before) ? before : await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket}` });
-    if (!root) return `${base}|${bucket}`;
-    let last: OutboxMessage = root;
-    // Bounded: a chain grows by one per change of action, and a window holds few of those.
-    for (let i = 0; i < 1000; i++) {
-      const next = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|after|${last.id}` });
-      if (!next) break;
-      last = next;
+    const beforeEnd = before ? await endOf(before) : null;
+    let last: OutboxMessage;
+    if (beforeEnd && within(beforeEnd)) last = beforeEnd;
+    else {
+      const root = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket}` });
+      if (!root) return `${base}|${bucket}`;
+      last = await endOf(root);
     }
     const lastAction = ((last.payload as unknown as OutboxPayload).notification as { action?: string } | undefined)?.action ?? "trigger";
     if (lastAction === n.action && within(last)) return last;

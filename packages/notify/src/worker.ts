@@ -137,27 +137,41 @@ export class OutboxWorker {
     return this.statsData.snapshot();
   }
 
-  /** One round: claim due messages on every channel (within rate limits) and deliver them. */
+  /**
+   * One round: claim due messages on every channel (within rate limits) and deliver them.
+   * @throws the first failed claim, after every other channel was claimed and delivered.
+   */
   async runOnce(): Promise<RunResult> {
     const result: RunResult = { claimed: 0, full: false, delivered: 0, retried: 0, dead: 0, expired: 0, cancelled: 0, conflicts: 0 };
     const now = this.clock.now();
     const work: Promise<void>[] = [];
+    // One channel's failing claim must not starve the channels after it (nor leave the claimed
+    // deliveries un-awaited): it is rethrown after the round, the others still run.
+    let claimError: { err: unknown } | undefined;
     for (const channel of this.providers.keys()) {
       const allowed = this.limiter.take(channel, now, this.o.batchSize);
       if (allowed === 0) continue;
-      const claimed = await this.options.store.claim({
-        workerId: this.workerId,
-        limit: allowed,
-        leaseMs: this.o.leaseMs,
-        now: new Date(now).toISOString(),
-        channels: [channel],
-      });
+      let claimed: OutboxMessage[];
+      try {
+        claimed = await this.options.store.claim({
+          workerId: this.workerId,
+          limit: allowed,
+          leaseMs: this.o.leaseMs,
+          now: new Date(now).toISOString(),
+          channels: [channel],
+        });
+      } catch (err) {
+        this.limiter.refund(channel, allowed);
+        claimError ??= { err };
+        continue;
+      }
       this.limiter.refund(channel, allowed - claimed.length);
       result.claimed += claimed.length;
       if (claimed.length > 0 && claimed.length === allowed) result.full = true;
       for (const m of claimed) work.push(this.deliver(m, result));
     }
     await Promise.all(work);
+    if (claimError) throw claimError.err;
     return result;
   }
 

@@ -39,4 +39,21 @@ describe("dedupe window and the opposite action", () => {
     const [ra, rb] = await Promise.all([a.enqueue({ ...n, action: "trigger" }), b.enqueue({ ...n, action: "trigger" })]);
     expect([ra.messages[0]!.duplicate, rb.messages[0]!.duplicate].sort()).toEqual([false, true]);
   });
+  it("a chain that began in the previous window bucket still dedupes a repeat of its recent last action", async () => {
+    const windowMs = 4 * 3_600_000;
+    // One minute into a window bucket: the chain's root is there, its latest trigger near its end.
+    const clock = new ManualClock(new Date(Math.ceil(Date.parse("2030-01-01T12:00:00.000Z") / windowMs) * windowMs + 60_000).toISOString());
+    const store = new MemoryOutboxStore();
+    const notifier = createNotifier({ store, channels: [logChannel({ write: () => {} })], clock, dedupeWindowMs: windowMs });
+    const send = async (action: "trigger" | "resolve") =>
+      (await notifier.enqueue({ subject: "db down", body: "b", severity: "critical", tenantId: "acme", dedupeKey: "inc_2", action })).messages.map((m) => m.duplicate);
+    expect(await send("trigger")).toEqual([false]);
+    clock.advance(3.5 * 3_600_000);
+    expect(await send("resolve")).toEqual([false]);
+    clock.advance(0.1 * 3_600_000);
+    expect(await send("trigger")).toEqual([false]);
+    // Next bucket; the root is older than the window, the last trigger 30 minutes old.
+    clock.advance(0.5 * 3_600_000);
+    expect(await send("trigger")).toEqual([true]);
+  });
 });

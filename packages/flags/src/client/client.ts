@@ -66,9 +66,10 @@ export class FlagsClient {
 
   /**
    * Synchronous evaluation; `attributes` may set only the payload's client attributes (others are
-   * fixed by the server for this user and ignored). Never throws.
+   * fixed by the server for this user and ignored). Never throws. `defaultValue` is the caller's
+   * default: a disabled flag without `offValue` / `offVariant` resolves to it (reason DISABLED).
    */
-  evaluate(key: string, attributes?: Record<string, unknown>): EvaluationDetails {
+  evaluate(key: string, attributes?: Record<string, unknown>, defaultValue?: JsonValue): EvaluationDetails {
     const f = this.compiled.get(key);
     if (f === undefined)
       return this.payload === null
@@ -80,30 +81,33 @@ export class FlagsClient {
       for (const a in attributes) if (this.clientAttrs.has(a)) ctx[a] = attributes[a];
     }
     try {
-      return resolveClientFlag(f, ctx);
+      const d = resolveClientFlag(f, ctx);
+      return f.callerDefault && defaultValue !== undefined && d.reason === "DISABLED"
+        ? Object.freeze({ flagKey: key, value: defaultValue, variant: null, reason: "DISABLED", ruleId: null, errorCode: null, errorMessage: null })
+        : d;
     } catch (err) {
       return Object.freeze({ flagKey: key, value: f.fallback.value, variant: null, reason: "ERROR", ruleId: null, errorCode: "GENERAL", errorMessage: String(err) });
     }
   }
 
-  isEnabled(key: string, attributes?: Record<string, unknown>, fallback = false): boolean {
-    const v = this.evaluate(key, attributes).value;
-    return typeof v === "boolean" ? v : fallback;
+  isEnabled(key: string, attributes?: Record<string, unknown>, fallback?: boolean): boolean {
+    const v = this.evaluate(key, attributes, fallback).value;
+    return typeof v === "boolean" ? v : (fallback ?? false);
   }
 
-  stringValue(key: string, attributes?: Record<string, unknown>, fallback = ""): string {
-    const v = this.evaluate(key, attributes).value;
-    return typeof v === "string" ? v : fallback;
+  stringValue(key: string, attributes?: Record<string, unknown>, fallback?: string): string {
+    const v = this.evaluate(key, attributes, fallback).value;
+    return typeof v === "string" ? v : (fallback ?? "");
   }
 
-  numberValue(key: string, attributes?: Record<string, unknown>, fallback = 0): number {
-    const v = this.evaluate(key, attributes).value;
-    return typeof v === "number" ? v : fallback;
+  numberValue(key: string, attributes?: Record<string, unknown>, fallback?: number): number {
+    const v = this.evaluate(key, attributes, fallback).value;
+    return typeof v === "number" ? v : (fallback ?? 0);
   }
 
-  jsonValue(key: string, attributes?: Record<string, unknown>, fallback: JsonValue = null): JsonValue {
-    const d = this.evaluate(key, attributes);
-    return d.reason === "ERROR" ? fallback : d.value;
+  jsonValue(key: string, attributes?: Record<string, unknown>, fallback?: JsonValue): JsonValue {
+    const d = this.evaluate(key, attributes, fallback);
+    return d.reason === "ERROR" ? (fallback ?? null) : d.value;
   }
 
   /** Called with the flag keys after each installed payload. Returns an unsubscribe function. */

@@ -22,6 +22,8 @@ export interface CompiledClientFlag {
   readonly rules: readonly Rule[];
   readonly rollout: Rollout | null;
   readonly fallback: EvaluationDetails;
+  /** `fixed` is a disabled flag's stand-in: the caller's default replaces it (see `ClientFlag.callerDefault`). */
+  readonly callerDefault: boolean;
 }
 
 function result(key: string, r: ClientResult): EvaluationDetails {
@@ -48,6 +50,7 @@ export function compileClientFlag(key: string, flag: ClientFlag): CompiledClient
     })),
     rollout: flag.rollout ? rolloutOf(key, flag.rollout) : null,
     fallback,
+    callerDefault: flag.callerDefault === true,
   };
 }
 

@@ -40,6 +40,11 @@ export interface ClientFlag {
   rules?: ClientRule[];
   rollout?: ClientRollout | null;
   fallback?: ClientResult;
+  /**
+   * `fixed` is a kill-switched flag's stand-in (no `offValue` / `offVariant`): the client serves the
+   * caller's default instead, when one is given, as the server does.
+   */
+  callerDefault?: true;
 }
 
 /** What `buildClientPayload` makes for one tenant + user context. */

@@ -125,7 +125,7 @@ export function buildClientPayload(reader: FlagReader, context: EvaluationContex
     const fixed = (): ClientFlag => ({ fixed: toResult(reader.evaluate(key, context)) });
     const rec = state.globals.get(key);
     if (!rec || !compiled.enabled || (tenantId !== null && compiled.overrides?.has(tenantId))) {
-      flags[key] = fixed();
+      flags[key] = !compiled.enabled && compiled.callerDefaultWhenDisabled ? { ...fixed(), callerDefault: true } : fixed();
       continue;
     }
     let config = parsedCache.get(rec);
