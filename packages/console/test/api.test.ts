@@ -73,6 +73,42 @@ describe("changes are audited with the principal and the reason", () => {
   });
 });
 
+describe("unstorable text", () => {
+  it("a reason with a NUL or a lone surrogate is a 400 naming reason and changes nothing", async () => {
+    const f = await setup();
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const state = async () => {
+      await f.audit.flush();
+      return JSON.stringify([
+        await f.raw.flags.list({ env: "test", tenantId: null, limit: 100, cursor: null }),
+        await f.raw.flags.list({ env: "test", tenantId: T1, limit: 100, cursor: null }),
+        await f.runtime.silences.list(),
+        (await f.audit.query({ tenantId: null, limit: 100 })).items.length,
+        (await f.audit.query({ tenantId: T1, limit: 100 })).items.length,
+      ]);
+    };
+    const before = await state();
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      ["PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: true }],
+      ["PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: false }],
+      ["POST", `/ops/api/v1/flags/${FLAG}/schedule`, { at: later, patch: { value: true } }],
+      ["DELETE", `/ops/api/v1/flags/${FLAG}/schedule/${f.ids.scheduleId}`, {}],
+      ["PUT", `/ops/api/v1/flags/${FLAG}/overrides/${T1}`, { value: false }],
+      ["POST", "/ops/api/v1/silences", { matcher: { tenantIds: [T1] }, endsAt: later }],
+      ["DELETE", `/ops/api/v1/silences/${f.ids.silT}`, {}],
+    ];
+    for (const reason of ["bad\u0000reason", "bad\ud800reason", "bad\udc00"])
+      for (const [method, path, body] of cases) {
+        const res = await f.call("global:admin", method, path, { ...body, reason });
+        expect(res.status, `${method} ${path}`).toBe(400);
+        expect(await res.json()).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "reason" }] } });
+      }
+    expect(await state()).toBe(before);
+    // A well-formed pair (an emoji) is fine.
+    expect((await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: true, reason: "ok \ud83d\ude80" })).status).toBe(200);
+  });
+});
+
 describe("errors", () => {
   it("answer { error: { code, message, issues } } and never leak internals", async () => {
     const f = await setup();
