@@ -107,6 +107,19 @@ describe("unstorable text", () => {
     // A well-formed pair (an emoji) is fine.
     expect((await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: true, reason: "ok \ud83d\ude80" })).status).toBe(200);
   });
+
+  it("an actor id with a lone surrogate is a malformed principal: 401 and nothing changed", async () => {
+    const f = await setup();
+    f.principals.set("lone", { actorId: "eve\ud800", roles: ["admin"], tenantId: null });
+    f.principals.set("lone-low", { actorId: "\udc00eve", roles: ["admin"], tenantId: null });
+    const version = (await f.raw.flags.get({ env: "test", key: FLAG, tenantId: null }))!.version;
+    for (const who of ["lone", "lone-low"]) {
+      const res = await f.call(who, "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: false, reason: "kill" });
+      expect(res.status).toBe(401);
+    }
+    expect(f.flags.evaluate(FLAG, {}).reason).not.toBe("DISABLED");
+    expect((await f.raw.flags.get({ env: "test", key: FLAG, tenantId: null }))!.version).toBe(version);
+  });
 });
 
 describe("errors", () => {
