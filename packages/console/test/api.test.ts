@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ValidationError } from "@ops/core";
 import { createConsole, CSRF_HEADER } from "../src/index.js";
 import { FLAG, ORIGIN, T1, fixture } from "./fixture.js";
 
@@ -136,6 +137,21 @@ describe("errors", () => {
     const text = await boom.text();
     expect(text).not.toMatch(/SELECT|relation/);
     expect(JSON.parse(text)).toEqual({ error: { code: "INTERNAL", message: "internal error", issues: [] } });
+  });
+
+  it("a store's validation error answers 400 without the adapter's name or a SQLSTATE", async () => {
+    const f = await setup();
+    const cursor = await f.call("global:admin", "GET", "/ops/api/v1/audit?cursor=forged");
+    expect(cursor.status).toBe(400);
+    const text = await cursor.text();
+    expect(text).not.toMatch(/adapter/);
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "cursor" }] } });
+    f.stores.incidents.list = () => Promise.reject(new ValidationError("[ops/adapter-postgres] incidents.list a value cannot be stored (22P05: NUL character, invalid text or too long)", []));
+    const pg = await f.call("global:admin", "GET", "/ops/api/v1/incidents");
+    expect(pg.status).toBe(400);
+    const pgText = await pg.text();
+    expect(pgText).not.toMatch(/adapter|22P05|incidents\.list/);
+    expect(JSON.parse(pgText)).toMatchObject({ error: { code: "VALIDATION" } });
   });
 
   it("a 200 MB body is refused with 413 while it streams, after reading at most the limit", async () => {
