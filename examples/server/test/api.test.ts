@@ -230,6 +230,20 @@ describe("request bodies are limited while they stream", () => {
   });
 });
 
+describe("the seed route's body limit holds for a chunked body", () => {
+  it("POST /api/ops/auth with a 200 MB chunked body (no content-length) gets 413 long before it is all sent", async () => {
+    const gw = { "x-ops-actor": "app", "x-ops-roles": "admin", "x-tenant-id": A };
+    const before = process.memoryUsage().rss;
+    const seed = await streamBig("/api/ops/auth", 200 * 1024 * 1024, gw);
+    expect(seed.status).toBe(413);
+    expect(seed.sent).toBeLessThan(50 * 1024 * 1024);
+    expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
+    // A normal body still works.
+    const ok = await t.call("POST", "/api/ops/auth", { tenant: A, role: "", body: { metrics: { failed_logins_1h: 1, login_attempts_1h: 100 } } });
+    expect(ok.status).toBe(200);
+  });
+});
+
 describe("robustness", () => {
   it("never answers 5xx to garbage input", async () => {
     const bodies = ["null", "[]", "42", '"x"', '{"value":{"deep":[1,2,{"x":null}]},"reason":"r"}', `{"reason":"${"a".repeat(5000)}"}`, '{"events":null}', "\u0000"];
