@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ValidationError } from "@ops/core";
 import { createConsole, CSRF_HEADER } from "../src/index.js";
-import { FLAG, ORIGIN, T1, fixture } from "./fixture.js";
+import { FLAG, ORIGIN, T1, T2, fixture } from "./fixture.js";
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -71,6 +71,24 @@ describe("changes are audited with the principal and the reason", () => {
     const one = await f.call("global:admin", "POST", `/ops/api/v1/incidents/${f.ids.incLeakT}/apply-suggestion?tenant=${T1}`, { key: "tenancy.strict_guard", reason: "agreed" });
     expect(one.status).toBe(200);
     expect(await f.flags.getValue({ key: "tenancy.strict_guard", tenantId: null })).toBe(true);
+  });
+});
+
+describe("tenant principals and global flag definitions", () => {
+  it("a tenant principal does not see targeting rules that name other tenants or their users", async () => {
+    const f = await setup();
+    const rules = [{ id: "vip", when: [{ attr: "tenantId", op: "in", values: [T2, "globex-secret"] }, { attr: "userId", op: "eq", value: "ceo@globex.example" }], serve: { value: true } }];
+    await f.flags.setRules({ key: FLAG, rules: rules as never, actorUserId: "seed", reason: "seed" });
+    await f.flags.scheduleChange({ key: FLAG, at: new Date(Date.now() + 86_400_000).toISOString(), patch: { rules } as never, actorUserId: "seed", reason: "seed" });
+    for (const who of ["tenant:viewer", "tenant:admin"]) {
+      const res = await f.call(who, "GET", `/ops/api/v1/flags/${FLAG}`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).not.toMatch(/globex|"t2"/);
+      expect(JSON.parse(text)).toMatchObject({ rules: 1, config: { rules: [] }, tenantId: T1 });
+    }
+    const global = await f.call("global:viewer", "GET", `/ops/api/v1/flags/${FLAG}`);
+    expect(await global.text()).toMatch(/globex-secret/);
   });
 });
 
