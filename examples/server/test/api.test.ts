@@ -116,6 +116,30 @@ describe("signals, the seed route and incidents", () => {
     expect(other.status).toBe(400);
   });
 
+  it("a signal with a NUL or a lone surrogate is a 400 naming the field; it records nothing and cannot poison the store's flush", async () => {
+    const rec = t.service.runtime.recorder;
+    const before = rec.stats().recorded;
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ userId: "u\u0000x" }, "userId"],
+      [{ ip: "203.0.113.1\u0000" }, "ip"],
+      [{ provider: "\ud800" }, "provider"],
+      [{ meta: { note: "a\u0000b" } }, "meta.note"],
+      [{ meta: { ["k\u0000"]: 1 } }, "meta"],
+      [{ meta: { deep: ["\udc00"] } }, "meta.deep[0]"],
+    ];
+    for (const [fields, path] of cases) {
+      const r = await t.call("POST", "/api/signals", { tenant: A, role: "", body: { type: "LOGIN_FAILED", ...fields } });
+      expect(r.status, path).toBe(400);
+      expect(r.json.issues.map((i: { path: string }) => i.path), path).toContain(path);
+      const batch = await t.call("POST", "/api/signals", { tenant: A, role: "", body: { events: [{ type: "LOGIN_FAILED", userId: "fine" }, { type: "LOGIN_FAILED", ...fields }] } });
+      expect(batch.status, path).toBe(400);
+      expect(batch.json.issues.map((i: { path: string }) => i.path), path).toContain(`events[1].${path}`);
+    }
+    expect(rec.stats().recorded).toBe(before);
+    // The buffered signals still reach the store.
+    await expect(rec.flush()).resolves.toBeUndefined();
+  });
+
   it("a tenant's made-up metrics raise a tenant incident whose mitigation changes no global flag", async () => {
     const r = await t.call("POST", "/api/ops/auth", { tenant: A, role: "", body: { metrics: { cross_tenant_access_attempts_1h: 50, jwt_validation_errors_1h: 900, jwt_validations_1h: 1000, jwt_invalid_signature_1h: 500 } } });
     expect(r.status, r.text).toBe(200);
@@ -203,6 +227,20 @@ describe("request bodies are limited while they stream", () => {
     expect(con.sent).toBeLessThan(50 * 1024 * 1024);
     expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
     expect((await t.call("GET", "/readyz", { anonymous: true })).json.status).toBe("pass");
+  });
+});
+
+describe("the seed route's body limit holds for a chunked body", () => {
+  it("POST /api/ops/auth with a 200 MB chunked body (no content-length) gets 413 long before it is all sent", async () => {
+    const gw = { "x-ops-actor": "app", "x-ops-roles": "admin", "x-tenant-id": A };
+    const before = process.memoryUsage().rss;
+    const seed = await streamBig("/api/ops/auth", 200 * 1024 * 1024, gw);
+    expect(seed.status).toBe(413);
+    expect(seed.sent).toBeLessThan(50 * 1024 * 1024);
+    expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
+    // A normal body still works.
+    const ok = await t.call("POST", "/api/ops/auth", { tenant: A, role: "", body: { metrics: { failed_logins_1h: 1, login_attempts_1h: 100 } } });
+    expect(ok.status).toBe(200);
   });
 });
 

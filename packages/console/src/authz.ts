@@ -30,12 +30,14 @@ export function permissionsOf(principal: Principal, table: Map<string, ReadonlyS
 
 const TENANT_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const ACTOR_RE = /^[^\s\u0000-\u001f]{1,256}$/;
+// An unpaired UTF-16 surrogate cannot be stored faithfully (a driver turns it into U+FFFD).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** A principal as `authorize` returned it, checked: a malformed one counts as no principal. */
 export function checkPrincipal(p: unknown): Principal | null {
   if (p === null || p === undefined || typeof p !== "object") return null;
   const x = p as Partial<Principal>;
-  if (typeof x.actorId !== "string" || !ACTOR_RE.test(x.actorId)) return null;
+  if (typeof x.actorId !== "string" || !ACTOR_RE.test(x.actorId) || LONE_SURROGATE.test(x.actorId)) return null;
   if (!Array.isArray(x.roles) || x.roles.some((r) => typeof r !== "string")) return null;
   // A blank tenant id is not "global": only an explicit null is.
   if (x.tenantId !== null && (typeof x.tenantId !== "string" || !TENANT_RE.test(x.tenantId))) return null;

@@ -159,7 +159,13 @@ export function createConsole(options: ConsoleOptions): OpsConsole {
         if (!SAFE.has(request.method)) throw new ApiError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here`);
         // The page must end in "/" so its relative asset URLs resolve under basePath.
         if (rel === "") return new Response(null, { status: 308, headers: { location: `${basePath}/${url.search}` } });
-        const asset = await serveAsset(uiDir, decodeURIComponent(rel.slice(1)), request.method);
+        let file: string;
+        try {
+          file = decodeURIComponent(rel.slice(1));
+        } catch {
+          throw new ApiError("NOT_FOUND", "not found"); // a malformed escape names no file
+        }
+        const asset = await serveAsset(uiDir, file, request.method);
         if (asset) return asset;
         throw new ApiError("NOT_FOUND", "not found");
       } catch (err) {

@@ -57,7 +57,16 @@ const CALLER_FACING = new Set(["VALIDATION", "NOT_FOUND", "CONFLICT", "TENANT_IS
 /** Any thrown value as the console's JSON error; internals go to the log only. */
 export function errorResponse(err: unknown, logger: ConsoleLogger, path: string): Response {
   if (err instanceof ApiError) return json({ error: { code: err.code, message: err.message, issues: err.issues } }, err.status);
-  if (err instanceof ValidationError) return json({ error: { code: "VALIDATION", message: clean(err.message), issues: err.issues } }, 400);
+  if (err instanceof ValidationError) {
+    // A store's refusal names its adapter (and may carry a SQLSTATE): answer its issues only.
+    const fromAdapter = /^\[ops\/adapter-/.test(err.message);
+    const message = !fromAdapter
+      ? clean(err.message)
+      : err.issues.length > 0
+        ? clean(`invalid request: ${err.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`)
+        : "the store refused a value of this request (a NUL character, invalid text or too long)";
+    return json({ error: { code: "VALIDATION", message, issues: err.issues } }, 400);
+  }
   if (isOpsError(err) && CALLER_FACING.has(err.code) && !/^\[ops\/adapter-/.test(err.message)) {
     const code: ErrorCode = err.code === "NOT_FOUND" ? "NOT_FOUND" : err.code === "CONFLICT" ? "CONFLICT" : err.code === "TENANT_ISOLATION" ? "FORBIDDEN" : "VALIDATION";
     return json({ error: { code, message: clean(err.message), issues: [] } }, STATUS[code]);

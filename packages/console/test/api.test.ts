@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ValidationError } from "@ops/core";
 import { createConsole, CSRF_HEADER } from "../src/index.js";
-import { FLAG, ORIGIN, T1, fixture } from "./fixture.js";
+import { FLAG, ORIGIN, T1, T2, fixture } from "./fixture.js";
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -101,6 +102,73 @@ describe("changes are audited with the principal and the reason", () => {
   });
 });
 
+describe("tenant principals and global flag definitions", () => {
+  it("a tenant principal does not see targeting rules that name other tenants or their users", async () => {
+    const f = await setup();
+    const rules = [{ id: "vip", when: [{ attr: "tenantId", op: "in", values: [T2, "globex-secret"] }, { attr: "userId", op: "eq", value: "ceo@globex.example" }], serve: { value: true } }];
+    await f.flags.setRules({ key: FLAG, rules: rules as never, actorUserId: "seed", reason: "seed" });
+    await f.flags.scheduleChange({ key: FLAG, at: new Date(Date.now() + 86_400_000).toISOString(), patch: { rules } as never, actorUserId: "seed", reason: "seed" });
+    for (const who of ["tenant:viewer", "tenant:admin"]) {
+      const res = await f.call(who, "GET", `/ops/api/v1/flags/${FLAG}`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).not.toMatch(/globex|"t2"/);
+      expect(JSON.parse(text)).toMatchObject({ rules: 1, config: { rules: [] }, tenantId: T1 });
+    }
+    const global = await f.call("global:viewer", "GET", `/ops/api/v1/flags/${FLAG}`);
+    expect(await global.text()).toMatch(/globex-secret/);
+  });
+});
+
+describe("unstorable text", () => {
+  it("a reason with a NUL or a lone surrogate is a 400 naming reason and changes nothing", async () => {
+    const f = await setup();
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const state = async () => {
+      await f.audit.flush();
+      return JSON.stringify([
+        await f.raw.flags.list({ env: "test", tenantId: null, limit: 100, cursor: null }),
+        await f.raw.flags.list({ env: "test", tenantId: T1, limit: 100, cursor: null }),
+        await f.runtime.silences.list(),
+        (await f.audit.query({ tenantId: null, limit: 100 })).items.length,
+        (await f.audit.query({ tenantId: T1, limit: 100 })).items.length,
+      ]);
+    };
+    const before = await state();
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      ["PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: true }],
+      ["PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: false }],
+      ["POST", `/ops/api/v1/flags/${FLAG}/schedule`, { at: later, patch: { value: true } }],
+      ["DELETE", `/ops/api/v1/flags/${FLAG}/schedule/${f.ids.scheduleId}`, {}],
+      ["PUT", `/ops/api/v1/flags/${FLAG}/overrides/${T1}`, { value: false }],
+      ["POST", "/ops/api/v1/silences", { matcher: { tenantIds: [T1] }, endsAt: later }],
+      ["DELETE", `/ops/api/v1/silences/${f.ids.silT}`, {}],
+    ];
+    for (const reason of ["bad\u0000reason", "bad\ud800reason", "bad\udc00"])
+      for (const [method, path, body] of cases) {
+        const res = await f.call("global:admin", method, path, { ...body, reason });
+        expect(res.status, `${method} ${path}`).toBe(400);
+        expect(await res.json()).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "reason" }] } });
+      }
+    expect(await state()).toBe(before);
+    // A well-formed pair (an emoji) is fine.
+    expect((await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: true, reason: "ok \ud83d\ude80" })).status).toBe(200);
+  });
+
+  it("an actor id with a lone surrogate is a malformed principal: 401 and nothing changed", async () => {
+    const f = await setup();
+    f.principals.set("lone", { actorId: "eve\ud800", roles: ["admin"], tenantId: null });
+    f.principals.set("lone-low", { actorId: "\udc00eve", roles: ["admin"], tenantId: null });
+    const version = (await f.raw.flags.get({ env: "test", key: FLAG, tenantId: null }))!.version;
+    for (const who of ["lone", "lone-low"]) {
+      const res = await f.call(who, "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: false, reason: "kill" });
+      expect(res.status).toBe(401);
+    }
+    expect(f.flags.evaluate(FLAG, {}).reason).not.toBe("DISABLED");
+    expect((await f.raw.flags.get({ env: "test", key: FLAG, tenantId: null }))!.version).toBe(version);
+  });
+});
+
 describe("errors", () => {
   it("answer { error: { code, message, issues } } and never leak internals", async () => {
     const f = await setup();
@@ -115,6 +183,21 @@ describe("errors", () => {
     const text = await boom.text();
     expect(text).not.toMatch(/SELECT|relation/);
     expect(JSON.parse(text)).toEqual({ error: { code: "INTERNAL", message: "internal error", issues: [] } });
+  });
+
+  it("a store's validation error answers 400 without the adapter's name or a SQLSTATE", async () => {
+    const f = await setup();
+    const cursor = await f.call("global:admin", "GET", "/ops/api/v1/audit?cursor=forged");
+    expect(cursor.status).toBe(400);
+    const text = await cursor.text();
+    expect(text).not.toMatch(/adapter/);
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "cursor" }] } });
+    f.stores.incidents.list = () => Promise.reject(new ValidationError("[ops/adapter-postgres] incidents.list a value cannot be stored (22P05: NUL character, invalid text or too long)", []));
+    const pg = await f.call("global:admin", "GET", "/ops/api/v1/incidents");
+    expect(pg.status).toBe(400);
+    const pgText = await pg.text();
+    expect(pgText).not.toMatch(/adapter|22P05|incidents\.list/);
+    expect(JSON.parse(pgText)).toMatchObject({ error: { code: "VALIDATION" } });
   });
 
   it("a 200 MB body is refused with 413 while it streams, after reading at most the limit", async () => {

@@ -39,6 +39,12 @@ describe("the UI assets", () => {
     expect((await get("/ops/../../etc/passwd")).status).toBe(404);
     expect((await get("/ops/%2e%2e/%2e%2e/etc/passwd")).status).toBe(404);
     expect((await get("/ops/assets/nope.js")).status).toBe(404);
+    // Encoded separators and malformed escapes are a plain 404, never a 500 (nor a read outside).
+    expect((await get("/ops/assets/..%2f..%2f..%2fetc%2fpasswd")).status).toBe(404);
+    expect((await get("/ops/..%5c..%5cindex.html")).status).toBe(404);
+    const bad = await get("/ops/%E0%A4%A");
+    expect(bad.status).toBe(404);
+    expect(await bad.json()).toMatchObject({ error: { code: "NOT_FOUND" } });
     expect((await get("/elsewhere")).status).toBe(404);
     expect((await get("/ops/", { method: "POST" })).status).toBe(405);
   });

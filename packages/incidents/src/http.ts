@@ -32,6 +32,25 @@ const BodySchema = z.object({
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers } });
 
+/** The body as UTF-8 text, or null once it passes `max` bytes (the stream is cancelled then). */
+async function readUpTo(req: Request, max: number): Promise<string | null> {
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /**
  * The `POST /api/ops/auth` route as a fetch-API handler (Request -> Response): body
  * `{ metrics, context? }`, answer `{ ok: true, incidents: [{ event, response }] }`. Use it as a
@@ -50,8 +69,9 @@ export function createAuthOpsHandler<T extends string = AuthIncidentType>(option
       if (type && !/json/i.test(type)) return json(415, { ok: false, error: "unsupported content-type: expected application/json" });
       const declared = Number(req.headers.get("content-length") ?? "0");
       if (declared > maxBytes) return json(413, { ok: false, error: `body too large: at most ${maxBytes} bytes` });
-      const text = await req.text();
-      if (Buffer.byteLength(text) > maxBytes) return json(413, { ok: false, error: `body too large: at most ${maxBytes} bytes` });
+      // Limited while it streams: a chunked body (no content-length) is never buffered past the limit.
+      const text = await readUpTo(req, maxBytes);
+      if (text === null) return json(413, { ok: false, error: `body too large: at most ${maxBytes} bytes` });
       let raw: unknown;
       try {
         raw = JSON.parse(text);

@@ -9,14 +9,35 @@ export interface SignalRoutesDeps {
   store: AuthEventStore;
 }
 
+// NUL and unpaired UTF-16 surrogates cannot be stored (PostgreSQL refuses NUL; a lone surrogate
+// is not valid text): one such signal would fail every later flush of the buffered batch.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const NOT_STORABLE = "expected no NUL characters or unpaired surrogates";
+const text = (max: number) => z.string().min(1).max(max).refine((s) => !UNSTORABLE.test(s), NOT_STORABLE);
+
+/** Reports the path of every string (and of every object holding a key) that cannot be stored. */
+function unstorable(v: unknown, path: Array<string | number>, report: (path: Array<string | number>) => void): void {
+  if (typeof v === "string") {
+    if (UNSTORABLE.test(v)) report(path);
+  } else if (Array.isArray(v)) v.forEach((x, i) => unstorable(x, [...path, i], report));
+  else if (v !== null && typeof v === "object")
+    for (const [k, x] of Object.entries(v)) {
+      if (UNSTORABLE.test(k)) report(path);
+      else unstorable(x, [...path, k], report);
+    }
+}
+
 const Signal = z
   .object({
     type: AuthEventTypeSchema,
-    userId: z.string().min(1).max(256).optional(),
-    ip: z.string().min(1).max(64).optional(),
-    provider: z.string().min(1).max(64).optional(),
+    userId: text(256).optional(),
+    ip: text(64).optional(),
+    provider: text(64).optional(),
     occurredAt: IsoDateTimeSchema.optional(),
-    meta: z.record(z.string(), JsonValueSchema).optional(),
+    meta: z
+      .record(z.string(), JsonValueSchema)
+      .superRefine((m, ctx) => unstorable(m, [], (path) => ctx.addIssue({ code: "custom", message: NOT_STORABLE, path })))
+      .optional(),
     // Accepted only when it repeats the caller's tenant: the tenant comes from the request.
     tenantId: z.string().nullable().optional(),
   })

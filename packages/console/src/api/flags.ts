@@ -77,10 +77,13 @@ async function detail(d: FlagDeps, ctx: RouteContext, key: string, tenant: Tenan
   const override = tenant === null ? null : await d.store.get({ env: d.controller.env, key, tenantId: tenant });
   const ev = d.controller.evaluate(key, { ...context, ...(tenant === null ? {} : { tenantId: tenant }) });
   const history = ctx.audit ? await ctx.audit.query({ tenantId: tenant, targetId: key, order: "desc", limit: 20 }) : null;
+  // Targeting rules name other tenants and their users: a tenant principal sees only how many.
+  const confined = ctx.principal.tenantId !== null;
+  const schedule = (c.schedule ?? []).map((s) => (confined && s.patch !== null && typeof s.patch === "object" && "rules" in s.patch ? { ...s, patch: { ...s.patch, rules: [] } } : s));
   return {
     ...summary(d, rec, tenant),
-    config: { offValue: c.offValue ?? null, rules: c.rules ?? [], variants: c.variants ?? null, owner: c.owner ?? null, expiresAt: c.expiresAt ?? null },
-    schedule: c.schedule ?? [],
+    config: { offValue: c.offValue ?? null, rules: confined ? [] : (c.rules ?? []), variants: c.variants ?? null, owner: c.owner ?? null, expiresAt: c.expiresAt ?? null },
+    schedule,
     tenantId: tenant,
     override: override ? { tenantId: tenant, value: (override.config as { value?: JsonValue } | null)?.value ?? null, version: override.version, updatedAt: override.updatedAt, updatedBy: override.updatedBy } : null,
     evaluation: { context: { ...context, ...(tenant === null ? {} : { tenantId: tenant }) }, ...ev },
