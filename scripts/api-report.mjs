@@ -30,51 +30,147 @@ for (const dir of ["packages", "adapters"]) {
     const entries = [];
     for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
       const src = typeof target === "object" && target ? target["@ops/source"] : undefined;
-      if (typeof src === "string") entries.push({ specifier: sub === "." ? pkg.name : `${pkg.name}/${sub.slice(2)}`, file: join(base, src) });
+      if (typeof src === "string")
+        entries.push({ specifier: sub === "." ? pkg.name : `${pkg.name}/${sub.slice(2)}`, file: join(base, src) });
     }
     packages.push({ base, name: pkg.name, short: basename(base), entries });
   }
 }
 
-const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.base.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+const config = ts.getParsedCommandLineOfConfigFile(
+  join(root, "tsconfig.base.json"),
+  {},
+  { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+);
 const options = { ...(config?.options ?? {}), noEmit: true, skipLibCheck: true, customConditions: ["@ops/source"] };
-const program = ts.createProgram(packages.flatMap((p) => p.entries.map((e) => e.file)), options);
+const program = ts.createProgram(
+  packages.flatMap((p) => p.entries.map((e) => e.file)),
+  options,
+);
 const checker = program.getTypeChecker();
 const printer = ts.createPrinter({ removeComments: true, newLine: ts.NewLineKind.LineFeed });
 const f = ts.factory;
 
 const isPrivate = (m) =>
-  ts.canHaveModifiers(m) &&
-  (ts.getModifiers(m) ?? []).some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword) ||
+  (ts.canHaveModifiers(m) &&
+    (ts.getModifiers(m) ?? []).some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) ||
   (m.name && ts.isPrivateIdentifier(m.name));
-const keep = (mods) => (mods ?? []).filter((m) => m.kind !== ts.SyntaxKind.ExportKeyword && m.kind !== ts.SyntaxKind.DefaultKeyword && m.kind !== ts.SyntaxKind.AsyncKeyword && m.kind !== ts.SyntaxKind.DeclareKeyword);
+const keep = (mods) =>
+  (mods ?? []).filter(
+    (m) =>
+      m.kind !== ts.SyntaxKind.ExportKeyword &&
+      m.kind !== ts.SyntaxKind.DefaultKeyword &&
+      m.kind !== ts.SyntaxKind.AsyncKeyword &&
+      m.kind !== ts.SyntaxKind.DeclareKeyword,
+  );
 
 /** A declaration without bodies or initialisers, as text. */
 function printDeclaration(decl, exportedName) {
   const sf = decl.getSourceFile();
-  const typeOf = (node) => checker.typeToTypeNode(checker.getTypeAtLocation(node), undefined, ts.NodeBuilderFlags.NoTruncation | ts.NodeBuilderFlags.UseAliasDefinedOutsideCurrentScope);
+  const typeOf = (node) =>
+    checker.typeToTypeNode(
+      checker.getTypeAtLocation(node),
+      undefined,
+      ts.NodeBuilderFlags.NoTruncation | ts.NodeBuilderFlags.UseAliasDefinedOutsideCurrentScope,
+    );
   let node;
   if (ts.isFunctionDeclaration(decl)) {
-    const ret = decl.type ?? checker.typeToTypeNode(checker.getSignatureFromDeclaration(decl).getReturnType(), undefined, ts.NodeBuilderFlags.NoTruncation);
-    node = f.createFunctionDeclaration(keep(decl.modifiers), decl.asteriskToken, exportedName, decl.typeParameters, decl.parameters.map((p) => f.updateParameterDeclaration(p, p.modifiers, p.dotDotDotToken, p.name, p.questionToken ?? (p.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined), p.type ?? typeOf(p), undefined)), ret, undefined);
+    const ret =
+      decl.type ??
+      checker.typeToTypeNode(checker.getSignatureFromDeclaration(decl).getReturnType(), undefined, ts.NodeBuilderFlags.NoTruncation);
+    node = f.createFunctionDeclaration(
+      keep(decl.modifiers),
+      decl.asteriskToken,
+      exportedName,
+      decl.typeParameters,
+      decl.parameters.map((p) =>
+        f.updateParameterDeclaration(
+          p,
+          p.modifiers,
+          p.dotDotDotToken,
+          p.name,
+          p.questionToken ?? (p.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined),
+          p.type ?? typeOf(p),
+          undefined,
+        ),
+      ),
+      ret,
+      undefined,
+    );
   } else if (ts.isClassDeclaration(decl)) {
     const members = [];
     for (const m of decl.members) {
       if (isPrivate(m) || ts.isClassStaticBlockDeclaration(m) || ts.isSemicolonClassElement(m)) continue;
-      if (ts.isMethodDeclaration(m)) members.push(f.createMethodDeclaration(keep(m.modifiers), m.asteriskToken, m.name, m.questionToken, m.typeParameters, m.parameters.map((p) => f.updateParameterDeclaration(p, undefined, p.dotDotDotToken, p.name, p.questionToken ?? (p.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined), p.type ?? typeOf(p), undefined)), m.type ?? checker.typeToTypeNode(checker.getSignatureFromDeclaration(m).getReturnType(), undefined, ts.NodeBuilderFlags.NoTruncation), undefined));
-      else if (ts.isConstructorDeclaration(m)) members.push(f.createConstructorDeclaration(keep(m.modifiers), m.parameters.map((p) => f.updateParameterDeclaration(p, keep(p.modifiers).filter((x) => x.kind === ts.SyntaxKind.ReadonlyKeyword || x.kind === ts.SyntaxKind.PublicKeyword), p.dotDotDotToken, p.name, p.questionToken ?? (p.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined), p.type ?? typeOf(p), undefined)), undefined));
-      else if (ts.isPropertyDeclaration(m)) members.push(f.createPropertyDeclaration(keep(m.modifiers), m.name, m.questionToken, m.type ?? typeOf(m), undefined));
-      else if (ts.isGetAccessorDeclaration(m)) members.push(f.createGetAccessorDeclaration(keep(m.modifiers), m.name, [], m.type ?? typeOf(m), undefined));
-      else if (ts.isSetAccessorDeclaration(m)) members.push(f.createSetAccessorDeclaration(keep(m.modifiers), m.name, m.parameters, undefined));
+      if (ts.isMethodDeclaration(m))
+        members.push(
+          f.createMethodDeclaration(
+            keep(m.modifiers),
+            m.asteriskToken,
+            m.name,
+            m.questionToken,
+            m.typeParameters,
+            m.parameters.map((p) =>
+              f.updateParameterDeclaration(
+                p,
+                undefined,
+                p.dotDotDotToken,
+                p.name,
+                p.questionToken ?? (p.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined),
+                p.type ?? typeOf(p),
+                undefined,
+              ),
+            ),
+            m.type ??
+              checker.typeToTypeNode(checker.getSignatureFromDeclaration(m).getReturnType(), undefined, ts.NodeBuilderFlags.NoTruncation),
+            undefined,
+          ),
+        );
+      else if (ts.isConstructorDeclaration(m))
+        members.push(
+          f.createConstructorDeclaration(
+            keep(m.modifiers),
+            m.parameters.map((p) =>
+              f.updateParameterDeclaration(
+                p,
+                keep(p.modifiers).filter((x) => x.kind === ts.SyntaxKind.ReadonlyKeyword || x.kind === ts.SyntaxKind.PublicKeyword),
+                p.dotDotDotToken,
+                p.name,
+                p.questionToken ?? (p.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined),
+                p.type ?? typeOf(p),
+                undefined,
+              ),
+            ),
+            undefined,
+          ),
+        );
+      else if (ts.isPropertyDeclaration(m))
+        members.push(f.createPropertyDeclaration(keep(m.modifiers), m.name, m.questionToken, m.type ?? typeOf(m), undefined));
+      else if (ts.isGetAccessorDeclaration(m))
+        members.push(f.createGetAccessorDeclaration(keep(m.modifiers), m.name, [], m.type ?? typeOf(m), undefined));
+      else if (ts.isSetAccessorDeclaration(m))
+        members.push(f.createSetAccessorDeclaration(keep(m.modifiers), m.name, m.parameters, undefined));
       else if (ts.isIndexSignatureDeclaration(m)) members.push(m);
     }
     node = f.createClassDeclaration(keep(decl.modifiers), exportedName, decl.typeParameters, decl.heritageClauses, members);
   } else if (ts.isVariableDeclaration(decl)) {
     const type = decl.type ?? typeOf(decl);
-    const flags = decl.parent && ts.isVariableDeclarationList(decl.parent) ? decl.parent.flags & (ts.NodeFlags.Const | ts.NodeFlags.Let) : ts.NodeFlags.Const;
-    node = f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(exportedName, undefined, type, undefined)], flags || ts.NodeFlags.Const));
+    const flags =
+      decl.parent && ts.isVariableDeclarationList(decl.parent)
+        ? decl.parent.flags & (ts.NodeFlags.Const | ts.NodeFlags.Let)
+        : ts.NodeFlags.Const;
+    node = f.createVariableStatement(
+      undefined,
+      f.createVariableDeclarationList([f.createVariableDeclaration(exportedName, undefined, type, undefined)], flags || ts.NodeFlags.Const),
+    );
   } else if (ts.isInterfaceDeclaration(decl)) {
-    node = f.updateInterfaceDeclaration(decl, keep(decl.modifiers), f.createIdentifier(exportedName), decl.typeParameters, decl.heritageClauses, decl.members);
+    node = f.updateInterfaceDeclaration(
+      decl,
+      keep(decl.modifiers),
+      f.createIdentifier(exportedName),
+      decl.typeParameters,
+      decl.heritageClauses,
+      decl.members,
+    );
   } else if (ts.isTypeAliasDeclaration(decl)) {
     node = f.updateTypeAliasDeclaration(decl, keep(decl.modifiers), f.createIdentifier(exportedName), decl.typeParameters, decl.type);
   } else if (ts.isEnumDeclaration(decl)) {
@@ -129,7 +225,9 @@ for (const pkg of packages) {
   } else stale.push(`${pkg.name}: ${relative(root, file)} is ${current === null ? "missing" : "out of date"}`);
 }
 if (stale.length) {
-  console.error(`${stale.join("\n")}\nThe public API changed: run \`pnpm api:update\`, review the diff of api/*.api.md, and add a changeset.`);
+  console.error(
+    `${stale.join("\n")}\nThe public API changed: run \`pnpm api:update\`, review the diff of api/*.api.md, and add a changeset.`,
+  );
   process.exit(1);
 }
 console.log(`api reports: ${packages.length} packages ${update ? "up to date (written where changed)" : "match their exports"}`);

@@ -20,18 +20,15 @@ for (const root of roots) {
     if (!Array.isArray(pkg.files) || !pkg.files.includes("dist")) p('"files" must include "dist"');
     if (pkg.license !== "MIT") p('"license" must be "MIT"');
     if (!existsSync(join(base, "LICENSE"))) p(`has no LICENSE file (run: cp LICENSE ${base}/LICENSE)`);
-    else if (readFileSync(join(base, "LICENSE"), "utf8") !== license) p(`LICENSE differs from the root LICENSE (run: cp LICENSE ${base}/LICENSE)`);
+    else if (readFileSync(join(base, "LICENSE"), "utf8") !== license)
+      p(`LICENSE differs from the root LICENSE (run: cp LICENSE ${base}/LICENSE)`);
     if (pkg.name !== "@ops/core") {
       if (!pkg.peerDependencies?.["@ops/core"]) p("@ops/core must be a peer dependency");
       if (pkg.dependencies?.["@ops/core"]) p("@ops/core must not be a direct dependency");
     }
     // Every bare import in src/ must be a declared dependency or peer (the published package has
     // no workspace root to fall back on).
-    const declared = new Set([
-      ...Object.keys(pkg.dependencies ?? {}),
-      ...Object.keys(pkg.peerDependencies ?? {}),
-      pkg.name,
-    ]);
+    const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), pkg.name]);
     const walk = (d) =>
       readdirSync(d, { withFileTypes: true }).flatMap((e) =>
         e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith(".ts") ? [join(d, e.name)] : [],
@@ -49,7 +46,10 @@ for (const root of roots) {
       if (typeof target === "string") continue;
       for (const branch of ["import", "require"]) {
         const b = target[branch];
-        if (!b) { p(`exports["${sub}"] lacks "${branch}"`); continue; }
+        if (!b) {
+          p(`exports["${sub}"] lacks "${branch}"`);
+          continue;
+        }
         if (Object.keys(b)[0] !== "types") p(`exports["${sub}"].${branch}: "types" must come first`);
         for (const file of Object.values(b))
           if (!existsSync(join(base, file))) p(`exports["${sub}"].${branch} points at missing ${file} (build first)`);

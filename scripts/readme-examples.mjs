@@ -77,7 +77,16 @@ export function readmePlan(text) {
     .split("\n")
     .map((l) => l.replace(/\s#.*$/, "").trim())
     .filter((l) => /^npm install\b/.test(l));
-  const installed = new Set(install.flatMap((l) => l.split(/\s+/).slice(2).filter((a) => !a.startsWith("-"))).map(pkgName));
+  const installed = new Set(
+    install
+      .flatMap((l) =>
+        l
+          .split(/\s+/)
+          .slice(2)
+          .filter((a) => !a.startsWith("-")),
+      )
+      .map(pkgName),
+  );
   const imported = new Set();
   for (const m of example.code.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
     const spec = m[1] ?? m[2];
@@ -85,7 +94,8 @@ export function readmePlan(text) {
     imported.add(pkgName(spec));
   }
   const missing = [...imported, "@ops/core"].filter((n) => !installed.has(n));
-  if (missing.length) return { error: `install block does not name ${missing.join(", ")} (the example imports them or needs the @ops/core peer)` };
+  if (missing.length)
+    return { error: `install block does not name ${missing.join(", ")} (the example imports them or needs the @ops/core peer)` };
   const setup = blocks.filter((b) => shell(b) && b.marker === "setup").map((b) => b.code);
   const mode = example.marker ?? "script";
   return { install, setup, code: example.code, mode };
@@ -232,7 +242,14 @@ await Promise.all(
       const r = await runOne(t).catch((e) => ({ name: t.pkg.name, ok: false, log: String(e?.stack ?? e) }));
       const timing = r.ms ? ` (install ${(r.ms.install / 1000).toFixed(1)} s, run ${(r.ms.run / 1000).toFixed(1)} s)` : "";
       console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name} README example${timing}`);
-      if (!r.ok) console.log(r.log.split("\n").slice(-40).map((l) => `       ${l}`).join("\n"));
+      if (!r.ok)
+        console.log(
+          r.log
+            .split("\n")
+            .slice(-40)
+            .map((l) => `       ${l}`)
+            .join("\n"),
+        );
       results.push(r);
     }
   }),

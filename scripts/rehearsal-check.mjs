@@ -116,7 +116,9 @@ if (cmd === "published") {
       const listing = execFileSync("tar", ["-tzf", file], { encoding: "utf8" }).split("\n");
       for (const f of ["package/LICENSE", "package/README.md"])
         if (!listing.includes(f)) fail(`${pkg.name}@${pkg.version}: the tarball lacks ${f.slice(8)}`);
-      console.log(`  published ${pkg.name}@${pkg.version}  peer @ops/core ${m.peerDependencies?.["@ops/core"] ?? "-"}  (${listing.filter(Boolean).length} files)`);
+      console.log(
+        `  published ${pkg.name}@${pkg.version}  peer @ops/core ${m.peerDependencies?.["@ops/core"] ?? "-"}  (${listing.filter(Boolean).length} files)`,
+      );
     }
     const core = await checkPeers();
     console.log(`  every peer range accepts @ops/core ${core}`);

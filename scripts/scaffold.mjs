@@ -47,8 +47,7 @@ const pkg = {
   publishConfig: { access: "public" },
 };
 if (extra.private) pkg.private = true;
-if (!existsSync(join(dir, "package.json")) || extra.force)
-  writeFileSync(join(dir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
+if (!existsSync(join(dir, "package.json")) || extra.force) writeFileSync(join(dir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
 
 const tsupEntries = Object.fromEntries(entries.map((e) => [e, `src/${e}.ts`]));
 writeFileSync(

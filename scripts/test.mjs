@@ -8,7 +8,14 @@ const out = join(process.cwd(), ".vitest-results.json");
 rmSync(out, { force: true });
 const res = spawnSync(
   process.execPath,
-  [join("node_modules", "vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)],
+  [
+    join("node_modules", "vitest", "vitest.mjs"),
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${out}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: "inherit" },
 );
 let code = res.status ?? 1;

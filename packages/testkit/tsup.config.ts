@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: {"index":"src/index.ts"},
+  entry: { index: "src/index.ts" },
   format: ["esm"], // ESM-only: vitest is ESM-only (require() gets esm-only.cjs, which explains)
   dts: true,
   // ES2022 keeps async/await native: down-levelled generators cost microseconds per call.

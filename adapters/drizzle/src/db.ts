@@ -85,7 +85,12 @@ export function drizzleToExecutor(db: DrizzleExecutor): PgExecutor {
     const c = client as Record<string, unknown>;
     if (typeof c.query === "function" && typeof c.connect === "function" && typeof c.totalCount === "number")
       return nodePgExecutor(client as unknown as NodePgPoolLike);
-    if (typeof c.query === "function" && typeof c.exec === "function" && typeof c.listen === "function" && typeof c.transaction === "function")
+    if (
+      typeof c.query === "function" &&
+      typeof c.exec === "function" &&
+      typeof c.listen === "function" &&
+      typeof c.transaction === "function"
+    )
       return pgliteExecutor(client as unknown as PgliteLike);
   }
   return drizzleExecuteExecutor(db);

@@ -79,7 +79,11 @@ export interface DrizzleStoreContext {
 }
 const single = (c: DrizzleStoreContext): PgStoreContext => {
   const schema = getTableConfig(c.tables.flags).schema;
-  return context(c.db, { ...(schema ? { schema } : {}), ...(c.clock ? { clock: c.clock } : {}), ...(c.listener ? { listener: c.listener } : {}) });
+  return context(c.db, {
+    ...(schema ? { schema } : {}),
+    ...(c.clock ? { clock: c.clock } : {}),
+    ...(c.listener ? { listener: c.listener } : {}),
+  });
 };
 export class DrizzleAuditStore extends PgAuditStore {
   constructor(c: DrizzleStoreContext) {

@@ -15,7 +15,7 @@ await forEachDriver("audit", (driver, harness) => {
         ? {
             actor: { id: "u1", type: "user", ip: "203.0.113.9", userAgent: "Mozilla/5.0 \u00e9\u{1F600}" },
             subject: { id: "s1", type: "customer" },
-            target: { id: "doc-1", type: "document", name: "Q1 \"report\"" },
+            target: { id: "doc-1", type: "document", name: 'Q1 "report"' },
             reason: "  kept as is  ",
             surface: "admin",
             requestId: "req-1",
@@ -55,15 +55,15 @@ await forEachDriver("audit", (driver, harness) => {
     const tenant = randomTenant();
     const first = chainRecords(tenant, 2);
     await stores.audit.append({ tenantId: tenant, records: first });
-    await expect(stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 3, { seq: 1, hash: first[0]!.hash }) })).rejects.toBeInstanceOf(
-      ConflictError,
-    );
-    await expect(stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 1, { seq: 2, hash: "forged" }) })).rejects.toBeInstanceOf(
-      ConflictError,
-    );
-    await expect(stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 1, { seq: 5, hash: first[1]!.hash }) })).rejects.toBeInstanceOf(
-      ConflictError,
-    );
+    await expect(
+      stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 3, { seq: 1, hash: first[0]!.hash }) }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 1, { seq: 2, hash: "forged" }) }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 1, { seq: 5, hash: first[1]!.hash }) }),
+    ).rejects.toBeInstanceOf(ConflictError);
     expect(await stores.audit.range({ tenantId: tenant, fromSeq: 1 })).toHaveLength(2);
   });
 
@@ -81,7 +81,9 @@ await forEachDriver("audit", (driver, harness) => {
   it("exactly one of 10 concurrent appenders of the same position wins", async () => {
     const { stores } = await harness();
     const tenant = randomTenant();
-    const { fulfilled, rejected } = await concurrently(10, () => stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 5) }));
+    const { fulfilled, rejected } = await concurrently(10, () =>
+      stores.audit.append({ tenantId: tenant, records: chainRecords(tenant, 5) }),
+    );
     expect(fulfilled).toHaveLength(1);
     expect(rejected).toHaveLength(9);
     for (const e of rejected) expect(e).toBeInstanceOf(ConflictError);
@@ -116,7 +118,13 @@ await forEachDriver("audit", (driver, harness) => {
       const seen: number[] = [];
       let cursor: string | null = null;
       do {
-        const page: { items: AuditRecord[]; nextCursor: string | null } = await stores.audit.query({ tenantId: tenant, actions: ["DATA_EXPORT"], limit: 4, cursor, order });
+        const page: { items: AuditRecord[]; nextCursor: string | null } = await stores.audit.query({
+          tenantId: tenant,
+          actions: ["DATA_EXPORT"],
+          limit: 4,
+          cursor,
+          order,
+        });
         seen.push(...page.items.map((r) => r.seq));
         cursor = page.nextCursor;
       } while (cursor);
@@ -124,7 +132,9 @@ await forEachDriver("audit", (driver, harness) => {
       expect(seen).toEqual(order === "asc" ? expected : expected.reverse());
     }
     expect((await stores.audit.query({ tenantId: tenant, correlationId: "c5" })).items.map((r) => r.seq)).toEqual([1, 6, 11, 16, 21, 26]);
-    expect((await stores.audit.query({ tenantId: tenant, targetId: "t3", actorId: "user-0" })).items.map((r) => r.seq)).toEqual([1, 10, 19, 28]);
+    expect((await stores.audit.query({ tenantId: tenant, targetId: "t3", actorId: "user-0" })).items.map((r) => r.seq)).toEqual([
+      1, 10, 19, 28,
+    ]);
     const from = recs[10]!.ts;
     const to = recs[12]!.ts;
     expect((await stores.audit.query({ tenantId: tenant, from, to })).items.map((r) => r.seq)).toEqual([11, 12]);

@@ -7,7 +7,9 @@ import { counterRaw } from "./support/raw.js";
 
 it("drizzleStores rejects what is not a Drizzle database, and a malformed schema name", () => {
   expect(() => drizzleStores({} as never)).toThrow(ValidationError);
-  expect(() => drizzleStores({ execute: async () => [], transaction: async () => [] } as never, { schema: 'x"; drop' })).toThrow(/options\.schema/);
+  expect(() => drizzleStores({ execute: async () => [], transaction: async () => [] } as never, { schema: 'x"; drop' })).toThrow(
+    /options\.schema/,
+  );
 });
 
 await forEachDriver("extras", (_driver, harness) => {
@@ -35,7 +37,9 @@ await forEachDriver("extras", (_driver, harness) => {
     await expect(h.stores.flags.put({ ...at, config: { s: "a\u0000b" }, expectedVersion: null, actor: "t" })).rejects.toBeInstanceOf(
       ValidationError,
     );
-    await expect(h.stores.flags.put({ ...at, config: {}, expectedVersion: null, actor: "a\u0000" })).rejects.toBeInstanceOf(ValidationError);
+    await expect(h.stores.flags.put({ ...at, config: {}, expectedVersion: null, actor: "a\u0000" })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     expect(await h.stores.flags.get(at)).toBeNull();
   });
 

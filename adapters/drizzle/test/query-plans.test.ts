@@ -45,7 +45,14 @@ describe.skipIf(!pgUp)("every store query has an index (EXPLAIN on PostgreSQL)",
     await s.audit.append({ tenantId: null, records: chainRecords(null, 1) }).catch(() => {});
     await s.audit.head({ tenantId: t });
     await s.audit.range({ tenantId: t, fromSeq: 1, toSeq: 3 });
-    for (const q of [{ actorId: "user-0" }, { subjectId: "s" }, { targetId: "d" }, { actions: ["DATA_ACCESS"] }, { correlationId: "c" }, { from: at, to: at }])
+    for (const q of [
+      { actorId: "user-0" },
+      { subjectId: "s" },
+      { targetId: "d" },
+      { actions: ["DATA_ACCESS"] },
+      { correlationId: "c" },
+      { from: at, to: at },
+    ])
       await s.audit.query({ tenantId: t, ...q });
     await s.audit.query({ tenantId: t, order: "desc", limit: 1 });
     await s.audit.chains({ limit: 5 });
@@ -64,7 +71,18 @@ describe.skipIf(!pgUp)("every store query has an index (EXPLAIN on PostgreSQL)",
     await s.flags.snapshot({ env: "prod" });
     await s.flags.delete({ ...f, expectedVersion: 2 });
 
-    const inc = { id: `i-${t}`, tenantId: t, fingerprint: "fp", type: "X", severity: "high" as const, state: "open" as const, title: "x", openedAt: at, updatedAt: at, data: {} };
+    const inc = {
+      id: `i-${t}`,
+      tenantId: t,
+      fingerprint: "fp",
+      type: "X",
+      severity: "high" as const,
+      state: "open" as const,
+      title: "x",
+      openedAt: at,
+      updatedAt: at,
+      data: {},
+    };
     await s.incidents.create({ record: inc });
     await s.incidents.get({ tenantId: t, id: inc.id });
     await s.incidents.findActive({ tenantId: t, fingerprint: "fp" });
@@ -77,8 +95,11 @@ describe.skipIf(!pgUp)("every store query has an index (EXPLAIN on PostgreSQL)",
     await s.incidents.putModel({ tenantId: t, name: "triage", model: {}, expectedVersion: 1, updatedAt: at });
     await s.incidents.getModel({ tenantId: t, name: "triage" });
 
-    await s.authEvents.append({ events: [{ id: `e-${t}`, type: "LOGIN_FAILED", occurredAt: at, tenantId: t, userId: "u", ip: "1.2.3.4" }] });
-    for (const q of [{}, { types: ["LOGIN_FAILED"] }, { userId: "u" }, { ip: "1.2.3.4" }, { from: at, to: at }]) await s.authEvents.list({ tenantId: t, limit: 1, ...q });
+    await s.authEvents.append({
+      events: [{ id: `e-${t}`, type: "LOGIN_FAILED", occurredAt: at, tenantId: t, userId: "u", ip: "1.2.3.4" }],
+    });
+    for (const q of [{}, { types: ["LOGIN_FAILED"] }, { userId: "u" }, { ip: "1.2.3.4" }, { from: at, to: at }])
+      await s.authEvents.list({ tenantId: t, limit: 1, ...q });
     await s.authEvents.countByType({ tenantId: t, from: at, to: at });
     await s.authEvents.prune({ before: "2000-01-01T00:00:00.000Z" });
 
@@ -97,7 +118,13 @@ describe.skipIf(!pgUp)("every store query has an index (EXPLAIN on PostgreSQL)",
     await s.outbox.complete({ id: msg.id, workerId: "w", now: at });
     await s.outbox.get({ id: msg.id });
     await s.outbox.findByIdempotencyKey({ idempotencyKey: msg.idempotencyKey });
-    for (const q of [{}, { status: "pending" as const }, { tenantId: t }, { channel: "slack" }, { status: "delivered" as const, tenantId: t }])
+    for (const q of [
+      {},
+      { status: "pending" as const },
+      { tenantId: t },
+      { channel: "slack" },
+      { status: "delivered" as const, tenantId: t },
+    ])
       await s.outbox.list({ limit: 1, ...q });
 
     const dialect = new PgDialect();
@@ -109,7 +136,9 @@ describe.skipIf(!pgUp)("every store query has an index (EXPLAIN on PostgreSQL)",
       for (const statement of statements) {
         const q = dialect.sqlToQuery(statement);
         if (/^\s*(SET|SELECT set_config)/i.test(q.sql)) continue;
-        const plan = (await client.query(`EXPLAIN ${q.sql}`, q.params as unknown[])).rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+        const plan = (await client.query(`EXPLAIN ${q.sql}`, q.params as unknown[])).rows
+          .map((r: Record<string, string>) => r["QUERY PLAN"])
+          .join("\n");
         if (/Seq Scan on ops_/.test(plan)) offenders.push(`${q.sql.replace(/\s+/g, " ").slice(0, 160)}\n${plan}`);
       }
     } finally {

@@ -80,7 +80,9 @@ describe.skipIf(!pgUp)("row-level security from the migrations (PostgreSQL, non-
       expect(await s.audit.head({ tenantId: t })).toBeNull();
       expect((await s.audit.chains({})).items).toEqual([]);
     });
-    await expect(asTenant(null, (s) => s.audit.append({ tenantId: t, records: chainRecords(t, 1) }))).rejects.toBeInstanceOf(TenantIsolationError);
+    await expect(asTenant(null, (s) => s.audit.append({ tenantId: t, records: chainRecords(t, 1) }))).rejects.toBeInstanceOf(
+      TenantIsolationError,
+    );
     await asTenant(t, async (s) => expect((await s.audit.head({ tenantId: t }))?.seq).toBe(2));
   });
 
@@ -88,7 +90,10 @@ describe.skipIf(!pgUp)("row-level security from the migrations (PostgreSQL, non-
     const t = randomTenant();
     await asTenant(t, (s) => s.audit.append({ tenantId: t, records: chainRecords(t, 1) }));
     const table = sql.raw(`"${schema.schema}"."ops_audit_entries"`);
-    for (const statement of [sql`UPDATE ${table} SET "hash" = 'x' WHERE "tenant_id" = ${t}`, sql`DELETE FROM ${table} WHERE "tenant_id" = ${t}`]) {
+    for (const statement of [
+      sql`UPDATE ${table} SET "hash" = 'x' WHERE "tenant_id" = ${t}`,
+      sql`DELETE FROM ${table} WHERE "tenant_id" = ${t}`,
+    ]) {
       const err = await db
         .transaction(async (tx) => {
           await tx.execute(sql.raw(`SET LOCAL ROLE ${role}`));

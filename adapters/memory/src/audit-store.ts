@@ -72,8 +72,7 @@ export class MemoryAuditStore extends MemoryStoreBase implements AuditStore {
     const last = rows[rows.length - 1];
     const headSeq = last?.seq ?? 0;
     const first = records[0]!;
-    if (first.seq <= headSeq)
-      throw new ConflictError(`[ops/${PKG}] audit seq ${first.seq} is already taken in this chain`);
+    if (first.seq <= headSeq) throw new ConflictError(`[ops/${PKG}] audit seq ${first.seq} is already taken in this chain`);
     if (first.seq !== headSeq + 1 || first.prevHash !== (last?.hash ?? ""))
       throw new ConflictError(`[ops/${PKG}] audit records do not continue the chain head (seq ${headSeq})`);
     for (const r of records) chain.rows.push(frozenCopy(r));

@@ -93,8 +93,7 @@ export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventSt
     this.assertOpen();
     const out: Record<string, number> = {};
     for (const e of this.byId.values())
-      if (e.tenantId === input.tenantId && e.occurredAt >= input.from && e.occurredAt < input.to)
-        out[e.type] = (out[e.type] ?? 0) + 1;
+      if (e.tenantId === input.tenantId && e.occurredAt >= input.from && e.occurredAt < input.to) out[e.type] = (out[e.type] ?? 0) + 1;
     return out;
   }
 

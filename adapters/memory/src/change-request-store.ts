@@ -65,7 +65,9 @@ export class MemoryChangeRequestStore extends MemoryStoreBase implements ChangeR
     const r = this.rows.get(at);
     if (!r) throw new NotFoundError(`[ops/adapter-memory] change request ${input.id} not found in ${input.env}`);
     if (r.version !== input.expectedVersion)
-      throw new ConflictError(`[ops/adapter-memory] change request ${input.id}: expectedVersion ${input.expectedVersion} is stale (now ${r.version})`);
+      throw new ConflictError(
+        `[ops/adapter-memory] change request ${input.id}: expectedVersion ${input.expectedVersion} is stale (now ${r.version})`,
+      );
     const p = this.copy(input.patch);
     const next: ChangeRequestRecord = { ...r, version: r.version + 1, updatedAt: this.clock.date().toISOString() };
     if (p.status !== undefined) next.status = p.status;
@@ -76,7 +78,9 @@ export class MemoryChangeRequestStore extends MemoryStoreBase implements ChangeR
     return this.copy(next);
   }
 
-  async list(input: { env: string; statuses?: readonly ChangeRequestStatus[]; key?: string } & PageRequest): Promise<Page<ChangeRequestRecord>> {
+  async list(
+    input: { env: string; statuses?: readonly ChangeRequestStatus[]; key?: string } & PageRequest,
+  ): Promise<Page<ChangeRequestRecord>> {
     this.assertOpen();
     const limit = pageLimit(input.limit, "adapter-memory");
     const after = input.cursor ? (decodeCursor(input.cursor, 1, "adapter-memory")[0] as string) : null;

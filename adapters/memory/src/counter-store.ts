@@ -70,8 +70,7 @@ export class MemoryCounterStore extends MemoryStoreBase implements CounterStore 
     const now = this.clock.now();
     const out: Array<{ startMs: number; count: number }> = [];
     for (const [startMs, b] of s)
-      if (startMs >= input.fromMs && startMs < input.toMs && b.expiresAt > now && b.count > 0)
-        out.push({ startMs, count: b.count });
+      if (startMs >= input.fromMs && startMs < input.toMs && b.expiresAt > now && b.count > 0) out.push({ startMs, count: b.count });
     return out.sort((a, b) => a.startMs - b.startMs);
   }
 

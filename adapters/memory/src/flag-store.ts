@@ -90,9 +90,7 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
     const where = `${input.env}/${input.tenantId ?? "(global)"}/${input.key}`;
     if (!scope || !current) throw new NotFoundError(`[ops/adapter-memory] flag ${where} does not exist`);
     if (current.version !== input.expectedVersion)
-      throw new ConflictError(
-        `[ops/adapter-memory] flag ${where} is at version ${current.version}, expected ${input.expectedVersion}`,
-      );
+      throw new ConflictError(`[ops/adapter-memory] flag ${where} is at version ${current.version}, expected ${input.expectedVersion}`);
     scope.delete(input.key);
     this.emit({ env: input.env, key: input.key, tenantId: input.tenantId, version: 0 });
   }

@@ -175,7 +175,9 @@ export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
     const m = this.byId.get(input.id);
     if (m === undefined) throw new NotFoundError(`[ops/${PKG}] outbox message ${input.id} not found`);
     if (m.status === "pending" || m.status === "delivered")
-      throw new ConflictError(`[ops/${PKG}] outbox message ${input.id} is ${m.status}: only dead, expired or cancelled messages can be requeued`);
+      throw new ConflictError(
+        `[ops/${PKG}] outbox message ${input.id} is ${m.status}: only dead, expired or cancelled messages can be requeued`,
+      );
     m.status = "pending";
     m.attempts = 0;
     m.finishedAt = null;
@@ -214,9 +216,7 @@ export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
     return id === undefined ? null : this.copy(this.byId.get(id)!);
   }
 
-  async list(
-    input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest = {},
-  ): Promise<Page<OutboxMessage>> {
+  async list(input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest = {}): Promise<Page<OutboxMessage>> {
     this.assertOpen();
     const limit = pageLimit(input.limit, PKG);
     let after: [string, string] | null = null;

@@ -7,7 +7,18 @@ import { MemoryIncidentStore } from "../src/index.js";
 
 function record(i: number, tenantId: string | null, fingerprint: string): Omit<IncidentRecord, "version"> {
   const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i % 7)).toISOString(); // ties in openedAt on purpose
-  return { id: `inc_${(i * 7919) % 100_003}_${i}`, tenantId, type: "T", state: "open", severity: "high", title: "t", fingerprint, openedAt: at, updatedAt: at, data: {} } as Omit<IncidentRecord, "version">;
+  return {
+    id: `inc_${(i * 7919) % 100_003}_${i}`,
+    tenantId,
+    type: "T",
+    state: "open",
+    severity: "high",
+    title: "t",
+    fingerprint,
+    openedAt: at,
+    updatedAt: at,
+    data: {},
+  } as Omit<IncidentRecord, "version">;
 }
 
 async function all<T>(next: (cursor: string | null) => Promise<{ items: T[]; nextCursor: string | null }>): Promise<T[]> {
@@ -44,15 +55,24 @@ describe("memory incident store indexes", () => {
         const victim = open[Math.floor(rnd() * open.length)];
         if (victim) {
           const state: IncidentState = rnd() < 0.7 ? "resolved" : "acknowledged";
-          truth.set(victim.id, await store.update({ tenantId: victim.tenantId, id: victim.id, expectedVersion: victim.version, patch: { state } }));
+          truth.set(
+            victim.id,
+            await store.update({ tenantId: victim.tenantId, id: victim.id, expectedVersion: victim.version, patch: { state } }),
+          );
         }
       }
     }
-    const byNewest = (x: IncidentRecord, y: IncidentRecord) => (x.openedAt === y.openedAt ? (y.id < x.id ? -1 : 1) : y.openedAt < x.openedAt ? -1 : 1);
+    const byNewest = (x: IncidentRecord, y: IncidentRecord) =>
+      x.openedAt === y.openedAt ? (y.id < x.id ? -1 : 1) : y.openedAt < x.openedAt ? -1 : 1;
     for (const t of tenants) {
       const mine = [...truth.values()].filter((x) => x.tenantId === t);
-      expect((await all((cursor) => store.list({ tenantId: t, limit: 7, cursor }))).map((x) => x.id)).toEqual(mine.sort(byNewest).map((x) => x.id));
-      const open = mine.filter((x) => x.state === "open").sort(byNewest).map((x) => x.id);
+      expect((await all((cursor) => store.list({ tenantId: t, limit: 7, cursor }))).map((x) => x.id)).toEqual(
+        mine.sort(byNewest).map((x) => x.id),
+      );
+      const open = mine
+        .filter((x) => x.state === "open")
+        .sort(byNewest)
+        .map((x) => x.id);
       expect((await all((cursor) => store.list({ tenantId: t, states: ["open"], limit: 5, cursor }))).map((x) => x.id)).toEqual(open);
       for (const fp of new Set(mine.map((x) => x.fingerprint))) {
         const active = mine.find((x) => x.fingerprint === fp && x.state !== "resolved");
@@ -62,7 +82,11 @@ describe("memory incident store indexes", () => {
     const ids = [...truth.keys()].sort();
     expect((await all((cursor) => store.scan({ limit: 11, cursor }))).map((x) => x.id)).toEqual(ids);
     const activeIds = ids.filter((id) => truth.get(id)!.state !== "resolved");
-    expect((await all((cursor) => store.scan({ states: ["open", "acknowledged", "mitigated"], limit: 9, cursor }))).map((x) => x.id)).toEqual(activeIds);
-    expect((await all((cursor) => store.scan({ states: ["resolved"], limit: 9, cursor }))).map((x) => x.id)).toEqual(ids.filter((id) => truth.get(id)!.state === "resolved"));
+    expect(
+      (await all((cursor) => store.scan({ states: ["open", "acknowledged", "mitigated"], limit: 9, cursor }))).map((x) => x.id),
+    ).toEqual(activeIds);
+    expect((await all((cursor) => store.scan({ states: ["resolved"], limit: 9, cursor }))).map((x) => x.id)).toEqual(
+      ids.filter((id) => truth.get(id)!.state === "resolved"),
+    );
   });
 });

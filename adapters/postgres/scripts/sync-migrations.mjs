@@ -11,7 +11,9 @@ import { fileURLToPath } from "node:url";
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(pkgDir, "migrations");
-const files = readdirSync(source).filter((f) => f.endsWith(".sql")).sort();
+const files = readdirSync(source)
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
 const migrations = files.map((f) => ({ name: f.replace(/\.sql$/, ""), sql: readFileSync(join(source, f), "utf8") }));
 
 writeFileSync(

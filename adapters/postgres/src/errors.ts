@@ -104,13 +104,19 @@ export function mapPgError(err: unknown, what: string, pkg = "adapter-postgres")
   if (state === "40001" || state === "40P01" || f.prismaCode === "P2034" || f.kind === "TransactionWriteConflict")
     return new ConflictError(`${p} lost a concurrent write (${state ?? f.prismaCode ?? f.kind}), retry`, { cause: err });
   if (state === "57014" || state === "55P03")
-    return new UnavailableError(`${p} the database cancelled the statement (${state}: ${state === "57014" ? "statement timeout" : "lock timeout"})`, {
-      cause: err,
-    });
+    return new UnavailableError(
+      `${p} the database cancelled the statement (${state}: ${state === "57014" ? "statement timeout" : "lock timeout"})`,
+      {
+        cause: err,
+      },
+    );
   if (isConnectionError(err))
-    return new UnavailableError(`${p} database connection lost or refused (${state ?? f.prismaCode ?? f.kind ?? f.nodeCode ?? "connection error"})`, {
-      cause: err,
-    });
+    return new UnavailableError(
+      `${p} database connection lost or refused (${state ?? f.prismaCode ?? f.kind ?? f.nodeCode ?? "connection error"})`,
+      {
+        cause: err,
+      },
+    );
   if (state === "42501")
     return new TenantIsolationError(`${p} refused by the database (42501: row-level security, append-only table or a missing grant)`, {
       cause: err,

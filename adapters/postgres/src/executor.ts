@@ -103,7 +103,9 @@ export function postgresJsExecutor(client: PostgresJsLike): PgExecutor {
   const ex: PgExecutor = {
     query: async (text, params) => Array.from(await client.unsafe(text, withArraysAsText(params))),
     transaction: (fn) =>
-      typeof client.begin === "function" ? Promise.resolve(client.begin((tx) => fn(postgresJsExecutor({ unsafe: tx.unsafe.bind(tx) })))) : fn(ex),
+      typeof client.begin === "function"
+        ? Promise.resolve(client.begin((tx) => fn(postgresJsExecutor({ unsafe: tx.unsafe.bind(tx) }))))
+        : fn(ex),
   };
   return ex;
 }

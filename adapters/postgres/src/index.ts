@@ -1,4 +1,11 @@
-export { postgresStores, storeContext, storesFromContext, type PostgresStores, type PostgresStoresOptions, type PostgresShimOptions } from "./stores.js";
+export {
+  postgresStores,
+  storeContext,
+  storesFromContext,
+  type PostgresStores,
+  type PostgresStoresOptions,
+  type PostgresShimOptions,
+} from "./stores.js";
 export { POSTGRES_CAPABILITIES, PgStoreBase, type PgStoreContext } from "./base.js";
 export {
   nodePgExecutor,

@@ -29,7 +29,8 @@ export async function applyOpsMigrations(exec: PgExecutor, options: { pkg?: stri
   } catch (err) {
     // 42P07: relation already exists (the tables were created before).
     const text = `${(err as { code?: unknown })?.code ?? ""} ${err instanceof Error ? err.message : String(err)}`;
-    if (/42P07|already exists/.test(text)) throw new ConflictError(`[ops/${pkg}] applyOpsMigrations: the @ops tables already exist`, { cause: err, retryable: false });
+    if (/42P07|already exists/.test(text))
+      throw new ConflictError(`[ops/${pkg}] applyOpsMigrations: the @ops tables already exist`, { cause: err, retryable: false });
     throw mapPgError(err, "applyOpsMigrations", pkg);
   }
 }

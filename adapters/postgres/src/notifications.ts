@@ -60,7 +60,9 @@ export function postgresJsListener(sql: {
 }
 
 /** A listener over a PGlite instance. */
-export function pgliteListener(pglite: { listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>> }): PgListener {
+export function pgliteListener(pglite: {
+  listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
+}): PgListener {
   return {
     async listen(channel, onPayload) {
       const unlisten = await pglite.listen(channel, onPayload);

@@ -54,8 +54,7 @@ export interface PostgresStores extends OpsStores {
  */
 export function storeContext(exec: PgExecutor, options: PostgresStoresOptions = {}, shim: PostgresShimOptions = {}): PgStoreContext {
   const pkg = shim.pkg ?? "adapter-postgres";
-  const invalid = (path: string, message: string) =>
-    new ValidationError(`[ops/${pkg}] invalid ${path}: ${message}`, [{ path, message }]);
+  const invalid = (path: string, message: string) => new ValidationError(`[ops/${pkg}] invalid ${path}: ${message}`, [{ path, message }]);
   const opts = options ?? {};
   if (opts.schema !== undefined && (typeof opts.schema !== "string" || !SCHEMA_NAME.test(opts.schema)))
     throw invalid("options.schema", "expected a PostgreSQL schema name (letters, digits and _, at most 63)");
@@ -104,8 +103,9 @@ export function storesFromContext(ctx: PgStoreContext, adapter: string): Postgre
  */
 export function postgresStores(exec: PgExecutor, options: PostgresStoresOptions = {}): PostgresStores {
   if (!isPgExecutor(exec))
-    throw new ValidationError("[ops/adapter-postgres] invalid exec: expected a PgExecutor (nodePgExecutor(pool), postgresJsExecutor(sql) or pgliteExecutor(pglite))", [
-      { path: "exec", message: "expected a PgExecutor" },
-    ]);
+    throw new ValidationError(
+      "[ops/adapter-postgres] invalid exec: expected a PgExecutor (nodePgExecutor(pool), postgresJsExecutor(sql) or pgliteExecutor(pglite))",
+      [{ path: "exec", message: "expected a PgExecutor" }],
+    );
   return storesFromContext(storeContext(exec, options), "postgres");
 }

@@ -23,7 +23,10 @@ describe.skipIf(!up)("adapter-postgres: ChangeRequestStore over nodePgExecutor(p
         const c = new pg.Client({ connectionString: testPgUrl() });
         await c.connect();
         try {
-          const r = await c.query(`SELECT "status", "version", "config", "reviewer" FROM "${db.schema}"."ops_flag_change_requests" WHERE "env" = $1 AND "id" = $2`, [env, id]);
+          const r = await c.query(
+            `SELECT "status", "version", "config", "reviewer" FROM "${db.schema}"."ops_flag_change_requests" WHERE "env" = $1 AND "id" = $2`,
+            [env, id],
+          );
           return r.rows[0] ?? null;
         } finally {
           await c.end();

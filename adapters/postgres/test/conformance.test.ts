@@ -42,9 +42,25 @@ describe.skipIf(!up)("adapter-postgres: every conformance suite over nodePgExecu
     capabilities: { ...POSTGRES_CAPABILITIES, pubsub: true },
     cleanup: (s) => s.close(),
   });
-  describeIncidentStoreConformance({ name, capabilities: POSTGRES_CAPABILITIES, create: () => stores().incidents, raw: () => raw.incident });
+  describeIncidentStoreConformance({
+    name,
+    capabilities: POSTGRES_CAPABILITIES,
+    create: () => stores().incidents,
+    raw: () => raw.incident,
+  });
   describeOutboxStoreConformance({ name, capabilities: POSTGRES_CAPABILITIES, create: () => stores().outbox, raw: () => raw.outbox });
-  describeAuthEventStoreConformance({ name, capabilities: POSTGRES_CAPABILITIES, create: () => stores().authEvents, raw: () => raw.authEvent });
+  describeAuthEventStoreConformance({
+    name,
+    capabilities: POSTGRES_CAPABILITIES,
+    create: () => stores().authEvents,
+    raw: () => raw.authEvent,
+  });
   describeCounterStoreConformance({ name, create: () => stores().counters, raw: () => raw.counter });
-  describeAuditStoreConformance({ name, create: () => stores().audit, createKeys: () => stores().auditKeys, raw: () => raw.audit, timeout: 120_000 });
+  describeAuditStoreConformance({
+    name,
+    create: () => stores().audit,
+    createKeys: () => stores().auditKeys,
+    raw: () => raw.audit,
+    timeout: 120_000,
+  });
 });

@@ -6,7 +6,9 @@ import { OPS_MIGRATIONS, migrationStatements } from "../src/index.js";
 const pkg = join(import.meta.dirname, "..");
 
 describe("one migration set", () => {
-  const source = readdirSync(join(pkg, "migrations")).filter((f) => f.endsWith(".sql")).sort();
+  const source = readdirSync(join(pkg, "migrations"))
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
 
   it("the generated module is migrations/*.sql (run scripts/sync-migrations.mjs after a change)", () => {
     expect(OPS_MIGRATIONS.map((m) => `${m.name}.sql`)).toEqual(source);

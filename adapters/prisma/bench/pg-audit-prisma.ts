@@ -47,19 +47,68 @@ const entry = (tenantId: string, i: number) => ({
   actor: { id: `user_${i % 1000}`, type: "user" as const, ip: `10.0.${(i >> 8) & 255}.${i & 255}` },
   target: { id: `doc_${i}`, type: "document" },
   requestId: `req_${i}`,
-  meta: { route: "/api/documents/:id", method: "GET", status: 200, durationMs: i % 97, region: "eu-west-1", plan: "enterprise", flags: ["a", "b"] },
+  meta: {
+    route: "/api/documents/:id",
+    method: "GET",
+    status: 200,
+    durationMs: i % 97,
+    region: "eu-west-1",
+    plan: "enterprise",
+    flags: ["a", "b"],
+  },
 });
 
 const COLS = [
-  "id", "tenant_id", "seq", "prev_hash", "hash", "ts", "env", "action", "actor_id", "actor_type", "actor_ip", "actor_user_agent",
-  "subject_id", "subject_type", "target_id", "target_type", "target_name", "outcome", "reason", "surface", "request_id",
-  "correlation_id", "meta", "sealed",
+  "id",
+  "tenant_id",
+  "seq",
+  "prev_hash",
+  "hash",
+  "ts",
+  "env",
+  "action",
+  "actor_id",
+  "actor_type",
+  "actor_ip",
+  "actor_user_agent",
+  "subject_id",
+  "subject_type",
+  "target_id",
+  "target_type",
+  "target_name",
+  "outcome",
+  "reason",
+  "surface",
+  "request_id",
+  "correlation_id",
+  "meta",
+  "sealed",
 ];
 const rowValues = (r: AuditRecord, tenantId: string): unknown[] => [
-  `${r.id}_raw`, tenantId, r.seq, r.prevHash, r.hash, r.ts, r.env, r.action, r.actor.id, r.actor.type, r.actor.ip ?? null,
-  r.actor.userAgent ?? null, r.subject?.id ?? null, r.subject?.type ?? null, r.target?.id ?? null, r.target?.type ?? null,
-  r.target?.name ?? null, r.outcome, r.reason ?? null, r.surface ?? null, r.requestId ?? null, r.correlationId ?? null,
-  JSON.stringify(r.meta), null,
+  `${r.id}_raw`,
+  tenantId,
+  r.seq,
+  r.prevHash,
+  r.hash,
+  r.ts,
+  r.env,
+  r.action,
+  r.actor.id,
+  r.actor.type,
+  r.actor.ip ?? null,
+  r.actor.userAgent ?? null,
+  r.subject?.id ?? null,
+  r.subject?.type ?? null,
+  r.target?.id ?? null,
+  r.target?.type ?? null,
+  r.target?.name ?? null,
+  r.outcome,
+  r.reason ?? null,
+  r.surface ?? null,
+  r.requestId ?? null,
+  r.correlationId ?? null,
+  JSON.stringify(r.meta),
+  null,
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -81,7 +130,9 @@ const pgAuditPrisma = {
     const { PrismaClient } = (await import(pathToFileURL(generate({ quiet: true }).clientPath).href)) as {
       PrismaClient: new (o: { adapter: PrismaPg }) => PrismaClientLike & { $disconnect(): Promise<void> };
     };
-    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 4 }, { schema }) });
+    const prisma = new PrismaClient({
+      adapter: new PrismaPg({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 4 }, { schema }),
+    });
     const audit = new PrismaAuditStore(prisma);
     const ours: number[] = [];
     const raw: number[] = [];
@@ -107,7 +158,8 @@ const pgAuditPrisma = {
         await log.close();
 
         const records: AuditRecord[] = [];
-        for (let from = 1; from <= n; from += 10_000) records.push(...(await audit.range({ tenantId: tenant, fromSeq: from, limit: 10_000 })));
+        for (let from = 1; from <= n; from += 10_000)
+          records.push(...(await audit.range({ tenantId: tenant, fromSeq: from, limit: 10_000 })));
         const rawTenant = `${tenant}-raw`;
         const statements: Array<{ text: string; values: unknown[] }> = [];
         for (let i = 0; i < records.length; i += BATCH) {
@@ -141,7 +193,12 @@ const pgAuditPrisma = {
         ours: true,
         note: `${n.toLocaleString("en-US")} entries, ~200 B jsonb meta, SHA-256 chain, head-continuity guard, median of ${runs}`,
       },
-      { group: GROUP, subject: "raw pg 500-row multi-row INSERT (same rows, same table)", opsPerSec: median(raw), note: "pre-built rows and SQL" },
+      {
+        group: GROUP,
+        subject: "raw pg 500-row multi-row INSERT (same rows, same table)",
+        opsPerSec: median(raw),
+        note: "pre-built rows and SQL",
+      },
       {
         group: STORE_GROUP,
         subject: "@ops/adapter-prisma AuditStore.append (Prisma 7, adapter-pg)",
@@ -149,7 +206,12 @@ const pgAuditPrisma = {
         ours: true,
         note: "same pre-chained records, 500 per append: one guarded INSERT (24 column arrays via unnest + head check)",
       },
-      { group: STORE_GROUP, subject: "raw pg 500-row multi-row INSERT (same rows, same table)", opsPerSec: median(raw), note: "the raw row of the group above" },
+      {
+        group: STORE_GROUP,
+        subject: "raw pg 500-row multi-row INSERT (same rows, same table)",
+        opsPerSec: median(raw),
+        note: "the raw row of the group above",
+      },
     ];
   },
 };
@@ -158,5 +220,6 @@ export default pgAuditPrisma;
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await pgAuditPrisma.run({ quick: !process.argv.includes("--full") });
-  for (const r of rows) console.log(`${r.subject.padEnd(75)} ${r.opsPerSec ? Math.round(r.opsPerSec).toLocaleString("en-US").padStart(8) : ""} /s`);
+  for (const r of rows)
+    console.log(`${r.subject.padEnd(75)} ${r.opsPerSec ? Math.round(r.opsPerSec).toLocaleString("en-US").padStart(8) : ""} /s`);
 }

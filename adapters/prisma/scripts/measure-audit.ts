@@ -33,8 +33,15 @@ function batch(seq0: number, prev: string): AuditRecord[] {
   for (let i = 0; i < BATCH; i++) {
     const seq = seq0 + i;
     const base = {
-      id: `a${seq}`, tenantId: "bench", seq, prevHash: prev, ts: new Date(1_700_000_000_000 + seq).toISOString(), env: "prod",
-      action: "DATA_ACCESS", actor: { id: `u${seq % 97}`, type: "user" as const, ip: "203.0.113.7" }, outcome: "success" as const,
+      id: `a${seq}`,
+      tenantId: "bench",
+      seq,
+      prevHash: prev,
+      ts: new Date(1_700_000_000_000 + seq).toISOString(),
+      env: "prod",
+      action: "DATA_ACCESS",
+      actor: { id: `u${seq % 97}`, type: "user" as const, ip: "203.0.113.7" },
+      outcome: "success" as const,
       meta: { path: `/api/items/${seq}`, method: "GET", status: 200, bytes: 1234 + seq, note: "x".repeat(120) },
     };
     const hash = createHash("sha256").update(prev).update(JSON.stringify(base)).digest("hex");
@@ -80,7 +87,25 @@ const rawMs = performance.now() - t0;
 
 // Same JSON batch, no head guard, through Prisma and through pg: where the time goes.
 await admin.query(`TRUNCATE raw_rows`);
-const payloads = batches.map((recs) => JSON.stringify(recs.map((r) => ({ id: r.id, tenant_id: r.tenantId, seq: r.seq, prev_hash: r.prevHash, hash: r.hash, ts: r.ts, env: r.env, action: r.action, actor_id: r.actor.id, actor_type: r.actor.type, actor_ip: r.actor.ip, outcome: r.outcome, meta: r.meta }))));
+const payloads = batches.map((recs) =>
+  JSON.stringify(
+    recs.map((r) => ({
+      id: r.id,
+      tenant_id: r.tenantId,
+      seq: r.seq,
+      prev_hash: r.prevHash,
+      hash: r.hash,
+      ts: r.ts,
+      env: r.env,
+      action: r.action,
+      actor_id: r.actor.id,
+      actor_type: r.actor.type,
+      actor_ip: r.actor.ip,
+      outcome: r.outcome,
+      meta: r.meta,
+    })),
+  ),
+);
 const ins = `INSERT INTO raw_rows SELECT * FROM json_populate_recordset(NULL::raw_rows, $1::json)`;
 t0 = performance.now();
 for (const p of payloads) await prisma.$executeRawUnsafe(ins, p);
@@ -89,15 +114,22 @@ await admin.query(`TRUNCATE raw_rows`);
 t0 = performance.now();
 for (const p of payloads) await admin.query(ins, [p]);
 const pgJsonMs = performance.now() - t0;
-console.log(JSON.stringify({ prismaJsonNoGuard: Math.round((BATCH * BATCHES / prismaJsonMs) * 1000), pgJsonNoGuard: Math.round((BATCH * BATCHES / pgJsonMs) * 1000) }));
+console.log(
+  JSON.stringify({
+    prismaJsonNoGuard: Math.round(((BATCH * BATCHES) / prismaJsonMs) * 1000),
+    pgJsonNoGuard: Math.round(((BATCH * BATCHES) / pgJsonMs) * 1000),
+  }),
+);
 
 const n = BATCH * BATCHES;
-console.log(JSON.stringify({
-  rows: n,
-  prismaAuditAppend: Math.round((n / oursMs) * 1000),
-  rawPgMultiRowInsert: Math.round((n / rawMs) * 1000),
-  ratio: Number((rawMs / oursMs).toFixed(2)),
-}));
+console.log(
+  JSON.stringify({
+    rows: n,
+    prismaAuditAppend: Math.round((n / oursMs) * 1000),
+    rawPgMultiRowInsert: Math.round((n / rawMs) * 1000),
+    ratio: Number((rawMs / oursMs).toFixed(2)),
+  }),
+);
 await prisma.$disconnect();
 await admin.query(`DROP SCHEMA ${schema} CASCADE`);
 await admin.end();

@@ -61,20 +61,25 @@ export interface PrismaStores extends PostgresStores {
 
 function context(prisma: PrismaSqlClient, options: PrismaStoreOptions = {}): PgStoreContext {
   if (!isPrismaSqlClient(prisma))
-    throw new ConfigError(`[ops/${PKG}] invalid prisma: expected a PrismaClient or transaction client (with $queryRawUnsafe and $executeRawUnsafe)`, [
-      { path: "prisma", message: "expected a PrismaClient" },
-    ]);
+    throw new ConfigError(
+      `[ops/${PKG}] invalid prisma: expected a PrismaClient or transaction client (with $queryRawUnsafe and $executeRawUnsafe)`,
+      [{ path: "prisma", message: "expected a PrismaClient" }],
+    );
   const { listenUrl, ...rest } = options ?? {};
   if (listenUrl !== undefined && (typeof listenUrl !== "string" || !/^postgres(?:ql)?:\/\//.test(listenUrl)))
     throw new ConfigError(`[ops/${PKG}] invalid options.listenUrl: expected a postgres:// connection string`, [
       { path: "options.listenUrl", message: "expected a postgres:// connection string" },
     ]);
   const listener = rest.listener ?? (listenUrl !== undefined ? pgUrlListener(listenUrl) : undefined);
-  return storeContext(prismaExecutor(prisma), { ...rest, ...(listener ? { listener } : {}) }, {
-    pkg: PKG,
-    adoptTx: (tx) => (isPrismaSqlClient(tx) ? prismaExecutor(tx) : null),
-    txExpected: "the transaction client of prisma.$transaction(async (tx) => ...)",
-  });
+  return storeContext(
+    prismaExecutor(prisma),
+    { ...rest, ...(listener ? { listener } : {}) },
+    {
+      pkg: PKG,
+      adoptTx: (tx) => (isPrismaSqlClient(tx) ? prismaExecutor(tx) : null),
+      txExpected: "the transaction client of prisma.$transaction(async (tx) => ...)",
+    },
+  );
 }
 
 /**

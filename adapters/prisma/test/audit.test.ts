@@ -35,21 +35,25 @@ describe.skipIf(!up)("prisma: AuditStore on PostgreSQL", () => {
 
   it("round-trips every field exactly: ts with ms and Z, meta and sealed as jsonb, optional fields", async () => {
     const t = randomTenant();
-    const [full, bare] = chainRecords(t, null, 2, (i): Partial<AuditRecord> =>
-      i === 0
-        ? {
-            ts: "2026-02-03T04:05:06.007Z",
-            actor: { id: "u 1", type: "user", ip: "203.0.113.9", userAgent: "Mozilla/5.0 ü" },
-            subject: { id: "s1", type: "user" },
-            target: { id: "doc-1", type: "document", name: "  spaced name  " },
-            reason: "because",
-            surface: "api",
-            requestId: "req-1",
-            correlationId: "corr-1",
-            meta: { nested: { a: [1, 2.5, "x", null, true] }, big: 12345678901234, emoji: "🔐", empty: {} },
-            sealed: { keyId: "k1", alg: "A256GCM", iv: "aXY=", data: "ZGF0YQ==", fields: ["actor.ip"] },
-          }
-        : { meta: {} },
+    const [full, bare] = chainRecords(
+      t,
+      null,
+      2,
+      (i): Partial<AuditRecord> =>
+        i === 0
+          ? {
+              ts: "2026-02-03T04:05:06.007Z",
+              actor: { id: "u 1", type: "user", ip: "203.0.113.9", userAgent: "Mozilla/5.0 ü" },
+              subject: { id: "s1", type: "user" },
+              target: { id: "doc-1", type: "document", name: "  spaced name  " },
+              reason: "because",
+              surface: "api",
+              requestId: "req-1",
+              correlationId: "corr-1",
+              meta: { nested: { a: [1, 2.5, "x", null, true] }, big: 12345678901234, emoji: "🔐", empty: {} },
+              sealed: { keyId: "k1", alg: "A256GCM", iv: "aXY=", data: "ZGF0YQ==", fields: ["actor.ip"] },
+            }
+          : { meta: {} },
     );
     await store.append({ tenantId: t, records: [full!, bare!] });
     const back = await store.range({ tenantId: t, fromSeq: 1 });
@@ -74,11 +78,17 @@ describe.skipIf(!up)("prisma: AuditStore on PostgreSQL", () => {
     const first = chainRecords(t, null, 3);
     await store.append({ tenantId: t, records: first });
     // Starts at a taken seq.
-    await expect(store.append({ tenantId: t, records: chainRecords(t, { seq: 2, hash: first[1]!.hash }, 3) })).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.append({ tenantId: t, records: chainRecords(t, { seq: 2, hash: first[1]!.hash }, 3) })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     // Continues the seq but not the hash.
-    await expect(store.append({ tenantId: t, records: chainRecords(t, { seq: 3, hash: "forged" }, 2) })).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.append({ tenantId: t, records: chainRecords(t, { seq: 3, hash: "forged" }, 2) })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     // Leaves a gap.
-    await expect(store.append({ tenantId: t, records: chainRecords(t, { seq: 5, hash: first[2]!.hash }, 1) })).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.append({ tenantId: t, records: chainRecords(t, { seq: 5, hash: first[2]!.hash }, 1) })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect(await rawRows(t)).toEqual(first);
   });
 

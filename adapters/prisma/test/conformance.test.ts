@@ -36,7 +36,9 @@ describe.skipIf(!up)("prisma: every store's conformance suite on PostgreSQL (@pr
     const store = new PrismaAuthEventStore(prisma);
     const tenantId = randomTenant();
     const occurredAt = "2026-03-04T05:06:07.089Z";
-    await store.append({ events: [{ id: `ev-${tenantId}`, type: "LOGIN_FAILED", occurredAt, tenantId, userId: "u1", provider: "password" }] });
+    await store.append({
+      events: [{ id: `ev-${tenantId}`, type: "LOGIN_FAILED", occurredAt, tenantId, userId: "u1", provider: "password" }],
+    });
     const delegate = (prisma as unknown as { authOpsLog: { findMany(a: unknown): Promise<Array<Record<string, unknown>>> } }).authOpsLog;
     const rows = await delegate.findMany({ where: { tenantId } });
     expect(rows).toHaveLength(1);

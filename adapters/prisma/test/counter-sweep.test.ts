@@ -15,7 +15,9 @@ describe.skipIf(!up)("prisma: counter housekeeping never fails an increment that
     // without DELETE), while the increments themselves succeed.
     await db.pool.query(`CREATE FUNCTION ops_test_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'no delete here' USING ERRCODE = 'lock_not_available'; END; $$`);
-    await db.pool.query(`CREATE TRIGGER ops_test_no_delete BEFORE DELETE ON ops_counters FOR EACH ROW EXECUTE FUNCTION ops_test_no_delete()`);
+    await db.pool.query(
+      `CREATE TRIGGER ops_test_no_delete BEFORE DELETE ON ops_counters FOR EACH ROW EXECUTE FUNCTION ops_test_no_delete()`,
+    );
   });
   afterAll(async () => db?.drop());
 

@@ -44,12 +44,14 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     expect((p2002 as { code?: string }).code).toBe("P2002");
     expect(mapPrismaError(p2002, "test")).toBeInstanceOf(ConflictError);
 
-    const raw = await prisma.$executeRawUnsafe(
-      `INSERT INTO ops_outbox (id, channel, payload, idempotency_key, status, created_at, next_attempt_at) VALUES ('same', 'c', '{}', 'k1', 'pending', now(), now()), ('same', 'c', '{}', 'k2', 'pending', now(), now())`,
-    ).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const raw = await prisma
+      .$executeRawUnsafe(
+        `INSERT INTO ops_outbox (id, channel, payload, idempotency_key, status, created_at, next_attempt_at) VALUES ('same', 'c', '{}', 'k1', 'pending', now(), now()), ('same', 'c', '{}', 'k2', 'pending', now(), now())`,
+      )
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((raw as { code?: string }).code).toBe("P2010");
     const mapped = mapPrismaError(raw, "test");
     expect(mapped).toBeInstanceOf(ConflictError);
@@ -92,7 +94,8 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     const f = flag();
     // Warm up (retry: the previous case may have left dead connections in the pool).
     let created = false;
-    for (let i = 0; i < 20 && !created; i++) created = await flags.put({ ...f, expectedVersion: null, actor: "a" }).then(
+    for (let i = 0; i < 20 && !created; i++)
+      created = await flags.put({ ...f, expectedVersion: null, actor: "a" }).then(
         () => true,
         (e: unknown) => e instanceof ConflictError, // written before its answer was lost
       );
@@ -131,7 +134,9 @@ describe.skipIf(!up)("prisma: errors mapped in one place", () => {
     // it either applies once or reports the conflict.
     const { rows } = await db.pool.query("SELECT version FROM ops_flags WHERE key = $1", [f.key]);
     expect([1, 2]).toContain(rows[0].version);
-    const retry = await new PrismaFlagStore(prisma).put({ ...f, config: { on: false }, expectedVersion: 1, actor: "b" }).catch((e: unknown) => e);
+    const retry = await new PrismaFlagStore(prisma)
+      .put({ ...f, config: { on: false }, expectedVersion: 1, actor: "b" })
+      .catch((e: unknown) => e);
     if (rows[0].version === 1) expect(retry).toMatchObject({ version: 2 });
     else expect(retry).toBeInstanceOf(ConflictError);
   });

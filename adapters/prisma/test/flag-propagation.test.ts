@@ -36,7 +36,11 @@ describe.skipIf(!up)("prisma: flag changes reach other processes by LISTEN/NOTIF
     for (let i = 0; i < 100 && !seen.some((c) => c.key === at.key); i++) await new Promise((r) => setTimeout(r, 20));
     expect(seen).toContainEqual({ ...at, version: 1 });
     const listeners = async () =>
-      (await db.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1", [`%LISTEN "ops_flag_changes_${db.schema}"%`])).rows[0].n as number;
+      (
+        await db.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1", [
+          `%LISTEN "ops_flag_changes_${db.schema}"%`,
+        ])
+      ).rows[0].n as number;
     expect(await listeners()).toBe(1);
     await listening.close();
     let left = 1;

@@ -16,11 +16,21 @@ describe.skipIf(!up)("prisma: OutboxStore joins the caller's $transaction", () =
   });
   afterAll(async () => db?.drop());
 
-  const raw = { read: (id: string) => rawOnPool(db.pool).outbox.read(id), countByIdempotencyKey: (k: string) => rawOnPool(db.pool).outbox.countByIdempotencyKey(k) };
+  const raw = {
+    read: (id: string) => rawOnPool(db.pool).outbox.read(id),
+    countByIdempotencyKey: (k: string) => rawOnPool(db.pool).outbox.countByIdempotencyKey(k),
+  };
 
   const draft = () => {
     const id = randomKey("msg");
-    return { id, tenantId: "t1", channel: "slack", payload: { text: "hi" }, idempotencyKey: `k-${id}`, createdAt: new Date().toISOString() };
+    return {
+      id,
+      tenantId: "t1",
+      channel: "slack",
+      payload: { text: "hi" },
+      idempotencyKey: `k-${id}`,
+      createdAt: new Date().toISOString(),
+    };
   };
 
   it("enqueue with tx commits with the caller's transaction", async () => {

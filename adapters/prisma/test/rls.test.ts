@@ -84,9 +84,22 @@ describe.skipIf(!up)("prisma: the stores under row-level security (non-superuser
 
   it("without a tenant in the transaction the role sees no tenant rows at all", async () => {
     const a = randomTenant();
-    await asTenant(a, (tx) => prismaStores(tx).incidents.create({
-      record: { id: `inc-${a}`, tenantId: a, fingerprint: "f", type: "T", severity: "high", state: "open", title: "t", openedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), data: {} },
-    }));
+    await asTenant(a, (tx) =>
+      prismaStores(tx).incidents.create({
+        record: {
+          id: `inc-${a}`,
+          tenantId: a,
+          fingerprint: "f",
+          type: "T",
+          severity: "high",
+          state: "open",
+          title: "t",
+          openedAt: new Date().toISOString(),
+          updatedAt: new Date().toISOString(),
+          data: {},
+        },
+      }),
+    );
     const stores = prismaStores(app);
     expect(await stores.incidents.get({ tenantId: a, id: `inc-${a}` })).toBeNull();
     expect((await stores.incidents.scan({})).items).toEqual([]);

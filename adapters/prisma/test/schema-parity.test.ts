@@ -15,14 +15,19 @@ const SQL_ONLY_INDEXES = new Set(["ops_incidents_active_fingerprint_key"]);
 describe("prisma/ops.prisma and the SQL migrations", () => {
   it("ships the migrations as files and as the module applyOpsMigrations uses, identically", () => {
     const dir = join(pkgDir, "prisma", "migrations");
-    const names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const names = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect(OPS_MIGRATIONS.map((m) => m.name)).toEqual(names);
     for (const m of OPS_MIGRATIONS) expect(m.sql).toBe(readFileSync(join(dir, m.name, "migration.sql"), "utf8"));
   });
 
   const drizzleDir = join(pkgDir, "..", "drizzle", "migrations");
   it.skipIf(!existsSync(drizzleDir))("are the same SQL as @ops/adapter-drizzle's (one database, either adapter)", () => {
-    const drizzle = readdirSync(drizzleDir).filter((f) => f.endsWith(".sql")).sort();
+    const drizzle = readdirSync(drizzleDir)
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
     expect(OPS_MIGRATIONS.map((m) => `${m.name}.sql`)).toEqual(drizzle);
     for (const m of OPS_MIGRATIONS) expect(m.sql).toBe(readFileSync(join(drizzleDir, `${m.name}.sql`), "utf8"));
   });
@@ -30,9 +35,7 @@ describe("prisma/ops.prisma and the SQL migrations", () => {
   it("the fragment's models include the seed's AuthOpsLog on the auth events table", () => {
     const log = models.find((m) => m.name === "AuthOpsLog");
     expect(log?.table).toBe("ops_auth_events");
-    expect(log?.fields.map((f) => f.name)).toEqual(
-      expect.arrayContaining(["id", "type", "occurredAt", "tenantId", "userId", "provider"]),
-    );
+    expect(log?.fields.map((f) => f.name)).toEqual(expect.arrayContaining(["id", "type", "occurredAt", "tenantId", "userId", "provider"]));
   });
 });
 

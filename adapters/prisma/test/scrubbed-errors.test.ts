@@ -20,7 +20,10 @@ describe.skipIf(!up)("prisma: a cancelled 500-entry audit append is a short, scr
 
   it("SQLSTATE 57014, no parameter value in the message", async () => {
     const Client = await loadPrismaClient();
-    const adapter = new PrismaPg({ connectionString: testPgUrl(), options: `-c search_path=${db.schema} -c statement_timeout=1`, max: 2 }, { schema: db.schema });
+    const adapter = new PrismaPg(
+      { connectionString: testPgUrl(), options: `-c search_path=${db.schema} -c statement_timeout=1`, max: 2 },
+      { schema: db.schema },
+    );
     const prisma = new Client({ adapter });
     close = () => prisma.$disconnect();
     const t = randomTenant();

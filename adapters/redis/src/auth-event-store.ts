@@ -62,7 +62,11 @@ return #old
 
 const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
 const EventSchema = z.object({
-  id: z.string().min(1).max(200).regex(/^[^|\s]+$/, "expected an id without spaces or |"),
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^|\s]+$/, "expected an id without spaces or |"),
   type: AuthEventTypeSchema,
   occurredAt: Iso,
   tenantId: TenantIdSchema.nullable(),
@@ -124,7 +128,11 @@ export class RedisAuthEventStore implements AuthEventStore {
     try {
       // The scope registry is sharded by tenant (one SADD per tenant, each in its shard's slot).
       const tokens = [...byTenant.keys()];
-      await pipelinePerSlot(this.redis, tokens.map((t) => this.keys.indexShard("authev:scopes", t)), (p, k, i) => p.sadd(k, tokens[i]!));
+      await pipelinePerSlot(
+        this.redis,
+        tokens.map((t) => this.keys.indexShard("authev:scopes", t)),
+        (p, k, i) => p.sadd(k, tokens[i]!),
+      );
       let inserted = 0;
       for (const [token, list] of byTenant) {
         const t = tokenToScope(token);
@@ -163,10 +171,16 @@ export class RedisAuthEventStore implements AuthEventStore {
           const raw = raws[i];
           if (!raw) continue;
           const e = JSON.parse(raw) as AuthEventRecord;
-          if ((types && !types.has(e.type)) || (input.userId !== undefined && e.userId !== input.userId) || (input.ip !== undefined && e.ip !== input.ip)) continue;
+          if (
+            (types && !types.has(e.type)) ||
+            (input.userId !== undefined && e.userId !== input.userId) ||
+            (input.ip !== undefined && e.ip !== input.ip)
+          )
+            continue;
           items.push(e);
           if (items.length === limit) {
-            const more = i < batch.length - 1 || (await this.redis.zrevrangebylex(this.byTime(input.tenantId), upper, min, "LIMIT", 0, 1)).length > 0;
+            const more =
+              i < batch.length - 1 || (await this.redis.zrevrangebylex(this.byTime(input.tenantId), upper, min, "LIMIT", 0, 1)).length > 0;
             return { items, nextCursor: more ? encodeCursor([before]) : null };
           }
         }
@@ -178,7 +192,10 @@ export class RedisAuthEventStore implements AuthEventStore {
 
   async countByType(input: { tenantId: TenantKey; from: string; to: string }): Promise<Record<string, number>> {
     this.assertOpen();
-    parseInput(z.object({ tenantId: TenantIdSchema.nullable(), from: Iso, to: Iso }), input, { pkg: "adapter-redis", what: "AuthEventStore.countByType input" });
+    parseInput(z.object({ tenantId: TenantIdSchema.nullable(), from: Iso, to: Iso }), input, {
+      pkg: "adapter-redis",
+      what: "AuthEventStore.countByType input",
+    });
     const out: Record<string, number> = {};
     try {
       const members = await this.redis.zrangebylex(this.byTime(input.tenantId), `[${norm(input.from)}`, `(${norm(input.to)}`);

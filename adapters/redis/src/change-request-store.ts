@@ -24,16 +24,20 @@ import { LuaScript, opKey } from "./script.js";
 // A request is one hash field: "<version>\n<record JSON>"; Lua only parses the leading version.
 // Keys of one environment share the hash tag {cr:<env>}, so every script stays in one Cluster slot;
 // writes are idempotent scripts, so a resend after a failover does not report a false conflict.
-const CREATE = new LuaScript(`
+const CREATE = new LuaScript(
+  `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   return redis.error_reply('OPS_CONFLICT change request ' .. ARGV[1] .. ' already exists')
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 return 1
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
-const UPDATE = new LuaScript(`
+const UPDATE = new LuaScript(
+  `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return redis.error_reply('OPS_NOTFOUND change request ' .. ARGV[1] .. ' does not exist') end
 local curv = tonumber(string.match(cur, '^(%d+)\\n'))
@@ -42,7 +46,9 @@ if curv ~= tonumber(ARGV[2]) then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
 const IdSchema = z.string().min(1, "expected a non-empty id").max(200);
 const NewSchema = z
@@ -152,7 +158,9 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
     }
   }
 
-  async list(input: { env: string; statuses?: readonly ChangeRequestStatus[]; key?: string } & PageRequest): Promise<Page<ChangeRequestRecord>> {
+  async list(
+    input: { env: string; statuses?: readonly ChangeRequestStatus[]; key?: string } & PageRequest,
+  ): Promise<Page<ChangeRequestRecord>> {
     this.assertOpen();
     const env = this.env(input.env, "list");
     const limit = pageLimit(input.limit, "adapter-redis");
@@ -162,7 +170,14 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
     try {
       // Filters apply after reading: fetch id batches until the page is full or the index ends.
       for (;;) {
-        const ids = await this.redis.zrangebylex(this.index(env), after === null ? "-" : `(${after}`, "+", "LIMIT", 0, Math.max(limit + 1, 100));
+        const ids = await this.redis.zrangebylex(
+          this.index(env),
+          after === null ? "-" : `(${after}`,
+          "+",
+          "LIMIT",
+          0,
+          Math.max(limit + 1, 100),
+        );
         if (ids.length === 0) break;
         const raws = await this.redis.hmget(this.hash(env), ...ids);
         for (let i = 0; i < ids.length; i++) {

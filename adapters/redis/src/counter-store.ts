@@ -21,7 +21,8 @@ import { LuaScript, opKey } from "./script.js";
 // call's marker (idempotent: a resent increment is applied once).
 // ARGV[1] = by; ARGV[2] = time to live of KEYS[1] in ms (only ever extended).
 // INCRBY and the window sum run as one script: concurrent callers see distinct running totals.
-const INCREMENT = new LuaScript(`
+const INCREMENT = new LuaScript(
+  `
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
@@ -31,7 +32,9 @@ for i = 2, #KEYS - 1 do
   if c then total = total + tonumber(c) end
 end
 return total
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
 // KEYS[1] = a bucket's touched-series set; ARGV[1] = the member; ARGV[2] = its time to live in ms.
 const TOUCH = new LuaScript(`
@@ -236,4 +239,3 @@ function shardOf(member: string): number {
   for (let i = 0; i < member.length; i++) h = (h * 31 + member.charCodeAt(i)) | 0;
   return (h >>> 0) % TOUCHED_SHARDS;
 }
-

@@ -22,7 +22,8 @@ import { validateFlagAddress } from "./validate.js";
 // A record is stored as one hash field: "<version>\n<updatedAt>\n<actor as JSON>\n<config JSON>".
 // The config is kept as the exact JSON text the app wrote (no cjson round trip, which would turn
 // [] into {} and lose number precision); Lua only ever parses the leading version.
-const PUT = new LuaScript(`
+const PUT = new LuaScript(
+  `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 local curv = 0
 if cur then curv = tonumber(string.match(cur, '^(%d+)\\n')) end
@@ -37,9 +38,12 @@ redis.call('HSET', KEYS[1], ARGV[1], v .. '\\n' .. ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('PUBLISH', ARGV[4], ARGV[5] .. v .. '}')
 return v
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
-const DEL = new LuaScript(`
+const DEL = new LuaScript(
+  `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return redis.error_reply('OPS_NOTFOUND flag "' .. ARGV[1] .. '" does not exist') end
 local curv = tonumber(string.match(cur, '^(%d+)\\n'))
@@ -48,7 +52,9 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
 function decode(env: string, key: string, tenantId: TenantKey, raw: string): FlagRecord {
   const a = raw.indexOf("\n");
@@ -145,7 +151,11 @@ export class RedisFlagStore implements FlagStore {
       await Promise.all([this.redis.sadd(this.keys.flagScopes(input.env, token), token), this.redis.sadd(this.keys.flagEnvs(), input.env)]);
       const version = (await PUT.run(
         this.redis,
-        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId), opKey(`${this.keys.scope(input.tenantId)}:`)],
+        [
+          this.keys.flagHash(input.env, input.tenantId),
+          this.keys.flagIndex(input.env, input.tenantId),
+          opKey(`${this.keys.scope(input.tenantId)}:`),
+        ],
         [
           input.key,
           input.expectedVersion === null ? "" : String(input.expectedVersion),
@@ -175,7 +185,11 @@ export class RedisFlagStore implements FlagStore {
     try {
       await DEL.run(
         this.redis,
-        [this.keys.flagHash(input.env, input.tenantId), this.keys.flagIndex(input.env, input.tenantId), opKey(`${this.keys.scope(input.tenantId)}:`)],
+        [
+          this.keys.flagHash(input.env, input.tenantId),
+          this.keys.flagIndex(input.env, input.tenantId),
+          opKey(`${this.keys.scope(input.tenantId)}:`),
+        ],
         [
           input.key,
           String(input.expectedVersion),

@@ -42,7 +42,8 @@ end
 return 1
 `);
 // Tenant slot. KEYS: record hash, fingerprint key, by-opened zset. ARGV: id, json, openedAt, state.
-const CREATE = new LuaScript(`
+const CREATE = new LuaScript(
+  `
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('OPS_CONFLICT incident "' .. ARGV[1] .. '" already exists') end
 if ARGV[4] ~= 'resolved' then
   if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then
@@ -52,9 +53,12 @@ end
 redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[3] .. '|' .. ARGV[1])
 return 1
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 // KEYS: record hash, fingerprint key. ARGV: id, expected version, new json, new state.
-const UPDATE = new LuaScript(`
+const UPDATE = new LuaScript(
+  `
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return redis.error_reply('OPS_NOTFOUND incident "' .. ARGV[1] .. '" not found') end
 if tonumber(v) ~= tonumber(ARGV[2]) then
@@ -63,9 +67,12 @@ end
 redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'j', ARGV[3])
 if ARGV[4] == 'resolved' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return tonumber(v) + 1
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 // KEYS: model hash. ARGV: expected ('' = must not exist), json, updatedAt.
-const PUT_MODEL = new LuaScript(`
+const PUT_MODEL = new LuaScript(
+  `
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == '' then
   if v then return redis.error_reply('OPS_CONFLICT model already exists at version ' .. v) end
@@ -75,11 +82,17 @@ end
 local nv = (tonumber(v) or 0) + 1
 redis.call('HSET', KEYS[1], 'v', nv, 'j', ARGV[2], 'u', ARGV[3])
 return nv
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
 const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
 const RecordSchema = z.object({
-  id: z.string().min(1).max(200).regex(/^[^|\s]+$/, "expected an id without spaces or |"),
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^|\s]+$/, "expected an id without spaces or |"),
   tenantId: TenantIdSchema.nullable(),
   fingerprint: z.string().min(1).max(512),
   type: z.string().min(1).max(100),
@@ -211,7 +224,9 @@ export class RedisIncidentStore implements IncidentStore {
     const current = await this.get({ tenantId: input.tenantId, id: input.id });
     if (!current) throw new NotFoundError(`[ops/adapter-redis] incident "${input.id}" not found`);
     if (current.version !== input.expectedVersion)
-      throw new ConflictError(`[ops/adapter-redis] incident "${input.id}" is at version ${current.version}, expected ${input.expectedVersion}`);
+      throw new ConflictError(
+        `[ops/adapter-redis] incident "${input.id}" is at version ${current.version}, expected ${input.expectedVersion}`,
+      );
     const patch = Object.fromEntries(Object.entries(input.patch).filter(([, v]) => v !== undefined));
     const next: IncidentRecord = { ...current, ...patch, version: input.expectedVersion + 1 };
     try {
@@ -236,11 +251,20 @@ export class RedisIncidentStore implements IncidentStore {
     const items: IncidentRecord[] = [];
     try {
       for (;;) {
-        const batch = await this.redis.zrevrangebylex(this.byOpened(input.tenantId), before === null ? "+" : `(${before}`, "-", "LIMIT", 0, Math.max(2 * limit, 64));
+        const batch = await this.redis.zrevrangebylex(
+          this.byOpened(input.tenantId),
+          before === null ? "+" : `(${before}`,
+          "-",
+          "LIMIT",
+          0,
+          Math.max(2 * limit, 64),
+        );
         if (batch.length === 0) return { items, nextCursor: null };
         // One tenant's keys share a slot: one pipeline, also on a Cluster.
-        const res = (await pipelinePerSlot(this.redis, batch.map((m) => this.rec(input.tenantId, m.slice(m.indexOf("|") + 1))), (p, k) =>
-          p.hget(k, "j"),
+        const res = (await pipelinePerSlot(
+          this.redis,
+          batch.map((m) => this.rec(input.tenantId, m.slice(m.indexOf("|") + 1))),
+          (p, k) => p.hget(k, "j"),
         )) as Array<string | null>;
         for (let i = 0; i < batch.length; i++) {
           before = batch[i]!;
@@ -250,7 +274,9 @@ export class RedisIncidentStore implements IncidentStore {
           if ((states && !states.has(r.state)) || (types && !types.has(r.type))) continue;
           items.push(r);
           if (items.length === limit) {
-            const more = i < batch.length - 1 || (await this.redis.zrevrangebylex(this.byOpened(input.tenantId), `(${before}`, "-", "LIMIT", 0, 1)).length > 0;
+            const more =
+              i < batch.length - 1 ||
+              (await this.redis.zrevrangebylex(this.byOpened(input.tenantId), `(${before}`, "-", "LIMIT", 0, 1)).length > 0;
             return { items, nextCursor: more ? encodeCursor([before]) : null };
           }
         }
@@ -278,9 +304,11 @@ export class RedisIncidentStore implements IncidentStore {
         const merged = perShard.flat().sort();
         const ids = merged.slice(0, batchSize);
         if (ids.length === 0) return { items, nextCursor: null };
-        const ownerOf = (await pipelinePerSlot(this.redis, ids.map((id) => this.registry(id)[0]), (p, k, i) => p.hget(k, ids[i]!))) as Array<
-          string | null
-        >;
+        const ownerOf = (await pipelinePerSlot(
+          this.redis,
+          ids.map((id) => this.registry(id)[0]),
+          (p, k, i) => p.hget(k, ids[i]!),
+        )) as Array<string | null>;
         const recs = (await pipelinePerSlot(
           this.redis,
           ids.map((id, i) => this.rec(tokenToScope(ownerOf[i] ?? "~g"), id)),
@@ -321,20 +349,31 @@ export class RedisIncidentStore implements IncidentStore {
     }
   }
 
-  async putModel(input: { tenantId: TenantKey; name: string; model: JsonObject; expectedVersion: number | null; updatedAt: string }): Promise<IncidentModelRecord> {
+  async putModel(input: {
+    tenantId: TenantKey;
+    name: string;
+    model: JsonObject;
+    expectedVersion: number | null;
+    updatedAt: string;
+  }): Promise<IncidentModelRecord> {
     this.assertOpen();
     parseInput(
-      Scope.extend({ name: z.string().min(1).max(128), model: z.record(z.string(), z.unknown()), expectedVersion: z.number().int().positive().nullable(), updatedAt: Iso }),
+      Scope.extend({
+        name: z.string().min(1).max(128),
+        model: z.record(z.string(), z.unknown()),
+        expectedVersion: z.number().int().positive().nullable(),
+        updatedAt: Iso,
+      }),
       input,
       { pkg: "adapter-redis", what: "IncidentStore.putModel input" },
     );
     try {
       const version = Number(
-        await PUT_MODEL.run(this.redis, [`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`, opKey(`${this.keys.scope(input.tenantId)}:`)], [
-          input.expectedVersion === null ? "" : input.expectedVersion,
-          JSON.stringify(input.model),
-          input.updatedAt,
-        ]),
+        await PUT_MODEL.run(
+          this.redis,
+          [`${this.keys.scope(input.tenantId)}:inc:model:${input.name}`, opKey(`${this.keys.scope(input.tenantId)}:`)],
+          [input.expectedVersion === null ? "" : input.expectedVersion, JSON.stringify(input.model), input.updatedAt],
+        ),
       );
       return { tenantId: input.tenantId, name: input.name, model: input.model, version, updatedAt: input.updatedAt };
     } catch (err) {

@@ -143,7 +143,8 @@ return ids
 `);
 
 /** KEYS: message hash. ARGV: worker, now, key prefix, id, retention ms. Returns the message hash (field, value pairs). */
-export const COMPLETE = new LuaScript(`
+export const COMPLETE = new LuaScript(
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[4] .. '"') end
 local st, lo = redis.call('HGET', KEYS[1], 'st'), redis.call('HGET', KEYS[1], 'lo')
 if st ~= 'pending' or lo ~= ARGV[1] then
@@ -162,13 +163,16 @@ if tonumber(ARGV[5]) > 0 then
   redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
 end
 return redis.call('HGETALL', KEYS[1])
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
 /**
  * KEYS: message hash, schedule zset, dead-letter stream. ARGV: worker, now, key prefix, id,
  * error, retryAt, retryAtMs, final ('' = retry), retention ms for finished messages.
  */
-export const FAIL = new LuaScript(`
+export const FAIL = new LuaScript(
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[4] .. '"') end
 local st, lo = redis.call('HGET', KEYS[1], 'st'), redis.call('HGET', KEYS[1], 'lo')
 if st ~= 'pending' or lo ~= ARGV[1] then
@@ -192,10 +196,13 @@ else
   end
 end
 return 1
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
 /** KEYS: message hash, schedule zset. ARGV: now, nowMs, id, key prefix. */
-export const REQUEUE = new LuaScript(`
+export const REQUEUE = new LuaScript(
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[3] .. '"') end
 local st = redis.call('HGET', KEYS[1], 'st')
 if st == 'pending' or st == 'delivered' then
@@ -207,7 +214,9 @@ redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', ARGV[4] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);
 
 /**
  * KEYS: message hash, schedule zset. ARGV: now, key prefix, id, reason ('' = keep lastError).
@@ -215,7 +224,8 @@ return 1
  * acknowledged and deleted (a worker's lease ends with it), it leaves the schedule and the lease
  * index, so neither a claim nor the holder's complete/fail can touch it afterwards.
  */
-export const CANCEL = new LuaScript(`
+export const CANCEL = new LuaScript(
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('OPS_NOTFOUND no outbox message "' .. ARGV[3] .. '"') end
 local st = redis.call('HGET', KEYS[1], 'st')
 if st ~= 'pending' then
@@ -232,4 +242,6 @@ redis.call('HSET', KEYS[1], 'st', 'cancelled', 'fa', ARGV[1], 'lo', '', 'lu', ''
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'le', ARGV[4]) end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 return redis.call('HGETALL', KEYS[1])
-`, { idempotent: true });
+`,
+  { idempotent: true },
+);

@@ -33,7 +33,10 @@ const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an 
 const NonEmpty = z.string().min(1).max(512);
 // Beyond the contract's checks (`checkOutboxEnqueue`): what Redis keys and members need.
 const RedisKeySafeMessage = z.object({
-  id: z.string().max(200).regex(/^[^|\s]+$/, "expected an id without spaces or |"),
+  id: z
+    .string()
+    .max(200)
+    .regex(/^[^|\s]+$/, "expected an id without spaces or |"),
   tenantId: TenantIdSchema.nullable(),
   channel: z.string().regex(/^[A-Za-z0-9._:-]+$/, "expected a channel name of letters, digits, . _ : -"),
 });
@@ -142,7 +145,9 @@ export class RedisOutboxStore implements OutboxStore {
   async enqueue(input: { message: OutboxEnqueueMessage; tx?: unknown }): Promise<OutboxMessage> {
     this.assertOpen();
     if (input.tx !== undefined)
-      throw new UnsupportedError("[ops/adapter-redis] outbox enqueue cannot join a transaction: Redis has none to join (capabilities.transactions is false)");
+      throw new UnsupportedError(
+        "[ops/adapter-redis] outbox enqueue cannot join a transaction: Redis has none to join (capabilities.transactions is false)",
+      );
     const m = input.message;
     const { createdAt, nextAttemptAt: na } = checkOutboxEnqueue("adapter-redis", m);
     parseInput(RedisKeySafeMessage, m, { pkg: "adapter-redis", what: "outbox message" });
@@ -164,7 +169,17 @@ export class RedisOutboxStore implements OutboxStore {
       const [kind, id, ...flat] = (await ENQUEUE.run(
         this.redis,
         [`${sp}ik:${m.idempotencyKey}`, `${sp}m:${m.id}`, `${sp}sched`, `${sp}list`, `${sp}channels`, `${sp}s:${m.channel}`],
-        [m.id, scopeToken(m.tenantId), m.channel, JSON.stringify(m.payload), m.idempotencyKey, createdAt, na, Date.parse(na), this.fullSp(n)],
+        [
+          m.id,
+          scopeToken(m.tenantId),
+          m.channel,
+          JSON.stringify(m.payload),
+          m.idempotencyKey,
+          createdAt,
+          na,
+          Date.parse(na),
+          this.fullSp(n),
+        ],
       )) as [string, string, ...string[]];
       // A duplicate under another id: that id's location was never needed (best effort).
       if (kind === "dup" && id !== m.id) await this.redis.del(loc).catch(() => undefined);
@@ -177,7 +192,13 @@ export class RedisOutboxStore implements OutboxStore {
     }
   }
 
-  async claim(input: { workerId: string; limit: number; leaseMs: number; now: string; channels?: readonly string[] }): Promise<OutboxMessage[]> {
+  async claim(input: {
+    workerId: string;
+    limit: number;
+    leaseMs: number;
+    now: string;
+    channels?: readonly string[];
+  }): Promise<OutboxMessage[]> {
     this.assertOpen();
     const c = parseInput(ClaimSchema, input, { pkg: "adapter-redis", what: "outbox claim" });
     if (c.channels && c.channels.length === 0) return [];
@@ -204,18 +225,34 @@ export class RedisOutboxStore implements OutboxStore {
         // next round asks again.
         const k = Math.min(want, Math.max(2, Math.ceil((2 * want) / this.shards)));
         const take =
-          this.shards === 1 ? new Map([[0, want]]) : mergePeeks((await runMany(this.redis, CLAIM, all.map((n) => call(n, "peek", k)))) as string[][], k, want);
+          this.shards === 1
+            ? new Map([[0, want]])
+            : mergePeeks(
+                (await runMany(
+                  this.redis,
+                  CLAIM,
+                  all.map((n) => call(n, "peek", k)),
+                )) as string[][],
+                k,
+                want,
+              );
         if (take.size === 0) break;
         // Lease from each shard what the merge gave it (each shard's script is atomic, so a
         // message goes to exactly one worker even when another claim took some meanwhile).
         const shards = [...take];
-        const ids = (await runMany(this.redis, CLAIM, shards.map(([n, limit]) => call(n, "lease", limit)))) as string[][];
+        const ids = (await runMany(
+          this.redis,
+          CLAIM,
+          shards.map(([n, limit]) => call(n, "lease", limit)),
+        )) as string[][];
         const got = ids.flatMap((list, i) => list.map((id) => ({ id, n: shards[i]![0] })));
         leased.push(...got);
       }
       const msgs = (await this.readMessages(leased)).filter((m): m is OutboxMessage => m !== null);
       for (const m of msgs) this.remember(m.id, shardOf(m.idempotencyKey, this.shards));
-      return msgs.sort((a, b) => (a.nextAttemptAt < b.nextAttemptAt ? -1 : a.nextAttemptAt > b.nextAttemptAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return msgs.sort((a, b) =>
+        a.nextAttemptAt < b.nextAttemptAt ? -1 : a.nextAttemptAt > b.nextAttemptAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      );
     } catch (err) {
       throw mapRedisError(err, "claim outbox messages");
     }
@@ -239,13 +276,11 @@ export class RedisOutboxStore implements OutboxStore {
     parseInput(z.object({ id: NonEmpty, workerId: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox complete" });
     try {
       const n = await this.shardOfId(input.id);
-      const flat = (await COMPLETE.run(this.redis, [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))], [
-        input.workerId,
-        input.now,
-        this.fullSp(n),
-        input.id,
-        this.retainDeliveredMs,
-      ])) as string[];
+      const flat = (await COMPLETE.run(
+        this.redis,
+        [`${this.sp(n)}m:${input.id}`, opKey(this.sp(n))],
+        [input.workerId, input.now, this.fullSp(n), input.id, this.retainDeliveredMs],
+      )) as string[];
       this.expireLocation(input.id);
       return decodeMessage(fromPairs(flat));
     } catch (err) {
@@ -253,7 +288,14 @@ export class RedisOutboxStore implements OutboxStore {
     }
   }
 
-  async fail(input: { id: string; workerId: string; error: string; now: string; retryAt?: string; final?: OutboxFinalStatus }): Promise<OutboxMessage> {
+  async fail(input: {
+    id: string;
+    workerId: string;
+    error: string;
+    now: string;
+    retryAt?: string;
+    final?: OutboxFinalStatus;
+  }): Promise<OutboxMessage> {
     this.assertOpen();
     const f = parseInput(FailSchema, input, { pkg: "adapter-redis", what: "outbox fail" });
     const retryAt = f.retryAt ?? f.now;
@@ -276,7 +318,11 @@ export class RedisOutboxStore implements OutboxStore {
     parseInput(z.object({ id: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox requeue" });
     try {
       const n = await this.shardOfId(input.id);
-      await REQUEUE.run(this.redis, [`${this.sp(n)}m:${input.id}`, `${this.sp(n)}sched`, opKey(this.sp(n))], [input.now, Date.parse(input.now), input.id, this.fullSp(n)]);
+      await REQUEUE.run(
+        this.redis,
+        [`${this.sp(n)}m:${input.id}`, `${this.sp(n)}sched`, opKey(this.sp(n))],
+        [input.now, Date.parse(input.now), input.id, this.fullSp(n)],
+      );
       await this.redis.persist(this.locKey(input.id));
       return (await this.readMessages([{ id: input.id, n }]))[0]!;
     } catch (err) {
@@ -292,7 +338,11 @@ export class RedisOutboxStore implements OutboxStore {
       const n = await this.shardOfId(input.id);
       const sp = this.sp(n);
       // One script in the message's slot: the check, the stream ack, the status change.
-      const flat = (await CANCEL.run(this.redis, [`${sp}m:${input.id}`, `${sp}sched`, opKey(sp)], [input.now, this.fullSp(n), input.id, reason ?? ""])) as string[];
+      const flat = (await CANCEL.run(
+        this.redis,
+        [`${sp}m:${input.id}`, `${sp}sched`, opKey(sp)],
+        [input.now, this.fullSp(n), input.id, reason ?? ""],
+      )) as string[];
       return decodeMessage(fromPairs(flat));
     } catch (err) {
       throw mapRedisError(err, `cancel outbox message "${input.id}"`);
@@ -325,7 +375,11 @@ export class RedisOutboxStore implements OutboxStore {
   async list(input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest): Promise<Page<OutboxMessage>> {
     this.assertOpen();
     parseInput(
-      z.object({ status: z.enum(OUTBOX_STATUSES).optional(), tenantId: TenantIdSchema.nullable().optional(), channel: z.string().optional() }),
+      z.object({
+        status: z.enum(OUTBOX_STATUSES).optional(),
+        tenantId: TenantIdSchema.nullable().optional(),
+        channel: z.string().optional(),
+      }),
       input,
       { pkg: "adapter-redis", what: "outbox list" },
     );
@@ -363,7 +417,9 @@ export class RedisOutboxStore implements OutboxStore {
           if (items.length === limit) {
             let more = i < batch.length - 1 || merged.length > batch.length;
             if (!more) {
-              const next = (await pipelinePerSlot(this.redis, lists, (p, k) => p.zrangebylex(k, `(${after}`, "+", "LIMIT", 0, 1))) as string[][];
+              const next = (await pipelinePerSlot(this.redis, lists, (p, k) =>
+                p.zrangebylex(k, `(${after}`, "+", "LIMIT", 0, 1),
+              )) as string[][];
               more = next.some((l) => l.length > 0);
             }
             return { items, nextCursor: more ? encodeCursor([after]) : null };
@@ -379,9 +435,11 @@ export class RedisOutboxStore implements OutboxStore {
   private async readMessages(refs: ReadonlyArray<{ id: string; n: number }>): Promise<Array<OutboxMessage | null>> {
     if (refs.length === 0) return [];
     try {
-      const res = (await pipelinePerSlot(this.redis, refs.map((r) => `${this.sp(r.n)}m:${r.id}`), (p, k) => p.hgetall(k))) as Array<
-        Record<string, string>
-      >;
+      const res = (await pipelinePerSlot(
+        this.redis,
+        refs.map((r) => `${this.sp(r.n)}m:${r.id}`),
+        (p, k) => p.hgetall(k),
+      )) as Array<Record<string, string>>;
       return res.map((f) => (f.id ? decodeMessage(f) : null));
     } catch (err) {
       throw mapRedisError(err, "read outbox messages");

@@ -66,26 +66,40 @@ export async function runMany(
 ): Promise<unknown[]> {
   const out = new Array<unknown>(calls.length);
   let failure: unknown = null;
-  await mapLimit(groupByNode(redis, calls.map((c) => c.keys[0]!)), 8, async (idx) => {
-    const pipe = redis.pipeline();
-    for (const i of idx) pipe.evalsha(script.sha, calls[i]!.keys.length, ...calls[i]!.keys, ...calls[i]!.args);
-    let res: Array<[Error | null, unknown]>;
-    try {
-      res = ((await pipe.exec()) ?? []) as Array<[Error | null, unknown]>;
-    } catch (err) {
-      // A pipeline refused as a whole (its slots moved between nodes): one call at a time.
-      res = await Promise.all(idx.map((i) => script.run(redis, calls[i]!.keys, calls[i]!.args).then((v) => [null, v] as [null, unknown], (e: Error) => [e, null] as [Error, null])));
-      void err;
-    }
-    await Promise.all(
-      idx.map(async (i, j) => {
-        const [err, value] = res[j] ?? [new Error("missing pipeline reply"), null];
-        if (!err) out[i] = value;
-        else if (isNoScript(err)) out[i] = await script.run(redis, calls[i]!.keys, calls[i]!.args);
-        else failure ??= err;
-      }),
-    );
-  });
+  await mapLimit(
+    groupByNode(
+      redis,
+      calls.map((c) => c.keys[0]!),
+    ),
+    8,
+    async (idx) => {
+      const pipe = redis.pipeline();
+      for (const i of idx) pipe.evalsha(script.sha, calls[i]!.keys.length, ...calls[i]!.keys, ...calls[i]!.args);
+      let res: Array<[Error | null, unknown]>;
+      try {
+        res = ((await pipe.exec()) ?? []) as Array<[Error | null, unknown]>;
+      } catch (err) {
+        // A pipeline refused as a whole (its slots moved between nodes): one call at a time.
+        res = await Promise.all(
+          idx.map((i) =>
+            script.run(redis, calls[i]!.keys, calls[i]!.args).then(
+              (v) => [null, v] as [null, unknown],
+              (e: Error) => [e, null] as [Error, null],
+            ),
+          ),
+        );
+        void err;
+      }
+      await Promise.all(
+        idx.map(async (i, j) => {
+          const [err, value] = res[j] ?? [new Error("missing pipeline reply"), null];
+          if (!err) out[i] = value;
+          else if (isNoScript(err)) out[i] = await script.run(redis, calls[i]!.keys, calls[i]!.args);
+          else failure ??= err;
+        }),
+      );
+    },
+  );
   if (failure) throw failure;
   return out;
 }

@@ -25,6 +25,8 @@ export function connect(address: string, options: { maxRetriesPerRequest?: numbe
       ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
     });
   }
-  return new Redis(address, { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
+  return new Redis(address, {
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
+    ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+  });
 }
-

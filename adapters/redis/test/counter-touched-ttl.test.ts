@@ -30,6 +30,8 @@ describe.skipIf(!up)("counter index lifetime", () => {
     await new Promise((r) => setTimeout(r, 1500));
     const range = { bucketMs, fromMs: start, toMs: start + bucketMs };
     expect(await counters.read({ tenantId: "acme", key, ...range })).toEqual([{ startMs: start, count: 2 }]);
-    expect(await counters.readActive!({ keys: [key], ...range })).toEqual([{ tenantId: "acme", key, buckets: [{ startMs: start, count: 2 }] }]);
+    expect(await counters.readActive!({ keys: [key], ...range })).toEqual([
+      { tenantId: "acme", key, buckets: [{ startMs: start, count: 2 }] },
+    ]);
   });
 });

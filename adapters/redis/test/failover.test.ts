@@ -110,7 +110,14 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
       let version: number | null = null;
       while (!stop.now) {
         try {
-          const r = await stores.flags.put({ env: "prod", key: "k", tenantId: tenant, config: { n: ackedVersions.length }, expectedVersion: version, actor: "t" });
+          const r = await stores.flags.put({
+            env: "prod",
+            key: "k",
+            tenantId: tenant,
+            config: { n: ackedVersions.length },
+            expectedVersion: version,
+            actor: "t",
+          });
           ackedVersions.push(r.version);
           version = r.version;
         } catch (err) {
@@ -129,7 +136,9 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
         const id = `m-${tenant}-${i}`;
         // Retried with the same id and idempotency key after an ambiguous failure.
         const m = await retrying(() =>
-          stores.outbox.enqueue({ message: { id, tenantId: tenant, channel, payload: { i }, idempotencyKey: `k-${id}`, createdAt: new Date().toISOString() } }),
+          stores.outbox.enqueue({
+            message: { id, tenantId: tenant, channel, payload: { i }, idempotencyKey: `k-${id}`, createdAt: new Date().toISOString() },
+          }),
         );
         expect(m.id).toBe(id);
         acked.add(id);
@@ -163,14 +172,18 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
     process.kill(pid, "SIGKILL");
     killedConf = join(dir, "redis.conf");
     // The replica is promoted after cluster-node-timeout (5 s) plus an election.
-    await until(async () => {
-      try {
-        const info = String(await redis.cluster("INFO"));
-        return info.includes("cluster_state:ok") && redis.slots[slot]?.[0] !== victim;
-      } catch {
-        return false;
-      }
-    }, "the failover", 30_000);
+    await until(
+      async () => {
+        try {
+          const info = String(await redis.cluster("INFO"));
+          return info.includes("cluster_state:ok") && redis.slots[slot]?.[0] !== victim;
+        } catch {
+          return false;
+        }
+      },
+      "the failover",
+      30_000,
+    );
     await sleep(2000);
     stop.now = true;
     await Promise.all([counters, flags, producer, ...workers]);
@@ -183,7 +196,9 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
     // Drain: leases of 1 s expire, so whatever was claimed but not completed comes back.
     const drainEnd = Date.now() + 20_000;
     while (Date.now() < drainEnd && [...acked].some((id) => !delivered.has(id))) {
-      const got = await stores.outbox.claim({ workerId: "drain", limit: 100, leaseMs: 1000, now: new Date(Date.now() + 5000).toISOString(), channels: [channel] }).catch(() => []);
+      const got = await stores.outbox
+        .claim({ workerId: "drain", limit: 100, leaseMs: 1000, now: new Date(Date.now() + 5000).toISOString(), channels: [channel] })
+        .catch(() => []);
       for (const m of got) {
         await stores.outbox.complete({ id: m.id, workerId: "drain", now: new Date().toISOString() }).then(
           () => delivered.set(m.id, (delivered.get(m.id) ?? 0) + 1),
@@ -193,7 +208,9 @@ describe.skipIf(!up)("a Redis Cluster master killed mid-run", () => {
       if (got.length === 0) await sleep(200);
     }
 
-    console.log(`failover: ${ackedIncrements} increments acknowledged (${ambiguousIncrements} failed), ${ackedVersions.length} flag versions, ${acked.size} outbox messages`);
+    console.log(
+      `failover: ${ackedIncrements} increments acknowledged (${ambiguousIncrements} failed), ${ackedVersions.length} flag versions, ${acked.size} outbox messages`,
+    );
     // Counters: every acknowledged increment is there (ambiguous ones may or may not be).
     const total = await stores.counters.sum({ tenantId: tenant, key: "x", bucketMs, fromMs: atMs - 1, toMs: atMs + bucketMs });
     expect(ackedIncrements).toBeGreaterThan(10);

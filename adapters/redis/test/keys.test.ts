@@ -75,7 +75,13 @@ for (const target of await redisTargets()) {
         for (let run = 0; run < 6; run++)
           for (const t of tenants) {
             const found = (await scanKeys(client, s.keys.scanPattern(t))).filter((k) => !k.includes(":op:"));
-            expect(found.sort(), t).toEqual([s.keys.counter(t, "c", 60_000, Math.floor(Date.now() / 60_000) * 60_000), s.keys.flagHash("prod", t), s.keys.flagIndex("prod", t)].sort());
+            expect(found.sort(), t).toEqual(
+              [
+                s.keys.counter(t, "c", 60_000, Math.floor(Date.now() / 60_000) * 60_000),
+                s.keys.flagHash("prod", t),
+                s.keys.flagIndex("prod", t),
+              ].sort(),
+            );
           }
       } finally {
         await s.close();
@@ -92,9 +98,13 @@ for (const target of await redisTargets()) {
       try {
         await s.flags.put({ env: "prod", key: "k", tenantId: "acme", config: 1, expectedVersion: null, actor: "a" });
         const found = (await scanKeys(kp, s.keys.scanPattern("acme"))).filter((k) => !k.includes(":op:"));
-        expect(found.sort()).toEqual([`${p}-app:${s.keys.flagHash("prod", "acme")}`, `${p}-app:${s.keys.flagIndex("prod", "acme")}`].sort());
+        expect(found.sort()).toEqual(
+          [`${p}-app:${s.keys.flagHash("prod", "acme")}`, `${p}-app:${s.keys.flagIndex("prod", "acme")}`].sort(),
+        );
         const now = new Date().toISOString();
-        await s.outbox.enqueue({ message: { id: "m1", tenantId: "acme", channel: "c", payload: {}, idempotencyKey: "k1", createdAt: now } });
+        await s.outbox.enqueue({
+          message: { id: "m1", tenantId: "acme", channel: "c", payload: {}, idempotencyKey: "k1", createdAt: now },
+        });
         const [m] = await s.outbox.claim({ workerId: "w", limit: 5, leaseMs: 1000, now, channels: ["c"] });
         expect(m?.id).toBe("m1");
         expect((await s.outbox.complete({ id: "m1", workerId: "w", now })).status).toBe("delivered");

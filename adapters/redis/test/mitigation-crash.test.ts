@@ -25,7 +25,11 @@ const url = testRedisUrl();
 const KEYS = Object.keys(FLAGS);
 const NOW = Date.parse("2026-11-26T10:00:00.000Z");
 /** Values before the incident (undefined: unset for the tenant). */
-const ORIGINAL: Record<string, JsonValue | undefined> = { "auth.login.rate_limit_strict": false, "auth.login.captcha_on_risk": undefined, "auth.mfa.step_up_on_risk": true };
+const ORIGINAL: Record<string, JsonValue | undefined> = {
+  "auth.login.rate_limit_strict": false,
+  "auth.login.captcha_on_risk": undefined,
+  "auth.mfa.step_up_on_risk": true,
+};
 
 const up = await requireService("redis");
 const redis = up ? new Redis(url, { maxRetriesPerRequest: 2 }) : null;
@@ -43,16 +47,27 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function runChild(prefix: string, tenantId: string, killAt: number): Promise<{ lines: Array<Record<string, unknown>>; signal: string | null }> {
+function runChild(
+  prefix: string,
+  tenantId: string,
+  killAt: number,
+): Promise<{ lines: Array<Record<string, unknown>>; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [tsx, "--conditions=@ops/source", join(here, "fixtures", "mitigate-crash.ts"), url, prefix, tenantId, String(killAt), String(NOW)], { cwd: root, stdio: "pipe" });
+    const p = spawn(
+      process.execPath,
+      [tsx, "--conditions=@ops/source", join(here, "fixtures", "mitigate-crash.ts"), url, prefix, tenantId, String(killAt), String(NOW)],
+      { cwd: root, stdio: "pipe" },
+    );
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
     p.on("error", reject);
     p.on("exit", (code, signal) => {
-      const lines = out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       if (code !== 0 && code !== 137 && signal !== "SIGKILL") reject(new Error(`child failed (${code}): ${err.slice(0, 2000)}`));
       else resolve({ lines, signal });
     });
@@ -72,22 +87,36 @@ async function scenario(killAt: number) {
     if (v !== undefined) await flags.setFlag({ key, newValue: v, tenantId, actorUserId: "admin", reason: "before the incident" });
   }
   const child = await runChild(prefix, tenantId, killAt);
-  const current = async () => Object.fromEntries(await Promise.all(KEYS.map(async (k) => [k, await flags.getValue({ key: k, tenantId })] as const)));
+  const current = async () =>
+    Object.fromEntries(await Promise.all(KEYS.map(async (k) => [k, await flags.getValue({ key: k, tenantId })] as const)));
   // 1. Right after the crash: every changed flag has its journal record (exact previous) and its audit entry.
   const [incident] = (await stores.incidents.list({ tenantId })).items;
   const journal = incident ? (dataOf(incident).mitigation?.applied ?? []) : [];
-  const audited = (await redis!.lrange(`${prefix}:audit`, 0, -1)).map((l) => JSON.parse(l) as { action: string; actor: { id: string }; target?: { id: string } });
+  const audited = (await redis!.lrange(`${prefix}:audit`, 0, -1)).map(
+    (l) => JSON.parse(l) as { action: string; actor: { id: string }; target?: { id: string } },
+  );
   const now = await current();
   for (const key of KEYS) {
     if (JSON.stringify(now[key]) === JSON.stringify(ORIGINAL[key])) continue;
     const rec = journal.find((a) => a.key === key);
     expect(rec, `step ${killAt}: ${key} changed without a journal record`).toBeDefined();
     expect(rec!.hadPrevious ? rec!.previous : undefined).toEqual(ORIGINAL[key]);
-    expect(audited.some((e) => e.action === "FLAG_CHANGE" && e.target?.id === key && e.actor.id === "ops-spine"), `step ${killAt}: ${key} changed without audit`).toBe(true);
+    expect(
+      audited.some((e) => e.action === "FLAG_CHANGE" && e.target?.id === key && e.actor.id === "ops-spine"),
+      `step ${killAt}: ${key} changed without audit`,
+    ).toBe(true);
   }
   // 2. Another instance takes the mitigation over after the lease, then an operator rolls it back.
   const clock = new ManualClock(NOW + 10 * 60_000);
-  const rescuer = createOpsRuntime({ stores: { incidents: stores.incidents, counters: stores.counters }, clock, flags, audit, instanceId: "rescuer", mitigation: { mode: "apply" }, mitigationLeaseMs: 60_000 });
+  const rescuer = createOpsRuntime({
+    stores: { incidents: stores.incidents, counters: stores.counters },
+    clock,
+    flags,
+    audit,
+    instanceId: "rescuer",
+    mitigation: { mode: "apply" },
+    mitigationLeaseMs: 60_000,
+  });
   const report = await rescuer.tick();
   expect(report.errors).toEqual([]);
   if (incident) {
@@ -112,7 +141,11 @@ describe.skipIf(!redis)("mitigation killed at every step (child processes, share
     const full = await runChild(prefix, "count", 0);
     const steps = Number(full.lines.find((l) => l.done)?.steps);
     expect(steps).toBeGreaterThan(6);
-    const survived = await mapLimit(Array.from({ length: steps }, (_, i) => i + 1), 3, (k) => scenario(k));
+    const survived = await mapLimit(
+      Array.from({ length: steps }, (_, i) => i + 1),
+      3,
+      (k) => scenario(k),
+    );
     expect(survived.filter(Boolean)).toEqual([]); // it died at every step it was asked to
   }, 600_000);
 });

@@ -81,7 +81,18 @@ for (const target of await redisTargets()) {
       const others = await tenantsOnEveryMaster(redis, randomTenant("open"), (t) => `${stores.keys.scope(t)}:inc:byopened`);
       for (const t of others)
         await stores.incidents.create({
-          record: { id: `inc-${t}`, tenantId: t, fingerprint: `fp-${t}`, type: "OTHER", severity: "low", state: "open", title: "open elsewhere", openedAt: now, updatedAt: now, data: {} },
+          record: {
+            id: `inc-${t}`,
+            tenantId: t,
+            fingerprint: `fp-${t}`,
+            type: "OTHER",
+            severity: "low",
+            state: "open",
+            title: "open elsewhere",
+            openedAt: now,
+            updatedAt: now,
+            data: {},
+          },
         });
       // 4 x 4 = 16 failures for alice from one IP: over the default threshold of 10 per user+IP.
       const apps = [1, 2, 3, 4].map(() => new Child(join(fixtures, "login-spiker.ts"), [target.address, prefix, tenant, "4"]));

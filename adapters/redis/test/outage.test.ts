@@ -72,7 +72,9 @@ describe("redis outages (own redis-server, killed mid-run)", () => {
     expect(await flags.getBool("kill_switch_checkout")).toBe(true);
     expect(await flags.getBool("beta", "acme")).toBe(false);
     expect(errors.length).toBeGreaterThan(0); // the failures went to onError, not into app code
-    await expect(flags.setFlag({ key: "beta", newValue: true, actorUserId: "admin", reason: "during the outage" })).rejects.toBeInstanceOf(UnavailableError);
+    await expect(flags.setFlag({ key: "beta", newValue: true, actorUserId: "admin", reason: "during the outage" })).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
     expect(flags.isEnabled("beta", { tenantId: "acme" })).toBe(false);
     await flags.close();
 

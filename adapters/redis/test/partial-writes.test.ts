@@ -70,7 +70,9 @@ describe.skipIf(!up)("adapter-redis: connection failures in the middle of an ope
     const id = `inc-race-${Date.now().toString(36)}`;
     const flaky = droppingBeforeScript(2);
     await new Promise((r) => flaky.once("ready", r));
-    await redisStores(flaky, { prefix }).incidents.create({ record: incident(id, "acme") }).catch(() => undefined);
+    await redisStores(flaky, { prefix })
+      .incidents.create({ record: incident(id, "acme") })
+      .catch(() => undefined);
     flaky.disconnect();
 
     const results = await Promise.allSettled(
@@ -90,10 +92,13 @@ describe.skipIf(!up)("adapter-redis: connection failures in the middle of an ope
       const stores = redisStores(c, { prefix, retainDeliveredMs: 1 });
       const ch = `ch-${Date.now().toString(36)}`;
       const now = new Date().toISOString();
-      await stores.outbox.enqueue({ message: { id: `m-${ch}`, tenantId: null, channel: ch, payload: {}, idempotencyKey: `k-${ch}`, createdAt: now } });
+      await stores.outbox.enqueue({
+        message: { id: `m-${ch}`, tenantId: null, channel: ch, payload: {}, idempotencyKey: `k-${ch}`, createdAt: now },
+      });
       const [m] = await stores.outbox.claim({ workerId: "w", limit: 1, leaseMs: 1000, now, channels: [ch] });
       await stores.outbox.complete({ id: m!.id, workerId: "w", now });
-      while ((await c.exists(`${prefix}:{ob:${await c.get(`${prefix}:obid:${m!.id}`)}}:m:${m!.id}`)) === 1) await new Promise((r) => setTimeout(r, 5));
+      while ((await c.exists(`${prefix}:{ob:${await c.get(`${prefix}:obid:${m!.id}`)}}:m:${m!.id}`)) === 1)
+        await new Promise((r) => setTimeout(r, 5));
       // The connection fails exactly when list cleans up the member whose message expired.
       (c as unknown as { zrem: () => Promise<number> }).zrem = () => Promise.reject(new Error("Connection is closed."));
       const page = await stores.outbox.list({ channel: ch });

@@ -110,7 +110,12 @@ export async function deletePrefix(redis: RedisClient, prefix: string): Promise<
  * `count` fresh tenant ids whose keys live on different masters of a Cluster (on a single server,
  * any `count` ids): cross-tenant reads then have to visit every master.
  */
-export async function tenantsOnEveryMaster(redis: RedisClient, base: string, keyOf: (tenant: string) => string, count = 3): Promise<string[]> {
+export async function tenantsOnEveryMaster(
+  redis: RedisClient,
+  base: string,
+  keyOf: (tenant: string) => string,
+  count = 3,
+): Promise<string[]> {
   if (!(redis as { isCluster?: boolean }).isCluster) return Array.from({ length: count }, (_, i) => `${base}-${i}`);
   const cluster = redis as import("ioredis").Cluster;
   const byMaster = new Map<string, string>();

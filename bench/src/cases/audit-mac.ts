@@ -36,8 +36,20 @@ export async function benchAuditMac(n: number, runs: number): Promise<BenchRow[]
     keyed.push(await appendRate(n, mac));
   }
   const row = (subject: string, xs: { append: number; verify: number }[], ours: boolean): BenchRow[] => [
-    { group: "audit: append with and without MAC (memory)", subject, opsPerSec: median(xs.map((x) => x.append)), ...(ours ? { ours: true } : {}), note: `${n} entries, group commit 500` },
-    { group: "audit: verify with and without MAC (memory)", subject, opsPerSec: median(xs.map((x) => x.verify)), ...(ours ? { ours: true } : {}), note: `${n} entries` },
+    {
+      group: "audit: append with and without MAC (memory)",
+      subject,
+      opsPerSec: median(xs.map((x) => x.append)),
+      ...(ours ? { ours: true } : {}),
+      note: `${n} entries, group commit 500`,
+    },
+    {
+      group: "audit: verify with and without MAC (memory)",
+      subject,
+      opsPerSec: median(xs.map((x) => x.verify)),
+      ...(ours ? { ours: true } : {}),
+      note: `${n} entries`,
+    },
   ];
   return [...row("keyed (HMAC-SHA256)", keyed, true), ...row("plain (SHA-256)", plain, false)];
 }

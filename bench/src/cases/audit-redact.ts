@@ -12,7 +12,7 @@ const SHAPES: Record<string, string> = {
   "1 (digits)": "1 ",
   "Bearer ": "Bearer ",
   "?a=": "?a=",
-  "prose": "the quick brown fox jumps over the lazy dog 12 ",
+  prose: "the quick brown fox jumps over the lazy dog 12 ",
 };
 
 function medianMs(fn: () => void, runs: number): number {
@@ -40,7 +40,13 @@ export function benchRedactLinear(sizesKb: readonly number[], runs: number): Ben
       if (kb === 1024) ms1mb = ms;
       cells.push(`${kb} KB: ${((ms * 1000) / kb).toFixed(2)} µs/KB`);
     }
-    rows.push({ group: "audit: redactString on hostile strings", subject: name, p50Ms: ms1mb, ...(name === "eyJ-" ? { ours: true } : {}), note: cells.join(", ") });
+    rows.push({
+      group: "audit: redactString on hostile strings",
+      subject: name,
+      p50Ms: ms1mb,
+      ...(name === "eyJ-" ? { ours: true } : {}),
+      note: cells.join(", "),
+    });
   }
   return rows;
 }

@@ -14,7 +14,15 @@ export function benchAuditEntry(tenantId: string, i: number) {
     actor: { id: `user_${i % 1000}`, type: "user" as const, ip: `10.0.${(i >> 8) & 255}.${i & 255}` },
     target: { id: `doc_${i}`, type: "document" },
     requestId: `req_${i}`,
-    meta: { route: "/api/documents/:id", method: "GET", status: 200, durationMs: i % 97, region: "eu-west-1", plan: "enterprise", flags: ["a", "b"] },
+    meta: {
+      route: "/api/documents/:id",
+      method: "GET",
+      status: 200,
+      durationMs: i % 97,
+      region: "eu-west-1",
+      plan: "enterprise",
+      flags: ["a", "b"],
+    },
   };
 }
 

@@ -53,9 +53,19 @@ function freshIds(n: number): string[] {
 type SyncLoop = (evalOne: (c: unknown) => boolean, make: (id: string, i: number) => unknown, ids: string[]) => number;
 type AsyncLoop = (evalOne: (c: unknown) => Promise<boolean>, make: (id: string, i: number) => unknown, ids: string[]) => Promise<number>;
 const syncLoop = (): SyncLoop =>
-  new Function("evalOne", "make", "ids", "let on = 0; for (let i = 0; i < ids.length; i++) if (evalOne(make(ids[i], i))) on++; return on;") as SyncLoop;
+  new Function(
+    "evalOne",
+    "make",
+    "ids",
+    "let on = 0; for (let i = 0; i < ids.length; i++) if (evalOne(make(ids[i], i))) on++; return on;",
+  ) as SyncLoop;
 const asyncLoop = (): AsyncLoop =>
-  new Function("evalOne", "make", "ids", "return (async () => { let on = 0; for (let i = 0; i < ids.length; i++) if (await evalOne(make(ids[i], i))) on++; return on; })();") as AsyncLoop;
+  new Function(
+    "evalOne",
+    "make",
+    "ids",
+    "return (async () => { let on = 0; for (let i = 0; i < ids.length; i++) if (await evalOne(make(ids[i], i))) on++; return on; })();",
+  ) as AsyncLoop;
 
 /** One subject of one scenario: `pass()` times one pass over never-seen ids. */
 interface Subject {
@@ -69,7 +79,15 @@ interface Subject {
 }
 
 /** A subject evaluating `evalOne(make(id, i))` with a fresh context per call over n never-seen ids. */
-function sync<C>(scenario: Scenario, name: string, n: number, make: (id: string, i: number) => C, evalOne: (c: C) => boolean, note = "", ours = false): Subject {
+function sync<C>(
+  scenario: Scenario,
+  name: string,
+  n: number,
+  make: (id: string, i: number) => C,
+  evalOne: (c: C) => boolean,
+  note = "",
+  ours = false,
+): Subject {
   const loop = syncLoop();
   const e = evalOne as (c: unknown) => boolean;
   return {
@@ -91,7 +109,14 @@ function sync<C>(scenario: Scenario, name: string, n: number, make: (id: string,
   };
 }
 
-function async_<C>(scenario: Scenario, name: string, n: number, make: (id: string, i: number) => C, evalOne: (c: C) => Promise<boolean>, note = ""): Subject {
+function async_<C>(
+  scenario: Scenario,
+  name: string,
+  n: number,
+  make: (id: string, i: number) => C,
+  evalOne: (c: C) => Promise<boolean>,
+  note = "",
+): Subject {
   const loop = asyncLoop();
   const e = evalOne as (c: unknown) => Promise<boolean>;
   return {
@@ -144,7 +169,14 @@ const MIXED: { attr: string; op: MixedOp; values: (string | number)[] }[] = [
   { attr: "age", op: "lt", values: [10] },
   { attr: "country", op: "eq", values: ["VA"] },
 ];
-const mixedAttrs = (i: number) => ({ plan: plan(i), tenantId: tenant(i), country: country(i), version: version(i), age: age(i), email: email(i) });
+const mixedAttrs = (i: number) => ({
+  plan: plan(i),
+  tenantId: tenant(i),
+  country: country(i),
+  version: version(i),
+  age: age(i),
+  email: email(i),
+});
 
 async function ours(n: number): Promise<{ subjects: Subject[]; close: () => Promise<void> }> {
   const stores = memoryStores();
@@ -152,7 +184,11 @@ async function ours(n: number): Promise<{ subjects: Subject[]; close: () => Prom
   const who = { actorUserId: "bench", reason: "bench" };
   for (const s of ["a", "b", "c", "d"] as const) await c.setFlag({ key: `flag-${s}`, newValue: false, ...who });
   await c.setRollout({ key: "flag-a", rollout: { percentage: 30 }, ...who });
-  await c.setRules({ key: "flag-b", rules: [{ id: "ent", when: [{ attr: "plan", op: "eq", value: "enterprise" }], serve: { rollout: { percentage: 30 } } }], ...who });
+  await c.setRules({
+    key: "flag-b",
+    rules: [{ id: "ent", when: [{ attr: "plan", op: "eq", value: "enterprise" }], serve: { rollout: { percentage: 30 } } }],
+    ...who,
+  });
   await c.setRollout({ key: "flag-c", rollout: { percentage: 30 }, ...who });
   for (const t of OVERRIDDEN) await c.setFlag({ key: "flag-c", newValue: true, tenantId: t, ...who });
   await c.setRules({
@@ -175,27 +211,61 @@ async function ours(n: number): Promise<{ subjects: Subject[]; close: () => Prom
   for (const s of ["a", "b", "c", "d"] as const) {
     const key = `flag-${s}`;
     subjects.push(sync(s, "@ops/flags isEnabled()", n, make[s], (ctx) => c.isEnabled(key, ctx), "sync, precompiled", true));
-    subjects.push(sync(s, "@ops/flags evaluate() (details)", n, make[s], (ctx) => c.evaluate(key, ctx).value === true, "value, variant, reason, ruleId"));
+    subjects.push(
+      sync(
+        s,
+        "@ops/flags evaluate() (details)",
+        n,
+        make[s],
+        (ctx) => c.evaluate(key, ctx).value === true,
+        "value, variant, reason, ruleId",
+      ),
+    );
   }
   return { subjects, close: () => c.close() };
 }
 
 async function unleash(n: number): Promise<{ subjects: Subject[]; close: () => Promise<void> }> {
-  const rollout = { name: "flexibleRollout", parameters: { rollout: "30", stickiness: "userId", groupId: "x" }, constraints: [] as unknown[] };
-  const UNLEASH_OPS: Record<MixedOp, string> = { in: "IN", eq: "IN", endsWith: "STR_ENDS_WITH", startsWith: "STR_STARTS_WITH", contains: "STR_CONTAINS", gt: "NUM_GT", lt: "NUM_LT", semverGt: "SEMVER_GT", semverLt: "SEMVER_LT" };
+  const rollout = {
+    name: "flexibleRollout",
+    parameters: { rollout: "30", stickiness: "userId", groupId: "x" },
+    constraints: [] as unknown[],
+  };
+  const UNLEASH_OPS: Record<MixedOp, string> = {
+    in: "IN",
+    eq: "IN",
+    endsWith: "STR_ENDS_WITH",
+    startsWith: "STR_STARTS_WITH",
+    contains: "STR_CONTAINS",
+    gt: "NUM_GT",
+    lt: "NUM_LT",
+    semverGt: "SEMVER_GT",
+    semverLt: "SEMVER_LT",
+  };
   const constraint = (r: (typeof MIXED)[number]) =>
     r.op === "in" || r.op === "eq" || r.op === "endsWith" || r.op === "startsWith" || r.op === "contains"
       ? { contextName: r.attr, operator: UNLEASH_OPS[r.op], values: r.values.map(String) }
       : { contextName: r.attr, operator: UNLEASH_OPS[r.op], value: String(r.values[0]) };
   const data = [
     { name: "flag-a", enabled: true, strategies: [rollout] },
-    { name: "flag-b", enabled: true, strategies: [{ ...rollout, constraints: [{ contextName: "plan", operator: "IN", values: ["enterprise"] }] }] },
+    {
+      name: "flag-b",
+      enabled: true,
+      strategies: [{ ...rollout, constraints: [{ contextName: "plan", operator: "IN", values: ["enterprise"] }] }],
+    },
     {
       name: "flag-c",
       enabled: true,
-      strategies: [{ name: "default", parameters: {}, constraints: [{ contextName: "tenantId", operator: "IN", values: OVERRIDDEN }] }, rollout],
+      strategies: [
+        { name: "default", parameters: {}, constraints: [{ contextName: "tenantId", operator: "IN", values: OVERRIDDEN }] },
+        rollout,
+      ],
     },
-    { name: "flag-d", enabled: true, strategies: [...MIXED.map((r) => ({ name: "default", parameters: {}, constraints: [constraint(r)] })), rollout] },
+    {
+      name: "flag-d",
+      enabled: true,
+      strategies: [...MIXED.map((r) => ({ name: "default", parameters: {}, constraints: [constraint(r)] })), rollout],
+    },
   ];
   const u = new Unleash({
     appName: "ops-bench",
@@ -211,10 +281,34 @@ async function unleash(n: number): Promise<{ subjects: Subject[]; close: () => P
   await new Promise<void>((resolve) => u.once("ready", () => resolve()));
   const S = "unleash-client 6.12.1";
   const subjects = [
-    sync("a", S, n, (id) => ({ userId: id }), (ctx) => u.isEnabled("flag-a", ctx)),
-    sync("b", S, n, (id, i) => ({ userId: id, properties: { plan: plan(i) } }), (ctx) => u.isEnabled("flag-b", ctx)),
-    sync("c", S, n, (id, i) => ({ userId: id, properties: { tenantId: tenant(i) } }), (ctx) => u.isEnabled("flag-c", ctx)),
-    sync("d", S, n, (id, i) => ({ userId: id, properties: mixedAttrs(i) }), (ctx) => u.isEnabled("flag-d", ctx as never)),
+    sync(
+      "a",
+      S,
+      n,
+      (id) => ({ userId: id }),
+      (ctx) => u.isEnabled("flag-a", ctx),
+    ),
+    sync(
+      "b",
+      S,
+      n,
+      (id, i) => ({ userId: id, properties: { plan: plan(i) } }),
+      (ctx) => u.isEnabled("flag-b", ctx),
+    ),
+    sync(
+      "c",
+      S,
+      n,
+      (id, i) => ({ userId: id, properties: { tenantId: tenant(i) } }),
+      (ctx) => u.isEnabled("flag-c", ctx),
+    ),
+    sync(
+      "d",
+      S,
+      n,
+      (id, i) => ({ userId: id, properties: mixedAttrs(i) }),
+      (ctx) => u.isEnabled("flag-d", ctx as never),
+    ),
   ];
   return { subjects, close: async () => u.destroy() };
 }
@@ -258,10 +352,34 @@ async function growthbook(n: number): Promise<{ subjects: Subject[]; close: () =
   });
   const S = "@growthbook/growthbook 1.8.0 GrowthBookClient";
   const subjects = [
-    sync("a", S, n, (id) => ({ attributes: { id } }), (ctx) => gb.isOn("flag-a", ctx)),
-    sync("b", S, n, (id, i) => ({ attributes: { id, plan: plan(i) } }), (ctx) => gb.isOn("flag-b", ctx)),
-    sync("c", S, n, (id, i) => ({ attributes: { id, tenantId: tenant(i) } }), (ctx) => gb.isOn("flag-c", ctx)),
-    sync("d", S, n, (id, i) => ({ attributes: { id, ...mixedAttrs(i) } }), (ctx) => gb.isOn("flag-d", ctx)),
+    sync(
+      "a",
+      S,
+      n,
+      (id) => ({ attributes: { id } }),
+      (ctx) => gb.isOn("flag-a", ctx),
+    ),
+    sync(
+      "b",
+      S,
+      n,
+      (id, i) => ({ attributes: { id, plan: plan(i) } }),
+      (ctx) => gb.isOn("flag-b", ctx),
+    ),
+    sync(
+      "c",
+      S,
+      n,
+      (id, i) => ({ attributes: { id, tenantId: tenant(i) } }),
+      (ctx) => gb.isOn("flag-c", ctx),
+    ),
+    sync(
+      "d",
+      S,
+      n,
+      (id, i) => ({ attributes: { id, ...mixedAttrs(i) } }),
+      (ctx) => gb.isOn("flag-d", ctx),
+    ),
   ];
   return { subjects, close: async () => {} };
 }
@@ -303,25 +421,85 @@ async function openfeature(n: number): Promise<{ subjects: Subject[]; close: () 
   const note = m < n ? `async API; ${m.toLocaleString("en-US")} of the ids (slow)` : "async API";
   const S = "@openfeature/server-sdk 1.23.0 InMemoryProvider";
   const subjects = [
-    async_("a", S, m, (id) => ({ targetingKey: id }), (ctx) => client.getBooleanValue("flag-a", false, ctx), note),
-    async_("b", S, m, (id, i) => ({ targetingKey: id, plan: plan(i) }), (ctx) => client.getBooleanValue("flag-b", false, ctx), note),
-    async_("c", S, m, (id, i) => ({ targetingKey: id, tenantId: tenant(i) }), (ctx) => client.getBooleanValue("flag-c", false, ctx), note),
-    async_("d", S, m, (id, i) => ({ targetingKey: id, ...mixedAttrs(i) }), (ctx) => client.getBooleanValue("flag-d", false, ctx), note),
+    async_(
+      "a",
+      S,
+      m,
+      (id) => ({ targetingKey: id }),
+      (ctx) => client.getBooleanValue("flag-a", false, ctx),
+      note,
+    ),
+    async_(
+      "b",
+      S,
+      m,
+      (id, i) => ({ targetingKey: id, plan: plan(i) }),
+      (ctx) => client.getBooleanValue("flag-b", false, ctx),
+      note,
+    ),
+    async_(
+      "c",
+      S,
+      m,
+      (id, i) => ({ targetingKey: id, tenantId: tenant(i) }),
+      (ctx) => client.getBooleanValue("flag-c", false, ctx),
+      note,
+    ),
+    async_(
+      "d",
+      S,
+      m,
+      (id, i) => ({ targetingKey: id, ...mixedAttrs(i) }),
+      (ctx) => client.getBooleanValue("flag-d", false, ctx),
+      note,
+    ),
   ];
   return { subjects, close: () => OpenFeature.clearProviders() };
 }
 
 async function launchdarkly(n: number): Promise<{ subjects: Subject[]; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "ops-bench-ld-"));
-  const rollout = { rollout: { variations: [{ variation: 0, weight: 30_000 }, { variation: 1, weight: 70_000 }] } };
+  const rollout = {
+    rollout: {
+      variations: [
+        { variation: 0, weight: 30_000 },
+        { variation: 1, weight: 70_000 },
+      ],
+    },
+  };
   const base = { on: true, version: 1, salt: "s", variations: [true, false], offVariation: 1, targets: [], prerequisites: [] };
   const clause = (attribute: string, values: unknown[], op = "in") => ({ attribute, op, values, contextKind: "user", negate: false });
-  const LD_OPS: Record<MixedOp, string> = { in: "in", eq: "in", endsWith: "endsWith", startsWith: "startsWith", contains: "contains", gt: "greaterThan", lt: "lessThan", semverGt: "semVerGreaterThan", semverLt: "semVerLessThan" };
+  const LD_OPS: Record<MixedOp, string> = {
+    in: "in",
+    eq: "in",
+    endsWith: "endsWith",
+    startsWith: "startsWith",
+    contains: "contains",
+    gt: "greaterThan",
+    lt: "lessThan",
+    semverGt: "semVerGreaterThan",
+    semverLt: "semVerLessThan",
+  };
   const flags = {
     "flag-a": { ...base, key: "flag-a", rules: [], fallthrough: rollout },
-    "flag-b": { ...base, key: "flag-b", rules: [{ id: "ent", clauses: [clause("plan", ["enterprise"])], ...rollout }], fallthrough: { variation: 1 } },
-    "flag-c": { ...base, key: "flag-c", rules: [{ id: "t", clauses: [clause("tenantId", OVERRIDDEN)], variation: 0 }], fallthrough: rollout },
-    "flag-d": { ...base, key: "flag-d", rules: MIXED.map((r, k) => ({ id: `r${k}`, clauses: [clause(r.attr, r.values, LD_OPS[r.op])], variation: 0 })), fallthrough: rollout },
+    "flag-b": {
+      ...base,
+      key: "flag-b",
+      rules: [{ id: "ent", clauses: [clause("plan", ["enterprise"])], ...rollout }],
+      fallthrough: { variation: 1 },
+    },
+    "flag-c": {
+      ...base,
+      key: "flag-c",
+      rules: [{ id: "t", clauses: [clause("tenantId", OVERRIDDEN)], variation: 0 }],
+      fallthrough: rollout,
+    },
+    "flag-d": {
+      ...base,
+      key: "flag-d",
+      rules: MIXED.map((r, k) => ({ id: `r${k}`, clauses: [clause(r.attr, r.values, LD_OPS[r.op])], variation: 0 })),
+      fallthrough: rollout,
+    },
   };
   const file = join(dir, "flags.json");
   writeFileSync(file, JSON.stringify({ flags }));

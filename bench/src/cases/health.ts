@@ -1,6 +1,13 @@
 // @ops/health: what the HTTP handler costs on top of a bare handler when the report is cached,
 // and what running checks in parallel saves over running them one after another.
-import { createFetchHandler, createHealth, respondToHealthRequest, runHealthChecks, type HealthCheck, type HealthRequest } from "@ops/health";
+import {
+  createFetchHandler,
+  createHealth,
+  respondToHealthRequest,
+  runHealthChecks,
+  type HealthCheck,
+  type HealthRequest,
+} from "@ops/health";
 import { measureOps, percentile, type BenchCase, type BenchRow } from "../types.js";
 
 const bench: BenchCase = {
@@ -24,29 +31,46 @@ const bench: BenchCase = {
     const url = "http://127.0.0.1/readyz";
     await handler(new Request(url));
     const bareHeaders = { "content-type": "application/health+json", "cache-control": "no-store" };
-    const bare = async (_req: Request) => new Response(JSON.stringify({ status: "pass", serviceId: "bench" }), { status: 200, headers: bareHeaders });
+    const bare = async (_req: Request) =>
+      new Response(JSON.stringify({ status: "pass", serviceId: "bench" }), { status: 200, headers: bareHeaders });
     // Interleaved runs: on a shared machine the load drifts, and back-to-back blocks would bias the ratio.
     const ours: number[] = [];
     const floor: number[] = [];
     for (let r = 0; r < runs; r++) {
-      ours.push(await measureOps(n, 1, async (k) => {
-        for (let i = 0; i < k; i++) await (await handler(new Request(url)))!.text();
-      }));
-      floor.push(await measureOps(n, 1, async (k) => {
-        for (let i = 0; i < k; i++) await (await bare(new Request(url))).text();
-      }));
+      ours.push(
+        await measureOps(n, 1, async (k) => {
+          for (let i = 0; i < k; i++) await (await handler(new Request(url)))!.text();
+        }),
+      );
+      floor.push(
+        await measureOps(n, 1, async (k) => {
+          for (let i = 0; i < k; i++) await (await bare(new Request(url))).text();
+        }),
+      );
     }
     const oursRate = median(ours);
     const bareRate = median(floor);
     const group = "health: fetch handler, cached readiness report (in process)";
-    rows.push({ group, subject: "@ops/health createFetchHandler", opsPerSec: oursRate, ours: true, note: `${n} requests x ${runs}, median` });
+    rows.push({
+      group,
+      subject: "@ops/health createFetchHandler",
+      opsPerSec: oursRate,
+      ours: true,
+      note: `${n} requests x ${runs}, median`,
+    });
     rows.push({ group, subject: "bare fetch handler (static JSON)", opsPerSec: bareRate, note: "floor: Request + Response only" });
     // Our own cost without the fetch API's Request/Response objects (what node/Express/Fastify pay).
     const req: HealthRequest = { method: "GET", path: "/readyz", query: new URLSearchParams(), header: () => undefined };
     const coreRate = await measureOps(n * 5, runs, async (k) => {
       for (let i = 0; i < k; i++) await respondToHealthRequest(health, "readiness", req);
     });
-    rows.push({ group: "health: framework-neutral core, cached report", subject: "@ops/health respondToHealthRequest", opsPerSec: coreRate, ours: true, note: "no Request/Response objects" });
+    rows.push({
+      group: "health: framework-neutral core, cached report",
+      subject: "@ops/health respondToHealthRequest",
+      opsPerSec: coreRate,
+      ours: true,
+      note: "no Request/Response objects",
+    });
     health.close();
 
     // 2. Five checks of 20 ms: parallel (ours) vs one after another (Spring Boot's model).
@@ -66,8 +90,21 @@ const bench: BenchCase = {
     par.sort((a, b) => a - b);
     seq.sort((a, b) => a - b);
     const g2 = "health: 5 checks of 20 ms each, report latency";
-    rows.push({ group: g2, subject: "@ops/health runHealthChecks (parallel)", p50Ms: percentile(par, 50), p99Ms: percentile(par, 99), ours: true, note: `${reps} runs` });
-    rows.push({ group: g2, subject: "sequential loop (Spring Boot model)", p50Ms: percentile(seq, 50), p99Ms: percentile(seq, 99), note: `${reps} runs` });
+    rows.push({
+      group: g2,
+      subject: "@ops/health runHealthChecks (parallel)",
+      p50Ms: percentile(par, 50),
+      p99Ms: percentile(par, 99),
+      ours: true,
+      note: `${reps} runs`,
+    });
+    rows.push({
+      group: g2,
+      subject: "sequential loop (Spring Boot model)",
+      p50Ms: percentile(seq, 50),
+      p99Ms: percentile(seq, 99),
+      note: `${reps} runs`,
+    });
     return rows;
   },
 };

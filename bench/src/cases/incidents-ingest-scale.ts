@@ -12,7 +12,13 @@ import type { BenchCase, BenchRow } from "../types.js";
 
 const TENANTS = 10_000;
 
-async function run(backend: string, counters: CounterStore, authEvents: AuthEventStore, events: number, flushes: number): Promise<BenchRow> {
+async function run(
+  backend: string,
+  counters: CounterStore,
+  authEvents: AuthEventStore,
+  events: number,
+  flushes: number,
+): Promise<BenchRow> {
   const calls = { n: 0 };
   const rec = createSignalRecorder({ counters: counted(counters, calls), authEvents, maxBuffer: events });
   const per = Math.ceil(events / flushes);
@@ -20,7 +26,12 @@ async function run(backend: string, counters: CounterStore, authEvents: AuthEven
   for (let f = 0; f < flushes; f++) {
     for (let i = 0; i < per; i++) {
       const n = f * per + i;
-      rec.recordAuthEvent({ type: n % 4 === 0 ? "LOGIN_SUCCEEDED" : "LOGIN_FAILED", tenantId: `tenant_${n % TENANTS}`, userId: `u${n % 50_000}`, ip: `10.0.${(n >> 8) & 255}.${n & 255}` });
+      rec.recordAuthEvent({
+        type: n % 4 === 0 ? "LOGIN_SUCCEEDED" : "LOGIN_FAILED",
+        tenantId: `tenant_${n % TENANTS}`,
+        userId: `u${n % 50_000}`,
+        ip: `10.0.${(n >> 8) & 255}.${n & 255}`,
+      });
     }
     await rec.flush();
   }
@@ -43,7 +54,8 @@ const bench: BenchCase = {
     const flushes = quick ? 3 : 5;
     const rows: BenchRow[] = [await run("memory", new MemoryCounterStore(), new MemoryAuthEventStore(), events, flushes)];
     const url = process.env.OPS_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-    if (!(await tcpUp(url, 6379))) return [...rows, { group: rows[0]!.group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];
+    if (!(await tcpUp(url, 6379)))
+      return [...rows, { group: rows[0]!.group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];
     const redis = new Redis(url);
     const prefix = `opsbench-ingest-${process.pid}`;
     try {

@@ -41,7 +41,8 @@ async function measure(backend: string, world: World, registered: number, active
       const tenantId = tenants[(t * 7919) % registered]!;
       runtime.recordAuthEvent({ type: "LOGIN_SUCCEEDED", tenantId, userId: "u1", ip: "10.0.0.1" });
       runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId, userId: "u2", ip: "10.0.0.2" });
-      if (t % 100 === 0) for (let i = 0; i < 40; i++) runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId, userId: `a${i}`, ip: "203.0.113.9" });
+      if (t % 100 === 0)
+        for (let i = 0; i < 40; i++) runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId, userId: `a${i}`, ip: "203.0.113.9" });
     }
     await runtime.recorder.flush();
     clock.advance(MIN);
@@ -80,10 +81,23 @@ const bench: BenchCase = {
     for (const registered of sizes)
       for (const pct of [1, 10]) {
         const stores = memoryStores();
-        rows.push(await measure("memory", { counters: stores.counters, incidents: stores.incidents, done: () => stores.close() }, registered, pct, ticks));
+        rows.push(
+          await measure(
+            "memory",
+            { counters: stores.counters, incidents: stores.incidents, done: () => stores.close() },
+            registered,
+            pct,
+            ticks,
+          ),
+        );
       }
     const pgUrl = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
-    if (!(await tcpUp(pgUrl, 5432))) rows.push({ group: "incidents: tick at scale (postgres)", subject: "@ops/adapter-postgres", note: "skipped: PostgreSQL not reachable" });
+    if (!(await tcpUp(pgUrl, 5432)))
+      rows.push({
+        group: "incidents: tick at scale (postgres)",
+        subject: "@ops/adapter-postgres",
+        note: "skipped: PostgreSQL not reachable",
+      });
     else
       for (const registered of quick ? [100, 1_000] : [100, 1_000, 10_000])
         for (const pct of [1, 10]) {
@@ -114,7 +128,17 @@ const bench: BenchCase = {
           const prefix = `opsbench-scale-${process.pid}-${registered}-${pct}`;
           const stores = redisStores(redis, { prefix });
           rows.push(
-            await measure("redis", { counters: stores.counters, incidents: stores.incidents, done: async () => (await stores.close(), await dropPrefix(redis, prefix)) }, registered, pct, ticks),
+            await measure(
+              "redis",
+              {
+                counters: stores.counters,
+                incidents: stores.incidents,
+                done: async () => (await stores.close(), await dropPrefix(redis, prefix)),
+              },
+              registered,
+              pct,
+              ticks,
+            ),
           );
         }
     } finally {

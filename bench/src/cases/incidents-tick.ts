@@ -11,11 +11,22 @@ const tick: BenchCase = {
     const tenants = quick ? 20 : 100;
     const rounds = quick ? 10 : 30;
     const clock = new ManualClock("2026-11-26T10:00:00.000Z");
-    const runtime = createOpsRuntime({ stores: memoryStores({ clock }), clock, mitigation: { mode: "suggest" }, notifier: { notify: async () => {} } });
+    const runtime = createOpsRuntime({
+      stores: memoryStores({ clock }),
+      clock,
+      mitigation: { mode: "suggest" },
+      notifier: { notify: async () => {} },
+    });
     const times: number[] = [];
     for (let r = 0; r < rounds; r++) {
       for (let t = 0; t < tenants; t++)
-        for (let i = 0; i < 30; i++) runtime.recordAuthEvent({ type: t % 10 === 0 ? "LOGIN_FAILED" : "LOGIN_SUCCEEDED", tenantId: `t${t}`, userId: `u${i}`, ip: "10.0.0.1" });
+        for (let i = 0; i < 30; i++)
+          runtime.recordAuthEvent({
+            type: t % 10 === 0 ? "LOGIN_FAILED" : "LOGIN_SUCCEEDED",
+            tenantId: `t${t}`,
+            userId: `u${i}`,
+            ip: "10.0.0.1",
+          });
       clock.advance(60_000);
       const t0 = process.hrtime.bigint();
       await runtime.tick();

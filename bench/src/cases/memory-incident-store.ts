@@ -6,7 +6,18 @@ import type { BenchCase, BenchRow } from "../types.js";
 
 const rec = (i: number): Omit<IncidentRecord, "version"> => {
   const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
-  return { id: `inc_${i}`, tenantId: `t${i % 500}`, type: "T", state: "open", severity: "high", title: "t", fingerprint: `fp${i}`, openedAt: at, updatedAt: at, data: {} } as Omit<IncidentRecord, "version">;
+  return {
+    id: `inc_${i}`,
+    tenantId: `t${i % 500}`,
+    type: "T",
+    state: "open",
+    severity: "high",
+    title: "t",
+    fingerprint: `fp${i}`,
+    openedAt: at,
+    updatedAt: at,
+    data: {},
+  } as Omit<IncidentRecord, "version">;
 };
 
 const bench: BenchCase = {
@@ -29,7 +40,13 @@ const bench: BenchCase = {
     const late = await rate(total);
     const group = "memory incident store: create + findActive per call";
     const rows: BenchRow[] = [
-      { group, subject: `around the ${total.toLocaleString("en-US")}th incident`, opsPerSec: late, ours: true, note: "target: about the rate at the 100th (no call walks every incident)" },
+      {
+        group,
+        subject: `around the ${total.toLocaleString("en-US")}th incident`,
+        opsPerSec: late,
+        ours: true,
+        note: "target: about the rate at the 100th (no call walks every incident)",
+      },
       { group, subject: "around the 100th incident", opsPerSec: early },
     ];
     return rows;

@@ -54,7 +54,8 @@ const bench: BenchCase = {
     const backlog = quick ? 2_000 : 10_000;
     const rows: BenchRow[] = [await drain("memory", new MemoryOutboxStore(), backlog)];
     const pgUrl = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
-    if (!(await tcpUp(pgUrl, 5432))) rows.push({ group: rows[0]!.group, subject: "@ops/adapter-postgres", note: "skipped: PostgreSQL not reachable" });
+    if (!(await tcpUp(pgUrl, 5432)))
+      rows.push({ group: rows[0]!.group, subject: "@ops/adapter-postgres", note: "skipped: PostgreSQL not reachable" });
     else {
       const schema = `opsbench_outbox_${process.pid}`;
       const admin = new pg.Pool({ connectionString: pgUrl, max: 1 });
@@ -73,7 +74,8 @@ const bench: BenchCase = {
       }
     }
     const url = process.env.OPS_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-    if (!(await tcpUp(url, 6379))) return [...rows, { group: rows[0]!.group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];
+    if (!(await tcpUp(url, 6379)))
+      return [...rows, { group: rows[0]!.group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];
     const redis = new Redis(url);
     const prefix = `opsbench-outbox-${process.pid}`;
     try {

@@ -46,19 +46,68 @@ const entry = (tenantId: string, i: number) => ({
   actor: { id: `user_${i % 1000}`, type: "user" as const, ip: `10.0.${(i >> 8) & 255}.${i & 255}` },
   target: { id: `doc_${i}`, type: "document" },
   requestId: `req_${i}`,
-  meta: { route: "/api/documents/:id", method: "GET", status: 200, durationMs: i % 97, region: "eu-west-1", plan: "enterprise", flags: ["a", "b"] },
+  meta: {
+    route: "/api/documents/:id",
+    method: "GET",
+    status: 200,
+    durationMs: i % 97,
+    region: "eu-west-1",
+    plan: "enterprise",
+    flags: ["a", "b"],
+  },
 });
 
 const COLS = [
-  "id", "tenant_id", "seq", "prev_hash", "hash", "ts", "env", "action", "actor_id", "actor_type", "actor_ip", "actor_user_agent",
-  "subject_id", "subject_type", "target_id", "target_type", "target_name", "outcome", "reason", "surface", "request_id",
-  "correlation_id", "meta", "sealed",
+  "id",
+  "tenant_id",
+  "seq",
+  "prev_hash",
+  "hash",
+  "ts",
+  "env",
+  "action",
+  "actor_id",
+  "actor_type",
+  "actor_ip",
+  "actor_user_agent",
+  "subject_id",
+  "subject_type",
+  "target_id",
+  "target_type",
+  "target_name",
+  "outcome",
+  "reason",
+  "surface",
+  "request_id",
+  "correlation_id",
+  "meta",
+  "sealed",
 ];
 const rowValues = (r: AuditRecord, tenantId: string, idSuffix: string): unknown[] => [
-  `${r.id}${idSuffix}`, tenantId, r.seq, r.prevHash, r.hash, r.ts, r.env, r.action, r.actor.id, r.actor.type, r.actor.ip ?? null,
-  r.actor.userAgent ?? null, r.subject?.id ?? null, r.subject?.type ?? null, r.target?.id ?? null, r.target?.type ?? null,
-  r.target?.name ?? null, r.outcome, r.reason ?? null, r.surface ?? null, r.requestId ?? null, r.correlationId ?? null,
-  JSON.stringify(r.meta), null,
+  `${r.id}${idSuffix}`,
+  tenantId,
+  r.seq,
+  r.prevHash,
+  r.hash,
+  r.ts,
+  r.env,
+  r.action,
+  r.actor.id,
+  r.actor.type,
+  r.actor.ip ?? null,
+  r.actor.userAgent ?? null,
+  r.subject?.id ?? null,
+  r.subject?.type ?? null,
+  r.target?.id ?? null,
+  r.target?.type ?? null,
+  r.target?.name ?? null,
+  r.outcome,
+  r.reason ?? null,
+  r.surface ?? null,
+  r.requestId ?? null,
+  r.correlationId ?? null,
+  JSON.stringify(r.meta),
+  null,
 ];
 
 const pgAudit: BenchCase = {
@@ -126,7 +175,8 @@ const pgAudit: BenchCase = {
         await log.close();
 
         const records: AuditRecord[] = [];
-        for (let from = 1; from <= n; from += 10_000) records.push(...(await audit.range({ tenantId: tenant, fromSeq: from, limit: 10_000 })));
+        for (let from = 1; from <= n; from += 10_000)
+          records.push(...(await audit.range({ tenantId: tenant, fromSeq: from, limit: 10_000 })));
         if (!(run % 2 === 1 && previous)) await measureRawAndStore(records, run);
         previous = records;
       }

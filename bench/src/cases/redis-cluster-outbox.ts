@@ -51,7 +51,9 @@ async function deliver(
     Array.from({ length: 64 }, async () => {
       while (next < n) {
         const i = next++;
-        await outbox.enqueue({ message: { id: `m${i}`, tenantId: `t${i % 50}`, channel: "alerts", payload: { i }, idempotencyKey: `k${i}`, createdAt: now() } });
+        await outbox.enqueue({
+          message: { id: `m${i}`, tenantId: `t${i % 50}`, channel: "alerts", payload: { i }, idempotencyKey: `k${i}`, createdAt: now() },
+        });
       }
     }),
   );
@@ -90,7 +92,10 @@ const bench: BenchCase = {
   name: "outbox delivery on a Redis Cluster (3 masters): sharded vs one slot",
   async run({ quick }): Promise<BenchRow[]> {
     const group = "outbox: enqueue, then claim + complete, Redis Cluster of 3 masters";
-    if (!(await up())) return [{ group, subject: "@ops/adapter-redis", note: "skipped: Redis Cluster not reachable (.ci/redis-cluster.sh start)", ours: true }];
+    if (!(await up()))
+      return [
+        { group, subject: "@ops/adapter-redis", note: "skipped: Redis Cluster not reachable (.ci/redis-cluster.sh start)", ours: true },
+      ];
     const cluster = new Cluster(seeds, {
       retryDelayOnFailover: 200,
       retryDelayOnClusterDown: 200,
@@ -110,7 +115,11 @@ const bench: BenchCase = {
     const rows = { sharded: [] as R[], single: [] as R[], server: [] as R[] };
     try {
       // Warm-up, discarded: JIT, script caches and connections, for every configuration.
-      for (const [name, shards, client] of [["sharded", 16, cluster], ["single", 1, cluster], ["server", 16, server]] as const) {
+      for (const [name, shards, client] of [
+        ["sharded", 16, cluster],
+        ["single", 1, cluster],
+        ["server", 16, server],
+      ] as const) {
         if (name === "server" && !serverUp) continue;
         const prefix = `opsbench-cob-${process.pid}-${name}-warm`;
         await deliver(client, prefix, shards, 500, workers);
@@ -118,7 +127,11 @@ const bench: BenchCase = {
       }
       for (let r = 0; r < runs; r++) {
         // Alternated, so a busy neighbour slows all alike.
-        for (const [name, shards, client] of [["sharded", 16, cluster], ["single", 1, cluster], ["server", 16, server]] as const) {
+        for (const [name, shards, client] of [
+          ["sharded", 16, cluster],
+          ["single", 1, cluster],
+          ["server", 16, server],
+        ] as const) {
           if (name === "server" && !serverUp) continue;
           const prefix = `opsbench-cob-${process.pid}-${name}-${r}`;
           rows[name].push(await deliver(client, prefix, shards, n, workers));
@@ -142,9 +155,21 @@ const bench: BenchCase = {
         note: `${n} messages, ${workers} workers, claim limit 25; enqueue ${enq(rows.sharded)}/s; target >= 1.5x one slot`,
         ours: true,
       },
-      { group, subject: "@ops/adapter-redis, outboxShards: 1 (all on one slot)", opsPerSec: single, note: `same; enqueue ${enq(rows.single)}/s` },
+      {
+        group,
+        subject: "@ops/adapter-redis, outboxShards: 1 (all on one slot)",
+        opsPerSec: single,
+        note: `same; enqueue ${enq(rows.single)}/s`,
+      },
       ...(rows.server.length
-        ? [{ group, subject: "@ops/adapter-redis, single Redis server (reference)", opsPerSec: median(rows.server.map((x) => x.deliver)), note: `same; enqueue ${enq(rows.server)}/s` }]
+        ? [
+            {
+              group,
+              subject: "@ops/adapter-redis, single Redis server (reference)",
+              opsPerSec: median(rows.server.map((x) => x.deliver)),
+              note: `same; enqueue ${enq(rows.server)}/s`,
+            },
+          ]
         : []),
       {
         group: ceilingGroup,
@@ -153,7 +178,11 @@ const bench: BenchCase = {
         note: "what the Cluster can carry when clients are not the bottleneck (INFO cpu deltas)",
         ours: true,
       },
-      { group: ceilingGroup, subject: "@ops/adapter-redis, outboxShards: 1 (all on one slot)", opsPerSec: median(rows.single.map((x) => x.ceiling)) },
+      {
+        group: ceilingGroup,
+        subject: "@ops/adapter-redis, outboxShards: 1 (all on one slot)",
+        opsPerSec: median(rows.single.map((x) => x.ceiling)),
+      },
     ];
   },
 };

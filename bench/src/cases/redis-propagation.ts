@@ -95,7 +95,12 @@ const bench: BenchCase = {
         note: `${changes} changes x 3 processes; target p99 <= 50 ms`,
         ours: true,
       },
-      { group, subject: "LaunchDarkly streaming (published)", p50Ms: 200, note: "\"typically within 200 ms\" (vendor docs), not measured here" },
+      {
+        group,
+        subject: "LaunchDarkly streaming (published)",
+        p50Ms: 200,
+        note: '"typically within 200 ms" (vendor docs), not measured here',
+      },
       { group, subject: "Unleash polling (published)", p50Ms: 7500, p99Ms: 15000, note: "15 s default poll interval, not measured here" },
     ];
   },

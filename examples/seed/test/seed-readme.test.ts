@@ -72,7 +72,7 @@ describe("seed README: 1. Audit System", () => {
     const safe = auditMetaSafe({ reason: "login", password: "hunter2", token: "abc", ip: "1.2.3.4" }) as Record<string, unknown>;
     expect(safe.reason).toBe("login");
     expect(JSON.stringify(safe)).not.toContain("hunter2");
-    expect(JSON.stringify(safe)).not.toContain("\"abc\"");
+    expect(JSON.stringify(safe)).not.toContain('"abc"');
   });
 });
 
@@ -168,9 +168,7 @@ describe("seed README: 3. Incident Response", () => {
       return runAuthOpsSpine(event); // Fall back to universal auth ops
     }
     expect(runEcommerceOpsSpine(customIncident).decision).toBe("Check payment gateway status");
-    expect(
-      runEcommerceOpsSpine({ ...customIncident, incident_type: "JWT_VALIDATION_ERRORS" }).steps.length,
-    ).toBeGreaterThan(0);
+    expect(runEcommerceOpsSpine({ ...customIncident, incident_type: "JWT_VALIDATION_ERRORS" }).steps.length).toBeGreaterThan(0);
   });
 });
 
@@ -178,7 +176,7 @@ describe("seed README: 4. Health Checks", () => {
   let server: Server;
   afterAll(() => server?.close());
 
-  it("runHealthChecks(\"prod\", checks) returns { ok, checks, tsISO }", async () => {
+  it('runHealthChecks("prod", checks) returns { ok, checks, tsISO }', async () => {
     server = createServer((_req, res) => res.end("ok")).listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
     const port = (server.address() as { port: number }).port;

@@ -7,7 +7,10 @@ const ROLE_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 function roles(raw: unknown): string[] {
   const list = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",") : [];
-  return list.filter((r): r is string => typeof r === "string").map((r) => r.trim()).filter((r) => ROLE_RE.test(r));
+  return list
+    .filter((r): r is string => typeof r === "string")
+    .map((r) => r.trim())
+    .filter((r) => ROLE_RE.test(r));
 }
 
 /**
@@ -20,7 +23,10 @@ function roles(raw: unknown): string[] {
  *   sets `x-ops-actor`, `x-ops-roles`, and `x-tenant-id` or `x-ops-scope: global`. Only safe when
  *   nothing but the gateway can reach the service; a missing actor or a blank tenant is nobody.
  */
-export function createAuthorize(config: Pick<ServiceConfig, "tenantJwtSecret">): { mode: "jwt" | "trusted-header"; authorize: (req: Request) => Promise<Principal | null> } {
+export function createAuthorize(config: Pick<ServiceConfig, "tenantJwtSecret">): {
+  mode: "jwt" | "trusted-header";
+  authorize: (req: Request) => Promise<Principal | null>;
+} {
   const secret = config.tenantJwtSecret;
   if (secret) {
     return {
@@ -39,7 +45,12 @@ export function createAuthorize(config: Pick<ServiceConfig, "tenantJwtSecret">):
         const tenant = claims.tenant_id;
         const global = claims.ops_scope === "global";
         if (typeof tenant === "string" ? !TENANT_RE.test(tenant) || global : !global) return null;
-        return { actorId: sub, roles: roles(claims.roles), tenantId: typeof tenant === "string" ? tenant : null, ...(typeof claims.name === "string" ? { displayName: claims.name } : {}) };
+        return {
+          actorId: sub,
+          roles: roles(claims.roles),
+          tenantId: typeof tenant === "string" ? tenant : null,
+          ...(typeof claims.name === "string" ? { displayName: claims.name } : {}),
+        };
       },
     };
   }

@@ -6,7 +6,11 @@ import { ConfigError, EnvironmentSchema, issuesFromZod } from "@ops/core";
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data/pglite", import.meta.url));
 
 const int = (min: number, max: number, what: string) =>
-  z.coerce.number({ message: `expected ${what}` }).int(`expected ${what}`).min(min, `expected ${what}`).max(max, `expected ${what}`);
+  z.coerce
+    .number({ message: `expected ${what}` })
+    .int(`expected ${what}`)
+    .min(min, `expected ${what}`)
+    .max(max, `expected ${what}`);
 
 const pgUrl = z
   .string()
@@ -25,7 +29,10 @@ const EnvSchema = z.object({
     .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
     .refine((v) => URL.canParse(v), "expected a redis:// or rediss:// URL")
     .optional(),
-  OPS_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "expected 1-32 letters, digits, _ or -").default("ops-example"),
+  OPS_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, "expected 1-32 letters, digits, _ or -")
+    .default("ops-example"),
   OPS_MITIGATION: z.enum(["off", "suggest", "apply"], { message: "expected off, suggest or apply" }).default("apply"),
   OPS_TICK_MS: int(50, 3_600_000, "milliseconds 50..3600000").default(15_000),
   OPS_BUCKET_MS: int(1_000, 3_600_000, "milliseconds 1000..3600000").default(60_000),

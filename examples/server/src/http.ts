@@ -34,7 +34,8 @@ export async function readBody<S extends z.ZodType>(c: AppContext, schema: S): P
   try {
     text = await readLimitedText(c.req.raw, MAX_BODY_BYTES);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 413) throw new HttpError(413, "body_too_large", `body too large: at most ${MAX_BODY_BYTES} bytes`);
+    if (err instanceof ApiError && err.status === 413)
+      throw new HttpError(413, "body_too_large", `body too large: at most ${MAX_BODY_BYTES} bytes`);
     throw err;
   }
   let raw: unknown;
@@ -80,9 +81,11 @@ const STATUS_OF_CODE: Record<string, 400 | 403 | 404 | 409 | 500 | 503> = {
  */
 export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger): Response {
   if (err instanceof HttpError)
-    return c.json({ ok: false, error: err.error, message: err.message, ...(err.issues.length > 0 ? { issues: err.issues } : {}) }, err.status);
-  if (err instanceof ValidationError)
-    return c.json({ ok: false, error: "invalid_request", message: err.message, issues: err.issues }, 400);
+    return c.json(
+      { ok: false, error: err.error, message: err.message, ...(err.issues.length > 0 ? { issues: err.issues } : {}) },
+      err.status,
+    );
+  if (err instanceof ValidationError) return c.json({ ok: false, error: "invalid_request", message: err.message, issues: err.issues }, 400);
   if (isOpsError(err)) {
     const status = STATUS_OF_CODE[err.code] ?? 500;
     if (status >= 500) logger.error("request_failed", { path: c.req.path, ...errorFields(err) });
@@ -93,4 +96,8 @@ export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger
 }
 
 /** Shared field schemas of the API. */
-export const Limit = z.coerce.number({ message: "expected an integer 1..1000" }).int("expected an integer 1..1000").min(1, "expected an integer 1..1000").max(1000, "expected an integer 1..1000");
+export const Limit = z.coerce
+  .number({ message: "expected an integer 1..1000" })
+  .int("expected an integer 1..1000")
+  .min(1, "expected an integer 1..1000")
+  .max(1000, "expected an integer 1..1000");

@@ -10,8 +10,10 @@ export interface ServiceLogger {
 /** JSON lines to stdout (info, notifications) and stderr (warn, error), or to `write`. */
 export function jsonLogger(write?: (line: string, level: "info" | "warn" | "error") => void): ServiceLogger {
   const out = write ?? ((line: string, level: string) => void (level === "info" ? process.stdout : process.stderr).write(`${line}\n`));
-  const emit = (level: "info" | "warn" | "error") => (event: string, fields: Record<string, unknown> = {}) =>
-    out(JSON.stringify({ level, time: new Date().toISOString(), svc: "ops-example", event, ...fields }), level);
+  const emit =
+    (level: "info" | "warn" | "error") =>
+    (event: string, fields: Record<string, unknown> = {}) =>
+      out(JSON.stringify({ level, time: new Date().toISOString(), svc: "ops-example", event, ...fields }), level);
   return { info: emit("info"), warn: emit("warn"), error: emit("error"), notification: (line) => out(line, "info") };
 }
 

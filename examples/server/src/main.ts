@@ -11,9 +11,20 @@ async function main(): Promise<void> {
   const config = loadServiceConfig();
   const service = await createService(config, { logger });
   const url = await service.listen();
-  logger.info("listening", { url, console: `${url}/ops/`, auth: service.authMode, env: config.env, storage: service.storage.describe, notifications: service.channels, mitigation: config.mitigation });
+  logger.info("listening", {
+    url,
+    console: `${url}/ops/`,
+    auth: service.authMode,
+    env: config.env,
+    storage: service.storage.describe,
+    notifications: service.channels,
+    mitigation: config.mitigation,
+  });
   if (service.authMode === "trusted-header")
-    logger.warn("auth_trusted_header", { message: "no OPS_TENANT_JWT_SECRET: callers are whoever the x-ops-actor / x-tenant-id headers say; only a trusted gateway may reach this service" });
+    logger.warn("auth_trusted_header", {
+      message:
+        "no OPS_TENANT_JWT_SECRET: callers are whoever the x-ops-actor / x-tenant-id headers say; only a trusted gateway may reach this service",
+    });
   // SIGTERM/SIGINT: readiness fails at once, requests are served for OPS_DRAIN_MS while load
   // balancers stop routing here, then the server closes and the service flushes buffered
   // signals and audit entries and closes the database; exit 0, or 1 if closing failed.

@@ -78,7 +78,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   const t0 = performance.now();
   const service = await createService(config, { logger });
   const base = await service.listen();
-  print(`service  ${base} (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)   storage: ${service.storage.describe} in ${dataDir}   notifications: ${service.channels.join(", ")}`);
+  print(
+    `service  ${base} (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)   storage: ${service.storage.describe} in ${dataDir}   notifications: ${service.channels.join(", ")}`,
+  );
 
   // Two principals, as a trusted gateway would set them: the app itself (sending signals) and
   // the on-call operator working through the console's API (every change with a reason).
@@ -138,9 +140,14 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
     });
 
     await step("An operator sets a flag the playbook will touch (so the rollback has a value to restore)", async () => {
-      const r = await call("PUT", "/ops/api/v1/flags/auth.login.rate_limit_strict/value", { value: false, reason: "strict limits off by default" });
+      const r = await call("PUT", "/ops/api/v1/flags/auth.login.rate_limit_strict/value", {
+        value: false,
+        reason: "strict limits off by default",
+      });
       expect(r.status === 200, `PUT /ops/api/v1/flags/... answered ${r.status}: ${r.text}`);
-      print(`   PUT /ops/api/v1/flags/auth.login.rate_limit_strict/value {value:false, reason} as ${ACTOR} (admin) -> ${r.status}, version ${r.json.version}`);
+      print(
+        `   PUT /ops/api/v1/flags/auth.login.rate_limit_strict/value {value:false, reason} as ${ACTOR} (admin) -> ${r.status}, version ${r.json.version}`,
+      );
     });
 
     await step("A failed-login spike arrives through the signal API", async () => {
@@ -153,7 +160,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       ];
       const r = await call("POST", "/api/signals", { events });
       expect(r.status === 202 && r.json.accepted === events.length, `POST /api/signals answered ${r.status}: ${r.text}`);
-      print(`   POST /api/signals {events: 20 x LOGIN_FAILED (12 for alice from ${ATTACKER_IP}), 5 x LOGIN_SUCCEEDED} -> 202 accepted ${r.json.accepted}`);
+      print(
+        `   POST /api/signals {events: 20 x LOGIN_FAILED (12 for alice from ${ATTACKER_IP}), 5 x LOGIN_SUCCEEDED} -> 202 accepted ${r.json.accepted}`,
+      );
     });
 
     const raised = await step("The ops runtime (ticking every 200 ms here) raises an incident", async () => {
@@ -179,7 +188,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         incident = r.json;
         const plan = incident.plan;
         const snap = incident.event.metrics_snapshot;
-        print(`   detected: ${JSON.stringify({ failed_logins_1h: snap.failed_logins_1h, identity_threshold_crossings: snap.identity_threshold_crossings, identities: snap.identities })}`);
+        print(
+          `   detected: ${JSON.stringify({ failed_logins_1h: snap.failed_logins_1h, identity_threshold_crossings: snap.identity_threshold_crossings, identities: snap.identities })}`,
+        );
         print(`   decision: ${plan.decision}`);
         print("   steps:");
         (plan.steps as string[]).forEach((s, i) => print(`     ${i + 1}. ${s}`));
@@ -190,7 +201,10 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         }
         print("   rollback plan:");
         for (const s of plan.rollback_plan as string[]) print(`     - ${s}`);
-        expect(plan.decision && plan.steps.length > 0 && recommended.length > 0 && plan.rollback_plan.length > 0, "the plan should have a decision, steps, flags and a rollback plan");
+        expect(
+          plan.decision && plan.steps.length > 0 && recommended.length > 0 && plan.rollback_plan.length > 0,
+          "the plan should have a decision, steps, flags and a rollback plan",
+        );
       });
 
       await step('Mitigation "apply" flipped the recommended flags', async () => {
@@ -200,7 +214,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         const byKey = new Map((r.json.items as Json[]).map((f) => [f.key, f]));
         for (const a of m.applied as Json[]) {
           const f = byKey.get(a.key);
-          print(`   ${a.key}: ${a.hadPrevious ? JSON.stringify(a.previous) : "(unset)"} -> ${JSON.stringify(f?.value)}   by ${f?.updatedBy}, now serving ${JSON.stringify(f?.effective.value)}`);
+          print(
+            `   ${a.key}: ${a.hadPrevious ? JSON.stringify(a.previous) : "(unset)"} -> ${JSON.stringify(f?.value)}   by ${f?.updatedBy}, now serving ${JSON.stringify(f?.effective.value)}`,
+          );
           expect(f?.effective.value === true, `${a.key} should now be true`);
         }
         expect((m.applied as Json[]).length === recommended.length, "every recommended flag should be applied");
@@ -212,10 +228,14 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
           const r = await call("GET", "/ops/api/v1/outbox?status=delivered");
           return (r.json?.items as Json[] | undefined)?.[0];
         });
-        print(`   GET /ops/api/v1/outbox?status=delivered -> channel ${msg.channel}, attempts ${msg.attempts}, delivered ${msg.deliveredAt}`);
+        print(
+          `   GET /ops/api/v1/outbox?status=delivered -> channel ${msg.channel}, attempts ${msg.attempts}, delivered ${msg.deliveredAt}`,
+        );
         const line = await waitFor("the log channel's line", async () => notifications[0]);
         const n = JSON.parse(line) as Json;
-        print(`   log line: {"msg":"${n.msg}","app":"${n.app}","severity":"${n.severity}","subject":${JSON.stringify(n.subject)},"dedupeKey":"${n.dedupeKey}", ...}`);
+        print(
+          `   log line: {"msg":"${n.msg}","app":"${n.app}","severity":"${n.severity}","subject":${JSON.stringify(n.subject)},"dedupeKey":"${n.dedupeKey}", ...}`,
+        );
         for (const l of String(n.body).split("\n").slice(0, 3)) print(`     | ${l}`);
         expect(n.severity === incident.severity && String(n.body).includes(incidentId!), "the notification should name the incident");
       });
@@ -225,12 +245,22 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         const entries = (r.json.items as Json[]).filter((e) => e.action !== "ADMIN_ACTION" || e.meta?.operation !== "runtime.tick");
         shownSeq = entries.length;
         for (const e of entries)
-          print(`   #${e.seq} ${e.action.padEnd(21)} ${String(e.actor.id).padEnd(12)} ${e.target?.id ?? ""}${e.meta?.operation ? ` (${e.meta.operation})` : ""}  ${e.hash.slice(0, 12)}…`);
+          print(
+            `   #${e.seq} ${e.action.padEnd(21)} ${String(e.actor.id).padEnd(12)} ${e.target?.id ?? ""}${e.meta?.operation ? ` (${e.meta.operation})` : ""}  ${e.hash.slice(0, 12)}…`,
+          );
         const actions = entries.map((e) => e.action);
-        expect(actions.includes("INCIDENT_OPENED") && actions.includes("INCIDENT_MITIGATED"), "the incident's transitions should be audited");
-        expect(entries.filter((e) => e.action === "FLAG_CHANGE" && e.actor.id === "ops-spine").length === recommended.length, "every flag flip should be audited");
+        expect(
+          actions.includes("INCIDENT_OPENED") && actions.includes("INCIDENT_MITIGATED"),
+          "the incident's transitions should be audited",
+        );
+        expect(
+          entries.filter((e) => e.action === "FLAG_CHANGE" && e.actor.id === "ops-spine").length === recommended.length,
+          "every flag flip should be audited",
+        );
         const v = await call("GET", "/ops/api/v1/audit/verify");
-        print(`   GET /ops/api/v1/audit/verify -> ok=${v.json.ok}, ${v.json.checked} entries, head ${String(v.json.lastHash).slice(0, 16)}…`);
+        print(
+          `   GET /ops/api/v1/audit/verify -> ok=${v.json.ok}, ${v.json.checked} entries, head ${String(v.json.lastHash).slice(0, 16)}…`,
+        );
         expect(v.json.ok === true, `the chain should verify: ${JSON.stringify(v.json.problem)}`);
       });
 
@@ -248,7 +278,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         const byKey = new Map((flags.json.items as Json[]).map((f) => [f.key, f]));
         for (const a of r.json.restored as Json[]) {
           const f = byKey.get(a.key);
-          print(`   ${a.key}: ${JSON.stringify(a.appliedValue)} -> ${a.cleared ? "(unset again)" : JSON.stringify(a.restoredTo)}   now serving ${JSON.stringify(f?.effective.value ?? null)} (${f?.effective.reason ?? "FLAG_NOT_FOUND"})`);
+          print(
+            `   ${a.key}: ${JSON.stringify(a.appliedValue)} -> ${a.cleared ? "(unset again)" : JSON.stringify(a.restoredTo)}   now serving ${JSON.stringify(f?.effective.value ?? null)} (${f?.effective.reason ?? "FLAG_NOT_FOUND"})`,
+          );
           if (a.cleared) expect(!f, `${a.key} should be unset again`);
           else expect(f?.value === a.restoredTo, `${a.key} should be back to ${JSON.stringify(a.restoredTo)}`);
         }
@@ -262,13 +294,20 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         const r = await call("GET", `/ops/api/v1/audit?order=asc&limit=100`);
         const entries = (r.json.items as Json[]).filter((e) => e.action !== "ADMIN_ACTION" || e.meta?.operation !== "runtime.tick");
         for (const e of entries.slice(shownSeq))
-          print(`   #${e.seq} ${e.action.padEnd(21)} ${String(e.actor.id).padEnd(12)} ${e.target?.id ?? ""}${e.reason ? `  "${String(e.reason).slice(0, 60)}"` : ""}`);
+          print(
+            `   #${e.seq} ${e.action.padEnd(21)} ${String(e.actor.id).padEnd(12)} ${e.target?.id ?? ""}${e.reason ? `  "${String(e.reason).slice(0, 60)}"` : ""}`,
+          );
         const v = await call("GET", "/ops/api/v1/audit/verify");
         expect(v.json.ok === true, "the chain should verify after the rollback");
-        const exported = await call("GET", `/ops/api/v1/audit/export?format=jsonl&reason=${encodeURIComponent("demo: evidence for the incident review")}`);
+        const exported = await call(
+          "GET",
+          `/ops/api/v1/audit/export?format=jsonl&reason=${encodeURIComponent("demo: evidence for the incident review")}`,
+        );
         const offline = await verifyExport(Readable.from([exported.text]));
         print(`   GET /ops/api/v1/audit/verify -> ok=${v.json.ok}, ${v.json.checked} entries`);
-        print(`   GET /ops/api/v1/audit/export?format=jsonl -> ${exported.text.trim().split("\n").length} lines; verifyExport -> ok=${offline.ok}, ${offline.checked} entries`);
+        print(
+          `   GET /ops/api/v1/audit/export?format=jsonl -> ${exported.text.trim().split("\n").length} lines; verifyExport -> ok=${offline.ok}, ${offline.checked} entries`,
+        );
         expect(offline.ok, `the export should verify offline: ${JSON.stringify(offline.problem)}`);
       });
     }
@@ -280,6 +319,10 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   const durationMs = Math.round(performance.now() - started);
   print("");
   for (const p of problems.slice(0, 5)) print(`   service reported: ${p}`);
-  print(ok ? `all ${steps.length} steps checked out in ${(durationMs / 1000).toFixed(1)} s` : `${steps.filter((s) => !s.ok).length || "some"} step(s) failed (${steps.length} run)`);
+  print(
+    ok
+      ? `all ${steps.length} steps checked out in ${(durationMs / 1000).toFixed(1)} s`
+      : `${steps.filter((s) => !s.ok).length || "some"} step(s) failed (${steps.length} run)`,
+  );
   return { ok, steps, incidentId, durationMs };
 }

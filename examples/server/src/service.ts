@@ -5,7 +5,16 @@ import { createAuditLog, type AuditLog } from "@ops/audit";
 import { FeatureFlagController } from "@ops/flags";
 import { bearerToken, createFetchHandler, createHealth, type Health } from "@ops/health";
 import { createOpsRuntime, type OpsRuntime } from "@ops/incidents";
-import { channelsFromEnv, createNotifier, createOutboxWorker, loadNotifyEnv, logChannel, type OutboxNotifier, type OutboxWorker, type Route } from "@ops/notify";
+import {
+  channelsFromEnv,
+  createNotifier,
+  createOutboxWorker,
+  loadNotifyEnv,
+  logChannel,
+  type OutboxNotifier,
+  type OutboxWorker,
+  type Route,
+} from "@ops/notify";
 import { createConsole, honoConsole, type OpsConsole } from "@ops/console";
 import { createAuthorize } from "./auth.js";
 import type { ServiceConfig } from "./config.js";
@@ -64,14 +73,18 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     ch.name === "log" ? logChannel({ appName: notifyEnv.appName, write: (line) => logger.notification(line) }) : ch,
   );
   const main = channels[0]!.name;
-  const routes: Route[] = notifyEnv.pagerDutyRoutingKey ? [{ minSeverity: "high", channels: [main, "pagerduty"] }, { channels: [main] }] : [];
+  const routes: Route[] = notifyEnv.pagerDutyRoutingKey
+    ? [{ minSeverity: "high", channels: [main, "pagerduty"] }, { channels: [main] }]
+    : [];
   const notifier = createNotifier({ store: storage.outbox, channels, routes, audit });
   const worker = createOutboxWorker({
     store: storage.outbox,
     channels,
     audit,
     pollMs: config.notifyPollMs,
-    secrets: [notifyEnv.webhookUrl, notifyEnv.webhookSecret, notifyEnv.smtp?.pass, notifyEnv.pagerDutyRoutingKey].filter((s): s is string => !!s),
+    secrets: [notifyEnv.webhookUrl, notifyEnv.webhookSecret, notifyEnv.smtp?.pass, notifyEnv.pagerDutyRoutingKey].filter(
+      (s): s is string => !!s,
+    ),
   });
 
   const runtime = createOpsRuntime({
@@ -119,7 +132,16 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   });
   honoConsole(app, opsConsole);
   app.get("/", (c) =>
-    c.json({ ok: true, service: "ops-example-server", env: config.env, storage: storage.describe, notifications: channels.map((ch) => ch.name), console: "/ops/", auth: auth.mode, docs: "examples/server/README.md" }),
+    c.json({
+      ok: true,
+      service: "ops-example-server",
+      env: config.env,
+      storage: storage.describe,
+      notifications: channels.map((ch) => ch.name),
+      console: "/ops/",
+      auth: auth.mode,
+      docs: "examples/server/README.md",
+    }),
   );
   signalRoutes(app, { runtime, store: storage.authEvents });
 

@@ -6,7 +6,17 @@ import { drizzleStores, nodePgListener, pgliteListener, type DrizzleDatabase, ty
 import { redisStores } from "@ops/adapter-redis";
 import { applyOpsMigrations, prismaStores } from "@ops/adapter-prisma";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { ConfigError, type OpsStores, type AuditStore, type AuthEventStore, type CounterStore, type FlagStore, type IncidentStore, type OutboxStore, type SubjectKeyStore } from "@ops/core";
+import {
+  ConfigError,
+  type OpsStores,
+  type AuditStore,
+  type AuthEventStore,
+  type CounterStore,
+  type FlagStore,
+  type IncidentStore,
+  type OutboxStore,
+  type SubjectKeyStore,
+} from "@ops/core";
 import type { HealthCheck } from "@ops/health";
 import { drizzleCheck, prismaCheck, redisCheck } from "@ops/health";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
@@ -50,9 +60,10 @@ export function drizzleMigrationsFolder(): string {
  */
 export async function openStorage(config: ServiceConfig): Promise<ServiceStorage> {
   if (config.dbDriver === "prisma" && !config.databaseUrl)
-    throw new ConfigError("[ops/example-server] invalid environment: DATABASE_URL: required when OPS_DB_DRIVER=prisma (PGlite runs through Drizzle)", [
-      { path: "DATABASE_URL", message: "required when OPS_DB_DRIVER=prisma" },
-    ]);
+    throw new ConfigError(
+      "[ops/example-server] invalid environment: DATABASE_URL: required when OPS_DB_DRIVER=prisma (PGlite runs through Drizzle)",
+      [{ path: "DATABASE_URL", message: "required when OPS_DB_DRIVER=prisma" }],
+    );
   const closers: Array<() => Promise<unknown>> = [];
   let sql: OpsStores & Required<Pick<OpsStores, "audit" | "auditKeys" | "flags" | "incidents" | "authEvents" | "outbox" | "counters">>;
   let describe: string;
@@ -62,7 +73,9 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
       const PrismaClient = await loadPrismaClientClass();
       const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl }) });
       closers.push(() => prisma.$disconnect());
-      const [row] = await prisma.$queryRawUnsafe<Array<{ present: boolean }>>("SELECT to_regclass('ops_audit_entries') IS NOT NULL AS present");
+      const [row] = await prisma.$queryRawUnsafe<Array<{ present: boolean }>>(
+        "SELECT to_regclass('ops_audit_entries') IS NOT NULL AS present",
+      );
       if (!row?.present) await applyOpsMigrations(prisma);
       sql = prismaStores(prisma);
       checks.push(prismaCheck(prisma as unknown as Parameters<typeof prismaCheck>[0], { name: "database" }));
@@ -111,7 +124,10 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
     const r = redisStores(redis, { prefix: config.redisPrefix });
     flags = r.flags;
     counters = r.counters;
-    closers.unshift(() => r.close(), () => redis.quit());
+    closers.unshift(
+      () => r.close(),
+      () => redis.quit(),
+    );
     checks.push(redisCheck(redis, { name: "redis" }));
     describe += " + redis (flags, counters)";
   }

@@ -41,8 +41,15 @@ describe("authentication: no principal, no access", () => {
   it("answers 401 to a request without a principal, with a blank tenant, or without an actor, on the app's routes and the console", async () => {
     for (const path of ["/api/signals", ops("/flags"), ops("/audit"), ops("/incidents")]) {
       expect((await t.call("GET", path, { anonymous: true })).status, path).toBe(401);
-      expect((await t.call("GET", path, { anonymous: true, headers: { "x-ops-actor": "eve", "x-ops-roles": "admin", "x-tenant-id": "" } })).status, path).toBe(401);
-      expect((await t.call("GET", path, { anonymous: true, headers: { "x-ops-roles": "admin", "x-ops-scope": "global" } })).status, path).toBe(401);
+      expect(
+        (await t.call("GET", path, { anonymous: true, headers: { "x-ops-actor": "eve", "x-ops-roles": "admin", "x-tenant-id": "" } }))
+          .status,
+        path,
+      ).toBe(401);
+      expect(
+        (await t.call("GET", path, { anonymous: true, headers: { "x-ops-roles": "admin", "x-ops-scope": "global" } })).status,
+        path,
+      ).toBe(401);
     }
     const put = await t.call("PUT", ops("/flags/g.anon/value"), { anonymous: true, body: { value: true, reason: "x" } });
     expect(put.status).toBe(401);
@@ -61,14 +68,24 @@ describe("flags through the console", () => {
   it("a global admin sets a value (audited); a tenant sees its own override only", async () => {
     const set = await t.call("PUT", ops("/flags/g.flag/value"), { body: { value: false, reason: "baseline" } });
     expect(set.status, set.text).toBe(200);
-    expect((await t.call("PUT", ops(`/flags/g.flag/overrides/${A}`), { tenant: A, role: "operator", body: { value: true, reason: "beta for A" } })).status).toBe(200);
+    expect(
+      (
+        await t.call("PUT", ops(`/flags/g.flag/overrides/${A}`), {
+          tenant: A,
+          role: "operator",
+          body: { value: true, reason: "beta for A" },
+        })
+      ).status,
+    ).toBe(200);
     const a = await t.call("GET", ops("/flags/g.flag"), { tenant: A, role: "viewer" });
     expect(a.json.evaluation).toMatchObject({ value: true, reason: "TENANT_OVERRIDE" });
     const b = await t.call("GET", ops("/flags/g.flag"), { tenant: B, role: "viewer" });
     expect(b.json.override).toBeNull();
     expect(b.json.evaluation.value).toBe(false);
     // B cannot touch A's override, nor read A's view.
-    expect((await t.call("PUT", ops(`/flags/g.flag/overrides/${A}`), { tenant: B, role: "admin", body: { value: false, reason: "x" } })).status).toBe(403);
+    expect(
+      (await t.call("PUT", ops(`/flags/g.flag/overrides/${A}`), { tenant: B, role: "admin", body: { value: false, reason: "x" } })).status,
+    ).toBe(403);
     expect((await t.call("GET", ops(`/flags/g.flag?tenant=${A}`), { tenant: B })).status).toBe(403);
     const history = await t.call("GET", ops("/flags/g.flag/history"));
     expect(history.json.items[0]).toMatchObject({ action: "FLAG_CHANGE", actor: { id: "test-admin" }, reason: "baseline" });
@@ -130,10 +147,25 @@ describe("signals, the seed route and incidents", () => {
     for (const [fields, path] of cases) {
       const r = await t.call("POST", "/api/signals", { tenant: A, role: "", body: { type: "LOGIN_FAILED", ...fields } });
       expect(r.status, path).toBe(400);
-      expect(r.json.issues.map((i: { path: string }) => i.path), path).toContain(path);
-      const batch = await t.call("POST", "/api/signals", { tenant: A, role: "", body: { events: [{ type: "LOGIN_FAILED", userId: "fine" }, { type: "LOGIN_FAILED", ...fields }] } });
+      expect(
+        r.json.issues.map((i: { path: string }) => i.path),
+        path,
+      ).toContain(path);
+      const batch = await t.call("POST", "/api/signals", {
+        tenant: A,
+        role: "",
+        body: {
+          events: [
+            { type: "LOGIN_FAILED", userId: "fine" },
+            { type: "LOGIN_FAILED", ...fields },
+          ],
+        },
+      });
       expect(batch.status, path).toBe(400);
-      expect(batch.json.issues.map((i: { path: string }) => i.path), path).toContain(`events[1].${path}`);
+      expect(
+        batch.json.issues.map((i: { path: string }) => i.path),
+        path,
+      ).toContain(`events[1].${path}`);
     }
     expect(rec.stats().recorded).toBe(before);
     // The buffered signals still reach the store.
@@ -141,7 +173,18 @@ describe("signals, the seed route and incidents", () => {
   });
 
   it("a tenant's made-up metrics raise a tenant incident whose mitigation changes no global flag", async () => {
-    const r = await t.call("POST", "/api/ops/auth", { tenant: A, role: "", body: { metrics: { cross_tenant_access_attempts_1h: 50, jwt_validation_errors_1h: 900, jwt_validations_1h: 1000, jwt_invalid_signature_1h: 500 } } });
+    const r = await t.call("POST", "/api/ops/auth", {
+      tenant: A,
+      role: "",
+      body: {
+        metrics: {
+          cross_tenant_access_attempts_1h: 50,
+          jwt_validation_errors_1h: 900,
+          jwt_validations_1h: 1000,
+          jwt_invalid_signature_1h: 500,
+        },
+      },
+    });
     expect(r.status, r.text).toBe(200);
     const list = await t.call("GET", ops("/incidents"), { tenant: A, role: "viewer" });
     expect(list.json.items.length).toBeGreaterThanOrEqual(2);
@@ -160,12 +203,34 @@ describe("signals, the seed route and incidents", () => {
   it("acknowledge, roll back and resolve, each audited with the principal and its reason", async () => {
     await t.call("POST", "/api/ops/auth", { tenant: B, role: "", body: { metrics: { failed_logins_1h: 300 } } });
     const inc = (await t.call("GET", ops("/incidents?type=FAILED_LOGINS_SPIKE"), { tenant: B })).json.items[0];
-    expect((await t.call("POST", ops(`/incidents/${inc.id}/acknowledge`), { tenant: B, role: "operator", actor: "bob", body: { reason: "looking" } })).json.state).toBe("acknowledged");
-    const m = await t.call("POST", ops(`/incidents/${inc.id}/mitigate`), { tenant: B, role: "operator", actor: "bob", body: { reason: "apply plan" } });
+    expect(
+      (
+        await t.call("POST", ops(`/incidents/${inc.id}/acknowledge`), {
+          tenant: B,
+          role: "operator",
+          actor: "bob",
+          body: { reason: "looking" },
+        })
+      ).json.state,
+    ).toBe("acknowledged");
+    const m = await t.call("POST", ops(`/incidents/${inc.id}/mitigate`), {
+      tenant: B,
+      role: "operator",
+      actor: "bob",
+      body: { reason: "apply plan" },
+    });
     expect(m.json.mitigation.status).toBe("applied");
-    const rb = await t.call("POST", ops(`/incidents/${inc.id}/rollback`), { tenant: B, role: "operator", actor: "bob", body: { reason: "false alarm" } });
+    const rb = await t.call("POST", ops(`/incidents/${inc.id}/rollback`), {
+      tenant: B,
+      role: "operator",
+      actor: "bob",
+      body: { reason: "false alarm" },
+    });
     expect(rb.status).toBe(200);
-    expect((await t.call("POST", ops(`/incidents/${inc.id}/resolve`), { tenant: B, role: "operator", actor: "bob", body: { reason: "done" } })).json.state).toBe("resolved");
+    expect(
+      (await t.call("POST", ops(`/incidents/${inc.id}/resolve`), { tenant: B, role: "operator", actor: "bob", body: { reason: "done" } }))
+        .json.state,
+    ).toBe("resolved");
     const trail = await t.call("GET", ops("/audit?actorId=bob&limit=50"), { tenant: B, role: "viewer" });
     const reasons = trail.json.items.map((e: { reason: string }) => e.reason);
     for (const r of ["looking", "apply plan", "false alarm", "done"]) expect(reasons).toContain(r);
@@ -196,12 +261,15 @@ function streamBig(path: string, total: number, headers: Record<string, string>)
     const u = new URL(path, t.base);
     let sent = 0;
     let done = false;
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", headers: { "content-type": "application/json", ...headers } }, (res) => {
-      done = true;
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, sent });
-      req.destroy();
-    });
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path: u.pathname, method: "POST", headers: { "content-type": "application/json", ...headers } },
+      (res) => {
+        done = true;
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, sent });
+        req.destroy();
+      },
+    );
     req.on("error", (err) => (done ? undefined : reject(err)));
     const chunk = Buffer.alloc(64 * 1024, 32);
     const pump = () => {
@@ -239,14 +307,27 @@ describe("the seed route's body limit holds for a chunked body", () => {
     expect(seed.sent).toBeLessThan(50 * 1024 * 1024);
     expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
     // A normal body still works.
-    const ok = await t.call("POST", "/api/ops/auth", { tenant: A, role: "", body: { metrics: { failed_logins_1h: 1, login_attempts_1h: 100 } } });
+    const ok = await t.call("POST", "/api/ops/auth", {
+      tenant: A,
+      role: "",
+      body: { metrics: { failed_logins_1h: 1, login_attempts_1h: 100 } },
+    });
     expect(ok.status).toBe(200);
   });
 });
 
 describe("robustness", () => {
   it("never answers 5xx to garbage input", async () => {
-    const bodies = ["null", "[]", "42", '"x"', '{"value":{"deep":[1,2,{"x":null}]},"reason":"r"}', `{"reason":"${"a".repeat(5000)}"}`, '{"events":null}', "\u0000"];
+    const bodies = [
+      "null",
+      "[]",
+      "42",
+      '"x"',
+      '{"value":{"deep":[1,2,{"x":null}]},"reason":"r"}',
+      `{"reason":"${"a".repeat(5000)}"}`,
+      '{"events":null}',
+      "\u0000",
+    ];
     const targets: Array<[string, string]> = [
       ["PUT", ops("/flags/g.x/value")],
       ["PUT", ops("/flags/g.x/enabled")],

@@ -9,7 +9,12 @@ const dir = fileURLToPath(new URL("..", import.meta.url));
 const tsx = join(dir, "node_modules", "tsx", "dist", "cli.mjs");
 
 /** `pnpm start` without pnpm: the real entry point in a child process. */
-function start(env: Record<string, string>): { child: ChildProcess; url: Promise<string>; out: () => string; exit: Promise<number | null> } {
+function start(env: Record<string, string>): {
+  child: ChildProcess;
+  url: Promise<string>;
+  out: () => string;
+  exit: Promise<number | null>;
+} {
   const child = spawn(process.execPath, [tsx, "--conditions=@ops/source", "src/main.ts"], {
     cwd: dir,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env },
@@ -40,7 +45,9 @@ describe("the service process (src/main.ts)", () => {
     const p = start({ PORT: "eighty", OPS_MITIGATION: "sometimes" });
     await expect(p.url).rejects.toThrow();
     expect(await p.exit).toBe(1);
-    expect(p.out()).toContain("[ops/example-server] invalid environment: PORT: expected a port number 0..65535 (0 = any free port); OPS_MITIGATION: expected off, suggest or apply");
+    expect(p.out()).toContain(
+      "[ops/example-server] invalid environment: PORT: expected a port number 0..65535 (0 = any free port); OPS_MITIGATION: expected off, suggest or apply",
+    );
   }, 60_000);
 
   it("keeps PGlite data between runs and shuts down cleanly on SIGTERM", async () => {

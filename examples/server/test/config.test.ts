@@ -5,7 +5,15 @@ import { DEFAULT_DATA_DIR, loadServiceConfig } from "../src/config.js";
 describe("environment", () => {
   it("defaults to PGlite on disk, the log channel's variables untouched", () => {
     const c = loadServiceConfig({});
-    expect(c).toMatchObject({ host: "127.0.0.1", port: 3000, env: "dev", dbDriver: "drizzle", databaseUrl: undefined, redisUrl: undefined, mitigation: "apply" });
+    expect(c).toMatchObject({
+      host: "127.0.0.1",
+      port: 3000,
+      env: "dev",
+      dbDriver: "drizzle",
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      mitigation: "apply",
+    });
     expect(c.dataDir).toBe(DEFAULT_DATA_DIR);
     expect(DEFAULT_DATA_DIR).toMatch(/examples[/\\]server[/\\]data[/\\]pglite$/);
   });
@@ -14,7 +22,12 @@ describe("environment", () => {
     const secret = "postgres-with-a-password-in-it";
     let err: unknown;
     try {
-      loadServiceConfig({ PORT: "http", DATABASE_URL: `mysql://u:${secret}@h/db`, OPS_MITIGATION: "maybe", OPS_TENANT_JWT_SECRET: "short" });
+      loadServiceConfig({
+        PORT: "http",
+        DATABASE_URL: `mysql://u:${secret}@h/db`,
+        OPS_MITIGATION: "maybe",
+        OPS_TENANT_JWT_SECRET: "short",
+      });
     } catch (e) {
       err = e;
     }

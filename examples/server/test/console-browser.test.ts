@@ -22,7 +22,8 @@ const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../..");
 const consoleDir = join(root, "packages", "console");
 const shots = join(consoleDir, "screenshots");
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`Chromium is missing at ${CHROMIUM}: .ci/chromium.sh installs it (apt-get install -y chromium)`);
+if (!haveChromium && process.env.CI)
+  throw new Error(`Chromium is missing at ${CHROMIUM}: .ci/chromium.sh installs it (apt-get install -y chromium)`);
 if (!haveChromium) console.warn(`[console-browser] skipped: no ${CHROMIUM} (apt-get install -y chromium)`);
 const pgUp = haveChromium && (await requireService("postgres"));
 
@@ -38,7 +39,10 @@ function newest(dir: string): number {
 function buildUiIfStale(): void {
   const index = join(consoleDir, "dist", "ui", "index.html");
   if (existsSync(index) && statSync(index).mtimeMs >= newest(join(consoleDir, "ui"))) return;
-  execFileSync(join(consoleDir, "node_modules", ".bin", "vite"), ["build", "--config", "vite.config.ts"], { cwd: consoleDir, stdio: "inherit" });
+  execFileSync(join(consoleDir, "node_modules", ".bin", "vite"), ["build", "--config", "vite.config.ts"], {
+    cwd: consoleDir,
+    stdio: "inherit",
+  });
 }
 
 const secret = "browser-journeys-secret-0123456789abcdef";
@@ -122,7 +126,16 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     ctx = await chromium.launchPersistentContext(userDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
       viewport: { width: 1280, height: 860 },
       acceptDownloads: true,
     });
@@ -130,7 +143,9 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
       const u = new URL(r.url());
       if ((u.protocol === "http:" || u.protocol === "https:") && u.origin !== new URL(t.base).origin) foreign.push(r.url());
     });
-    expect((await api(ADMIN, "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: false, reason: "seed: off until launch" })).status).toBe(200);
+    expect((await api(ADMIN, "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: false, reason: "seed: off until launch" })).status).toBe(
+      200,
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -177,7 +192,11 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     await form.locator('input[name="value"]').fill("true");
     // No reason, no change: the form does not submit.
     await form.getByRole("button").click();
-    expect(await form.locator('input[name="reason"]').evaluate((el) => (el as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing)).toBe(true);
+    expect(
+      await form
+        .locator('input[name="reason"]')
+        .evaluate((el) => (el as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing),
+    ).toBe(true);
     expect(await page.getByTestId("flag-value").innerText()).toBe("false");
     await form.locator('input[name="reason"]').fill("launch the new checkout for everyone");
     await form.getByRole("button").click();
@@ -185,7 +204,11 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     await expect.poll(() => page.getByTestId("flag-history").innerText()).toContain("launch the new checkout for everyone");
     expect(t.service.flags.evaluate(FLAG, { tenantId: TENANT }).value).toBe(true);
     const audit = await api(ADMIN, "GET", `/ops/api/v1/audit?targetId=${FLAG}&limit=5`);
-    expect(audit.json.items[0]).toMatchObject({ action: "FLAG_CHANGE", actor: { id: "root" }, reason: "launch the new checkout for everyone" });
+    expect(audit.json.items[0]).toMatchObject({
+      action: "FLAG_CHANGE",
+      actor: { id: "root" },
+      reason: "launch the new checkout for everyone",
+    });
     await shot(page, "flag-detail");
     await page.goto(`${t.base}/ops/#/flags`);
     await page.getByTestId(`flag-row-${FLAG}`).waitFor();
@@ -202,19 +225,28 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     expect((await api(APP, "POST", "/api/signals", { events })).status).toBe(202);
     const page = await signIn(OPERATOR, "operator");
     await page.goto(`${t.base}/ops/#/incidents`);
-    await eventually("the incident in the list", async () => {
-      await page.getByRole("button", { name: "Refresh" }).click();
-      return (await page.getByTestId("incident-row-FAILED_LOGINS_SPIKE").count()) > 0;
-    }, 30_000);
+    await eventually(
+      "the incident in the list",
+      async () => {
+        await page.getByRole("button", { name: "Refresh" }).click();
+        return (await page.getByTestId("incident-row-FAILED_LOGINS_SPIKE").count()) > 0;
+      },
+      30_000,
+    );
     await shot(page, "incidents");
     await page.getByTestId("incident-row-FAILED_LOGINS_SPIKE").getByRole("link").first().click();
     await page.getByTestId("plan").waitFor();
     expect(await page.getByTestId("plan").innerText()).toContain("Rollback plan");
-    await expect.poll(async () => {
-      await page.reload();
-      await page.getByTestId("mitigation-status").waitFor();
-      return page.getByTestId("mitigation-status").innerText();
-    }, { timeout: 20_000 }).toContain("applied");
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          await page.getByTestId("mitigation-status").waitFor();
+          return page.getByTestId("mitigation-status").innerText();
+        },
+        { timeout: 20_000 },
+      )
+      .toContain("applied");
     expect(await page.getByTestId("recommended-flags").innerText()).toContain(`tenant ${TENANT}`);
     await shot(page, "incident-detail");
     const rollback = page.getByTestId("rollback-form");
@@ -250,8 +282,11 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     await download.saveAs(file);
     expect(download.suggestedFilename()).toMatch(/^audit-global-.*\.jsonl$/);
     const out = await new Promise<{ code: number; stdout: string }>((resolveRun) =>
-      execFile(join(root, "node_modules", ".bin", "tsx"), ["--conditions=@ops/source", "packages/audit/src/cli.ts", "verify", file], { cwd: root }, (err, stdout, stderr) =>
-        resolveRun({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: stdout + stderr }),
+      execFile(
+        join(root, "node_modules", ".bin", "tsx"),
+        ["--conditions=@ops/source", "packages/audit/src/cli.ts", "verify", file],
+        { cwd: root },
+        (err, stdout, stderr) => resolveRun({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: stdout + stderr }),
       ),
     );
     expect(out.code, out.stdout).toBe(0);
@@ -268,7 +303,11 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
 
   it("resends a dead-lettered notification", async () => {
     // The incident's notification hit a webhook answering 410: dead-lettered.
-    await eventually("a dead notification", async () => (await api(OPERATOR, "GET", "/ops/api/v1/outbox?status=dead")).json?.items?.[0], 30_000);
+    await eventually(
+      "a dead notification",
+      async () => (await api(OPERATOR, "GET", "/ops/api/v1/outbox?status=dead")).json?.items?.[0],
+      30_000,
+    );
     accept = true;
     const page = await signIn(OPERATOR, "operator");
     await page.goto(`${t.base}/ops/#/outbox`);
@@ -278,10 +317,14 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     await resend.locator('input[name="reason"]').fill("receiver fixed, send again");
     await resend.getByRole("button").click();
     await expect.poll(() => resend.innerText()).toContain("done");
-    const delivered = await eventually("the resent copy delivered", async () => {
-      const r = await api(OPERATOR, "GET", "/ops/api/v1/outbox?status=delivered");
-      return r.json?.items?.find((m: { payload: { resendOf?: string } }) => m.payload.resendOf);
-    }, 30_000);
+    const delivered = await eventually(
+      "the resent copy delivered",
+      async () => {
+        const r = await api(OPERATOR, "GET", "/ops/api/v1/outbox?status=delivered");
+        return r.json?.items?.find((m: { payload: { resendOf?: string } }) => m.payload.resendOf);
+      },
+      30_000,
+    );
     expect(delivered.channel).toBe("webhook");
     const trail = await api(OPERATOR, "GET", "/ops/api/v1/audit?actorId=ann&limit=50");
     expect(trail.json.items.map((e: { reason: string }) => e.reason)).toContain("receiver fixed, send again");

@@ -33,7 +33,9 @@ async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void>
 /** The smoke path: flag write audited, a spike raising an incident with flags applied, rollback, chain verifies. */
 async function smoke(t: TestService): Promise<void> {
   expect((await t.call("GET", "/readyz")).json.status).toBe("pass");
-  expect((await t.call("PUT", "/ops/api/v1/flags/auth.login.rate_limit_strict/value", { body: { value: false, reason: "baseline" } })).status).toBe(200);
+  expect(
+    (await t.call("PUT", "/ops/api/v1/flags/auth.login.rate_limit_strict/value", { body: { value: false, reason: "baseline" } })).status,
+  ).toBe(200);
   const events = Array.from({ length: 12 }, () => ({ type: "LOGIN_FAILED", userId: "alice", ip: "203.0.113.7" }));
   expect((await t.call("POST", "/api/signals", { body: { events } })).status).toBe(202);
   const inc = await eventually("a mitigated incident", async () => {
@@ -73,7 +75,11 @@ describe.skipIf(!pgUp)("on PostgreSQL (DATABASE_URL, drizzle + node-postgres)", 
       expect((await peer.call("POST", "/ops/api/v1/flags/notify.me/evaluate", { body: {} })).json.errorCode).toBe("FLAG_NOT_FOUND");
       await t.call("PUT", "/ops/api/v1/flags/notify.me/value", { body: { value: true, reason: "propagate" } });
       // Well under the 15 s the controller would poll at without a subscription.
-      await eventually("the peer to see the change", async () => (await peer.call("POST", "/ops/api/v1/flags/notify.me/evaluate", { body: {} })).json.value === true, 5_000);
+      await eventually(
+        "the peer to see the change",
+        async () => (await peer.call("POST", "/ops/api/v1/flags/notify.me/evaluate", { body: {} })).json.value === true,
+        5_000,
+      );
     } finally {
       await peer.close();
     }
@@ -135,7 +141,11 @@ describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flags with pub/sub,
     expect(t.service.storage.describe).toContain("+ redis");
     await smoke(t);
     await t.call("PUT", "/ops/api/v1/flags/checkout.v2/value", { body: { value: true, reason: "launch" } });
-    await eventually("the peer to see the change", async () => (await peer.call("POST", "/ops/api/v1/flags/checkout.v2/evaluate", { body: {} })).json.value === true, 5_000);
+    await eventually(
+      "the peer to see the change",
+      async () => (await peer.call("POST", "/ops/api/v1/flags/checkout.v2/evaluate", { body: {} })).json.value === true,
+      5_000,
+    );
   });
 });
 
@@ -158,15 +168,27 @@ describe.skipIf(!pgUp)("tenant from a verified JWT (OPS_TENANT_JWT_SECRET)", () 
   });
 
   it("scopes by the token's tenant_id claim; without a valid token (none, forged, no tenant and no global scope) it answers 401", async () => {
-    const bearer = (claims: Record<string, unknown>, key?: string) => ({ anonymous: true, headers: { authorization: `Bearer ${jwt(claims, key)}` } });
+    const bearer = (claims: Record<string, unknown>, key?: string) => ({
+      anonymous: true,
+      headers: { authorization: `Bearer ${jwt(claims, key)}` },
+    });
     const admin = bearer({ sub: "root", roles: ["admin"], ops_scope: "global" });
-    expect((await t.call("PUT", "/ops/api/v1/flags/f.jwt/value", { ...admin, body: { value: false, reason: "baseline" } })).status).toBe(200);
+    expect((await t.call("PUT", "/ops/api/v1/flags/f.jwt/value", { ...admin, body: { value: false, reason: "baseline" } })).status).toBe(
+      200,
+    );
     const acme = bearer({ sub: "ann", roles: ["operator"], tenant_id: "acme" });
     const set = await t.call("PUT", "/ops/api/v1/flags/f.jwt/overrides/acme", { ...acme, body: { value: true, reason: "beta" } });
     expect(set.json.override.tenantId).toBe("acme");
     expect((await t.call("POST", "/ops/api/v1/flags/f.jwt/evaluate", { ...acme, body: {} })).json.reason).toBe("TENANT_OVERRIDE");
     // A tenant token changes no global flag.
-    expect((await t.call("PUT", "/ops/api/v1/flags/f.jwt/value", { ...bearer({ sub: "ann", roles: ["admin"], tenant_id: "acme" }), body: { value: true, reason: "x" } })).status).toBe(403);
+    expect(
+      (
+        await t.call("PUT", "/ops/api/v1/flags/f.jwt/value", {
+          ...bearer({ sub: "ann", roles: ["admin"], tenant_id: "acme" }),
+          body: { value: true, reason: "x" },
+        })
+      ).status,
+    ).toBe(403);
     // The gateway headers mean nothing in this mode; no token, a forged one, one without a tenant or scope: 401.
     for (const o of [
       { tenant: "acme" },
@@ -204,7 +226,12 @@ describe.skipIf(!pgUp)("notifications to a webhook (OPSSPINE_NOTIFY_MODE=webhook
     await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/ops`;
     db = await freshDatabase();
-    t = await startTestService({ DATABASE_URL: db.url, OPSSPINE_NOTIFY_MODE: "webhook", OPSSPINE_WEBHOOK_URL: hook, OPSSPINE_WEBHOOK_SECRET: secret });
+    t = await startTestService({
+      DATABASE_URL: db.url,
+      OPSSPINE_NOTIFY_MODE: "webhook",
+      OPSSPINE_WEBHOOK_URL: hook,
+      OPSSPINE_WEBHOOK_SECRET: secret,
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -223,7 +250,14 @@ describe.skipIf(!pgUp)("notifications to a webhook (OPSSPINE_NOTIFY_MODE=webhook
     const payload = JSON.parse(got.body) as { type: string; notification: { subject: string; tenantId: string } };
     expect(payload).toMatchObject({ type: "admin_notification", notification: { tenantId: "acme" } });
     expect(payload.notification.subject).toContain("Failed logins spike");
-    expect(verifyWebhookSignature({ secret, body: got.body, timestamp: got.headers["x-ops-timestamp"] as string, signature: got.headers["x-ops-signature"] as string })).toBe(true);
+    expect(
+      verifyWebhookSignature({
+        secret,
+        body: got.body,
+        timestamp: got.headers["x-ops-timestamp"] as string,
+        signature: got.headers["x-ops-signature"] as string,
+      }),
+    ).toBe(true);
     const delivered = await eventually("the outbox to mark it delivered", async () => {
       const n = await t.call("GET", "/ops/api/v1/outbox?status=delivered", { tenant: "acme" });
       return n.json.items[0];

@@ -56,11 +56,22 @@ export class SqliteFlagStore implements FlagStore {
 
   async get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null> {
     this.assertOpen();
-    const row = this.one("SELECT * FROM ops_flags WHERE env = ? AND tenant = ? AND key = ?", [input.env, tenantCol(input.tenantId), input.key]);
+    const row = this.one("SELECT * FROM ops_flags WHERE env = ? AND tenant = ? AND key = ?", [
+      input.env,
+      tenantCol(input.tenantId),
+      input.key,
+    ]);
     return row ? toRecord(row) : null;
   }
 
-  async put(input: { env: string; key: string; tenantId: TenantKey; config: JsonValue; expectedVersion: number | null; actor: string }): Promise<FlagRecord> {
+  async put(input: {
+    env: string;
+    key: string;
+    tenantId: TenantKey;
+    config: JsonValue;
+    expectedVersion: number | null;
+    actor: string;
+  }): Promise<FlagRecord> {
     this.assertOpen();
     const now = new Date().toISOString();
     const at = [input.env, tenantCol(input.tenantId), input.key];
@@ -72,13 +83,10 @@ export class SqliteFlagStore implements FlagStore {
       if (this.db.getRowsModified() !== 1) throw new ConflictError(`${PKG} flag ${where} already exists`);
     } else {
       // Update: guarded on the version the caller read.
-      this.db.run("UPDATE ops_flags SET config = ?, version = version + 1, updated_at = ?, updated_by = ? WHERE env = ? AND tenant = ? AND key = ? AND version = ?", [
-        config,
-        now,
-        input.actor,
-        ...at,
-        input.expectedVersion,
-      ]);
+      this.db.run(
+        "UPDATE ops_flags SET config = ?, version = version + 1, updated_at = ?, updated_by = ? WHERE env = ? AND tenant = ? AND key = ? AND version = ?",
+        [config, now, input.actor, ...at, input.expectedVersion],
+      );
       if (this.db.getRowsModified() !== 1) throw new ConflictError(`${PKG} flag ${where} is not at version ${input.expectedVersion}`);
     }
     return (await this.get(input))!;

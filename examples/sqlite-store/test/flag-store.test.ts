@@ -12,7 +12,11 @@ describeFlagStoreConformance({
   raw: (store) => ({
     read: async ({ env, key, tenantId }) => {
       const db = (store as unknown as { db: import("sql.js").Database }).db;
-      const stmt = db.prepare("SELECT config, version, updated_by FROM ops_flags WHERE env = ? AND tenant = ? AND key = ?", [env, tenantId ?? "", key]);
+      const stmt = db.prepare("SELECT config, version, updated_by FROM ops_flags WHERE env = ? AND tenant = ? AND key = ?", [
+        env,
+        tenantId ?? "",
+        key,
+      ]);
       try {
         if (!stmt.step()) return null;
         const row = stmt.getAsObject();

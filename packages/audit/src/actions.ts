@@ -28,10 +28,9 @@ export function isUniversalAuditAction(action: string): action is UniversalAudit
 export function defineAuditActions<const A extends string>(actions: readonly A[]): AuditActionSet<A> {
   actions.forEach((a, i) => {
     if (!AuditActionSchema.safeParse(a).success)
-      throw new ValidationError(
-        `[ops/audit] invalid actions[${i}]: expected an UPPER_SNAKE_CASE action such as "INVOICE_PAID"`,
-        [{ path: `actions[${i}]`, message: "expected an UPPER_SNAKE_CASE action" }],
-      );
+      throw new ValidationError(`[ops/audit] invalid actions[${i}]: expected an UPPER_SNAKE_CASE action such as "INVOICE_PAID"`, [
+        { path: `actions[${i}]`, message: "expected an UPPER_SNAKE_CASE action" },
+      ]);
   });
   const own: ReadonlySet<string> = new Set(actions);
   return {

@@ -38,7 +38,11 @@ export class ChainWriter {
    * time on a predicted head, while the previous batch was in flight) is used when it continues
    * the actual head; otherwise the batch is chained again.
    */
-  async commit(tenantId: TenantKey, entries: readonly ChainableEntry[], prechained: readonly AuditRecord[] | null = null): Promise<AuditRecord[]> {
+  async commit(
+    tenantId: TenantKey,
+    entries: readonly ChainableEntry[],
+    prechained: readonly AuditRecord[] | null = null,
+  ): Promise<AuditRecord[]> {
     const key = tenantId ?? "\u0000";
     let transientFailures = 0;
     // Records of an attempt whose outcome is unknown (the connection failed after sending).
@@ -71,7 +75,9 @@ export class ChainWriter {
         const retryable = conflict || (err instanceof OpsError && err.retryable && ++transientFailures <= 3);
         if (!retryable) throw err;
         if (attempt >= this.maxAttempts)
-          throw new ConflictError(`[ops/audit] append to chain ${tenantId ?? "(global)"} lost the race ${attempt} times; giving up`, { cause: err });
+          throw new ConflictError(`[ops/audit] append to chain ${tenantId ?? "(global)"} lost the race ${attempt} times; giving up`, {
+            cause: err,
+          });
         // Jittered exponential backoff spreads racing writers out.
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** Math.min(attempt, 7))));
         continue;
@@ -92,7 +98,12 @@ export class ChainWriter {
 }
 
 /** Builds the records of `entries` continuing `head`. */
-export function chainOn(head: { seq: number; hash: string } | null, tenantId: TenantKey, entries: readonly ChainableEntry[], hasher: (r: AuditRecord) => string = computeAuditHash): AuditRecord[] {
+export function chainOn(
+  head: { seq: number; hash: string } | null,
+  tenantId: TenantKey,
+  entries: readonly ChainableEntry[],
+  hasher: (r: AuditRecord) => string = computeAuditHash,
+): AuditRecord[] {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   const out: AuditRecord[] = new Array(entries.length);

@@ -70,9 +70,11 @@ export function privateKeyOf(key: KeyInput): KeyObject {
     if (k.type !== "private" || k.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 private key");
     return k;
   } catch (err) {
-    throw new ConfigError("[ops/audit] invalid checkpoints.privateKey: expected an Ed25519 private key (PEM or KeyObject)", [
-      { path: "checkpoints.privateKey", message: "expected an Ed25519 private key" },
-    ], { cause: err });
+    throw new ConfigError(
+      "[ops/audit] invalid checkpoints.privateKey: expected an Ed25519 private key (PEM or KeyObject)",
+      [{ path: "checkpoints.privateKey", message: "expected an Ed25519 private key" }],
+      { cause: err },
+    );
   }
 }
 
@@ -86,9 +88,11 @@ export function publicKeyOf(key: KeyInput): KeyObject {
     if (k.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 key");
     return k;
   } catch (err) {
-    throw new ConfigError("[ops/audit] invalid publicKey: expected an Ed25519 public key (PEM or KeyObject)", [
-      { path: "publicKey", message: "expected an Ed25519 public key" },
-    ], { cause: err });
+    throw new ConfigError(
+      "[ops/audit] invalid publicKey: expected an Ed25519 public key (PEM or KeyObject)",
+      [{ path: "publicKey", message: "expected an Ed25519 public key" }],
+      { cause: err },
+    );
   }
 }
 
@@ -111,7 +115,10 @@ function headLeaf(h: CheckpointHead): string {
 }
 
 /** The exact bytes signed: fixed field order; the heads are bound through the Merkle root. */
-export function checkpointSigningInput(p: Pick<CheckpointPayload, "v" | "seq" | "createdAt" | "keyId" | "root" | "prevSignature">, headCount: number): string {
+export function checkpointSigningInput(
+  p: Pick<CheckpointPayload, "v" | "seq" | "createdAt" | "keyId" | "root" | "prevSignature">,
+  headCount: number,
+): string {
   const base = `ops-audit-checkpoint/${p.v}\n${p.createdAt}\n${p.keyId}\n${p.root}\n${p.prevSignature ?? "-"}\n${headCount}`;
   return p.v === 1 ? base : `${base}\n${p.seq}`;
 }
@@ -165,14 +172,27 @@ export function checkpointProof(cp: SignedCheckpoint, tenantId: TenantKey): Chec
   const index = cp.payload.heads.findIndex((h) => h.tenantId === tenantId);
   if (index < 0) return null;
   const { v, seq, createdAt, keyId, root, prevSignature, heads } = cp.payload;
-  return { v, ...(seq !== undefined ? { seq } : {}), createdAt, keyId, root, prevSignature, headCount: heads.length, signature: cp.signature, head: heads[index]!, index, proof: merkleProof(heads.map(headLeaf), index) };
+  return {
+    v,
+    ...(seq !== undefined ? { seq } : {}),
+    createdAt,
+    keyId,
+    root,
+    prevSignature,
+    headCount: heads.length,
+    signature: cp.signature,
+    head: heads[index]!,
+    index,
+    proof: merkleProof(heads.map(headLeaf), index),
+  };
 }
 
 /** True when the proof leads to the signed root and the signature is valid. Never throws on bad data. */
 export function verifyCheckpointProof(p: CheckpointProof, publicKey: KeyInput): boolean {
   const key = publicKeyOf(publicKey);
   try {
-    if (!validVersion(p) || !Array.isArray(p.proof) || rootFromProof(headLeaf(p.head), p.index, p.headCount, p.proof) !== p.root) return false;
+    if (!validVersion(p) || !Array.isArray(p.proof) || rootFromProof(headLeaf(p.head), p.index, p.headCount, p.proof) !== p.root)
+      return false;
     return verify(null, Buffer.from(checkpointSigningInput(p, p.headCount), "utf8"), key, Buffer.from(p.signature, "base64"));
   } catch {
     return false;
@@ -191,7 +211,11 @@ function isProof(x: SignedCheckpoint | CheckpointProof): x is CheckpointProof {
  * The trusted positions that checkpoints (full, or proofs for one chain) give for one chain.
  * @throws IntegrityError when a signature or proof does not verify against `publicKey`.
  */
-export function checkpointAnchors(cps: ReadonlyArray<SignedCheckpoint | CheckpointProof>, tenantId: TenantKey, publicKey: KeyInput): ChainAnchor[] {
+export function checkpointAnchors(
+  cps: ReadonlyArray<SignedCheckpoint | CheckpointProof>,
+  tenantId: TenantKey,
+  publicKey: KeyInput,
+): ChainAnchor[] {
   const out: ChainAnchor[] = [];
   for (const cp of cps) {
     if (isProof(cp)) {
@@ -227,18 +251,45 @@ export interface CheckpointLogResult {
  * an auditor's file), the newest checkpoints dropped from the end of `cps` are found too: every
  * witness checkpoint must be in `cps`. Never throws on bad data. @throws ConfigError for a bad public key
  */
-export function verifyCheckpointLog(cps: readonly SignedCheckpoint[], publicKey: KeyInput, options: { witness?: readonly SignedCheckpoint[] } = {}): CheckpointLogResult {
+export function verifyCheckpointLog(
+  cps: readonly SignedCheckpoint[],
+  publicKey: KeyInput,
+  options: { witness?: readonly SignedCheckpoint[] } = {},
+): CheckpointLogResult {
   const key = publicKeyOf(publicKey);
   for (let i = 0; i < cps.length; i++) {
     const cp = cps[i]!;
-    if (!verifyCheckpoint(cp, key)) return { ok: false, checked: i, badIndex: i, kind: "signature", message: `checkpoint ${i} (${cp.payload?.createdAt ?? "?"}) has an invalid signature` };
+    if (!verifyCheckpoint(cp, key))
+      return {
+        ok: false,
+        checked: i,
+        badIndex: i,
+        kind: "signature",
+        message: `checkpoint ${i} (${cp.payload?.createdAt ?? "?"}) has an invalid signature`,
+      };
     const prev = cps[i - 1];
     if (prev && cp.payload.prevSignature !== prev.signature) {
-      const kind = cps.some((x, j) => j > i && x.signature === cp.payload.prevSignature) ? "reordered" : prev.payload.seq !== undefined && cp.payload.seq !== undefined && cp.payload.seq > prev.payload.seq + 1 ? "removed" : "inserted";
-      return { ok: false, checked: i, badIndex: i, kind, message: `checkpoint ${i} (${cp.payload.createdAt}) does not follow checkpoint ${i - 1}: one was removed, inserted or reordered` };
+      const kind = cps.some((x, j) => j > i && x.signature === cp.payload.prevSignature)
+        ? "reordered"
+        : prev.payload.seq !== undefined && cp.payload.seq !== undefined && cp.payload.seq > prev.payload.seq + 1
+          ? "removed"
+          : "inserted";
+      return {
+        ok: false,
+        checked: i,
+        badIndex: i,
+        kind,
+        message: `checkpoint ${i} (${cp.payload.createdAt}) does not follow checkpoint ${i - 1}: one was removed, inserted or reordered`,
+      };
     }
     if (prev && prev.payload.seq !== undefined && cp.payload.seq !== prev.payload.seq + 1)
-      return { ok: false, checked: i, badIndex: i, kind: "removed", message: `checkpoint ${i} is number ${cp.payload.seq ?? "?"} after number ${prev.payload.seq}: the log is not numbered without gaps` };
+      return {
+        ok: false,
+        checked: i,
+        badIndex: i,
+        kind: "removed",
+        message: `checkpoint ${i} is number ${cp.payload.seq ?? "?"} after number ${prev.payload.seq}: the log is not numbered without gaps`,
+      };
   }
   const last = cps[cps.length - 1];
   const lastSeq = last?.payload.seq;
@@ -248,8 +299,14 @@ export function verifyCheckpointLog(cps: readonly SignedCheckpoint[], publicKey:
       const w = options.witness[i]!;
       if (!verifyCheckpoint(w, key)) continue; // a forged witness line proves nothing
       if (!known.has(w.signature))
-        return { ok: false, checked: cps.length, badIndex: cps.length, kind: "dropped", ...(lastSeq !== undefined ? { lastSeq } : {}),
-          message: `checkpoint ${w.payload.seq ?? "?"} of ${w.payload.createdAt}, held by the witness, is missing from the log (which ends at ${lastSeq ?? cps.length}): the newest checkpoints were dropped` };
+        return {
+          ok: false,
+          checked: cps.length,
+          badIndex: cps.length,
+          kind: "dropped",
+          ...(lastSeq !== undefined ? { lastSeq } : {}),
+          message: `checkpoint ${w.payload.seq ?? "?"} of ${w.payload.createdAt}, held by the witness, is missing from the log (which ends at ${lastSeq ?? cps.length}): the newest checkpoints were dropped`,
+        };
       break; // the newest valid witness checkpoint is present; the links cover everything before it
     }
   }

@@ -48,7 +48,11 @@ export async function readCheckpointLog(source: string): Promise<SignedCheckpoin
 }
 
 /** Runs the CLI; returns the exit code. Exported for tests and embedding. */
-export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
   const args = [...argv];
   if (args.includes("--help") || args.includes("-h")) {
     out(`${USAGE}\n`);
@@ -75,7 +79,12 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   const files = positional.slice(1);
   const intFlag = (name: string) => (flags.has(name) ? Number(flags.get(name)) : undefined);
   const badInt = ["--from", "--to"].some((f) => flags.has(f) && !(Number.isSafeInteger(intFlag(f)) && intFlag(f)! >= 1));
-  if ((command !== "verify" && command !== "checkpoints") || files.length === 0 || badInt || (command === "checkpoints" && (!keyPath || files.length !== 1))) {
+  if (
+    (command !== "verify" && command !== "checkpoints") ||
+    files.length === 0 ||
+    badInt ||
+    (command === "checkpoints" && (!keyPath || files.length !== 1))
+  ) {
     err(`${USAGE}\n`);
     return 2;
   }
@@ -115,8 +124,12 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   if (command === "checkpoints") {
     const res = verifyCheckpointLog(checkpoints!, publicKey!, witness ? { witness } : {});
     if (json) out(`${JSON.stringify(res)}\n`);
-    else if (res.ok) out(`OK: ${res.checked} checkpoint(s), every signature valid, each one following the previous${res.lastSeq !== undefined ? ` (newest is number ${res.lastSeq})` : ""}\n`);
-    else out(`TAMPERED: ${res.kind ?? "checkpoints"}${res.badIndex !== undefined ? ` at checkpoint ${res.badIndex}` : ""}: ${res.message}\n`);
+    else if (res.ok)
+      out(
+        `OK: ${res.checked} checkpoint(s), every signature valid, each one following the previous${res.lastSeq !== undefined ? ` (newest is number ${res.lastSeq})` : ""}\n`,
+      );
+    else
+      out(`TAMPERED: ${res.kind ?? "checkpoints"}${res.badIndex !== undefined ? ` at checkpoint ${res.badIndex}` : ""}: ${res.message}\n`);
     return res.ok ? 0 : 1;
   }
   const expect = {
@@ -130,7 +143,18 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   for (const file of files) {
     try {
       const format = file.toLowerCase().endsWith(".csv") ? "csv" : "jsonl";
-      results.push({ file, res: await verifyExport(createReadStream(file), { format, expect, ...(macKeys ? { macKeys } : {}), ...(flags.has("--require-mac") ? { requireMac: true } : {}), ...(publicKey ? { publicKey } : {}), ...(checkpoints ? { checkpoints } : {}), ...(witness ? { witness } : {}) }) });
+      results.push({
+        file,
+        res: await verifyExport(createReadStream(file), {
+          format,
+          expect,
+          ...(macKeys ? { macKeys } : {}),
+          ...(flags.has("--require-mac") ? { requireMac: true } : {}),
+          ...(publicKey ? { publicKey } : {}),
+          ...(checkpoints ? { checkpoints } : {}),
+          ...(witness ? { witness } : {}),
+        }),
+      });
     } catch (e) {
       err(`ops-audit: ${(e as Error).message}\n`);
       return 2;
@@ -140,23 +164,33 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   const missing: string[] = [];
   if (flags.has("--all") && checkpoints && checkpoints.length > 0) {
     const present = new Set(results.map((r) => JSON.stringify(r.res.tenantId ?? null)));
-    for (const h of checkpoints[checkpoints.length - 1]!.payload.heads) if (!present.has(JSON.stringify(h.tenantId))) missing.push(JSON.stringify(h.tenantId));
+    for (const h of checkpoints[checkpoints.length - 1]!.payload.heads)
+      if (!present.has(JSON.stringify(h.tenantId))) missing.push(JSON.stringify(h.tenantId));
   }
-  if (json) out(`${JSON.stringify(results.length === 1 && !flags.has("--all") ? results[0]!.res : { results: results.map((r) => ({ file: r.file, ...r.res })), missingChains: missing })}\n`);
+  if (json)
+    out(
+      `${JSON.stringify(results.length === 1 && !flags.has("--all") ? results[0]!.res : { results: results.map((r) => ({ file: r.file, ...r.res })), missingChains: missing })}\n`,
+    );
   else {
     for (const { file, res } of results) {
       const prefix = results.length > 1 ? `${file}: ` : "";
       if (res.ok) {
         const span = res.firstSeq !== null ? ` (seq ${res.firstSeq}..${res.lastSeq})` : "";
-        out(`${prefix}OK: ${res.checked} entries verified${span}; ${res.chain ? "chain links checked" : "entry hashes checked (filtered export, links not checkable)"}; ${res.checkpointsVerified} signed checkpoint(s) verified, ${res.anchorsChecked} position(s) matched${res.trailerSigned ? "; signed trailer" : ""}\n`);
+        out(
+          `${prefix}OK: ${res.checked} entries verified${span}; ${res.chain ? "chain links checked" : "entry hashes checked (filtered export, links not checkable)"}; ${res.checkpointsVerified} signed checkpoint(s) verified, ${res.anchorsChecked} position(s) matched${res.trailerSigned ? "; signed trailer" : ""}\n`,
+        );
         if (!publicKey) out("warning: no --public-key given: a chain rewritten with recomputed hashes cannot be detected\n");
         if (res.macsChecked > 0) out(`${prefix}${res.macsChecked} entry MAC(s) verified\n`);
-        if (res.macsUnverifiable > 0) out(`warning: ${res.macsUnverifiable} keyed entries not checked: pass --mac-key <keyId>=<key-file>\n`);
+        if (res.macsUnverifiable > 0)
+          out(`warning: ${res.macsUnverifiable} keyed entries not checked: pass --mac-key <keyId>=<key-file>\n`);
       } else
         for (const p of res.problems)
-          out(`${prefix}TAMPERED: ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ""}${p.line !== undefined ? ` (line ${p.line})` : ""}${p.id ? ` (entry ${p.id})` : ""}: ${p.message}\n`);
+          out(
+            `${prefix}TAMPERED: ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ""}${p.line !== undefined ? ` (line ${p.line})` : ""}${p.id ? ` (entry ${p.id})` : ""}: ${p.message}\n`,
+          );
     }
-    for (const m of missing) out(`TAMPERED: removed: chain ${m} is named by the newest checkpoint but no export of it was given (the whole chain was deleted?)\n`);
+    for (const m of missing)
+      out(`TAMPERED: removed: chain ${m} is named by the newest checkpoint but no export of it was given (the whole chain was deleted?)\n`);
   }
   if (results.some((r) => r.res.problem?.kind === "format")) return 2;
   return results.every((r) => r.res.ok) && missing.length === 0 ? 0 : 1;

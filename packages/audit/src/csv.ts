@@ -2,9 +2,30 @@ import type { AuditRecord, JsonObject, SealedFields } from "@ops/core";
 
 /** Columns of the CSV export, in order. `meta` and `sealed` are JSON text. */
 export const CSV_COLUMNS = [
-  "seq", "id", "tenantId", "ts", "env", "action", "actorId", "actorType", "actorIp", "actorUserAgent",
-  "subjectId", "subjectType", "targetId", "targetType", "targetName", "outcome", "reason", "surface",
-  "requestId", "correlationId", "meta", "sealed", "prevHash", "hash",
+  "seq",
+  "id",
+  "tenantId",
+  "ts",
+  "env",
+  "action",
+  "actorId",
+  "actorType",
+  "actorIp",
+  "actorUserAgent",
+  "subjectId",
+  "subjectType",
+  "targetId",
+  "targetType",
+  "targetName",
+  "outcome",
+  "reason",
+  "surface",
+  "requestId",
+  "correlationId",
+  "meta",
+  "sealed",
+  "prevHash",
+  "hash",
 ] as const;
 
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -21,11 +42,36 @@ export function csvCell(v: string | number | null | undefined): string {
 }
 
 export function recordToCsvRow(r: AuditRecord): string {
-  return [
-    r.seq, r.id, r.tenantId, r.ts, r.env, r.action, r.actor.id, r.actor.type, r.actor.ip, r.actor.userAgent,
-    r.subject?.id, r.subject?.type, r.target?.id, r.target?.type, r.target?.name, r.outcome, r.reason, r.surface,
-    r.requestId, r.correlationId, JSON.stringify(r.meta ?? {}), r.sealed ? JSON.stringify(r.sealed) : null, r.prevHash, r.hash,
-  ].map(csvCell).join(",") + "\r\n";
+  return (
+    [
+      r.seq,
+      r.id,
+      r.tenantId,
+      r.ts,
+      r.env,
+      r.action,
+      r.actor.id,
+      r.actor.type,
+      r.actor.ip,
+      r.actor.userAgent,
+      r.subject?.id,
+      r.subject?.type,
+      r.target?.id,
+      r.target?.type,
+      r.target?.name,
+      r.outcome,
+      r.reason,
+      r.surface,
+      r.requestId,
+      r.correlationId,
+      JSON.stringify(r.meta ?? {}),
+      r.sealed ? JSON.stringify(r.sealed) : null,
+      r.prevHash,
+      r.hash,
+    ]
+      .map(csvCell)
+      .join(",") + "\r\n"
+  );
 }
 
 /** First cell of a CSV export's trailer row. */

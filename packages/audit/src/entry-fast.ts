@@ -50,7 +50,14 @@ export function fastParseEntry(input: unknown, metaIsJson: boolean): ParsedEntry
   const out: ParsedEntryInput = { action: i.action, outcome: (i.outcome as Outcome | undefined) ?? "success" };
   if (i.actor !== undefined) {
     const a = i.actor;
-    if (!isObj(a) || !str(a.id, 1, 256) || !(a.type === undefined || ACTOR_TYPES.has(a.type)) || !opt(a.ip, 0, 64) || !opt(a.userAgent, 0, 512)) return null;
+    if (
+      !isObj(a) ||
+      !str(a.id, 1, 256) ||
+      !(a.type === undefined || ACTOR_TYPES.has(a.type)) ||
+      !opt(a.ip, 0, 64) ||
+      !opt(a.userAgent, 0, 512)
+    )
+      return null;
     out.actor = { id: a.id, type: (a.type as ActorType | undefined) ?? "user" };
     if (a.ip !== undefined) out.actor.ip = a.ip as string;
     if (a.userAgent !== undefined) out.actor.userAgent = a.userAgent as string;

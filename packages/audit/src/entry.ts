@@ -204,8 +204,8 @@ export function makeAuditEntry<A extends string = AuditAction>(
   checkStorable(v);
   const env = v.env ?? options.defaultEnv;
   if (env === undefined)
-    throw new ValidationError("[ops/audit] invalid audit entry: env: expected an environment name such as \"prod\"", [
-      { path: "env", message: "expected an environment name such as \"prod\"" },
+    throw new ValidationError('[ops/audit] invalid audit entry: env: expected an environment name such as "prod"', [
+      { path: "env", message: 'expected an environment name such as "prod"' },
     ]);
   const when = v.ts ?? v.tsISO;
   const actor = v.actor ?? { id: v.actorUserId!, type: "user" as const };

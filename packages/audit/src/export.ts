@@ -96,7 +96,8 @@ async function plan(log: AuditLog<string>, input: ExportInput): Promise<Plan> {
   const from = Math.max(1, Math.floor(fromSeq ?? 1));
   const to = toSeq ?? (chain ? ((await store.head({ tenantId: q.tenantId }))?.seq ?? 0) : null);
   let prevHash = GENESIS_HASH;
-  if (chain && from > 1) prevHash = (await store.range({ tenantId: q.tenantId, fromSeq: from - 1, toSeq: from - 1, limit: 1 }))[0]?.hash ?? "";
+  if (chain && from > 1)
+    prevHash = (await store.range({ tenantId: q.tenantId, fromSeq: from - 1, toSeq: from - 1, limit: 1 }))[0]?.hash ?? "";
   const cps = (checkpoints ? [...checkpoints] : log.lastCheckpoint ? [log.lastCheckpoint] : [])
     .map((cp) => checkpointProof(cp, q.tenantId))
     .filter((p): p is CheckpointProof => p !== null);
@@ -154,7 +155,14 @@ export function exportJsonl(log: AuditLog<string>, input: ExportInput = {}): Rea
       last = r;
       yield `{"type":"entry","record":${JSON.stringify(r)}}\n`;
     }
-    const end: ExportTrailer = { type: "end", count, firstSeq: first, lastSeq: last ? Number(last.seq) : null, lastHash: last?.hash ?? null, headerDigest: sha256Hex(headerLine) };
+    const end: ExportTrailer = {
+      type: "end",
+      count,
+      firstSeq: first,
+      lastSeq: last ? Number(last.seq) : null,
+      lastHash: last?.hash ?? null,
+      headerDigest: sha256Hex(headerLine),
+    };
     const signed = log.signExport?.(exportTrailerSigningInput(end));
     yield `${JSON.stringify(signed ? { ...end, ...signed } : end)}\n`;
   }
@@ -183,8 +191,17 @@ export function exportCsv(log: AuditLog<string>, input: ExportInput = {}): Reada
     }
     const h = p.header;
     const end: CsvTrailer = {
-      type: "csv-end", tenantId: h.tenantId, chain: h.chain, fromSeq: h.fromSeq, toSeq: h.toSeq, prevHash: h.prevHash,
-      count, firstSeq: first, lastSeq: last ? Number(last.seq) : null, lastHash: last?.hash ?? null, checkpoints: h.checkpoints,
+      type: "csv-end",
+      tenantId: h.tenantId,
+      chain: h.chain,
+      fromSeq: h.fromSeq,
+      toSeq: h.toSeq,
+      prevHash: h.prevHash,
+      count,
+      firstSeq: first,
+      lastSeq: last ? Number(last.seq) : null,
+      lastHash: last?.hash ?? null,
+      checkpoints: h.checkpoints,
     };
     const signed = log.signExport?.(exportTrailerSigningInput(end));
     yield csvTrailerRow(signed ? { ...end, ...signed } : end);

@@ -197,14 +197,22 @@ export class GroupCommitQueue {
   /** Seals a batch; on failure its entries are failed and null is returned. */
   private async seal(tenantId: TenantKey, batch: Pending[]): Promise<ChainableEntry[] | null> {
     try {
-      return await this.pipeline.seal(tenantId, batch.map((p) => p.entry));
+      return await this.pipeline.seal(
+        tenantId,
+        batch.map((p) => p.entry),
+      );
     } catch (err) {
       this.fail(batch, err);
       return null;
     }
   }
 
-  private async commitBatch(tenantId: TenantKey, batch: Pending[], entries: ChainableEntry[], prechained: AuditRecord[] | null): Promise<void> {
+  private async commitBatch(
+    tenantId: TenantKey,
+    batch: Pending[],
+    entries: ChainableEntry[],
+    prechained: AuditRecord[] | null,
+  ): Promise<void> {
     try {
       const records = await this.pipeline.commit(tenantId, entries, prechained);
       batch.forEach((p, i) => p.resolve?.(records[i]!));

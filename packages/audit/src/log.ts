@@ -26,7 +26,17 @@ import {
 } from "@ops/core";
 import { isUniversalAuditAction, type AuditAction, type AuditActionSet } from "./actions.js";
 import { ChainWriter, chainOn, type ChainableEntry } from "./chain-writer.js";
-import { checkpointAnchors, checkpointKeyId, privateKeyOf, publicKeyOf, signCheckpoint, verifyCheckpoint, type CheckpointHead, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
+import {
+  checkpointAnchors,
+  checkpointKeyId,
+  privateKeyOf,
+  publicKeyOf,
+  signCheckpoint,
+  verifyCheckpoint,
+  type CheckpointHead,
+  type KeyInput,
+  type SignedCheckpoint,
+} from "./checkpoint.js";
 import { DEFAULT_MAX_META_BYTES, makeAuditEntry, type AuditEntry, type AuditEntryInput } from "./entry.js";
 import { GroupCommitQueue, type BufferOptions, type CommitPipeline } from "./group-commit.js";
 import { auditMetaSafe, redactedSizeAtLeast, redactString, type RedactOptions } from "./redact.js";
@@ -128,7 +138,13 @@ export interface AuditLog<A extends string = never> extends AuditSink {
    * the chain still verifies) and records SUBJECT_FORGOTTEN with the report, free of their data.
    * @throws ValidationError
    */
-  forgetSubject(input: { tenantId?: TenantKey; subjectId: string; actor: ActorRef; reason?: string; identifiers?: readonly string[] }): Promise<ForgetReport>;
+  forgetSubject(input: {
+    tenantId?: TenantKey;
+    subjectId: string;
+    actor: ActorRef;
+    reason?: string;
+    identifiers?: readonly string[];
+  }): Promise<ForgetReport>;
   /** Signs an export trailer with the checkpoint key, when the log has one (used by exports). @internal */
   signExport?(input: string): { keyId: string; signature: string } | null;
   /** Records the read as an AUDIT_EXPORT entry (used by exports). @internal */
@@ -154,7 +170,11 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   const hasher = options.mac ? macHasher(options.mac) : computeAuditHash;
   const macKeys = macKeyMap([...(options.mac ? [options.mac] : []), ...(options.macKeys ?? [])]);
   const writer = new ChainWriter(store, options.maxAttempts ?? 50, hasher);
-  const publicKey = options.publicKey ? publicKeyOf(options.publicKey) : options.checkpoints ? publicKeyOf(privateKeyOf(options.checkpoints.privateKey)) : null;
+  const publicKey = options.publicKey
+    ? publicKeyOf(options.publicKey)
+    : options.checkpoints
+      ? publicKeyOf(privateKeyOf(options.checkpoints.privateKey))
+      : null;
   let closed = false;
   let lastCheckpoint: SignedCheckpoint | null = null;
 
@@ -200,7 +220,10 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
   };
 
   const checkpoint = async (): Promise<SignedCheckpoint> => {
-    if (!options.checkpoints) throw new ValidationError("[ops/audit] checkpoint: no checkpoints option (privateKey and sinks) was given", [{ path: "checkpoints", message: "required" }]);
+    if (!options.checkpoints)
+      throw new ValidationError("[ops/audit] checkpoint: no checkpoints option (privateKey and sinks) was given", [
+        { path: "checkpoints", message: "required" },
+      ]);
     await queue.flush();
     const heads: CheckpointHead[] = [];
     let cursor: string | null = null;
@@ -258,10 +281,19 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
     },
     async verify(input) {
       parseInput(VerifyInputSchema, input, { pkg: "audit", what: "verify input" });
-      const anchors = input.checkpoints && input.checkpoints.length > 0
-        ? checkpointAnchors(input.checkpoints, input.tenantId, publicKey ?? missingPublicKey())
-        : [];
-      return verifyStoreChain({ store, tenantId: input.tenantId, anchors, macKeys, requireMac: false, ...(input.from !== undefined ? { from: input.from } : {}), ...(input.to !== undefined ? { to: input.to } : {}) });
+      const anchors =
+        input.checkpoints && input.checkpoints.length > 0
+          ? checkpointAnchors(input.checkpoints, input.tenantId, publicKey ?? missingPublicKey())
+          : [];
+      return verifyStoreChain({
+        store,
+        tenantId: input.tenantId,
+        anchors,
+        macKeys,
+        requireMac: false,
+        ...(input.from !== undefined ? { from: input.from } : {}),
+        ...(input.to !== undefined ? { to: input.to } : {}),
+      });
     },
     async verifyAll(input = {}) {
       const out: VerifyResult[] = [];
@@ -293,9 +325,13 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
     async forgetSubject(input) {
       const subjectId = input.subjectId;
       if (typeof subjectId !== "string" || subjectId.length === 0 || subjectId.length > 256)
-        throw new ValidationError("[ops/audit] invalid forgetSubject input: subjectId: expected a non-empty string", [{ path: "subjectId", message: "expected a non-empty string" }]);
+        throw new ValidationError("[ops/audit] invalid forgetSubject input: subjectId: expected a non-empty string", [
+          { path: "subjectId", message: "expected a non-empty string" },
+        ]);
       if (!options.keys)
-        throw new ValidationError("[ops/audit] forgetSubject: no keys option (SubjectKeyStore) was given, nothing is sealed", [{ path: "keys", message: "required" }]);
+        throw new ValidationError("[ops/audit] forgetSubject: no keys option (SubjectKeyStore) was given, nothing is sealed", [
+          { path: "keys", message: "required" },
+        ]);
       const tenantId = parseInput(TenantIdSchema.nullable(), input.tenantId ?? null, { pkg: "audit", what: "forgetSubject tenantId" });
       const actor = parseInput(ActorRefSchema, input.actor, { pkg: "audit", what: "forgetSubject actor" });
       const extra = parseInput(IdentifiersSchema, input.identifiers ?? [], { pkg: "audit", what: "forgetSubject identifiers" });
@@ -306,7 +342,11 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       const pseudonym = `forgotten_${randomUUID().replace(/-/g, "").slice(0, 20)}`;
       const forget = { tenantId, subjectId, identifiers, pseudonym };
       const elsewhere = async (name: string, s: { forgetSubject?: (i: typeof forget) => Promise<{ records: number }> } | undefined) =>
-        !s ? null : typeof s.forgetSubject === "function" ? { store: name, records: (await s.forgetSubject(forget)).records } : { store: name, records: 0, unsupported: true };
+        !s
+          ? null
+          : typeof s.forgetSubject === "function"
+            ? { store: name, records: (await s.forgetSubject(forget)).records }
+            : { store: name, records: 0, unsupported: true };
       const others = [
         await elsewhere("authEvents", options.erasure?.authEvents),
         await elsewhere("incidents", options.erasure?.incidents),
@@ -320,14 +360,23 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
       };
       // The entry says who asked and what was erased where, never what the person's data was:
       // the reason is scrubbed of every identifier found, then redacted like any free text.
-      const reason = input.reason ? scrubText(input.reason, identifiers.map((text) => ({ text, replacement: ERASED })).sort((a, b) => b.text.length - a.text.length)) : undefined;
+      const reason = input.reason
+        ? scrubText(
+            input.reason,
+            identifiers.map((text) => ({ text, replacement: ERASED })).sort((a, b) => b.text.length - a.text.length),
+          )
+        : undefined;
       await append({
         action: "SUBJECT_FORGOTTEN",
         actor,
         tenantId,
         target: { id: subjectId, type: "subject" },
         ...(reason ? { reason } : {}),
-        meta: { keysDestroyed, pseudonym, erased: report.erased.map((e) => ({ store: e.store, records: e.records, ...(e.unsupported ? { unsupported: true } : {}) })) },
+        meta: {
+          keysDestroyed,
+          pseudonym,
+          erased: report.erased.map((e) => ({ store: e.store, records: e.records, ...(e.unsupported ? { unsupported: true } : {}) })),
+        },
       });
       return report;
     },
@@ -368,9 +417,10 @@ function redactInput(input: AuditEntryInput<string>, options: RedactOptions, max
   if (input.meta !== undefined) {
     const atLeast = redactedSizeAtLeast(input.meta, maxMetaBytes, options);
     if (atLeast > maxMetaBytes)
-      throw new ValidationError(`[ops/audit] invalid audit entry: meta: expected at most ${maxMetaBytes} bytes of JSON, got more than ${maxMetaBytes}`, [
-        { path: "meta", message: `expected at most ${maxMetaBytes} bytes of JSON` },
-      ]);
+      throw new ValidationError(
+        `[ops/audit] invalid audit entry: meta: expected at most ${maxMetaBytes} bytes of JSON, got more than ${maxMetaBytes}`,
+        [{ path: "meta", message: `expected at most ${maxMetaBytes} bytes of JSON` }],
+      );
     out.meta = auditMetaSafe(input.meta, options);
   }
   // Free text is short (zod caps it at 1 KiB or less); non-strings are left for validation to refuse.
@@ -380,8 +430,10 @@ function redactInput(input: AuditEntryInput<string>, options: RedactOptions, max
     return r.length > max ? r.slice(0, max) : r;
   };
   if (input.reason !== undefined) out.reason = text(input.reason, 1024);
-  if (input.actor && typeof input.actor === "object" && input.actor.userAgent !== undefined) out.actor = { ...input.actor, userAgent: text(input.actor.userAgent, 512) };
-  if (input.target && typeof input.target === "object" && input.target.name !== undefined) out.target = { ...input.target, name: text(input.target.name, 256) };
+  if (input.actor && typeof input.actor === "object" && input.actor.userAgent !== undefined)
+    out.actor = { ...input.actor, userAgent: text(input.actor.userAgent, 512) };
+  if (input.target && typeof input.target === "object" && input.target.name !== undefined)
+    out.target = { ...input.target, name: text(input.target.name, 256) };
   return out;
 }
 
@@ -401,7 +453,12 @@ async function latestPublished(options: CheckpointOptions): Promise<SignedCheckp
 const IdentifiersSchema = z.array(z.string().min(1).max(1024)).max(1000);
 
 /** The strings in the person's own sealed fields (name, e-mail, phone, IP, user agent...), and how many entries hold them. */
-async function subjectIdentifiers(store: AuditStore, keys: SubjectKeyStore, tenantId: TenantKey, subjectId: string): Promise<{ identifiers: string[]; entries: number; fields: Set<string> }> {
+async function subjectIdentifiers(
+  store: AuditStore,
+  keys: SubjectKeyStore,
+  tenantId: TenantKey,
+  subjectId: string,
+): Promise<{ identifiers: string[]; entries: number; fields: Set<string> }> {
   const identifiers = new Set<string>();
   const fields = new Set<string>();
   let entries = 0;
@@ -437,12 +494,15 @@ async function subjectIdentifiers(store: AuditStore, keys: SubjectKeyStore, tena
 
 function pathValue(view: object, path: string): unknown {
   let v: unknown = view;
-  for (const p of path.split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[p.replace(/%2E/g, ".").replace(/%25/g, "%")] : undefined;
+  for (const p of path.split("."))
+    v = v && typeof v === "object" ? (v as Record<string, unknown>)[p.replace(/%2E/g, ".").replace(/%25/g, "%")] : undefined;
   return v;
 }
 
 function missingPublicKey(): never {
-  throw new ValidationError("[ops/audit] verify with checkpoints needs publicKey (or checkpoints.privateKey) in createAuditLog", [{ path: "publicKey", message: "required" }]);
+  throw new ValidationError("[ops/audit] verify with checkpoints needs publicKey (or checkpoints.privateKey) in createAuditLog", [
+    { path: "publicKey", message: "required" },
+  ]);
 }
 
 /** Decrypts sealed fields, fetching each key once per call. */

@@ -24,10 +24,14 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 /** @throws ConfigError when the key id or key is unusable. */
 export function checkMacKey(k: MacKey, path = "mac"): Buffer {
   if (!k || typeof k !== "object" || typeof k.keyId !== "string" || !KEY_ID.test(k.keyId))
-    throw new ConfigError(`[ops/audit] invalid ${path}.keyId: expected 1-32 of A-Z a-z 0-9 _ -`, [{ path: `${path}.keyId`, message: "expected 1-32 of A-Z a-z 0-9 _ -" }]);
+    throw new ConfigError(`[ops/audit] invalid ${path}.keyId: expected 1-32 of A-Z a-z 0-9 _ -`, [
+      { path: `${path}.keyId`, message: "expected 1-32 of A-Z a-z 0-9 _ -" },
+    ]);
   const key = typeof k.key === "string" ? Buffer.from(k.key, "utf8") : k.key instanceof Uint8Array ? Buffer.from(k.key) : null;
   if (!key || key.length < 32)
-    throw new ConfigError(`[ops/audit] invalid ${path}.key: expected at least 32 bytes`, [{ path: `${path}.key`, message: "expected at least 32 bytes" }]);
+    throw new ConfigError(`[ops/audit] invalid ${path}.key: expected at least 32 bytes`, [
+      { path: `${path}.key`, message: "expected at least 32 bytes" },
+    ]);
   return key;
 }
 
@@ -46,7 +50,10 @@ export function isKeyedHash(hash: string): boolean {
  * Checks an entry's own hash. Plain hashes are recomputed; keyed ones need their key in `keys`
  * (by id): `"unverifiable"` when it is missing.
  */
-export function checkEntryHash(r: HashedFields & { hash: string }, keys: ReadonlyMap<string, Buffer> | null): "ok" | "bad" | "unverifiable" {
+export function checkEntryHash(
+  r: HashedFields & { hash: string },
+  keys: ReadonlyMap<string, Buffer> | null,
+): "ok" | "bad" | "unverifiable" {
   if (!isKeyedHash(r.hash)) return computeAuditHash(r) === r.hash ? "ok" : "bad";
   const colon = r.hash.indexOf(":", PREFIX.length);
   const keyId = colon < 0 ? "" : r.hash.slice(PREFIX.length, colon);

@@ -3,9 +3,12 @@ import { ConfigError, EnvironmentSchema, issuesFromZod } from "@ops/core";
 
 const fn = (what: string) => z.custom<(...a: never[]) => unknown>((v) => typeof v === "function", { message: `expected ${what}` });
 const hasMethods = (...names: string[]) =>
-  z.custom<object>((v) => typeof v === "object" && v !== null && names.every((n) => typeof (v as Record<string, unknown>)[n] === "function"), {
-    message: `expected an object with ${names.join(", ")}`,
-  });
+  z.custom<object>(
+    (v) => typeof v === "object" && v !== null && names.every((n) => typeof (v as Record<string, unknown>)[n] === "function"),
+    {
+      message: `expected an object with ${names.join(", ")}`,
+    },
+  );
 
 const OptionsSchema = z.object({
   store: hasMethods("append", "head", "range", "query", "chains"),
@@ -27,7 +30,15 @@ const OptionsSchema = z.object({
   maxAttempts: z.number().int().min(1, "expected a positive integer").optional(),
   keys: hasMethods("getOrCreate", "get", "destroy").optional(),
   personalFields: z
-    .array(z.string().max(512).regex(/^(actor\.(ip|userAgent)|reason|target\.name|subject\.type|meta(\.(?!\*\*)[^.]+)*\.\*\*\.[^.*]+|meta(\.(?!\*\*)[^.]+)+)$/, "expected actor.ip, actor.userAgent, reason, target.name, subject.type, meta.<key>[.<key>...] or meta.**.<key>"))
+    .array(
+      z
+        .string()
+        .max(512)
+        .regex(
+          /^(actor\.(ip|userAgent)|reason|target\.name|subject\.type|meta(\.(?!\*\*)[^.]+)*\.\*\*\.[^.*]+|meta(\.(?!\*\*)[^.]+)+)$/,
+          "expected actor.ip, actor.userAgent, reason, target.name, subject.type, meta.<key>[.<key>...] or meta.**.<key>",
+        ),
+    )
     .optional(),
   checkpoints: z
     .object({
@@ -48,5 +59,8 @@ export function checkLogOptions(options: unknown): void {
   const result = OptionsSchema.safeParse(options);
   if (result.success) return;
   const issues = issuesFromZod(result.error);
-  throw new ConfigError(`[ops/audit] invalid createAuditLog options: ${issues.map((i) => `${i.path || "(options)"}: ${i.message}`).join("; ")}`, issues);
+  throw new ConfigError(
+    `[ops/audit] invalid createAuditLog options: ${issues.map((i) => `${i.path || "(options)"}: ${i.message}`).join("; ")}`,
+    issues,
+  );
 }

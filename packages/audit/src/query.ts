@@ -1,5 +1,14 @@
 import * as z from "zod";
-import { AuditActionSchema, IsoDateTimeSchema, OutcomeSchema, TenantIdSchema, parseInput, type AuditQuery, type Outcome, type TenantKey } from "@ops/core";
+import {
+  AuditActionSchema,
+  IsoDateTimeSchema,
+  OutcomeSchema,
+  TenantIdSchema,
+  parseInput,
+  type AuditQuery,
+  type Outcome,
+  type TenantKey,
+} from "@ops/core";
 
 const QuerySchema = z.object({
   tenantId: TenantIdSchema.nullable().default(null),
@@ -62,6 +71,15 @@ export function parseQuery(input: AuditQueryInput): AuditQuery {
 
 /** True when the filters select a whole contiguous stretch of the chain (an export that verifies link by link). */
 export function isChainSlice(q: AuditQuery): boolean {
-  return q.actorId === undefined && q.subjectId === undefined && q.targetId === undefined && q.actions === undefined &&
-    q.outcome === undefined && q.correlationId === undefined && q.from === undefined && q.to === undefined && q.order !== "desc";
+  return (
+    q.actorId === undefined &&
+    q.subjectId === undefined &&
+    q.targetId === undefined &&
+    q.actions === undefined &&
+    q.outcome === undefined &&
+    q.correlationId === undefined &&
+    q.from === undefined &&
+    q.to === undefined &&
+    q.order !== "desc"
+  );
 }

@@ -5,14 +5,51 @@
 // input whatever it holds. They reproduce the matches of the patterns documented in redact.ts.
 
 const enum C {
-  Tab = 9, Lf = 10, Cr = 13, Space = 32, Hash = 35, Percent = 37, Amp = 38, Plus = 43, Dash = 45, Dot = 46, Slash = 47,
-  D0 = 48, D9 = 57, Colon = 58, Semi = 59, Eq = 61, Question = 63, At = 64, A = 65, Z = 90, LBracket = 91, RBracket = 93,
-  Under = 95, a = 97, z = 122, Tilde = 126,
+  Tab = 9,
+  Lf = 10,
+  Cr = 13,
+  Space = 32,
+  Hash = 35,
+  Percent = 37,
+  Amp = 38,
+  Plus = 43,
+  Dash = 45,
+  Dot = 46,
+  Slash = 47,
+  D0 = 48,
+  D9 = 57,
+  Colon = 58,
+  Semi = 59,
+  Eq = 61,
+  Question = 63,
+  At = 64,
+  A = 65,
+  Z = 90,
+  LBracket = 91,
+  RBracket = 93,
+  Under = 95,
+  a = 97,
+  z = 122,
+  Tilde = 126,
 }
 
 // Character classes as bits of a 128-entry table (every class but the negated ones is ASCII only).
-const DIGIT = 1, ALPHA = 2, WORD = 4, B64U = 8, CRED = 16, SCHEME = 32, LOCAL = 64, DOMAIN = 128, PNAME = 256, UPPER = 512, SPACE = 1024,
-  NOT_USER = 2048, NOT_PASS = 4096, NOT_VALUE = 8192, PSEP = 16384, DASH = 32768;
+const DIGIT = 1,
+  ALPHA = 2,
+  WORD = 4,
+  B64U = 8,
+  CRED = 16,
+  SCHEME = 32,
+  LOCAL = 64,
+  DOMAIN = 128,
+  PNAME = 256,
+  UPPER = 512,
+  SPACE = 1024,
+  NOT_USER = 2048,
+  NOT_PASS = 4096,
+  NOT_VALUE = 8192,
+  PSEP = 16384,
+  DASH = 32768;
 const T = new Uint16Array(128);
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c);
@@ -39,7 +76,17 @@ for (let c = 0; c < 128; c++) {
 
 /** Non-ASCII `\s`. */
 function isWideSpace(c: number): boolean {
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 function is(c: number, cls: number): boolean {
   return c < 128 && (T[c]! & cls) !== 0;
@@ -175,7 +222,9 @@ interface Prefix {
 const ALNUM = DIGIT | ALPHA;
 const ALNUM_DASH = DIGIT | ALPHA | DASH;
 const PROVIDER_PREFIXES: Prefix[] = [
-  ...["sk", "rk", "pk"].flatMap((p) => ["live", "test"].map((m) => ({ text: `${p}_${m}_`, caseSensitive: true as const, body: ALNUM, min: 10 }))),
+  ...["sk", "rk", "pk"].flatMap((p) =>
+    ["live", "test"].map((m) => ({ text: `${p}_${m}_`, caseSensitive: true as const, body: ALNUM, min: 10 })),
+  ),
   ..."pousr".split("").map((x) => ({ text: `gh${x}_`, caseSensitive: true as const, body: ALNUM, min: 20 })),
   { text: "AKIA", caseSensitive: true, body: UPPER | DIGIT, min: 16, exact: true },
   ..."abpors".split("").map((x) => ({ text: `xox${x}-`, caseSensitive: true as const, body: ALNUM_DASH, min: 10 })),
@@ -220,7 +269,6 @@ export function maskProviderKeys(s: string, mask: string): string {
   return e.done();
 }
 
-
 /** `(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://[^\s:/?#@]{0,256}):([^\s/?#@]{1,1024})@` (case-insensitive), keeping the user. */
 export function maskUrlPasswords(s: string, mask: string): string {
   const e = new Edits(s);
@@ -247,7 +295,6 @@ export function maskUrlPasswords(s: string, mask: string): string {
   }
   return e.done();
 }
-
 
 /** `(^|[?&#;\s])([A-Za-z0-9_.\[\]-]{1,100})=([^&#;\s]+)`: masks the value when `secret(name)`. */
 export function maskSecretParams(s: string, mask: string, secret: (name: string) => boolean): string {

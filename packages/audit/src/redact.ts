@@ -18,8 +18,46 @@ export interface RedactOptions {
 }
 
 // Compared against the key lower-cased with "-", "_", "." and spaces removed.
-const SECRET_PARTS = ["password", "passwd", "passphrase", "secret", "token", "authorization", "cookie", "apikey", "privatekey", "credential", "signature", "sessionid", "clientsecret", "accesskey", "otp", "mfacode"];
-const SECRET_EXACT = new Set(["pwd", "pass", "auth", "ssn", "cvv", "cvc", "pin", "pan", "iban", "cardnumber", "creditcard", "card", "jwt", "bearer", "session", "sid", "dob", "dateofbirth", "socialsecuritynumber", "taxid"]);
+const SECRET_PARTS = [
+  "password",
+  "passwd",
+  "passphrase",
+  "secret",
+  "token",
+  "authorization",
+  "cookie",
+  "apikey",
+  "privatekey",
+  "credential",
+  "signature",
+  "sessionid",
+  "clientsecret",
+  "accesskey",
+  "otp",
+  "mfacode",
+];
+const SECRET_EXACT = new Set([
+  "pwd",
+  "pass",
+  "auth",
+  "ssn",
+  "cvv",
+  "cvc",
+  "pin",
+  "pan",
+  "iban",
+  "cardnumber",
+  "creditcard",
+  "card",
+  "jwt",
+  "bearer",
+  "session",
+  "sid",
+  "dob",
+  "dateofbirth",
+  "socialsecuritynumber",
+  "taxid",
+]);
 
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
@@ -203,11 +241,13 @@ function put(out: JsonObject, rawKey: string, x: unknown, depth: number, ctx: Wa
   ctx.chars += rawKey.length;
   const k = UNSTORABLE.test(rawKey) ? rawKey.replace(UNSTORABLE_ALL, "\ufffd") : rawKey;
   let r: JsonValue | undefined;
-  if (!matches(ctx.options.allowKeys, k) && (matches(ctx.options.denyKeys, k) || isSecretKey(k))) r = x === undefined ? undefined : REDACTED;
+  if (!matches(ctx.options.allowKeys, k) && (matches(ctx.options.denyKeys, k) || isSecretKey(k)))
+    r = x === undefined ? undefined : REDACTED;
   else r = visit(x, depth + 1, ctx);
   if (r === undefined) return;
   // `out.__proto__ = v` would set the prototype; a defined property keeps the key as data.
-  if (k === "__proto__" || k === "constructor" || k === "prototype") Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
+  if (k === "__proto__" || k === "constructor" || k === "prototype")
+    Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
   else out[k] = r;
 }
 
@@ -238,7 +278,16 @@ export function redactedSizeAtLeast(meta: unknown, limit: number, options: Redac
       return;
     }
     size += 2;
-    if (depth >= maxDepth || stack.includes(v) || v instanceof Date || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Error || v instanceof Map) return;
+    if (
+      depth >= maxDepth ||
+      stack.includes(v) ||
+      v instanceof Date ||
+      ArrayBuffer.isView(v) ||
+      v instanceof ArrayBuffer ||
+      v instanceof Error ||
+      v instanceof Map
+    )
+      return;
     stack.push(v);
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length && size <= limit; i++) walk(v[i], depth + 1);

@@ -124,7 +124,13 @@ export async function sealEntry(input: {
   return { entry: copy, sealed };
 }
 
-async function subjectKey(keys: SubjectKeyStore, cache: Map<string, SubjectKey>, tenantId: TenantKey, subjectId: string, nowIso: string): Promise<SubjectKey> {
+async function subjectKey(
+  keys: SubjectKeyStore,
+  cache: Map<string, SubjectKey>,
+  tenantId: TenantKey,
+  subjectId: string,
+  nowIso: string,
+): Promise<SubjectKey> {
   const cacheKey = `${tenantId ?? ""}\u0000${subjectId}`;
   const hit = cache.get(cacheKey);
   if (hit) return hit;
@@ -148,7 +154,9 @@ function open(part: SealedFields, key: SubjectKey | null, id: string): JsonObjec
     const decipher = createDecipheriv("aes-256-gcm", key.key, Buffer.from(part.iv, "base64"));
     decipher.setAAD(Buffer.from(id, "utf8"));
     decipher.setAuthTag(data.subarray(data.length - 16));
-    return JSON.parse(Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString("utf8")) as JsonObject;
+    return JSON.parse(
+      Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString("utf8"),
+    ) as JsonObject;
   } catch {
     return null;
   }
@@ -169,7 +177,8 @@ export function unsealRecord(record: AuditRecord, keys: SubjectKey | null | ((ke
     for (const path of part.fields) {
       const at = locate(view, path);
       if (at) at.obj[at.key] = values ? values[path] : ERASED;
-      else if (path.startsWith("target.") && view.target) view.target = { ...view.target, [path.slice(7)]: values ? values[path] : ERASED } as never;
+      else if (path.startsWith("target.") && view.target)
+        view.target = { ...view.target, [path.slice(7)]: values ? values[path] : ERASED } as never;
     }
   }
   return view;

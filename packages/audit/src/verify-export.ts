@@ -2,7 +2,15 @@ import { verify as verifySignature } from "node:crypto";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import type { AuditRecord, TenantKey } from "@ops/core";
-import { checkpointAnchors, checkpointKeyId, publicKeyOf, verifyCheckpointLog, type CheckpointProof, type KeyInput, type SignedCheckpoint } from "./checkpoint.js";
+import {
+  checkpointAnchors,
+  checkpointKeyId,
+  publicKeyOf,
+  verifyCheckpointLog,
+  type CheckpointProof,
+  type KeyInput,
+  type SignedCheckpoint,
+} from "./checkpoint.js";
 import { CSV_COLUMNS, CSV_TRAILER_MARK, csvRowToRecord, parseCsv } from "./csv.js";
 import { sha256Hex } from "./encoding.js";
 import { checkEntryHash, macKeyMap, type MacKey } from "./mac.js";
@@ -88,7 +96,10 @@ const PAGE = 512;
  * which keeps one hash per entry). Never throws for bad content; it reports it.
  * @throws ConfigError for a public key that is not Ed25519
  */
-export async function verifyExport(input: Readable | AsyncIterable<string | Buffer>, options: VerifyExportOptions = {}): Promise<ExportVerifyResult> {
+export async function verifyExport(
+  input: Readable | AsyncIterable<string | Buffer>,
+  options: VerifyExportOptions = {},
+): Promise<ExportVerifyResult> {
   const ctx = new Context(options);
   return options.format === "csv" ? verifyCsv(input, ctx) : verifyJsonl(input, ctx);
 }
@@ -104,7 +115,12 @@ class Context {
     this.macKeys = macKeyMap(options.macKeys);
     if (this.key && options.checkpoints) {
       const log = verifyCheckpointLog(options.checkpoints, this.key, options.witness ? { witness: options.witness } : {});
-      if (!log.ok) this.add({ kind: "checkpoints", ...(log.badIndex !== undefined ? { line: log.badIndex + 1 } : {}), message: `published checkpoint log: ${log.message ?? "invalid"}` });
+      if (!log.ok)
+        this.add({
+          kind: "checkpoints",
+          ...(log.badIndex !== undefined ? { line: log.badIndex + 1 } : {}),
+          message: `published checkpoint log: ${log.message ?? "invalid"}`,
+        });
       const anchors = new Map<TenantKey, ChainAnchor[]>();
       const n = log.ok ? options.checkpoints.length : (log.badIndex ?? 0);
       for (let i = 0; i < n; i++)
@@ -135,20 +151,41 @@ class Context {
   }
 
   /** The description checks (JSONL header / CSV trailer) against what the auditor expects and the anchors. */
-  checkDescription(d: { tenantId: TenantKey; chain: boolean; fromSeq: number; toSeq: number | null }, newest: ChainAnchor | null, where: string): void {
+  checkDescription(
+    d: { tenantId: TenantKey; chain: boolean; fromSeq: number; toSeq: number | null },
+    newest: ChainAnchor | null,
+    where: string,
+  ): void {
     const exp = this.options.expect ?? {};
     if (exp.tenantId !== undefined && d.tenantId !== exp.tenantId)
-      this.add({ kind: "header", message: `${where} names tenant ${JSON.stringify(d.tenantId)}, expected ${JSON.stringify(exp.tenantId)}` });
+      this.add({
+        kind: "header",
+        message: `${where} names tenant ${JSON.stringify(d.tenantId)}, expected ${JSON.stringify(exp.tenantId)}`,
+      });
     if (!this.key && exp.fromSeq === undefined && exp.toSeq === undefined && exp.filtered === undefined) return;
-    if (!Number.isSafeInteger(d.fromSeq) || (d.toSeq !== null && !Number.isSafeInteger(d.toSeq))) this.add({ kind: "header", message: `${where} has a malformed fromSeq or toSeq` });
+    if (!Number.isSafeInteger(d.fromSeq) || (d.toSeq !== null && !Number.isSafeInteger(d.toSeq)))
+      this.add({ kind: "header", message: `${where} has a malformed fromSeq or toSeq` });
     if (d.chain !== true && exp.filtered !== true)
-      this.add({ kind: "header", message: `${where} says the export is filtered (chain: ${JSON.stringify(d.chain)}); links cannot be checked, so it cannot prove nothing was removed (pass expect.filtered / --filtered to accept one)` });
+      this.add({
+        kind: "header",
+        message: `${where} says the export is filtered (chain: ${JSON.stringify(d.chain)}); links cannot be checked, so it cannot prove nothing was removed (pass expect.filtered / --filtered to accept one)`,
+      });
     if (d.chain === true || exp.filtered !== true) {
       const from = exp.fromSeq ?? 1;
-      if (d.fromSeq !== from) this.add({ kind: d.fromSeq > from ? "removed" : "header", seq: from, message: `${where} starts at seq ${d.fromSeq}, expected ${from}: entries at the head were cut` });
-      if (exp.toSeq !== undefined && d.toSeq !== exp.toSeq) this.add({ kind: "truncated", seq: exp.toSeq, message: `${where} ends at seq ${d.toSeq}, expected ${exp.toSeq}` });
+      if (d.fromSeq !== from)
+        this.add({
+          kind: d.fromSeq > from ? "removed" : "header",
+          seq: from,
+          message: `${where} starts at seq ${d.fromSeq}, expected ${from}: entries at the head were cut`,
+        });
+      if (exp.toSeq !== undefined && d.toSeq !== exp.toSeq)
+        this.add({ kind: "truncated", seq: exp.toSeq, message: `${where} ends at seq ${d.toSeq}, expected ${exp.toSeq}` });
       if (newest && (d.toSeq === null || d.toSeq < newest.seq) && (exp.toSeq === undefined || exp.toSeq >= newest.seq))
-        this.add({ kind: "truncated", seq: (d.toSeq ?? 0) + 1, message: `${where} ends at seq ${d.toSeq}, below the newest signed checkpoint of this chain (seq ${newest.seq}): entries were cut or toSeq lowered` });
+        this.add({
+          kind: "truncated",
+          seq: (d.toSeq ?? 0) + 1,
+          message: `${where} ends at seq ${d.toSeq}, below the newest signed checkpoint of this chain (seq ${newest.seq}): entries were cut or toSeq lowered`,
+        });
     }
   }
 
@@ -157,16 +194,29 @@ class Context {
     if (t.signature === undefined && t.keyId === undefined) {
       // Exports of a log that holds the checkpoint key are signed: an unsigned one was re-written by someone without it.
       if (this.options.expect?.unsignedTrailer !== true)
-        this.add({ kind: "trailer", line, message: "the trailer is not signed: an export of a log with a checkpoint key always is (pass expect.unsignedTrailer / --unsigned-trailer for exports made without the key)" });
+        this.add({
+          kind: "trailer",
+          line,
+          message:
+            "the trailer is not signed: an export of a log with a checkpoint key always is (pass expect.unsignedTrailer / --unsigned-trailer for exports made without the key)",
+        });
       return false;
     }
     let ok = false;
     try {
-      ok = t.keyId === checkpointKeyId(this.key) && typeof t.signature === "string" && verifySignature(null, Buffer.from(exportTrailerSigningInput(t), "utf8"), this.key, Buffer.from(t.signature, "base64"));
+      ok =
+        t.keyId === checkpointKeyId(this.key) &&
+        typeof t.signature === "string" &&
+        verifySignature(null, Buffer.from(exportTrailerSigningInput(t), "utf8"), this.key, Buffer.from(t.signature, "base64"));
     } catch {
       ok = false;
     }
-    if (!ok) this.add({ kind: "trailer", line, message: "the trailer's signature does not verify against the public key: the header or trailer was altered" });
+    if (!ok)
+      this.add({
+        kind: "trailer",
+        line,
+        message: "the trailer's signature does not verify against the public key: the header or trailer was altered",
+      });
     return ok;
   }
 
@@ -207,14 +257,26 @@ class EntryHashes {
   constructor(private readonly macKeys: ReadonlyMap<string, Buffer> | null) {}
   push(r: AuditRecord): void {
     if (this.problem) return;
-    if (checkEntryHash(r, this.macKeys) === "bad") this.problem = { kind: "modified", seq: Number(r.seq), id: r.id, message: `entry at seq ${r.seq} does not match its hash: content was changed` };
+    if (checkEntryHash(r, this.macKeys) === "bad")
+      this.problem = {
+        kind: "modified",
+        seq: Number(r.seq),
+        id: r.id,
+        message: `entry at seq ${r.seq} does not match its hash: content was changed`,
+      };
     else this.checked++;
   }
 }
 
 function wrongTenant(ctx: Context, r: AuditRecord, tenantId: TenantKey, line: number): void {
   if (r.tenantId !== tenantId && !ctx.problems.some((p) => p.kind === "inserted" && p.line !== undefined))
-    ctx.add({ kind: "inserted", seq: Number(r.seq), id: r.id, line, message: `entry at seq ${r.seq} belongs to tenant ${JSON.stringify(r.tenantId)}, not to the exported ${JSON.stringify(tenantId)}` });
+    ctx.add({
+      kind: "inserted",
+      seq: Number(r.seq),
+      id: r.id,
+      line,
+      message: `entry at seq ${r.seq} belongs to tenant ${JSON.stringify(r.tenantId)}, not to the exported ${JSON.stringify(tenantId)}`,
+    });
 }
 
 async function verifyJsonl(input: Readable | AsyncIterable<string | Buffer>, ctx: Context): Promise<ExportVerifyResult> {
@@ -266,7 +328,15 @@ async function verifyJsonl(input: Readable | AsyncIterable<string | Buffer>, ctx
       anchors = got.anchors;
       cps = got.verified;
       ctx.checkDescription(h, newestOf(anchors), "the header");
-      if (h.chain === true) v = new ChainVerifier({ tenantId: h.tenantId, fromSeq: h.fromSeq, prevHash: h.prevHash, anchors: anchors.filter((a) => h.toSeq === null || a.seq <= h.toSeq), macKeys: ctx.macKeys, requireMac: ctx.options.requireMac === true });
+      if (h.chain === true)
+        v = new ChainVerifier({
+          tenantId: h.tenantId,
+          fromSeq: h.fromSeq,
+          prevHash: h.prevHash,
+          anchors: anchors.filter((a) => h.toSeq === null || a.seq <= h.toSeq),
+          macKeys: ctx.macKeys,
+          requireMac: ctx.options.requireMac === true,
+        });
       else hashes = new EntryHashes(ctx.macKeys);
       continue;
     }
@@ -279,7 +349,8 @@ async function verifyJsonl(input: Readable | AsyncIterable<string | Buffer>, ctx
       trailerLine = lineNo;
       continue;
     }
-    if (!obj || obj.type !== "entry" || !obj.record || typeof obj.record !== "object") return format(`line ${lineNo} is neither an entry nor the trailer`);
+    if (!obj || obj.type !== "entry" || !obj.record || typeof obj.record !== "object")
+      return format(`line ${lineNo} is neither an entry nor the trailer`);
     const r = obj.record;
     count++;
     firstSeq ??= Number(r.seq);
@@ -304,27 +375,54 @@ async function verifyJsonl(input: Readable | AsyncIterable<string | Buffer>, ctx
     chainResult = v.end();
   } else if (hashes!.problem) ctx.add(hashes!.problem);
   let signed = false;
-  if (!trailer) ctx.add({ kind: "truncated", seq: (lastSeq ?? header.fromSeq - 1) + 1, message: "the end trailer is missing: the export was cut short" });
+  if (!trailer)
+    ctx.add({
+      kind: "truncated",
+      seq: (lastSeq ?? header.fromSeq - 1) + 1,
+      message: "the end trailer is missing: the export was cut short",
+    });
   else {
     signed = ctx.trailerSignature(trailer, trailerLine);
-    if (trailer.count !== count) ctx.add({ kind: "truncated", line: trailerLine, seq: (lastSeq ?? header.fromSeq - 1) + 1, message: `trailer says ${trailer.count} entries, file has ${count}` });
-    else if (trailer.lastSeq !== lastSeq || trailer.lastHash !== lastHash || (trailer.firstSeq !== undefined && trailer.firstSeq !== firstSeq))
+    if (trailer.count !== count)
+      ctx.add({
+        kind: "truncated",
+        line: trailerLine,
+        seq: (lastSeq ?? header.fromSeq - 1) + 1,
+        message: `trailer says ${trailer.count} entries, file has ${count}`,
+      });
+    else if (
+      trailer.lastSeq !== lastSeq ||
+      trailer.lastHash !== lastHash ||
+      (trailer.firstSeq !== undefined && trailer.firstSeq !== firstSeq)
+    )
       ctx.add({ kind: "trailer", line: trailerLine, message: "the trailer's first/last seq or head hash differ from the entries" });
-    if (trailer.headerDigest !== undefined && trailer.headerDigest !== sha256Hex(headerLine)) ctx.add({ kind: "header", line: 1, message: "the header differs from the one the trailer was made for: it was altered" });
+    if (trailer.headerDigest !== undefined && trailer.headerDigest !== sha256Hex(headerLine))
+      ctx.add({ kind: "header", line: 1, message: "the header differs from the one the trailer was made for: it was altered" });
     if (ctx.key && (trailer.signature !== undefined || trailer.keyId !== undefined) && trailer.headerDigest === undefined)
       ctx.add({ kind: "header", line: 1, message: "a signed trailer without the header's digest: it was altered" });
   }
   if (ctx.key && header.chain === true && chainResult?.ok && chainResult.anchorsChecked === 0)
-    ctx.add({ kind: "unanchored", seq: header.fromSeq, message: anchors.length === 0 ? "no signed checkpoint names this chain: nothing ties the export to the key (a recomputed chain would pass)" : "no signed checkpoint position falls inside the export" });
-  return ctx.result("jsonl", {
-    tenantId: header.tenantId,
-    chain: header.chain === true,
-    checked: chainResult?.checked ?? hashes?.checked ?? 0,
-    firstSeq,
-    lastSeq: chainResult ? chainResult.lastSeq : lastSeq,
-    checkpointsVerified: cps,
-    trailerSigned: signed,
-  }, chainResult);
+    ctx.add({
+      kind: "unanchored",
+      seq: header.fromSeq,
+      message:
+        anchors.length === 0
+          ? "no signed checkpoint names this chain: nothing ties the export to the key (a recomputed chain would pass)"
+          : "no signed checkpoint position falls inside the export",
+    });
+  return ctx.result(
+    "jsonl",
+    {
+      tenantId: header.tenantId,
+      chain: header.chain === true,
+      checked: chainResult?.checked ?? hashes?.checked ?? 0,
+      firstSeq,
+      lastSeq: chainResult ? chainResult.lastSeq : lastSeq,
+      checkpointsVerified: cps,
+      trailerSigned: signed,
+    },
+    chainResult,
+  );
 }
 
 async function verifyCsv(input: Readable | AsyncIterable<string | Buffer>, ctx: Context): Promise<ExportVerifyResult> {
@@ -377,7 +475,14 @@ async function verifyCsv(input: Readable | AsyncIterable<string | Buffer>, ctx: 
       firstRecord = r;
       // The chain starts where the first row says; the trailer (signed) and the expectations check that start.
       anchors = ctx.published ? ctx.anchorsFor(r.tenantId, undefined).anchors : [];
-      v = new ChainVerifier({ tenantId: r.tenantId, fromSeq: Number(r.seq), prevHash: r.prevHash, anchors, macKeys: ctx.macKeys, requireMac: ctx.options.requireMac === true });
+      v = new ChainVerifier({
+        tenantId: r.tenantId,
+        fromSeq: Number(r.seq),
+        prevHash: r.prevHash,
+        anchors,
+        macKeys: ctx.macKeys,
+        requireMac: ctx.options.requireMac === true,
+      });
     }
     wrongTenant(ctx, r, firstRecord.tenantId, row);
     lastRecord = r;
@@ -400,18 +505,47 @@ async function verifyCsv(input: Readable | AsyncIterable<string | Buffer>, ctx: 
   const tenantId = trailer?.tenantId ?? firstRecord?.tenantId ?? null;
   if (!trailer) {
     if (!ctx.problems.some((p) => p.kind === "trailer"))
-      ctx.add({ kind: "truncated", seq: (lastRecord ? Number(lastRecord.seq) : 0) + 1, message: "the trailer row is missing: rows were cut at the end (or the file predates signed trailers)" });
+      ctx.add({
+        kind: "truncated",
+        seq: (lastRecord ? Number(lastRecord.seq) : 0) + 1,
+        message: "the trailer row is missing: rows were cut at the end (or the file predates signed trailers)",
+      });
     const from = ctx.options.expect?.fromSeq ?? 1;
-    if (ctx.key && firstRecord && Number(firstRecord.seq) !== from) ctx.add({ kind: "removed", seq: from, line: 2, message: `the first row is seq ${firstRecord.seq}, expected ${from}: rows were cut at the head` });
-    if (ctx.key && chainResult?.ok && anchorsChecked === 0) ctx.add({ kind: "unanchored", message: "no signed checkpoint covers the export" });
+    if (ctx.key && firstRecord && Number(firstRecord.seq) !== from)
+      ctx.add({
+        kind: "removed",
+        seq: from,
+        line: 2,
+        message: `the first row is seq ${firstRecord.seq}, expected ${from}: rows were cut at the head`,
+      });
+    if (ctx.key && chainResult?.ok && anchorsChecked === 0)
+      ctx.add({ kind: "unanchored", message: "no signed checkpoint covers the export" });
   } else {
     signed = ctx.trailerSignature(trailer, trailerRow);
-    if (trailer.count !== count) ctx.add({ kind: trailer.count > count ? "truncated" : "inserted", line: trailerRow, message: `trailer says ${trailer.count} entries, file has ${count}` });
-    else if (trailer.lastSeq !== (lastRecord ? Number(lastRecord.seq) : null) || trailer.lastHash !== (lastRecord?.hash ?? null) || trailer.firstSeq !== (firstRecord ? Number(firstRecord.seq) : null))
+    if (trailer.count !== count)
+      ctx.add({
+        kind: trailer.count > count ? "truncated" : "inserted",
+        line: trailerRow,
+        message: `trailer says ${trailer.count} entries, file has ${count}`,
+      });
+    else if (
+      trailer.lastSeq !== (lastRecord ? Number(lastRecord.seq) : null) ||
+      trailer.lastHash !== (lastRecord?.hash ?? null) ||
+      trailer.firstSeq !== (firstRecord ? Number(firstRecord.seq) : null)
+    )
       ctx.add({ kind: "trailer", line: trailerRow, message: "the trailer's first/last seq or head hash differ from the rows" });
-    if (firstRecord && (trailer.prevHash !== firstRecord.prevHash || (trailer.chain === true && trailer.fromSeq !== Number(firstRecord.seq))))
-      ctx.add({ kind: "removed", seq: trailer.fromSeq, line: 2, message: `the first row (seq ${firstRecord.seq}) is not where the export starts (seq ${trailer.fromSeq}): rows were cut at the head` });
-    if (firstRecord && trailer.tenantId !== firstRecord.tenantId) ctx.add({ kind: "header", line: trailerRow, message: "the trailer names another tenant than the rows" });
+    if (
+      firstRecord &&
+      (trailer.prevHash !== firstRecord.prevHash || (trailer.chain === true && trailer.fromSeq !== Number(firstRecord.seq)))
+    )
+      ctx.add({
+        kind: "removed",
+        seq: trailer.fromSeq,
+        line: 2,
+        message: `the first row (seq ${firstRecord.seq}) is not where the export starts (seq ${trailer.fromSeq}): rows were cut at the head`,
+      });
+    if (firstRecord && trailer.tenantId !== firstRecord.tenantId)
+      ctx.add({ kind: "header", line: trailerRow, message: "the trailer names another tenant than the rows" });
     if (!ctx.published) {
       const got = ctx.anchorsFor(trailer.tenantId, trailer.checkpoints);
       anchors = got.anchors;
@@ -422,24 +556,46 @@ async function verifyCsv(input: Readable | AsyncIterable<string | Buffer>, ctx: 
           if (trailer.toSeq !== null && a.seq > trailer.toSeq) continue;
           if (a.seq < (firstRecord ? Number(firstRecord.seq) : 1)) continue;
           const h = seen.get(a.seq);
-          if (h === undefined) ctx.add({ kind: "truncated", seq: a.seq, message: `a signed checkpoint covers seq ${a.seq} but the export has no entry there` });
-          else if (h !== a.hash) ctx.add({ kind: "rewritten", seq: a.seq, message: `hash at seq ${a.seq} differs from the signed checkpoint: history at or before seq ${a.seq} was rewritten` });
+          if (h === undefined)
+            ctx.add({
+              kind: "truncated",
+              seq: a.seq,
+              message: `a signed checkpoint covers seq ${a.seq} but the export has no entry there`,
+            });
+          else if (h !== a.hash)
+            ctx.add({
+              kind: "rewritten",
+              seq: a.seq,
+              message: `hash at seq ${a.seq} differs from the signed checkpoint: history at or before seq ${a.seq} was rewritten`,
+            });
           else anchorsChecked++;
         }
       }
     }
     ctx.checkDescription(trailer, newestOf(anchors), "the trailer row");
     if (ctx.key && chainResult?.ok && anchorsChecked === 0 && !ctx.problems.some((p) => p.kind === "signature"))
-      ctx.add({ kind: "unanchored", seq: trailer.fromSeq, message: anchors.length === 0 ? "no signed checkpoint names this chain: nothing ties the export to the key" : "no signed checkpoint position falls inside the export" });
+      ctx.add({
+        kind: "unanchored",
+        seq: trailer.fromSeq,
+        message:
+          anchors.length === 0
+            ? "no signed checkpoint names this chain: nothing ties the export to the key"
+            : "no signed checkpoint position falls inside the export",
+      });
   }
-  if (ctx.key && !trailer && ctx.published === null && !ctx.problems.some((p) => p.kind === "unanchored")) ctx.add({ kind: "unanchored", message: "no trailer and no published checkpoint log: nothing ties the export to the key" });
-  return ctx.result("csv", {
-    ...(tenantId !== undefined ? { tenantId } : {}),
-    chain: trailer ? trailer.chain === true : true,
-    checked: chainResult?.checked ?? 0,
-    firstSeq: firstRecord ? Number(firstRecord.seq) : null,
-    checkpointsVerified: cps,
-    anchorsChecked,
-    trailerSigned: signed,
-  }, chainResult);
+  if (ctx.key && !trailer && ctx.published === null && !ctx.problems.some((p) => p.kind === "unanchored"))
+    ctx.add({ kind: "unanchored", message: "no trailer and no published checkpoint log: nothing ties the export to the key" });
+  return ctx.result(
+    "csv",
+    {
+      ...(tenantId !== undefined ? { tenantId } : {}),
+      chain: trailer ? trailer.chain === true : true,
+      checked: chainResult?.checked ?? 0,
+      firstSeq: firstRecord ? Number(firstRecord.seq) : null,
+      checkpointsVerified: cps,
+      anchorsChecked,
+      trailerSigned: signed,
+    },
+    chainResult,
+  );
 }

@@ -119,9 +119,10 @@ export class ChainVerifier {
       this.problem = {
         kind: "truncated",
         seq: at,
-        message: at === 1 && this.checked === 0
-          ? `the chain has no entry at all but a signed checkpoint covers seq ${this.maxAnchor}: the whole chain was deleted`
-          : `chain ends at seq ${at - 1} but a signed checkpoint covers seq ${this.maxAnchor}: entries from seq ${at} were removed`,
+        message:
+          at === 1 && this.checked === 0
+            ? `the chain has no entry at all but a signed checkpoint covers seq ${this.maxAnchor}: the whole chain was deleted`
+            : `chain ends at seq ${at - 1} but a signed checkpoint covers seq ${this.maxAnchor}: entries from seq ${at} were removed`,
       };
     }
     return {
@@ -156,7 +157,11 @@ export class ChainVerifier {
       for (let j = i + 1; j < buf.length; j++)
         if (Number(buf[j]!.seq) === this.expectedSeq)
           return this.fail("reordered", this.expectedSeq, `seq ${this.expectedSeq} comes after seq ${seq}: entries were reordered`);
-      return this.fail("removed", this.expectedSeq, `seq ${this.expectedSeq}${seq - 1 > this.expectedSeq ? `..${seq - 1}` : ""} missing (next present is ${seq})`);
+      return this.fail(
+        "removed",
+        this.expectedSeq,
+        `seq ${this.expectedSeq}${seq - 1 > this.expectedSeq ? `..${seq - 1}` : ""} missing (next present is ${seq})`,
+      );
     }
     const next = buf[i + 1];
     const keyed = isKeyedHash(r.hash);
@@ -182,12 +187,22 @@ export class ChainVerifier {
         return this.fail("inserted", seq, `entry at seq ${seq} was never part of the chain (the next entry links past it)`, r.id);
       if (this.prevPrevHash !== null && r.prevHash === this.prevPrevHash)
         return this.fail("inserted", seq - 1, `entry at seq ${seq - 1} was never part of the chain (seq ${seq} links past it)`);
-      return this.fail("removed", seq, `entry at seq ${seq} does not link to seq ${seq - 1}: an entry before it was removed or rewritten`, r.id);
+      return this.fail(
+        "removed",
+        seq,
+        `entry at seq ${seq} does not link to seq ${seq - 1}: an entry before it was removed or rewritten`,
+        r.id,
+      );
     }
     const anchor = this.anchors.get(seq);
     if (anchor !== undefined) {
       if (anchor !== r.hash)
-        return this.fail("rewritten", seq, `hash at seq ${seq} differs from the signed checkpoint: history at or before seq ${seq} was rewritten`, r.id);
+        return this.fail(
+          "rewritten",
+          seq,
+          `hash at seq ${seq} differs from the signed checkpoint: history at or before seq ${seq} was rewritten`,
+          r.id,
+        );
       this.anchorsChecked++;
     }
     this.prevPrevHash = this.prevHash;
@@ -228,7 +243,14 @@ export async function verifyStoreChain(input: {
     if (before[0] && Number(before[0].seq) === from - 1) prevHash = before[0].hash;
     else return verifyStoreChain({ ...input, from: from - 1 });
   }
-  const v = new ChainVerifier({ tenantId, fromSeq: from, prevHash, anchors: (input.anchors ?? []).filter((a) => input.to === undefined || a.seq <= input.to), macKeys: input.macKeys ?? null, requireMac: input.requireMac === true });
+  const v = new ChainVerifier({
+    tenantId,
+    fromSeq: from,
+    prevHash,
+    anchors: (input.anchors ?? []).filter((a) => input.to === undefined || a.seq <= input.to),
+    macKeys: input.macKeys ?? null,
+    requireMac: input.requireMac === true,
+  });
   let cursor = from;
   for (;;) {
     const page = await store.range({ tenantId, fromSeq: cursor, ...(input.to !== undefined ? { toSeq: input.to } : {}), limit: pageSize });

@@ -28,7 +28,15 @@ afterEach(async () => {
 
 describe("signed checkpoints", () => {
   it("sign and verify; any change to the payload, or another key, fails", () => {
-    const cp = signCheckpoint({ heads: [{ tenantId: "b", seq: 2, hash: "bb" }, { tenantId: null, seq: 9, hash: "gg" }, { tenantId: "a", seq: 1, hash: "aa" }], privateKey: keys.privateKey, createdAt: "2026-01-01T00:00:00.000Z" });
+    const cp = signCheckpoint({
+      heads: [
+        { tenantId: "b", seq: 2, hash: "bb" },
+        { tenantId: null, seq: 9, hash: "gg" },
+        { tenantId: "a", seq: 1, hash: "aa" },
+      ],
+      privateKey: keys.privateKey,
+      createdAt: "2026-01-01T00:00:00.000Z",
+    });
     expect(cp.payload.heads.map((h) => h.tenantId)).toEqual([null, "a", "b"]);
     expect(verifyCheckpoint(cp, keys.publicKey)).toBe(true);
     expect(verifyCheckpoint(cp, keys.privateKey)).toBe(true);
@@ -52,7 +60,11 @@ describe("signed checkpoints", () => {
     await log.append({ action: "AUTH_LOGIN", actorUserId: "u", tenantId: "b" });
     await log.append({ action: "AUTH_LOGIN", actorUserId: "u" });
     const cp1 = await log.checkpoint();
-    expect(cp1.payload.heads.map((h) => [h.tenantId, h.seq])).toEqual([[null, 1], ["a", 1], ["b", 1]]);
+    expect(cp1.payload.heads.map((h) => [h.tenantId, h.seq])).toEqual([
+      [null, 1],
+      ["a", 1],
+      ["b", 1],
+    ]);
     const cp2 = await log.checkpoint();
     expect(cp2.payload.prevSignature).toBe(cp1.signature);
     expect(got).toEqual([cp1, cp2]);
@@ -65,7 +77,13 @@ describe("signed checkpoints", () => {
     const log = createAuditLog({
       store,
       env: "prod",
-      checkpoints: { privateKey: keys.privateKey, sinks: [{ name: "broken", write: async () => Promise.reject(new Error("x")) }, { name: "ok", write: async (cp) => void ok.push(cp) }] },
+      checkpoints: {
+        privateKey: keys.privateKey,
+        sinks: [
+          { name: "broken", write: async () => Promise.reject(new Error("x")) },
+          { name: "ok", write: async (cp) => void ok.push(cp) },
+        ],
+      },
     });
     await log.append({ action: "AUTH_LOGIN", actorUserId: "u" });
     await expect(log.checkpoint()).rejects.toThrow(/not stored by sink\(s\): broken/);
@@ -76,7 +94,11 @@ describe("signed checkpoints", () => {
     const { store } = memory();
     let resolve!: (cp: SignedCheckpoint) => void;
     const first = new Promise<SignedCheckpoint>((r) => (resolve = r));
-    const log = createAuditLog({ store, env: "prod", checkpoints: { privateKey: keys.privateKey, everyMs: 10, sinks: [{ name: "mem", write: async (cp) => resolve(cp) }] } });
+    const log = createAuditLog({
+      store,
+      env: "prod",
+      checkpoints: { privateKey: keys.privateKey, everyMs: 10, sinks: [{ name: "mem", write: async (cp) => resolve(cp) }] },
+    });
     await log.append({ action: "AUTH_LOGIN", actorUserId: "u", tenantId: "sched" });
     const cp = await first;
     expect(verifyCheckpoint(cp, keys.publicKey)).toBe(true);
@@ -92,18 +114,27 @@ describe("signed checkpoints", () => {
     for (let s = 6; s >= 5; s--) store.rawDelete("t", s);
     expect((await log.verify({ tenantId: "t" })).ok).toBe(true);
     expect((await log.verify({ tenantId: "t", checkpoints: [cp] })).problem).toMatchObject({ kind: "truncated", seq: 5 });
-    const forged = signCheckpoint({ heads: [{ tenantId: "t", seq: 4, hash: "x" }], privateKey: generateCheckpointKeys().privateKey, createdAt: "2026-01-01T00:00:00.000Z" });
+    const forged = signCheckpoint({
+      heads: [{ tenantId: "t", seq: 4, hash: "x" }],
+      privateKey: generateCheckpointKeys().privateKey,
+      createdAt: "2026-01-01T00:00:00.000Z",
+    });
     await expect(log.verify({ tenantId: "t", checkpoints: [forged] })).rejects.toThrow(IntegrityError);
   });
 
   it("verifyAll checks every chain against the checkpoint", async () => {
     const { store } = memory();
     const log = createAuditLog({ store, env: "prod", checkpoints: { privateKey: keys.privateKey, sinks: [] } });
-    for (const t of [null, "x", "y"]) for (let i = 0; i < 3; i++) await log.append({ action: "DATA_ACCESS", actorUserId: "u", tenantId: t });
+    for (const t of [null, "x", "y"])
+      for (let i = 0; i < 3; i++) await log.append({ action: "DATA_ACCESS", actorUserId: "u", tenantId: t });
     const cp = await log.checkpoint();
     store.rawUpdate("y", 2, { reason: "edited" });
     const results = await log.verifyAll({ checkpoints: [cp] });
-    expect(results.map((r) => [r.tenantId, r.ok, r.problem?.kind ?? null])).toEqual([[null, true, null], ["x", true, null], ["y", false, "modified"]]);
+    expect(results.map((r) => [r.tenantId, r.ok, r.problem?.kind ?? null])).toEqual([
+      [null, true, null],
+      ["x", true, null],
+      ["y", false, "modified"],
+    ]);
   });
 
   it("verify from/to checks a window of the chain, linking to the entry before it", async () => {
@@ -123,14 +154,23 @@ describe("signed checkpoints", () => {
 });
 
 describe("checkpoint sinks", () => {
-  const cp = signCheckpoint({ heads: [{ tenantId: "a", seq: 3, hash: "h" }], privateKey: keys.privateKey, createdAt: "2026-02-03T04:05:06.789Z" });
+  const cp = signCheckpoint({
+    heads: [{ tenantId: "a", seq: 3, hash: "h" }],
+    privateKey: keys.privateKey,
+    createdAt: "2026-02-03T04:05:06.789Z",
+  });
 
   it("file: appends one JSON line per checkpoint, fsynced, and reads them back", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ops-audit-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const sink = fileCheckpointSink({ path: join(dir, "sub", "checkpoints.jsonl") });
     expect(await sink.latest()).toBeNull();
-    const cp2 = signCheckpoint({ heads: [], privateKey: keys.privateKey, createdAt: "2026-02-03T05:00:00.000Z", prevSignature: cp.signature });
+    const cp2 = signCheckpoint({
+      heads: [],
+      privateKey: keys.privateKey,
+      createdAt: "2026-02-03T05:00:00.000Z",
+      prevSignature: cp.signature,
+    });
     await sink.write(cp);
     await sink.write(cp2);
     expect(await sink.readAll()).toEqual([cp, cp2]);
@@ -159,11 +199,29 @@ describe("checkpoint sinks", () => {
     const pem = join(dir, "pub.pem");
     await writeFile(pem, keys.publicKey);
     const outs: string[] = [];
-    expect(await cli(["checkpoints", path, "--public-key", pem], (s) => outs.push(s), () => {})).toBe(0);
+    expect(
+      await cli(
+        ["checkpoints", path, "--public-key", pem],
+        (s) => outs.push(s),
+        () => {},
+      ),
+    ).toBe(0);
     expect(outs.join("")).toMatch(/^OK: 4 checkpoint\(s\)/);
     await writeFile(path, [all[0], all[2], all[3]].map((c) => JSON.stringify(c)).join("\n"));
-    expect(await cli(["checkpoints", path, "--public-key", pem], (s) => outs.push(s), () => {})).toBe(1);
-    expect(await cli(["checkpoints", path], () => {}, () => {})).toBe(2);
+    expect(
+      await cli(
+        ["checkpoints", path, "--public-key", pem],
+        (s) => outs.push(s),
+        () => {},
+      ),
+    ).toBe(1);
+    expect(
+      await cli(
+        ["checkpoints", path],
+        () => {},
+        () => {},
+      ),
+    ).toBe(2);
   });
 
   it("webhook: POSTs JSON with an HMAC signature to a real HTTP server; retries 5xx", async () => {
@@ -183,12 +241,16 @@ describe("checkpoint sinks", () => {
     const server = await httpServer(() => 403);
     cleanups.push(server.close);
     const url = `${server.url}/hooks/secret-token-123`;
-    const err = await webhookCheckpointSink({ url, retries: 3 }).write(cp).catch((e: unknown) => e);
+    const err = await webhookCheckpointSink({ url, retries: 3 })
+      .write(cp)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect(String((err as Error).message)).toMatch(/webhook checkpoint sink failed: HTTP 403/);
     expect(String((err as Error).message)).not.toContain("secret-token-123");
     expect(server.received).toHaveLength(1);
-    const dead = await webhookCheckpointSink({ url: "http://127.0.0.1:1/x?token=abc", retries: 0 }).write(cp).catch((e: unknown) => e);
+    const dead = await webhookCheckpointSink({ url: "http://127.0.0.1:1/x?token=abc", retries: 0 })
+      .write(cp)
+      .catch((e: unknown) => e);
     expect(String((dead as Error).message)).toMatch(/network error/);
     expect(String((dead as Error).message)).not.toContain("token=abc");
   });
@@ -231,7 +293,10 @@ describe("checkpoint sinks", () => {
 describe("checkpoint sinks: options checked at construction (review)", () => {
   it("a bad URL, retries, timeout, secret or presignPut throws ConfigError naming it, never echoing the URL", () => {
     const cases: Array<[() => unknown, RegExp]> = [
-      [() => webhookCheckpointSink({ url: "hooks.example.com/x?token=abc" }), /webhook checkpoint sink options: url: expected an http\(s\) URL/],
+      [
+        () => webhookCheckpointSink({ url: "hooks.example.com/x?token=abc" }),
+        /webhook checkpoint sink options: url: expected an http\(s\) URL/,
+      ],
       [() => webhookCheckpointSink({ url: "ftp://example.com/x" }), /url: expected an http\(s\) URL/],
       [() => webhookCheckpointSink({ url: "https://bot:p4ss@example.com/x" }), /url: expected no user:password/],
       [() => webhookCheckpointSink({ url: "https://example.com/x", retries: -1 }), /retries: expected an integer 0\.\.20/],

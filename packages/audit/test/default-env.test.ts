@@ -11,7 +11,10 @@ describe("a log created without env", () => {
     expect(entry?.env).toBe(envFromNodeEnv(process.env.NODE_ENV));
     // An entry naming its env keeps it.
     await log.append({ action: "AUTH_LOGIN", actorUserId: "u1", env: "staging" });
-    expect((await stores.audit.query({ tenantId: null })).items.map((e) => e.env)).toEqual([envFromNodeEnv(process.env.NODE_ENV), "staging"]);
+    expect((await stores.audit.query({ tenantId: null })).items.map((e) => e.env)).toEqual([
+      envFromNodeEnv(process.env.NODE_ENV),
+      "staging",
+    ]);
   });
 
   it("maps NODE_ENV to the usual environment names", () => {

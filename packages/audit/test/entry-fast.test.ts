@@ -7,7 +7,17 @@ const variants: Record<string, unknown[]> = {
   env: [undefined, "prod", "Prod", "", "a".repeat(33), "staging-2", 7],
   action: ["AUTH_LOGIN", "INVOICE_PAID", "lower", "", "A".repeat(65), 3, undefined],
   actorUserId: [undefined, "u1", "", "x".repeat(257), null],
-  actor: [undefined, { id: "svc", type: "service" }, { id: "u", ip: "1.2.3.4", extra: 1 }, { id: "" }, { id: "u", type: "robot" }, { id: "u", ip: "x".repeat(65) }, "u1", null, []],
+  actor: [
+    undefined,
+    { id: "svc", type: "service" },
+    { id: "u", ip: "1.2.3.4", extra: 1 },
+    { id: "" },
+    { id: "u", type: "robot" },
+    { id: "u", ip: "x".repeat(65) },
+    "u1",
+    null,
+    [],
+  ],
   subjectUserId: [undefined, "s1", ""],
   subject: [undefined, { id: "p", type: "patient" }, { id: "p", type: "" }, { id: 4 }],
   target: [undefined, { id: "d", type: "doc", name: "" }, { id: "d", name: "n".repeat(257) }, null],
@@ -17,7 +27,17 @@ const variants: Record<string, unknown[]> = {
   surface: [undefined, "api", ""],
   requestId: [undefined, "req-1", "", "r".repeat(129)],
   correlationId: [undefined, "c", ""],
-  meta: [undefined, { a: 1, b: [1, "x", null, { c: true }] }, { n: Number.NaN }, { d: new Date(0) }, { u: undefined }, [], { big: 10n }, Object.create({ inherited: 1 }), null],
+  meta: [
+    undefined,
+    { a: 1, b: [1, "x", null, { c: true }] },
+    { n: Number.NaN },
+    { d: new Date(0) },
+    { u: undefined },
+    [],
+    { big: 10n },
+    Object.create({ inherited: 1 }),
+    null,
+  ],
 };
 
 function run(input: unknown, slow: boolean): unknown {
@@ -49,7 +69,10 @@ describe("makeAuditEntry fast path", () => {
       if (!("actor" in input) && rand(2) === 0) input.actorUserId = "u1";
       const fast = run(input, false);
       const slow = run(input, true);
-      expect(fast, JSON.stringify(input, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))).toEqual(slow);
+      expect(
+        fast,
+        JSON.stringify(input, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)),
+      ).toEqual(slow);
       if ((fast as { ok?: unknown }).ok) accepted++;
     }
     expect(accepted).toBeGreaterThan(300);

@@ -33,17 +33,25 @@ describe("forgetSubject erases the person everywhere, and the chain still verifi
     const t = "clinic";
     // Ada acting on her own record.
     await log.append({
-      action: "DATA_EXPORT", tenantId: t,
+      action: "DATA_EXPORT",
+      tenantId: t,
       actor: { id: ADA.id, type: "user", ip: ADA.ip, userAgent: ADA.ua },
       target: { id: "chart_42", name: `${ADA.name} chart` },
       reason: `${ADA.name} asked for her chart`,
       meta: { email: ADA.email, profile: { name: ADA.name, contacts: [{ phone: ADA.phone }] } },
     });
     // Ada acting on someone else: her IP and user agent are hers, sealed under her key.
-    await log.append({ action: "DATA_ACCESS", tenantId: t, actor: { id: ADA.id, type: "user", ip: ADA.ip, userAgent: ADA.ua }, subject: { id: "other_7" }, meta: { route: "/x" } });
+    await log.append({
+      action: "DATA_ACCESS",
+      tenantId: t,
+      actor: { id: ADA.id, type: "user", ip: ADA.ip, userAgent: ADA.ua },
+      subject: { id: "other_7" },
+      meta: { route: "/x" },
+    });
     // A doctor acting on Ada.
     await log.append({
-      action: "DATA_ACCESS", tenantId: t,
+      action: "DATA_ACCESS",
+      tenantId: t,
       actor: { id: "doctor_1", type: "user", ip: "198.51.100.9" },
       subject: { id: ADA.id },
       reason: `called ${ADA.phone}`,
@@ -52,30 +60,59 @@ describe("forgetSubject erases the person everywhere, and the chain still verifi
     await log.append({ action: "AUTH_LOGIN", tenantId: t, actor: { id: "doctor_1", type: "user" } });
     await stores.authEvents.append({
       events: [
-        { id: "ev1", type: "LOGIN_FAILED", occurredAt: "2026-03-01T10:00:00.000Z", tenantId: t, userId: ADA.id, ip: ADA.ip, meta: { email: ADA.email, userAgent: ADA.ua } },
+        {
+          id: "ev1",
+          type: "LOGIN_FAILED",
+          occurredAt: "2026-03-01T10:00:00.000Z",
+          tenantId: t,
+          userId: ADA.id,
+          ip: ADA.ip,
+          meta: { email: ADA.email, userAgent: ADA.ua },
+        },
         { id: "ev2", type: "LOGIN_FAILED", occurredAt: "2026-03-01T10:00:01.000Z", tenantId: t, userId: "someone", ip: ADA.ip },
         { id: "ev3", type: "LOGIN_SUCCEEDED", occurredAt: "2026-03-01T10:00:02.000Z", tenantId: t, userId: "doctor_1", ip: "198.51.100.9" },
       ],
     });
     await stores.incidents.create({
       record: {
-        id: "inc1", tenantId: t, fingerprint: "bf", type: "BRUTE_FORCE", severity: "high", state: "open",
-        title: `Brute force from ${ADA.ip}`, openedAt: "2026-03-01T10:00:00.000Z", updatedAt: "2026-03-01T10:00:00.000Z",
+        id: "inc1",
+        tenantId: t,
+        fingerprint: "bf",
+        type: "BRUTE_FORCE",
+        severity: "high",
+        state: "open",
+        title: `Brute force from ${ADA.ip}`,
+        openedAt: "2026-03-01T10:00:00.000Z",
+        updatedAt: "2026-03-01T10:00:00.000Z",
         data: { offenders: [{ userId: ADA.id, ip: ADA.ip }], note: `contact ${ADA.email}` },
       },
     });
     await stores.outbox.enqueue({
-      message: { id: "msg1", tenantId: t, channel: "email", idempotencyKey: "k1", createdAt: "2026-03-01T10:00:00.000Z", payload: { text: `User ${ADA.name} (${ADA.email}) was locked out`, userId: ADA.id } },
+      message: {
+        id: "msg1",
+        tenantId: t,
+        channel: "email",
+        idempotencyKey: "k1",
+        createdAt: "2026-03-01T10:00:00.000Z",
+        payload: { text: `User ${ADA.name} (${ADA.email}) was locked out`, userId: ADA.id },
+      },
     });
 
-    const report = await log.forgetSubject({ tenantId: t, subjectId: ADA.id, actor: { id: "dpo", type: "user" }, reason: `Art. 17 request by ${ADA.name}, ${ADA.email}` });
+    const report = await log.forgetSubject({
+      tenantId: t,
+      subjectId: ADA.id,
+      actor: { id: "dpo", type: "user" },
+      reason: `Art. 17 request by ${ADA.name}, ${ADA.email}`,
+    });
     expect(report.keysDestroyed).toBe(1);
-    expect(report.erased).toEqual(expect.arrayContaining([
-      expect.objectContaining({ store: "audit", records: 3 }),
-      { store: "authEvents", records: 2 },
-      { store: "incidents", records: 1 },
-      { store: "notifications", records: 1 },
-    ]));
+    expect(report.erased).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ store: "audit", records: 3 }),
+        { store: "authEvents", records: 2 },
+        { store: "incidents", records: 1 },
+        { store: "notifications", records: 1 },
+      ]),
+    );
 
     // Search every table, every export and every notification.
     const rows = await stores.audit.range({ tenantId: t, fromSeq: 1, limit: 100 });
@@ -99,14 +136,26 @@ describe("forgetSubject erases the person everywhere, and the chain still verifi
     // The chain and the exports still verify.
     await log.checkpoint();
     expect(await log.verify({ tenantId: t, checkpoints: [log.lastCheckpoint!] })).toMatchObject({ ok: true });
-    const res = await verifyExport(Readable.from([await text(exportJsonl(log, { tenantId: t }))]), { publicKey: cpKeys.publicKey, checkpoints: [log.lastCheckpoint!] });
+    const res = await verifyExport(Readable.from([await text(exportJsonl(log, { tenantId: t }))]), {
+      publicKey: cpKeys.publicKey,
+      checkpoints: [log.lastCheckpoint!],
+    });
     expect(res, JSON.stringify(res.problems)).toMatchObject({ ok: true });
   });
 
   it("nested meta paths are configurable; default sealing covers keys at any depth", async () => {
     const stores = memoryStores();
-    const log = createAuditLog({ store: stores.audit, keys: stores.auditKeys, env: "prod", personalFields: ["meta.order.shipping.street", "meta.**.mobile"] });
-    const rec = await log.append({ action: "DATA_ACCESS", actorUserId: "u1", meta: { order: { shipping: { street: "1 Main St", city: "Paris" } }, a: [{ b: { Mobile: "0611223344" } }] } });
+    const log = createAuditLog({
+      store: stores.audit,
+      keys: stores.auditKeys,
+      env: "prod",
+      personalFields: ["meta.order.shipping.street", "meta.**.mobile"],
+    });
+    const rec = await log.append({
+      action: "DATA_ACCESS",
+      actorUserId: "u1",
+      meta: { order: { shipping: { street: "1 Main St", city: "Paris" } }, a: [{ b: { Mobile: "0611223344" } }] },
+    });
     expect(JSON.stringify(rec.meta)).not.toMatch(/Main St|0611223344/);
     expect(rec.sealed?.fields.sort()).toEqual(["meta.a.0.b.Mobile", "meta.order.shipping.street"]);
     const view = (await log.query({ tenantId: null })).items[0]!;

@@ -22,7 +22,13 @@ afterAll(async () => {
 async function seeded(n = 40): Promise<{ log: AuditLog; store: ReturnType<typeof memory>["store"] }> {
   const { store, keys: subjectKeys } = memory();
   // reason stays in clear here (it is personal by default): the CSV test checks its quoting.
-  const log = createAuditLog({ store, keys: subjectKeys, env: "prod", personalFields: ["actor.ip", "actor.userAgent", "meta.**.email"], checkpoints: { privateKey: keys.privateKey, sinks: [] } });
+  const log = createAuditLog({
+    store,
+    keys: subjectKeys,
+    env: "prod",
+    personalFields: ["actor.ip", "actor.userAgent", "meta.**.email"],
+    checkpoints: { privateKey: keys.privateKey, sinks: [] },
+  });
   for (let i = 0; i < n; i++)
     await log.append({
       action: i % 2 ? "DATA_ACCESS" : "AUTH_LOGIN",
@@ -30,7 +36,7 @@ async function seeded(n = 40): Promise<{ log: AuditLog; store: ReturnType<typeof
       actor: { id: `user-${i % 3}`, ip: "198.51.100.1" },
       outcome: i % 7 === 0 ? "failure" : "success",
       reason: i === 3 ? 'multi\nline, "quoted"' : undefined,
-      meta: { i, formula: i === 5 ? "=HYPERLINK(\"http://x\")" : "plain", note: i === 6 ? "'quoted start" : "-" },
+      meta: { i, formula: i === 5 ? '=HYPERLINK("http://x")' : "plain", note: i === 6 ? "'quoted start" : "-" },
     } as never);
   await log.checkpoint();
   return { log, store };
@@ -43,16 +49,31 @@ describe("export as JSONL", () => {
     const { log } = await seeded();
     const out = await text(exportJsonl(log, { tenantId: "acme" }));
     const ls = lines(out).map((l) => JSON.parse(l));
-    expect(ls[0]).toMatchObject({ type: "header", format: "ops-audit-export", tenantId: "acme", chain: true, fromSeq: 1, toSeq: 40, prevHash: "" });
+    expect(ls[0]).toMatchObject({
+      type: "header",
+      format: "ops-audit-export",
+      tenantId: "acme",
+      chain: true,
+      fromSeq: 1,
+      toSeq: 40,
+      prevHash: "",
+    });
     expect(ls[0].checkpoints).toHaveLength(1);
     expect(ls[1]).toMatchObject({ type: "entry", record: { seq: 1, prevHash: "", hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     expect(ls.at(-1)).toMatchObject({ type: "end", count: 40, lastSeq: 40 });
-    expect(await verifyExport(Readable.from([out]), { publicKey: keys.publicKey })).toMatchObject({ ok: true, chain: true, checked: 40, checkpointsVerified: 1, anchorsChecked: 1 });
+    expect(await verifyExport(Readable.from([out]), { publicKey: keys.publicKey })).toMatchObject({
+      ok: true,
+      chain: true,
+      checked: 40,
+      checkpointsVerified: 1,
+      anchorsChecked: 1,
+    });
   });
 
   it("embeds only this tenant's head of a checkpoint, with a Merkle proof: no other tenant is named", async () => {
     const { log } = await seeded(3);
-    for (const t of ["other-tenant-1", "other-tenant-2", "other-tenant-3"]) await log.append({ action: "AUTH_LOGIN", actorUserId: "u", tenantId: t });
+    for (const t of ["other-tenant-1", "other-tenant-2", "other-tenant-3"])
+      await log.append({ action: "AUTH_LOGIN", actorUserId: "u", tenantId: t });
     await log.checkpoint();
     const out = await text(exportJsonl(log, { tenantId: "acme" }));
     expect(out).not.toContain("other-tenant");
@@ -77,7 +98,8 @@ describe("export as JSONL", () => {
   it("detects each kind of tampering with the exported file", async () => {
     const { log } = await seeded(20);
     const good = lines(await text(exportJsonl(log, { tenantId: "acme" })));
-    const check = async (ls: string[], pk = keys.publicKey) => (await verifyExport(Readable.from([ls.join("\n") + "\n"]), { publicKey: pk })).problem;
+    const check = async (ls: string[], pk = keys.publicKey) =>
+      (await verifyExport(Readable.from([ls.join("\n") + "\n"]), { publicKey: pk })).problem;
     const edit = (i: number, f: (r: Record<string, unknown>) => void) => {
       const ls = [...good];
       const o = JSON.parse(ls[i]!);
@@ -108,7 +130,11 @@ describe("export as JSONL", () => {
     expect(await verifyExport(Readable.from([out]))).toMatchObject({ ok: true, chain: false, checked: 4 });
     const head = await store.head({ tenantId: "acme" });
     const [audit] = await store.range({ tenantId: "acme", fromSeq: head!.seq });
-    expect(audit).toMatchObject({ action: "AUDIT_EXPORT", actor: { id: "auditor-1" }, meta: { kind: "export", filters: { actorId: "user-1" } } });
+    expect(audit).toMatchObject({
+      action: "AUDIT_EXPORT",
+      actor: { id: "auditor-1" },
+      meta: { kind: "export", filters: { actorId: "user-1" } },
+    });
     await log.query({ tenantId: "acme", action: "AUTH_LOGIN", auditedAs: { id: "auditor-2", type: "user" } });
     const [q] = await store.range({ tenantId: "acme", fromSeq: head!.seq + 1 });
     expect(q).toMatchObject({ action: "AUDIT_EXPORT", actor: { id: "auditor-2" }, meta: { kind: "query" } });
@@ -170,7 +196,9 @@ describe("the ops-audit CLI, as a real child process", () => {
     await writeFile(pem, keys.publicKey);
     const ok = await cli(["verify", file, "--public-key", pem]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^OK: 15 entries verified \(seq 1\.\.15\); chain links checked; 1 signed checkpoint\(s\) verified, 1 position\(s\) matched/);
+    expect(ok.stdout).toMatch(
+      /^OK: 15 entries verified \(seq 1\.\.15\); chain links checked; 1 signed checkpoint\(s\) verified, 1 position\(s\) matched/,
+    );
 
     const ls = (await readFile(file, "utf8")).trim().split("\n");
     const o = JSON.parse(ls[7]!);

@@ -16,13 +16,20 @@ export interface Received {
 }
 
 /** A real HTTP server on 127.0.0.1 that records requests and answers with `respond`. */
-export async function httpServer(respond: (req: Received, n: number) => number = () => 200): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+export async function httpServer(
+  respond: (req: Received, n: number) => number = () => 200,
+): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const r: Received = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const r: Received = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       received.push(r);
       res.statusCode = respond(r, received.length);
       res.end(res.statusCode < 300 ? "ok" : "nope");

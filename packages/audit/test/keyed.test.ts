@@ -18,7 +18,10 @@ async function keyedLog(n = 5) {
 /** What the application's database role can do without the MAC key: a row with a correct SHA-256 hash, or a made-up MAC. */
 async function forgeAtHead(store: ReturnType<typeof memory>["store"], fakeMac: boolean) {
   const head = (await store.head({ tenantId: "acme" }))!;
-  const entry = { ...makeAuditEntry({ action: "ROLE_CHANGE", tenantId: "acme", actorUserId: "mallory", env: "prod" }), id: "aud_forged" } as ChainableEntry;
+  const entry = {
+    ...makeAuditEntry({ action: "ROLE_CHANGE", tenantId: "acme", actorUserId: "mallory", env: "prod" }),
+    id: "aud_forged",
+  } as ChainableEntry;
   const hasher = fakeMac ? () => `hmac:k1:${randomBytes(32).toString("hex")}` : computeAuditHash;
   await store.append({ tenantId: "acme", records: chainOn(head, "acme", [entry], hasher) });
 }
@@ -51,7 +54,10 @@ describe("keyed entries (MAC under a key outside the database)", () => {
     const forged = await text(exportJsonl(log, { tenantId: "acme" }));
     expect((await verifyExport(Readable.from([forged]), { macKeys: [mac] })).problem).toMatchObject({ kind: "inserted", seq: 6 });
     // A MAC key of the wrong value: every MAC fails.
-    expect((await verifyExport(Readable.from([good]), { macKeys: [{ keyId: "k1", key: randomBytes(32) }] })).problem).toMatchObject({ kind: "modified", seq: 1 });
+    expect((await verifyExport(Readable.from([good]), { macKeys: [{ keyId: "k1", key: randomBytes(32) }] })).problem).toMatchObject({
+      kind: "modified",
+      seq: 1,
+    });
   });
 
   it("rotation: entries under an older key verify with macKeys; a short key is refused", async () => {

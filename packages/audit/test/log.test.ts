@@ -21,7 +21,12 @@ class GatedStore extends MemoryAuditStore {
   }
 }
 
-const entry = (i: number, tenantId: TenantKey = "t1") => ({ action: "DATA_ACCESS" as const, actor: { id: `u${i}` }, tenantId, meta: { i } });
+const entry = (i: number, tenantId: TenantKey = "t1") => ({
+  action: "DATA_ACCESS" as const,
+  actor: { id: `u${i}` },
+  tenantId,
+  meta: { i },
+});
 
 describe("createAuditLog: appends", () => {
   it("an awaited append is in the store when it resolves, chained per tenant", async () => {
@@ -42,9 +47,22 @@ describe("createAuditLog: appends", () => {
   it("implements the AuditSink port of @ops/core (record)", async () => {
     const { store } = memory();
     const sink: AuditSink = createAuditLog({ store, env: "prod" });
-    await sink.record({ action: "FLAG_CHANGE", actor: { id: "admin", type: "user" }, tenantId: "acme", target: { id: "new_checkout", type: "flag" }, reason: "rollout", meta: { from: false, to: true } });
+    await sink.record({
+      action: "FLAG_CHANGE",
+      actor: { id: "admin", type: "user" },
+      tenantId: "acme",
+      target: { id: "new_checkout", type: "flag" },
+      reason: "rollout",
+      meta: { from: false, to: true },
+    });
     const [r] = await store.range({ tenantId: "acme", fromSeq: 1 });
-    expect(r).toMatchObject({ action: "FLAG_CHANGE", target: { id: "new_checkout" }, reason: "rollout", outcome: "success", meta: { from: false, to: true } });
+    expect(r).toMatchObject({
+      action: "FLAG_CHANGE",
+      target: { id: "new_checkout" },
+      reason: "rollout",
+      outcome: "success",
+      meta: { from: false, to: true },
+    });
   });
 
   it("concurrent appends in one process share store round trips (group commit)", async () => {
@@ -105,7 +123,9 @@ describe("createAuditLog: options", () => {
     bad({ personalFields: ["actor.id"] }, /personalFields\[0\]/);
     bad({ checkpoints: { privateKey: "x", sinks: [{}] } }, /checkpoints\.sinks\[0\]: expected an object with write/);
     expect(() => createAuditLog({ store: {} } as never)).toThrow(/store: expected an object with append, head, range, query, chains/);
-    expect(() => createAuditLog({ store, checkpoints: { privateKey: "not a pem", sinks: [] } })).toThrow(/checkpoints\.privateKey: expected an Ed25519 private key/);
+    expect(() => createAuditLog({ store, checkpoints: { privateKey: "not a pem", sinks: [] } })).toThrow(
+      /checkpoints\.privateKey: expected an Ed25519 private key/,
+    );
   });
 });
 

@@ -21,7 +21,11 @@ describe("Merkle tree (RFC 6962 shape)", () => {
 
   it("proofs are bound to the signed checkpoint", () => {
     const keys = generateCheckpointKeys();
-    const cp = signCheckpoint({ heads: ["a", "b", "c", "d", "e"].map((t, i) => ({ tenantId: t, seq: i + 1, hash: `h${i}` })), privateKey: keys.privateKey, createdAt: "2026-01-01T00:00:00.000Z" });
+    const cp = signCheckpoint({
+      heads: ["a", "b", "c", "d", "e"].map((t, i) => ({ tenantId: t, seq: i + 1, hash: `h${i}` })),
+      privateKey: keys.privateKey,
+      createdAt: "2026-01-01T00:00:00.000Z",
+    });
     const p = checkpointProof(cp, "c")!;
     expect(p).toMatchObject({ head: { tenantId: "c", seq: 3 }, index: 2, headCount: 5 });
     expect(verifyCheckpointProof(p, keys.publicKey)).toBe(true);

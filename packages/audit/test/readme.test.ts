@@ -9,7 +9,10 @@ it("the README's opening example runs as written", async () => {
   const file = join(import.meta.dirname, `.readme-example-${process.pid}.ts`);
   await writeFile(file, `${code}\nexport { result, auditStore };\n`);
   try {
-    const mod = (await import(file)) as { result: { ok: boolean; checked: number }; auditStore: { query: (q: object) => Promise<{ items: { meta: Record<string, unknown> }[] }> } };
+    const mod = (await import(file)) as {
+      result: { ok: boolean; checked: number };
+      auditStore: { query: (q: object) => Promise<{ items: { meta: Record<string, unknown> }[] }> };
+    };
     expect(mod.result).toMatchObject({ ok: true, checked: 1 });
     const [entry] = (await mod.auditStore.query({})).items;
     expect(entry!.meta).toEqual({ reason: "patient_chart_view", ip: "10.0.0.8", password: "[REDACTED]" });

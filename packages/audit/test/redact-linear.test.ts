@@ -9,7 +9,8 @@ const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const BEARER = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/-]{8,}=*/gi;
 const CARD = /\b\d(?:[ -]?\d){12,18}\b/g;
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,256}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}/g;
-const PREFIX = /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abpors]-[A-Za-z0-9-]{10,}/g;
+const PREFIX =
+  /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abpors]-[A-Za-z0-9-]{10,}/g;
 const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/?#@]{0,256}):([^\s/?#@]{1,1024})@/gi;
 const PARAM = /(^|[?&#;\s])([A-Za-z0-9_.\[\]-]{1,100})=([^&#;\s]+)/g;
 const SECRET = /password|secret|token|signature|^pwd$/i;
@@ -40,13 +41,58 @@ function reference(s: string, maskEmails: boolean): string {
 }
 
 // Deny list equal to the reference's SECRET test, and no built-in key matching it does not know.
-const opts = (maskEmails: boolean): RedactOptions => ({ maskEmails, maxStringLength: 1 << 20, denyKeys: [SECRET], allowKeys: [/^(?!.*(password|secret|token|signature)|pwd$)/i] });
+const opts = (maskEmails: boolean): RedactOptions => ({
+  maskEmails,
+  maxStringLength: 1 << 20,
+  denyKeys: [SECRET],
+  allowKeys: [/^(?!.*(password|secret|token|signature)|pwd$)/i],
+});
 
 /** Every prefix and separator the patterns key on, and the characters that continue their runs. */
 const PIECES = [
-  "eyJ", "eyJ-", ".", "-", "_", "Bearer ", "basic\t", "Token", "sk_live_", "rk_test_", "ghp_", "AKIA", "xoxb-", "://", ":", "@",
-  "a", "Z", "0", "9", "4111", "1 ", "1-", " ", "=", "&", "?", "#", ";", "password=", "token", "user", "x.y", "%", "+", "/", "[", "]",
-  "http", "postgres://u:p@h", "ann@example.com", "a.b@", "\u00a0",
+  "eyJ",
+  "eyJ-",
+  ".",
+  "-",
+  "_",
+  "Bearer ",
+  "basic\t",
+  "Token",
+  "sk_live_",
+  "rk_test_",
+  "ghp_",
+  "AKIA",
+  "xoxb-",
+  "://",
+  ":",
+  "@",
+  "a",
+  "Z",
+  "0",
+  "9",
+  "4111",
+  "1 ",
+  "1-",
+  " ",
+  "=",
+  "&",
+  "?",
+  "#",
+  ";",
+  "password=",
+  "token",
+  "user",
+  "x.y",
+  "%",
+  "+",
+  "/",
+  "[",
+  "]",
+  "http",
+  "postgres://u:p@h",
+  "ann@example.com",
+  "a.b@",
+  "\u00a0",
 ];
 const hostile = fc.array(fc.constantFrom(...PIECES), { maxLength: 120 }).map((a) => a.join(""));
 
@@ -62,10 +108,16 @@ describe("redactString: linear scanners", () => {
 
   it("agrees with the reference on repetitions of each prefix and separator", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...PIECES), fc.constantFrom(...PIECES), fc.integer({ min: 1, max: 300 }), fc.boolean(), (a, b, n, maskEmails) => {
-        const s = (a + b).repeat(n);
-        expect(redactString(s, opts(maskEmails))).toBe(reference(s, maskEmails));
-      }),
+      fc.property(
+        fc.constantFrom(...PIECES),
+        fc.constantFrom(...PIECES),
+        fc.integer({ min: 1, max: 300 }),
+        fc.boolean(),
+        (a, b, n, maskEmails) => {
+          const s = (a + b).repeat(n);
+          expect(redactString(s, opts(maskEmails))).toBe(reference(s, maskEmails));
+        },
+      ),
       { numRuns: 500, seed: 7 },
     );
   });
@@ -85,8 +137,13 @@ describe("redactString: linear scanners", () => {
     for (const unit of units) {
       const prefix = unit.repeat(Math.ceil(1_000_000 / unit.length)).slice(0, 1_000_000);
       // The repetition itself is masked as the reference masks a sample of it.
-      expect(redactString(prefix.slice(0, 4000), { maskEmails: true, maxStringLength: 2 << 20, denyKeys: [SECRET] })).toBe(reference(prefix.slice(0, 4000), true));
-      const r = redactString(`${prefix} ${secrets.map(([secret]) => secret).join(" , ")} end`, { maskEmails: true, maxStringLength: 2 << 20 });
+      expect(redactString(prefix.slice(0, 4000), { maskEmails: true, maxStringLength: 2 << 20, denyKeys: [SECRET] })).toBe(
+        reference(prefix.slice(0, 4000), true),
+      );
+      const r = redactString(`${prefix} ${secrets.map(([secret]) => secret).join(" , ")} end`, {
+        maskEmails: true,
+        maxStringLength: 2 << 20,
+      });
       expect(r.endsWith(` ${secrets.map(([, masked]) => masked).join(" , ")} end`), unit).toBe(true);
     }
   });
@@ -114,20 +171,30 @@ describe("auditMetaSafe: bounds and prototypes", () => {
   });
 
   it("keeps __proto__, constructor and prototype as data without touching prototypes", () => {
-    const input = JSON.parse('{"__proto__":{"polluted":"yes","password":"p"},"constructor":{"prototype":{"x":1}},"prototype":"Bearer abcdefghijkl"}') as unknown;
+    const input = JSON.parse(
+      '{"__proto__":{"polluted":"yes","password":"p"},"constructor":{"prototype":{"x":1}},"prototype":"Bearer abcdefghijkl"}',
+    ) as unknown;
     const out = auditMetaSafe(input);
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect((out as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(out).sort()).toEqual(["__proto__", "constructor", "prototype"]);
-    expect(JSON.parse(JSON.stringify(out))).toEqual(JSON.parse(`{"__proto__":{"polluted":"yes","password":"${REDACTED}"},"constructor":{"prototype":{"x":1}},"prototype":"Bearer ${REDACTED}"}`));
+    expect(JSON.parse(JSON.stringify(out))).toEqual(
+      JSON.parse(
+        `{"__proto__":{"polluted":"yes","password":"${REDACTED}"},"constructor":{"prototype":{"x":1}},"prototype":"Bearer ${REDACTED}"}`,
+      ),
+    );
     const own = Object.getOwnPropertyDescriptor(out, "__proto__");
     expect(own?.value).toEqual({ polluted: "yes", password: REDACTED });
   });
 
   it("stores __proto__ keys as data through createAuditLog and the chain verifies", async () => {
     const log = createAuditLog({ store: new MemoryAuditStore(), env: "prod" });
-    const rec = await log.append({ action: "CONFIG_CHANGE", actorUserId: "u", meta: JSON.parse('{"__proto__":{"isAdmin":true},"ok":1}') as Record<string, never> });
+    const rec = await log.append({
+      action: "CONFIG_CHANGE",
+      actorUserId: "u",
+      meta: JSON.parse('{"__proto__":{"isAdmin":true},"ok":1}') as Record<string, never>,
+    });
     expect(Object.getPrototypeOf(rec.meta)).toBe(Object.prototype);
     expect((rec.meta as Record<string, unknown>).isAdmin).toBeUndefined();
     expect(Object.getOwnPropertyDescriptor(rec.meta, "__proto__")?.value).toEqual({ isAdmin: true });

@@ -14,7 +14,12 @@ describe("auditMetaSafe", () => {
     expect(out).toEqual({
       user: "u1",
       password: REDACTED,
-      nested: { apiKey: REDACTED, "X-API-Key": REDACTED, Authorization: REDACTED, deeper: [{ client_secret: REDACTED, refresh_token: REDACTED, ok: 1 }] },
+      nested: {
+        apiKey: REDACTED,
+        "X-API-Key": REDACTED,
+        Authorization: REDACTED,
+        deeper: [{ client_secret: REDACTED, refresh_token: REDACTED, ok: 1 }],
+      },
       headers: { cookie: REDACTED, "set-cookie": REDACTED, accept: "json" },
       card_number: REDACTED,
       cvv: REDACTED,
@@ -59,11 +64,26 @@ describe("auditMetaSafe", () => {
       keep: "yes",
     });
     // Allowed keys still have their values scanned.
-    expect(createRedactor({ allowKeys: ["authorization"] })({ authorization: "Bearer abcdefghijkl" })).toEqual({ authorization: `Bearer ${REDACTED}` });
+    expect(createRedactor({ allowKeys: ["authorization"] })({ authorization: "Bearer abcdefghijkl" })).toEqual({
+      authorization: `Bearer ${REDACTED}`,
+    });
   });
 
   it("never mutates its input, survives cycles and depth, and makes values JSON-safe", () => {
-    const input: Record<string, unknown> = { password: "p", when: new Date("2026-01-01T00:00:00Z"), n: 10n, f: () => 1, u: undefined, inf: Infinity, err: new Error("boom Bearer abcdefghijkl"), bytes: Buffer.from("x"), map: new Map<string, unknown>([["token", "t"], ["a", 1]]) };
+    const input: Record<string, unknown> = {
+      password: "p",
+      when: new Date("2026-01-01T00:00:00Z"),
+      n: 10n,
+      f: () => 1,
+      u: undefined,
+      inf: Infinity,
+      err: new Error("boom Bearer abcdefghijkl"),
+      bytes: Buffer.from("x"),
+      map: new Map<string, unknown>([
+        ["token", "t"],
+        ["a", 1],
+      ]),
+    };
     input.self = input;
     input.list = [input];
     let deep: Record<string, unknown> = {};
@@ -99,7 +119,11 @@ describe("auditMetaSafe", () => {
     const { createAuditLog } = await import("@ops/audit");
     const { MemoryAuditStore } = await import("@ops/adapter-memory");
     const log = createAuditLog({ store: new MemoryAuditStore(), env: "prod" });
-    const rec = await log.append({ action: "AUTH_LOGIN", actorUserId: "u", meta: { password: "x", headers: { authorization: "Bearer abcdefghijkl" } } });
+    const rec = await log.append({
+      action: "AUTH_LOGIN",
+      actorUserId: "u",
+      meta: { password: "x", headers: { authorization: "Bearer abcdefghijkl" } },
+    });
     expect(rec.meta).toEqual({ password: REDACTED, headers: { authorization: REDACTED } });
   });
 });

@@ -41,15 +41,49 @@ describe("the seed's audit API, as written", () => {
       meta: auditMetaSafe({ reason: "patient_chart_view", ip: req.ip }),
     });
     const saved = await auditStore.save(entry);
-    expect(saved).toMatchObject({ seq: 1, action: "DATA_EXPORT", subject: { id: patientId, type: "user" }, meta: { reason: "patient_chart_view", ip: "10.0.0.8" } });
+    expect(saved).toMatchObject({
+      seq: 1,
+      action: "DATA_EXPORT",
+      subject: { id: patientId, type: "user" },
+      meta: { reason: "patient_chart_view", ip: "10.0.0.8" },
+    });
     expect((await store.range({ tenantId: null, fromSeq: 1 }))[0]?.hash).toBe(saved.hash);
     // The best-practices example: DATA_DELETE with a subject, no meta.
-    await auditStore.save(makeAuditEntry({ tsISO: new Date().toISOString(), env: "prod", action: "DATA_DELETE", actorUserId: "admin_1", subjectUserId: "user_9", surface: "admin_panel" }));
+    await auditStore.save(
+      makeAuditEntry({
+        tsISO: new Date().toISOString(),
+        env: "prod",
+        action: "DATA_DELETE",
+        actorUserId: "admin_1",
+        subjectUserId: "user_9",
+        surface: "admin_panel",
+      }),
+    );
     expect((await auditStore.verify({ tenantId: null })).checked).toBe(2);
   });
 
   it("the universal action set covers auth, access, change, incident and tenant events", () => {
-    for (const a of ["AUTH_LOGIN", "AUTH_LOGOUT", "AUTH_LOGIN_FAILED", "AUTH_PASSWORD_RESET", "AUTH_MFA_CHANGE", "ROLE_CHANGE", "PERMISSION_CHANGE", "DATA_ACCESS", "DATA_EXPORT", "DATA_DELETE", "FLAG_CHANGE", "CONFIG_CHANGE", "ADMIN_ACTION", "INCIDENT_OPENED", "INCIDENT_ACKNOWLEDGED", "INCIDENT_RESOLVED", "TENANT_CREATED", "TENANT_DELETED", "AUDIT_EXPORT"])
+    for (const a of [
+      "AUTH_LOGIN",
+      "AUTH_LOGOUT",
+      "AUTH_LOGIN_FAILED",
+      "AUTH_PASSWORD_RESET",
+      "AUTH_MFA_CHANGE",
+      "ROLE_CHANGE",
+      "PERMISSION_CHANGE",
+      "DATA_ACCESS",
+      "DATA_EXPORT",
+      "DATA_DELETE",
+      "FLAG_CHANGE",
+      "CONFIG_CHANGE",
+      "ADMIN_ACTION",
+      "INCIDENT_OPENED",
+      "INCIDENT_ACKNOWLEDGED",
+      "INCIDENT_RESOLVED",
+      "TENANT_CREATED",
+      "TENANT_DELETED",
+      "AUDIT_EXPORT",
+    ])
       expect(AUDIT_ACTIONS).toContain(a);
   });
 
@@ -59,7 +93,9 @@ describe("the seed's audit API, as written", () => {
     await log.append({ action: "INVOICE_PAID", actorUserId: "u1" });
     await log.append({ action: "AUTH_LOGIN", actorUserId: "u1" });
     // @ts-expect-error a typo is a compile error
-    await expect(log.append({ action: "INVOICE_PAYED", actorUserId: "u1" })).rejects.toThrow(/action: "INVOICE_PAYED" is neither universal nor declared/);
+    await expect(log.append({ action: "INVOICE_PAYED", actorUserId: "u1" })).rejects.toThrow(
+      /action: "INVOICE_PAYED" is neither universal nor declared/,
+    );
     expect(() => defineAuditActions(["invoice-paid"])).toThrow(ValidationError);
     expect(() => makeAuditEntry({ env: "prod", action: "AUTH_LOGIN", actorUserId: "u" })).not.toThrow();
     // @ts-expect-error makeAuditEntry accepts only universal actions unless widened
@@ -96,7 +132,9 @@ describe("entry validation", () => {
   });
 
   it("bounds meta size, depth and cycles with a clear error", () => {
-    expect(() => makeAuditEntry({ ...base, meta: { blob: "x".repeat(20_000) } })).toThrow(/meta: expected at most 16384 bytes of JSON, got 2001\d/);
+    expect(() => makeAuditEntry({ ...base, meta: { blob: "x".repeat(20_000) } })).toThrow(
+      /meta: expected at most 16384 bytes of JSON, got 2001\d/,
+    );
     expect(() => makeAuditEntry({ ...base, meta: { blob: "x".repeat(900) } }, { maxMetaBytes: 512 })).toThrow(/at most 512 bytes/);
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
@@ -120,7 +158,13 @@ describe("entry validation", () => {
       requestId: "req-1",
       correlationId: "corr-1",
     });
-    expect(e).toMatchObject({ ts: "2026-01-01T00:00:00.000Z", tenantId: "acme", outcome: "failure", actor: { type: "service", ip: "10.1.2.3" }, target: { name: "admins" } });
+    expect(e).toMatchObject({
+      ts: "2026-01-01T00:00:00.000Z",
+      tenantId: "acme",
+      outcome: "failure",
+      actor: { type: "service", ip: "10.1.2.3" },
+      target: { name: "admins" },
+    });
   });
 
   it("rejects what a database cannot store faithfully: NUL and unpaired surrogates", () => {

@@ -75,7 +75,13 @@ function rechain(entries: Entry[], from: number): void {
 /** The trailer an attacker would write for these entries (unsigned: the key is not theirs). */
 function fixTrailer(trailer: Record<string, unknown>, entries: Entry[]): Record<string, unknown> {
   const { signature: _s, keyId: _k, ...rest } = trailer;
-  return { ...rest, count: entries.length, firstSeq: entries[0] ? Number(entries[0].seq) : null, lastSeq: entries.at(-1) ? Number(entries.at(-1)!.seq) : null, lastHash: entries.at(-1)?.hash ?? null };
+  return {
+    ...rest,
+    count: entries.length,
+    firstSeq: entries[0] ? Number(entries[0].seq) : null,
+    lastSeq: entries.at(-1) ? Number(entries.at(-1)!.seq) : null,
+    lastHash: entries.at(-1)?.hash ?? null,
+  };
 }
 
 async function csvParts(s: string): Promise<{ header: string; rows: Entry[]; trailer: Record<string, unknown> }> {
@@ -102,11 +108,21 @@ async function both(content: string, format: "jsonl" | "csv", extra: VerifyExpor
   const file = join(dir, `t-${Math.random().toString(36).slice(2)}.${format}`);
   await writeFile(file, content);
   const outs: string[] = [];
-  const code = await cli(["verify", file, "--public-key", pem, "--checkpoints", cpsPath, "--json", ...cliArgs], (s) => outs.push(s), () => {});
+  const code = await cli(
+    ["verify", file, "--public-key", pem, "--checkpoints", cpsPath, "--json", ...cliArgs],
+    (s) => outs.push(s),
+    () => {},
+  );
   return { lib, code, cliResult: JSON.parse(outs.join("")) as { ok: boolean; problems: { kind: string }[] } };
 }
 
-async function expectDetected(content: string, format: "jsonl" | "csv", kinds: string[], extra: VerifyExportOptions = {}, cliArgs: string[] = []) {
+async function expectDetected(
+  content: string,
+  format: "jsonl" | "csv",
+  kinds: string[],
+  extra: VerifyExportOptions = {},
+  cliArgs: string[] = [],
+) {
   const { lib, code, cliResult } = await both(content, format, extra, cliArgs);
   expect(lib.ok, JSON.stringify(lib.problems)).toBe(false);
   expect(kinds).toContain(lib.problem!.kind);
@@ -117,16 +133,31 @@ async function expectDetected(content: string, format: "jsonl" | "csv", kinds: s
 
 describe("tamper battery: intact exports pass", () => {
   it("JSONL and CSV verify against the key and the published log (exit 0)", async () => {
-    for (const [content, format] of [[`${jsonl.join("\n")}\n`, "jsonl"], [csv, "csv"]] as const) {
+    for (const [content, format] of [
+      [`${jsonl.join("\n")}\n`, "jsonl"],
+      [csv, "csv"],
+    ] as const) {
       const { lib, code } = await both(content, format);
-      expect(lib, JSON.stringify(lib.problems)).toMatchObject({ ok: true, checked: 20, anchorsChecked: 2, trailerSigned: true, checkpointsVerified: 2 });
+      expect(lib, JSON.stringify(lib.problems)).toMatchObject({
+        ok: true,
+        checked: 20,
+        anchorsChecked: 2,
+        trailerSigned: true,
+        checkpointsVerified: 2,
+      });
       expect(code).toBe(0);
     }
   });
 });
 
 describe("tamper battery: JSONL", () => {
-  const edit = (f: (h: Record<string, unknown>, e: Entry[], t: Record<string, unknown>) => { h?: Record<string, unknown>; e?: Entry[]; t?: Record<string, unknown> | null } | void) => {
+  const edit = (
+    f: (
+      h: Record<string, unknown>,
+      e: Entry[],
+      t: Record<string, unknown>,
+    ) => { h?: Record<string, unknown>; e?: Entry[]; t?: Record<string, unknown> | null } | void,
+  ) => {
     const objs = parseJsonl(jsonl);
     const h = objs[0]!;
     const e = entriesOf(objs);
@@ -138,56 +169,128 @@ describe("tamper battery: JSONL", () => {
   };
 
   it("modify, delete, insert, reorder", async () => {
-    expect((await expectDetected(edit((_h, e) => void ((e[4]!.meta as { i: number }).i = 99)), "jsonl", ["modified"])).problem?.seq).toBe(5);
-    expect((await expectDetected(edit((_h, e) => ({ e: e.filter((_, i) => i !== 7) })), "jsonl", ["removed"])).problem?.seq).toBe(8);
+    expect(
+      (
+        await expectDetected(
+          edit((_h, e) => void ((e[4]!.meta as { i: number }).i = 99)),
+          "jsonl",
+          ["modified"],
+        )
+      ).problem?.seq,
+    ).toBe(5);
+    expect(
+      (
+        await expectDetected(
+          edit((_h, e) => ({ e: e.filter((_, i) => i !== 7) })),
+          "jsonl",
+          ["removed"],
+        )
+      ).problem?.seq,
+    ).toBe(8);
     const forged = (e: Entry[]) => ({ ...structuredClone(e[3]!), id: "aud_forged", action: "DATA_DELETE" }) as Entry;
-    await expectDetected(edit((_h, e) => ({ e: [...e.slice(0, 4), forged(e), ...e.slice(4)] })), "jsonl", ["inserted", "modified"]);
-    await expectDetected(edit((_h, e) => ({ e: [...e.slice(0, 2), e[3]!, e[2]!, ...e.slice(4)] })), "jsonl", ["reordered"]);
+    await expectDetected(
+      edit((_h, e) => ({ e: [...e.slice(0, 4), forged(e), ...e.slice(4)] })),
+      "jsonl",
+      ["inserted", "modified"],
+    );
+    await expectDetected(
+      edit((_h, e) => ({ e: [...e.slice(0, 2), e[3]!, e[2]!, ...e.slice(4)] })),
+      "jsonl",
+      ["reordered"],
+    );
   });
 
   it("cut head (also with header and trailer fixed), cut tail (trailer fixed)", async () => {
-    await expectDetected(edit((_h, e) => ({ e: e.slice(3) })), "jsonl", ["removed", "truncated"]);
-    await expectDetected(edit((h, e, t) => {
-      const rest = e.slice(3);
-      return { h: { ...h, fromSeq: 4, prevHash: e[2]!.hash }, e: rest, t: fixTrailer(t, rest) };
-    }), "jsonl", ["removed", "header", "trailer"]);
-    const tail = await expectDetected(edit((h, e, t) => {
-      const kept = e.slice(0, 15);
-      return { h: { ...h, toSeq: 15 }, e: kept, t: fixTrailer(t, kept) };
-    }), "jsonl", ["truncated", "trailer", "header"]);
+    await expectDetected(
+      edit((_h, e) => ({ e: e.slice(3) })),
+      "jsonl",
+      ["removed", "truncated"],
+    );
+    await expectDetected(
+      edit((h, e, t) => {
+        const rest = e.slice(3);
+        return { h: { ...h, fromSeq: 4, prevHash: e[2]!.hash }, e: rest, t: fixTrailer(t, rest) };
+      }),
+      "jsonl",
+      ["removed", "header", "trailer"],
+    );
+    const tail = await expectDetected(
+      edit((h, e, t) => {
+        const kept = e.slice(0, 15);
+        return { h: { ...h, toSeq: 15 }, e: kept, t: fixTrailer(t, kept) };
+      }),
+      "jsonl",
+      ["truncated", "trailer", "header"],
+    );
     expect(tail.problems.map((p) => p.kind)).toContain("truncated");
   });
 
   it("recompute every hash after a change, forge at head", async () => {
-    const re = await expectDetected(edit((_h, e, t) => {
-      (e[5]!.meta as { i: number }).i = 600;
-      rechain(e, 5);
-      return { t: fixTrailer(t, e) };
-    }), "jsonl", ["rewritten", "trailer"]);
+    const re = await expectDetected(
+      edit((_h, e, t) => {
+        (e[5]!.meta as { i: number }).i = 600;
+        rechain(e, 5);
+        return { t: fixTrailer(t, e) };
+      }),
+      "jsonl",
+      ["rewritten", "trailer"],
+    );
     expect(re.problems.map((p) => p.kind)).toContain("rewritten");
-    await expectDetected(edit((_h, e, t) => {
-      const head = { ...structuredClone(e.at(-1)!), id: "aud_forged_head", seq: 21, action: "ROLE_CHANGE" } as Entry;
-      const all = [...e, head];
-      rechain(all, 20);
-      return { e: all, t: fixTrailer(t, all) };
-    }), "jsonl", ["trailer"]);
+    await expectDetected(
+      edit((_h, e, t) => {
+        const head = { ...structuredClone(e.at(-1)!), id: "aud_forged_head", seq: 21, action: "ROLE_CHANGE" } as Entry;
+        const all = [...e, head];
+        rechain(all, 20);
+        return { e: all, t: fixTrailer(t, all) };
+      }),
+      "jsonl",
+      ["trailer"],
+    );
   });
 
   it("strip or lower anything in the header or trailer", async () => {
-    await expectDetected(edit((h) => ({ h: { ...h, toSeq: 10 } })), "jsonl", ["truncated", "header"]);
-    await expectDetected(edit((h, e, t) => {
-      const kept = e.filter((_, i) => i !== 9);
-      return { h: { ...h, chain: false }, e: kept, t: fixTrailer(t, kept) };
-    }), "jsonl", ["header"]);
+    await expectDetected(
+      edit((h) => ({ h: { ...h, toSeq: 10 } })),
+      "jsonl",
+      ["truncated", "header"],
+    );
+    await expectDetected(
+      edit((h, e, t) => {
+        const kept = e.filter((_, i) => i !== 9);
+        return { h: { ...h, chain: false }, e: kept, t: fixTrailer(t, kept) };
+      }),
+      "jsonl",
+      ["header"],
+    );
     // Checkpoints stripped from the header: the published log still anchors it... and the header no longer matches the signed trailer.
-    await expectDetected(edit((h) => ({ h: { ...h, checkpoints: [] } })), "jsonl", ["header"]);
-    await expectDetected(edit((h) => ({ h: { ...h, fromSeq: 2 } })), "jsonl", ["removed", "header", "inserted"]);
-    await expectDetected(edit((_h, _e, t) => ({ t: { ...t, count: 19 } })), "jsonl", ["truncated", "trailer"]);
-    await expectDetected(edit((_h, _e, t) => {
-      const { signature: _s, ...rest } = t;
-      return { t: rest };
-    }), "jsonl", ["trailer", "header"]);
-    await expectDetected(edit(() => ({ t: null })), "jsonl", ["truncated"]);
+    await expectDetected(
+      edit((h) => ({ h: { ...h, checkpoints: [] } })),
+      "jsonl",
+      ["header"],
+    );
+    await expectDetected(
+      edit((h) => ({ h: { ...h, fromSeq: 2 } })),
+      "jsonl",
+      ["removed", "header", "inserted"],
+    );
+    await expectDetected(
+      edit((_h, _e, t) => ({ t: { ...t, count: 19 } })),
+      "jsonl",
+      ["truncated", "trailer"],
+    );
+    await expectDetected(
+      edit((_h, _e, t) => {
+        const { signature: _s, ...rest } = t;
+        return { t: rest };
+      }),
+      "jsonl",
+      ["trailer", "header"],
+    );
+    await expectDetected(
+      edit(() => ({ t: null })),
+      "jsonl",
+      ["truncated"],
+    );
     await expectDetected(`${jsonl.slice(1).join("\n")}\n`, "jsonl", ["header"]);
   });
 
@@ -212,41 +315,67 @@ describe("tamper battery: CSV", () => {
   it("modify, delete, insert, reorder", async () => {
     await expectDetected(await edit((rows) => void (rows[4]!.action = "DATA_DELETE")), "csv", ["modified"]);
     await expectDetected(await edit((rows) => ({ rows: rows.filter((_, i) => i !== 7) })), "csv", ["removed"]);
-    await expectDetected(await edit((rows) => ({ rows: [...rows.slice(0, 4), { ...structuredClone(rows[3]!), id: "aud_x" } as Entry, ...rows.slice(4)] })), "csv", ["inserted", "modified"]);
-    await expectDetected(await edit((rows) => ({ rows: [...rows.slice(0, 2), rows[3]!, rows[2]!, ...rows.slice(4)] })), "csv", ["reordered"]);
+    await expectDetected(
+      await edit((rows) => ({ rows: [...rows.slice(0, 4), { ...structuredClone(rows[3]!), id: "aud_x" } as Entry, ...rows.slice(4)] })),
+      "csv",
+      ["inserted", "modified"],
+    );
+    await expectDetected(await edit((rows) => ({ rows: [...rows.slice(0, 2), rows[3]!, rows[2]!, ...rows.slice(4)] })), "csv", [
+      "reordered",
+    ]);
   });
 
   it("cut head, cut tail, recompute, forge at head (trailers fixed by the attacker)", async () => {
-    await expectDetected(await edit((rows, t) => {
-      const rest = rows.slice(3);
-      return { rows: rest, t: { ...fixTrailer(t, rest), fromSeq: 4, prevHash: rest[0]!.prevHash } };
-    }), "csv", ["removed", "trailer"]);
+    await expectDetected(
+      await edit((rows, t) => {
+        const rest = rows.slice(3);
+        return { rows: rest, t: { ...fixTrailer(t, rest), fromSeq: 4, prevHash: rest[0]!.prevHash } };
+      }),
+      "csv",
+      ["removed", "trailer"],
+    );
     await expectDetected(await edit((rows) => ({ rows: rows.slice(3), t: null })), "csv", ["removed", "truncated"]);
-    await expectDetected(await edit((rows, t) => {
-      const kept = rows.slice(0, 14);
-      return { rows: kept, t: { ...fixTrailer(t, kept), toSeq: 14 } };
-    }), "csv", ["truncated", "trailer"]);
+    await expectDetected(
+      await edit((rows, t) => {
+        const kept = rows.slice(0, 14);
+        return { rows: kept, t: { ...fixTrailer(t, kept), toSeq: 14 } };
+      }),
+      "csv",
+      ["truncated", "trailer"],
+    );
     await expectDetected(await edit((rows) => ({ rows: rows.slice(0, 14), t: null })), "csv", ["truncated"]);
-    await expectDetected(await edit((rows, t) => {
-      rows[6]!.action = "DATA_DELETE";
-      rechain(rows, 6);
-      return { t: fixTrailer(t, rows) };
-    }), "csv", ["rewritten", "trailer"]);
-    await expectDetected(await edit((rows, t) => {
-      const all = [...rows, { ...structuredClone(rows.at(-1)!), id: "aud_h", seq: 21 } as Entry];
-      rechain(all, 20);
-      return { rows: all, t: fixTrailer(t, all) };
-    }), "csv", ["trailer"]);
+    await expectDetected(
+      await edit((rows, t) => {
+        rows[6]!.action = "DATA_DELETE";
+        rechain(rows, 6);
+        return { t: fixTrailer(t, rows) };
+      }),
+      "csv",
+      ["rewritten", "trailer"],
+    );
+    await expectDetected(
+      await edit((rows, t) => {
+        const all = [...rows, { ...structuredClone(rows.at(-1)!), id: "aud_h", seq: 21 } as Entry];
+        rechain(all, 20);
+        return { rows: all, t: fixTrailer(t, all) };
+      }),
+      "csv",
+      ["trailer"],
+    );
   });
 
   it("strip or lower trailer fields", async () => {
     await expectDetected(await edit((_rows, t) => ({ t: { ...t, toSeq: 5 } })), "csv", ["trailer", "truncated"]);
     await expectDetected(await edit((_rows, t) => ({ t: { ...t, chain: false } })), "csv", ["trailer", "header"]);
     await expectDetected(await edit((_rows, t) => ({ t: { ...t, checkpoints: [] } })), "csv", ["trailer"]);
-    await expectDetected(await edit((_rows, t) => {
-      const { signature: _s, ...rest } = t;
-      return { t: rest };
-    }), "csv", ["trailer"]);
+    await expectDetected(
+      await edit((_rows, t) => {
+        const { signature: _s, ...rest } = t;
+        return { t: rest };
+      }),
+      "csv",
+      ["trailer"],
+    );
   });
 });
 
@@ -257,10 +386,26 @@ describe("tamper battery: checkpoint log and whole chains", () => {
     expect(verifyCheckpointLog(dropped, keys.publicKey, { witness: published })).toMatchObject({ ok: false, kind: "dropped" });
     const file = join(dir, "dropped.jsonl");
     await writeFile(file, dropped.map((c) => JSON.stringify(c)).join("\n"));
-    expect(await cli(["checkpoints", file, "--public-key", pem, "--witness", cpsPath], () => {}, () => {})).toBe(1);
-    expect(await cli(["checkpoints", cpsPath, "--public-key", pem, "--witness", cpsPath], () => {}, () => {})).toBe(0);
+    expect(
+      await cli(
+        ["checkpoints", file, "--public-key", pem, "--witness", cpsPath],
+        () => {},
+        () => {},
+      ),
+    ).toBe(1);
+    expect(
+      await cli(
+        ["checkpoints", cpsPath, "--public-key", pem, "--witness", cpsPath],
+        () => {},
+        () => {},
+      ),
+    ).toBe(0);
     // An export checked against the shortened log plus the witness fails too.
-    const res = await verifyExport(Readable.from([`${jsonl.join("\n")}\n`]), { publicKey: keys.publicKey, checkpoints: dropped, witness: published });
+    const res = await verifyExport(Readable.from([`${jsonl.join("\n")}\n`]), {
+      publicKey: keys.publicKey,
+      checkpoints: dropped,
+      witness: published,
+    });
     expect(res.problems.map((p) => p.kind)).toContain("checkpoints");
     // A gap in the numbers (a middle checkpoint removed and the next re-linked is impossible without the key).
     expect(verifyCheckpointLog([published[1]!], keys.publicKey)).toMatchObject({ ok: true });
@@ -272,11 +417,23 @@ describe("tamper battery: checkpoint log and whole chains", () => {
     const outs: string[] = [];
     const acme = join(dir, "acme.jsonl");
     await writeFile(acme, `${jsonl.join("\n")}\n`);
-    expect(await cli(["verify", acme, "--public-key", pem, "--checkpoints", cpsPath, "--all"], (s) => outs.push(s), () => {})).toBe(1);
+    expect(
+      await cli(
+        ["verify", acme, "--public-key", pem, "--checkpoints", cpsPath, "--all"],
+        (s) => outs.push(s),
+        () => {},
+      ),
+    ).toBe(1);
     expect(outs.join("")).toMatch(/chain "beta" is named by the newest checkpoint/);
     const beta = join(dir, "beta.jsonl");
     await writeFile(beta, await text(exportJsonl(log, { tenantId: "beta" })));
-    expect(await cli(["verify", acme, beta, "--public-key", pem, "--checkpoints", cpsPath, "--all"], () => {}, () => {})).toBe(0);
+    expect(
+      await cli(
+        ["verify", acme, beta, "--public-key", pem, "--checkpoints", cpsPath, "--all"],
+        () => {},
+        () => {},
+      ),
+    ).toBe(0);
 
     // Delete tenant beta's rows from the store: verifyAll still reports it.
     const m = memory();
@@ -301,13 +458,25 @@ describe("tamper battery: the CLI reads checkpoint logs from a directory and a U
     for (const [i, cp] of published.entries()) await writeFile(join(objDir, `cp-${i}.json`), JSON.stringify(cp));
     const file = join(dir, "dir-check.jsonl");
     await writeFile(file, `${jsonl.join("\n")}\n`);
-    expect(await cli(["verify", file, "--public-key", pem, "--checkpoints", objDir], () => {}, () => {})).toBe(0);
+    expect(
+      await cli(
+        ["verify", file, "--public-key", pem, "--checkpoints", objDir],
+        () => {},
+        () => {},
+      ),
+    ).toBe(0);
     const body = await readFile(cpsPath, "utf8");
     const server = createServer((_req, res) => res.end(body));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
     try {
-      expect(await cli(["verify", file, "--public-key", pem, "--checkpoints", `http://127.0.0.1:${port}/cps.jsonl`], () => {}, () => {})).toBe(0);
+      expect(
+        await cli(
+          ["verify", file, "--public-key", pem, "--checkpoints", `http://127.0.0.1:${port}/cps.jsonl`],
+          () => {},
+          () => {},
+        ),
+      ).toBe(0);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }

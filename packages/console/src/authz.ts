@@ -13,9 +13,10 @@ export function roleTable(custom: Record<string, readonly Permission[]> = {}): M
   for (const [name, perms] of Object.entries({ ...BUILTIN, ...custom })) {
     const bad = perms.find((p) => !PERMISSIONS.includes(p));
     if (bad !== undefined)
-      throw new ConfigError(`[ops/console] invalid roles.${name}: unknown permission "${String(bad)}" (expected ${PERMISSIONS.join(", ")})`, [
-        { path: `roles.${name}`, message: `expected permissions among ${PERMISSIONS.join(", ")}` },
-      ]);
+      throw new ConfigError(
+        `[ops/console] invalid roles.${name}: unknown permission "${String(bad)}" (expected ${PERMISSIONS.join(", ")})`,
+        [{ path: `roles.${name}`, message: `expected permissions among ${PERMISSIONS.join(", ")}` }],
+      );
     table.set(name, new Set(perms));
   }
   return table;

@@ -20,12 +20,19 @@ const consoleLogger: ConsoleLogger = {
   error: (message, fields) => console.error(JSON.stringify({ level: "error", msg: message, pkg: "@ops/console", ...fields })),
 };
 
-const ANONYMOUS: Principal = { actorId: "anonymous", roles: ["admin"], tenantId: null, displayName: "anonymous (dangerouslyAllowAnonymous)" };
+const ANONYMOUS: Principal = {
+  actorId: "anonymous",
+  roles: ["admin"],
+  tenantId: null,
+  displayName: "anonymous (dangerouslyAllowAnonymous)",
+};
 
 function normalizeBase(basePath: string | undefined): string {
   const b = (basePath ?? "").trim().replace(/\/+$/, "");
   if (b !== "" && !/^\/[A-Za-z0-9._~\-/]*$/.test(b))
-    throw new ConfigError(`[ops/console] invalid basePath: expected a path such as "/ops", got ${JSON.stringify(basePath)}`, [{ path: "basePath", message: 'expected a path such as "/ops"' }]);
+    throw new ConfigError(`[ops/console] invalid basePath: expected a path such as "/ops", got ${JSON.stringify(basePath)}`, [
+      { path: "basePath", message: 'expected a path such as "/ops"' },
+    ]);
   return b;
 }
 
@@ -39,9 +46,10 @@ function normalizeBase(basePath: string | undefined): string {
 export function createConsole(options: ConsoleOptions): OpsConsole {
   const logger = options.logger ?? consoleLogger;
   if (typeof options.authorize !== "function" && options.dangerouslyAllowAnonymous !== true)
-    throw new ConfigError("[ops/console] invalid options: authorize is required: a function (request) => Principal | null deciding who may operate", [
-      { path: "authorize", message: "expected a function returning a Principal or null" },
-    ]);
+    throw new ConfigError(
+      "[ops/console] invalid options: authorize is required: a function (request) => Principal | null deciding who may operate",
+      [{ path: "authorize", message: "expected a function returning a Principal or null" }],
+    );
   if (options.dangerouslyAllowAnonymous === true)
     logger.warn("console_anonymous_access", {
       message: "dangerouslyAllowAnonymous is on: anyone who can reach the console acts as a global admin. Use it for local demos only.",
@@ -64,7 +72,13 @@ export function createConsole(options: ConsoleOptions): OpsConsole {
             principal: ctx.principal,
             permissions: [...permissionsOf(ctx.principal, roles)],
             csrfToken: token,
-            features: { flags: !!options.flags, incidents: !!options.incidents, audit: !!options.audit, outbox: !!options.notifier, health: !!options.health },
+            features: {
+              flags: !!options.flags,
+              incidents: !!options.incidents,
+              audit: !!options.audit,
+              outbox: !!options.notifier,
+              health: !!options.health,
+            },
           },
           200,
           { "set-cookie": csrfCookie(token, basePath, ctx.url.protocol === "https:") },
@@ -98,8 +112,12 @@ export function createConsole(options: ConsoleOptions): OpsConsole {
     const { route, params } = found;
     // 2. What it may do, 3. where.
     if (!permissionsOf(principal, roles).has(route.permission))
-      throw new ApiError("FORBIDDEN", `this needs the "${route.permission}" permission, which your roles (${principal.roles.join(", ") || "none"}) do not grant`);
-    if (route.global && principal.tenantId !== null) throw new ApiError("FORBIDDEN", "this changes or shows state of every tenant: it needs a global principal");
+      throw new ApiError(
+        "FORBIDDEN",
+        `this needs the "${route.permission}" permission, which your roles (${principal.roles.join(", ") || "none"}) do not grant`,
+      );
+    if (route.global && principal.tenantId !== null)
+      throw new ApiError("FORBIDDEN", "this changes or shows state of every tenant: it needs a global principal");
     if (!SAFE.has(request.method)) checkCsrf(request, url, principal, allowedOrigins);
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
@@ -115,13 +133,19 @@ export function createConsole(options: ConsoleOptions): OpsConsole {
       scope(): TenantKey {
         const asked = query.tenant === undefined || query.tenant === "" ? undefined : parse(TenantParam, query.tenant, "query");
         if (p.tenantId !== null) {
-          if (asked !== undefined && asked !== p.tenantId) throw new ApiError("FORBIDDEN", "a tenant principal sees only its own tenant", [{ path: "tenant", message: "expected your own tenant" }]);
+          if (asked !== undefined && asked !== p.tenantId)
+            throw new ApiError("FORBIDDEN", "a tenant principal sees only its own tenant", [
+              { path: "tenant", message: "expected your own tenant" },
+            ]);
           return p.tenantId;
         }
         return asked ?? null;
       },
       own(tenantId) {
-        if (p.tenantId !== null && tenantId !== p.tenantId) throw new ApiError("FORBIDDEN", "a tenant principal changes only its own tenant", [{ path: "tenant", message: "expected your own tenant" }]);
+        if (p.tenantId !== null && tenantId !== p.tenantId)
+          throw new ApiError("FORBIDDEN", "a tenant principal changes only its own tenant", [
+            { path: "tenant", message: "expected your own tenant" },
+          ]);
         return tenantId;
       },
       async record(e) {
@@ -152,7 +176,8 @@ export function createConsole(options: ConsoleOptions): OpsConsole {
         return json({ error: { code: "VALIDATION", message: "bad request URL", issues: [] } }, 400);
       }
       const path = url.pathname;
-      if (basePath !== "" && path !== basePath && !path.startsWith(`${basePath}/`)) return json({ error: { code: "NOT_FOUND", message: "not found", issues: [] } }, 404);
+      if (basePath !== "" && path !== basePath && !path.startsWith(`${basePath}/`))
+        return json({ error: { code: "NOT_FOUND", message: "not found", issues: [] } }, 404);
       const rel = path.slice(basePath.length);
       try {
         if (rel === API || rel.startsWith(`${API}/`)) return await api(request, url, rel.slice(API.length) || "/");

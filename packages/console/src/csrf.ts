@@ -40,10 +40,12 @@ export function checkCsrf(request: Request, url: URL, principal: Principal, allo
   if (site !== null && site !== "same-origin" && site !== "none" && !(origin !== null && allowedOrigins.includes(origin)))
     throw new ApiError("CSRF", "cross-site request refused (Sec-Fetch-Site)");
   if (!principal.cookieSession) return;
-  if (origin === null && site === null) throw new ApiError("CSRF", "a cookie session needs a same-origin browser request (Origin or Sec-Fetch-Site)");
+  if (origin === null && site === null)
+    throw new ApiError("CSRF", "a cookie session needs a same-origin browser request (Origin or Sec-Fetch-Site)");
   const sent = request.headers.get(CSRF_HEADER);
   const kept = cookie(request, CSRF_COOKIE);
-  if (!sent || !kept || !same(sent, kept)) throw new ApiError("CSRF", `missing or wrong CSRF token: send the ${CSRF_HEADER} header from GET /api/v1/session`);
+  if (!sent || !kept || !same(sent, kept))
+    throw new ApiError("CSRF", `missing or wrong CSRF token: send the ${CSRF_HEADER} header from GET /api/v1/session`);
 }
 
 /** The Set-Cookie for a fresh token, scoped to the console's path. */

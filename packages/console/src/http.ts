@@ -47,7 +47,10 @@ export class ApiError extends Error {
 const NO_STORE = { "cache-control": "no-store", "x-content-type-options": "nosniff" };
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...NO_STORE, ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...NO_STORE, ...headers },
+  });
 }
 
 // Messages of these codes are written by @ops packages for the caller (they name a field or a
@@ -68,16 +71,30 @@ export function errorResponse(err: unknown, logger: ConsoleLogger, path: string)
     return json({ error: { code: "VALIDATION", message, issues: err.issues } }, 400);
   }
   if (isOpsError(err) && CALLER_FACING.has(err.code) && !/^\[ops\/adapter-/.test(err.message)) {
-    const code: ErrorCode = err.code === "NOT_FOUND" ? "NOT_FOUND" : err.code === "CONFLICT" ? "CONFLICT" : err.code === "TENANT_ISOLATION" ? "FORBIDDEN" : "VALIDATION";
+    const code: ErrorCode =
+      err.code === "NOT_FOUND"
+        ? "NOT_FOUND"
+        : err.code === "CONFLICT"
+          ? "CONFLICT"
+          : err.code === "TENANT_ISOLATION"
+            ? "FORBIDDEN"
+            : "VALIDATION";
     return json({ error: { code, message: clean(err.message), issues: [] } }, STATUS[code]);
   }
   if (isOpsError(err) && err.code === "CONFLICT")
-    return json({ error: { code: "CONFLICT", message: "the record changed meanwhile or already exists: reload and retry", issues: [] } }, 409);
+    return json(
+      { error: { code: "CONFLICT", message: "the record changed meanwhile or already exists: reload and retry", issues: [] } },
+      409,
+    );
   if (isOpsError(err) && err.code === "UNAVAILABLE") {
     logger.error("console_request_failed", { path, code: err.code });
     return json({ error: { code: "UNAVAILABLE", message: "a backing store is unavailable: retry later", issues: [] } }, 503);
   }
-  logger.error("console_request_failed", { path, error: err instanceof Error ? err.name : typeof err, ...(isOpsError(err) ? { code: err.code } : {}) });
+  logger.error("console_request_failed", {
+    path,
+    error: err instanceof Error ? err.name : typeof err,
+    ...(isOpsError(err) ? { code: err.code } : {}),
+  });
   return json({ error: { code: "INTERNAL", message: "internal error", issues: [] } }, 500);
 }
 
@@ -120,7 +137,8 @@ export async function readLimitedText(request: Request, max: number): Promise<st
  */
 export async function readJson<S extends z.ZodType>(request: Request, schema: S, max: number): Promise<z.output<S>> {
   const type = request.headers.get("content-type");
-  if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "expected content-type: application/json");
+  if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type))
+    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "expected content-type: application/json");
   const text = await readLimitedText(request, max);
   let raw: unknown;
   try {

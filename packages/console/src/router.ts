@@ -21,7 +21,13 @@ export interface RouteContext {
   /** Checks that the principal may act on `tenantId`. @throws ApiError FORBIDDEN otherwise. */
   own(tenantId: TenantKey): TenantKey;
   /** Records the console action in the audit trail, actor = the principal. */
-  record(entry: { action?: string; tenantId: TenantKey; target: { id: string; type: string }; reason: string; meta?: Record<string, unknown> }): Promise<void>;
+  record(entry: {
+    action?: string;
+    tenantId: TenantKey;
+    target: { id: string; type: string };
+    reason: string;
+    meta?: Record<string, unknown>;
+  }): Promise<void>;
   readonly audit: AuditLog<string> | undefined;
 }
 

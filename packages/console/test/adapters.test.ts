@@ -19,12 +19,21 @@ function streamBig(base: string, path: string, total: number): Promise<{ status:
     const u = new URL(path, base);
     let sent = 0;
     let done = false;
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: "PUT", headers: { "content-type": "application/json", "x-test-principal": "global:admin", "transfer-encoding": "chunked" } }, (res) => {
-      done = true;
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, sent });
-      req.destroy();
-    });
+    const req = httpRequest(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: "PUT",
+        headers: { "content-type": "application/json", "x-test-principal": "global:admin", "transfer-encoding": "chunked" },
+      },
+      (res) => {
+        done = true;
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, sent });
+        req.destroy();
+      },
+    );
     req.on("error", (err) => (done ? undefined : reject(err)));
     const chunk = Buffer.alloc(64 * 1024, 32);
     const pump = () => {
@@ -45,7 +54,11 @@ async function exercise(base: string) {
   expect(s.headers.get("set-cookie")).toMatch(/ops_csrf=/);
   expect(((await s.json()) as { principal: { actorId: string } }).principal.actorId).toBe("global-admin@example.test");
   expect((await fetch(`${base}/ops/api/v1/session`)).status).toBe(401);
-  const put = await fetch(`${base}/ops/api/v1/flags/${FLAG}/value`, { method: "PUT", headers: { ...h, "content-type": "application/json" }, body: JSON.stringify({ value: true, reason: "adapter test" }) });
+  const put = await fetch(`${base}/ops/api/v1/flags/${FLAG}/value`, {
+    method: "PUT",
+    headers: { ...h, "content-type": "application/json" },
+    body: JSON.stringify({ value: true, reason: "adapter test" }),
+  });
   expect(put.status, await put.clone().text()).toBe(200);
   const big = await streamBig(base, `/ops/api/v1/flags/${FLAG}/value`, 200 * 1024 * 1024);
   expect(big.status).toBe(413);
@@ -100,8 +113,16 @@ describe("framework adapters on loopback", () => {
     const f = await fixture();
     closers.push(() => f.close());
     const { GET, PUT } = consoleRouteHandlers(f.console);
-    expect((await GET(new Request("http://app.test/ops/api/v1/session", { headers: { "x-test-principal": "tenant:viewer" } }))).status).toBe(200);
-    const res = await PUT(new Request(`http://app.test/ops/api/v1/flags/${FLAG}/value`, { method: "PUT", headers: { "x-test-principal": "tenant:admin", "content-type": "application/json" }, body: JSON.stringify({ value: true, reason: "x" }) }));
+    expect(
+      (await GET(new Request("http://app.test/ops/api/v1/session", { headers: { "x-test-principal": "tenant:viewer" } }))).status,
+    ).toBe(200);
+    const res = await PUT(
+      new Request(`http://app.test/ops/api/v1/flags/${FLAG}/value`, {
+        method: "PUT",
+        headers: { "x-test-principal": "tenant:admin", "content-type": "application/json" },
+        body: JSON.stringify({ value: true, reason: "x" }),
+      }),
+    );
     expect(res.status).toBe(403);
   });
 });

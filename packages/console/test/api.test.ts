@@ -21,17 +21,31 @@ describe("createConsole", () => {
   it("dangerouslyAllowAnonymous logs a warning at every start and serves as a global admin", async () => {
     const warn = vi.fn();
     const f = await setup();
-    const make = () => createConsole({ dangerouslyAllowAnonymous: true, basePath: "/ops", logger: { warn, error: () => {} }, flags: { controller: f.flags, store: f.stores.flags } });
+    const make = () =>
+      createConsole({
+        dangerouslyAllowAnonymous: true,
+        basePath: "/ops",
+        logger: { warn, error: () => {} },
+        flags: { controller: f.flags, store: f.stores.flags },
+      });
     make();
     const c = make();
     expect(warn).toHaveBeenCalledTimes(2);
     expect(warn.mock.calls[0]![0]).toBe("console_anonymous_access");
     const res = await c.fetch(new Request(`${ORIGIN}/ops/api/v1/session`));
-    expect(((await res.json()) as { principal: { actorId: string; tenantId: null } }).principal).toMatchObject({ actorId: "anonymous", tenantId: null });
+    expect(((await res.json()) as { principal: { actorId: string; tenantId: null } }).principal).toMatchObject({
+      actorId: "anonymous",
+      tenantId: null,
+    });
   });
 
   it("treats a malformed principal (blank tenant, no actor) as none: 401", async () => {
-    const f = await setup({ authorize: (req) => (req.headers.get("x-bad") === "tenant" ? { actorId: "a", roles: ["admin"], tenantId: "" } : ({ roles: ["admin"], tenantId: null } as never)) });
+    const f = await setup({
+      authorize: (req) =>
+        req.headers.get("x-bad") === "tenant"
+          ? { actorId: "a", roles: ["admin"], tenantId: "" }
+          : ({ roles: ["admin"], tenantId: null } as never),
+    });
     expect((await f.call(null, "GET", "/ops/api/v1/flags", undefined, { "x-bad": "tenant" })).status).toBe(401);
     expect((await f.call(null, "GET", "/ops/api/v1/flags")).status).toBe(401);
   });
@@ -51,9 +65,13 @@ describe("changes are audited with the principal and the reason", () => {
     const missing = await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: true });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "reason" }] } });
-    expect((await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: true, reason: "launch day" })).status).toBe(200);
+    expect((await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: true, reason: "launch day" })).status).toBe(
+      200,
+    );
     expect(f.flags.evaluate(FLAG, {}).value).toBe(true);
-    expect((await f.call("tenant:operator", "POST", `/ops/api/v1/outbox/${f.ids.deadT}/resend`, { reason: "webhook fixed" })).status).toBe(201);
+    expect((await f.call("tenant:operator", "POST", `/ops/api/v1/outbox/${f.ids.deadT}/resend`, { reason: "webhook fixed" })).status).toBe(
+      201,
+    );
     await f.audit.flush();
     const global = await f.audit.query({ tenantId: null, targetId: FLAG, order: "desc", limit: 1 });
     expect(global.items[0]).toMatchObject({ action: "FLAG_CHANGE", actor: { id: "global-admin@example.test" }, reason: "launch day" });
@@ -77,14 +95,21 @@ describe("changes are audited with the principal and the reason", () => {
     expect(stored).toMatchObject({ status: "cancelled", finishedAt: expect.any(String) });
     expect(stored!.lastError).not.toContain("4711");
     // A worker that comes along later gets nothing to send.
-    const claimed = await f.raw.outbox.claim({ workerId: "w", limit: 10, leaseMs: 1000, now: new Date(Date.now() + 7_200_000).toISOString() });
+    const claimed = await f.raw.outbox.claim({
+      workerId: "w",
+      limit: 10,
+      leaseMs: 1000,
+      now: new Date(Date.now() + 7_200_000).toISOString(),
+    });
     expect(claimed.map((m) => m.id)).toEqual([f.ids.pendG]); // the global one, still pending
     // Cancelling again is a conflict; the cancelled message can be resent.
     expect((await f.call("tenant:operator", "POST", path, { reason: "again" })).status).toBe(409);
     expect((await f.call("tenant:operator", "POST", `/ops/api/v1/outbox/${f.ids.pendT}/resend`, { reason: "after all" })).status).toBe(201);
     await f.audit.flush();
     const trail = await f.audit.query({ tenantId: T1, targetId: f.ids.pendT, limit: 20 });
-    const mine = trail.items.filter((e) => e.actor.id === "tenant-operator@example.test" && e.reason === "customer asked us to stop, ticket 4711");
+    const mine = trail.items.filter(
+      (e) => e.actor.id === "tenant-operator@example.test" && e.reason === "customer asked us to stop, ticket 4711",
+    );
     expect(mine.length).toBeGreaterThanOrEqual(1);
     expect(trail.items.map((e) => e.action)).toContain("NOTIFICATION_CANCELLED");
   });
@@ -96,7 +121,10 @@ describe("changes are audited with the principal and the reason", () => {
     expect(await f.flags.getValue({ key: "tenancy.strict_guard", tenantId: null })).toBeUndefined();
     expect(await f.flags.getValue({ key: "tenancy.quarantine", tenantId: T1 })).toBe(true);
     // The global operator applies the global suggestion with one click.
-    const one = await f.call("global:admin", "POST", `/ops/api/v1/incidents/${f.ids.incLeakT}/apply-suggestion?tenant=${T1}`, { key: "tenancy.strict_guard", reason: "agreed" });
+    const one = await f.call("global:admin", "POST", `/ops/api/v1/incidents/${f.ids.incLeakT}/apply-suggestion?tenant=${T1}`, {
+      key: "tenancy.strict_guard",
+      reason: "agreed",
+    });
     expect(one.status).toBe(200);
     expect(await f.flags.getValue({ key: "tenancy.strict_guard", tenantId: null })).toBe(true);
   });
@@ -105,9 +133,24 @@ describe("changes are audited with the principal and the reason", () => {
 describe("tenant principals and global flag definitions", () => {
   it("a tenant principal does not see targeting rules that name other tenants or their users", async () => {
     const f = await setup();
-    const rules = [{ id: "vip", when: [{ attr: "tenantId", op: "in", values: [T2, "globex-secret"] }, { attr: "userId", op: "eq", value: "ceo@globex.example" }], serve: { value: true } }];
+    const rules = [
+      {
+        id: "vip",
+        when: [
+          { attr: "tenantId", op: "in", values: [T2, "globex-secret"] },
+          { attr: "userId", op: "eq", value: "ceo@globex.example" },
+        ],
+        serve: { value: true },
+      },
+    ];
     await f.flags.setRules({ key: FLAG, rules: rules as never, actorUserId: "seed", reason: "seed" });
-    await f.flags.scheduleChange({ key: FLAG, at: new Date(Date.now() + 86_400_000).toISOString(), patch: { rules } as never, actorUserId: "seed", reason: "seed" });
+    await f.flags.scheduleChange({
+      key: FLAG,
+      at: new Date(Date.now() + 86_400_000).toISOString(),
+      patch: { rules } as never,
+      actorUserId: "seed",
+      reason: "seed",
+    });
     for (const who of ["tenant:viewer", "tenant:admin"]) {
       const res = await f.call(who, "GET", `/ops/api/v1/flags/${FLAG}`);
       expect(res.status).toBe(200);
@@ -152,7 +195,9 @@ describe("unstorable text", () => {
       }
     expect(await state()).toBe(before);
     // A well-formed pair (an emoji) is fine.
-    expect((await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: true, reason: "ok \ud83d\ude80" })).status).toBe(200);
+    expect(
+      (await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: true, reason: "ok \ud83d\ude80" })).status,
+    ).toBe(200);
   });
 
   it("an actor id with a lone surrogate is a malformed principal: 401 and nothing changed", async () => {
@@ -192,7 +237,13 @@ describe("errors", () => {
     const text = await cursor.text();
     expect(text).not.toMatch(/adapter/);
     expect(JSON.parse(text)).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: "cursor" }] } });
-    f.stores.incidents.list = () => Promise.reject(new ValidationError("[ops/adapter-postgres] incidents.list a value cannot be stored (22P05: NUL character, invalid text or too long)", []));
+    f.stores.incidents.list = () =>
+      Promise.reject(
+        new ValidationError(
+          "[ops/adapter-postgres] incidents.list a value cannot be stored (22P05: NUL character, invalid text or too long)",
+          [],
+        ),
+      );
     const pg = await f.call("global:admin", "GET", "/ops/api/v1/incidents");
     expect(pg.status).toBe(400);
     const pgText = await pg.text();
@@ -212,11 +263,19 @@ describe("errors", () => {
       },
     });
     const res = await f.console.fetch(
-      new Request(`${ORIGIN}/ops/api/v1/flags/${FLAG}/value`, { method: "PUT", headers: { "x-test-principal": "global:admin", "content-type": "application/json" }, body, duplex: "half" } as RequestInit),
+      new Request(`${ORIGIN}/ops/api/v1/flags/${FLAG}/value`, {
+        method: "PUT",
+        headers: { "x-test-principal": "global:admin", "content-type": "application/json" },
+        body,
+        duplex: "half",
+      } as RequestInit),
     );
     expect(res.status).toBe(413);
     expect(pulled).toBeLessThan(1024 * 1024);
-    const declared = await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, undefined, { "content-length": String(200 * 1024 * 1024), "content-type": "application/json" });
+    const declared = await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/value`, undefined, {
+      "content-length": String(200 * 1024 * 1024),
+      "content-type": "application/json",
+    });
     expect(declared.status).toBe(413);
   });
 });
@@ -248,7 +307,8 @@ describe("CSRF", () => {
 describe("paging", () => {
   it("walks the flags list with the store's keyset cursor, complete and without duplicates", async () => {
     const f = await setup();
-    for (let i = 0; i < 12; i++) await f.flags.setFlag({ key: `page.flag_${String(i).padStart(2, "0")}`, newValue: i, actorUserId: "seed", reason: "seed" });
+    for (let i = 0; i < 12; i++)
+      await f.flags.setFlag({ key: `page.flag_${String(i).padStart(2, "0")}`, newValue: i, actorUserId: "seed", reason: "seed" });
     const seen: string[] = [];
     let cursor: string | null = null;
     do {

@@ -34,15 +34,30 @@ function counted<T extends object>(store: T, calls: { n: number }): T {
 export async function fixture(options: Partial<ConsoleOptions> = {}) {
   const raw = memoryStores();
   const calls = { n: 0 };
-  const stores = Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === "object" && v !== null).map(([k, v]) => [k, counted(v as object, calls)])) as unknown as Required<OpsStores>;
+  const stores = Object.fromEntries(
+    Object.entries(raw)
+      .filter(([, v]) => typeof v === "object" && v !== null)
+      .map(([k, v]) => [k, counted(v as object, calls)]),
+  ) as unknown as Required<OpsStores>;
   const audit = createAuditLog({ store: stores.audit, env: "test" });
   const flags = new FeatureFlagController(stores.flags, "test", { audit });
   await flags.ready();
   await flags.setFlag({ key: FLAG, newValue: false, actorUserId: "seed", reason: "seed" });
   await flags.setFlag({ key: FLAG, newValue: true, tenantId: T1, actorUserId: "seed", reason: "seed" });
-  const scheduleId = await flags.scheduleChange({ key: FLAG, at: new Date(Date.now() + 86_400_000).toISOString(), patch: { value: true }, actorUserId: "seed", reason: "seed" });
+  const scheduleId = await flags.scheduleChange({
+    key: FLAG,
+    at: new Date(Date.now() + 86_400_000).toISOString(),
+    patch: { value: true },
+    actorUserId: "seed",
+    reason: "seed",
+  });
   const notifier = createNotifier({ store: stores.outbox, channels: [{ name: "log" }], audit });
-  const runtime = createOpsRuntime({ stores: { incidents: stores.incidents, counters: stores.counters, authEvents: stores.authEvents }, flags, audit, mitigation: { mode: "suggest" } });
+  const runtime = createOpsRuntime({
+    stores: { incidents: stores.incidents, counters: stores.counters, authEvents: stores.authEvents },
+    flags,
+    audit,
+    mitigation: { mode: "suggest" },
+  });
 
   const now = Date.now();
   const [spike] = deriveAuthIncidents({ failed_logins_1h: 500, login_attempts_1h: 600 }, { tenantId: T1, now });
@@ -61,7 +76,16 @@ export async function fixture(options: Partial<ConsoleOptions> = {}) {
 
   const dead = async (tenantId: string | null) => {
     const at = new Date().toISOString();
-    const m = await stores.outbox.enqueue({ message: { id: `msg_${Math.random().toString(36).slice(2)}`, tenantId, channel: "log", payload: { title: "x" }, idempotencyKey: `k-${Math.random()}`, createdAt: at } });
+    const m = await stores.outbox.enqueue({
+      message: {
+        id: `msg_${Math.random().toString(36).slice(2)}`,
+        tenantId,
+        channel: "log",
+        payload: { title: "x" },
+        idempotencyKey: `k-${Math.random()}`,
+        createdAt: at,
+      },
+    });
     const [c] = await stores.outbox.claim({ workerId: "w", limit: 1, leaseMs: 10_000, now: new Date(Date.now() + 1).toISOString() });
     await stores.outbox.fail({ id: c!.id, workerId: "w", error: "410 gone", now: new Date().toISOString(), final: "dead" });
     return m;
@@ -71,7 +95,15 @@ export async function fixture(options: Partial<ConsoleOptions> = {}) {
   // Pending notifications, due in an hour (no claim above or worker picks them up meanwhile).
   const pending = (tenantId: string | null) =>
     stores.outbox.enqueue({
-      message: { id: `msg_${Math.random().toString(36).slice(2)}`, tenantId, channel: "log", payload: { title: "later" }, idempotencyKey: `k-${Math.random()}`, createdAt: new Date().toISOString(), nextAttemptAt: new Date(Date.now() + 3_600_000).toISOString() },
+      message: {
+        id: `msg_${Math.random().toString(36).slice(2)}`,
+        tenantId,
+        channel: "log",
+        payload: { title: "later" },
+        idempotencyKey: `k-${Math.random()}`,
+        createdAt: new Date().toISOString(),
+        nextAttemptAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
     });
   const pendT = await pending(T1);
   const pendG = await pending(null);
@@ -91,13 +123,21 @@ export async function fixture(options: Partial<ConsoleOptions> = {}) {
   });
   for (const scope of ["tenant", "global"] as const)
     for (const role of ["viewer", "operator", "admin"])
-      principals.set(`${scope}:${role}`, { actorId: `${scope}-${role}@example.test`, roles: [role], tenantId: scope === "tenant" ? T1 : null });
+      principals.set(`${scope}:${role}`, {
+        actorId: `${scope}-${role}@example.test`,
+        roles: [role],
+        tenantId: scope === "tenant" ? T1 : null,
+      });
 
   async function call(principal: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await c.fetch(
       new Request(`${ORIGIN}${path}`, {
         method,
-        headers: { ...(principal ? { "x-test-principal": principal } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+        headers: {
+          ...(principal ? { "x-test-principal": principal } : {}),
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          ...headers,
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       }),
     );
@@ -115,7 +155,19 @@ export async function fixture(options: Partial<ConsoleOptions> = {}) {
     flags,
     runtime,
     notifier,
-    ids: { scheduleId, incT: incT.id, applied: applied.id, incG: incG.id, incLeakT: incLeakT.id, silT: silT.id, silG: silG.id, deadT: deadT.id, deadG: deadG.id, pendT: pendT.id, pendG: pendG.id },
+    ids: {
+      scheduleId,
+      incT: incT.id,
+      applied: applied.id,
+      incG: incG.id,
+      incLeakT: incLeakT.id,
+      silT: silT.id,
+      silG: silG.id,
+      deadT: deadT.id,
+      deadG: deadG.id,
+      pendT: pendT.id,
+      pendG: pendG.id,
+    },
     async close() {
       await runtime.stop();
       await flags.close();

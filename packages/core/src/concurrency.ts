@@ -7,12 +7,9 @@
  * after a rejection. Catch inside `fn` to keep going past failures.
  * @throws RangeError when `limit` is not a positive integer.
  */
-export async function mapLimit<T, R>(
-  items: Iterable<T>,
-  limit: number,
-  fn: (item: T, index: number) => Promise<R> | R,
-): Promise<R[]> {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`[ops/core] invalid limit: expected a positive integer, got ${String(limit)}`);
+export async function mapLimit<T, R>(items: Iterable<T>, limit: number, fn: (item: T, index: number) => Promise<R> | R): Promise<R[]> {
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new RangeError(`[ops/core] invalid limit: expected a positive integer, got ${String(limit)}`);
   const list = Array.isArray(items) ? (items as T[]) : [...items];
   const out = new Array<R>(list.length);
   let next = 0;

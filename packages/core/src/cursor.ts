@@ -28,11 +28,7 @@ export function encodeCursor(position: readonly (string | number | null)[]): str
 export function decodeCursor(cursor: string, arity: number, pkg = "core"): (string | number | null)[] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (
-      Array.isArray(value) &&
-      value.length === arity &&
-      value.every((v) => v === null || typeof v === "string" || typeof v === "number")
-    )
+    if (Array.isArray(value) && value.length === arity && value.every((v) => v === null || typeof v === "string" || typeof v === "number"))
       return value as (string | number | null)[];
   } catch {
     // fall through to the typed error

@@ -8,12 +8,8 @@ const EnvSchema = z
   .object({
     APP_NAME: z.string().trim().min(1, "expected a non-empty app name").max(100).default("app"),
     OPSSPINE_ADMIN_EMAIL: z.email("expected an email address such as ops@example.com").optional(),
-    OPSSPINE_WEBHOOK_URL: z
-      .url({ protocol: /^https?$/, message: "expected an http(s) URL" })
-      .optional(),
-    OPSSPINE_NOTIFY_MODE: z
-      .enum(NOTIFY_MODES, { message: "expected one of webhook, email, log" })
-      .default("log"),
+    OPSSPINE_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
+    OPSSPINE_NOTIFY_MODE: z.enum(NOTIFY_MODES, { message: "expected one of webhook, email, log" }).default("log"),
   })
   .superRefine((env, ctx) => {
     if (env.OPSSPINE_NOTIFY_MODE === "webhook" && !env.OPSSPINE_WEBHOOK_URL)
@@ -58,10 +54,7 @@ export function loadOpsEnv(env: Record<string, string | undefined> = process.env
   });
   if (!result.success) {
     const issues = issuesFromZod(result.error);
-    throw new ConfigError(
-      `[ops/core] invalid environment: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-      issues,
-    );
+    throw new ConfigError(`[ops/core] invalid environment: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
   }
   const e = result.data;
   return {

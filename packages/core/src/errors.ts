@@ -128,11 +128,7 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
  * `[ops/<pkg>] invalid <what>:` and lists every field and what was expected.
  * @throws ValidationError
  */
-export function parseInput<S extends z.ZodType>(
-  schema: S,
-  input: unknown,
-  where: { pkg: string; what: string },
-): z.output<S> {
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: { pkg: string; what: string }): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issues = issuesFromZod(result.error);

@@ -1,20 +1,113 @@
-export { ConfigError, ConflictError, formatPath, IntegrityError, isOpsError, issuesFromZod, NotFoundError, OpsError, type OpsErrorCode, type OpsErrorOptions, parseInput, TenantIsolationError, UnavailableError, UnsupportedError, ValidationError, type ValidationIssue } from "./errors.js";
+export {
+  ConfigError,
+  ConflictError,
+  formatPath,
+  IntegrityError,
+  isOpsError,
+  issuesFromZod,
+  NotFoundError,
+  OpsError,
+  type OpsErrorCode,
+  type OpsErrorOptions,
+  parseInput,
+  TenantIsolationError,
+  UnavailableError,
+  UnsupportedError,
+  ValidationError,
+  type ValidationIssue,
+} from "./errors.js";
 export { prefixedId, sortableId, stableId } from "./ids.js";
 export { type Clock, ManualClock, systemClock } from "./clock.js";
 export { loadOpsEnv, NOTIFY_MODES, type NotifyMode, type OpsEnvConfig } from "./env.js";
 export { type JsonObject, JsonObjectSchema, type JsonPrimitive, type JsonValue, JsonValueSchema } from "./json.js";
-export { ACTOR_TYPES, type ActorRef, ActorRefSchema, type ActorType, ActorTypeSchema, AUDIT_ACTIONS, AuditActionSchema, AUTH_EVENT_TYPES, AUTH_INCIDENT_TYPES, type AuthEventType, AuthEventTypeSchema, type AuthIncidentType, AuthIncidentTypeSchema, type Environment, EnvironmentSchema, IsoDateTimeSchema, KNOWN_ENVIRONMENTS, type KnownAuthEventType, type Outcome, OUTCOMES, OutcomeSchema, SEVERITIES, type Severity, severityFromGuess, severityRank, SeveritySchema, type TenantId, TenantIdSchema, type UniversalAuditAction } from "./schemas.js";
+export {
+  ACTOR_TYPES,
+  type ActorRef,
+  ActorRefSchema,
+  type ActorType,
+  ActorTypeSchema,
+  AUDIT_ACTIONS,
+  AuditActionSchema,
+  AUTH_EVENT_TYPES,
+  AUTH_INCIDENT_TYPES,
+  type AuthEventType,
+  AuthEventTypeSchema,
+  type AuthIncidentType,
+  AuthIncidentTypeSchema,
+  type Environment,
+  EnvironmentSchema,
+  IsoDateTimeSchema,
+  KNOWN_ENVIRONMENTS,
+  type KnownAuthEventType,
+  type Outcome,
+  OUTCOMES,
+  OutcomeSchema,
+  SEVERITIES,
+  type Severity,
+  severityFromGuess,
+  severityRank,
+  SeveritySchema,
+  type TenantId,
+  TenantIdSchema,
+  type UniversalAuditAction,
+} from "./schemas.js";
 export { decodeCursor, DEFAULT_PAGE_LIMIT, encodeCursor, MAX_PAGE_LIMIT, type Page, pageLimit, type PageRequest } from "./cursor.js";
 export { type AdminNotification, type AuditSink, type AuditSinkEntry, type FlagWriter, type Notifier, type SignalSink } from "./ports.js";
 export { mapLimit } from "./concurrency.js";
 export { type Closeable, type StoreCapabilities, type TenantKey } from "./stores/common.js";
-export { type AuditQuery, type AuditRecord, type AuditStore, type SealedFields, type SubjectKey, type SubjectKeyStore } from "./stores/audit-store.js";
+export {
+  type AuditQuery,
+  type AuditRecord,
+  type AuditStore,
+  type SealedFields,
+  type SubjectKey,
+  type SubjectKeyStore,
+} from "./stores/audit-store.js";
 export { type FlagChange, type FlagRecord, type FlagStore } from "./stores/flag-store.js";
-export { type ChangeRequestPatch, type ChangeRequestRecord, type ChangeRequestStatus, type ChangeRequestStore, type NewChangeRequest } from "./stores/change-request-store.js";
-export { ACTIVE_INCIDENT_STATES, INCIDENT_STATES, type IncidentListQuery, type IncidentModelRecord, type IncidentRecord, type IncidentScanQuery, type IncidentState, type IncidentStore } from "./stores/incident-store.js";
+export {
+  type ChangeRequestPatch,
+  type ChangeRequestRecord,
+  type ChangeRequestStatus,
+  type ChangeRequestStore,
+  type NewChangeRequest,
+} from "./stores/change-request-store.js";
+export {
+  ACTIVE_INCIDENT_STATES,
+  INCIDENT_STATES,
+  type IncidentListQuery,
+  type IncidentModelRecord,
+  type IncidentRecord,
+  type IncidentScanQuery,
+  type IncidentState,
+  type IncidentStore,
+} from "./stores/incident-store.js";
 export { type AuthEventQuery, type AuthEventRecord, type AuthEventStore } from "./stores/auth-event-store.js";
 export { type ActiveSeries, type CounterStore, MAX_ACTIVE_KEYS } from "./stores/counter-store.js";
-export { OUTBOX_STATUSES, type OutboxEnqueueMessage, type OutboxFinalStatus, type OutboxMessage, type OutboxStatus, type OutboxStore } from "./stores/outbox-store.js";
+export {
+  OUTBOX_STATUSES,
+  type OutboxEnqueueMessage,
+  type OutboxFinalStatus,
+  type OutboxMessage,
+  type OutboxStatus,
+  type OutboxStore,
+} from "./stores/outbox-store.js";
 export { type OpsStores } from "./stores/bundle.js";
-export { checkCounterIncrement, checkCounterKey, checkCounterReadActive, checkIsoTime, checkNonEmpty, checkOutboxCancel, checkOutboxEnqueue, checkSubjectKeyCandidate, invalidField } from "./stores/input-checks.js";
-export { ERASED_TEXT, forgetReplacements, type ForgetSubjectInput, type ForgetSubjectResult, scrubJson, scrubText } from "./stores/forget.js";
+export {
+  checkCounterIncrement,
+  checkCounterKey,
+  checkCounterReadActive,
+  checkIsoTime,
+  checkNonEmpty,
+  checkOutboxCancel,
+  checkOutboxEnqueue,
+  checkSubjectKeyCandidate,
+  invalidField,
+} from "./stores/input-checks.js";
+export {
+  ERASED_TEXT,
+  forgetReplacements,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
+  scrubJson,
+  scrubText,
+} from "./stores/forget.js";

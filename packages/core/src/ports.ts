@@ -74,11 +74,5 @@ export interface FlagWriter {
 
 /** Records auth signals (a tenant-isolation guard reporting a TENANT_LEAK_RISK). */
 export interface SignalSink {
-  recordAuthEvent(event: {
-    type: string;
-    tenantId?: TenantKey;
-    userId?: string;
-    ip?: string;
-    meta?: JsonObject;
-  }): Promise<void> | void;
+  recordAuthEvent(event: { type: string; tenantId?: TenantKey; userId?: string; ip?: string; meta?: JsonObject }): Promise<void> | void;
 }

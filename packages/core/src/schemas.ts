@@ -12,9 +12,9 @@ export type TenantId = z.infer<typeof TenantIdSchema>;
 export const KNOWN_ENVIRONMENTS = ["dev", "test", "staging", "prod"] as const;
 export const EnvironmentSchema = z
   .string()
-  .min(1, "expected an environment name such as \"prod\"")
+  .min(1, 'expected an environment name such as "prod"')
   .max(32, "expected an environment name of at most 32 characters")
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, "expected a lower-case environment slug such as \"prod\"");
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case environment slug such as "prod"');
 export type Environment = (typeof KNOWN_ENVIRONMENTS)[number] | (string & {});
 
 export const ACTOR_TYPES = ["user", "service", "system"] as const;
@@ -86,7 +86,7 @@ export const AuditActionSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Z][A-Z0-9_]*$/, "expected an UPPER_SNAKE_CASE action such as \"DATA_EXPORT\"");
+  .regex(/^[A-Z][A-Z0-9_]*$/, 'expected an UPPER_SNAKE_CASE action such as "DATA_EXPORT"');
 
 /** The 8 built-in auth incident types. Apps register more (see `@ops/incidents`). */
 export const AUTH_INCIDENT_TYPES = [
@@ -123,6 +123,6 @@ export const AuthEventTypeSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Z][A-Z0-9_]*$/, "expected an UPPER_SNAKE_CASE event type such as \"LOGIN_FAILED\"");
+  .regex(/^[A-Z][A-Z0-9_]*$/, 'expected an UPPER_SNAKE_CASE event type such as "LOGIN_FAILED"');
 
 export const IsoDateTimeSchema = z.iso.datetime({ offset: true, message: "expected an ISO 8601 date-time" });

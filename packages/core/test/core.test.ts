@@ -47,7 +47,7 @@ describe("errors", () => {
     expect(new ConfigError("x")).toBeInstanceOf(ValidationError);
   });
 
-  it("a duplicate (\"already exists\") ConflictError is not retryable; a lost compare-and-set is", () => {
+  it('a duplicate ("already exists") ConflictError is not retryable; a lost compare-and-set is', () => {
     expect(new ConflictError("[ops/x] flag prod/beta already exists (version 3)").retryable).toBe(false);
     expect(new ConflictError("[ops/x] outbox message id m1 already exists under another idempotencyKey").retryable).toBe(false);
     expect(new ConflictError("[ops/x] flag prod/beta: expected version 2, found 3").retryable).toBe(true);

@@ -34,7 +34,9 @@ describe("checkOutboxEnqueue (shared by every OutboxStore adapter)", () => {
     expect(issuePath(() => checkOutboxEnqueue("x", msg({ channel: "c".repeat(129) })))).toBe("message.channel");
     expect(issuePath(() => checkOutboxEnqueue("x", msg({ idempotencyKey: 5 as unknown as string })))).toBe("message.idempotencyKey");
     expect(issuePath(() => checkOutboxEnqueue("x", msg({ tenantId: "" })))).toBe("message.tenantId");
-    expect(issuePath(() => checkOutboxEnqueue("x", msg({ payload: [] as unknown as OutboxEnqueueMessage["payload"] })))).toBe("message.payload");
+    expect(issuePath(() => checkOutboxEnqueue("x", msg({ payload: [] as unknown as OutboxEnqueueMessage["payload"] })))).toBe(
+      "message.payload",
+    );
     expect(issuePath(() => checkOutboxEnqueue("x", msg({ createdAt: "yesterday" })))).toBe("message.createdAt");
     expect(issuePath(() => checkOutboxEnqueue("x", msg({ nextAttemptAt: "soon" })))).toBe("message.nextAttemptAt");
   });
@@ -43,7 +45,11 @@ describe("checkOutboxEnqueue (shared by every OutboxStore adapter)", () => {
 describe("checkCounterIncrement (shared by every CounterStore adapter)", () => {
   it("returns the defaults and the bucket start", () => {
     expect(checkCounterIncrement("x", { key: "k", atMs: 125_000, bucketMs: 60_000 })).toEqual({ by: 1, windowBuckets: 1, start: 120_000 });
-    expect(checkCounterIncrement("x", { key: "k", atMs: -1, bucketMs: 60_000, by: 3, windowBuckets: 10 })).toEqual({ by: 3, windowBuckets: 10, start: -60_000 });
+    expect(checkCounterIncrement("x", { key: "k", atMs: -1, bucketMs: 60_000, by: 3, windowBuckets: 10 })).toEqual({
+      by: 3,
+      windowBuckets: 10,
+      start: -60_000,
+    });
   });
 
   it("names the bad field", () => {

@@ -180,7 +180,13 @@ export async function redisBackend(): Promise<Backend> {
   const admin = redisStores(adminClient, { prefix }).flags;
 
   const connect = (port: number, proxy: TcpProxy | null): Connection => {
-    const client = new Redis({ host: "127.0.0.1", port, password: url.password || undefined, retryStrategy: () => 100, maxRetriesPerRequest: 2 });
+    const client = new Redis({
+      host: "127.0.0.1",
+      port,
+      password: url.password || undefined,
+      retryStrategy: () => 100,
+      maxRetriesPerRequest: 2,
+    });
     client.on("error", () => {});
     const stores = redisStores(client, { prefix, flagPollIntervalMs: 200 });
     return {

@@ -120,7 +120,8 @@ export function parseFeature(source: string, file: string): Scenario[] {
       const row = cells(line);
       if (inExamples) {
         if (inExamples.header.length === 0) inExamples.header = row;
-        else if (row.length !== inExamples.header.length) fail(n, `an Examples row with ${row.length} cells under a header of ${inExamples.header.length}`);
+        else if (row.length !== inExamples.header.length)
+          fail(n, `an Examples row with ${row.length} cells under a header of ${inExamples.header.length}`);
         else inExamples.rows.push(row);
       } else if (lastStep) (lastStep.table ??= []).push(row);
       else fail(n, "a table row outside a step or Examples");
@@ -149,10 +150,11 @@ export function parseFeature(source: string, file: string): Scenario[] {
     if (b.examples.length === 0) fail(b.line, `Scenario Outline "${b.name}" has no Examples`);
     for (const ex of b.examples)
       ex.rows.forEach((row, r) => {
-        const sub = (s: string) => s.replace(/<([^<>]+)>/g, (all, name: string) => {
-          const at = ex.header.indexOf(name);
-          return at < 0 ? all : row[at]!;
-        });
+        const sub = (s: string) =>
+          s.replace(/<([^<>]+)>/g, (all, name: string) => {
+            const at = ex.header.indexOf(name);
+            return at < 0 ? all : row[at]!;
+          });
         const label = ex.header.map((h, k) => `${h}=${row[k]}`).join(", ");
         out.push({
           feature,

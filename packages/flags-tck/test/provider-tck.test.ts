@@ -60,7 +60,12 @@ function ruleOf(key: string, targeting: JsonValue): Rule {
   const eq = cond?.["=="];
   const attr = eq?.[0]?.var;
   const value = eq?.[1];
-  if (typeof attr !== "string" || typeof variant !== "string" || otherwise !== null || (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean"))
+  if (
+    typeof attr !== "string" ||
+    typeof variant !== "string" ||
+    otherwise !== null ||
+    (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean")
+  )
     throw new Error(`canonical flag ${key}: targeting ${JSON.stringify(targeting)} is not a shape this seeder translates`);
   return { id: "targeting", when: [{ attr, op: "eq", value }], segments: [], serve: { variant } };
 }

@@ -143,10 +143,7 @@ const STEPS: [RegExp, Handler][] = [
       }
     },
   ],
-  [
-    /^the resolved details value should be "([^"]*)"$/,
-    (w, [text]) => expect(details(w).value).toEqual(typed(w.flag!.type, text!)),
-  ],
+  [/^the resolved details value should be "([^"]*)"$/, (w, [text]) => expect(details(w).value).toEqual(typed(w.flag!.type, text!))],
   [/^the reason should be "([^"]*)"$/, (w, [reason]) => expect(details(w).reason).toBe(reason)],
   [/^the error-code should be "([^"]*)"$/, (w, [code]) => expect(details(w).errorCode ?? "").toBe(code)],
   [/^the error message should be empty$/, (w) => expect(details(w).errorMessage ?? "").toBe("")],
@@ -178,11 +175,14 @@ const STEPS: [RegExp, Handler][] = [
       await waitFor(() => h.calls.length > h.since, Number(within ?? 5000), `a ${name} event`);
     },
   ],
-  [/^a ready event was fired$/, async (w) => {
-    const h = w.handlers.get("ready");
-    if (!h) throw new Error("no ready event handler");
-    await waitFor(() => h.calls.length > 0, 5000, "a ready event");
-  }],
+  [
+    /^a ready event was fired$/,
+    async (w) => {
+      const h = w.handlers.get("ready");
+      if (!h) throw new Error("no ready event handler");
+      await waitFor(() => h.calls.length > 0, 5000, "a ready event");
+    },
+  ],
   [
     /^the client should be in (ready|error|stale|not ready|fatal) state$/,
     async (w, [state]) => {
@@ -191,7 +191,10 @@ const STEPS: [RegExp, Handler][] = [
       expect(client(w).providerStatus).toBe(STATES[state!]);
     },
   ],
-  [/^the provider metadata name should not be empty$/, (w) => expect(OpenFeature.getProviderMetadata(w.domain).name.length).toBeGreaterThan(0)],
+  [
+    /^the provider metadata name should not be empty$/,
+    (w) => expect(OpenFeature.getProviderMetadata(w.domain).name.length).toBeGreaterThan(0),
+  ],
   [/^the resolved value is remembered$/, (w) => void (w.remembered = details(w).value)],
   [/^the flag was modified$/, async (w) => w.modify(w.flag!.key)],
   [

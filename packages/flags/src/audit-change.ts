@@ -29,7 +29,11 @@ function digest(v: JsonValue): JsonValue {
 export function auditChange(before: JsonValue, after: JsonValue): { before: JsonValue; after: JsonValue; abridged?: true } {
   if (size(before) + size(after) <= BUDGET) return { before, after };
   if (!isObject(before) || !isObject(after))
-    return { before: size(before) > BUDGET / 2 ? digest(before) : before, after: size(after) > BUDGET / 2 ? digest(after) : after, abridged: true };
+    return {
+      before: size(before) > BUDGET / 2 ? digest(before) : before,
+      after: size(after) > BUDGET / 2 ? digest(after) : after,
+      abridged: true,
+    };
   const b: JsonObject = {};
   const a: JsonObject = {};
   for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {

@@ -14,7 +14,8 @@ export async function readBootstrapFile(path: string): Promise<Record<string, Js
   } else if (data && typeof data === "object") {
     const obj = data as Record<string, JsonValue>;
     const flags = obj.flags;
-    if (flags && typeof flags === "object" && !Array.isArray(flags) && Object.keys(obj).length === 1) return flags as Record<string, JsonValue>;
+    if (flags && typeof flags === "object" && !Array.isArray(flags) && Object.keys(obj).length === 1)
+      return flags as Record<string, JsonValue>;
     return obj;
   }
   throw new ValidationError(`[ops/flags] invalid bootstrap file: expected an object of flag values or an array of records`, [

@@ -105,13 +105,17 @@ export function compileFlag(input: CompileInput): CompiledFlag {
   const variants = config.variants ?? {};
   const typed = (v: JsonValue, path: string): JsonValue => {
     if (!valueMatchesType(config.type, v))
-      throw new ValidationError(`[ops/flags] flag ${key}: ${path} must be a ${config.type}`, [{ path, message: `expected a ${config.type}` }]);
+      throw new ValidationError(`[ops/flags] flag ${key}: ${path} must be a ${config.type}`, [
+        { path, message: `expected a ${config.type}` },
+      ]);
     return v;
   };
   const serveValue = (variant: string | undefined, value: JsonValue | undefined, path: string): [JsonValue, string | null] => {
     if (variant !== undefined) {
       if (!Object.hasOwn(variants, variant))
-        throw new ValidationError(`[ops/flags] flag ${key}: ${path} names unknown variant "${variant}"`, [{ path, message: "expected a variant defined in variants" }]);
+        throw new ValidationError(`[ops/flags] flag ${key}: ${path} names unknown variant "${variant}"`, [
+          { path, message: "expected a variant defined in variants" },
+        ]);
       return [typed(variants[variant] as JsonValue, `variants.${variant}`), variant];
     }
     return [typed(value === undefined ? true : value, `${path}.value`), null];
@@ -122,7 +126,9 @@ export function compileFlag(input: CompileInput): CompiledFlag {
     if (name === undefined) return null;
     const [v] = serveValue(name, undefined, field === "value" ? "defaultVariant" : "offVariant");
     if (value !== undefined && !jsonEqual(value, v))
-      throw new ValidationError(`[ops/flags] flag ${key}: ${field} must equal variants.${name}`, [{ path: field, message: `expected the value of variant "${name}"` }]);
+      throw new ValidationError(`[ops/flags] flag ${key}: ${field} must equal variants.${name}`, [
+        { path: field, message: `expected the value of variant "${name}"` },
+      ]);
     return name;
   };
   const defaultVariant = named(config.defaultVariant, config.value, "value");
@@ -159,7 +165,9 @@ export function compileFlag(input: CompileInput): CompiledFlag {
     const segs = rule.segments.map((name) => {
       const seg = input.segments.get(name);
       if (!seg)
-        throw new ValidationError(`[ops/flags] flag ${key}: ${path}.segments names unknown segment "${name}"`, [{ path: `${path}.segments`, message: "expected an existing segment" }]);
+        throw new ValidationError(`[ops/flags] flag ${key}: ${path}.segments names unknown segment "${name}"`, [
+          { path: `${path}.segments`, message: "expected an existing segment" },
+        ]);
       return segmentPredicate(seg, `segment ${name}`);
     });
     const parts = conds ? [conds, ...segs] : segs;
@@ -194,7 +202,13 @@ export function compileFlag(input: CompileInput): CompiledFlag {
 }
 
 /** A flag with only tenant overrides and a default (no stored definition), e.g. from bootstrap values. */
-export function compileStatic(key: string, type: FlagType, value: JsonValue, overrides: ReadonlyMap<string, JsonValue>, reason: EvaluationReason = "STATIC"): CompiledFlag {
+export function compileStatic(
+  key: string,
+  type: FlagType,
+  value: JsonValue,
+  overrides: ReadonlyMap<string, JsonValue>,
+  reason: EvaluationReason = "STATIC",
+): CompiledFlag {
   const o = new Map<string, Details>();
   for (const [tenant, v] of overrides) o.set(tenant, details(key, v, "TENANT_OVERRIDE"));
   return {

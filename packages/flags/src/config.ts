@@ -46,7 +46,10 @@ export const BucketingSchema = z
     coverage: z.number().min(0).max(1).optional(),
     weights: z.array(z.number().min(0).max(1)).max(100).optional(),
     range: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
-    ranges: z.array(z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)])).max(100).optional(),
+    ranges: z
+      .array(z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]))
+      .max(100)
+      .optional(),
     ldSalt: z.string().max(200).optional(),
     ldSeed: z.number().int().optional(),
   })

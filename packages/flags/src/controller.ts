@@ -32,8 +32,20 @@ import type { StaleFlag, StaleOptions } from "./stale.js";
 import { STATS_KEY, UsageTracker } from "./usage.js";
 import type { FlagType } from "./types.js";
 
-
-type Op = "usage" | "set" | "clear" | "update" | "enable" | "disable" | "rules" | "rollout" | "delete" | "segment" | "schedule" | "scheduled-apply" | "create";
+type Op =
+  | "usage"
+  | "set"
+  | "clear"
+  | "update"
+  | "enable"
+  | "disable"
+  | "rules"
+  | "rollout"
+  | "delete"
+  | "segment"
+  | "schedule"
+  | "scheduled-apply"
+  | "create";
 
 /**
  * Reads and writes feature flags: reads (see `FlagReader`) are synchronous over precompiled
@@ -168,9 +180,11 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     const records = await this.store.snapshot({ env: this.env });
     const tenants = new Set(records.filter((r) => r.key === p.key && r.tenantId !== null).map((r) => r.tenantId as string));
     for (const tenantId of tenants) {
-      await this.mutate({ key: p.key, tenantId }, { actor: p.actorUserId, reason: p.reason, op: "delete" }, () => null).catch((err: unknown) => {
-        if (!(err instanceof NotFoundError)) throw err;
-      });
+      await this.mutate({ key: p.key, tenantId }, { actor: p.actorUserId, reason: p.reason, op: "delete" }, () => null).catch(
+        (err: unknown) => {
+          if (!(err instanceof NotFoundError)) throw err;
+        },
+      );
     }
     await this.mutate({ key: p.key, tenantId: null }, { actor: p.actorUserId, reason: p.reason, op: "delete" }, (current) => {
       if (!current) throw new NotFoundError(`[ops/flags] flag "${p.key}" does not exist in ${this.env}`);
@@ -302,21 +316,34 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
           const parsed = g ? FlagConfigSchema.safeParse(g.config) : null;
           const type = this.options.definitions?.[k]?.type ?? (parsed?.success ? parsed.data.type : null);
           if (type && !valueMatchesType(type, c.value))
-            throw new ValidationError(`[ops/flags] invalid change.value for flag "${k}": expected a ${type}`, [{ path: "change.value", message: `expected a ${type}` }]);
+            throw new ValidationError(`[ops/flags] invalid change.value for flag "${k}": expected a ${type}`, [
+              { path: "change.value", message: `expected a ${type}` },
+            ]);
           return { key: k, tenantId, baseVersion, config: { value: c.value }, op: "set" };
         }
         const base = current ? this.parseStored(k, current) : this.newConfig(k, c.value);
         if (!valueMatchesType(base.type, c.value))
-          throw new ValidationError(`[ops/flags] invalid change.value for flag "${k}": expected a ${base.type}`, [{ path: "change.value", message: `expected a ${base.type}` }]);
+          throw new ValidationError(`[ops/flags] invalid change.value for flag "${k}": expected a ${base.type}`, [
+            { path: "change.value", message: `expected a ${base.type}` },
+          ]);
         return { key: k, tenantId, baseVersion, config: this.validated(k, { ...base, value: c.value }), op: "set" };
       }
       case "clearOverride":
       case "delete":
-        if (!current) throw new NotFoundError(`[ops/flags] flag "${k}" has no ${c.kind === "delete" ? "definition" : `override for tenant ${tenantId}`} in ${this.env}`);
+        if (!current)
+          throw new NotFoundError(
+            `[ops/flags] flag "${k}" has no ${c.kind === "delete" ? "definition" : `override for tenant ${tenantId}`} in ${this.env}`,
+          );
         return { key: k, tenantId, baseVersion, config: null, op: c.kind === "delete" ? "delete" : "clear" };
       default: {
         const patch: FlagPatch =
-          c.kind === "update" ? c.patch : c.kind === "enable" ? { enabled: c.enabled } : c.kind === "rules" ? { rules: c.rules } : { rollout: c.rollout };
+          c.kind === "update"
+            ? c.patch
+            : c.kind === "enable"
+              ? { enabled: c.enabled }
+              : c.kind === "rules"
+                ? { rules: c.rules }
+                : { rollout: c.rollout };
         const base = current ? this.parseStored(k, current) : this.configFromDefinition(k);
         const op = c.kind === "enable" ? (c.enabled ? "enable" : "disable") : c.kind;
         return { key: k, tenantId, baseVersion, config: this.validated(k, applyPatch(base, patch)), op };
@@ -330,18 +357,30 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
    * tenant overrides. Audited like any change, with `meta`.
    * @throws ConflictError when the record moved since it was planned
    */
-  async applyPlannedChange(plan: PlannedChange, how: { actor: string; reason: string; meta?: Record<string, JsonValue> }): Promise<FlagRecord | null> {
+  async applyPlannedChange(
+    plan: PlannedChange,
+    how: { actor: string; reason: string; meta?: Record<string, JsonValue> },
+  ): Promise<FlagRecord | null> {
     const at = { key: plan.key, tenantId: plan.tenantId };
-    const opts = { actor: how.actor, reason: how.reason, op: plan.op as Op, expectedVersion: plan.baseVersion, bypass: true, ...(how.meta ? { meta: how.meta } : {}) };
+    const opts = {
+      actor: how.actor,
+      reason: how.reason,
+      op: plan.op as Op,
+      expectedVersion: plan.baseVersion,
+      bypass: true,
+      ...(how.meta ? { meta: how.meta } : {}),
+    };
     const written = await this.mutate(at, opts, () =>
       plan.config === null ? null : plan.tenantId === null ? this.validated(plan.key, plan.config as FlagConfig) : plan.config,
     );
     if (plan.op === "delete" && plan.tenantId === null) {
       const records = await this.store.snapshot({ env: this.env });
       for (const r of records.filter((x) => x.key === plan.key && x.tenantId !== null))
-        await this.mutate({ key: plan.key, tenantId: r.tenantId }, { ...opts, expectedVersion: undefined }, () => null).catch((err: unknown) => {
-          if (!(err instanceof NotFoundError)) throw err;
-        });
+        await this.mutate({ key: plan.key, tenantId: r.tenantId }, { ...opts, expectedVersion: undefined }, () => null).catch(
+          (err: unknown) => {
+            if (!(err instanceof NotFoundError)) throw err;
+          },
+        );
     }
     return written;
   }
@@ -365,9 +404,21 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     return v === undefined ? undefined : v;
   }
 
-  async setValue(input: { key: string; value: JsonValue; tenantId?: TenantKey; actor: string; reason: string }): Promise<{ previous: JsonValue | undefined }> {
+  async setValue(input: {
+    key: string;
+    value: JsonValue;
+    tenantId?: TenantKey;
+    actor: string;
+    reason: string;
+  }): Promise<{ previous: JsonValue | undefined }> {
     const previous = await this.getValue(input);
-    await this.setFlag({ key: input.key, newValue: input.value, tenantId: input.tenantId ?? null, actorUserId: input.actor, reason: input.reason });
+    await this.setFlag({
+      key: input.key,
+      newValue: input.value,
+      tenantId: input.tenantId ?? null,
+      actorUserId: input.actor,
+      reason: input.reason,
+    });
     return { previous };
   }
 
@@ -463,7 +514,13 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
           if (!current) return null;
           await this.store.delete({ env: this.env, ...at, expectedVersion: current.version });
         } else
-          written = await this.store.put({ env: this.env, ...at, config: next, expectedVersion: current?.version ?? null, actor: how.actor });
+          written = await this.store.put({
+            env: this.env,
+            ...at,
+            config: next,
+            expectedVersion: current?.version ?? null,
+            actor: how.actor,
+          });
       } catch (err) {
         const lostRace = err instanceof ConflictError || (err instanceof NotFoundError && next === null);
         if (lostRace && how.expectedVersion === undefined) {

@@ -60,9 +60,23 @@ export { createBucketer, opsBucket, type Bucketer, type BucketingMode, type Buck
 export { murmur3 } from "./bucketing/murmur3.js";
 export { buildClientPayload, type ClientPayloadOptions } from "./server/client-payload.js";
 export { createClientFlagsHandler, type ClientFlagsHandlerOptions } from "./server/client-handler.js";
-export { createClientSigningKey, signClientPayload, importSigningKey, type ClientSigningKey, type ClientSigningKeyPair } from "./server/client-signing.js";
+export {
+  createClientSigningKey,
+  signClientPayload,
+  importSigningKey,
+  type ClientSigningKey,
+  type ClientSigningKeyPair,
+} from "./server/client-signing.js";
 export { FlagChangeRequests, type FlagChangeRequestsOptions } from "./approvals/change-requests.js";
 export { FlagChangeSchema, type FlagChange, type PlannedChange } from "./approvals/change.js";
 export { ApprovalRequiredError } from "./approvals/errors.js";
 export type { EvaluationTelemetry } from "./telemetry.js";
-export { importUnleash, importLaunchDarkly, importFlagd, applyImport, type ImportResult, type ImportedFlag, type Unmapped } from "./import/index.js";
+export {
+  importUnleash,
+  importLaunchDarkly,
+  importFlagd,
+  applyImport,
+  type ImportResult,
+  type ImportedFlag,
+  type Unmapped,
+} from "./import/index.js";

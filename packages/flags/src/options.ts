@@ -60,9 +60,12 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
 
 const Ms = z.number().int("expected an integer number of milliseconds").min(0, "expected >= 0");
 const hasMethods = (...names: string[]) =>
-  z.custom<object>((v) => typeof v === "object" && v !== null && names.every((n) => typeof (v as Record<string, unknown>)[n] === "function"), {
-    message: `expected an object with ${names.join(", ")}`,
-  });
+  z.custom<object>(
+    (v) => typeof v === "object" && v !== null && names.every((n) => typeof (v as Record<string, unknown>)[n] === "function"),
+    {
+      message: `expected an object with ${names.join(", ")}`,
+    },
+  );
 const OptionsSchema = z.object({
   definitions: z.record(z.string(), z.object({}).loose()).optional(),
   audit: hasMethods("record").optional(),
@@ -90,5 +93,8 @@ export function checkControllerOptions(options: unknown): void {
   const result = OptionsSchema.safeParse(options);
   if (result.success) return;
   const issues = issuesFromZod(result.error);
-  throw new ConfigError(`[ops/flags] invalid FeatureFlagController options: ${issues.map((i) => `${i.path || "(options)"}: ${i.message}`).join("; ")}`, issues);
+  throw new ConfigError(
+    `[ops/flags] invalid FeatureFlagController options: ${issues.map((i) => `${i.path || "(options)"}: ${i.message}`).join("; ")}`,
+    issues,
+  );
 }

@@ -127,7 +127,11 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
       });
     if (outcome !== true && !this.loaded) {
       await this.loadFallbacks();
-      if (!this.loaded) this.setStatus("ERROR", outcome === "timeout" ? new UnavailableError(`[ops/flags] first load did not finish within ${limit} ms`) : this.lastError);
+      if (!this.loaded)
+        this.setStatus(
+          "ERROR",
+          outcome === "timeout" ? new UnavailableError(`[ops/flags] first load did not finish within ${limit} ms`) : this.lastError,
+        );
     }
     const every = this.options.pollIntervalMs ?? (this.unsubscribe ? 60_000 : 15_000);
     if (every > 0 && !this.closed) {
@@ -189,7 +193,8 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
     this.probing = true;
     const timeout = this.options.healthCheckTimeoutMs ?? 2000;
     try {
-      if (this.currentStatus === "READY") await withTimeout(this.store.get({ env: this.env, key: "$stats", tenantId: null }), timeout, "the flag store");
+      if (this.currentStatus === "READY")
+        await withTimeout(this.store.get({ env: this.env, key: "$stats", tenantId: null }), timeout, "the flag store");
       else await withTimeout(this.refresh(), timeout, "the flag store");
     } catch (err) {
       this.storeLost(err);
@@ -320,7 +325,15 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
       return d;
     } catch (err) {
       this.onError(err, { operation: "evaluate", key });
-      return { flagKey: key, value: this.defaultOf(key), variant: null, reason: "ERROR", ruleId: null, errorCode: "GENERAL", errorMessage: String(err) };
+      return {
+        flagKey: key,
+        value: this.defaultOf(key),
+        variant: null,
+        reason: "ERROR",
+        ruleId: null,
+        errorCode: "GENERAL",
+        errorMessage: String(err),
+      };
     }
   }
 
@@ -331,7 +344,7 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
   /** Synchronous boolean; `fallback` (default: the definition's default, else false) when missing or not a boolean. */
   isEnabled(key: KeysOfType<D, "boolean">, context: EvaluationContext = EMPTY, fallback?: boolean): boolean {
     const v = this.evaluate(key, context, fallback).value;
-    return typeof v === "boolean" ? v : (fallback ?? (this.defaultOf(key) === true));
+    return typeof v === "boolean" ? v : (fallback ?? this.defaultOf(key) === true);
   }
 
   stringValue(key: KeysOfType<D, "string">, context: EvaluationContext = EMPTY, fallback?: string): string {

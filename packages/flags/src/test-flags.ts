@@ -15,11 +15,26 @@ class TestStore implements FlagStore {
     const r = this.records.get(this.id(i.env, i.key, i.tenantId));
     return r ? structuredClone(r) : null;
   }
-  async put(i: { env: string; key: string; tenantId: string | null; config: JsonValue; expectedVersion: number | null; actor: string }): Promise<FlagRecord> {
+  async put(i: {
+    env: string;
+    key: string;
+    tenantId: string | null;
+    config: JsonValue;
+    expectedVersion: number | null;
+    actor: string;
+  }): Promise<FlagRecord> {
     const id = this.id(i.env, i.key, i.tenantId);
     const cur = this.records.get(id);
     if ((cur?.version ?? null) !== i.expectedVersion) throw new ConflictError(`[ops/flags] test store: version conflict on ${i.key}`);
-    const rec: FlagRecord = { env: i.env, key: i.key, tenantId: i.tenantId, config: structuredClone(i.config), version: (cur?.version ?? 0) + 1, updatedAt: new Date().toISOString(), updatedBy: i.actor };
+    const rec: FlagRecord = {
+      env: i.env,
+      key: i.key,
+      tenantId: i.tenantId,
+      config: structuredClone(i.config),
+      version: (cur?.version ?? 0) + 1,
+      updatedAt: new Date().toISOString(),
+      updatedBy: i.actor,
+    };
     this.records.set(id, rec);
     for (const l of this.listeners) l({ env: i.env, key: i.key, tenantId: i.tenantId, version: rec.version });
     return structuredClone(rec);
@@ -60,7 +75,11 @@ export function createTestFlags<D extends FlagDefinitions = FlagDefinitions>(
   values: Record<string, JsonValue> = {},
   options: Omit<FeatureFlagControllerOptions<D>, "bootstrap" | "pollIntervalMs"> = {},
 ): TestFlags<D> {
-  const controller = new FeatureFlagController<D>(new TestStore(), "test", { ...options, bootstrap: values, pollIntervalMs: 0 }) as TestFlags<D>;
+  const controller = new FeatureFlagController<D>(new TestStore(), "test", {
+    ...options,
+    bootstrap: values,
+    pollIntervalMs: 0,
+  }) as TestFlags<D>;
   controller.set = async (key, value, tenantId) => {
     await controller.ready();
     await controller.setFlag({ key, newValue: value, actorUserId: "test", reason: "test", tenantId: tenantId ?? null });

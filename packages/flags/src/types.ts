@@ -25,14 +25,7 @@ export interface EvaluationContext {
 }
 
 /** Why a value was served. OpenFeature's reasons plus TENANT_OVERRIDE. */
-export type EvaluationReason =
-  | "STATIC"
-  | "DEFAULT"
-  | "TARGETING_MATCH"
-  | "SPLIT"
-  | "DISABLED"
-  | "ERROR"
-  | "TENANT_OVERRIDE";
+export type EvaluationReason = "STATIC" | "DEFAULT" | "TARGETING_MATCH" | "SPLIT" | "DISABLED" | "ERROR" | "TENANT_OVERRIDE";
 
 /** OpenFeature's error codes. */
 export type EvaluationErrorCode = "FLAG_NOT_FOUND" | "TYPE_MISMATCH" | "PARSE_ERROR" | "PROVIDER_NOT_READY" | "GENERAL";

@@ -41,7 +41,11 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const backends: { name: string; up: boolean; make: () => { flags: FlagStore; changeRequests: ChangeRequestStore; close: () => Promise<void> } }[] = [
+const backends: {
+  name: string;
+  up: boolean;
+  make: () => { flags: FlagStore; changeRequests: ChangeRequestStore; close: () => Promise<void> };
+}[] = [
   { name: "memory", up: true, make: () => memoryStores() },
   { name: "redis", up: redisUp, make: () => redisStores(redis, { prefix }) },
   { name: "postgres", up: pgUp, make: () => postgresStores(nodePgExecutor(pool), { schema }) },
@@ -93,7 +97,13 @@ for (const b of backends)
         ["FLAG_CHANGE", "bob"],
         ["FLAG_CHANGE_REQUEST_APPROVED", "bob"],
       ]);
-      expect(entries[1]!.meta).toMatchObject({ operation: "rollout", changeRequestId: req.id, author: "alice", approvedBy: "bob", version: 2 });
+      expect(entries[1]!.meta).toMatchObject({
+        operation: "rollout",
+        changeRequestId: req.id,
+        author: "alice",
+        approvedBy: "bob",
+        version: 2,
+      });
     });
 
     it("approval is compare-and-set against the proposed version: a flag that moved makes it a conflict", async () => {
@@ -111,16 +121,28 @@ for (const b of backends)
       const { c, cr } = await setup();
       const req = await cr.propose({ key: "checkout", change: { kind: "set", value: true }, actorUserId: "alice", reason: "on" });
       const results = await Promise.allSettled(["bob", "carol", "erin"].map((r) => cr.approve({ id: req.id, actorUserId: r })));
-      expect(results.filter((r) => r.status === "fulfilled"), JSON.stringify(results.map((r) => (r.status === "rejected" ? String((r as PromiseRejectedResult).reason) : "ok")))).toHaveLength(1);
-      expect(results.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError)).toBe(true);
+      expect(
+        results.filter((r) => r.status === "fulfilled"),
+        JSON.stringify(results.map((r) => (r.status === "rejected" ? String((r as PromiseRejectedResult).reason) : "ok"))),
+      ).toHaveLength(1);
+      expect(
+        results.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError),
+      ).toBe(true);
       expect(c.getFlag("checkout")).toMatchObject({ version: 2, config: { value: true } });
     });
 
     it("tenant overrides and deletes go through requests; reject and cancel close them without writing", async () => {
       const { c, cr } = await setup();
-      const o = await cr.propose({ key: "checkout", change: { kind: "set", value: true, tenantId: "acme" }, actorUserId: "alice", reason: "beta for acme" });
+      const o = await cr.propose({
+        key: "checkout",
+        change: { kind: "set", value: true, tenantId: "acme" },
+        actorUserId: "alice",
+        reason: "beta for acme",
+      });
       expect(o).toMatchObject({ tenantId: "acme", baseVersion: null, config: { value: true } });
-      await expect(cr.propose({ key: "checkout", change: { kind: "set", value: "yes", tenantId: "acme" }, actorUserId: "alice", reason: "x" })).rejects.toMatchObject({ code: "VALIDATION" });
+      await expect(
+        cr.propose({ key: "checkout", change: { kind: "set", value: "yes", tenantId: "acme" }, actorUserId: "alice", reason: "x" }),
+      ).rejects.toMatchObject({ code: "VALIDATION" });
       await cr.approve({ id: o.id, actorUserId: "bob" });
       expect(c.evaluate("checkout", { tenantId: "acme" })).toMatchObject({ value: true, reason: "TENANT_OVERRIDE" });
       const r = await cr.propose({ key: "checkout", change: { kind: "delete" }, actorUserId: "alice", reason: "cleanup" });
@@ -147,6 +169,8 @@ for (const b of backends)
       expect(entries.map((e) => e.action)).toEqual(["FLAG_CHANGE", "FLAG_APPROVAL_BYPASSED"]);
       expect(entries[0]!.meta).toMatchObject({ operation: "disable", approvalBypass: "emergency" });
       // Turning it back on is a normal change: it needs approval.
-      await expect(c.setEnabled({ key: "checkout", enabled: true, actorUserId: "oncall", reason: "fixed" })).rejects.toBeInstanceOf(ApprovalRequiredError);
+      await expect(c.setEnabled({ key: "checkout", enabled: true, actorUserId: "oncall", reason: "fixed" })).rejects.toBeInstanceOf(
+        ApprovalRequiredError,
+      );
     });
   });

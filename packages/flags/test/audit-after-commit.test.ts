@@ -21,7 +21,11 @@ describe("a committed flag write never rejects because its audit entry failed", 
     const store = new MemoryFlagStore();
     const audit = flakySink();
     const errors: string[] = [];
-    const c = new FeatureFlagController(store, "prod", { audit, pollIntervalMs: 0, onError: (err, info) => errors.push(`${info.operation}:${(err as Error).message}`) });
+    const c = new FeatureFlagController(store, "prod", {
+      audit,
+      pollIntervalMs: 0,
+      onError: (err, info) => errors.push(`${info.operation}:${(err as Error).message}`),
+    });
     await c.ready();
     await expect(c.setFlag({ key: "kill", newValue: true, actorUserId: "alice", reason: "one" })).resolves.toBeDefined();
     await expect(c.setValue({ key: "kill", value: false, actor: "ops-spine", reason: "two" })).resolves.toEqual({ previous: true });

@@ -55,11 +55,19 @@ describe.skipIf(!up)("ops-flags CLI against Redis (spawned)", () => {
     expect(set.out).toMatch(/checkout = true in staging \(v1\)/);
     expect((await cli(["override", "checkout", "false", "--tenant", "acme", "--reason", "beta off", "--env", "staging"])).code).toBe(0);
     const got = JSON.parse((await cli(["get", "checkout", "--env", "staging", "--json"])).out);
-    expect(got).toMatchObject({ key: "checkout", flag: { version: 1, updatedBy: "alice", config: { value: true } }, overrides: [{ tenantId: "acme", value: false }] });
+    expect(got).toMatchObject({
+      key: "checkout",
+      flag: { version: 1, updatedBy: "alice", config: { value: true } },
+      overrides: [{ tenantId: "acme", value: false }],
+    });
     const list = await cli(["list", "--env", "staging"]);
     expect(list.out).toMatch(/^checkout\s+boolean\s+on\s+v1\s+true$/m);
     expect((await cli(["kill", "checkout", "--reason", "incident", "--env", "staging"])).code).toBe(0);
-    expect(JSON.parse((await cli(["list", "--env", "staging", "--json"])).out)[0]).toMatchObject({ key: "checkout", enabled: false, version: 2 });
+    expect(JSON.parse((await cli(["list", "--env", "staging", "--json"])).out)[0]).toMatchObject({
+      key: "checkout",
+      enabled: false,
+      version: 2,
+    });
 
     const exported = await cli(["export", "--env", "staging"]);
     const file = join(dir, "staging.json");
@@ -72,7 +80,7 @@ describe.skipIf(!up)("ops-flags CLI against Redis (spawned)", () => {
     await cli(["set", "banner", "hello", "--reason", "copy", "--env", "prod"]);
     const diff = JSON.parse((await cli(["diff", "staging", "prod", "--json"])).out);
     expect(diff.diffs).toEqual([{ key: "banner", change: "only-in-b", b: expect.objectContaining({ value: "hello" }) }]);
-    const bad = await cli(["set", "checkout", "\"text\"", "--reason", "x", "--env", "prod", "--json"]);
+    const bad = await cli(["set", "checkout", '"text"', "--reason", "x", "--env", "prod", "--json"]);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.err).error.code).toBe("VALIDATION");
   }, 300_000);
@@ -87,7 +95,10 @@ describe.skipIf(!up)("ops-flags CLI against Redis (spawned)", () => {
     const direct = await cli(["set", "everyone", "false", "--reason", "x", "--env", "mig"], approval);
     expect(direct.code).toBe(1);
     expect(direct.err).toMatch(/APPROVAL_REQUIRED/);
-    const proposed = JSON.parse((await cli(["propose", "everyone", '{"kind":"enable","enabled":false}', "--reason", "retire", "--env", "mig", "--json"], approval)).out);
+    const proposed = JSON.parse(
+      (await cli(["propose", "everyone", '{"kind":"enable","enabled":false}', "--reason", "retire", "--env", "mig", "--json"], approval))
+        .out,
+    );
     expect(proposed.status).toBe("pending");
     const self = await cli(["approve", proposed.id, "--env", "mig"], approval);
     expect(self.code).toBe(1);
@@ -121,7 +132,9 @@ describe.skipIf(!pgUp)("ops-flags CLI against DATABASE_URL (PostgreSQL, spawned)
     const env = { REDIS_URL: "", DATABASE_URL: testPgUrl(), OPS_PG_SCHEMA: schema };
     const set = await cli(["set", "checkout", "true", "--reason", "launch", "--env", "prod"], env);
     expect(set.code, set.err).toBe(0);
-    const { rows } = await pool.query(`SELECT "config"->>'value' AS v, "version", "updated_by" FROM "${schema}"."ops_flags" WHERE "key" = 'checkout'`);
+    const { rows } = await pool.query(
+      `SELECT "config"->>'value' AS v, "version", "updated_by" FROM "${schema}"."ops_flags" WHERE "key" = 'checkout'`,
+    );
     expect(rows).toEqual([{ v: "true", version: 1, updated_by: "alice" }]);
     const got = JSON.parse((await cli(["get", "checkout", "--env", "prod", "--json"], env)).out);
     expect(got.flag.config.value).toBe(true);

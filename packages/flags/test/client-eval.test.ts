@@ -10,43 +10,126 @@ const PRIVATE = ["email", "ip"];
 
 /** Flags covering every operator, segments, variants, splits, every bucketing mode, overrides and the kill switch. */
 async function seed(c: FeatureFlagController) {
-  await c.defineSegment({ name: "staff", segment: { include: ["u1", "u7", "u42"], exclude: ["u13"], when: [{ attr: "email", op: "endsWith", value: "@corp.example" }] }, ...who });
-  await c.defineSegment({ name: "mobile", segment: { by: "tenantId", include: ["t2"], when: [{ attr: "screen", op: "lt", value: 700 }] }, ...who });
+  await c.defineSegment({
+    name: "staff",
+    segment: { include: ["u1", "u7", "u42"], exclude: ["u13"], when: [{ attr: "email", op: "endsWith", value: "@corp.example" }] },
+    ...who,
+  });
+  await c.defineSegment({
+    name: "mobile",
+    segment: { by: "tenantId", include: ["t2"], when: [{ attr: "screen", op: "lt", value: 700 }] },
+    ...who,
+  });
   const rules: Record<string, SetRulesInput["rules"]> = {
     ops_eq: [{ id: "r", when: [{ attr: "plan", op: "eq", value: "enterprise" }], serve: { value: true } }],
     ops_neq: [{ id: "r", when: [{ attr: "plan", op: "neq", value: "free" }], serve: { value: true } }],
     ops_in: [{ id: "r", when: [{ attr: "country", op: "in", values: ["DE", "FR", "ES"] }], serve: { value: true } }],
     ops_notIn: [{ id: "r", when: [{ attr: "country", op: "notIn", values: ["US"] }], serve: { value: true } }],
-    ops_contains: [{ id: "r", when: [{ attr: "tags", op: "contains", value: "beta" }], serve: { value: true } }, { id: "r2", when: [{ attr: "page", op: "contains", value: "/checkout" }], serve: { value: true } }],
+    ops_contains: [
+      { id: "r", when: [{ attr: "tags", op: "contains", value: "beta" }], serve: { value: true } },
+      { id: "r2", when: [{ attr: "page", op: "contains", value: "/checkout" }], serve: { value: true } },
+    ],
     ops_starts: [{ id: "r", when: [{ attr: "page", op: "startsWith", value: "/app" }], serve: { value: true } }],
     ops_ends: [{ id: "r", when: [{ attr: "email", op: "endsWith", value: "@corp.example" }], serve: { value: true } }],
-    ops_matches: [{ id: "r", when: [{ attr: "page", op: "matches", value: "^/(app|admin)/[a-z]+$" }], serve: { value: true } }, { id: "r2", when: [{ attr: "email", op: "matches", value: "^[a-c]" }], serve: { value: true } }],
+    ops_matches: [
+      { id: "r", when: [{ attr: "page", op: "matches", value: "^/(app|admin)/[a-z]+$" }], serve: { value: true } },
+      { id: "r2", when: [{ attr: "email", op: "matches", value: "^[a-c]" }], serve: { value: true } },
+    ],
     ops_num: [
       { id: "gt", when: [{ attr: "age", op: "gt", value: 60 }], serve: { value: true } },
-      { id: "lte", when: [{ attr: "screen", op: "lte", value: 480 }, { attr: "age", op: "gte", value: 18 }], serve: { value: true } },
+      {
+        id: "lte",
+        when: [
+          { attr: "screen", op: "lte", value: 480 },
+          { attr: "age", op: "gte", value: 18 },
+        ],
+        serve: { value: true },
+      },
       { id: "lt", when: [{ attr: "age", op: "lt", value: 13 }], serve: { value: false } },
     ],
     ops_semver: [
       { id: "eq", when: [{ attr: "appVersion", op: "semverEq", value: "2.0.0" }], serve: { value: true } },
       { id: "gt", when: [{ attr: "appVersion", op: "semverGt", value: "3.1.0" }], serve: { value: true } },
-      { id: "gte", when: [{ attr: "appVersion", op: "semverGte", value: "2.5.0-beta.2" }, { attr: "appVersion", op: "semverLt", value: "2.9.0" }], serve: { value: true } },
+      {
+        id: "gte",
+        when: [
+          { attr: "appVersion", op: "semverGte", value: "2.5.0-beta.2" },
+          { attr: "appVersion", op: "semverLt", value: "2.9.0" },
+        ],
+        serve: { value: true },
+      },
       { id: "lte", when: [{ attr: "appVersion", op: "semverLte", value: "1.0.0" }], serve: { value: true } },
     ],
     ops_time: [
       { id: "before", when: [{ attr: "createdAt", op: "before", value: "2024-01-01T00:00:00Z" }], serve: { value: true } },
-      { id: "after", when: [{ attr: "createdAt", op: "after", value: "2025-06-01T00:00:00Z" }, { attr: "locale", op: "eq", value: "de-DE" }], serve: { value: true } },
+      {
+        id: "after",
+        when: [
+          { attr: "createdAt", op: "after", value: "2025-06-01T00:00:00Z" },
+          { attr: "locale", op: "eq", value: "de-DE" },
+        ],
+        serve: { value: true },
+      },
     ],
     ops_cidr: [{ id: "r", when: [{ attr: "ip", op: "inCidr", values: ["10.0.0.0/8", "2001:db8::/32"] }], serve: { value: true } }],
     segs: [
       { id: "staff", when: [], segments: ["staff"], serve: { value: true } },
       { id: "mobile", when: [{ attr: "page", op: "neq", value: "/home" }], segments: ["mobile"], serve: { rollout: { percentage: 50 } } },
     ],
-    split_variants: [{ id: "ab", when: [{ attr: "beta", op: "eq", value: true }], serve: { rollout: { split: [{ weight: 30, variant: "a" }, { weight: 30, variant: "b" }, { weight: 40, variant: "c" }] } } }],
+    split_variants: [
+      {
+        id: "ab",
+        when: [{ attr: "beta", op: "eq", value: true }],
+        serve: {
+          rollout: {
+            split: [
+              { weight: 30, variant: "a" },
+              { weight: 30, variant: "b" },
+              { weight: 40, variant: "c" },
+            ],
+          },
+        },
+      },
+    ],
     by_device: [{ id: "dev", when: [], serve: { rollout: { by: "deviceId", percentage: 40 } } }],
     by_private: [{ id: "em", when: [{ attr: "page", op: "startsWith", value: "/" }], serve: { rollout: { by: "email", percentage: 50 } } }],
-    unleash_mode: [{ id: "u", when: [{ attr: "plan", op: "in", values: ["pro", "enterprise"] }], serve: { rollout: { percentage: 35, bucketing: { mode: "unleash", groupId: "grp" } } } }],
-    gb_mode: [{ id: "g", when: [], serve: { rollout: { split: [{ weight: 50, value: "x" }, { weight: 50, value: "y" }], bucketing: { mode: "growthbook", seed: "s1", hashVersion: 2 } } } }],
-    ld_mode: [{ id: "l", when: [{ attr: "screen", op: "gte", value: 100 }], serve: { rollout: { split: [{ weight: 25.5, value: "p" }, { weight: 74.5, value: "q" }], bucketing: { mode: "launchdarkly", ldSalt: "salty" } } } }],
+    unleash_mode: [
+      {
+        id: "u",
+        when: [{ attr: "plan", op: "in", values: ["pro", "enterprise"] }],
+        serve: { rollout: { percentage: 35, bucketing: { mode: "unleash", groupId: "grp" } } },
+      },
+    ],
+    gb_mode: [
+      {
+        id: "g",
+        when: [],
+        serve: {
+          rollout: {
+            split: [
+              { weight: 50, value: "x" },
+              { weight: 50, value: "y" },
+            ],
+            bucketing: { mode: "growthbook", seed: "s1", hashVersion: 2 },
+          },
+        },
+      },
+    ],
+    ld_mode: [
+      {
+        id: "l",
+        when: [{ attr: "screen", op: "gte", value: 100 }],
+        serve: {
+          rollout: {
+            split: [
+              { weight: 25.5, value: "p" },
+              { weight: 74.5, value: "q" },
+            ],
+            bucketing: { mode: "launchdarkly", ldSalt: "salty" },
+          },
+        },
+      },
+    ],
   };
   for (const [key, r] of Object.entries(rules)) {
     const isString = key === "gb_mode" || key === "ld_mode";
@@ -80,8 +163,8 @@ function rng(seed: number) {
 
 function contextGen(seedN: number) {
   const r = rng(seedN);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const maybe = <T,>(v: T): T | undefined => (r() < 0.15 ? undefined : v);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const maybe = <T>(v: T): T | undefined => (r() < 0.15 ? undefined : v);
   const ids = ["u1", "u7", "u13", "u42", "", "ü-ñ", "😀x", "user-" + "z".repeat(300)];
   return (i: number): Record<string, unknown> => {
     const ctx: Record<string, unknown> = {
@@ -108,7 +191,10 @@ function contextGen(seedN: number) {
 }
 
 const same = (a: { value: unknown; variant: string | null; reason: string; ruleId: string | null }, b: typeof a) =>
-  a.variant === b.variant && a.reason === b.reason && a.ruleId === b.ruleId && (a.value === b.value || JSON.stringify(a.value) === JSON.stringify(b.value));
+  a.variant === b.variant &&
+  a.reason === b.reason &&
+  a.ruleId === b.ruleId &&
+  (a.value === b.value || JSON.stringify(a.value) === JSON.stringify(b.value));
 
 describe("@ops/flags/client gives the server's answers", () => {
   it("the seeded flags use every condition operator", async () => {
@@ -164,10 +250,12 @@ describe("@ops/flags/client gives the server's answers", () => {
         const onServer = c.evaluate(key, ctx);
         const onClient = resolveClientFlag(f, payload.context);
         reasons.add(onServer.reason);
-        if (!same(onServer, onClient) && mismatches.length < 10) mismatches.push(`${key} ${JSON.stringify(ctx)} server=${JSON.stringify(onServer)} client=${JSON.stringify(onClient)}`);
+        if (!same(onServer, onClient) && mismatches.length < 10)
+          mismatches.push(`${key} ${JSON.stringify(ctx)} server=${JSON.stringify(onServer)} client=${JSON.stringify(onClient)}`);
         const s2 = c.evaluate(key, merged);
         const c2 = resolveClientFlag(f, clientCtx);
-        if (!same(s2, c2) && mismatches.length < 10) mismatches.push(`changed ${key} ${JSON.stringify(merged)} server=${JSON.stringify(s2)} client=${JSON.stringify(c2)}`);
+        if (!same(s2, c2) && mismatches.length < 10)
+          mismatches.push(`changed ${key} ${JSON.stringify(merged)} server=${JSON.stringify(s2)} client=${JSON.stringify(c2)}`);
         checked += 2;
       }
       // Private attributes never leave the server.

@@ -5,7 +5,15 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as esbuild from "esbuild";
 import { MemoryFlagStore } from "@ops/adapter-memory";
-import { FeatureFlagController, buildClientPayload, createClientFlagsHandler, createClientSigningKey, importSigningKey, signClientPayload, type EvaluationContext } from "@ops/flags";
+import {
+  FeatureFlagController,
+  buildClientPayload,
+  createClientFlagsHandler,
+  createClientSigningKey,
+  importSigningKey,
+  signClientPayload,
+  type EvaluationContext,
+} from "@ops/flags";
 import { FlagsClient, PayloadError, verifyClientPayload } from "@ops/flags/client";
 import { clientAlias } from "../tsup.config.js";
 
@@ -34,7 +42,9 @@ function serve(handler: (req: Request) => Promise<Response>): Promise<{ server: 
       res.end();
     });
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/flags` })));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/flags` })),
+  );
 }
 
 describe("client payload over HTTP: signed, ETag polling, SSE streaming", () => {
@@ -51,9 +61,17 @@ describe("client payload over HTTP: signed, ETag polling, SSE streaming", () => 
   beforeAll(async () => {
     c = new FeatureFlagController(new MemoryFlagStore(), "prod", { pollIntervalMs: 0 });
     await c.setFlag({ key: "checkout", newValue: false, ...who });
-    await c.setRules({ key: "checkout", rules: [{ id: "ent", when: [{ attr: "plan", op: "eq", value: "enterprise" }], serve: { value: true } }], ...who });
+    await c.setRules({
+      key: "checkout",
+      rules: [{ id: "ent", when: [{ attr: "plan", op: "eq", value: "enterprise" }], serve: { value: true } }],
+      ...who,
+    });
     await c.setFlag({ key: "banner", newValue: "none", ...who });
-    await c.setRules({ key: "banner", rules: [{ id: "p", when: [{ attr: "page", op: "startsWith", value: "/pricing" }], serve: { value: "sale" } }], ...who });
+    await c.setRules({
+      key: "banner",
+      rules: [{ id: "p", when: [{ attr: "page", op: "startsWith", value: "/pricing" }], serve: { value: "sale" } }],
+      ...who,
+    });
     await c.setFlag({ key: "secret_beta", newValue: false, ...who });
     await c.setFlag({ key: "secret_beta", newValue: true, tenantId: "acme", ...who });
     keys = await createClientSigningKey("k1");
@@ -167,7 +185,19 @@ describe("client payload over HTTP: signed, ETag polling, SSE streaming", () => 
     // ~25 KB of our own code plus re2js (~150 KB), which the Unleash constraint semantics need.
     expect(code.length).toBeLessThan(250_000);
     // A sandbox with only web-platform globals: no require, process, Buffer or module.
-    const sandbox = createContext({ crypto: globalThis.crypto, TextEncoder, TextDecoder, TextDecoderStream, atob, btoa, console, setTimeout, clearTimeout, setInterval, clearInterval });
+    const sandbox = createContext({
+      crypto: globalThis.crypto,
+      TextEncoder,
+      TextDecoder,
+      TextDecoderStream,
+      atob,
+      btoa,
+      console,
+      setTimeout,
+      clearTimeout,
+      setInterval,
+      clearInterval,
+    });
     runInContext(code, sandbox);
     const api = (sandbox as { OpsFlagsClient: typeof import("@ops/flags/client") }).OpsFlagsClient;
     const signing = await importSigningKey({ keyId: "k1", privateKey: keys.privateKey });

@@ -39,7 +39,8 @@ function ids(n: number): string[] {
     else if (shape === 3) for (let k = 0; k < 4 + (i % 20); k++) s += pick(ascii);
     else if (shape === 4) s = `${pick(wide)}${pick(wide)}-${i}`;
     else if (shape === 5) s = `${astral[i % astral.length]}${i}${astral[(i >> 3) % astral.length]}`;
-    else if (shape === 6) s = i % 16 === 6 ? `\ud800${i}` : `${i}\udc00`; // lone surrogates
+    else if (shape === 6)
+      s = i % 16 === 6 ? `\ud800${i}` : `${i}\udc00`; // lone surrogates
     else s = `${"long-id-".repeat(30 + (i % 40))}${i}`; // 240..560 chars
     out.push(s);
   }
@@ -81,12 +82,22 @@ describe("GrowthBook mode vs @growthbook/growthbook 1.8.0", () => {
       split: false,
     };
   };
-  const experiment = (name: string, hv: 1 | 2, seed: string | undefined, rule: Record<string, unknown>, pct: number[], b: Record<string, unknown>) => {
+  const experiment = (
+    name: string,
+    hv: 1 | 2,
+    seed: string | undefined,
+    rule: Record<string, unknown>,
+    pct: number[],
+    b: Record<string, unknown>,
+  ) => {
     const s = seed === undefined ? {} : { seed };
     const values = ["a", "b", "c"].slice(0, pct.length);
     cfgs[`e-v${hv}-${name}`] = {
       rule: { variations: values, hashAttribute: "id", hashVersion: hv, ...s, ...rule },
-      rollout: { split: pct.map((w, i) => ({ weight: w, value: values[i]! })), bucketing: { mode: "growthbook", hashVersion: hv, ...s, ...b } as never },
+      rollout: {
+        split: pct.map((w, i) => ({ weight: w, value: values[i]! })),
+        bucketing: { mode: "growthbook", hashVersion: hv, ...s, ...b } as never,
+      },
       split: true,
     };
   };
@@ -94,17 +105,48 @@ describe("GrowthBook mode vs @growthbook/growthbook 1.8.0", () => {
   for (const hv of [1, 2] as const)
     for (const [sname, seed] of Object.entries(SEEDS)) {
       force(`${sname}-c0.3`, hv, seed, 0.3);
-      experiment(`${sname}-w532`, hv, seed, { weights: [0.5, 0.3, 0.2], coverage: 1 }, [50, 30, 20], { weights: [0.5, 0.3, 0.2], coverage: 1 });
+      experiment(`${sname}-w532`, hv, seed, { weights: [0.5, 0.3, 0.2], coverage: 1 }, [50, 30, 20], {
+        weights: [0.5, 0.3, 0.2],
+        coverage: 1,
+      });
     }
   // Coverage edges, ranges, weights (equal, not summing to 1), explicit ranges, one variation.
-  for (const [hv, sname] of [[2, "absent"], [1, "empty"]] as const) {
+  for (const [hv, sname] of [
+    [2, "absent"],
+    [1, "empty"],
+  ] as const) {
     const seed = SEEDS[sname];
     for (const cov of [0, 0.001, 0.3333, 0.999, 1]) force(`${sname}-c${cov}`, hv, seed, cov);
     force(`${sname}-range`, hv, seed, null, [0.2, 0.7]);
-    experiment(`${sname}-thirds-cov0.6`, hv, seed, { weights: [0.3333, 0.3333, 0.3334], coverage: 0.6 }, [33.33, 33.33, 33.34], { weights: [0.3333, 0.3333, 0.3334], coverage: 0.6 });
+    experiment(`${sname}-thirds-cov0.6`, hv, seed, { weights: [0.3333, 0.3333, 0.3334], coverage: 0.6 }, [33.33, 33.33, 33.34], {
+      weights: [0.3333, 0.3333, 0.3334],
+      coverage: 0.6,
+    });
     experiment(`${sname}-equal`, hv, seed, {}, [33.33, 33.33, 33.34], { weights: [1 / 3, 1 / 3, 1 / 3], coverage: 1 });
-    experiment(`${sname}-bad-sum`, hv, seed, { weights: [0.2, 0.2, 0.1], coverage: 0.8 }, [20, 20, 10], { weights: [0.2, 0.2, 0.1], coverage: 0.8 });
-    experiment(`${sname}-ranges`, hv, seed, { ranges: [[0, 0.1], [0.5, 0.55], [0.9, 1]] }, [10, 5, 10], { ranges: [[0, 0.1], [0.5, 0.55], [0.9, 1]] });
+    experiment(`${sname}-bad-sum`, hv, seed, { weights: [0.2, 0.2, 0.1], coverage: 0.8 }, [20, 20, 10], {
+      weights: [0.2, 0.2, 0.1],
+      coverage: 0.8,
+    });
+    experiment(
+      `${sname}-ranges`,
+      hv,
+      seed,
+      {
+        ranges: [
+          [0, 0.1],
+          [0.5, 0.55],
+          [0.9, 1],
+        ],
+      },
+      [10, 5, 10],
+      {
+        ranges: [
+          [0, 0.1],
+          [0.5, 0.55],
+          [0.9, 1],
+        ],
+      },
+    );
     experiment(`${sname}-one`, hv, seed, { weights: [1] }, [100], {});
   }
 
@@ -147,16 +189,51 @@ describe("LaunchDarkly mode vs @launchdarkly/node-server-sdk 9.13.7", () => {
     const w = Math.round(p * 1000);
     const s = seed === undefined ? {} : { seed };
     cfgs[`r-${salt || "nosalt"}-${seed ?? "noseed"}-${p}`] = {
-      flag: { on: true, version: 1, salt, offVariation: 0, rules: [], targets: [], prerequisites: [], variations: [false, true], fallthrough: { rollout: { ...s, variations: [{ variation: 1, weight: w }, { variation: 0, weight: 100_000 - w }] } } },
-      rollout: { percentage: p, value: true, bucketing: { mode: "launchdarkly", ldSalt: salt, ...(seed === undefined ? {} : { ldSeed: seed }) } },
+      flag: {
+        on: true,
+        version: 1,
+        salt,
+        offVariation: 0,
+        rules: [],
+        targets: [],
+        prerequisites: [],
+        variations: [false, true],
+        fallthrough: {
+          rollout: {
+            ...s,
+            variations: [
+              { variation: 1, weight: w },
+              { variation: 0, weight: 100_000 - w },
+            ],
+          },
+        },
+      },
+      rollout: {
+        percentage: p,
+        value: true,
+        bucketing: { mode: "launchdarkly", ldSalt: salt, ...(seed === undefined ? {} : { ldSeed: seed }) },
+      },
       split: false,
     };
   };
   const split = (salt: string, seed: number | undefined, name: string, ws: number[]) => {
     const s = seed === undefined ? {} : { seed };
     cfgs[`s-${salt || "nosalt"}-${seed ?? "noseed"}-${name}`] = {
-      flag: { on: true, version: 1, salt, offVariation: 0, rules: [], targets: [], prerequisites: [], variations: ["a", "b", "c"], fallthrough: { rollout: { ...s, variations: ws.map((weight, i) => ({ variation: i, weight })) } } },
-      rollout: { split: ws.map((weight, i) => ({ weight: weight / 1000, value: ["a", "b", "c"][i]! })), bucketing: { mode: "launchdarkly", ldSalt: salt, ...(seed === undefined ? {} : { ldSeed: seed }) } },
+      flag: {
+        on: true,
+        version: 1,
+        salt,
+        offVariation: 0,
+        rules: [],
+        targets: [],
+        prerequisites: [],
+        variations: ["a", "b", "c"],
+        fallthrough: { rollout: { ...s, variations: ws.map((weight, i) => ({ variation: i, weight })) } },
+      },
+      rollout: {
+        split: ws.map((weight, i) => ({ weight: weight / 1000, value: ["a", "b", "c"][i]! })),
+        bucketing: { mode: "launchdarkly", ldSalt: salt, ...(seed === undefined ? {} : { ldSeed: seed }) },
+      },
       split: true,
     };
   };
@@ -222,13 +299,45 @@ describe("Unleash mode vs unleash-client 6.12.1", () => {
     for (const groupId of [undefined, "group-ü"]) {
       const key = `r-${p}-${groupId ? "g" : "nog"}`;
       rollouts[key] = {
-        strategy: { name: "flexibleRollout", parameters: { rollout: String(p), stickiness: "userId", groupId: groupId ?? key }, constraints: [] },
+        strategy: {
+          name: "flexibleRollout",
+          parameters: { rollout: String(p), stickiness: "userId", groupId: groupId ?? key },
+          constraints: [],
+        },
         rollout: { percentage: p, value: true, bucketing: { mode: "unleash", ...(groupId ? { groupId } : {}) } },
       };
     }
   const splits: Record<string, { variants: { name: string; weight: number }[]; rollout: Rollout }> = {
-    "v-532": { variants: [{ name: "a", weight: 500 }, { name: "b", weight: 300 }, { name: "c", weight: 200 }], rollout: { split: [{ weight: 50, value: "a" }, { weight: 30, value: "b" }, { weight: 20, value: "c" }], bucketing: { mode: "unleash" } } },
-    "v-thirds": { variants: [{ name: "a", weight: 333 }, { name: "b", weight: 333 }, { name: "c", weight: 334 }], rollout: { split: [{ weight: 33.3, value: "a" }, { weight: 33.3, value: "b" }, { weight: 33.4, value: "c" }], bucketing: { mode: "unleash" } } },
+    "v-532": {
+      variants: [
+        { name: "a", weight: 500 },
+        { name: "b", weight: 300 },
+        { name: "c", weight: 200 },
+      ],
+      rollout: {
+        split: [
+          { weight: 50, value: "a" },
+          { weight: 30, value: "b" },
+          { weight: 20, value: "c" },
+        ],
+        bucketing: { mode: "unleash" },
+      },
+    },
+    "v-thirds": {
+      variants: [
+        { name: "a", weight: 333 },
+        { name: "b", weight: 333 },
+        { name: "c", weight: 334 },
+      ],
+      rollout: {
+        split: [
+          { weight: 33.3, value: "a" },
+          { weight: 33.3, value: "b" },
+          { weight: 33.4, value: "c" },
+        ],
+        bucketing: { mode: "unleash" },
+      },
+    },
   };
 
   let unleash: Unleash;

@@ -9,15 +9,57 @@ const IDS = ["user-1", "user-2", "Zoë", "用户-三", "😀emoji", "\ud800lone"
 
 const VECTORS: { name: string; flagKey: string; weights: number[]; split: boolean; options: BucketingOptions; slots: number[] }[] = [
   // GrowthBook hashes an empty seed with the feature key (@growthbook/growthbook 1.8.0).
-  { name: "growthbook empty seed v1", flagKey: "gb-empty-v1", weights: [33.33, 33.33, 33.34], split: true, options: { mode: "growthbook", seed: "", hashVersion: 1, weights: [1 / 3, 1 / 3, 1 / 3] }, slots: [0, 0, 0, 2, 0, 0, 2, 0] },
-  { name: "growthbook empty seed v2", flagKey: "gb-empty-v2", weights: [33.33, 33.33, 33.34], split: true, options: { mode: "growthbook", seed: "", hashVersion: 2, weights: [1 / 3, 1 / 3, 1 / 3] }, slots: [1, 0, 2, 2, 1, 0, 2, 0] },
-  { name: "growthbook empty seed force rule v2", flagKey: "gb-force-empty-v2", weights: [50], split: false, options: { mode: "growthbook", seed: "", hashVersion: 2, coverage: 0.5 }, slots: [0, -1, -1, 0, -1, -1, 0, -1] },
+  {
+    name: "growthbook empty seed v1",
+    flagKey: "gb-empty-v1",
+    weights: [33.33, 33.33, 33.34],
+    split: true,
+    options: { mode: "growthbook", seed: "", hashVersion: 1, weights: [1 / 3, 1 / 3, 1 / 3] },
+    slots: [0, 0, 0, 2, 0, 0, 2, 0],
+  },
+  {
+    name: "growthbook empty seed v2",
+    flagKey: "gb-empty-v2",
+    weights: [33.33, 33.33, 33.34],
+    split: true,
+    options: { mode: "growthbook", seed: "", hashVersion: 2, weights: [1 / 3, 1 / 3, 1 / 3] },
+    slots: [1, 0, 2, 2, 1, 0, 2, 0],
+  },
+  {
+    name: "growthbook empty seed force rule v2",
+    flagKey: "gb-force-empty-v2",
+    weights: [50],
+    split: false,
+    options: { mode: "growthbook", seed: "", hashVersion: 2, coverage: 0.5 },
+    slots: [0, -1, -1, 0, -1, -1, 0, -1],
+  },
   // Weights not summing to ~1: GrowthBook falls back to equal weights (coverage still applies).
-  { name: "growthbook weights not summing to 1", flagKey: "gb-badsum-v2", weights: [20, 20, 10], split: true, options: { mode: "growthbook", hashVersion: 2, weights: [0.2, 0.2, 0.1], coverage: 0.8 }, slots: [2, 2, 2, 0, 0, 1, 2, 2] },
+  {
+    name: "growthbook weights not summing to 1",
+    flagKey: "gb-badsum-v2",
+    weights: [20, 20, 10],
+    split: true,
+    options: { mode: "growthbook", hashVersion: 2, weights: [0.2, 0.2, 0.1], coverage: 0.8 },
+    slots: [2, 2, 2, 0, 0, 1, 2, 2],
+  },
   // LaunchDarkly treats rollout seed 0 as no seed (@launchdarkly/node-server-sdk 9.13.7).
-  { name: "launchdarkly seed 0", flagKey: "flag", weights: [50, 30, 20], split: true, options: { mode: "launchdarkly", ldSalt: "s4lt", ldSeed: 0 }, slots: [1, 0, 1, 0, 2, 1, 0, 1] },
+  {
+    name: "launchdarkly seed 0",
+    flagKey: "flag",
+    weights: [50, 30, 20],
+    split: true,
+    options: { mode: "launchdarkly", ldSalt: "s4lt", ldSeed: 0 },
+    slots: [1, 0, 1, 0, 2, 1, 0, 1],
+  },
   // A LaunchDarkly rollout whose weights sum below 100% gives the rest to its last variation.
-  { name: "launchdarkly short split", flagKey: "flag", weights: [40, 30], split: true, options: { mode: "launchdarkly", ldSalt: "s4lt" }, slots: [1, 0, 1, 0, 1, 1, 0, 1] },
+  {
+    name: "launchdarkly short split",
+    flagKey: "flag",
+    weights: [40, 30],
+    split: true,
+    options: { mode: "launchdarkly", ldSalt: "s4lt" },
+    slots: [1, 0, 1, 0, 1, 1, 0, 1],
+  },
 ];
 
 describe("frozen compatibility vectors", () => {

@@ -28,7 +28,9 @@ describe("unleash compatibility (unleash-client 6.12.1, flexibleRollout)", () =>
         data: PERCENTS.map((p) => ({
           name: `rollout-${p}`,
           enabled: true,
-          strategies: [{ name: "flexibleRollout", parameters: { rollout: String(p), stickiness: "userId", groupId: `rollout-${p}` }, constraints: [] }],
+          strategies: [
+            { name: "flexibleRollout", parameters: { rollout: String(p), stickiness: "userId", groupId: `rollout-${p}` }, constraints: [] },
+          ],
         })).concat([
           {
             name: "split",
@@ -68,11 +70,16 @@ describe("growthbook compatibility (@growthbook/growthbook 1.8.0, GrowthBookClie
     const features: Record<string, unknown> = {};
     for (const p of PERCENTS)
       for (const v of [1, 2] as const)
-        features[`rollout-${p}-v${v}`] = { defaultValue: false, rules: [{ force: true, coverage: p / 100, hashAttribute: "id", hashVersion: v }] };
+        features[`rollout-${p}-v${v}`] = {
+          defaultValue: false,
+          rules: [{ force: true, coverage: p / 100, hashAttribute: "id", hashVersion: v }],
+        };
     for (const v of [1, 2] as const)
       features[`split-v${v}`] = {
         defaultValue: "none",
-        rules: [{ key: `split-v${v}`, variations: ["a", "b", "c"], weights: [0.5, 0.3, 0.2], coverage: 1, hashAttribute: "id", hashVersion: v }],
+        rules: [
+          { key: `split-v${v}`, variations: ["a", "b", "c"], weights: [0.5, 0.3, 0.2], coverage: 1, hashAttribute: "id", hashVersion: v },
+        ],
       };
     await client.init({ payload: { features } as never });
   });
@@ -89,7 +96,8 @@ describe("growthbook compatibility (@growthbook/growthbook 1.8.0, GrowthBookClie
   it("assigns the same experiment variations (weights 50/30/20)", () => {
     for (const v of [1, 2] as const) {
       const b = createBucketer(`split-v${v}`, [50, 30, 20], true, { mode: "growthbook", hashVersion: v });
-      for (const u of UNITS) expect(["a", "b", "c"][b.slot(u)], u).toBe(client.getFeatureValue(`split-v${v}`, "none", { attributes: { id: u } }));
+      for (const u of UNITS)
+        expect(["a", "b", "c"][b.slot(u)], u).toBe(client.getFeatureValue(`split-v${v}`, "none", { attributes: { id: u } }));
     }
   });
 });
@@ -108,7 +116,14 @@ describe("launchdarkly compatibility (@launchdarkly/node-server-sdk 9.13.7, file
         salt: "s4lt",
         variations: [true, false],
         offVariation: 1,
-        fallthrough: { rollout: { variations: [{ variation: 0, weight: p * 1000 }, { variation: 1, weight: 100_000 - p * 1000 }] } },
+        fallthrough: {
+          rollout: {
+            variations: [
+              { variation: 0, weight: p * 1000 },
+              { variation: 1, weight: 100_000 - p * 1000 },
+            ],
+          },
+        },
         rules: [],
         targets: [],
         prerequisites: [],
@@ -120,7 +135,15 @@ describe("launchdarkly compatibility (@launchdarkly/node-server-sdk 9.13.7, file
       salt: "pepper",
       variations: ["a", "b", "c"],
       offVariation: 0,
-      fallthrough: { rollout: { variations: [{ variation: 0, weight: 50_000 }, { variation: 1, weight: 30_000 }, { variation: 2, weight: 20_000 }] } },
+      fallthrough: {
+        rollout: {
+          variations: [
+            { variation: 0, weight: 50_000 },
+            { variation: 1, weight: 30_000 },
+            { variation: 2, weight: 20_000 },
+          ],
+        },
+      },
       rules: [],
       targets: [],
       prerequisites: [],

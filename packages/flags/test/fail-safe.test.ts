@@ -51,7 +51,14 @@ describe("fail-safe", () => {
     expect(errors).toEqual(["load: [ops/test] store is down"]);
     // The store comes back: a refresh replaces bootstrap values with the stored ones.
     store.down = false;
-    await store.inner.put({ env: "prod", key: "new_checkout_flow", tenantId: null, config: { type: "boolean", enabled: true, value: false, rules: [] }, expectedVersion: null, actor: "a" });
+    await store.inner.put({
+      env: "prod",
+      key: "new_checkout_flow",
+      tenantId: null,
+      config: { type: "boolean", enabled: true, value: false, rules: [] },
+      expectedVersion: null,
+      actor: "a",
+    });
     await c.refresh();
     expect(await c.getBool("new_checkout_flow")).toBe(false);
     expect(c.isLoaded).toBe(true);
@@ -72,7 +79,12 @@ describe("fail-safe", () => {
     const first = new FeatureFlagController(store, "prod", { pollIntervalMs: 0, backupFile });
     await first.ready();
     await first.setFlag({ key: "f", newValue: false, actorUserId: "a", reason: "r" });
-    await first.setRules({ key: "f", rules: [{ id: "vip", when: [{ attr: "plan", op: "eq", value: "vip" }], serve: { value: true } }], actorUserId: "a", reason: "r" });
+    await first.setRules({
+      key: "f",
+      rules: [{ id: "vip", when: [{ attr: "plan", op: "eq", value: "vip" }], serve: { value: true } }],
+      actorUserId: "a",
+      reason: "r",
+    });
     await first.setFlag({ key: "f", newValue: true, tenantId: "acme", actorUserId: "a", reason: "r" });
     await first.refresh();
     store.down = true;
@@ -97,7 +109,14 @@ describe("fail-safe", () => {
 
   it("a store that hangs at start: reads get fallbacks after startTimeoutMs, then the late load wins", async () => {
     const inner = new MemoryFlagStore();
-    await inner.put({ env: "prod", key: "f", tenantId: null, config: { type: "boolean", value: false }, expectedVersion: null, actor: "a" });
+    await inner.put({
+      env: "prod",
+      key: "f",
+      tenantId: null,
+      config: { type: "boolean", value: false },
+      expectedVersion: null,
+      actor: "a",
+    });
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const hanging: FlagStore = Object.assign(Object.create(inner) as FlagStore, {
@@ -108,7 +127,12 @@ describe("fail-safe", () => {
       },
     });
     const errors: string[] = [];
-    const c = new FeatureFlagController(hanging, "prod", { pollIntervalMs: 0, startTimeoutMs: 30, bootstrap: { f: true }, onError: (e) => errors.push((e as Error).message) });
+    const c = new FeatureFlagController(hanging, "prod", {
+      pollIntervalMs: 0,
+      startTimeoutMs: 30,
+      bootstrap: { f: true },
+      onError: (e) => errors.push((e as Error).message),
+    });
     expect(await c.getBool("f")).toBe(true);
     expect(errors[0]).toMatch(/did not finish within 30 ms/);
     const loaded = new Promise<void>((r) => c.watch(() => r()));
@@ -121,16 +145,38 @@ describe("fail-safe", () => {
   it("a throwing onError hook is contained", async () => {
     const store = flaky();
     store.down = true;
-    const c = new FeatureFlagController(store, "prod", { pollIntervalMs: 0, onError: () => { throw new Error("hook bug"); } });
+    const c = new FeatureFlagController(store, "prod", {
+      pollIntervalMs: 0,
+      onError: () => {
+        throw new Error("hook bug");
+      },
+    });
     expect(await c.getBool("x")).toBe(false);
   });
 
   it("a malformed stored flag evaluates to its default with PARSE_ERROR, others keep working", async () => {
     const store = new MemoryFlagStore();
-    await store.put({ env: "prod", key: "broken", tenantId: null, config: { type: "boolean", value: "nope" }, expectedVersion: null, actor: "x" });
-    await store.put({ env: "prod", key: "ok", tenantId: null, config: { type: "boolean", value: true }, expectedVersion: null, actor: "x" });
+    await store.put({
+      env: "prod",
+      key: "broken",
+      tenantId: null,
+      config: { type: "boolean", value: "nope" },
+      expectedVersion: null,
+      actor: "x",
+    });
+    await store.put({
+      env: "prod",
+      key: "ok",
+      tenantId: null,
+      config: { type: "boolean", value: true },
+      expectedVersion: null,
+      actor: "x",
+    });
     const errors: string[] = [];
-    const c = new FeatureFlagController(store, "prod", { pollIntervalMs: 0, onError: (_e, info) => errors.push(`${info.operation}:${info.key}`) });
+    const c = new FeatureFlagController(store, "prod", {
+      pollIntervalMs: 0,
+      onError: (_e, info) => errors.push(`${info.operation}:${info.key}`),
+    });
     expect(await c.getBool("ok")).toBe(true);
     expect(await c.getBool("broken")).toBe(false);
     expect(c.evaluate("broken")).toMatchObject({ reason: "ERROR", errorCode: "PARSE_ERROR" });
@@ -142,7 +188,14 @@ describe("fail-safe", () => {
     const c = new FeatureFlagController(store, "prod", { pollIntervalMs: 20 });
     await c.ready();
     const changed = new Promise<void>((resolve) => c.watch(() => c.isEnabled("f") && resolve()));
-    await store.inner.put({ env: "prod", key: "f", tenantId: null, config: { type: "boolean", value: true }, expectedVersion: null, actor: "a" });
+    await store.inner.put({
+      env: "prod",
+      key: "f",
+      tenantId: null,
+      config: { type: "boolean", value: true },
+      expectedVersion: null,
+      actor: "a",
+    });
     await changed;
     expect(c.isEnabled("f")).toBe(true);
     await c.close();
@@ -160,6 +213,8 @@ describe("controller options (review)", () => {
       [{ onError: "log" }, "onError"],
       [{ audit: {} }, "audit"],
     ] as const)
-      expect(() => new FeatureFlagController(store, "prod", opts as never)).toThrow(new RegExp(`^\\[ops/flags\\] invalid FeatureFlagController options: ${field}`));
+      expect(() => new FeatureFlagController(store, "prod", opts as never)).toThrow(
+        new RegExp(`^\\[ops/flags\\] invalid FeatureFlagController options: ${field}`),
+      );
   });
 });

@@ -13,7 +13,13 @@ describe("scheduled changes", () => {
     const b = new FeatureFlagController(store, "prod", { clock, audit, pollIntervalMs: 0 });
     await Promise.all([a.ready(), b.ready()]);
     await a.setFlag({ key: "sale", newValue: false, actorUserId: "pm", reason: "prepare" });
-    const id = await a.scheduleChange({ key: "sale", at: "2026-01-02T00:00:00Z", patch: { value: true }, actorUserId: "pm", reason: "sale starts" });
+    const id = await a.scheduleChange({
+      key: "sale",
+      at: "2026-01-02T00:00:00Z",
+      patch: { value: true },
+      actorUserId: "pm",
+      reason: "sale starts",
+    });
     await a.scheduleChange({ key: "sale", at: "2026-01-03T00:00:00Z", patch: { enabled: false }, actorUserId: "pm", reason: "sale ends" });
     expect(await a.applyDueChanges()).toBe(0);
     expect(a.isEnabled("sale")).toBe(false);
@@ -26,7 +32,11 @@ describe("scheduled changes", () => {
     expect(a.getFlag("sale")?.config.schedule?.map((s) => s.reason)).toEqual(["sale ends"]);
     const applied = entries.filter((e) => (e.meta as { operation: string }).operation === "scheduled-apply");
     expect(applied).toHaveLength(1);
-    expect(applied[0]).toMatchObject({ actor: { id: "pm", type: "system" }, reason: "scheduled: sale starts", meta: { scheduledChangeId: id } });
+    expect(applied[0]).toMatchObject({
+      actor: { id: "pm", type: "system" },
+      reason: "scheduled: sale starts",
+      meta: { scheduledChangeId: id },
+    });
     clock.set("2026-01-03T00:00:01Z");
     expect(await a.applyDueChanges()).toBe(1);
     expect(a.evaluate("sale").reason).toBe("DISABLED");
@@ -35,11 +45,21 @@ describe("scheduled changes", () => {
   it("can be cancelled; bad patches are rejected when scheduled", async () => {
     const c = new FeatureFlagController(new MemoryFlagStore(), "prod", { pollIntervalMs: 0 });
     await c.setFlag({ key: "f", newValue: false, actorUserId: "a", reason: "r" });
-    const id = await c.scheduleChange({ key: "f", at: new Date(Date.now() + 3_600_000), patch: { value: true }, actorUserId: "a", reason: "later" });
+    const id = await c.scheduleChange({
+      key: "f",
+      at: new Date(Date.now() + 3_600_000),
+      patch: { value: true },
+      actorUserId: "a",
+      reason: "later",
+    });
     await c.cancelScheduledChange({ key: "f", id, actorUserId: "a", reason: "changed my mind" });
     await expect(c.cancelScheduledChange({ key: "f", id, actorUserId: "a", reason: "again" })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(c.scheduleChange({ key: "f", at: "tomorrow", patch: { value: true }, actorUserId: "a", reason: "r" })).rejects.toThrow(/at/);
-    await expect(c.scheduleChange({ key: "f", at: new Date(), patch: { value: "x" }, actorUserId: "a", reason: "r" })).rejects.toThrow(/boolean/);
+    await expect(c.scheduleChange({ key: "f", at: "tomorrow", patch: { value: true }, actorUserId: "a", reason: "r" })).rejects.toThrow(
+      /at/,
+    );
+    await expect(c.scheduleChange({ key: "f", at: new Date(), patch: { value: "x" }, actorUserId: "a", reason: "r" })).rejects.toThrow(
+      /boolean/,
+    );
     expect(c.getFlag("f")?.config.schedule).toEqual([]);
     await c.close();
   });

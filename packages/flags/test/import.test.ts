@@ -44,8 +44,16 @@ describe("import from Unleash (unleash-client's bootstrap / client features form
     const r = importUnleash(source);
     expect(r.flags.map((f) => f.key)).toEqual(["checkout.new-flow", "eu-banner", "kill-switched", "everyone", "odd-strategy"]);
     const checkout = r.flags[0]!;
-    expect(checkout.patch.rules?.[1]).toMatchObject({ when: [{ attr: "plan", op: "in", values: ["pro", "enterprise"] }], serve: { rollout: { percentage: 30, by: "userId", bucketing: { mode: "unleash", groupId: "checkout" } } } });
-    expect(r.unmapped.filter((u) => u.flag === "odd-strategy").map((u) => u.reason).join(" | ")).toMatch(/applicationHostname.*OR|OR.*applicationHostname/s);
+    expect(checkout.patch.rules?.[1]).toMatchObject({
+      when: [{ attr: "plan", op: "in", values: ["pro", "enterprise"] }],
+      serve: { rollout: { percentage: 30, by: "userId", bucketing: { mode: "unleash", groupId: "checkout" } } },
+    });
+    expect(
+      r.unmapped
+        .filter((u) => u.flag === "odd-strategy")
+        .map((u) => u.reason)
+        .join(" | "),
+    ).toMatch(/applicationHostname.*OR|OR.*applicationHostname/s);
     expect(r.unmapped.some((u) => u.flag === "odd-strategy" && u.path === "variants")).toBe(true);
   });
 
@@ -74,7 +82,10 @@ describe("import from Unleash (unleash-client's bootstrap / client features form
 
   it("reads an admin export for one environment", () => {
     const prod = importUnleash(load("unleash-admin-export.json"), { environment: "production" });
-    expect(prod.flags[0]).toMatchObject({ key: "search-v2", patch: { enabled: true, rules: [{ serve: { rollout: { percentage: 20 } } }] } });
+    expect(prod.flags[0]).toMatchObject({
+      key: "search-v2",
+      patch: { enabled: true, rules: [{ serve: { rollout: { percentage: 20 } } }] },
+    });
     const dev = importUnleash(load("unleash-admin-export.json"), { environment: "development" });
     expect(dev.flags[0]!.patch.rules).toEqual([{ id: "s0", when: [], segments: [], serve: { value: true } }]);
   });
@@ -103,7 +114,9 @@ describe("import from LaunchDarkly (file data source format)", () => {
     const pricing = r.flags.find((f) => f.key === "pricing-page")!;
     expect(pricing.patch.rollout).toMatchObject({ by: "userId", bucketing: { mode: "launchdarkly", ldSalt: "a1b2c3", ldSeed: 8675309 } });
     expect(r.flags.find((f) => f.key === "simple-limit")).toMatchObject({ type: "number", value: 25 });
-    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(expect.arrayContaining(["legacy-off:prerequisites", "legacy-off:rules[0]"]));
+    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(
+      expect.arrayContaining(["legacy-off:prerequisites", "legacy-off:rules[0]"]),
+    );
   });
 
   it(`evaluates like the LaunchDarkly SDK for ${N.toLocaleString("en")} ids`, async () => {

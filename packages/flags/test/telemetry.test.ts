@@ -22,7 +22,11 @@ async function controllerWith(telemetry: ReturnType<typeof createFlagTelemetry>)
   const c = new FeatureFlagController(new MemoryFlagStore(), "prod", { pollIntervalMs: 0, telemetry, usageFlushMs: 0 });
   await c.setFlag({ key: "checkout", newValue: "off", ...who });
   await c.updateFlag({ key: "checkout", patch: { variants: { on: "on", off: "off" } }, ...who });
-  await c.setRules({ key: "checkout", rules: [{ id: "ent", when: [{ attr: "plan", op: "eq", value: "enterprise" }], serve: { variant: "on" } }], ...who });
+  await c.setRules({
+    key: "checkout",
+    rules: [{ id: "ent", when: [{ attr: "plan", op: "eq", value: "enterprise" }], serve: { variant: "on" } }],
+    ...who,
+  });
   return c;
 }
 
@@ -41,16 +45,26 @@ describe("evaluation telemetry (OpenTelemetry semantic conventions)", () => {
       "feature_flag.result.variant": "on",
       "feature_flag.set.id": "prod",
     });
-    expect(records[1]!.attributes).toMatchObject({ "feature_flag.key": "missing", "feature_flag.result.reason": "error", "error.type": "flag_not_found" });
+    expect(records[1]!.attributes).toMatchObject({
+      "feature_flag.key": "missing",
+      "feature_flag.result.reason": "error",
+      "error.type": "flag_not_found",
+    });
     expect(JSON.stringify(records.map((r) => r.attributes))).not.toMatch(/u-secret|x@y\.z/);
     await c.close();
   });
 
   it("opt-in context id and value; sampling keeps about sampleRate of the events", async () => {
     const o = otel();
-    const c = await controllerWith(createFlagTelemetry({ loggerProvider: o.loggerProvider, sampleRate: 1, includeContextId: true, includeValue: true }));
+    const c = await controllerWith(
+      createFlagTelemetry({ loggerProvider: o.loggerProvider, sampleRate: 1, includeContextId: true, includeValue: true }),
+    );
     c.evaluate("checkout", { userId: "u1" });
-    expect(o.logExporter.getFinishedLogRecords()[0]!.attributes).toMatchObject({ "feature_flag.context.id": "u1", "feature_flag.result.value": "off", "feature_flag.result.reason": "default" });
+    expect(o.logExporter.getFinishedLogRecords()[0]!.attributes).toMatchObject({
+      "feature_flag.context.id": "u1",
+      "feature_flag.result.value": "off",
+      "feature_flag.result.reason": "default",
+    });
     await c.close();
     const s = otel();
     const sampled = await controllerWith(createFlagTelemetry({ loggerProvider: s.loggerProvider, sampleRate: 0.05 }));
@@ -92,7 +106,12 @@ describe("evaluation telemetry (OpenTelemetry semantic conventions)", () => {
     expect(await client.getStringValue("checkout", "x", { targetingKey: "u1", plan: "enterprise" })).toBe("on");
     const [rec] = o.logExporter.getFinishedLogRecords();
     expect(rec?.eventName).toBe("feature_flag.evaluation");
-    expect(rec?.attributes).toMatchObject({ "feature_flag.key": "checkout", "feature_flag.result.variant": "on", "feature_flag.result.reason": "targeting_match", "feature_flag.provider.name": "ops" });
+    expect(rec?.attributes).toMatchObject({
+      "feature_flag.key": "checkout",
+      "feature_flag.result.variant": "on",
+      "feature_flag.result.reason": "targeting_match",
+      "feature_flag.provider.name": "ops",
+    });
     expect(rec?.attributes).not.toHaveProperty("feature_flag.context.id");
     await OpenFeature.close();
     await c.close();

@@ -125,7 +125,11 @@ describe("Unleash constraint semantics (unleash-client 6.12.1)", () => {
       skipInstanceCountWarning: true,
       storageProvider: new InMemStorageProvider(),
       bootstrap: {
-        data: CONSTRAINTS.map((k, i) => ({ name: `c${i}`, enabled: true, strategies: [{ name: "default", parameters: {}, constraints: [k] }] })) as never,
+        data: CONSTRAINTS.map((k, i) => ({
+          name: `c${i}`,
+          enabled: true,
+          strategies: [{ name: "default", parameters: {}, constraints: [k] }],
+        })) as never,
       },
     });
     unleash.on("error", () => {});
@@ -144,7 +148,11 @@ describe("Unleash constraint semantics (unleash-client 6.12.1)", () => {
         ...(k.inverted !== undefined ? { inverted: k.inverted } : {}),
       };
       await ours.setFlag({ key: `c${i}`, newValue: false, ...who });
-      await ours.updateFlag({ key: `c${i}`, patch: { semantics: "unleash", rules: [{ id: "strategy", when: [when], segments: [], serve: { value: true } }] }, ...who });
+      await ours.updateFlag({
+        key: `c${i}`,
+        patch: { semantics: "unleash", rules: [{ id: "strategy", when: [when], segments: [], serve: { value: true } }] },
+        ...who,
+      });
     }
   });
   afterAll(async () => {
@@ -158,7 +166,8 @@ describe("Unleash constraint semantics (unleash-client 6.12.1)", () => {
       for (const ctx of CONTEXTS) {
         const theirs = unleash.isEnabled(`c${i}`, ctx as never);
         const mine = ours.evaluate(`c${i}`, ctx).value;
-        if (mine !== theirs) mismatches.push(`${JSON.stringify(k)} on ${JSON.stringify(ctx).slice(0, 120)}: ours ${String(mine)}, unleash ${String(theirs)}`);
+        if (mine !== theirs)
+          mismatches.push(`${JSON.stringify(k)} on ${JSON.stringify(ctx).slice(0, 120)}: ours ${String(mine)}, unleash ${String(theirs)}`);
       }
     expect(mismatches).toEqual([]);
   });
@@ -173,7 +182,12 @@ describe("Unleash constraint semantics (unleash-client 6.12.1)", () => {
     await expect(
       ours.updateFlag({
         key: "c0",
-        patch: { semantics: "ops", rules: [{ id: "x", when: [{ attr: "plan", op: "in", values: ["pro"], caseInsensitive: true }], segments: [], serve: { value: true } }] },
+        patch: {
+          semantics: "ops",
+          rules: [
+            { id: "x", when: [{ attr: "plan", op: "in", values: ["pro"], caseInsensitive: true }], segments: [], serve: { value: true } },
+          ],
+        },
         actorUserId: "a",
         reason: "r",
       }),

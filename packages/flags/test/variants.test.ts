@@ -15,9 +15,17 @@ describe("named variants", () => {
   it("names the default, rule results, splits and the off value; reasons unchanged", async () => {
     const c = await setup();
     await c.setFlag({ key: "banner", newValue: "hi", ...who });
-    await c.updateFlag({ key: "banner", patch: { variants: { greeting: "hi", parting: "bye", off: "" }, defaultVariant: "greeting" }, ...who });
+    await c.updateFlag({
+      key: "banner",
+      patch: { variants: { greeting: "hi", parting: "bye", off: "" }, defaultVariant: "greeting" },
+      ...who,
+    });
     expect(c.evaluate("banner")).toMatchObject({ value: "hi", variant: "greeting", reason: "STATIC" });
-    await c.setRules({ key: "banner", rules: [{ id: "vip", when: [{ attr: "plan", op: "eq", value: "vip" }], serve: { variant: "parting" } }], ...who });
+    await c.setRules({
+      key: "banner",
+      rules: [{ id: "vip", when: [{ attr: "plan", op: "eq", value: "vip" }], serve: { variant: "parting" } }],
+      ...who,
+    });
     expect(c.evaluate("banner", { plan: "vip" })).toMatchObject({ value: "bye", variant: "parting", reason: "TARGETING_MATCH" });
     expect(c.evaluate("banner", { plan: "free" })).toMatchObject({ value: "hi", variant: "greeting", reason: "DEFAULT" });
     await c.setRollout({ key: "banner", rollout: { split: [{ weight: 100, variant: "parting" }] }, ...who });

@@ -61,7 +61,11 @@ describe("writes", () => {
       other.setRules({ key: "f", rules: [{ id: "r", serve: { value: true } }], actorUserId: "b", reason: "rules" }),
       other.setRollout({ key: "f", rollout: { percentage: 5 }, actorUserId: "b", reason: "rollout" }),
     ]);
-    const stored = (await store.get({ env: "prod", key: "f", tenantId: null }))!.config as { enabled: boolean; rules: unknown[]; rollout: unknown };
+    const stored = (await store.get({ env: "prod", key: "f", tenantId: null }))!.config as {
+      enabled: boolean;
+      rules: unknown[];
+      rollout: unknown;
+    };
     expect(stored.enabled).toBe(false);
     expect(stored.rules).toHaveLength(1);
     expect(stored.rollout).toEqual({ percentage: 5 });
@@ -99,7 +103,9 @@ describe("writes", () => {
       expect((err as Error).message).toMatch(field);
     }
     await expect(c.setRollout({ key: "f", rollout: { percentage: 130 }, actorUserId: "a", reason: "r" })).rejects.toThrow(/percentage/);
-    await expect(c.setRollout({ key: "f", rollout: { split: [{ weight: 70 }, { weight: 40 }] }, actorUserId: "a", reason: "r" })).rejects.toThrow(/split/);
+    await expect(
+      c.setRollout({ key: "f", rollout: { split: [{ weight: 70 }, { weight: 40 }] }, actorUserId: "a", reason: "r" }),
+    ).rejects.toThrow(/split/);
     await expect(c.setEnabled({ key: "missing", enabled: false, actorUserId: "a", reason: "r" })).rejects.toThrow(/missing/);
     expect(() => new FeatureFlagController(store, "Prod Env")).toThrow(ValidationError);
     expect((await store.get({ env: "prod", key: "f", tenantId: null }))?.version).toBe(1);
@@ -115,12 +121,20 @@ describe("writes", () => {
       ["updateFlag unknown field", () => c.updateFlag({ ...who, patch: { colour: "red" } as never }), /patch/],
       ["setEnabled", () => c.setEnabled({ ...who, enabled: 1 as never }), /enabled/],
       ["setRules", () => c.setRules({ ...who, rules: [{ id: "", serve: { value: true } }] }), /rules\[0\]\.id/],
-      ["setRules op", () => c.setRules({ ...who, rules: [{ id: "r", when: [{ attr: "a", op: "like" as never, value: "x" }], serve: { value: true } }] }), /op/],
+      [
+        "setRules op",
+        () => c.setRules({ ...who, rules: [{ id: "r", when: [{ attr: "a", op: "like" as never, value: "x" }], serve: { value: true } }] }),
+        /op/,
+      ],
       ["setRules serve", () => c.setRules({ ...who, rules: [{ id: "r", serve: {} }] }), /serve/],
       ["setRollout", () => c.setRollout({ ...who, rollout: { percentage: 10, split: [{ weight: 10 }] } }), /exactly one/],
       ["clearTenantOverride", () => c.clearTenantOverride({ ...who, tenantId: "" }), /tenantId/],
       ["deleteFlag", () => c.deleteFlag({ ...who, reason: " " }), /reason/],
-      ["defineSegment", () => c.defineSegment({ name: "s", segment: { include: "u1" as never }, actorUserId: "a", reason: "r" }), /segment\.include/],
+      [
+        "defineSegment",
+        () => c.defineSegment({ name: "s", segment: { include: "u1" as never }, actorUserId: "a", reason: "r" }),
+        /segment\.include/,
+      ],
       ["scheduleChange", () => c.scheduleChange({ ...who, at: "2026-13-45", patch: { value: false } }), /at/],
       ["cancelScheduledChange", () => c.cancelScheduledChange({ ...who, id: "" }), /id/],
     ];
@@ -139,7 +153,9 @@ describe("writes", () => {
     const { c, store, audit } = await setup();
     await c.setFlag({ key: "f", newValue: false, actorUserId: "a", reason: "init" });
     await Promise.all([
-      ...Array.from({ length: 20 }, (_, i) => c.setFlag({ key: "f", newValue: true, tenantId: `t${i % 4}`, actorUserId: `w${i}`, reason: "r" })),
+      ...Array.from({ length: 20 }, (_, i) =>
+        c.setFlag({ key: "f", newValue: true, tenantId: `t${i % 4}`, actorUserId: `w${i}`, reason: "r" }),
+      ),
       c.setEnabled({ key: "f", enabled: false, actorUserId: "k", reason: "kill" }),
     ]);
     for (let t = 0; t < 4; t++) expect((await store.get({ env: "prod", key: "f", tenantId: `t${t}` }))?.version).toBe(5);
@@ -174,8 +190,12 @@ describe("writes", () => {
     const { c, audit } = await setup();
     const w = c.asFlagWriter();
     expect(await w.getValue({ key: "captcha" })).toBeUndefined();
-    expect(await w.setValue({ key: "captcha", value: true, actor: "incident-bot", reason: "FAILED_LOGINS_SPIKE" })).toEqual({ previous: undefined });
-    expect(await w.setValue({ key: "captcha", value: false, tenantId: "t1", actor: "incident-bot", reason: "spike" })).toEqual({ previous: undefined });
+    expect(await w.setValue({ key: "captcha", value: true, actor: "incident-bot", reason: "FAILED_LOGINS_SPIKE" })).toEqual({
+      previous: undefined,
+    });
+    expect(await w.setValue({ key: "captcha", value: false, tenantId: "t1", actor: "incident-bot", reason: "spike" })).toEqual({
+      previous: undefined,
+    });
     expect(await w.getValue({ key: "captcha" })).toBe(true);
     expect(await w.getValue({ key: "captcha", tenantId: "t1" })).toBe(false);
     expect(c.isEnabled("captcha", { tenantId: "t1" })).toBe(false);
@@ -249,7 +269,8 @@ describe("audit entries of large flags (review)", () => {
     const entries: AuditSinkEntry[] = [];
     const audit: AuditSink = {
       record: async (e) => {
-        if (Buffer.byteLength(JSON.stringify(e.meta)) > 16_384) throw new ValidationError("[ops/audit] invalid audit entry: meta: too large", []);
+        if (Buffer.byteLength(JSON.stringify(e.meta)) > 16_384)
+          throw new ValidationError("[ops/audit] invalid audit entry: meta: too large", []);
         entries.push(structuredClone(e));
       },
     };
@@ -257,7 +278,12 @@ describe("audit entries of large flags (review)", () => {
     const c = new FeatureFlagController(store, "prod", { pollIntervalMs: 0, audit });
     await c.setFlag({ key: "f", newValue: false, actorUserId: "a", reason: "create" });
     const ids = Array.from({ length: 1500 }, (_, i) => `user_${i}`);
-    await c.setRules({ key: "f", rules: [{ id: "beta", when: [{ attr: "userId", op: "in", values: ids }], serve: { value: true } }], actorUserId: "a", reason: "beta" });
+    await c.setRules({
+      key: "f",
+      rules: [{ id: "beta", when: [{ attr: "userId", op: "in", values: ids }], serve: { value: true } }],
+      actorUserId: "a",
+      reason: "beta",
+    });
     await c.setEnabled({ key: "f", enabled: false, actorUserId: "oncall", reason: "incident" });
     expect(entries.map((e) => (e.meta as { operation: string }).operation)).toEqual(["set", "rules", "disable"]);
     const kill = entries[2]!.meta as { before: unknown; after: unknown; abridged?: boolean; version: number };

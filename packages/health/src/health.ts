@@ -85,9 +85,11 @@ const OptionsSchema = z.object({
   timeoutMs: TimeoutMsSchema.optional(),
   cacheTtlMs: z.number().int().nonnegative("expected cacheTtlMs >= 0").optional(),
   pollIntervalMs: z.number().int().min(100, "expected pollIntervalMs >= 100").optional(),
-  details: z.union([z.boolean(), z.custom<(req: HealthRequest) => boolean>((v) => typeof v === "function")], {
-    error: "expected true, false or a function (request) => boolean",
-  }).optional(),
+  details: z
+    .union([z.boolean(), z.custom<(req: HealthRequest) => boolean>((v) => typeof v === "function")], {
+      error: "expected true, false or a function (request) => boolean",
+    })
+    .optional(),
   secrets: z.array(z.string()).optional(),
   onStatusChange: z.custom<StatusChangeListener>((v) => typeof v === "function", "expected a function").optional(),
   log: z.custom<(line: string) => void>((v) => typeof v === "function", "expected a function").optional(),
@@ -157,7 +159,17 @@ export function createHealth(options: HealthOptions = {}): Health {
 
   const synthetic = (probe: ProbeKind, name: string, message: string): HealthReport => {
     const tsISO = clock.date().toISOString();
-    const check: CheckResult = { name, key: name, ok: false, status: "fail", critical: true, durationMs: 0, timedOut: false, message, tsISO };
+    const check: CheckResult = {
+      name,
+      key: name,
+      ok: false,
+      status: "fail",
+      critical: true,
+      durationMs: 0,
+      timedOut: false,
+      message,
+      tsISO,
+    };
     const report: HealthReport = { ok: false, status: "fail", checks: [check], tsISO, durationMs: 0, probe };
     if (opts.env !== undefined) report.env = opts.env;
     return report;
@@ -204,7 +216,10 @@ export function createHealth(options: HealthOptions = {}): Health {
       return shuttingDown;
     },
     startPolling: (intervalMs, probes = ["readiness"]) => {
-      const ms = parseInput(z.number().int().min(100, "expected intervalMs >= 100"), intervalMs, { pkg: "health", what: "startPolling intervalMs" });
+      const ms = parseInput(z.number().int().min(100, "expected intervalMs >= 100"), intervalMs, {
+        pkg: "health",
+        what: "startPolling intervalMs",
+      });
       const which = parseInput(z.array(ProbeKindSchema), probes, { pkg: "health", what: "startPolling probes" });
       for (const p of which) runners[p].startPolling(ms);
     },

@@ -52,7 +52,15 @@ export {
   type FastifyReplyLike,
   type FastifyRequestLike,
 } from "./http/fastify.js";
-export { pgCheck, prismaCheck, drizzleCheck, type SqlCheckOptions, type PgQueryable, type PrismaLike, type DrizzleLike } from "./checks/sql.js";
+export {
+  pgCheck,
+  prismaCheck,
+  drizzleCheck,
+  type SqlCheckOptions,
+  type PgQueryable,
+  type PrismaLike,
+  type DrizzleLike,
+} from "./checks/sql.js";
 export { redisCheck, type RedisCheckOptions, type RedisPingable } from "./checks/redis.js";
 export { httpCheck, type HttpCheckOptions } from "./checks/http.js";
 export { eventLoopCheck, type EventLoopCheckOptions, type ClosableHealthCheck } from "./checks/event-loop.js";

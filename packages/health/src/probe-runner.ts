@@ -40,8 +40,7 @@ export class ProbeRunner {
 
   /** The cached report when fresh (or polled), else a shared run. Never rejects. */
   get(): Promise<HealthReport> {
-    if (this.lastPromise !== undefined && (this.polling || this.exec.clock.now() - this.lastAt < this.ttlMs))
-      return this.lastPromise;
+    if (this.lastPromise !== undefined && (this.polling || this.exec.clock.now() - this.lastAt < this.ttlMs)) return this.lastPromise;
     return this.refresh();
   }
 

@@ -23,7 +23,7 @@ export function toPrometheus(reports: readonly HealthReport[], options: Promethe
   const p = options.prefix ?? "ops_health";
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(p))
     throw new ValidationError(`[ops/health] invalid toPrometheus options: prefix: expected a metric name prefix such as "ops_health"`, [
-      { path: "prefix", message: "expected a metric name prefix such as \"ops_health\"" },
+      { path: "prefix", message: 'expected a metric name prefix such as "ops_health"' },
     ]);
   const probeStatus: string[] = [];
   const checkStatus: string[] = [];

@@ -31,12 +31,15 @@ export const HealthRouteSchema = z.enum(["liveness", "readiness", "startup", "he
 });
 const PathSchema = z.union([z.string().regex(/^\/[^?#\s]*$/, "expected a path starting with / (no query)"), z.literal(false)]);
 export const HealthPathsSchema = z
-  .strictObject({ liveness: PathSchema, readiness: PathSchema, startup: PathSchema, health: PathSchema, metrics: PathSchema }, {
-    error: (iss) =>
-      iss.code === "unrecognized_keys"
-        ? `unknown route ${iss.keys.map((k) => `"${k}"`).join(", ")}; expected liveness, readiness, startup, health or metrics`
-        : "expected an object of paths keyed by route",
-  })
+  .strictObject(
+    { liveness: PathSchema, readiness: PathSchema, startup: PathSchema, health: PathSchema, metrics: PathSchema },
+    {
+      error: (iss) =>
+        iss.code === "unrecognized_keys"
+          ? `unknown route ${iss.keys.map((k) => `"${k}"`).join(", ")}; expected liveness, readiness, startup, health or metrics`
+          : "expected an object of paths keyed by route",
+    },
+  )
   .partial();
 
 /**
@@ -73,7 +76,11 @@ export async function respondToHealthRequest(health: Health, route: HealthRoute,
   if (route === "metrics") {
     const reports = await Promise.all([health.liveness(), health.readiness(), health.startup()]);
     const body = toPrometheus(reports, { shuttingDown: health.shuttingDown });
-    return { status: 200, headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": NO_STORE }, body: req.method === "HEAD" ? "" : body };
+    return {
+      status: 200,
+      headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": NO_STORE },
+      body: req.method === "HEAD" ? "" : body,
+    };
   }
   const report = await health.check(route === "health" ? "readiness" : route);
   const detailed = req.query.get("view") !== "short" && (await health.allowsDetails(req));

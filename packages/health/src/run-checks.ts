@@ -81,7 +81,8 @@ function normalizeOutcome(value: unknown): CheckOutcome {
   const ov = v.observedValue;
   if (typeof ov === "number" || typeof ov === "string" || typeof ov === "boolean") out.observedValue = ov;
   if (typeof v.observedUnit === "string") out.observedUnit = v.observedUnit;
-  if (typeof v.details === "object" && v.details !== null && !Array.isArray(v.details)) out.details = v.details as { [key: string]: JsonValue };
+  if (typeof v.details === "object" && v.details !== null && !Array.isArray(v.details))
+    out.details = v.details as { [key: string]: JsonValue };
   return out;
 }
 

@@ -1,7 +1,6 @@
 import * as z from "zod";
 
-const fn = (what: string) =>
-  z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", `expected ${what} to be a function`);
+const fn = (what: string) => z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", `expected ${what} to be a function`);
 
 /** Check names become JSON keys and Prometheus label values: keep them short and plain. */
 export const CheckNameSchema = z
@@ -24,7 +23,7 @@ export const HealthCheckSchema = z.object({
   componentType: z.string().min(1).max(64).optional(),
   measurement: z
     .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "expected a measurement name such as \"responseTime\"")
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'expected a measurement name such as "responseTime"')
     .optional(),
 });
 

@@ -33,24 +33,29 @@ export interface GracefulShutdownOptions {
   log?: (line: string) => void;
 }
 
-const ServerSchema = z.custom<ClosableServer>((v) => typeof (v as ClosableServer | undefined)?.close === "function", "expected a server with close()");
+const ServerSchema = z.custom<ClosableServer>(
+  (v) => typeof (v as ClosableServer | undefined)?.close === "function",
+  "expected a server with close()",
+);
 const CloserSchema = z.custom<Closer>(
   (v) => typeof v === "function" || typeof (v as { close?: unknown } | undefined)?.close === "function",
   "expected a function or an object with close()",
 );
-const OptionsSchema = z.object({
-  servers: z.array(ServerSchema).optional(),
-  closers: z.array(CloserSchema).optional(),
-  drainDelayMs: z.number().int().nonnegative("expected drainDelayMs >= 0").optional(),
-  serverCloseTimeoutMs: z.number().int().nonnegative("expected serverCloseTimeoutMs >= 0").optional(),
-  hardTimeoutMs: z.number().int().positive("expected hardTimeoutMs > 0").optional(),
-  signals: z.array(z.string().regex(/^SIG[A-Z0-9]+$/, "expected a signal name such as SIGTERM")).optional(),
-  exit: z.custom<(code: number) => void>((v) => typeof v === "function").optional(),
-  log: z.custom<(line: string) => void>((v) => typeof v === "function").optional(),
-}).refine((o) => (o.drainDelayMs ?? 5_000) < (o.hardTimeoutMs ?? 25_000), {
-  message: "expected drainDelayMs < hardTimeoutMs (the drain must end before the forced exit)",
-  path: ["drainDelayMs"],
-});
+const OptionsSchema = z
+  .object({
+    servers: z.array(ServerSchema).optional(),
+    closers: z.array(CloserSchema).optional(),
+    drainDelayMs: z.number().int().nonnegative("expected drainDelayMs >= 0").optional(),
+    serverCloseTimeoutMs: z.number().int().nonnegative("expected serverCloseTimeoutMs >= 0").optional(),
+    hardTimeoutMs: z.number().int().positive("expected hardTimeoutMs > 0").optional(),
+    signals: z.array(z.string().regex(/^SIG[A-Z0-9]+$/, "expected a signal name such as SIGTERM")).optional(),
+    exit: z.custom<(code: number) => void>((v) => typeof v === "function").optional(),
+    log: z.custom<(line: string) => void>((v) => typeof v === "function").optional(),
+  })
+  .refine((o) => (o.drainDelayMs ?? 5_000) < (o.hardTimeoutMs ?? 25_000), {
+    message: "expected drainDelayMs < hardTimeoutMs (the drain must end before the forced exit)",
+    path: ["drainDelayMs"],
+  });
 
 export interface GracefulShutdown {
   /** @throws ValidationError when `server` has no close() */
@@ -108,7 +113,7 @@ export function gracefulShutdown(health: Health, options: GracefulShutdownOption
       ),
     );
     for (const [i, c] of closers.entries()) {
-      const name = typeof c === "function" ? c.name || `closer ${i + 1}` : c.name ?? `closer ${i + 1}`;
+      const name = typeof c === "function" ? c.name || `closer ${i + 1}` : (c.name ?? `closer ${i + 1}`);
       try {
         await (typeof c === "function" ? c() : c.close());
       } catch (err) {

@@ -15,7 +15,13 @@ describe.skipIf(!up)("PostgreSQL checks (real server)", () => {
   it("pgCheck passes on a pg Pool with latency and pool counters", async () => {
     const report = await runHealthChecks("test", [pgCheck(pool)]);
     const r = report.checks[0]!;
-    expect(r).toMatchObject({ name: "postgres", key: "postgres:responseTime", status: "pass", observedUnit: "ms", componentType: "datastore" });
+    expect(r).toMatchObject({
+      name: "postgres",
+      key: "postgres:responseTime",
+      status: "pass",
+      observedUnit: "ms",
+      componentType: "datastore",
+    });
     expect(typeof r.observedValue).toBe("number");
     expect(r.message).toMatch(/^SELECT 1 in \d+(\.\d+)? ms$/);
     expect(r.details).toMatchObject({ totalCount: expect.any(Number), idleCount: expect.any(Number), waitingCount: 0 });

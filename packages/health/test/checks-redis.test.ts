@@ -34,7 +34,14 @@ describe.skipIf(!up)("Redis check (real server)", () => {
 describe("Redis check (unreachable)", () => {
   it("fails on a closed port without waiting for the timeout", async () => {
     const port = await closedPort();
-    const redis = new Redis({ host: "127.0.0.1", port, password: "redis-secret-pw", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const redis = new Redis({
+      host: "127.0.0.1",
+      port,
+      password: "redis-secret-pw",
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     redis.on("error", () => undefined);
     try {
       const report = await runHealthChecks("test", [redisCheck(redis, { timeoutMs: 10_000 })]);

@@ -21,7 +21,13 @@ describe("httpCheck (real server on 127.0.0.1)", () => {
 
   it("passes on 2xx with latency and status code, sending headers", async () => {
     const report = await runHealthChecks("test", [httpCheck({ url: `${base}/ok`, name: "payments", headers: { "x-api-key": "k1" } })]);
-    expect(report.checks[0]).toMatchObject({ name: "payments", key: "payments:responseTime", status: "pass", observedUnit: "ms", details: { statusCode: 200, url: `${base}/ok` } });
+    expect(report.checks[0]).toMatchObject({
+      name: "payments",
+      key: "payments:responseTime",
+      status: "pass",
+      observedUnit: "ms",
+      details: { statusCode: 200, url: `${base}/ok` },
+    });
     expect(seen).toContain("GET /ok k1");
     expect(report.checks[0]!.message).toMatch(/^HTTP 200 in [\d.]+ ms$/);
   });

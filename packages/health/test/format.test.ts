@@ -3,7 +3,12 @@ import { httpStatusOf, runHealthChecks, toHealthJson, toPrometheus, type HealthC
 
 async function sample(): Promise<HealthReport> {
   const checks: HealthCheck[] = [
-    { name: "postgres", measurement: "responseTime", componentType: "datastore", run: () => ({ ok: true, observedValue: 1.5, observedUnit: "ms" }) },
+    {
+      name: "postgres",
+      measurement: "responseTime",
+      componentType: "datastore",
+      run: () => ({ ok: true, observedValue: 1.5, observedUnit: "ms" }),
+    },
     { name: "cache", critical: false, run: () => ({ ok: false, message: "down at redis://:pw-123@cache:6379" }) },
   ];
   const r = await runHealthChecks("prod", checks);
@@ -28,7 +33,14 @@ describe("health+json", () => {
     expect(doc.notes).toEqual(["env=prod", "probe=readiness"]);
     expect(Object.keys(doc.checks!)).toEqual(["postgres:responseTime", "cache"]);
     const pg = doc.checks!["postgres:responseTime"]![0]!;
-    expect(pg).toMatchObject({ componentId: "postgres", componentType: "datastore", status: "pass", observedValue: 1.5, observedUnit: "ms", critical: true });
+    expect(pg).toMatchObject({
+      componentId: "postgres",
+      componentType: "datastore",
+      status: "pass",
+      observedValue: 1.5,
+      observedUnit: "ms",
+      critical: true,
+    });
     expect(pg.output).toBeUndefined();
     expect(new Date(pg.time).toISOString()).toBe(pg.time);
     const cache = doc.checks!.cache![0]!;
@@ -47,12 +59,17 @@ describe("toPrometheus", () => {
     expect(text).toContain('ops_health_check_up{probe="readiness",check="postgres:responseTime",component="postgres",critical="true"} 1');
     expect(text).toContain('ops_health_check_up{probe="readiness",check="cache",component="cache",critical="false"} 0');
     expect(text).toMatch(/^ops_health_check_duration_seconds\{probe="readiness",check="cache",[^}]*\} \d+(\.\d+)?(e-\d+)?$/m);
-    expect(text).toContain('ops_health_check_observed_value{probe="readiness",check="postgres:responseTime",component="postgres",critical="true",unit="ms"} 1.5');
+    expect(text).toContain(
+      'ops_health_check_observed_value{probe="readiness",check="postgres:responseTime",component="postgres",critical="true",unit="ms"} 1.5',
+    );
     expect(text).toContain("ops_health_shutting_down 0");
     expect(text).not.toContain("pw-123");
     expect(text.endsWith("\n")).toBe(true);
     // Every sample line is `name{labels} value` (or `name value`).
-    for (const line of text.trim().split("\n").filter((l) => !l.startsWith("#")))
+    for (const line of text
+      .trim()
+      .split("\n")
+      .filter((l) => !l.startsWith("#")))
       expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? -?[0-9.e+-]+$/);
   });
 

@@ -151,7 +151,13 @@ describe("createHealth", () => {
   it("allowsDetails follows the policy; a throwing policy means no", async () => {
     expect(await make().allowsDetails(request())).toBe(false);
     expect(await make({ details: true }).allowsDetails(request())).toBe(true);
-    expect(await make({ details: () => { throw new Error("x"); } }).allowsDetails(request())).toBe(false);
+    expect(
+      await make({
+        details: () => {
+          throw new Error("x");
+        },
+      }).allowsDetails(request()),
+    ).toBe(false);
     const token = "a-long-enough-health-token";
     const h = make({ details: bearerToken(token) });
     expect(await h.allowsDetails(request({ authorization: `Bearer ${token}` }))).toBe(true);

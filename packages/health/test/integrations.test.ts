@@ -21,9 +21,19 @@ import { closeServer, fetchServer, listen } from "./helpers.js";
 const TOKEN = "integration-test-token-0123456789";
 
 function makeHealth(state: { dbUp: boolean; cacheUp: boolean }): Health {
-  const db: HealthCheck = { name: "db", componentType: "datastore", run: () => ({ ok: state.dbUp, message: "db at postgres://u:pw-in-msg@h/db unreachable" }) };
+  const db: HealthCheck = {
+    name: "db",
+    componentType: "datastore",
+    run: () => ({ ok: state.dbUp, message: "db at postgres://u:pw-in-msg@h/db unreachable" }),
+  };
   const cache: HealthCheck = { name: "cache", critical: false, run: () => state.cacheUp };
-  return createHealth({ env: "test", service: { serviceId: "api", version: "1" }, checks: [db, cache], cacheTtlMs: 0, details: bearerToken(TOKEN) });
+  return createHealth({
+    env: "test",
+    service: { serviceId: "api", version: "1" },
+    checks: [db, cache],
+    cacheTtlMs: 0,
+    details: bearerToken(TOKEN),
+  });
 }
 
 const servers: Server[] = [];

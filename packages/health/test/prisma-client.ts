@@ -66,10 +66,14 @@ function generateOnce(clientPath: string): void {
     // prisma generate never runs the schema engine, but tries to download it unless this points at a file.
     const stub = join(outDir, "engine.stub");
     writeFileSync(stub, "");
-    execFileSync(process.execPath, [join(pkgDir, "node_modules", "prisma", "build", "index.js"), "generate", "--schema", join(outDir, "schema.prisma")], {
-      cwd: pkgDir,
-      stdio: "pipe",
-      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
-    });
+    execFileSync(
+      process.execPath,
+      [join(pkgDir, "node_modules", "prisma", "build", "index.js"), "generate", "--schema", join(outDir, "schema.prisma")],
+      {
+        cwd: pkgDir,
+        stdio: "pipe",
+        env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+      },
+    );
   }
 }

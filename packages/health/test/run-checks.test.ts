@@ -57,7 +57,10 @@ describe("runHealthChecks (the seed's API)", () => {
   it("names a seed check that hangs or throws from the name literal in its source", async () => {
     const status = await runHealthChecks(
       "prod",
-      [async () => ({ name: "stripe", ok: await new Promise<boolean>(() => undefined) }), async () => ({ name: "s3", ok: await Promise.reject<boolean>(new Error("boom")) })],
+      [
+        async () => ({ name: "stripe", ok: await new Promise<boolean>(() => undefined) }),
+        async () => ({ name: "s3", ok: await Promise.reject<boolean>(new Error("boom")) }),
+      ],
       { timeoutMs: 30 },
     );
     expect(status.checks.map((c) => [c.name, c.message])).toEqual([
@@ -105,18 +108,39 @@ describe("runHealthChecks (the seed's API)", () => {
 
   it("reports a thrown error (sync or async) as a failed check with its message", async () => {
     const status = await runHealthChecks("prod", [
-      { name: "sync", run: () => { throw new Error("sync boom"); } },
-      { name: "async", run: async () => { throw Object.assign(new Error("refused"), { code: "ECONNREFUSED" }); } },
+      {
+        name: "sync",
+        run: () => {
+          throw new Error("sync boom");
+        },
+      },
+      {
+        name: "async",
+        run: async () => {
+          throw Object.assign(new Error("refused"), { code: "ECONNREFUSED" });
+        },
+      },
     ]);
     expect(status.checks.map((c) => c.message)).toEqual(["sync boom", "ECONNREFUSED: refused"]);
   });
 
   it("keeps observed values and details and treats void as pass", async () => {
     const status = await runHealthChecks("prod", [
-      { name: "q", measurement: "depth", componentType: "component", run: () => ({ ok: true, observedValue: 3, observedUnit: "jobs", details: { x: 1 } }) },
+      {
+        name: "q",
+        measurement: "depth",
+        componentType: "component",
+        run: () => ({ ok: true, observedValue: 3, observedUnit: "jobs", details: { x: 1 } }),
+      },
       { name: "v", run: () => undefined },
     ]);
-    expect(status.checks[0]).toMatchObject({ key: "q:depth", observedValue: 3, observedUnit: "jobs", componentType: "component", details: { x: 1 } });
+    expect(status.checks[0]).toMatchObject({
+      key: "q:depth",
+      observedValue: 3,
+      observedUnit: "jobs",
+      componentType: "component",
+      details: { x: 1 },
+    });
     expect(status.checks[1]).toMatchObject({ status: "pass", message: "ok" });
   });
 

@@ -17,7 +17,10 @@ describe("values a check returns besides its message", () => {
     expect(c!.observedValue).toBe("[redacted]");
     expect(c!.details).toEqual({ dsn: "[redacted]", nested: { list: ["token=[redacted]", 3] }, ok: true });
 
-    const health = createHealth({ checks: [{ name: "cache", run: async () => ({ status: "fail", details: { url: "redis://:hunter22@cache:6379" } }) }], details: true });
+    const health = createHealth({
+      checks: [{ name: "cache", run: async () => ({ status: "fail", details: { url: "redis://:hunter22@cache:6379" } }) }],
+      details: true,
+    });
     const res = await healthRoute(health, "readiness")(new Request("http://127.0.0.1/readyz"));
     const text = await res.text();
     expect(text).not.toContain("hunter22");

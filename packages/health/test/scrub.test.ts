@@ -14,7 +14,11 @@ describe("scrubSecrets", () => {
     ["query token", "https://api.example.com/x?api_key=query-key-123&x=1", ["query-key-123"]],
     ["JSON secret", '{"client_secret":"json-secret-1","ok":1}', ["json-secret-1"]],
     ["bearer", "Authorization: Bearer abcdef123456.xyz", ["abcdef123456"]],
-    ["jwt", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c rejected", ["SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"]],
+    [
+      "jwt",
+      "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c rejected",
+      ["SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"],
+    ],
     ["aws key", "InvalidAccessKeyId AKIAIOSFODNN7EXAMPLE", ["AKIAIOSFODNN7EXAMPLE"]],
     ["stripe key", "No such key sk_live_abcdefghijklmnop", ["sk_live_abcdefghijklmnop"]],
   ];
@@ -40,7 +44,9 @@ describe("scrubSecrets", () => {
   });
 
   it("describes errors with their code and cause, scrubbed", () => {
-    const err = new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }) });
+    const err = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }),
+    });
     expect(describeError(err)).toBe("fetch failed: connect ECONNREFUSED 127.0.0.1:9");
     expect(describeError(new AggregateError([new Error("first reason")], ""))).toBe("first reason");
     expect(describeError("a string")).toBe("a string");

@@ -128,7 +128,13 @@ describe("gracefulShutdown (in process, signals off)", () => {
     const log: string[] = [];
     const health = createHealth({ cacheTtlMs: 0 });
     const exits: number[] = [];
-    const sd = gracefulShutdown(health, { signals: [], drainDelayMs: 0, servers: [fakeServer(log)], exit: (c) => exits.push(c), log: () => undefined });
+    const sd = gracefulShutdown(health, {
+      signals: [],
+      drainDelayMs: 0,
+      servers: [fakeServer(log)],
+      exit: (c) => exits.push(c),
+      log: () => undefined,
+    });
     sd.register(() => void log.push("first"));
     sd.register({ name: "second", close: async () => void log.push("second") });
     const done = sd.shutdown("test");
@@ -164,9 +170,13 @@ describe("gracefulShutdown (in process, signals off)", () => {
 
   it("validates its options", () => {
     const health = createHealth();
-    expect(() => gracefulShutdown(health, { drainDelayMs: -1, signals: [] })).toThrow(/\[ops\/health\] invalid gracefulShutdown options: drainDelayMs/);
+    expect(() => gracefulShutdown(health, { drainDelayMs: -1, signals: [] })).toThrow(
+      /\[ops\/health\] invalid gracefulShutdown options: drainDelayMs/,
+    );
     expect(() => gracefulShutdown(health, { servers: [{} as ClosableServer], signals: [] })).toThrow(/servers\[0\]/);
-    expect(() => gracefulShutdown(health, { drainDelayMs: 30_000, signals: [] })).toThrow(/drainDelayMs: expected drainDelayMs < hardTimeoutMs/);
+    expect(() => gracefulShutdown(health, { drainDelayMs: 30_000, signals: [] })).toThrow(
+      /drainDelayMs: expected drainDelayMs < hardTimeoutMs/,
+    );
     const sd = gracefulShutdown(health, { signals: [] });
     expect(() => sd.register(42 as never)).toThrow(/\[ops\/health\] invalid register closer/);
     expect(() => sd.addServer({} as never)).toThrow(/\[ops\/health\] invalid addServer server/);

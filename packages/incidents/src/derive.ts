@@ -83,14 +83,19 @@ export function authDetectors(thresholds: Partial<AuthThresholds> = {}): Array<D
     }),
     defineDetector({
       incident_type: "OAUTH_CALLBACK_ERRORS",
-      detect: (m) => (ratioRule(metric(m, "oauth_callback_errors_1h"), opt(m, "oauth_callbacks_1h"), t.oauthCallbackErrors) ? { severity_guess: 2 } : null),
+      detect: (m) =>
+        ratioRule(metric(m, "oauth_callback_errors_1h"), opt(m, "oauth_callbacks_1h"), t.oauthCallbackErrors)
+          ? { severity_guess: 2 }
+          : null,
     }),
     defineDetector({
       incident_type: "JWT_VALIDATION_ERRORS",
       detect: (m) => {
         const forged = metric(m, "jwt_invalid_signature_1h") >= t.jwtValidationErrors.invalidSignatures;
         if (forged) return { severity_guess: 1 };
-        return ratioRule(metric(m, "jwt_validation_errors_1h"), opt(m, "jwt_validations_1h"), t.jwtValidationErrors) ? { severity_guess: 2 } : null;
+        return ratioRule(metric(m, "jwt_validation_errors_1h"), opt(m, "jwt_validations_1h"), t.jwtValidationErrors)
+          ? { severity_guess: 2 }
+          : null;
       },
     }),
     defineDetector({
@@ -111,7 +116,9 @@ export function authDetectors(thresholds: Partial<AuthThresholds> = {}): Array<D
     defineDetector({
       incident_type: "EMAIL_VERIFICATION_FAILURES",
       detect: (m) =>
-        ratioRule(metric(m, "email_verification_failures_1h"), opt(m, "email_verifications_1h"), t.emailVerificationFailures) ? { severity_guess: 3 } : null,
+        ratioRule(metric(m, "email_verification_failures_1h"), opt(m, "email_verifications_1h"), t.emailVerificationFailures)
+          ? { severity_guess: 3 }
+          : null,
     }),
   ];
 }

@@ -286,12 +286,22 @@ function evaluateOne(
   // reaches the floor the result is final, so it fires at the next tick, not after the minute.
   const early = consecutive === 1 && rule.ratio === undefined && !rule.ewma && !rule.long;
   const rawNum = series(index, tenantId, rule.events.map(eventKey), bucketMs, from, end);
-  const rawDen = rule.ratio !== undefined && rule.totalEvents ? series(index, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null;
+  const rawDen =
+    rule.ratio !== undefined && rule.totalEvents ? series(index, tenantId, rule.totalEvents.map(eventKey), bucketMs, from, end) : null;
   // Breaches include the current, incomplete bucket: a crossing is an exact event, not a partial
   // rate, so the incident is raised at the next tick instead of after the bucket ends.
-  const breaches = rule.breaches === false ? null : series(index, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end + bucketMs);
-  const rawCur = early || rule.breaches !== false ? series(index, tenantId, rule.events.map(eventKey), bucketMs, end, end + bucketMs) : null;
-  const cur = rawCur ? Math.max(0, subtract.reduce((c, e) => c - e.cur, rawCur[0] ?? 0)) : 0;
+  const breaches =
+    rule.breaches === false
+      ? null
+      : series(index, tenantId, [breachKey(rule.incidentType)], bucketMs, end - consecutive * bucketMs, end + bucketMs);
+  const rawCur =
+    early || rule.breaches !== false ? series(index, tenantId, rule.events.map(eventKey), bucketMs, end, end + bucketMs) : null;
+  const cur = rawCur
+    ? Math.max(
+        0,
+        subtract.reduce((c, e) => c - e.cur, rawCur[0] ?? 0),
+      )
+    : 0;
   const num = minus(rawNum, subtract, (e) => e.num);
   const den = rawDen ? minus(rawDen, subtract, (e) => e.den) : null;
   const last = num.slice(-consecutive);

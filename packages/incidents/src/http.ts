@@ -30,7 +30,10 @@ const BodySchema = z.object({
 });
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
+  });
 
 /** The body as UTF-8 text, or null once it passes `max` bytes (the stream is cancelled then). */
 async function readUpTo(req: Request, max: number): Promise<string | null> {
@@ -58,7 +61,9 @@ async function readUpTo(req: Request, max: number): Promise<string | null> {
  * (`app.post(path, (c) => handler(c.req.raw))`) or in node http/Express through `toNodeHandler`.
  * Never throws: a bad body is 400 with `issues` naming each field, other failures are 4xx/500 JSON.
  */
-export function createAuthOpsHandler<T extends string = AuthIncidentType>(options: AuthOpsHandlerOptions<T> = {}): (req: Request) => Promise<Response> {
+export function createAuthOpsHandler<T extends string = AuthIncidentType>(
+  options: AuthOpsHandlerOptions<T> = {},
+): (req: Request) => Promise<Response> {
   const registry = options.registry ?? (createPlaybookRegistry() as unknown as PlaybookRegistry<T>);
   const detectors = options.detectors ?? (authDetectors(options.thresholds) as unknown as ReadonlyArray<Detector<T>>);
   const maxBytes = options.maxBodyBytes ?? 1_000_000;
@@ -105,7 +110,8 @@ export function createAuthOpsHandler<T extends string = AuthIncidentType>(option
         const issues = err.issues.map((i) => ({ path: where ? `${where}${i.path ? `.${i.path}` : ""}` : i.path, message: i.message }));
         return json(400, { ok: false, error: err.message, issues });
       }
-      if (isOpsError(err)) return json(err.code === "CONFLICT" ? 409 : err.code === "UNAVAILABLE" ? 503 : 500, { ok: false, error: err.code });
+      if (isOpsError(err))
+        return json(err.code === "CONFLICT" ? 409 : err.code === "UNAVAILABLE" ? 503 : 500, { ok: false, error: err.code });
       // Never leak internals in a 500.
       return json(500, { ok: false, error: "internal error" });
     }
@@ -146,8 +152,11 @@ export function toNodeHandler(
         }
       }
       // A Uint8Array view (not the Buffer) type-checks under both Node's and the DOM's BodyInit.
-      const init = body === undefined ? undefined : typeof body === "string" ? body : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-      const response = await handler(new Request(url, { method: req.method ?? "GET", headers, ...(init !== undefined ? { body: init } : {}) }));
+      const init =
+        body === undefined ? undefined : typeof body === "string" ? body : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      const response = await handler(
+        new Request(url, { method: req.method ?? "GET", headers, ...(init !== undefined ? { body: init } : {}) }),
+      );
       res.statusCode = response.status;
       response.headers.forEach((v, k) => res.setHeader(k, v));
       res.end(Buffer.from(await response.arrayBuffer()));

@@ -67,7 +67,6 @@ export function countIdentities(cell: TypeCell, rules: readonly IdentityRule[], 
   }
 }
 
-
 /**
  * Adds an identity's count to the shared windowed counter; when this add crosses the rule's
  * threshold, records a breach for the detection rules and a THRESHOLD_EXCEEDED event.

@@ -16,7 +16,15 @@ export interface AppliedFlag {
   pending?: boolean;
 }
 
-export type MitigationStatus = "suggested" | "awaiting_approval" | "declined" | "applying" | "applied" | "failed" | "rolling_back" | "rolled_back";
+export type MitigationStatus =
+  | "suggested"
+  | "awaiting_approval"
+  | "declined"
+  | "applying"
+  | "applied"
+  | "failed"
+  | "rolling_back"
+  | "rolled_back";
 
 export interface MitigationState {
   status: MitigationStatus;
@@ -49,7 +57,13 @@ export interface IncidentData {
   history: Transition[];
   mitigation?: MitigationState;
   /** `groupNotifiedAt`: the group was notified through an earlier member (this one not yet), so its ack/resolve is owed. */
-  notify?: { firstNotifiedAt?: string; lastNotifiedAt?: string; ackNotifiedAt?: string; resolvedNotifiedAt?: string; groupNotifiedAt?: string };
+  notify?: {
+    firstNotifiedAt?: string;
+    lastNotifiedAt?: string;
+    ackNotifiedAt?: string;
+    resolvedNotifiedAt?: string;
+    groupNotifiedAt?: string;
+  };
 }
 
 /** Typed view of an incident's data. */

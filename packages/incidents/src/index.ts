@@ -73,7 +73,14 @@ export {
   type NotifyPassReport,
 } from "./notifications.js";
 export { createOpsRuntime, OpsRuntime, type OpsRuntimeOptions, type TickReport } from "./runtime.js";
-export { createAuthOpsHandler, toNodeHandler, toFastifyHandler, type AuthOpsHandlerOptions, type FastifyRequestLike, type FastifyReplyLike } from "./http.js";
+export {
+  createAuthOpsHandler,
+  toNodeHandler,
+  toFastifyHandler,
+  type AuthOpsHandlerOptions,
+  type FastifyRequestLike,
+  type FastifyReplyLike,
+} from "./http.js";
 export {
   createTriage,
   PRIOR_WEIGHTS,

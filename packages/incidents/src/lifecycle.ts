@@ -77,7 +77,9 @@ export class IncidentManager {
   }
 
   groupKeyOf(type: string, tenantId: TenantKey, severity: string): string {
-    const parts = this.groupBy.map((f) => (f === "tenantId" ? `tenant=${tenantId ?? "*"}` : f === "type" ? `type=${type}` : `severity=${severity}`));
+    const parts = this.groupBy.map((f) =>
+      f === "tenantId" ? `tenant=${tenantId ?? "*"}` : f === "type" ? `type=${type}` : `severity=${severity}`,
+    );
     return parts.join(",") || "all";
   }
 
@@ -103,7 +105,12 @@ export class IncidentManager {
         const severity = severityRank(response.severity) < severityRank(active.severity) ? response.severity : active.severity;
         const next: IncidentData = { ...d, occurrences: d.occurrences + 1, lastSeenAt: now, event, response: { ...response, severity } };
         try {
-          const updated = await this.store.update({ tenantId, id: active.id, expectedVersion: active.version, patch: { severity, updatedAt: now, data: toJson(next) } });
+          const updated = await this.store.update({
+            tenantId,
+            id: active.id,
+            expectedVersion: active.version,
+            patch: { severity, updatedAt: now, data: toJson(next) },
+          });
           return { incident: updated, created: false };
         } catch (err) {
           if (err instanceof ConflictError || err instanceof NotFoundError) continue;
@@ -155,9 +162,13 @@ export class IncidentManager {
    */
   async transition(input: { tenantId: TenantKey; id: string; to: IncidentState; actor: string; reason?: string }): Promise<IncidentRecord> {
     if (!ALLOWED.open.includes(input.to) && input.to !== "open")
-      throw new ValidationError(`[ops/incidents] invalid transition: to: expected acknowledged, mitigated or resolved`, [{ path: "to", message: "expected acknowledged, mitigated or resolved" }]);
+      throw new ValidationError(`[ops/incidents] invalid transition: to: expected acknowledged, mitigated or resolved`, [
+        { path: "to", message: "expected acknowledged, mitigated or resolved" },
+      ]);
     if (typeof input.actor !== "string" || input.actor.length === 0)
-      throw new ValidationError(`[ops/incidents] invalid transition: actor: expected a non-empty string`, [{ path: "actor", message: "expected a non-empty string" }]);
+      throw new ValidationError(`[ops/incidents] invalid transition: actor: expected a non-empty string`, [
+        { path: "actor", message: "expected a non-empty string" },
+      ]);
     for (;;) {
       const cur = await this.store.get({ tenantId: input.tenantId, id: input.id });
       if (!cur) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
@@ -209,7 +220,12 @@ export class IncidentManager {
       const next = fn(cur, dataOf(cur));
       if (!next) return null;
       try {
-        return await this.store.update({ tenantId, id, expectedVersion: cur.version, patch: { updatedAt: this.now(), data: toJson(next) } });
+        return await this.store.update({
+          tenantId,
+          id,
+          expectedVersion: cur.version,
+          patch: { updatedAt: this.now(), data: toJson(next) },
+        });
       } catch (err) {
         if (err instanceof ConflictError) {
           if (o.claim) return null;

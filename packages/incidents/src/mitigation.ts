@@ -1,14 +1,20 @@
-import { ConflictError, NotFoundError, prefixedId, ValidationError, type FlagWriter, type IncidentRecord, type JsonValue, type TenantKey } from "@ops/core";
+import {
+  ConflictError,
+  NotFoundError,
+  prefixedId,
+  ValidationError,
+  type FlagWriter,
+  type IncidentRecord,
+  type JsonValue,
+  type TenantKey,
+} from "@ops/core";
 import { dataOf, type AppliedFlag, type IncidentData, type MitigationState } from "./incident-data.js";
 import { SPINE_ACTOR, type IncidentManager } from "./lifecycle.js";
 
 export type MitigationMode = "off" | "suggest" | "apply";
 
 /** Approval hook: return true to apply, false to decline (the incident keeps the suggestion). */
-export type ApprovalHook = (request: {
-  incident: IncidentRecord;
-  flags: MitigationState["flags"];
-}) => boolean | Promise<boolean>;
+export type ApprovalHook = (request: { incident: IncidentRecord; flags: MitigationState["flags"] }) => boolean | Promise<boolean>;
 
 export interface MitigationPolicy {
   /** Default "suggest": recommended flags are recorded on the incident, nothing flips. */
@@ -71,7 +77,11 @@ export class Mitigator {
     }));
     const at = this.manager.now();
     const wanted: MitigationState["status"] =
-      mode === "suggest" || !this.flags || this.applicable(incident, flags).length === 0 ? "suggested" : this.policy.approve ? "awaiting_approval" : "applying";
+      mode === "suggest" || !this.flags || this.applicable(incident, flags).length === 0
+        ? "suggested"
+        : this.policy.approve
+          ? "awaiting_approval"
+          : "applying";
     const lease = prefixedId("lse");
     const claimed = await this.manager.mutate(
       incident.tenantId,
@@ -106,7 +116,10 @@ export class Mitigator {
    * @throws ConflictError when already applied or being applied; NotFoundError when absent.
    */
   async applyNow(input: { tenantId: TenantKey; id: string; actor: string }): Promise<MitigationResult> {
-    if (!this.flags) throw new ValidationError("[ops/incidents] applyNow: no FlagWriter configured (flags option)", [{ path: "flags", message: "expected a FlagWriter" }]);
+    if (!this.flags)
+      throw new ValidationError("[ops/incidents] applyNow: no FlagWriter configured (flags option)", [
+        { path: "flags", message: "expected a FlagWriter" },
+      ]);
     let flags: MitigationState["flags"] = [];
     const lease = prefixedId("lse");
     const claimed = await this.manager.mutate(input.tenantId, input.id, (_r, d) => {
@@ -115,7 +128,9 @@ export class Mitigator {
         throw new ConflictError(`[ops/incidents] incident ${input.id}: mitigation is ${st}`);
       flags = d.mitigation?.flags ?? [];
       if (flags.length > 0 && this.applicable(_r, flags).length === 0)
-        throw new ConflictError(`[ops/incidents] incident ${input.id}: its recommended flags are global; a tenant's incident does not change them (a global operator sets them)`);
+        throw new ConflictError(
+          `[ops/incidents] incident ${input.id}: its recommended flags are global; a tenant's incident does not change them (a global operator sets them)`,
+        );
       return { ...d, mitigation: { status: "applying", at: this.manager.now(), by: input.actor, flags, applied: [], lease } };
     });
     if (!claimed) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
@@ -142,11 +157,24 @@ export class Mitigator {
         const fresh = !entry;
         if (!entry) {
           const current = await this.flags!.getValue({ key: f.key, tenantId: f.tenantId });
-          entry = { key: f.key, tenantId: f.tenantId, value: f.value, hadPrevious: current !== undefined, previous: current === undefined ? null : current, pending: true };
+          entry = {
+            key: f.key,
+            tenantId: f.tenantId,
+            value: f.value,
+            hadPrevious: current !== undefined,
+            previous: current === undefined ? null : current,
+            pending: true,
+          };
           applied.push(entry);
           await this.setStatus(incident, lease, "applying", applied);
         }
-        const { previous } = await this.flags!.setValue({ key: f.key, value: f.value, tenantId: f.tenantId, actor: SPINE_ACTOR, reason: reasonOf(incident) });
+        const { previous } = await this.flags!.setValue({
+          key: f.key,
+          value: f.value,
+          tenantId: f.tenantId,
+          actor: SPINE_ACTOR,
+          reason: reasonOf(incident),
+        });
         // A fresh entry takes the value the flip really replaced (someone may have written in
         // between); a pending one from a crashed instance keeps its journal: the store may already
         // hold our own value.
@@ -178,7 +206,13 @@ export class Mitigator {
       throw err;
     }
     try {
-      await this.manager.transition({ tenantId: incident.tenantId, id: incident.id, to: "mitigated", actor: SPINE_ACTOR, reason: `flags set: ${applied.map((a) => a.key).join(", ")}` });
+      await this.manager.transition({
+        tenantId: incident.tenantId,
+        id: incident.id,
+        to: "mitigated",
+        actor: SPINE_ACTOR,
+        reason: `flags set: ${applied.map((a) => a.key).join(", ")}`,
+      });
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err; // already mitigated or resolved by someone
     }
@@ -200,7 +234,9 @@ export class Mitigator {
         r.tenantId,
         r.id,
         (_r, d) =>
-          d.mitigation?.status === m.status && d.mitigation.at === m.at ? { ...d, mitigation: { ...d.mitigation, at: this.manager.now(), by: this.instanceId, lease } } : null,
+          d.mitigation?.status === m.status && d.mitigation.at === m.at
+            ? { ...d, mitigation: { ...d.mitigation, at: this.manager.now(), by: this.instanceId, lease } }
+            : null,
         { claim: true },
       );
       if (!claimed) continue;
@@ -209,7 +245,9 @@ export class Mitigator {
       else if (m.status === "rolling_back" && this.flags) {
         await this.restore(claimed, m.applied);
         await this.setStatus(claimed, lease, "rolled_back", m.applied);
-        await this.manager.record("INCIDENT_ROLLED_BACK", claimed, SPINE_ACTOR, `rollback finished by ${this.instanceId}`, { flags: m.applied.map((a) => a.key) });
+        await this.manager.record("INCIDENT_ROLLED_BACK", claimed, SPINE_ACTOR, `rollback finished by ${this.instanceId}`, {
+          flags: m.applied.map((a) => a.key),
+        });
       }
     }
     return n;
@@ -227,7 +265,9 @@ export class Mitigator {
     const claimed = await this.manager.mutate(input.tenantId, input.id, (_r, d) => {
       // A failed mitigation keeps the journal of what it could not put back: that rolls back too.
       if (d.mitigation?.status !== "applied" && !(d.mitigation?.status === "failed" && d.mitigation.applied.length > 0))
-        throw new ConflictError(`[ops/incidents] incident ${input.id}: nothing to roll back (mitigation is ${d.mitigation?.status ?? "absent"})`);
+        throw new ConflictError(
+          `[ops/incidents] incident ${input.id}: nothing to roll back (mitigation is ${d.mitigation?.status ?? "absent"})`,
+        );
       applied = d.mitigation.applied;
       return { ...d, mitigation: { ...d.mitigation, status: "rolling_back", at: this.manager.now(), by: actor, lease } };
     });
@@ -237,8 +277,15 @@ export class Mitigator {
     await this.setStatus(claimed, lease, "rolled_back", applied);
     const note = kept.length ? `, left ${kept.length} changed since the mitigation` : "";
     await this.manager.record("INCIDENT_ROLLED_BACK", claimed, actor, `restored ${restored.length} flag(s)${note}`, {
-      flags: restored.map((a) => ({ key: a.key, tenantId: a.tenantId, restored: a.hadPrevious ? a.previous : null, cleared: !a.hadPrevious })) as JsonValue,
-      ...(kept.length ? { keptChangedSince: kept.map((k) => ({ key: k.key, tenantId: k.tenantId, current: k.current ?? null })) as JsonValue } : {}),
+      flags: restored.map((a) => ({
+        key: a.key,
+        tenantId: a.tenantId,
+        restored: a.hadPrevious ? a.previous : null,
+        cleared: !a.hadPrevious,
+      })) as JsonValue,
+      ...(kept.length
+        ? { keptChangedSince: kept.map((k) => ({ key: k.key, tenantId: k.tenantId, current: k.current ?? null })) as JsonValue }
+        : {}),
     });
     return restored;
   }
@@ -273,10 +320,18 @@ export class Mitigator {
    * compare-and-set on the incident's version, re-read on a version race.
    * @throws LeaseLostError when another claim took the mitigation over.
    */
-  private async setStatus(incident: IncidentRecord, lease: string, status: MitigationState["status"], applied?: AppliedFlag[], error?: string) {
+  private async setStatus(
+    incident: IncidentRecord,
+    lease: string,
+    status: MitigationState["status"],
+    applied?: AppliedFlag[],
+    error?: string,
+  ) {
     await this.manager.mutate(incident.tenantId, incident.id, (_r, d: IncidentData) => {
       if ((d.mitigation?.lease ?? lease) !== lease)
-        throw new LeaseLostError(`[ops/incidents] incident ${incident.id}: mitigation lease lost to ${d.mitigation?.by ?? "another instance"}; stopping`);
+        throw new LeaseLostError(
+          `[ops/incidents] incident ${incident.id}: mitigation lease lost to ${d.mitigation?.by ?? "another instance"}; stopping`,
+        );
       return {
         ...d,
         mitigation: {

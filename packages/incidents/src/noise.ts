@@ -59,7 +59,10 @@ const NewSilenceSchema = z
     createdBy: z.string().min(1, "expected who creates the silence").max(256),
     comment: z.string().min(1, "expected why (a comment)").max(1024),
   })
-  .refine((s) => !s.startsAt || Date.parse(s.endsAt) > Date.parse(s.startsAt), { path: ["endsAt"], message: "expected endsAt after startsAt" });
+  .refine((s) => !s.startsAt || Date.parse(s.endsAt) > Date.parse(s.startsAt), {
+    path: ["endsAt"],
+    message: "expected endsAt after startsAt",
+  });
 
 export function matches(m: IncidentMatcher, r: Pick<IncidentRecord, "type" | "tenantId" | "severity">): boolean {
   if (m.types && !m.types.includes(r.type)) return false;
@@ -76,7 +79,11 @@ export function activeSilence(silences: readonly Silence[], r: IncidentRecord, n
 }
 
 /** The active incident inhibiting `r`, if any. */
-export function inhibitor(rules: readonly InhibitionRule[], r: IncidentRecord, active: readonly IncidentRecord[]): IncidentRecord | undefined {
+export function inhibitor(
+  rules: readonly InhibitionRule[],
+  r: IncidentRecord,
+  active: readonly IncidentRecord[],
+): IncidentRecord | undefined {
   for (const rule of rules) {
     if (!matches(rule.target, r)) continue;
     const src = active.find(
@@ -146,7 +153,13 @@ export class SilenceBook {
       const current = ((doc?.model.silences ?? []) as unknown as Silence[]).filter((s) => Date.parse(s.endsAt) > now);
       const model = { silences: fn(current) } as unknown as JsonObject;
       try {
-        await this.store.putModel({ tenantId: null, name: DOC, model, expectedVersion: doc?.version ?? null, updatedAt: new Date(now).toISOString() });
+        await this.store.putModel({
+          tenantId: null,
+          name: DOC,
+          model,
+          expectedVersion: doc?.version ?? null,
+          updatedAt: new Date(now).toISOString(),
+        });
         return;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;

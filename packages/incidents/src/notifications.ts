@@ -28,7 +28,12 @@ export interface NotifyPassReport {
 /** A group's notification dedupe key (PagerDuty dedup_key): stable for the group's life. */
 export const groupDedupeKey = (groupKey: string) => `grp_${stableId("group", groupKey)}`;
 
-function summarize(items: IncidentRecord[], groupKey: string, nowIso: string, action: "trigger" | "acknowledge" | "resolve"): AdminNotification {
+function summarize(
+  items: IncidentRecord[],
+  groupKey: string,
+  nowIso: string,
+  action: "trigger" | "acknowledge" | "resolve",
+): AdminNotification {
   const worst = items.reduce((a, b) => (severityRank(b.severity) < severityRank(a.severity) ? b : a));
   const first = dataOf(worst);
   const lines: string[] = [];
@@ -94,7 +99,11 @@ export async function notifyPass(o: {
   }
   const nowIso = new Date(o.nowMs).toISOString();
   for (const [groupKey, items] of groups) {
-    const last = items.map((i) => dataOf(i).notify?.lastNotifiedAt).filter((x): x is string => !!x).sort().pop();
+    const last = items
+      .map((i) => dataOf(i).notify?.lastNotifiedAt)
+      .filter((x): x is string => !!x)
+      .sort()
+      .pop();
     const pending = items.filter((i) => !dataOf(i).notify?.firstNotifiedAt);
     let due: boolean;
     if (!last) due = o.nowMs - Math.min(...pending.map((i) => Date.parse(dataOf(i).firstSeenAt))) >= o.timers.groupWaitMs;
@@ -108,7 +117,9 @@ export async function notifyPass(o: {
         i.tenantId,
         i.id,
         (_r, d) =>
-          d.notify?.lastNotifiedAt !== seen ? null : { ...d, notify: { ...d.notify, firstNotifiedAt: d.notify?.firstNotifiedAt ?? nowIso, lastNotifiedAt: nowIso } },
+          d.notify?.lastNotifiedAt !== seen
+            ? null
+            : { ...d, notify: { ...d.notify, firstNotifiedAt: d.notify?.firstNotifiedAt ?? nowIso, lastNotifiedAt: nowIso } },
         { claim: true },
       );
       if (r) claimed.push(r);
@@ -171,7 +182,12 @@ export async function notifyResolved(o: {
     return false;
   }
   const nowIso = new Date(o.nowMs).toISOString();
-  const r = await o.manager.mutate(o.resolved.tenantId, o.resolved.id, (_r, cur) => (cur.notify?.resolvedNotifiedAt ? null : { ...cur, notify: { ...cur.notify, resolvedNotifiedAt: nowIso } }), { claim: true });
+  const r = await o.manager.mutate(
+    o.resolved.tenantId,
+    o.resolved.id,
+    (_r, cur) => (cur.notify?.resolvedNotifiedAt ? null : { ...cur, notify: { ...cur.notify, resolvedNotifiedAt: nowIso } }),
+    { claim: true },
+  );
   if (!r) return false;
   await o.notifier.notify(summarize([r], d.groupKey, nowIso, "resolve"));
   return true;
@@ -193,11 +209,20 @@ export async function notifyAcknowledged(o: {
   if (!notifiedAt) return false;
   const group = o.active.filter((a) => dataOf(a).groupKey === d.groupKey);
   if (group.some((a) => a.state === "open")) {
-    await handOver(o.manager, group.filter((a) => a.id !== o.acknowledged.id), notifiedAt);
+    await handOver(
+      o.manager,
+      group.filter((a) => a.id !== o.acknowledged.id),
+      notifiedAt,
+    );
     return false;
   }
   const nowIso = new Date(o.nowMs).toISOString();
-  const r = await o.manager.mutate(o.acknowledged.tenantId, o.acknowledged.id, (_r, cur) => (cur.notify?.ackNotifiedAt ? null : { ...cur, notify: { ...cur.notify, ackNotifiedAt: nowIso } }), { claim: true });
+  const r = await o.manager.mutate(
+    o.acknowledged.tenantId,
+    o.acknowledged.id,
+    (_r, cur) => (cur.notify?.ackNotifiedAt ? null : { ...cur, notify: { ...cur.notify, ackNotifiedAt: nowIso } }),
+    { claim: true },
+  );
   if (!r) return false;
   await o.notifier.notify(summarize(group.length > 0 ? group : [r], d.groupKey, nowIso, "acknowledge"));
   return true;

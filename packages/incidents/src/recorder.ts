@@ -160,9 +160,11 @@ export class SignalRecorder implements SignalSink {
     const ip = e.ip;
     const provider = e.provider;
     const meta = e.meta;
-    if (userId !== undefined && (typeof userId !== "string" || userId.length > 256)) throw bad("userId", "expected a string of at most 256 characters");
+    if (userId !== undefined && (typeof userId !== "string" || userId.length > 256))
+      throw bad("userId", "expected a string of at most 256 characters");
     if (ip !== undefined && (typeof ip !== "string" || ip.length > 64)) throw bad("ip", "expected a string of at most 64 characters");
-    if (provider !== undefined && (typeof provider !== "string" || provider.length > 64)) throw bad("provider", "expected a string of at most 64 characters");
+    if (provider !== undefined && (typeof provider !== "string" || provider.length > 64))
+      throw bad("provider", "expected a string of at most 64 characters");
     if (meta !== undefined && (meta === null || typeof meta !== "object" || Array.isArray(meta))) throw bad("meta", "expected an object");
     const at = e.occurredAt === undefined ? this.clock.now() : this.timeOf(e.occurredAt);
     const bucket = at - (at % this.bucketMs);
@@ -229,7 +231,13 @@ export class SignalRecorder implements SignalSink {
   }
 
   stats(): RecorderStats {
-    return { recorded: this.recorded, buffered: this.buffer.length, dropped: this.dropped, flushedEvents: this.flushedEvents, flushErrors: this.flushErrors };
+    return {
+      recorded: this.recorded,
+      buffered: this.buffer.length,
+      dropped: this.dropped,
+      flushedEvents: this.flushedEvents,
+      flushErrors: this.flushErrors,
+    };
   }
 
   /** Tenants (and `null` for global) that had signals flushed at or after `sinceMs`. */
@@ -240,19 +248,22 @@ export class SignalRecorder implements SignalSink {
   }
 
   private checkType(type: unknown): void {
-    if (typeof type !== "string" || !TYPE_RE.test(type)) throw bad("type", "expected an UPPER_SNAKE_CASE event type such as \"LOGIN_FAILED\"");
+    if (typeof type !== "string" || !TYPE_RE.test(type))
+      throw bad("type", 'expected an UPPER_SNAKE_CASE event type such as "LOGIN_FAILED"');
     if (this.okTypes.size < 10_000) this.okTypes.add(type);
   }
 
   private checkTenant(tenant: unknown): void {
-    if (typeof tenant !== "string" || !TENANT_RE.test(tenant)) throw bad("tenantId", "expected a tenant id of 1-128 letters, digits and . _ : -");
+    if (typeof tenant !== "string" || !TENANT_RE.test(tenant))
+      throw bad("tenantId", "expected a tenant id of 1-128 letters, digits and . _ : -");
     if (this.okTenants.size < 100_000) this.okTenants.add(tenant);
   }
 
   private timeOf(t: string | number | Date): number {
     const ms = typeof t === "number" ? t : t instanceof Date ? t.getTime() : typeof t === "string" ? Date.parse(t) : Number.NaN;
     // Beyond +-8.64e15 ms there is no Date: the flush would throw a RangeError and lose its whole batch.
-    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw bad("occurredAt", "expected an ISO 8601 date-time, a Date or epoch milliseconds");
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
+      throw bad("occurredAt", "expected an ISO 8601 date-time, a Date or epoch milliseconds");
     return ms;
   }
 
@@ -281,19 +292,30 @@ export class SignalRecorder implements SignalSink {
       for (const [type, n] of global) adds.push({ tenantId: null, type, bucket, by: n });
     }
     await mapLimit(adds, this.concurrency, async (a) => {
-        try {
-          await this.counters.increment({ tenantId: a.tenantId, key: eventKey(a.type), atMs: a.bucket, bucketMs: this.bucketMs, by: a.by, ttlMs: this.ttlMs });
-        } catch (err) {
-          errors.push(err);
-          // Retried verbatim: re-aggregating would add the global share twice.
-          this.retryAdds.push(a);
-        }
-      });
+      try {
+        await this.counters.increment({
+          tenantId: a.tenantId,
+          key: eventKey(a.type),
+          atMs: a.bucket,
+          bucketMs: this.bucketMs,
+          by: a.by,
+          ttlMs: this.ttlMs,
+        });
+      } catch (err) {
+        errors.push(err);
+        // Retried verbatim: re-aggregating would add the global share twice.
+        this.retryAdds.push(a);
+      }
+    });
 
     const crossings: AuthEventRecord[] = [];
     const idAdds: Array<() => Promise<void>> = [];
     const push = (rule: IdentityRule, tenant: TenantKey, bucket: number, a: string, b: string, n: number) =>
-      idAdds.push(() => addIdentity(this.counters, this.bucketMs, this.ttlMs, rule, tenant, bucket, a, b, n, now, crossings).catch((err: unknown) => void errors.push(err)));
+      idAdds.push(() =>
+        addIdentity(this.counters, this.bucketMs, this.ttlMs, rule, tenant, bucket, a, b, n, now, crossings).catch(
+          (err: unknown) => void errors.push(err),
+        ),
+      );
     for (const [bucket, byTenant] of agg)
       for (const [tenant, byType] of byTenant)
         for (const cell of byType.values()) {
@@ -311,7 +333,12 @@ export class SignalRecorder implements SignalSink {
       const records: AuthEventRecord[] = crossings;
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
-        const r: AuthEventRecord = { id: prefix + i.toString(36), type: e.type, occurredAt: new Date(e.at).toISOString(), tenantId: e.tenantId };
+        const r: AuthEventRecord = {
+          id: prefix + i.toString(36),
+          type: e.type,
+          occurredAt: new Date(e.at).toISOString(),
+          tenantId: e.tenantId,
+        };
         if (e.userId !== undefined) r.userId = e.userId;
         if (e.ip !== undefined) r.ip = e.ip;
         if (e.provider !== undefined) r.provider = e.provider;
@@ -328,7 +355,15 @@ export class SignalRecorder implements SignalSink {
           // Keep the unwritten events (ids are regenerated; the store skips none twice since they never landed).
           for (const r of records.slice(i))
             if (this.buffer.length < this.maxBuffer && r.type !== THRESHOLD_EVENT)
-              this.buffer.push({ type: r.type, tenantId: r.tenantId, at: Date.parse(r.occurredAt), userId: r.userId, ip: r.ip, provider: r.provider, meta: r.meta });
+              this.buffer.push({
+                type: r.type,
+                tenantId: r.tenantId,
+                at: Date.parse(r.occurredAt),
+                userId: r.userId,
+                ip: r.ip,
+                provider: r.provider,
+                meta: r.meta,
+              });
           break;
         }
       }
@@ -338,7 +373,6 @@ export class SignalRecorder implements SignalSink {
       throw errors[0];
     }
   }
-
 }
 
 /**

@@ -39,8 +39,13 @@ const RuntimeScalarsSchema = z.object({
   mitigationLeaseMs: positiveMs.optional(),
   instanceId: z.string().min(1).max(128).optional(),
   concurrency: z.number().int("expected an integer").min(1, "expected at least 1").max(1024, "expected at most 1024").optional(),
-  timers: z.object({ groupWaitMs: positiveMs.optional(), groupIntervalMs: positiveMs.optional(), repeatIntervalMs: positiveMs.optional() }).optional(),
-  mitigation: z.object({ mode: Mode, byType: z.record(z.string(), Mode).optional() }).passthrough().optional(),
+  timers: z
+    .object({ groupWaitMs: positiveMs.optional(), groupIntervalMs: positiveMs.optional(), repeatIntervalMs: positiveMs.optional() })
+    .optional(),
+  mitigation: z
+    .object({ mode: Mode, byType: z.record(z.string(), Mode).optional() })
+    .passthrough()
+    .optional(),
   groupBy: z.array(z.enum(["tenantId", "type", "severity"])).optional(),
 });
 
@@ -127,8 +132,8 @@ export class OpsRuntime<T extends string = string> {
       ]);
     parseInput(RuntimeScalarsSchema, { ...o, stores: undefined }, { pkg: "incidents", what: "runtime options" });
     if (o.mitigation?.mode === "apply" && !o.flags)
-      throw new ValidationError("[ops/incidents] invalid runtime options: flags: a FlagWriter is required for mitigation mode \"apply\"", [
-        { path: "flags", message: "expected a FlagWriter when mitigation.mode is \"apply\"" },
+      throw new ValidationError('[ops/incidents] invalid runtime options: flags: a FlagWriter is required for mitigation mode "apply"', [
+        { path: "flags", message: 'expected a FlagWriter when mitigation.mode is "apply"' },
       ]);
     this.o = o;
     this.clock = o.clock ?? systemClock;
@@ -165,7 +170,9 @@ export class OpsRuntime<T extends string = string> {
    * responds, raises (deduped), mitigates per policy.
    * @throws ValidationError on a malformed event or unregistered type.
    */
-  async handle<E extends T>(event: SpineEvent<E>): Promise<{ incident: IncidentRecord; created: boolean; mitigation: MitigationResult | null }> {
+  async handle<E extends T>(
+    event: SpineEvent<E>,
+  ): Promise<{ incident: IncidentRecord; created: boolean; mitigation: MitigationResult | null }> {
     const response = this.registry.run(event);
     const { incident, created } = await this.manager.raise(event, response, { source: "manual" });
     const mitigation = created ? await this.mitigator.mitigate(incident) : null;
@@ -205,14 +212,28 @@ export class OpsRuntime<T extends string = string> {
   /** Acknowledges an incident; when its whole notified group is acknowledged, sends "acknowledge". */
   async acknowledge(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }): Promise<IncidentRecord> {
     const r = await this.manager.acknowledge(i);
-    if (this.o.notifier) await notifyAcknowledged({ manager: this.manager, notifier: this.o.notifier, acknowledged: r, active: await this.active(), nowMs: this.clock.now() });
+    if (this.o.notifier)
+      await notifyAcknowledged({
+        manager: this.manager,
+        notifier: this.o.notifier,
+        acknowledged: r,
+        active: await this.active(),
+        nowMs: this.clock.now(),
+      });
     return r;
   }
 
   /** Resolves an incident and, when its group is done, sends the "resolve" notification. */
   async resolve(i: { tenantId: TenantKey; id: string; actor: string; reason?: string }): Promise<IncidentRecord> {
     const r = await this.manager.resolve(i);
-    if (this.o.notifier) await notifyResolved({ manager: this.manager, notifier: this.o.notifier, resolved: r, stillActive: await this.active(), nowMs: this.clock.now() });
+    if (this.o.notifier)
+      await notifyResolved({
+        manager: this.manager,
+        notifier: this.o.notifier,
+        resolved: r,
+        stillActive: await this.active(),
+        nowMs: this.clock.now(),
+      });
     return r;
   }
 
@@ -244,7 +265,11 @@ export class OpsRuntime<T extends string = string> {
     const out: IncidentRecord[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: IncidentRecord[]; nextCursor: string | null } = await this.o.stores.incidents.scan({ states: ACTIVE_INCIDENT_STATES, limit: 500, cursor });
+      const page: { items: IncidentRecord[]; nextCursor: string | null } = await this.o.stores.incidents.scan({
+        states: ACTIVE_INCIDENT_STATES,
+        limit: 500,
+        cursor,
+      });
       out.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);
@@ -270,7 +295,17 @@ export class OpsRuntime<T extends string = string> {
   }
 
   private async doTick(): Promise<TickReport> {
-    const report: TickReport = { findings: 0, firing: [], raised: [], updated: 0, resolved: [], mitigations: [], notifications: { sent: 0, silenced: 0, inhibited: 0 }, errors: [], failedSteps: [] };
+    const report: TickReport = {
+      findings: 0,
+      firing: [],
+      raised: [],
+      updated: 0,
+      resolved: [],
+      mitigations: [],
+      notifications: { sent: 0, silenced: 0, inhibited: 0 },
+      errors: [],
+      failedSteps: [],
+    };
     // A tick never rejects: a failing step is reported (`failedSteps`, `errors`) and the later steps
     // still run on what is known, so one bad store call cannot stop detection of everything else.
     const step = async <R>(name: string, fn: () => Promise<R>): Promise<R | undefined> => {
@@ -336,7 +371,9 @@ export class OpsRuntime<T extends string = string> {
       });
       await mapLimit(stale, this.concurrency, async (r) => {
         try {
-          report.resolved.push(await this.manager.resolve({ tenantId: r.tenantId, id: r.id, actor: SPINE_ACTOR, reason: "signals receded below thresholds" }));
+          report.resolved.push(
+            await this.manager.resolve({ tenantId: r.tenantId, id: r.id, actor: SPINE_ACTOR, reason: "signals receded below thresholds" }),
+          );
         } catch (err) {
           if (err instanceof ConflictError) return; // another instance resolved it first
           report.errors.push(err);

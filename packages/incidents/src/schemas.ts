@@ -5,7 +5,7 @@ export const IncidentTypeSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Z][A-Z0-9_]*$/, "expected an UPPER_SNAKE_CASE incident type such as \"FAILED_LOGINS_SPIKE\"");
+  .regex(/^[A-Z][A-Z0-9_]*$/, 'expected an UPPER_SNAKE_CASE incident type such as "FAILED_LOGINS_SPIKE"');
 
 export const SpineEventSchema = z.object({
   event_id: z.string().min(1, "expected a non-empty event id").max(255),

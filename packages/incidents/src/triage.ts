@@ -32,7 +32,12 @@ export const PRIOR_WEIGHTS: Readonly<Record<TriageFeature, number>> = Object.fre
   Object.fromEntries(
     TRIAGE_FEATURES.map((f) => [
       f,
-      ({ bias: -2, severity: 3, magnitude: 0.8, vs_baseline: 0.6, tenants_affected: 0.8, admin_involved: 1.5, occurrences: 0.5 } as Record<string, number>)[f] ?? 0,
+      (
+        { bias: -2, severity: 3, magnitude: 0.8, vs_baseline: 0.6, tenants_affected: 0.8, admin_involved: 1.5, occurrences: 0.5 } as Record<
+          string,
+          number
+        >
+      )[f] ?? 0,
     ]),
   ) as Record<TriageFeature, number>,
 );
@@ -133,11 +138,16 @@ export class Triage {
    */
   async label(input: { incident: IncidentRecord; outcome: TriageOutcome; peers?: readonly IncidentRecord[] }): Promise<void> {
     if (input.outcome !== "actioned" && input.outcome !== "false_alarm")
-      throw new ValidationError(`[ops/incidents] invalid triage label: outcome: expected "actioned" or "false_alarm"`, [{ path: "outcome", message: "expected \"actioned\" or \"false_alarm\"" }]);
+      throw new ValidationError(`[ops/incidents] invalid triage label: outcome: expected "actioned" or "false_alarm"`, [
+        { path: "outcome", message: 'expected "actioned" or "false_alarm"' },
+      ]);
     const x = this.features(input.incident, input.peers);
     await this.write((doc) => ({
       ...doc,
-      labels: [...doc.labels.filter((l) => l.id !== input.incident.id), { id: input.incident.id, x, y: (input.outcome === "actioned" ? 1 : 0) as 0 | 1 }].slice(-this.maxLabels),
+      labels: [
+        ...doc.labels.filter((l) => l.id !== input.incident.id),
+        { id: input.incident.id, x, y: (input.outcome === "actioned" ? 1 : 0) as 0 | 1 },
+      ].slice(-this.maxLabels),
     }));
   }
 
@@ -159,14 +169,21 @@ export class Triage {
     const doc = await this.read();
     return incidents
       .map((incident) => ({ incident, score: this.p(doc.weights, this.features(incident, incidents)), source: doc.source }))
-      .sort((a, b) => b.score - a.score || a.incident.openedAt.localeCompare(b.incident.openedAt) || a.incident.id.localeCompare(b.incident.id));
+      .sort(
+        (a, b) => b.score - a.score || a.incident.openedAt.localeCompare(b.incident.openedAt) || a.incident.id.localeCompare(b.incident.id),
+      );
   }
 
   /** Why an incident scores as it does: its largest contributions, in log-odds. */
   async explain(incident: IncidentRecord, peers: readonly IncidentRecord[] = [], top = 5): Promise<TriageExplanation> {
     const doc = await this.read();
     const x = this.features(incident, peers);
-    const contributions = TRIAGE_FEATURES.map((feature) => ({ feature, value: x[feature] ?? 0, weight: doc.weights[feature] ?? 0, contribution: (x[feature] ?? 0) * (doc.weights[feature] ?? 0) }))
+    const contributions = TRIAGE_FEATURES.map((feature) => ({
+      feature,
+      value: x[feature] ?? 0,
+      weight: doc.weights[feature] ?? 0,
+      contribution: (x[feature] ?? 0) * (doc.weights[feature] ?? 0),
+    }))
       .filter((c) => c.contribution !== 0)
       .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution) || a.feature.localeCompare(b.feature))
       .slice(0, top);
@@ -207,7 +224,9 @@ export class Triage {
   private async write(fn: (doc: ModelDoc) => ModelDoc): Promise<void> {
     for (;;) {
       const rec = await this.store.getModel({ tenantId: this.tenantId, name: "triage" });
-      const doc = rec ? (rec.model as unknown as ModelDoc) : { weights: { ...PRIOR_WEIGHTS }, source: "prior" as const, labels: [], trainedAt: null };
+      const doc = rec
+        ? (rec.model as unknown as ModelDoc)
+        : { weights: { ...PRIOR_WEIGHTS }, source: "prior" as const, labels: [], trainedAt: null };
       try {
         await this.store.putModel({
           tenantId: this.tenantId,

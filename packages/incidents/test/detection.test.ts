@@ -10,7 +10,8 @@ async function counters(series: Record<string, number[]>, tenantId: string | nul
   for (const [type, counts] of Object.entries(series))
     for (let i = 0; i < counts.length; i++) {
       const by = counts[counts.length - 1 - i]!;
-      if (by > 0) await store.increment({ tenantId, key: eventKey(type), atMs: now - (i + 1) * MIN, bucketMs: MIN, by, ttlMs: 3 * 3_600_000 });
+      if (by > 0)
+        await store.increment({ tenantId, key: eventKey(type), atMs: now - (i + 1) * MIN, bucketMs: MIN, by, ttlMs: 3 * 3_600_000 });
     }
   return store;
 }

@@ -14,7 +14,11 @@ describe("custom detectors (the seed's cart-abandonment example)", () => {
     const ctx = { now: "2026-11-26T10:00:00.000Z" };
     const [incident, ...rest] = deriveIncidents({ checkout_abandonment_rate: 0.62, checkouts_1h: 40 }, ctx, [cart]);
     expect(rest).toEqual([]);
-    expect(incident).toMatchObject({ incident_type: "HIGH_CART_ABANDONMENT", severity_guess: 1, metrics_snapshot: { checkout_abandonment_rate: 0.62 } });
+    expect(incident).toMatchObject({
+      incident_type: "HIGH_CART_ABANDONMENT",
+      severity_guess: 1,
+      metrics_snapshot: { checkout_abandonment_rate: 0.62 },
+    });
     expect(deriveIncidents({ checkout_abandonment_rate: 0.5, checkouts_1h: 40 }, ctx, [cart])).toEqual([]);
     // 3 of 4 carts abandoned is not a trend.
     expect(deriveIncidents({ checkout_abandonment_rate: 0.75, checkouts_1h: 4 }, ctx, [cart])).toEqual([]);
@@ -23,7 +27,10 @@ describe("custom detectors (the seed's cart-abandonment example)", () => {
   it("feeds a registry that knows the custom type", () => {
     const spine = createPlaybookRegistry().register("HIGH_CART_ABANDONMENT", {
       title: "High cart abandonment",
-      respond: () => ({ decision: "Check checkout for errors and latency", steps: ["Look at checkout error rate", "Check payment widget loads"] }),
+      respond: () => ({
+        decision: "Check checkout for errors and latency",
+        steps: ["Look at checkout error rate", "Check payment widget loads"],
+      }),
     });
     const custom = defineDetector({
       incident_type: "HIGH_CART_ABANDONMENT",

@@ -2,8 +2,12 @@ import Fastify from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
 import { createAuthOpsHandler, toFastifyHandler, toNodeHandler } from "../src/index.js";
 
-const body = { metrics: { failed_logins_1h: 150, cross_tenant_access_attempts_1h: 1 }, context: { tenantId: "acme", now: "2026-11-26T10:00:00.000Z" } };
-const post = (url: string, payload: string) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload });
+const body = {
+  metrics: { failed_logins_1h: 150, cross_tenant_access_attempts_1h: 1 },
+  context: { tenantId: "acme", now: "2026-11-26T10:00:00.000Z" },
+};
+const post = (url: string, payload: string) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload });
 
 describe("the incidents route on Fastify (real server on loopback)", () => {
   const apps: Array<{ close(): Promise<unknown> }> = [];

@@ -6,7 +6,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MemoryCounterStore, MemoryIncidentStore } from "@ops/adapter-memory";
 import { createAuthOpsHandler, createOpsRuntime, deriveAuthIncidents, runAuthOpsSpine, toNodeHandler } from "../src/index.js";
 
-const body = { metrics: { failed_logins_1h: 150, cross_tenant_access_attempts_1h: 1 }, context: { tenantId: "acme", now: "2026-11-26T10:00:00.000Z" } };
+const body = {
+  metrics: { failed_logins_1h: 150, cross_tenant_access_attempts_1h: 1 },
+  context: { tenantId: "acme", now: "2026-11-26T10:00:00.000Z" },
+};
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -22,12 +25,20 @@ async function checkServer(base: string, path = "/api/ops/auth") {
   expect(json.incidents.find((i) => i.event.incident_type === "FAILED_LOGINS_SPIKE")!.response.decision).toBe(
     "Contain likely brute force and protect legitimate users.",
   );
-  const bad = await fetch(base + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ metrics: { failed_logins_1h: -5 }, context: { tenantId: "no spaces allowed" } }) });
+  const bad = await fetch(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ metrics: { failed_logins_1h: -5 }, context: { tenantId: "no spaces allowed" } }),
+  });
   expect(bad.status).toBe(400);
   const err = (await bad.json()) as { ok: boolean; issues: Array<{ path: string; message: string }> };
   expect(err.ok).toBe(false);
   expect(err.issues.map((i) => i.path)).toContain("context.tenantId");
-  const bad2 = await fetch(base + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ metrics: { failed_logins_1h: -5 } }) });
+  const bad2 = await fetch(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ metrics: { failed_logins_1h: -5 } }),
+  });
   expect(bad2.status).toBe(400);
   expect(((await bad2.json()) as { issues: Array<{ path: string }> }).issues.map((i) => i.path)).toEqual(["metrics.failed_logins_1h"]);
   const missing = await fetch(base + path, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
@@ -42,7 +53,13 @@ describe("POST /api/ops/auth handler", () => {
 
   it("works as a Next.js route handler (Request -> Response)", async () => {
     const POST = handler;
-    const res = await POST(new Request("http://localhost/api/ops/auth", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
+    const res = await POST(
+      new Request("http://localhost/api/ops/auth", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/application\/json/);
     const get = await handler(new Request("http://localhost/api/ops/auth"));
@@ -59,13 +76,24 @@ describe("POST /api/ops/auth handler", () => {
       for (const event of incidents) results.push({ event, response: runAuthOpsSpine(event) });
       return Response.json({ ok: true, incidents: results });
     }
-    const mk = () => new Request("http://localhost/api/ops/auth", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const mk = () =>
+      new Request("http://localhost/api/ops/auth", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     expect(await (await POST(mk())).json()).toEqual(await (await handler(mk())).json());
   });
 
   it("takes the tenant from the request, not the body, when told to", async () => {
     const h = createAuthOpsHandler({ tenantFromRequest: (req) => req.headers.get("x-tenant") ?? undefined });
-    const res = await h(new Request("http://localhost/x", { method: "POST", headers: { "content-type": "application/json", "x-tenant": "globex" }, body: JSON.stringify(body) }));
+    const res = await h(
+      new Request("http://localhost/x", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-tenant": "globex" },
+        body: JSON.stringify(body),
+      }),
+    );
     const json = (await res.json()) as { incidents: Array<{ event: { tenant_id: string } }> };
     expect(json.incidents.every((i) => i.event.tenant_id === "globex")).toBe(true);
   });
@@ -74,7 +102,8 @@ describe("POST /api/ops/auth handler", () => {
     const stores = { incidents: new MemoryIncidentStore(), counters: new MemoryCounterStore() };
     const runtime = createOpsRuntime({ stores });
     const h = createAuthOpsHandler({ onIncident: (event) => runtime.handle(event) });
-    const mk = () => new Request("http://localhost/x", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const mk = () =>
+      new Request("http://localhost/x", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     await h(mk());
     await h(mk());
     expect((await stores.incidents.list({ tenantId: "acme" })).items).toHaveLength(2);
@@ -83,7 +112,17 @@ describe("POST /api/ops/auth handler", () => {
   it("rejects other content types and oversize bodies", async () => {
     const h = createAuthOpsHandler({ maxBodyBytes: 100 });
     expect((await h(new Request("http://l/x", { method: "POST", headers: { "content-type": "text/plain" }, body: "x" }))).status).toBe(415);
-    expect((await h(new Request("http://l/x", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ metrics: { pad: "x".repeat(200) } }) }))).status).toBe(413);
+    expect(
+      (
+        await h(
+          new Request("http://l/x", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ metrics: { pad: "x".repeat(200) } }),
+          }),
+        )
+      ).status,
+    ).toBe(413);
   });
 
   describe("behind real servers on 127.0.0.1", () => {
@@ -118,4 +157,3 @@ describe("POST /api/ops/auth handler", () => {
     });
   });
 });
-

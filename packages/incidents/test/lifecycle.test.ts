@@ -122,7 +122,9 @@ describe("mitigation policy", () => {
     const clock = new ManualClock("2026-11-26T10:00:00.000Z");
     const stores = memoryStores({ clock });
     const flags = new MapFlagWriter();
-    const rts = Array.from({ length: 6 }, (_, i) => createOpsRuntime({ stores, clock, flags, instanceId: `i${i}`, mitigation: { mode: "apply" } }));
+    const rts = Array.from({ length: 6 }, (_, i) =>
+      createOpsRuntime({ stores, clock, flags, instanceId: `i${i}`, mitigation: { mode: "apply" } }),
+    );
     const [event] = deriveAuthIncidents({ cross_tenant_access_attempts_1h: 1 }, { tenantId: "acme", now: clock.now() });
     const results = await Promise.all(rts.map((rt) => rt.handle(event!)));
     expect(results.filter((r) => r.created)).toHaveLength(1);
@@ -137,7 +139,8 @@ describe("mitigation policy", () => {
     // Instance A hangs forever on its second flag write (a crashed process, as far as B can tell).
     const dying = {
       getValue: flags.getValue.bind(flags),
-      setValue: (i: Parameters<MapFlagWriter["setValue"]>[0]) => (i.key === "auth.login.captcha_on_risk" ? new Promise<never>(() => {}) : flags.setValue(i)),
+      setValue: (i: Parameters<MapFlagWriter["setValue"]>[0]) =>
+        i.key === "auth.login.captcha_on_risk" ? new Promise<never>(() => {}) : flags.setValue(i),
     };
     const a = createOpsRuntime({ stores, clock, flags: dying, instanceId: "a", mitigation: { mode: "apply" } });
     const b = createOpsRuntime({ stores, clock, flags, instanceId: "b", mitigation: { mode: "apply" } });
@@ -230,7 +233,12 @@ describe("notifications: Alertmanager timers, grouping, silences, inhibition", (
 
   it("silences mute matching incidents until they expire", async () => {
     const { runtime, raise, notifier, clock } = setup();
-    const s = await runtime.silences.add({ matcher: { types: ["SESSION_ANOMALIES"], tenantIds: ["acme"] }, endsAt: new Date(clock.now() + 10 * MIN).toISOString(), createdBy: "alice", comment: "pen test" });
+    const s = await runtime.silences.add({
+      matcher: { types: ["SESSION_ANOMALIES"], tenantIds: ["acme"] },
+      endsAt: new Date(clock.now() + 10 * MIN).toISOString(),
+      createdBy: "alice",
+      comment: "pen test",
+    });
     await raise({ session_anomalies_1h: 9 });
     clock.advance(31 * S);
     const r = await runtime.tick();

@@ -11,7 +11,14 @@ describe("recordAuthEvent", () => {
     const counters = new MemoryCounterStore({ clock });
     const authEvents = new MemoryAuthEventStore({ clock });
     const rec = createSignalRecorder({ counters, authEvents, clock });
-    const r = rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", userId: "u1", ip: "203.0.113.1", provider: "password", meta: { ua: "x" } });
+    const r = rec.recordAuthEvent({
+      type: "LOGIN_FAILED",
+      tenantId: "acme",
+      userId: "u1",
+      ip: "203.0.113.1",
+      provider: "password",
+      meta: { ua: "x" },
+    });
     expect(r).toBeUndefined();
     rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "globex" });
     rec.recordAuthEvent({ type: "LOGIN_FAILED" });
@@ -21,8 +28,21 @@ describe("recordAuthEvent", () => {
     await rec.flush();
     const acme = (await authEvents.list({ tenantId: "acme" })).items;
     expect(acme).toHaveLength(2);
-    expect(acme[0]).toMatchObject({ type: "LOGIN_FAILED", tenantId: "acme", userId: "u1", ip: "203.0.113.1", provider: "password", meta: { ua: "x" }, occurredAt: "2026-11-26T10:00:05.000Z" });
-    const q = { key: eventKey("LOGIN_FAILED"), bucketMs: MIN, fromMs: Date.parse("2026-11-26T09:59:00Z"), toMs: Date.parse("2026-11-26T10:01:00Z") };
+    expect(acme[0]).toMatchObject({
+      type: "LOGIN_FAILED",
+      tenantId: "acme",
+      userId: "u1",
+      ip: "203.0.113.1",
+      provider: "password",
+      meta: { ua: "x" },
+      occurredAt: "2026-11-26T10:00:05.000Z",
+    });
+    const q = {
+      key: eventKey("LOGIN_FAILED"),
+      bucketMs: MIN,
+      fromMs: Date.parse("2026-11-26T09:59:00Z"),
+      toMs: Date.parse("2026-11-26T10:01:00Z"),
+    };
     expect(await counters.read({ ...q, tenantId: "acme" })).toEqual([
       { startMs: Date.parse("2026-11-26T09:59:00Z"), count: 1 },
       { startMs: Date.parse("2026-11-26T10:00:00Z"), count: 1 },

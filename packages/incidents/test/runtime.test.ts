@@ -22,7 +22,11 @@ const RECIPES: Record<AuthIncidentType, [string, number, number]> = {
 
 function setup(over: Partial<OpsRuntimeOptions> = {}) {
   const clock = new ManualClock("2026-11-26T10:00:01.000Z");
-  const stores = { incidents: new MemoryIncidentStore({ clock }), counters: new MemoryCounterStore({ clock }), authEvents: new MemoryAuthEventStore({ clock }) };
+  const stores = {
+    incidents: new MemoryIncidentStore({ clock }),
+    counters: new MemoryCounterStore({ clock }),
+    authEvents: new MemoryAuthEventStore({ clock }),
+  };
   const flags = new MapFlagWriter();
   const audit = new CollectingAuditSink();
   const notifier = new CollectingNotifier();
@@ -41,7 +45,13 @@ describe("end to end, per incident type: signals -> incident -> response -> flag
     const { clock, stores, flags, audit, runtime } = setup({ mitigation: { mode: "apply", tenantIncidentsMayChangeGlobalFlags: true } });
     const [eventType, perBucket, buckets] = RECIPES[type];
     // A value set before the incident must come back exactly on rollback.
-    const firstFlag = runtime.registry.run({ event_id: "probe", incident_type: type, severity_guess: 3, occurred_at: clock.date().toISOString(), metrics_snapshot: {} }).recommended_flags[0]!;
+    const firstFlag = runtime.registry.run({
+      event_id: "probe",
+      incident_type: type,
+      severity_guess: 3,
+      occurred_at: clock.date().toISOString(),
+      metrics_snapshot: {},
+    }).recommended_flags[0]!;
     const firstTenant = firstFlag.scope === "tenant" ? "acme" : null;
     await flags.setValue({ key: firstFlag.key, value: "before", tenantId: firstTenant, actor: "admin", reason: "setup" });
 
@@ -176,7 +186,16 @@ describe("detection details", () => {
 
   it("an EWMA baseline ignores a tenant's normal level and fires on a jump", async () => {
     const rules = [
-      { id: "jwt-ewma", incidentType: "JWT_VALIDATION_ERRORS", events: ["JWT_VALIDATION_ERROR"], minCount: 5, ewma: { alpha: 0.3, factor: 3, minBaseline: 5, history: 10 }, metric: "jwt_validation_errors_1h", severity: () => 2, scope: "tenant" as const },
+      {
+        id: "jwt-ewma",
+        incidentType: "JWT_VALIDATION_ERRORS",
+        events: ["JWT_VALIDATION_ERROR"],
+        minCount: 5,
+        ewma: { alpha: 0.3, factor: 3, minBaseline: 5, history: 10 },
+        metric: "jwt_validation_errors_1h",
+        severity: () => 2,
+        scope: "tenant" as const,
+      },
     ];
     const { clock, runtime } = setup({ rules, mitigation: { mode: "off" } });
     for (let b = 0; b < 12; b++) {

@@ -35,7 +35,8 @@ function world(registered: number, withReadActive = true) {
 async function spike(w: ReturnType<typeof world>, active: number) {
   for (let b = 0; b < 2; b++) {
     for (let t = 0; t < active; t++)
-      for (let i = 0; i < 40; i++) w.runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: `tenant-${t}`, userId: `u${i}`, ip: `198.51.100.${i}` });
+      for (let i = 0; i < 40; i++)
+        w.runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: `tenant-${t}`, userId: `u${i}`, ip: `198.51.100.${i}` });
     w.clock.advance(MIN);
   }
   await w.runtime.recorder.flush();

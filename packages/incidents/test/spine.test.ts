@@ -159,7 +159,9 @@ describe("typed playbook registry (the seed's e-commerce extension, no `as any`)
   });
 
   it("rejects bad registrations", () => {
-    expect(() => createPlaybookRegistry().register("payment", { title: "x", respond: () => ({ decision: "d", steps: [] }) })).toThrow(ValidationError);
+    expect(() => createPlaybookRegistry().register("payment", { title: "x", respond: () => ({ decision: "d", steps: [] }) })).toThrow(
+      ValidationError,
+    );
   });
 });
 
@@ -213,7 +215,11 @@ describe("deriveAuthIncidents (the seed's Next.js route)", () => {
   });
 
   it("accepts thresholds and rejects bad metrics with field names", () => {
-    expect(deriveAuthIncidents({ failed_logins_1h: 150 }, ctx, { thresholds: { failedLogins: { count: 500, ratio: 0.3, minVolume: 200, critical: 1000 } } })).toEqual([]);
+    expect(
+      deriveAuthIncidents({ failed_logins_1h: 150 }, ctx, {
+        thresholds: { failedLogins: { count: 500, ratio: 0.3, minVolume: 200, critical: 1000 } },
+      }),
+    ).toEqual([]);
     expect(() => deriveAuthIncidents({ failed_logins_1h: -1 }, ctx)).toThrow(/failed_logins_1h/);
     expect(() => deriveAuthIncidents({ failed_logins_1h: 1 }, { tenantId: "bad tenant!" })).toThrow(ValidationError);
     expect(deriveAuthIncidents(undefined, undefined)).toEqual([]);

@@ -28,19 +28,28 @@ describe("a tenant's incident and global flags", () => {
     expect(stored.mitigation?.flags.some((f) => f.tenantId === null)).toBe(true);
     expect(stored.mitigation?.applied.every((a) => a.tenantId === "acme")).toBe(true);
     // Applying it by hand as the tenant does not change global flags either.
-    if (tenantOnes.length === 0) await expect(runtime.applyMitigation({ tenantId: "acme", id: incident.id, actor: "tenant-admin" })).rejects.toThrow(/global/);
+    if (tenantOnes.length === 0)
+      await expect(runtime.applyMitigation({ tenantId: "acme", id: incident.id, actor: "tenant-admin" })).rejects.toThrow(/global/);
     expect(flags.changes.filter((c) => c.tenantId === null)).toEqual([]);
   });
 
   it("applies only the tenant-scoped flags when an incident recommends both", async () => {
     const { clock, flags, runtime } = setup();
-    const [event] = deriveAuthIncidents({ jwt_validation_errors_1h: 500, jwt_validations_1h: 1000, jwt_invalid_signature_1h: 200 }, { tenantId: "acme", now: clock.now() });
+    const [event] = deriveAuthIncidents(
+      { jwt_validation_errors_1h: 500, jwt_validations_1h: 1000, jwt_invalid_signature_1h: 200 },
+      { tenantId: "acme", now: clock.now() },
+    );
     if (!event) return expect.unreachable("no JWT incident derived");
     const { incident } = await runtime.handle(event);
     const recommended = dataOf(incident).response.recommended_flags;
     expect(recommended.some((f) => f.scope === "global")).toBe(true);
     expect(flags.changes.filter((c) => c.tenantId === null)).toEqual([]);
-    expect(flags.changes.map((c) => c.key).sort()).toEqual(recommended.filter((f) => f.scope === "tenant").map((f) => f.key).sort());
+    expect(flags.changes.map((c) => c.key).sort()).toEqual(
+      recommended
+        .filter((f) => f.scope === "tenant")
+        .map((f) => f.key)
+        .sort(),
+    );
   });
 
   it("a global incident still applies its global flags, and an app policy can allow tenant incidents to", async () => {

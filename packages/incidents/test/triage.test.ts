@@ -66,6 +66,8 @@ describe("triage", () => {
     for (let i = 0; i < 10; i++) await t.label({ incident: incident("SESSION_ANOMALIES", "high"), outcome: "actioned" });
     expect(await t.train()).toEqual({ source: "prior", labels: 10 });
     expect((await store.getModel({ tenantId: null, name: "triage" }))!.model.weights).toEqual({ ...PRIOR_WEIGHTS });
-    await expect(t.label({ incident: incident("SESSION_ANOMALIES", "high"), outcome: "maybe" as "actioned" })).rejects.toBeInstanceOf(ValidationError);
+    await expect(t.label({ incident: incident("SESSION_ANOMALIES", "high"), outcome: "maybe" as "actioned" })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 });

@@ -14,10 +14,7 @@ export class DeliveryError extends OpsError {
   /** HTTP status or SMTP response code, when there was one. */
   readonly status: number | undefined;
 
-  constructor(
-    message: string,
-    options: { kind: FailureKind; retryAfterMs?: number | undefined; status?: number | undefined },
-  ) {
+  constructor(message: string, options: { kind: FailureKind; retryAfterMs?: number | undefined; status?: number | undefined }) {
     super("UNAVAILABLE", message, { retryable: options.kind === "temporary" });
     this.kind = options.kind;
     this.retryAfterMs = options.retryAfterMs;

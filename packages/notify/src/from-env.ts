@@ -59,7 +59,8 @@ export function loadNotifyEnv(env: Record<string, string | undefined> = process.
   if (from !== undefined && !/^[^\s@<>]+@[^\s@<>]+$|^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(from))
     issues.push({ path: "OPSSPINE_EMAIL_FROM", message: "expected an address such as ops@example.com or Name <ops@example.com>" });
   const pdUrl = pick(env, "OPSSPINE_PAGERDUTY_URL");
-  if (pdUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(pdUrl)) issues.push({ path: "OPSSPINE_PAGERDUTY_URL", message: "expected an http(s) URL" });
+  if (pdUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(pdUrl))
+    issues.push({ path: "OPSSPINE_PAGERDUTY_URL", message: "expected an http(s) URL" });
   if (issues.length > 0)
     throw new ConfigError(`[ops/notify] invalid environment: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
   const slackHost = base.webhookUrl !== undefined && /^https:\/\/hooks\.slack\.com\//.test(base.webhookUrl);
@@ -88,7 +89,9 @@ export function channelsFromEnv(cfg: NotifyEnvConfig): NotificationChannel[] {
   if (cfg.notifyMode === "email" && cfg.smtp && cfg.adminEmail)
     out.push(emailChannel({ to: cfg.adminEmail, from: cfg.emailFrom ?? cfg.adminEmail, smtp: cfg.smtp, appName }));
   if (cfg.pagerDutyRoutingKey)
-    out.push(pagerDutyChannel({ routingKey: cfg.pagerDutyRoutingKey, appName, ...(cfg.pagerDutyUrl ? { baseUrl: cfg.pagerDutyUrl } : {}) }));
+    out.push(
+      pagerDutyChannel({ routingKey: cfg.pagerDutyRoutingKey, appName, ...(cfg.pagerDutyUrl ? { baseUrl: cfg.pagerDutyUrl } : {}) }),
+    );
   return out;
 }
 
@@ -107,7 +110,11 @@ export interface FromEnvOptions {
  * Call `worker.start()` to begin sending and `worker.stop()` on shutdown.
  * @throws ConfigError naming the bad variable.
  */
-export function createNotifierFromEnv(options: FromEnvOptions): { notifier: OutboxNotifier; worker: OutboxWorker; config: NotifyEnvConfig } {
+export function createNotifierFromEnv(options: FromEnvOptions): {
+  notifier: OutboxNotifier;
+  worker: OutboxWorker;
+  config: NotifyEnvConfig;
+} {
   const config = loadNotifyEnv(options.env);
   const channels = channelsFromEnv(config);
   const main = channels[0]!.name;
@@ -119,9 +126,13 @@ export function createNotifierFromEnv(options: FromEnvOptions): { notifier: Outb
     ...common,
     store: options.store,
     channels,
-    secrets: [config.webhookUrl, config.webhookSecret, config.smtp?.pass, config.pagerDutyRoutingKey, ...(options.worker?.secrets ?? [])].filter(
-      (s): s is string => s !== undefined,
-    ),
+    secrets: [
+      config.webhookUrl,
+      config.webhookSecret,
+      config.smtp?.pass,
+      config.pagerDutyRoutingKey,
+      ...(options.worker?.secrets ?? []),
+    ].filter((s): s is string => s !== undefined),
   });
   return { notifier, worker, config };
 }

@@ -1,4 +1,14 @@
-export { AdminNotificationSchema, parseNotification, titleOf, type AdminNotification, type NotificationProvider, type NotificationChannel, namedChannel, type SendContext, type NormalizedNotification } from "./notification.js";
+export {
+  AdminNotificationSchema,
+  parseNotification,
+  titleOf,
+  type AdminNotification,
+  type NotificationProvider,
+  type NotificationChannel,
+  namedChannel,
+  type SendContext,
+  type NormalizedNotification,
+} from "./notification.js";
 export { DeliveryError, kindOfStatus, parseRetryAfter, type FailureKind } from "./delivery-error.js";
 export {
   signWebhook,
@@ -15,11 +25,24 @@ export { logChannel, type LogChannelOptions } from "./channels/log.js";
 export { webhookChannel, type WebhookChannelOptions } from "./channels/webhook.js";
 export { slackChannel, slackMessage, type SlackChannelOptions } from "./channels/slack.js";
 export { emailChannel, emailContent, type EmailChannelOptions } from "./channels/email.js";
-export { pagerDutyChannel, pagerDutyEvent, pagerDutyDedupKey, PAGERDUTY_SEVERITY, type PagerDutyChannelOptions } from "./channels/pagerduty.js";
+export {
+  pagerDutyChannel,
+  pagerDutyEvent,
+  pagerDutyDedupKey,
+  PAGERDUTY_SEVERITY,
+  type PagerDutyChannelOptions,
+} from "./channels/pagerduty.js";
 export { backoffDelay, type BackoffOptions } from "./backoff.js";
 export { ChannelRateLimiter, type RateLimit } from "./rate-limiter.js";
 export { Router, quietUntil, type Route, type QuietHours } from "./routing.js";
-export { createNotifier, OutboxNotifier, type NotifierOptions, type NotifyReceipt, type EscalationPolicy, type OutboxPayload } from "./notifier.js";
+export {
+  createNotifier,
+  OutboxNotifier,
+  type NotifierOptions,
+  type NotifyReceipt,
+  type EscalationPolicy,
+  type OutboxPayload,
+} from "./notifier.js";
 export { createOutboxWorker, OutboxWorker, type OutboxWorkerOptions, type RunResult } from "./worker.js";
 export type { WorkerStatsSnapshot, StatCounts } from "./worker-stats.js";
 export { jsonLogger, type NotifyLogger } from "./logger.js";

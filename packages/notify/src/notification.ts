@@ -1,12 +1,5 @@
 import * as z from "zod";
-import {
-  JsonObjectSchema,
-  SeveritySchema,
-  TenantIdSchema,
-  IsoDateTimeSchema,
-  parseInput,
-  type AdminNotification,
-} from "@ops/core";
+import { JsonObjectSchema, SeveritySchema, TenantIdSchema, IsoDateTimeSchema, parseInput, type AdminNotification } from "@ops/core";
 
 export type { AdminNotification } from "@ops/core";
 
@@ -86,7 +79,9 @@ export function namedChannel(name: string, provider: NotificationProvider, optio
     name,
     secrets: options.secrets ?? [],
     send: (n, ctx) => provider.send(n, ctx),
-    ...(typeof (provider as Partial<NotificationChannel>).close === "function" ? { close: () => (provider as NotificationChannel).close!() } : {}),
+    ...(typeof (provider as Partial<NotificationChannel>).close === "function"
+      ? { close: () => (provider as NotificationChannel).close!() }
+      : {}),
   };
 }
 

@@ -72,12 +72,23 @@ export interface NotifyReceipt {
 
 const OptionsSchema = z.object({
   store: z.custom<OutboxStore>((v) => typeof (v as OutboxStore | undefined)?.enqueue === "function", "expected an OutboxStore"),
-  channels: z.array(z.object({ name: z.string().min(1, "expected a channel name").max(128) }).passthrough(), { error: "expected an array of channels" }),
+  channels: z.array(z.object({ name: z.string().min(1, "expected a channel name").max(128) }).passthrough(), {
+    error: "expected an array of channels",
+  }),
   routes: z.array(z.unknown(), { error: "expected an array of routes" }).optional(),
   defaultChannels: z.array(z.string(), { error: "expected an array of channel names" }).optional(),
-  dedupeWindowMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+  dedupeWindowMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400_000)
+    .optional(),
   escalation: z
-    .object({ afterMinutes: z.number().positive().max(10_080), channels: z.array(z.string().min(1)).min(1), minSeverity: SeveritySchema.optional() })
+    .object({
+      afterMinutes: z.number().positive().max(10_080),
+      channels: z.array(z.string().min(1)).min(1),
+      minSeverity: SeveritySchema.optional(),
+    })
     .optional(),
   quietHours: QuietHoursSchema.optional(),
 });
@@ -108,9 +119,14 @@ export class OutboxNotifier implements Notifier {
     const names = options.channels.map((c) => c.name);
     const known = new Set(names);
     if (known.size !== names.length || names.length === 0)
-      throw new ValidationError("[ops/notify] invalid channels: expected at least one channel and unique names", [{ path: "channels", message: "expected unique names" }]);
+      throw new ValidationError("[ops/notify] invalid channels: expected at least one channel and unique names", [
+        { path: "channels", message: "expected unique names" },
+      ]);
     for (const c of [...(options.defaultChannels ?? []), ...(parsed.escalation?.channels ?? [])])
-      if (!known.has(c)) throw new ValidationError(`[ops/notify] invalid channel "${c}": expected one of ${names.join(", ")}`, [{ path: "channels", message: `unknown channel "${c}"` }]);
+      if (!known.has(c))
+        throw new ValidationError(`[ops/notify] invalid channel "${c}": expected one of ${names.join(", ")}`, [
+          { path: "channels", message: `unknown channel "${c}"` },
+        ]);
     this.store = options.store;
     this.router = new Router(options.routes ?? [], options.defaultChannels ?? names, known);
     this.clock = options.clock ?? systemClock;
@@ -138,7 +154,12 @@ export class OutboxNotifier implements Notifier {
   async enqueue(input: AdminNotification, options: { tx?: unknown } = {}): Promise<NotifyReceipt> {
     const p = parseNotification(input);
     const now = this.clock.now();
-    const n: NormalizedNotification = { ...p, id: p.id ?? prefixedId("ntf", now), createdAt: p.createdAt ?? new Date(now).toISOString(), action: p.action ?? "trigger" } as NormalizedNotification;
+    const n: NormalizedNotification = {
+      ...p,
+      id: p.id ?? prefixedId("ntf", now),
+      createdAt: p.createdAt ?? new Date(now).toISOString(),
+      action: p.action ?? "trigger",
+    } as NormalizedNotification;
     if (options.tx !== undefined && !this.store.capabilities.transactions)
       throw new UnsupportedError("[ops/notify] notify: tx given but the outbox store does not support transactions");
     const receipt: NotifyReceipt = { notificationId: n.id, messages: [], deferredUntil: null, dropped: null };
@@ -167,7 +188,13 @@ export class OutboxNotifier implements Notifier {
     const esc = this.escalation;
     // A repeat that was deduped everywhere is the same incident: its first copy already set the timer.
     const fresh = receipt.messages.length === 0 || receipt.messages.some((m) => !m.duplicate);
-    if (esc && fresh && receipt.dropped === null && n.action === "trigger" && severityRank(n.severity) <= severityRank(esc.minSeverity ?? "high")) {
+    if (
+      esc &&
+      fresh &&
+      receipt.dropped === null &&
+      n.action === "trigger" &&
+      severityRank(n.severity) <= severityRank(esc.minSeverity ?? "high")
+    ) {
       // The clock starts when people were told: after quiet hours when the first send was held.
       const toldAt = receipt.deferredUntil ? Date.parse(receipt.deferredUntil) : now;
       const due = new Date(toldAt + esc.afterMinutes * 60_000).toISOString();
@@ -185,7 +212,9 @@ export class OutboxNotifier implements Notifier {
   }
 
   /** Outbox messages, oldest first, filtered by status, tenant and channel; keyset-paged. */
-  list(input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string; limit?: number; cursor?: string | null } = {}): Promise<Page<OutboxMessage>> {
+  list(
+    input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string; limit?: number; cursor?: string | null } = {},
+  ): Promise<Page<OutboxMessage>> {
     return this.store.list(input);
   }
 
@@ -216,7 +245,9 @@ export class OutboxNotifier implements Notifier {
     const old = await this.store.get({ id: input.messageId });
     if (!old) throw new NotFoundError(`[ops/notify] resend: message ${input.messageId} not found`);
     if (old.status === "pending" || old.status === "delivered")
-      throw new ConflictError(`[ops/notify] resend: message ${input.messageId} is ${old.status}; only dead, expired or cancelled messages can be resent`);
+      throw new ConflictError(
+        `[ops/notify] resend: message ${input.messageId} is ${old.status}; only dead, expired or cancelled messages can be resent`,
+      );
     const now = this.clock.now();
     const at = new Date(now).toISOString();
     const copy = await this.store.enqueue({

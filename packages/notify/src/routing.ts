@@ -75,14 +75,19 @@ export class Router {
   private readonly routes: Route[];
 
   /** @throws ValidationError on a malformed route or an unknown channel. */
-  constructor(routes: readonly Route[], private readonly defaults: readonly string[], known: ReadonlySet<string>) {
+  constructor(
+    routes: readonly Route[],
+    private readonly defaults: readonly string[],
+    known: ReadonlySet<string>,
+  ) {
     this.routes = routes.map((r, i) => parseInput(RouteSchema, r, { pkg: "notify", what: `routes[${i}]` }) as Route);
     this.routes.forEach((r, i) =>
       r.channels.forEach((c) => {
         if (!known.has(c))
-          throw new ValidationError(`[ops/notify] invalid routes[${i}].channels: unknown channel "${c}", expected one of ${[...known].join(", ")}`, [
-            { path: `routes[${i}].channels`, message: `unknown channel "${c}"` },
-          ]);
+          throw new ValidationError(
+            `[ops/notify] invalid routes[${i}].channels: unknown channel "${c}", expected one of ${[...known].join(", ")}`,
+            [{ path: `routes[${i}].channels`, message: `unknown channel "${c}"` }],
+          );
       }),
     );
   }
@@ -109,7 +114,14 @@ function minutesOf(hhmm: string): number {
 
 /** Local weekday and minute of day of `ms` in `timeZone`. */
 function localTime(ms: number, timeZone: string): { day: number; minute: number; second: number } {
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone, weekday: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(ms);
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    weekday: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(ms);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "0";
   const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(get("weekday"));
   return { day, minute: Number(get("hour")) * 60 + Number(get("minute")), second: Number(get("second")) };

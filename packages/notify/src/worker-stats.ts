@@ -6,7 +6,15 @@ export interface WorkerStatsSnapshot extends StatCounts {
   byChannel: Record<string, StatCounts>;
 }
 
-const zero = (): StatCounts => ({ delivered: 0, temporaryFailures: 0, permanentFailures: 0, dead: 0, expired: 0, cancelled: 0, conflicts: 0 });
+const zero = (): StatCounts => ({
+  delivered: 0,
+  temporaryFailures: 0,
+  permanentFailures: 0,
+  dead: 0,
+  expired: 0,
+  cancelled: 0,
+  conflicts: 0,
+});
 
 /**
  * Counters a worker keeps since it started. Temporary failures (retried) and permanent ones

@@ -71,7 +71,12 @@ const positiveInt = (what: string) => z.number().int(`expected an integer ${what
 const OptionsSchema = z.object({
   store: z.custom<OutboxStore>((v) => typeof (v as OutboxStore | undefined)?.claim === "function", "expected an OutboxStore"),
   channels: z
-    .array(z.custom<NotificationChannel>((v) => typeof (v as NotificationChannel | undefined)?.send === "function" && typeof (v as NotificationChannel).name === "string", "expected a channel with name and send()"))
+    .array(
+      z.custom<NotificationChannel>(
+        (v) => typeof (v as NotificationChannel | undefined)?.send === "function" && typeof (v as NotificationChannel).name === "string",
+        "expected a channel with name and send()",
+      ),
+    )
     .min(1, "expected at least one channel"),
   workerId: z.string().min(1).max(256).optional(),
   leaseMs: positiveInt("number of ms").optional(),
@@ -81,7 +86,11 @@ const OptionsSchema = z.object({
   maxAttempts: positiveInt("number of attempts").optional(),
   pollMs: positiveInt("number of ms").optional(),
   backoff: z
-    .object({ baseMs: positiveInt("number of ms").optional(), maxMs: positiveInt("number of ms").optional(), factor: z.number().min(1, "expected factor >= 1").optional() })
+    .object({
+      baseMs: positiveInt("number of ms").optional(),
+      maxMs: positiveInt("number of ms").optional(),
+      factor: z.number().min(1, "expected factor >= 1").optional(),
+    })
     .optional(),
 });
 
@@ -112,7 +121,9 @@ export class OutboxWorker {
     parseInput(OptionsSchema, options, { pkg: "notify", what: "outbox worker options" });
     for (const p of options.channels) {
       if (this.providers.has(p.name))
-        throw new ValidationError(`[ops/notify] invalid outbox worker options: channels: name "${p.name}" is used twice`, [{ path: "channels", message: "expected unique names" }]);
+        throw new ValidationError(`[ops/notify] invalid outbox worker options: channels: name "${p.name}" is used twice`, [
+          { path: "channels", message: "expected unique names" },
+        ]);
       this.providers.set(p.name, p);
     }
     this.secrets = [...(options.secrets ?? []), ...options.channels.flatMap((p) => p.secrets ?? []).flatMap(urlParts)];
@@ -125,7 +136,8 @@ export class OutboxWorker {
       maxAttempts: options.maxAttempts ?? 10,
       pollMs: options.pollMs ?? 1000,
     };
-    if (this.o.leaseMs <= this.o.timeoutMs) throw new RangeError("[ops/notify] invalid leaseMs: expected more than timeoutMs, or a slow send outlives its lease");
+    if (this.o.leaseMs <= this.o.timeoutMs)
+      throw new RangeError("[ops/notify] invalid leaseMs: expected more than timeoutMs, or a slow send outlives its lease");
     const declared = Object.fromEntries(options.channels.flatMap((p) => (p.rateLimit ? [[p.name, p.rateLimit]] : [])));
     this.limiter = new ChannelRateLimiter({ ...declared, ...options.rateLimits });
     this.clock = options.clock ?? systemClock;
@@ -188,7 +200,11 @@ export class OutboxWorker {
       let busy = false;
       this.running = this.runOnce().then(
         (r) => void (busy = r.full),
-        (err: unknown) => this.logger.error("notify.worker.round_failed", { workerId: this.workerId, error: this.scrub(String((err as Error)?.message ?? err)) }),
+        (err: unknown) =>
+          this.logger.error("notify.worker.round_failed", {
+            workerId: this.workerId,
+            error: this.scrub(String((err as Error)?.message ?? err)),
+          }),
       );
       await this.running;
       // setImmediate, not a direct call: I/O callbacks (and stop()) get their turn between rounds.
@@ -240,7 +256,13 @@ export class OutboxWorker {
           return;
         }
         if (acked) {
-          await this.options.store.fail({ id: m.id, workerId: this.workerId, error: "escalation not needed: acknowledged", now: now(), final: "cancelled" });
+          await this.options.store.fail({
+            id: m.id,
+            workerId: this.workerId,
+            error: "escalation not needed: acknowledged",
+            now: now(),
+            final: "cancelled",
+          });
           result.cancelled += 1;
           this.statsData.add(m.channel, "cancelled");
           return;
@@ -292,7 +314,11 @@ export class OutboxWorker {
   private async failed(m: OutboxMessage, err: unknown, result: RunResult, base: Record<string, unknown>): Promise<void> {
     const d = err instanceof DeliveryError ? err : undefined;
     // Unknown errors (a provider bug, a thrown string) are treated as temporary: retrying is safer than losing.
-    const reason = this.scrub(d ? d.message : `[ops/notify] ${m.channel}: ${(err as Error)?.name ?? "Error"}: ${String((err as Error)?.message ?? err).slice(0, 300)}`);
+    const reason = this.scrub(
+      d
+        ? d.message
+        : `[ops/notify] ${m.channel}: ${(err as Error)?.name ?? "Error"}: ${String((err as Error)?.message ?? err).slice(0, 300)}`,
+    );
     const nowMs = this.clock.now();
     if (d?.kind === "permanent" || m.attempts >= this.o.maxAttempts) {
       const why = d?.kind === "permanent" ? reason : `gave up after ${m.attempts} attempts: ${reason}`;
@@ -335,7 +361,9 @@ function urlParts(secret: string): string[] {
   if (!/^https?:\/\//.test(secret)) return [secret];
   try {
     const u = new URL(secret);
-    return [secret, u.pathname.length > 1 ? u.pathname : "", u.search, ...u.pathname.split("/").filter((p) => p.length >= 8)].filter(Boolean);
+    return [secret, u.pathname.length > 1 ? u.pathname : "", u.search, ...u.pathname.split("/").filter((p) => p.length >= 8)].filter(
+      Boolean,
+    );
   } catch {
     return [secret];
   }

@@ -29,7 +29,10 @@ const channel = (over: { to?: string; pass?: string } = {}) =>
   });
 
 async function deliveryError(p: Promise<unknown>): Promise<DeliveryError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(DeliveryError);
   return err as DeliveryError;
 }
@@ -75,7 +78,12 @@ describe("email over SMTP (real smtp-server)", () => {
   it("a server that is down is a temporary failure", async () => {
     const down = await startSmtp({ user: "u", pass: "p" });
     await down.close();
-    const ch = emailChannel({ to: "ops@example.com", from: "a@example.com", smtp: { host: "127.0.0.1", port: down.port }, timeoutMs: 2000 });
+    const ch = emailChannel({
+      to: "ops@example.com",
+      from: "a@example.com",
+      smtp: { host: "127.0.0.1", port: down.port },
+      timeoutMs: 2000,
+    });
     const e = await deliveryError(ch.send(n));
     expect(e.kind).toBe("temporary");
   });

@@ -61,11 +61,26 @@ describe("generic webhook", () => {
     // Tampered body, wrong secret, replay after 5 minutes, missing headers: all refused, with the reason.
     const tampered = req.body.replace("150", "151");
     expect(verifyWebhookSignature({ secret, body: tampered, timestamp: ts, signature: sig, nowMs: now })).toBe(false);
-    expect(verifyWebhookSignatureDetailed({ secret, body: tampered, timestamp: ts, signature: sig, nowMs: now })).toEqual({ ok: false, reason: "mismatch" });
-    expect(verifyWebhookSignatureDetailed({ secret: "other", body: req.body, timestamp: ts, signature: sig, nowMs: now })).toEqual({ ok: false, reason: "mismatch" });
-    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: ts, signature: sig, nowMs: now + 301_000 })).toEqual({ ok: false, reason: "stale" });
-    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: undefined, signature: sig })).toEqual({ ok: false, reason: "missing" });
-    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: ts, signature: "v1=zz", nowMs: now })).toEqual({ ok: false, reason: "malformed" });
+    expect(verifyWebhookSignatureDetailed({ secret, body: tampered, timestamp: ts, signature: sig, nowMs: now })).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
+    expect(verifyWebhookSignatureDetailed({ secret: "other", body: req.body, timestamp: ts, signature: sig, nowMs: now })).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
+    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: ts, signature: sig, nowMs: now + 301_000 })).toEqual({
+      ok: false,
+      reason: "stale",
+    });
+    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: undefined, signature: sig })).toEqual({
+      ok: false,
+      reason: "missing",
+    });
+    expect(verifyWebhookSignatureDetailed({ secret, body: req.body, timestamp: ts, signature: "v1=zz", nowMs: now })).toEqual({
+      ok: false,
+      reason: "malformed",
+    });
     for (const forged of [
       { secret, body: tampered, timestamp: ts, signature: sig },
       { secret: "other", body: req.body, timestamp: ts, signature: sig },
@@ -82,7 +97,14 @@ describe("generic webhook", () => {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
-        if (!verifyWebhookSignature({ secret, body, timestamp: req.headers["x-ops-timestamp"] as string | undefined, signature: req.headers["x-ops-signature"] as string | undefined })) {
+        if (
+          !verifyWebhookSignature({
+            secret,
+            body,
+            timestamp: req.headers["x-ops-timestamp"] as string | undefined,
+            signature: req.headers["x-ops-signature"] as string | undefined,
+          })
+        ) {
           res.writeHead(401).end("bad signature");
           return;
         }
@@ -96,7 +118,8 @@ describe("generic webhook", () => {
       const timestamp = String(Math.floor(Date.now() / 1000));
       const real = signWebhook({ secret, body, timestamp: Number(timestamp) });
       const forged = signWebhook({ secret: "attacker-guess", body, timestamp: Number(timestamp) });
-      const post = (signature: string) => fetch(url, { method: "POST", body, headers: { "x-ops-timestamp": timestamp, "x-ops-signature": signature } });
+      const post = (signature: string) =>
+        fetch(url, { method: "POST", body, headers: { "x-ops-timestamp": timestamp, "x-ops-signature": signature } });
       expect((await post(forged)).status).toBe(401);
       expect((await post(real)).status).toBe(200);
       const webhook = webhookChannel({ url, secret });
@@ -244,7 +267,10 @@ describe("PagerDuty Events API v2", () => {
 
   it("400 is permanent, 429 temporary; the routing key never appears in errors", async () => {
     const ch = pagerDutyChannel({ routingKey, baseUrl: server.url });
-    server.queue({ status: 400, body: `{"status":"invalid event","message":"Event object is invalid","errors":["bad routing_key ${routingKey}"]}` });
+    server.queue({
+      status: 400,
+      body: `{"status":"invalid event","message":"Event object is invalid","errors":["bad routing_key ${routingKey}"]}`,
+    });
     const e = await deliveryError(ch.send(n));
     expect(e).toMatchObject({ kind: "permanent", status: 400 });
     expect(e.message).not.toContain(routingKey);

@@ -46,7 +46,9 @@ describe("dedupe window and the opposite action", () => {
     const store = new MemoryOutboxStore();
     const notifier = createNotifier({ store, channels: [logChannel({ write: () => {} })], clock, dedupeWindowMs: windowMs });
     const send = async (action: "trigger" | "resolve") =>
-      (await notifier.enqueue({ subject: "db down", body: "b", severity: "critical", tenantId: "acme", dedupeKey: "inc_2", action })).messages.map((m) => m.duplicate);
+      (
+        await notifier.enqueue({ subject: "db down", body: "b", severity: "critical", tenantId: "acme", dedupeKey: "inc_2", action })
+      ).messages.map((m) => m.duplicate);
     expect(await send("trigger")).toEqual([false]);
     clock.advance(3.5 * 3_600_000);
     expect(await send("resolve")).toEqual([false]);

@@ -32,7 +32,11 @@ describe("configuration from the environment", () => {
     const e3 = configError(() => loadNotifyEnv({ OPSSPINE_NOTIFY_MODE: "email", OPSSPINE_ADMIN_EMAIL: "ops@example.com" }));
     expect(e3.message).toContain("OPSSPINE_SMTP_URL: required when OPSSPINE_NOTIFY_MODE=email");
     const e4 = configError(() =>
-      loadNotifyEnv({ OPSSPINE_NOTIFY_MODE: "email", OPSSPINE_ADMIN_EMAIL: "ops@example.com", OPSSPINE_SMTP_URL: "http://u:hunter22@mail" }),
+      loadNotifyEnv({
+        OPSSPINE_NOTIFY_MODE: "email",
+        OPSSPINE_ADMIN_EMAIL: "ops@example.com",
+        OPSSPINE_SMTP_URL: "http://u:hunter22@mail",
+      }),
     );
     expect(e4.message).toContain("OPSSPINE_SMTP_URL: expected smtp://");
     expect(e4.message).not.toContain("hunter22");
@@ -49,8 +53,12 @@ describe("configuration from the environment", () => {
       OPSSPINE_SMTP_URL: "smtps://mailer:p%40ss@smtp.example.com",
     });
     expect(cfg.smtp).toEqual({ host: "smtp.example.com", port: 465, secure: true, user: "mailer", pass: "p@ss" });
-    expect(loadNotifyEnv({ OPSSPINE_NOTIFY_MODE: "webhook", OPSSPINE_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/X" }).webhookFormat).toBe("slack");
-    expect(loadNotifyEnv({ OPSSPINE_NOTIFY_MODE: "webhook", OPSSPINE_WEBHOOK_URL: "https://example.com/hook" }).webhookFormat).toBe("generic");
+    expect(
+      loadNotifyEnv({ OPSSPINE_NOTIFY_MODE: "webhook", OPSSPINE_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/X" }).webhookFormat,
+    ).toBe("slack");
+    expect(loadNotifyEnv({ OPSSPINE_NOTIFY_MODE: "webhook", OPSSPINE_WEBHOOK_URL: "https://example.com/hook" }).webhookFormat).toBe(
+      "generic",
+    );
   });
 
   it("webhook mode end to end: a signed webhook, plus PagerDuty for high severities", async () => {

@@ -11,7 +11,13 @@ describe("tenantId: null (a global incident, as @ops/core's TenantKey allows)", 
     const channels = [logChannel({ write: (l) => lines.push(l) })];
     const notifier = createNotifier({ store, channels, clock });
     // What @ops/incidents sends for a global incident group.
-    await notifier.notify({ subject: "[high] Failed logins spike", body: "spread over tenants", severity: "high", tenantId: null, dedupeKey: "grp_1" });
+    await notifier.notify({
+      subject: "[high] Failed logins spike",
+      body: "spread over tenants",
+      severity: "high",
+      tenantId: null,
+      dedupeKey: "grp_1",
+    });
     const page = await store.list({});
     expect(page.items).toHaveLength(1);
     expect(page.items[0]!.tenantId).toBeNull();

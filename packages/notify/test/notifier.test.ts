@@ -38,7 +38,9 @@ describe("validation", () => {
   it("bad options are refused at construction", () => {
     const store = new MemoryOutboxStore();
     const ch = [recorder("slack")];
-    expect(() => createNotifier({ store, channels: ch, routes: [{ channels: ["sms"] }] })).toThrow(/routes\[0\]\.channels: unknown channel "sms"/);
+    expect(() => createNotifier({ store, channels: ch, routes: [{ channels: ["sms"] }] })).toThrow(
+      /routes\[0\]\.channels: unknown channel "sms"/,
+    );
     expect(() => createNotifier({ store, channels: ch, quietHours: { start: "25:00", end: "07:00" } })).toThrow(/quietHours\.start/);
     expect(() => createNotifier({ store, channels: ch, escalation: { afterMinutes: 5, channels: ["pager"] } })).toThrow(ValidationError);
   });
@@ -113,7 +115,10 @@ describe("quiet hours", () => {
   });
 
   it("defers non-critical notifications to the end of quiet hours; critical bypasses", async () => {
-    const { notifier, clock, worker, slack } = rig({ defaultChannels: ["slack"], quietHours, dedupeWindowMs: 0 }, "2030-01-01T22:30:00.000Z");
+    const { notifier, clock, worker, slack } = rig(
+      { defaultChannels: ["slack"], quietHours, dedupeWindowMs: 0 },
+      "2030-01-01T22:30:00.000Z",
+    );
     const low = await notifier.enqueue({ subject: "disk 80%", body: "b", severity: "medium" });
     expect(low.deferredUntil).toBe("2030-01-02T06:00:00.000Z");
     await notifier.enqueue({ subject: "site down", body: "b", severity: "critical" });
@@ -136,7 +141,10 @@ describe("quiet hours", () => {
   });
 
   it("action drop discards non-critical notifications during quiet hours", async () => {
-    const { notifier, store } = rig({ defaultChannels: ["slack"], quietHours: { ...quietHours, action: "drop" } }, "2030-01-01T22:30:00.000Z");
+    const { notifier, store } = rig(
+      { defaultChannels: ["slack"], quietHours: { ...quietHours, action: "drop" } },
+      "2030-01-01T22:30:00.000Z",
+    );
     const r = await notifier.enqueue({ subject: "meh", body: "b", severity: "low" });
     expect(r).toMatchObject({ messages: [], dropped: "quiet hours" });
     expect((await store.list({})).items).toEqual([]);
@@ -149,7 +157,13 @@ describe("escalation", () => {
     const store = new MemoryOutboxStore();
     const slack = recorder("slack");
     const pd = recorder("pagerduty");
-    const notifier = createNotifier({ store, channels: [slack, pd], clock, defaultChannels: ["slack"], escalation: { afterMinutes: 15, channels: ["pagerduty"] } });
+    const notifier = createNotifier({
+      store,
+      channels: [slack, pd],
+      clock,
+      defaultChannels: ["slack"],
+      escalation: { afterMinutes: 15, channels: ["pagerduty"] },
+    });
     const worker = createOutboxWorker({
       store,
       channels: [slack, pd],
@@ -189,8 +203,22 @@ describe("escalation", () => {
     const clock = new ManualClock("2030-01-01T12:00:00.000Z");
     const store = new MemoryOutboxStore();
     const pd = recorder("pagerduty");
-    const notifier = createNotifier({ store, channels: [pd], clock, defaultChannels: [], escalation: { afterMinutes: 5, channels: ["pagerduty"] } });
-    const worker = createOutboxWorker({ store, channels: [pd], clock, logger: silent, isAcknowledged: async () => { throw new Error("incident store down"); } });
+    const notifier = createNotifier({
+      store,
+      channels: [pd],
+      clock,
+      defaultChannels: [],
+      escalation: { afterMinutes: 5, channels: ["pagerduty"] },
+    });
+    const worker = createOutboxWorker({
+      store,
+      channels: [pd],
+      clock,
+      logger: silent,
+      isAcknowledged: async () => {
+        throw new Error("incident store down");
+      },
+    });
     const r = await notifier.enqueue({ subject: "x", body: "b", severity: "critical", dedupeKey: "inc-12" });
     clock.advance(5 * 60_000);
     expect((await worker.runOnce()).retried).toBe(1);

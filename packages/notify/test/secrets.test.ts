@@ -10,7 +10,16 @@ const HMAC_SECRET = "hmac-secret-4242";
 const SLACK_PATH = "/services/T0AAA/B0BBB/slacksecret123";
 const ROUTING_KEY = "pdroutingkey0123456789abcdef0000";
 const SMTP_PASS = "smtp-pw-#6789";
-const SECRETS = [WEBHOOK_TOKEN, HMAC_SECRET, SLACK_PATH, "slacksecret123", "tok_9f8e7d6c5b4a", ROUTING_KEY, SMTP_PASS, Buffer.from(SMTP_PASS).toString("base64")];
+const SECRETS = [
+  WEBHOOK_TOKEN,
+  HMAC_SECRET,
+  SLACK_PATH,
+  "slacksecret123",
+  "tok_9f8e7d6c5b4a",
+  ROUTING_KEY,
+  SMTP_PASS,
+  Buffer.from(SMTP_PASS).toString("base64"),
+];
 
 let server: RecordingServer;
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
@@ -35,7 +44,12 @@ describe("secrets never reach logs, errors, the outbox or audit metadata", () =>
       slackChannel({ webhookUrl: `${server.url}${SLACK_PATH}` }),
       pagerDutyChannel({ routingKey: ROUTING_KEY, baseUrl: server.url }),
       // Wrong password: the SMTP server refuses AUTH (nodemailer's error carries the AUTH command).
-      emailChannel({ to: "ops@example.com", from: "a@example.com", smtp: { host: "127.0.0.1", port: smtp.port, user: "mailer", pass: SMTP_PASS }, timeoutMs: 5000 }),
+      emailChannel({
+        to: "ops@example.com",
+        from: "a@example.com",
+        smtp: { host: "127.0.0.1", port: smtp.port, user: "mailer", pass: SMTP_PASS },
+        timeoutMs: 5000,
+      }),
     ];
     const echo = (path: string) => ({ status: 400, body: `bad request to ${server.url}${path} key=${ROUTING_KEY} sig=${HMAC_SECRET}` });
     server.queue(echo(WEBHOOK_TOKEN), echo(SLACK_PATH), echo("/v2/enqueue"));

@@ -33,5 +33,7 @@ it("a seed-style provider class plugs in as a channel through namedChannel", asy
   expect((await worker.runOnce()).delivered).toBe(1);
   const req = server.requests.at(-1)!;
   expect(req.headers["authorization"]).toBe("Token token=legacy-api-key");
-  expect(JSON.parse(req.body)).toEqual({ incident: { type: "incident", title: "Failed logins spike", body: { type: "incident_body", details: "150 in 1h" } } });
+  expect(JSON.parse(req.body)).toEqual({
+    incident: { type: "incident", title: "Failed logins spike", body: { type: "incident_body", details: "150 in 1h" } },
+  });
 });

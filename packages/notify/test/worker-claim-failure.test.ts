@@ -38,7 +38,12 @@ describe("outbox worker: one channel's failing claim", () => {
     const notifier = createNotifier({ store, channels: [broken, hook], defaultChannels: ["broken", "hook"], dedupeWindowMs: 0 });
     for (let i = 0; i < 3; i++) await notifier.enqueue({ id: `n-${i}`, subject: `alert ${i}`, body: "b", severity: "high" });
     const errors: string[] = [];
-    const worker = createOutboxWorker({ store, channels: [broken, hook], logger: { ...silent, error: (e) => void errors.push(e) }, pollMs: 20 });
+    const worker = createOutboxWorker({
+      store,
+      channels: [broken, hook],
+      logger: { ...silent, error: (e) => void errors.push(e) },
+      pollMs: 20,
+    });
     worker.start();
     const end = Date.now() + 3000;
     while (hook.sent.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));

@@ -32,10 +32,14 @@ describe("a worker process killed mid-delivery", () => {
     const id = (await notifier.enqueue({ subject: "DB down", body: "b", severity: "critical" })).messages[0]!.messageId;
     server.queue("hang");
 
-    const child = spawn(process.execPath, ["--conditions=@ops/source", "--import", "tsx", CHILD, `${server.url}/crash`, T0, "child-worker"], {
-      cwd: ROOT,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--conditions=@ops/source", "--import", "tsx", CHILD, `${server.url}/crash`, T0, "child-worker"],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      },
+    );
     // Serve the child's store calls from our store.
     child.on("message", (msg: { id: number; method: keyof OutboxStore; input: unknown }) => {
       const fn = store[msg.method] as (input: unknown) => Promise<unknown>;

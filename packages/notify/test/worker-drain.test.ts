@@ -47,7 +47,12 @@ describe("outbox worker drains a backlog", () => {
       claims++;
       return claim(q);
     };
-    const worker = createOutboxWorker({ store, channels: [webhookChannel({ name: "hook", url: `${server.url}/idle` })], logger: silent, pollMs: 200 });
+    const worker = createOutboxWorker({
+      store,
+      channels: [webhookChannel({ name: "hook", url: `${server.url}/idle` })],
+      logger: silent,
+      pollMs: 200,
+    });
     worker.start();
     await new Promise((r) => setTimeout(r, 500));
     await worker.stop();

@@ -30,7 +30,9 @@ describe("createOutboxWorker options", () => {
     });
 
   it("rejects two channels with one name (one would never be sent on)", () => {
-    expect(() => createOutboxWorker({ store, channels: [logChannel({ write: () => {} }), logChannel({ write: () => {} })] })).toThrow(ValidationError);
+    expect(() => createOutboxWorker({ store, channels: [logChannel({ write: () => {} }), logChannel({ write: () => {} })] })).toThrow(
+      ValidationError,
+    );
   });
 
   it("a valid small batchSize still delivers", async () => {

@@ -115,7 +115,11 @@ describe("outbox worker delivery", () => {
     const id = (await notifier.enqueue(alert)).messages[0]!.messageId;
     expect((await worker.runOnce()).retried).toBe(1); // in backoff now
     const c = await notifier.cancel({ messageId: id, reason: "incident handled by phone", actor: "admin-1" });
-    expect(c).toMatchObject({ status: "cancelled", lastError: "incident handled by phone", finishedAt: new Date(clock.now()).toISOString() });
+    expect(c).toMatchObject({
+      status: "cancelled",
+      lastError: "incident handled by phone",
+      finishedAt: new Date(clock.now()).toISOString(),
+    });
     clock.advance(3_600_000);
     expect((await worker.runOnce()).claimed).toBe(0);
     expect(hits().length).toBe(1);
@@ -215,7 +219,13 @@ describe("outbox worker delivery", () => {
     const path = `/services/rl/${Math.random().toString(36).slice(2)}`;
     const slack = slackChannel({ webhookUrl: `${server.url}${path}` });
     const notifier = createNotifier({ store, channels: [slack], clock, dedupeWindowMs: 0 });
-    const worker = createOutboxWorker({ store, channels: [slack], clock, rateLimits: { slack: { perSecond: 1, burst: 1 } }, logger: { info() {}, warn() {}, error() {} } });
+    const worker = createOutboxWorker({
+      store,
+      channels: [slack],
+      clock,
+      rateLimits: { slack: { perSecond: 1, burst: 1 } },
+      logger: { info() {}, warn() {}, error() {} },
+    });
     for (let i = 0; i < 3; i++) await notifier.enqueue({ ...alert, subject: `n${i}` });
     expect((await worker.runOnce()).delivered).toBe(1);
     expect((await worker.runOnce()).claimed).toBe(0);

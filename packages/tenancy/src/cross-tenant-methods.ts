@@ -45,8 +45,7 @@ function byOwnedMessage(): MethodHandler {
     call: async (ctx) => {
       const id = input(ctx).id;
       const found = (await method(ctx.store, "get")({ id })) as { tenantId: TenantKey } | null;
-      if (found && found.tenantId !== ctx.scope.tenantId)
-        await ctx.refuse(found.tenantId, "the message belongs to another tenant");
+      if (found && found.tenantId !== ctx.scope.tenantId) await ctx.refuse(found.tenantId, "the message belongs to another tenant");
       return method(ctx.store, ctx.method)(ctx.args[0]);
     },
   };
@@ -57,8 +56,7 @@ function ownedLookup(): MethodHandler {
   return {
     call: async (ctx) => {
       const found = (await method(ctx.store, ctx.method)(ctx.args[0])) as { tenantId: TenantKey } | null;
-      if (found && found.tenantId !== ctx.scope.tenantId)
-        await ctx.refuse(found.tenantId, "the record belongs to another tenant");
+      if (found && found.tenantId !== ctx.scope.tenantId) await ctx.refuse(found.tenantId, "the record belongs to another tenant");
       return found;
     },
   };
@@ -72,7 +70,10 @@ function sweepOwnTenant(): MethodHandler {
   return {
     call: async (ctx) => {
       const q = input(ctx);
-      return method(ctx.store, "list")({
+      return method(
+        ctx.store,
+        "list",
+      )({
         tenantId: ctx.scope.tenantId,
         ...(q.states === undefined ? {} : { states: q.states }),
         ...(q.limit === undefined ? {} : { limit: q.limit }),

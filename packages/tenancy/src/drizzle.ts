@@ -32,12 +32,15 @@ export async function drizzleWithTenant<Tx extends DrizzleTenantTx, C, T>(
   const value = tenantSettingValue(tenantId);
   const scope = tenantId === null ? TenantScope.global() : new TenantScope(tenantId);
   return db.transaction(async (tx) => {
-    const res = await tx.execute(sql`SELECT current_setting(${TENANT_SETTING}, true) AS prev, set_config(${TENANT_SETTING}, ${value}, true)`);
+    const res = await tx.execute(
+      sql`SELECT current_setting(${TENANT_SETTING}, true) AS prev, set_config(${TENANT_SETTING}, ${value}, true)`,
+    );
     const result = await scope.run(() => fn(tx));
     // Nested on a tx this is a savepoint, and RELEASE keeps a transaction-local setting: give the
     // outer scope its tenant back. (Top level: prev is empty and the transaction ends here.)
     const prev = rowsOf(res)[0]?.prev;
-    if (typeof prev === "string" && prev !== "" && prev !== value) await tx.execute(sql`SELECT set_config(${TENANT_SETTING}, ${prev}, true)`);
+    if (typeof prev === "string" && prev !== "" && prev !== value)
+      await tx.execute(sql`SELECT set_config(${TENANT_SETTING}, ${prev}, true)`);
     return result;
   }, config);
 }

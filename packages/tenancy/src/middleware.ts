@@ -23,8 +23,7 @@ type Outcome = { tenantId: string | undefined } | { status: number; error: strin
 async function decide(req: TenantRequest, options: TenantMiddlewareOptions): Promise<Outcome> {
   try {
     const tenantId = await resolveTenant(options.resolve, req);
-    if (tenantId === undefined && (options.onMissing ?? "reject") === "reject")
-      return { status: 400, error: "tenant_required" };
+    if (tenantId === undefined && (options.onMissing ?? "reject") === "reject") return { status: 400, error: "tenant_required" };
     return { tenantId };
   } catch (err) {
     if (err instanceof ValidationError) return { status: 400, error: "tenant_invalid" };

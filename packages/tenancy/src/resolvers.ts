@@ -37,7 +37,8 @@ export function fromSubdomain(options: SubdomainOptions): TenantResolver {
   if (!base) throw new ConfigError("[ops/tenancy] invalid baseDomain: expected a domain such as example.com");
   const ignore = new Set((options.ignore ?? ["www", "app", "api"]).map((l) => l.toLowerCase()));
   return (req) => {
-    const raw = (options.trustForwardedHost ? req.header("x-forwarded-host")?.split(",")[0] : undefined) ?? req.header("host") ?? req.url.host;
+    const raw =
+      (options.trustForwardedHost ? req.header("x-forwarded-host")?.split(",")[0] : undefined) ?? req.header("host") ?? req.url.host;
     const host = raw.trim().toLowerCase().replace(/:\d+$/, "");
     if (!host.endsWith(`.${base}`)) return undefined;
     const left = host.slice(0, -(base.length + 1));

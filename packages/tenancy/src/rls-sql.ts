@@ -57,7 +57,10 @@ const RlsSqlOptionsSchema = z.object({
         name: identSchema,
         tenantColumn: identSchema.optional(),
         globalRows: z.enum(["scoped", "shared-read"]).optional(),
-        privileges: z.array(z.enum(["SELECT", "INSERT", "UPDATE", "DELETE"])).min(1).optional(),
+        privileges: z
+          .array(z.enum(["SELECT", "INSERT", "UPDATE", "DELETE"]))
+          .min(1)
+          .optional(),
       }),
     )
     .min(1, "expected at least one table")

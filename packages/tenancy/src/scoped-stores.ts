@@ -12,14 +12,14 @@ type TenantOptional<T> = T extends { tenantId: infer X } ? Omit<T, "tenantId"> &
 type OptionalTenant<I> = I extends (...args: never[]) => unknown
   ? I
   : I extends object
-  ? TenantOptional<{
-      [K in keyof I]: K extends RecordKey
-        ? I[K] extends readonly (infer E)[]
-          ? readonly TenantOptional<E>[]
-          : TenantOptional<I[K]>
-        : I[K];
-    }>
-  : I;
+    ? TenantOptional<{
+        [K in keyof I]: K extends RecordKey
+          ? I[K] extends readonly (infer E)[]
+            ? readonly TenantOptional<E>[]
+            : TenantOptional<I[K]>
+          : I[K];
+      }>
+    : I;
 type ScopedArgs<A extends unknown[]> = A extends [infer I]
   ? [input: OptionalTenant<I>]
   : A extends [(infer I)?]
@@ -85,12 +85,7 @@ function copyWith(src: Record<string, unknown>, key: string, value: unknown): Re
  * method) or a nested record omits `tenantId`. Copy-on-write: the caller's objects are never
  * mutated, and an input that needs no filling is passed on as is (this runs on every store call).
  */
-function normalizeInput(
-  input: Record<string, unknown>,
-  key: TenantKey,
-  found: unknown[],
-  keyed: boolean,
-): Record<string, unknown> {
+function normalizeInput(input: Record<string, unknown>, key: TenantKey, found: unknown[], keyed: boolean): Record<string, unknown> {
   let out = input;
   if (keyed || "tenantId" in input) {
     if (input.tenantId === undefined) {
@@ -240,10 +235,7 @@ export function scopeStores<S extends OpsStores>(stores: S, options: ScopeStores
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(stores)) {
     const value = (stores as unknown as Record<string, unknown>)[key];
-    out[key] =
-      (SCOPED_STORE_NAMES as readonly string[]).includes(key) && isObject(value)
-        ? scopeStore(key, value, options)
-        : value;
+    out[key] = (SCOPED_STORE_NAMES as readonly string[]).includes(key) && isObject(value) ? scopeStore(key, value, options) : value;
   }
   if (typeof stores.close === "function") out.close = () => stores.close();
   return out as ScopedStores<S>;

@@ -128,11 +128,7 @@ export async function withCurrentTenant<T, Tx extends SqlQueryable>(
  * Checks a connection out of `pool`, runs `withTenant` on it, and releases it (destroying it when
  * the transaction could not be ended cleanly).
  */
-export async function withTenantConnection<T>(
-  pool: SqlPool,
-  tenantId: TenantKey,
-  fn: (client: SqlQueryable) => Promise<T>,
-): Promise<T> {
+export async function withTenantConnection<T>(pool: SqlPool, tenantId: TenantKey, fn: (client: SqlQueryable) => Promise<T>): Promise<T> {
   tenantSettingValue(tenantId); // validate before taking a connection
   const client = await pool.connect();
   let broken: Error | undefined;

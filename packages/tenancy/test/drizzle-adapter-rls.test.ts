@@ -63,7 +63,14 @@ describe.skipIf(!up)("the Drizzle adapter's real tables under RLS, used through 
   it("a store call made for another tenant finds nothing and cannot write, even without scopeStores", async () => {
     const db = drizzle(app);
     await drizzleWithTenant(db, "globex", (tx) =>
-      drizzleStores(tx as never).flags.put({ env: "prod", key: "secret", tenantId: "globex", config: 1, expectedVersion: null, actor: "u" }),
+      drizzleStores(tx as never).flags.put({
+        env: "prod",
+        key: "secret",
+        tenantId: "globex",
+        config: 1,
+        expectedVersion: null,
+        actor: "u",
+      }),
     );
     // The adapter is asked for globex's flag while the transaction is acme's: RLS hides it.
     const leaked = await drizzleWithTenant(db, "acme", (tx) =>
@@ -72,7 +79,14 @@ describe.skipIf(!up)("the Drizzle adapter's real tables under RLS, used through 
     expect(leaked).toBeNull();
     await expect(
       drizzleWithTenant(db, "acme", (tx) =>
-        drizzleStores(tx as never).flags.put({ env: "prod", key: "planted", tenantId: "globex", config: 1, expectedVersion: null, actor: "u" }),
+        drizzleStores(tx as never).flags.put({
+          env: "prod",
+          key: "planted",
+          tenantId: "globex",
+          config: 1,
+          expectedVersion: null,
+          actor: "u",
+        }),
       ),
     ).rejects.toThrow();
     const { rows } = await admin.query(`SELECT tenant_id, key FROM ops_flags ORDER BY key`);

@@ -62,7 +62,10 @@ describe("middleware", () => {
     const raw = memoryStores();
     const audit: AuditSinkEntry[] = [];
     const signals: string[] = [];
-    const guard = { audit: { record: async (e: AuditSinkEntry) => void audit.push(e) }, signals: { recordAuthEvent: (e: { type: string }) => void signals.push(e.type) } };
+    const guard = {
+      audit: { record: async (e: AuditSinkEntry) => void audit.push(e) },
+      signals: { recordAuthEvent: (e: { type: string }) => void signals.push(e.type) },
+    };
     const stores = scopeStores(raw, guard);
     const app = express();
     app.use(tenantMiddleware({ resolve: agreeing(fromHeader(), fromJwtClaim({ verify: (t) => ({ tenant_id: t.slice(4) }) })), ...guard }));

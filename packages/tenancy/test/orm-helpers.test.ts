@@ -25,10 +25,13 @@ const incidents = pgTable("ops_incidents", {
  */
 function miniPrisma(pool: pg.Pool) {
   type Runner = { query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number | null }> };
-  let hook: ((p: { model?: string; operation: string; args: unknown; query: (a: unknown) => PromiseLike<unknown> }) => PromiseLike<unknown>) | undefined;
+  let hook:
+    | ((p: { model?: string; operation: string; args: unknown; query: (a: unknown) => PromiseLike<unknown> }) => PromiseLike<unknown>)
+    | undefined;
   const lazy = <T>(model: string | undefined, operation: string, args: unknown, run: (a: unknown) => Promise<T>): PromiseLike<T> => ({
     then(onOk, onErr) {
-      const exec = () => (hook ? (hook({ model, operation, args, query: run as (a: unknown) => Promise<unknown> }) as Promise<T>) : run(args));
+      const exec = () =>
+        hook ? (hook({ model, operation, args, query: run as (a: unknown) => Promise<unknown> }) as Promise<T>) : run(args);
       return exec().then(onOk, onErr);
     },
   });
@@ -38,11 +41,14 @@ function miniPrisma(pool: pg.Pool) {
       return lazy(undefined, "$executeRaw", values, async () => (await runner.query(text, values)).rowCount ?? 0);
     },
     incident: {
-      findMany: () => lazy("Incident", "findMany", {}, async () => (await runner.query("SELECT tenant_id, body FROM ops_incidents ORDER BY body")).rows),
+      findMany: () =>
+        lazy("Incident", "findMany", {}, async () => (await runner.query("SELECT tenant_id, body FROM ops_incidents ORDER BY body")).rows),
       create: (args: { data: { tenantId: string; body: string } }) =>
         lazy("Incident", "create", args, async (a) => {
           const { data } = a as typeof args;
-          return (await runner.query("INSERT INTO ops_incidents (tenant_id, body) VALUES ($1, $2) RETURNING body", [data.tenantId, data.body])).rows[0];
+          return (
+            await runner.query("INSERT INTO ops_incidents (tenant_id, body) VALUES ($1, $2) RETURNING body", [data.tenantId, data.body])
+          ).rows[0];
         }),
     },
   });
@@ -77,7 +83,9 @@ describe.skipIf(!up)("ORM helpers against PostgreSQL RLS (app role)", () => {
   beforeAll(async () => {
     fx = await createRlsFixture("orm");
     pool = fx.app(2);
-    await fx.admin.query(`INSERT INTO ${fx.schema}.ops_incidents (tenant_id, body) VALUES ('acme', 'a1'), ('globex', 'g1'), ('hooli', 'h1')`);
+    await fx.admin.query(
+      `INSERT INTO ${fx.schema}.ops_incidents (tenant_id, body) VALUES ('acme', 'a1'), ('globex', 'g1'), ('hooli', 'h1')`,
+    );
   });
   afterAll(async () => {
     await fx?.drop();
@@ -93,7 +101,9 @@ describe.skipIf(!up)("ORM helpers against PostgreSQL RLS (app role)", () => {
       expect(rows).toEqual([{ body: "a1" }]);
       const probe = await drizzleWithTenant(db, "acme", (tx) => tx.select().from(incidents).where(eq(incidents.tenantId, "globex")));
       expect(probe).toEqual([]);
-      await expect(drizzleWithTenant(db, "acme", (tx) => tx.insert(incidents).values({ tenantId: "globex", body: "x" }))).rejects.toMatchObject({
+      await expect(
+        drizzleWithTenant(db, "acme", (tx) => tx.insert(incidents).values({ tenantId: "globex", body: "x" })),
+      ).rejects.toMatchObject({
         cause: { code: "42501" },
       });
     });
@@ -146,7 +156,10 @@ describe.skipIf(!up)("ORM helpers against PostgreSQL RLS (app role)", () => {
     it("uses the current scope, and refuses outside one", async () => {
       const db = drizzle(pool);
       const rows = await new TenantScope("globex").run(() =>
-        drizzleWithCurrentTenant(db, async (tx) => ({ scope: currentTenant(), rows: await tx.select({ body: incidents.body }).from(incidents) })),
+        drizzleWithCurrentTenant(db, async (tx) => ({
+          scope: currentTenant(),
+          rows: await tx.select({ body: incidents.body }).from(incidents),
+        })),
       );
       expect(rows).toEqual({ scope: "globex", rows: [{ body: "g1" }] });
       expect(() => drizzleWithCurrentTenant(db, async () => 1)).toThrow(TenantIsolationError);
@@ -173,7 +186,9 @@ describe.skipIf(!up)("ORM helpers against PostgreSQL RLS (app role)", () => {
       expect(await truth("p-first")).toEqual([]);
       expect(await truth("p-second")).toEqual([]);
       await expect(
-        prisma.$withTenant<unknown, Tx>((tx) => tx.incident.create({ data: { tenantId: "globex", body: "p-x" } }) as Promise<unknown>, { tenantId: "hooli" }),
+        prisma.$withTenant<unknown, Tx>((tx) => tx.incident.create({ data: { tenantId: "globex", body: "p-x" } }) as Promise<unknown>, {
+          tenantId: "hooli",
+        }),
       ).rejects.toMatchObject({ code: "42501" });
     });
 
@@ -188,9 +203,13 @@ describe.skipIf(!up)("ORM helpers against PostgreSQL RLS (app role)", () => {
     it("takes the tenant from the current scope and refuses switching tenants", async () => {
       const prisma = miniPrisma(pool).$extends(tenantExtension());
       type Tx = PrismaTenantTx & ReturnType<typeof miniPrisma>;
-      const rows = await new TenantScope("globex").run(() => prisma.$withTenant<unknown, Tx>((tx) => tx.incident.findMany() as Promise<unknown>));
+      const rows = await new TenantScope("globex").run(() =>
+        prisma.$withTenant<unknown, Tx>((tx) => tx.incident.findMany() as Promise<unknown>),
+      );
       expect(rows).toEqual([{ tenant_id: "globex", body: "g1" }]);
-      expect(() => new TenantScope("globex").run(() => prisma.$withTenant(async () => 1, { tenantId: "acme" }))).toThrow(TenantIsolationError);
+      expect(() => new TenantScope("globex").run(() => prisma.$withTenant(async () => 1, { tenantId: "acme" }))).toThrow(
+        TenantIsolationError,
+      );
     });
   });
 });

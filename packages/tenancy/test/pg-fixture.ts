@@ -25,9 +25,7 @@ export async function createRlsFixture(name: string): Promise<RlsFixture> {
   await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
   await admin.query(`CREATE SCHEMA ${schema}`);
   for (const table of OPS_TABLE_NAMES)
-    await admin.query(
-      `CREATE TABLE ${schema}.${table} (id bigserial PRIMARY KEY, tenant_id text, body text NOT NULL DEFAULT '')`,
-    );
+    await admin.query(`CREATE TABLE ${schema}.${table} (id bigserial PRIMARY KEY, tenant_id text, body text NOT NULL DEFAULT '')`);
   await admin.query(rlsSql({ schema, grantTo: role }));
   return {
     schema,

@@ -60,7 +60,12 @@ export async function loadGeneratedPrisma(): Promise<{ PrismaClient: new (opts: 
       execFileSync(process.execPath, [cli, "generate", "--schema", join(outDir, "schema.prisma")], {
         cwd: join(outDir, ".."),
         stdio: "pipe",
-        env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: join(outDir, "engine.stub"), CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+        env: {
+          ...process.env,
+          PRISMA_SCHEMA_ENGINE_BINARY: join(outDir, "engine.stub"),
+          CHECKPOINT_DISABLE: "1",
+          PRISMA_HIDE_UPDATE_MESSAGE: "1",
+        },
       });
       writeFileSync(stamp, digest);
     }

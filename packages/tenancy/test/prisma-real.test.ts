@@ -37,7 +37,10 @@ describe.skipIf(!up)("tenantExtension on a real Prisma 7 client (adapter-pg, app
     const { PrismaClient } = await loadGeneratedPrisma();
     const url = new URL(testPgUrl());
     url.username = fx.role;
-    const adapter = new PrismaPg({ connectionString: url.toString(), options: `-c search_path=${fx.schema}`, max: 2 }, { schema: fx.schema });
+    const adapter = new PrismaPg(
+      { connectionString: url.toString(), options: `-c search_path=${fx.schema}`, max: 2 },
+      { schema: fx.schema },
+    );
     base = new PrismaClient({ adapter }) as Client;
     clients.push(base);
   }, 120_000);
@@ -46,11 +49,14 @@ describe.skipIf(!up)("tenantExtension on a real Prisma 7 client (adapter-pg, app
     await fx?.drop();
   });
 
-  const truth = async (body: string) => (await fx.admin.query(`SELECT tenant_id FROM ${fx.schema}.ops_incidents WHERE body = $1`, [body])).rows;
+  const truth = async (body: string) =>
+    (await fx.admin.query(`SELECT tenant_id FROM ${fx.schema}.ops_incidents WHERE body = $1`, [body])).rows;
 
   it("$withTenant sees only the tenant's rows and cannot write another's", async () => {
     const prisma = base.$extends(tenantExtension());
-    expect(await prisma.$withTenant((tx) => Promise.resolve(tx.incident.findMany(select)), { tenantId: "acme" })).toEqual([{ tenantId: "acme", body: "a1" }]);
+    expect(await prisma.$withTenant((tx) => Promise.resolve(tx.incident.findMany(select)), { tenantId: "acme" })).toEqual([
+      { tenantId: "acme", body: "a1" },
+    ]);
     const fromScope = await new TenantScope("globex").run(() => prisma.$withTenant(async (tx) => tx.incident.findMany(select)));
     expect(fromScope).toEqual([{ tenantId: "globex", body: "g1" }]);
     await expect(

@@ -158,7 +158,9 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
       expect(acme.map((r) => r.body)).toEqual(["a1", "a2"]);
       const [s] = await q(client, "SELECT current_setting('app.tenant_id', true) AS v");
       expect(s?.v ?? "").toBe("");
-      await withTenant(client, "globex", (c) => c.query("INSERT INTO ops_incidents (tenant_id, body) VALUES ('globex', 'joined')"), { transaction: "join" });
+      await withTenant(client, "globex", (c) => c.query("INSERT INTO ops_incidents (tenant_id, body) VALUES ('globex', 'joined')"), {
+        transaction: "join",
+      });
       await client.query("ROLLBACK");
     } finally {
       client.release();
@@ -193,11 +195,19 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
     try {
       await fx.admin.query(rlsSql({ schema: fx.schema, grantTo: fx.role }));
       await fx.admin.query(rlsSql({ schema: fx.schema, grantTo: svc, serviceRoles: [svc] }));
-      const policies = await q(fx.admin, "SELECT policyname FROM pg_policies WHERE schemaname = $1 AND tablename = 'ops_incidents' ORDER BY 1", [fx.schema]);
+      const policies = await q(
+        fx.admin,
+        "SELECT policyname FROM pg_policies WHERE schemaname = $1 AND tablename = 'ops_incidents' ORDER BY 1",
+        [fx.schema],
+      );
       expect(policies.map((p) => p.policyname)).toEqual(["ops_service_all", "ops_tenant_rows"]);
       const url = new URL(fx.admin.options.connectionString!);
       url.username = svc;
-      const worker = new (fx.admin.constructor as typeof pg.Pool)({ connectionString: url.toString(), max: 1, options: `-c search_path=${fx.schema}` });
+      const worker = new (fx.admin.constructor as typeof pg.Pool)({
+        connectionString: url.toString(),
+        max: 1,
+        options: `-c search_path=${fx.schema}`,
+      });
       try {
         const all = await q(worker, "SELECT DISTINCT coalesce(tenant_id, '(null)') AS t FROM ops_incidents ORDER BY 1");
         expect(all.map((r) => r.t)).toEqual(["(null)", "acme", "globex"]);
@@ -206,7 +216,9 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
       }
       // Without serviceRoles the policy is dropped again.
       await fx.admin.query(rlsSql({ schema: fx.schema }));
-      const after = await q(fx.admin, "SELECT policyname FROM pg_policies WHERE schemaname = $1 AND tablename = 'ops_incidents'", [fx.schema]);
+      const after = await q(fx.admin, "SELECT policyname FROM pg_policies WHERE schemaname = $1 AND tablename = 'ops_incidents'", [
+        fx.schema,
+      ]);
       expect(after.map((p) => p.policyname)).toEqual(["ops_tenant_rows"]);
     } finally {
       await fx.admin.query(`DROP OWNED BY ${svc}`);
@@ -230,11 +242,22 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
       await client.query("BEGIN");
       await client.query("SELECT set_config('app.tenant_id', 'acme', true)");
       // fn throws, the caller handles it and goes on in the same transaction.
-      await expect(withTenant(client, "globex", async () => { throw new Error("boom"); }, { transaction: "join" })).rejects.toThrow("boom");
+      await expect(
+        withTenant(
+          client,
+          "globex",
+          async () => {
+            throw new Error("boom");
+          },
+          { transaction: "join" },
+        ),
+      ).rejects.toThrow("boom");
       expect(await setting()).toBe("acme");
       // Inside tenant acme's scope, joining as globex is refused: the transaction must stay acme's.
       await new TenantScope("acme").run(async () => {
-        await expect(withTenant(client, "globex", (c) => q(c, "SELECT body FROM ops_incidents"), { transaction: "join" })).rejects.toThrow(/cannot enter tenant/);
+        await expect(withTenant(client, "globex", (c) => q(c, "SELECT body FROM ops_incidents"), { transaction: "join" })).rejects.toThrow(
+          /cannot enter tenant/,
+        );
       });
       expect(await setting()).toBe("acme");
       expect((await q(client, "SELECT body FROM ops_incidents ORDER BY body")).map((r) => r.body)).toEqual(["a1", "a2"]);

@@ -19,8 +19,7 @@ function setup(extra: Partial<ScopeStoresOptions> = {}) {
     },
   };
   const scoped = scopeStores(raw, { signals, audit: { record: async (e) => void auditEntries.push(e) }, ...extra });
-  const signalsOf = async (tenantId: string | null) =>
-    (await raw.authEvents.list({ tenantId, types: ["CROSS_TENANT_ACCESS"] })).items;
+  const signalsOf = async (tenantId: string | null) => (await raw.authEvents.list({ tenantId, types: ["CROSS_TENANT_ACCESS"] })).items;
   return { raw, scoped, auditEntries, signalsOf };
 }
 
@@ -38,8 +37,12 @@ describe("scopeStores on the memory adapter", () => {
   it("fills in the current tenant and keeps each tenant's flags to itself", async () => {
     const { raw, scoped } = setup();
     const [a, b] = [randomTenant(), randomTenant()];
-    await new TenantScope(a).run(() => scoped.flags.put({ env: "prod", key: "f", config: { on: true }, expectedVersion: null, actor: "u" }));
-    await new TenantScope(b).run(() => scoped.flags.put({ env: "prod", key: "f", config: { on: false }, expectedVersion: null, actor: "u" }));
+    await new TenantScope(a).run(() =>
+      scoped.flags.put({ env: "prod", key: "f", config: { on: true }, expectedVersion: null, actor: "u" }),
+    );
+    await new TenantScope(b).run(() =>
+      scoped.flags.put({ env: "prod", key: "f", config: { on: false }, expectedVersion: null, actor: "u" }),
+    );
     expect((await raw.flags.get({ env: "prod", key: "f", tenantId: a }))?.config).toEqual({ on: true });
     const seen = await new TenantScope(b).run(() => scoped.flags.get({ env: "prod", key: "f" }));
     expect(seen?.config).toEqual({ on: false });
@@ -69,18 +72,36 @@ describe("scopeStores on the memory adapter", () => {
     const { raw, scoped, auditEntries } = setup();
     const [a, b] = [randomTenant(), randomTenant()];
     const inA = <T>(fn: () => Promise<T>) => new TenantScope(a).run(fn);
-    await inA(() => expectLeak(scoped.flags.put({ env: "e", key: "k", tenantId: b, config: 1, expectedVersion: null, actor: "x" }), /flags\.put/));
+    await inA(() =>
+      expectLeak(scoped.flags.put({ env: "e", key: "k", tenantId: b, config: 1, expectedVersion: null, actor: "x" }), /flags\.put/),
+    );
     await inA(() =>
       expectLeak(
         scoped.incidents.create({
-          record: { id: "i1", tenantId: b, fingerprint: "fp", type: "T", severity: "low", state: "open", title: "t", openedAt: NOW, updatedAt: NOW, data: {} },
+          record: {
+            id: "i1",
+            tenantId: b,
+            fingerprint: "fp",
+            type: "T",
+            severity: "low",
+            state: "open",
+            title: "t",
+            openedAt: NOW,
+            updatedAt: NOW,
+            data: {},
+          },
         }),
         /incidents\.create/,
       ),
     );
     await inA(() =>
       expectLeak(
-        scoped.authEvents.append({ events: [{ id: "e1", type: "LOGIN_FAILED", occurredAt: NOW, tenantId: a }, { id: "e2", type: "LOGIN_FAILED", occurredAt: NOW, tenantId: b }] }),
+        scoped.authEvents.append({
+          events: [
+            { id: "e1", type: "LOGIN_FAILED", occurredAt: NOW, tenantId: a },
+            { id: "e2", type: "LOGIN_FAILED", occurredAt: NOW, tenantId: b },
+          ],
+        }),
         /authEvents\.append/,
       ),
     );
@@ -113,7 +134,9 @@ describe("scopeStores on the memory adapter", () => {
     await raw.flags.put({ env: "prod", key: "g", tenantId: null, config: "def", expectedVersion: null, actor: "ops" });
     const inA = <T>(fn: () => Promise<T>) => new TenantScope(a).run(fn);
     expect((await inA(() => scoped.flags.get({ env: "prod", key: "g", tenantId: null })))?.config).toBe("def");
-    await inA(() => expectLeak(scoped.flags.put({ env: "prod", key: "g", tenantId: null, config: "evil", expectedVersion: 1, actor: "x" }), /flags\.put/));
+    await inA(() =>
+      expectLeak(scoped.flags.put({ env: "prod", key: "g", tenantId: null, config: "evil", expectedVersion: 1, actor: "x" }), /flags\.put/),
+    );
     expect(raw.flags.peek({ env: "prod", key: "g", tenantId: null })?.config).toBe("def");
     // Global scope writes global records only.
     await TenantScope.global().run(() => scoped.flags.put({ env: "prod", key: "g", config: "v2", expectedVersion: 1, actor: "ops" }));
@@ -146,7 +169,19 @@ describe("scopeStores on the memory adapter", () => {
   it("audit.chains reveals only the scope's own chain", async () => {
     const { raw, scoped } = setup();
     const [a, b] = [randomTenant(), randomTenant()];
-    const rec = (t: string) => ({ id: `r-${t}`, tenantId: t, seq: 1, prevHash: "", hash: "h", ts: NOW, env: "prod", action: "X", actor: { id: "u", type: "user" as const }, outcome: "success" as const, meta: {} });
+    const rec = (t: string) => ({
+      id: `r-${t}`,
+      tenantId: t,
+      seq: 1,
+      prevHash: "",
+      hash: "h",
+      ts: NOW,
+      env: "prod",
+      action: "X",
+      actor: { id: "u", type: "user" as const },
+      outcome: "success" as const,
+      meta: {},
+    });
     await raw.audit.append({ tenantId: b, records: [rec(b)] });
     expect(await new TenantScope(a).run(() => scoped.audit.chains())).toEqual({ items: [], nextCursor: null });
     await new TenantScope(a).run(() => scoped.audit.append({ records: [rec(a)] }));
@@ -159,7 +194,18 @@ describe("scopeStores on the memory adapter", () => {
     const [a, b] = [randomTenant(), randomTenant()];
     for (const t of [a, b])
       await raw.incidents.create({
-        record: { id: `i-${t}`, tenantId: t, fingerprint: "fp", type: "T", severity: "low", state: "open", title: "t", openedAt: NOW, updatedAt: NOW, data: {} },
+        record: {
+          id: `i-${t}`,
+          tenantId: t,
+          fingerprint: "fp",
+          type: "T",
+          severity: "low",
+          state: "open",
+          title: "t",
+          openedAt: NOW,
+          updatedAt: NOW,
+          data: {},
+        },
       });
     const page = await new TenantScope(a).run(() => scoped.incidents.scan({ states: ["open"] }));
     expect(page.items.map((i) => i.tenantId)).toEqual([a]);
@@ -168,9 +214,13 @@ describe("scopeStores on the memory adapter", () => {
   it("outbox: refuses claim and prune, guards by-id calls, scopes list", async () => {
     const { raw, scoped } = setup();
     const [a, b] = [randomTenant(), randomTenant()];
-    await raw.outbox.enqueue({ message: { id: `m-${b}`, tenantId: b, channel: "log", payload: {}, idempotencyKey: `k-${b}`, createdAt: NOW } });
+    await raw.outbox.enqueue({
+      message: { id: `m-${b}`, tenantId: b, channel: "log", payload: {}, idempotencyKey: `k-${b}`, createdAt: NOW },
+    });
     const inA = <T>(fn: () => Promise<T>) => new TenantScope(a).run(fn);
-    await inA(() => scoped.outbox.enqueue({ message: { id: `m-${a}`, channel: "log", payload: {}, idempotencyKey: `k-${a}`, createdAt: NOW } }));
+    await inA(() =>
+      scoped.outbox.enqueue({ message: { id: `m-${a}`, channel: "log", payload: {}, idempotencyKey: `k-${a}`, createdAt: NOW } }),
+    );
     await inA(() => expectLeak(scoped.outbox.claim({ workerId: "w", limit: 10, leaseMs: 1000, now: NOW }), /outbox\.claim/));
     await inA(() => expectLeak(scoped.outbox.get({ id: `m-${b}` }), /outbox\.get/));
     await inA(() => expectLeak(scoped.outbox.findByIdempotencyKey({ idempotencyKey: `k-${b}` }), /findByIdempotencyKey/));
@@ -183,7 +233,10 @@ describe("scopeStores on the memory adapter", () => {
     expect(listed.items.map((m) => m.id)).toEqual([`m-${a}`]);
     expect((await inA(() => scoped.outbox.get({ id: `m-${a}` })))?.tenantId).toBe(a);
     // Its own message: cancelled through the scoped store.
-    expect(await inA(() => scoped.outbox.cancel({ id: `m-${a}`, now: NOW, reason: "not needed" }))).toMatchObject({ status: "cancelled", lastError: "not needed" });
+    expect(await inA(() => scoped.outbox.cancel({ id: `m-${a}`, now: NOW, reason: "not needed" }))).toMatchObject({
+      status: "cancelled",
+      lastError: "not needed",
+    });
   });
 
   it("refuses calls outside any scope and methods it does not know", async () => {
@@ -230,7 +283,9 @@ describe("scopeStores on the memory adapter", () => {
       audit: { record: async () => Promise.reject(new Error("audit down")) },
       onReportError: (e) => errors.push(e),
     });
-    await new TenantScope("a").run(() => expectLeak(scoped.counters.sum({ tenantId: "b", key: "k", bucketMs: 1, fromMs: 0, toMs: 1 }), /counters\.sum/));
+    await new TenantScope("a").run(() =>
+      expectLeak(scoped.counters.sum({ tenantId: "b", key: "k", bucketMs: 1, fromMs: 0, toMs: 1 }), /counters\.sum/),
+    );
     expect(errors).toHaveLength(1);
   });
 });
@@ -257,6 +312,11 @@ describe("leak reports with a malformed attempted tenant (review)", () => {
       );
     expect(failures).toEqual([]);
     expect(recorded.map((e) => e.target?.id)).toEqual(["(invalid)", "(invalid)", "(invalid)", "(invalid)"]);
-    expect(recorded.map((e) => (e.meta as { attemptedTenantRaw?: string }).attemptedTenantRaw)).toEqual(["42", '{"id":"b"}', '""', `"${"x".repeat(127)}…`]);
+    expect(recorded.map((e) => (e.meta as { attemptedTenantRaw?: string }).attemptedTenantRaw)).toEqual([
+      "42",
+      '{"id":"b"}',
+      '""',
+      `"${"x".repeat(127)}…`,
+    ]);
   });
 });

@@ -28,12 +28,20 @@ describe.skipIf(!up)("withTenant refuses a pool (its queries would run on differ
   it("one connection (pool.connect()) and withTenantConnection(pool) work", async () => {
     const client = await pool.connect();
     try {
-      const seen = await withTenant(client, "acme", async (c) => (await c.query("SELECT current_setting('app.tenant_id', true) AS t")).rows[0].t);
+      const seen = await withTenant(
+        client,
+        "acme",
+        async (c) => (await c.query("SELECT current_setting('app.tenant_id', true) AS t")).rows[0].t,
+      );
       expect(seen).toBe("acme");
     } finally {
       client.release();
     }
-    const seen = await withTenantConnection(pool, "beta", async (c) => ((await c.query("SELECT current_setting('app.tenant_id', true) AS t")) as { rows: Array<{ t: string }> }).rows[0]!.t);
+    const seen = await withTenantConnection(
+      pool,
+      "beta",
+      async (c) => ((await c.query("SELECT current_setting('app.tenant_id', true) AS t")) as { rows: Array<{ t: string }> }).rows[0]!.t,
+    );
     expect(seen).toBe("beta");
   });
 });

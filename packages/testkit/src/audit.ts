@@ -85,7 +85,7 @@ function entries(count: number, tenantId: TenantKey, extra: Partial<ChainableEnt
     n++;
     const meta: JsonObject = {
       zeta: i,
-      alpha: { nested: [1, 2.5, -0.125, 1e21, { b: true, a: null }], "k ey": "välue ✓ 😀 e\u0301 \"q\" \\ \n" },
+      alpha: { nested: [1, 2.5, -0.125, 1e21, { b: true, a: null }], "k ey": 'välue ✓ 😀 e\u0301 "q" \\ \n' },
       big: 12345678901234,
       small: 1.5e-7,
       empty: {},
@@ -97,7 +97,10 @@ function entries(count: number, tenantId: TenantKey, extra: Partial<ChainableEnt
       ts: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString(),
       env: "test",
       action: i % 3 === 0 ? "DATA_ACCESS" : i % 3 === 1 ? "AUTH_LOGIN" : "ROLE_CHANGE",
-      actor: i % 2 === 0 ? { id: `actor-${i % 4}`, type: "user", ip: "203.0.113.7", userAgent: "Mozilla/5.0" } : { id: `svc-${i % 4}`, type: "service" },
+      actor:
+        i % 2 === 0
+          ? { id: `actor-${i % 4}`, type: "user", ip: "203.0.113.7", userAgent: "Mozilla/5.0" }
+          : { id: `svc-${i % 4}`, type: "service" },
       ...(i % 2 === 0 ? { subject: { id: `subject-${i % 5}`, type: "user" } } : {}),
       ...(i % 4 === 0 ? { target: { id: `doc-${i}`, type: "document", name: "Q1 report" } } : {}),
       outcome: i % 5 === 0 ? "failure" : "success",
@@ -118,10 +121,20 @@ async function seed(store: AuditStore, tenantId: TenantKey, count: number, extra
   return records;
 }
 
-async function expectTamper(store: AuditStore, tenantId: TenantKey, kind: TamperKind, seq: number, what: string, anchors?: { seq: number; hash: string }[]): Promise<VerifyResult> {
+async function expectTamper(
+  store: AuditStore,
+  tenantId: TenantKey,
+  kind: TamperKind,
+  seq: number,
+  what: string,
+  anchors?: { seq: number; hash: string }[],
+): Promise<VerifyResult> {
   const r = await verifyStoreChain({ store, tenantId, ...(anchors ? { anchors } : {}), pageSize: 7 });
   check(!r.ok && r.problem, `${what}: verify passed a tampered chain`);
-  check(r.problem.kind === kind && r.problem.seq === seq, `${what}: expected ${kind} at seq ${seq}, got ${r.problem.kind} at seq ${r.problem.seq} (${r.problem.message})`);
+  check(
+    r.problem.kind === kind && r.problem.seq === seq,
+    `${what}: expected ${kind} at seq ${seq}, got ${r.problem.kind} at seq ${r.problem.seq} (${r.problem.message})`,
+  );
   return r;
 }
 
@@ -142,13 +155,22 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           check((await store.head({ tenantId: t })) === null, "head of an empty chain must be null");
           const records = await seed(store, t, 12);
           const head = await store.head({ tenantId: t });
-          check(head?.seq === 12 && head.hash === records[11]!.hash, `head: expected seq 12 and the last hash, got ${JSON.stringify(head)}`);
+          check(
+            head?.seq === 12 && head.hash === records[11]!.hash,
+            `head: expected seq 12 and the last hash, got ${JSON.stringify(head)}`,
+          );
           const back = await store.range({ tenantId: t, fromSeq: 1 });
           check(back.length === 12, `range: expected 12 records, got ${back.length}`);
           back.forEach((r, i) => {
             check(same(r, records[i]), `range[${i}] differs from what was appended: ${JSON.stringify(r)} vs ${JSON.stringify(records[i])}`);
-            check(typeof r.seq === "number" && typeof r.ts === "string" && r.ts === records[i]!.ts, `range[${i}]: seq must be a number and ts the same ISO string`);
-            check(computeAuditHash(r) === r.hash, `range[${i}]: the hash no longer matches after the round trip (key order/number spelling/timestamp changed?)`);
+            check(
+              typeof r.seq === "number" && typeof r.ts === "string" && r.ts === records[i]!.ts,
+              `range[${i}]: seq must be a number and ts the same ISO string`,
+            );
+            check(
+              computeAuditHash(r) === r.hash,
+              `range[${i}]: the hash no longer matches after the round trip (key order/number spelling/timestamp changed?)`,
+            );
           });
           if (raw) check((await raw.rows(t)).length === 12, "raw backdoor must see the 12 stored rows");
           await expectIntact(store, t, 12, "after append");
@@ -161,9 +183,21 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           const t = randomTenant();
           await seed(store, t, 20);
           const a = await store.range({ tenantId: t, fromSeq: 5, toSeq: 9 });
-          check(same(a.map((r) => r.seq), [5, 6, 7, 8, 9]), `range 5..9 gave ${a.map((r) => r.seq).join(",")}`);
+          check(
+            same(
+              a.map((r) => r.seq),
+              [5, 6, 7, 8, 9],
+            ),
+            `range 5..9 gave ${a.map((r) => r.seq).join(",")}`,
+          );
           const b = await store.range({ tenantId: t, fromSeq: 15, limit: 3 });
-          check(same(b.map((r) => r.seq), [15, 16, 17]), `range from 15 limit 3 gave ${b.map((r) => r.seq).join(",")}`);
+          check(
+            same(
+              b.map((r) => r.seq),
+              [15, 16, 17],
+            ),
+            `range from 15 limit 3 gave ${b.map((r) => r.seq).join(",")}`,
+          );
           check((await store.range({ tenantId: t, fromSeq: 21 })).length === 0, "range past the head must be empty");
         }),
     },
@@ -203,7 +237,10 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           const racers = Array.from({ length: 8 }, () => chainOn(null, t, entries(2, t)));
           const { fulfilled, rejected } = await concurrently(8, (i) => store.append({ tenantId: t, records: racers[i]! }));
           check(fulfilled.length === 1, `expected exactly one winner, got ${fulfilled.length}`);
-          check(rejected.every((e) => e instanceof ConflictError), `losers must get ConflictError, got ${rejected.map(String).join("; ")}`);
+          check(
+            rejected.every((e) => e instanceof ConflictError),
+            `losers must get ConflictError, got ${rejected.map(String).join("; ")}`,
+          );
           check((await store.range({ tenantId: t, fromSeq: 1 })).length === 2, "only the winner's 2 records may be stored");
           await expectIntact(store, t, 2, "after the race");
         }),
@@ -216,7 +253,12 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           const logs = Array.from({ length: 6 }, () => createAuditLog({ store, env: "test", buffer: { maxBatch: 7 } }));
           const perLog = 25;
           const { rejected } = await concurrently(logs.length * perLog, (i) =>
-            logs[i % logs.length]!.append({ action: "DATA_ACCESS", actor: { id: `w${i % logs.length}`, type: "service" }, tenantId: t, meta: { i } }),
+            logs[i % logs.length]!.append({
+              action: "DATA_ACCESS",
+              actor: { id: `w${i % logs.length}`, type: "service" },
+              tenantId: t,
+              meta: { i },
+            }),
           );
           check(rejected.length === 0, `appends failed: ${rejected.map(String).slice(0, 3).join("; ")}`);
           await Promise.all(logs.map((l) => l.close()));
@@ -237,12 +279,21 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           await seed(store, b, 2);
           const globalBefore = (await store.head({ tenantId: null }))?.seq ?? 0;
           await seed(store, null, 1);
-          check((await store.head({ tenantId: a }))?.seq === 4 && (await store.head({ tenantId: b }))?.seq === 2, "each tenant has its own seq");
+          check(
+            (await store.head({ tenantId: a }))?.seq === 4 && (await store.head({ tenantId: b }))?.seq === 2,
+            "each tenant has its own seq",
+          );
           check((await store.head({ tenantId: null }))?.seq === globalBefore + 1, "the global chain has its own seq");
-          check((await store.range({ tenantId: b, fromSeq: 1 })).every((r) => r.tenantId === b), "range leaked another tenant's rows");
+          check(
+            (await store.range({ tenantId: b, fromSeq: 1 })).every((r) => r.tenantId === b),
+            "range leaked another tenant's rows",
+          );
           const q = await store.query({ tenantId: a, limit: 100 });
           check(q.items.length === 4 && q.items.every((r) => r.tenantId === a), "query leaked another tenant's rows");
-          check((await store.query({ tenantId: null, limit: 1000 })).items.every((r) => r.tenantId === null), "global query returned tenant rows");
+          check(
+            (await store.query({ tenantId: null, limit: 1000 })).items.every((r) => r.tenantId === null),
+            "global query returned tenant rows",
+          );
           const all: TenantKey[] = [];
           let cursor: string | null = null;
           do {
@@ -250,7 +301,10 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
             all.push(...page.items);
             cursor = page.nextCursor;
           } while (cursor);
-          check(all.includes(a) && all.includes(b) && all.includes(null), "chains() must list every chain with entries, the global one included");
+          check(
+            all.includes(a) && all.includes(b) && all.includes(null),
+            "chains() must list every chain with entries, the global one included",
+          );
           check(new Set(all).size === all.length, "chains() paging returned a duplicate");
         }),
     },
@@ -260,7 +314,11 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
         withStore(opts, async (store) => {
           const t = randomTenant();
           const recs = await seed(store, t, 30);
-          const expect = async (what: string, q: Omit<Parameters<AuditStore["query"]>[0], "tenantId">, pred: (r: AuditRecord) => boolean) => {
+          const expect = async (
+            what: string,
+            q: Omit<Parameters<AuditStore["query"]>[0], "tenantId">,
+            pred: (r: AuditRecord) => boolean,
+          ) => {
             const want = recs.filter(pred).map((r) => r.seq);
             const got: number[] = [];
             let cursor: string | null = null;
@@ -275,7 +333,11 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           await expect("actorId", { actorId: "actor-2" }, (r) => r.actor.id === "actor-2");
           await expect("subjectId", { subjectId: "subject-1" }, (r) => r.subject?.id === "subject-1");
           await expect("targetId", { targetId: "doc-8" }, (r) => r.target?.id === "doc-8");
-          await expect("actions", { actions: ["AUTH_LOGIN", "ROLE_CHANGE"] }, (r) => r.action === "AUTH_LOGIN" || r.action === "ROLE_CHANGE");
+          await expect(
+            "actions",
+            { actions: ["AUTH_LOGIN", "ROLE_CHANGE"] },
+            (r) => r.action === "AUTH_LOGIN" || r.action === "ROLE_CHANGE",
+          );
           await expect("empty actions", { actions: [] }, () => false);
           await expect("outcome", { outcome: "failure" }, (r) => r.outcome === "failure");
           await expect("correlationId", { correlationId: "corr-1" }, (r) => r.correlationId === "corr-1");
@@ -283,7 +345,11 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           const to = recs[20]!.ts;
           await expect("time range [from, to)", { from, to }, (r) => r.ts >= from && r.ts < to);
           await expect("desc order", { order: "desc", actorId: "svc-1" }, (r) => r.actor.id === "svc-1");
-          await expect("combined filters", { actions: ["DATA_ACCESS"], outcome: "failure" }, (r) => r.action === "DATA_ACCESS" && r.outcome === "failure");
+          await expect(
+            "combined filters",
+            { actions: ["DATA_ACCESS"], outcome: "failure" },
+            (r) => r.action === "DATA_ACCESS" && r.outcome === "failure",
+          );
         }),
     },
     {
@@ -301,7 +367,10 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
             if (got.length === 3) await seed(store, t, 2);
           } while (cursor);
           check(new Set(got).size === got.length, "paging returned a duplicate");
-          check(same(got.slice(0, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), `entries present at start must all be returned in order, got ${got.join(",")}`);
+          check(
+            same(got.slice(0, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+            `entries present at start must all be returned in order, got ${got.join(",")}`,
+          );
         }),
     },
     {
@@ -384,7 +453,11 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           const t = randomTenant();
           await seed(store, t, 10);
           const head = (await store.head({ tenantId: t }))!;
-          const cp = signCheckpoint({ heads: [{ tenantId: t, ...head }], privateKey: keys.privateKey, createdAt: new Date().toISOString() });
+          const cp = signCheckpoint({
+            heads: [{ tenantId: t, ...head }],
+            privateKey: keys.privateKey,
+            createdAt: new Date().toISOString(),
+          });
           const anchors = cp.payload.heads.filter((h) => h.tenantId === t).map((h) => ({ seq: h.seq, hash: h.hash }));
           for (const s of [10, 9, 8]) await raw.delete(t, s);
           const plain = await verifyStoreChain({ store, tenantId: t });
@@ -395,7 +468,11 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           const u = randomTenant();
           await seed(store, u, 8);
           const uhead = (await store.head({ tenantId: u }))!;
-          const ucp = signCheckpoint({ heads: [{ tenantId: u, ...uhead }], privateKey: keys.privateKey, createdAt: new Date().toISOString() });
+          const ucp = signCheckpoint({
+            heads: [{ tenantId: u, ...uhead }],
+            privateKey: keys.privateKey,
+            createdAt: new Date().toISOString(),
+          });
           const rows = await raw.rows(u);
           let prev = rows[1]!.hash;
           for (const r of rows.slice(2)) {
@@ -405,7 +482,9 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
             prev = changed.hash;
           }
           check((await verifyStoreChain({ store, tenantId: u })).ok, "a recomputed chain passes without a checkpoint (documented limit)");
-          await expectTamper(store, u, "rewritten", 8, "recomputed chain vs checkpoint", [{ seq: ucp.payload.heads[0]!.seq, hash: ucp.payload.heads[0]!.hash }]);
+          await expectTamper(store, u, "rewritten", 8, "recomputed chain vs checkpoint", [
+            { seq: ucp.payload.heads[0]!.seq, hash: ucp.payload.heads[0]!.hash },
+          ]);
         }),
     },
     {
@@ -417,7 +496,11 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
           await store.close();
           await store.close();
           await rejectsWith(store.head({ tenantId: t }), UnavailableError, "head after close");
-          await rejectsWith(store.append({ tenantId: t, records: chainOn(null, t, entries(1, t)) }), UnavailableError, "append after close");
+          await rejectsWith(
+            store.append({ tenantId: t, records: chainOn(null, t, entries(1, t)) }),
+            UnavailableError,
+            "append after close",
+          );
         }),
     },
   ];
@@ -432,14 +515,23 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
             const keys = await createKeys();
             try {
               const t = randomTenant();
-              const mk = (i: number) => ({ keyId: `${t}-k${i}`, tenantId: t, subjectId: "user-1", key: new Uint8Array(32).fill(i + 1), createdAt: new Date().toISOString() });
+              const mk = (i: number) => ({
+                keyId: `${t}-k${i}`,
+                tenantId: t,
+                subjectId: "user-1",
+                key: new Uint8Array(32).fill(i + 1),
+                createdAt: new Date().toISOString(),
+              });
               const { fulfilled } = await concurrently(6, (i) => keys.getOrCreate({ candidate: mk(i) }));
               check(new Set(fulfilled.map((k) => k.keyId)).size === 1, "every caller must get the same key");
               const k = fulfilled[0]!;
               check(k.key.length === 32, "the key must read back as 32 bytes");
               const got = await keys.get({ tenantId: t, keyId: k.keyId });
               check(got && Buffer.from(got.key).equals(Buffer.from(k.key)), "get must return the stored key bytes");
-              check((await keys.get({ tenantId: randomTenant(), keyId: k.keyId })) === null, "a key must not be readable from another tenant");
+              check(
+                (await keys.get({ tenantId: randomTenant(), keyId: k.keyId })) === null,
+                "a key must not be readable from another tenant",
+              );
               check((await keys.destroy({ tenantId: t, subjectId: "user-1" })) === 1, "destroy must report 1 key");
               check((await keys.get({ tenantId: t, keyId: k.keyId })) === null, "a destroyed key must be gone");
               check((await keys.destroy({ tenantId: t, subjectId: "user-1" })) === 0, "destroy is idempotent");
@@ -458,19 +550,34 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
             try {
               const t = randomTenant();
               const log = createAuditLog({ store, keys, env: "test" });
-              await log.append({ action: "DATA_ACCESS", tenantId: t, actor: { id: "doc-1", ip: "198.51.100.4" }, subject: { id: "patient-9" }, meta: { email: "p9@example.com", chart: "A" } });
+              await log.append({
+                action: "DATA_ACCESS",
+                tenantId: t,
+                actor: { id: "doc-1", ip: "198.51.100.4" },
+                subject: { id: "patient-9" },
+                meta: { email: "p9@example.com", chart: "A" },
+              });
               await log.append({ action: "AUTH_LOGIN", tenantId: t, actor: { id: "patient-7", ip: "198.51.100.5" } });
               const stored = await store.range({ tenantId: t, fromSeq: 1 });
-              check(!JSON.stringify(stored).includes("p9@example.com") && !JSON.stringify(stored).includes("198.51.100.4"), "personal fields must not be stored in clear");
+              check(
+                !JSON.stringify(stored).includes("p9@example.com") && !JSON.stringify(stored).includes("198.51.100.4"),
+                "personal fields must not be stored in clear",
+              );
               const before = await log.query({ tenantId: t });
-              check((before.items[0]!.meta as { email?: string }).email === "p9@example.com" && before.items[0]!.actor.ip === "198.51.100.4", "reads must decrypt personal fields");
+              check(
+                (before.items[0]!.meta as { email?: string }).email === "p9@example.com" && before.items[0]!.actor.ip === "198.51.100.4",
+                "reads must decrypt personal fields",
+              );
               await log.forgetSubject({ tenantId: t, subjectId: "patient-9", actor: { id: "dpo" } });
               const after = await log.query({ tenantId: t });
               const erased = after.items[0]!;
               check((erased.meta as { email?: string; chart?: string }).email === "[ERASED]", "the subject's fields must read as erased");
               // The actor's IP is the actor's own data (sealed under the actor's key), not the subject's.
               check(erased.actor.ip === "198.51.100.4", "the acting doctor's IP stays readable after the patient is forgotten");
-              check((erased.meta as { chart?: string }).chart === "A" && erased.erased?.includes("meta.email"), "non-personal fields stay, erased ones are listed");
+              check(
+                (erased.meta as { chart?: string }).chart === "A" && erased.erased?.includes("meta.email"),
+                "non-personal fields stay, erased ones are listed",
+              );
               check(after.items[1]!.actor.ip === "198.51.100.5", "another subject's fields stay readable");
               await log.forgetSubject({ tenantId: t, subjectId: "doc-1", actor: { id: "dpo" } });
               const afterDoc = await log.query({ tenantId: t });

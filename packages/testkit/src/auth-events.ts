@@ -1,13 +1,6 @@
 import { expect } from "vitest";
 import { ValidationError, type AuthEventRecord, type AuthEventStore, type TenantKey } from "@ops/core";
-import {
-  concurrently,
-  randomTenant,
-  registerCases,
-  withStore,
-  type ConformanceCase,
-  type ConformanceOptions,
-} from "./conformance.js";
+import { concurrently, randomTenant, registerCases, withStore, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
 
 /** Reads what an adapter really stored, bypassing its own read methods and tenant filters. */
 export interface AuthEventRawBackdoor {
@@ -173,24 +166,48 @@ export function authEventStoreCases(opts: AuthEventConformanceOptions): Conforma
         withStore(opts, async (store, raw) => {
           const t = randomTenant("f");
           const other = randomTenant("o");
-          const mine = sampleAuthEvent(t, { userId: "user_forget_me", ip: "203.0.113.99", meta: { email: "ada@example.org", ua: "AdaBrowser/1.0" } });
+          const mine = sampleAuthEvent(t, {
+            userId: "user_forget_me",
+            ip: "203.0.113.99",
+            meta: { email: "ada@example.org", ua: "AdaBrowser/1.0" },
+          });
           const sameIp = sampleAuthEvent(t, { userId: "someone_else", ip: "203.0.113.99", meta: { note: "ok" } });
           const untouched = sampleAuthEvent(t, { userId: "someone_else", ip: "198.51.100.1", meta: { note: "keep" } });
           const otherTenant = sampleAuthEvent(other, { userId: "user_forget_me", ip: "203.0.113.99", meta: { email: "ada@example.org" } });
           await store.append({ events: [mine, sameIp, untouched, otherTenant] });
           expect(typeof store.forgetSubject).toBe("function");
-          const res = await store.forgetSubject!({ tenantId: t, subjectId: "user_forget_me", identifiers: ["ada@example.org", "203.0.113.99", "AdaBrowser/1.0"], pseudonym: "forgotten_x1" });
+          const res = await store.forgetSubject!({
+            tenantId: t,
+            subjectId: "user_forget_me",
+            identifiers: ["ada@example.org", "203.0.113.99", "AdaBrowser/1.0"],
+            pseudonym: "forgotten_x1",
+          });
           expect(res).toEqual({ records: 2 });
-          const read = async (id: string) => (raw ? await raw.readEvent(id) : (await store.list({ tenantId: id === otherTenant.id ? other : t, limit: 100 })).items.find((e) => e.id === id) ?? null);
+          const read = async (id: string) =>
+            raw
+              ? await raw.readEvent(id)
+              : ((await store.list({ tenantId: id === otherTenant.id ? other : t, limit: 100 })).items.find((e) => e.id === id) ?? null);
           const a = await read(mine.id);
-          expect(a).toMatchObject({ id: mine.id, type: mine.type, occurredAt: mine.occurredAt, userId: "forgotten_x1", meta: { email: "[ERASED]", ua: "[ERASED]" } });
+          expect(a).toMatchObject({
+            id: mine.id,
+            type: mine.type,
+            occurredAt: mine.occurredAt,
+            userId: "forgotten_x1",
+            meta: { email: "[ERASED]", ua: "[ERASED]" },
+          });
           expect(a!.ip ?? undefined).toBeUndefined();
           const b = await read(sameIp.id);
           expect(b!.ip ?? undefined).toBeUndefined();
           expect(b).toMatchObject({ userId: "someone_else" });
           expect(await read(untouched.id)).toMatchObject({ userId: "someone_else", ip: "198.51.100.1", meta: { note: "keep" } });
-          expect(await read(otherTenant.id)).toMatchObject({ userId: "user_forget_me", ip: "203.0.113.99", meta: { email: "ada@example.org" } });
-          expect(JSON.stringify((await store.list({ tenantId: t, limit: 100 })).items)).not.toMatch(/ada@example|203\.0\.113\.99|AdaBrowser|user_forget_me/);
+          expect(await read(otherTenant.id)).toMatchObject({
+            userId: "user_forget_me",
+            ip: "203.0.113.99",
+            meta: { email: "ada@example.org" },
+          });
+          expect(JSON.stringify((await store.list({ tenantId: t, limit: 100 })).items)).not.toMatch(
+            /ada@example|203\.0\.113\.99|AdaBrowser|user_forget_me/,
+          );
         }),
     },
   ];

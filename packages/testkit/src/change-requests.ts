@@ -27,7 +27,10 @@ function same(a: unknown, b: unknown): boolean {
     Array.isArray(v)
       ? `[${v.map(canon).join(",")}]`
       : v !== null && typeof v === "object"
-        ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`).join(",")}}`
+        ? `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`)
+            .join(",")}}`
         : JSON.stringify(v);
   return canon(a) === canon(b);
 }
@@ -67,13 +70,24 @@ export function changeRequestStoreCases(opts: ChangeRequestConformanceOptions): 
         withStore(opts, async (store, raw) => {
           const e = env();
           const made = await store.create({ request: request(e, "cr1") });
-          check(made.status === "pending" && made.version === 1 && made.reviewer === null && made.appliedVersion === null, "fresh request state");
+          check(
+            made.status === "pending" && made.version === 1 && made.reviewer === null && made.appliedVersion === null,
+            "fresh request state",
+          );
           check(made.createdAt === made.updatedAt && !Number.isNaN(Date.parse(made.createdAt)), "timestamps set by the store");
           const got = await store.get({ env: e, id: "cr1" });
-          check(got !== null && same(got.config, request(e, "cr1").config) && same(got.change, request(e, "cr1").change), "config and change round-trip (deep-equal)");
+          check(
+            got !== null && same(got.config, request(e, "cr1").config) && same(got.change, request(e, "cr1").change),
+            "config and change round-trip (deep-equal)",
+          );
           check(got.baseVersion === 3 && got.author === "alice" && got.tenantId === null, "fields round-trip");
-          const del = await store.create({ request: request(e, "cr-del", { config: null, kind: "delete", baseVersion: null, tenantId: "t1" }) });
-          check(del.config === null && del.baseVersion === null && del.tenantId === "t1", "null config / base version and a tenant round-trip");
+          const del = await store.create({
+            request: request(e, "cr-del", { config: null, kind: "delete", baseVersion: null, tenantId: "t1" }),
+          });
+          check(
+            del.config === null && del.baseVersion === null && del.tenantId === "t1",
+            "null config / base version and a tenant round-trip",
+          );
           if (raw) {
             const r = await raw.read({ env: e, id: "cr1" });
             check(r?.status === "pending" && r.version === 1, "backdoor sees the stored request");
@@ -88,7 +102,10 @@ export function changeRequestStoreCases(opts: ChangeRequestConformanceOptions): 
           const e = env();
           const { fulfilled, rejected } = await concurrently(5, (i) => store.create({ request: request(e, "same", { author: `a${i}` }) }));
           check(fulfilled.length === 1 && rejected.length === 4, `one winner, got ${fulfilled.length}`);
-          check(rejected.every((r) => r instanceof ConflictError), "losers get ConflictError");
+          check(
+            rejected.every((r) => r instanceof ConflictError),
+            "losers get ConflictError",
+          );
           await rejectsWith(store.create({ request: request(e, "same") }), ConflictError, "create of an existing id");
         }),
     },
@@ -106,12 +123,32 @@ export function changeRequestStoreCases(opts: ChangeRequestConformanceOptions): 
           const now = await store.get({ env: e, id: "cr" });
           check(now?.version === 2 && now.status === won.status && now.reviewer === won.reviewer, "the winner's patch is what is stored");
           if (raw) check((await raw.read({ env: e, id: "cr" }))?.reviewer === won.reviewer, "backdoor agrees");
-          const applied = await store.update({ env: e, id: "cr", expectedVersion: 2, patch: { status: "applied", appliedVersion: 4, reviewNote: "ok" } });
-          check(applied.version === 3 && applied.appliedVersion === 4 && applied.reviewer === won.reviewer && applied.reviewNote === "ok", "partial patch keeps other fields");
+          const applied = await store.update({
+            env: e,
+            id: "cr",
+            expectedVersion: 2,
+            patch: { status: "applied", appliedVersion: 4, reviewNote: "ok" },
+          });
+          check(
+            applied.version === 3 && applied.appliedVersion === 4 && applied.reviewer === won.reviewer && applied.reviewNote === "ok",
+            "partial patch keeps other fields",
+          );
           check(Date.parse(applied.updatedAt) >= Date.parse(applied.createdAt), "updatedAt moves");
-          await rejectsWith(store.update({ env: e, id: "cr", expectedVersion: 2, patch: { status: "pending" } }), ConflictError, "stale version");
-          await rejectsWith(store.update({ env: e, id: "missing", expectedVersion: 1, patch: { status: "approved" } }), NotFoundError, "absent request");
-          await rejectsWith(store.update({ env: env(), id: "cr", expectedVersion: 3, patch: { status: "approved" } }), NotFoundError, "other environment");
+          await rejectsWith(
+            store.update({ env: e, id: "cr", expectedVersion: 2, patch: { status: "pending" } }),
+            ConflictError,
+            "stale version",
+          );
+          await rejectsWith(
+            store.update({ env: e, id: "missing", expectedVersion: 1, patch: { status: "approved" } }),
+            NotFoundError,
+            "absent request",
+          );
+          await rejectsWith(
+            store.update({ env: env(), id: "cr", expectedVersion: 3, patch: { status: "approved" } }),
+            NotFoundError,
+            "other environment",
+          );
         }),
     },
     {
@@ -122,7 +159,8 @@ export function changeRequestStoreCases(opts: ChangeRequestConformanceOptions): 
           const ids = Array.from({ length: 23 }, (_, i) => `cr-${String(i).padStart(3, "0")}`);
           for (const [i, id] of ids.entries()) await store.create({ request: request(e, id, { key: i % 3 === 0 ? "other" : "checkout" }) });
           await store.create({ request: request(env(), "cr-foreign") });
-          for (const id of ids.slice(0, 5)) await store.update({ env: e, id, expectedVersion: 1, patch: { status: "rejected", reviewer: "bob" } });
+          for (const id of ids.slice(0, 5))
+            await store.update({ env: e, id, expectedVersion: 1, patch: { status: "rejected", reviewer: "bob" } });
           const seen: string[] = [];
           let cursor: string | null = null;
           do {

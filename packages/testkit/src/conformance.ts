@@ -48,10 +48,7 @@ export function registerCases(
 }
 
 /** Runs `fn` with a fresh store from `opts.create`, then the cleanup, even on failure. */
-export async function withStore<S, R>(
-  opts: ConformanceOptions<S, R>,
-  fn: (store: S, raw: R | undefined) => Promise<void>,
-): Promise<void> {
+export async function withStore<S, R>(opts: ConformanceOptions<S, R>, fn: (store: S, raw: R | undefined) => Promise<void>): Promise<void> {
   const store = await opts.create();
   const raw = typeof opts.raw === "function" ? (opts.raw as (s: S) => R)(store) : opts.raw;
   try {
@@ -74,7 +71,10 @@ export function randomKey(prefix = "k"): string {
 }
 
 /** Starts `n` calls at once and collects fulfilled values and rejections. */
-export async function concurrently<T>(n: number, fn: (i: number) => Promise<T>): Promise<{
+export async function concurrently<T>(
+  n: number,
+  fn: (i: number) => Promise<T>,
+): Promise<{
   fulfilled: T[];
   rejected: unknown[];
 }> {

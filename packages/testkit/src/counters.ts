@@ -140,12 +140,19 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
           await inc(idle, k2, 4, 1, 10_000); // another bucket size
           const got = await store.readActive({ keys: [k1, k2], bucketMs: BUCKET, fromMs: b0, toMs: b0 + 10 * BUCKET });
           const norm = got
-            .filter((s) => s.tenantId === null ? s.key === k1 || s.key === k2 : [a, b, idle].includes(s.tenantId))
+            .filter((s) => (s.tenantId === null ? s.key === k1 || s.key === k2 : [a, b, idle].includes(s.tenantId)))
             .map((s) => ({ ...s, buckets: s.buckets.map((x) => ({ ...x })) }))
             .sort((x, y) => `${x.tenantId}|${x.key}`.localeCompare(`${y.tenantId}|${y.key}`));
           expect(norm).toEqual(
             [
-              { tenantId: a, key: k1, buckets: [{ startMs: b0 + BUCKET, count: 2 }, { startMs: b0 + 3 * BUCKET, count: 5 }] },
+              {
+                tenantId: a,
+                key: k1,
+                buckets: [
+                  { startMs: b0 + BUCKET, count: 2 },
+                  { startMs: b0 + 3 * BUCKET, count: 5 },
+                ],
+              },
               { tenantId: a, key: k2, buckets: [{ startMs: b0 + 2 * BUCKET, count: 1 }] },
               { tenantId: b, key: k1, buckets: [{ startMs: b0 + 9 * BUCKET, count: 4 }] },
               { tenantId: null, key: k1, buckets: [{ startMs: b0 + BUCKET, count: 6 }] },
@@ -168,10 +175,14 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
           const hidden = randomKey("un");
           const b0 = base();
           await store.increment({ tenantId: t, key: tracked, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR });
-          expect(await store.increment({ tenantId: t, key: hidden, atMs: b0, bucketMs: BUCKET, by: 3, ttlMs: HOUR, untracked: true })).toBe(3);
+          expect(await store.increment({ tenantId: t, key: hidden, atMs: b0, bucketMs: BUCKET, by: 3, ttlMs: HOUR, untracked: true })).toBe(
+            3,
+          );
           const got = await store.readActive({ keys: [tracked, hidden], bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET });
           // An index-based store leaves the untracked series out; a store reading rows by key may list it.
-          expect(got.filter((s) => s.tenantId === t && s.key === tracked)).toEqual([{ tenantId: t, key: tracked, buckets: [{ startMs: b0, count: 1 }] }]);
+          expect(got.filter((s) => s.tenantId === t && s.key === tracked)).toEqual([
+            { tenantId: t, key: tracked, buckets: [{ startMs: b0, count: 1 }] },
+          ]);
           for (const s of got.filter((x) => x.tenantId === t && x.key === hidden)) expect(s.buckets).toEqual([{ startMs: b0, count: 3 }]);
           expect(await store.sum({ tenantId: t, key: hidden, bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET })).toBe(3);
         }),
@@ -201,19 +212,11 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
           const t = randomTenant();
           const key = randomKey();
           const b0 = base();
-          const bad = [
-            { by: 0 },
-            { by: 1.5 },
-            { by: -1 },
-            { bucketMs: 0 },
-            { bucketMs: 2.5 },
-            { windowBuckets: 0 },
-            { key: "" },
-          ];
+          const bad = [{ by: 0 }, { by: 1.5 }, { by: -1 }, { bucketMs: 0 }, { bucketMs: 2.5 }, { windowBuckets: 0 }, { key: "" }];
           for (const over of bad)
-            await expect(
-              store.increment({ tenantId: t, key, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR, ...over }),
-            ).rejects.toBeInstanceOf(ValidationError);
+            await expect(store.increment({ tenantId: t, key, atMs: b0, bucketMs: BUCKET, ttlMs: HOUR, ...over })).rejects.toBeInstanceOf(
+              ValidationError,
+            );
           expect(await store.sum({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0 - HOUR, toMs: b0 + HOUR })).toBe(0);
         }),
     },

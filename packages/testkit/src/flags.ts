@@ -20,11 +20,7 @@ import {
 
 /** Reads what a FlagStore really stored, bypassing its API (adapters implement it over their backend). */
 export interface FlagRawBackdoor {
-  read(input: {
-    env: string;
-    key: string;
-    tenantId: TenantKey;
-  }): Promise<{ config: JsonValue; version: number; updatedBy: string } | null>;
+  read(input: { env: string; key: string; tenantId: TenantKey }): Promise<{ config: JsonValue; version: number; updatedBy: string } | null>;
 }
 
 export type FlagConformanceOptions = ConformanceOptions<FlagStore, FlagRawBackdoor>;
@@ -87,12 +83,23 @@ async function eventually(cond: () => boolean, what: string): Promise<void> {
 /** The FlagStore contract (see `FlagStore` JSDoc in @ops/core), as runnable cases. */
 export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] {
   const env = () => randomKey("env");
-  const c = (name: string, run: (s: FlagStore, raw: FlagRawBackdoor | undefined) => Promise<void>, requires?: ConformanceCase["requires"]): ConformanceCase => ({
+  const c = (
+    name: string,
+    run: (s: FlagStore, raw: FlagRawBackdoor | undefined) => Promise<void>,
+    requires?: ConformanceCase["requires"],
+  ): ConformanceCase => ({
     name,
     ...(requires ? { requires } : {}),
     run: () => withStore(opts, run),
   });
-  const config: JsonValue = { type: "boolean", enabled: true, value: true, rules: [{ id: "r1", when: [{ attr: "plan", op: "eq", value: "é✓" }] }], n: 1.5, z: null };
+  const config: JsonValue = {
+    type: "boolean",
+    enabled: true,
+    value: true,
+    rules: [{ id: "r1", when: [{ attr: "plan", op: "eq", value: "é✓" }] }],
+    n: 1.5,
+    z: null,
+  };
 
   return [
     c("put creates at version 1 and get/raw return what was stored", async (s, raw) => {
@@ -125,7 +132,11 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
       await rejectsWith(s.put({ ...at, config: 1, expectedVersion: 3, actor: "a" }), ConflictError, "update of a missing record");
       check((await rawOrGet(s, raw, at)) === null, "a failed update must not create the record");
       await s.put({ ...at, config: { v: 1 }, expectedVersion: null, actor: "a" });
-      await rejectsWith(s.put({ ...at, config: { v: 9 }, expectedVersion: null, actor: "x" }), ConflictError, "create of an existing record");
+      await rejectsWith(
+        s.put({ ...at, config: { v: 9 }, expectedVersion: null, actor: "x" }),
+        ConflictError,
+        "create of an existing record",
+      );
       await rejectsWith(s.put({ ...at, config: { v: 9 }, expectedVersion: 2, actor: "x" }), ConflictError, "update at a future version");
       await rejectsWith(s.put({ ...at, config: { v: 9 }, expectedVersion: 0, actor: "x" }), ConflictError, "update at version 0");
       const stored = await rawOrGet(s, raw, at);
@@ -146,9 +157,14 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
 
     c("compare-and-set: exactly one of 20 concurrent creators wins", async (s, raw) => {
       const at = { env: env(), key: randomKey("f"), tenantId: null };
-      const { fulfilled, rejected } = await concurrently(20, (i) => s.put({ ...at, config: { w: i }, expectedVersion: null, actor: `w${i}` }));
+      const { fulfilled, rejected } = await concurrently(20, (i) =>
+        s.put({ ...at, config: { w: i }, expectedVersion: null, actor: `w${i}` }),
+      );
       check(fulfilled.length === 1, `exactly one creator must win, ${fulfilled.length} did`);
-      check(rejected.every((e) => e instanceof ConflictError), "losers must get ConflictError");
+      check(
+        rejected.every((e) => e instanceof ConflictError),
+        "losers must get ConflictError",
+      );
       const stored = await rawOrGet(s, raw, at);
       check(stored?.version === 1 && same(stored.config, fulfilled[0]!.config), "the stored record must be the winner's");
     }),
@@ -162,7 +178,10 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
       check((await rawOrGet(s, raw, at))?.version === 2, "a failed delete must change nothing");
       const { fulfilled, rejected } = await concurrently(5, () => s.delete({ ...at, expectedVersion: 2 }));
       check(fulfilled.length === 1, `exactly one concurrent delete must win, ${fulfilled.length} did`);
-      check(rejected.every((e) => e instanceof ConflictError || e instanceof NotFoundError), "losing deletes must throw Conflict/NotFound");
+      check(
+        rejected.every((e) => e instanceof ConflictError || e instanceof NotFoundError),
+        "losing deletes must throw Conflict/NotFound",
+      );
       check((await rawOrGet(s, raw, at)) === null, "deleted record must be gone");
       check((await s.get(at)) === null, "get after delete must return null");
       const again = await s.put({ ...at, config: 1, expectedVersion: null, actor: "a" });
@@ -183,7 +202,11 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
       check((await s.get({ env: e, key, tenantId: randomTenant("c") })) === null, "get(c) must not fall back to others");
       await s.put({ env: e, key, tenantId: a, config: "a2", expectedVersion: 1, actor: "a" });
       check((await rawOrGet(s, raw, { env: e, key, tenantId: b }))?.version === 1, "a's update must not touch b");
-      await rejectsWith(s.put({ env: e, key, tenantId: b, config: "x", expectedVersion: 2, actor: "b" }), ConflictError, "versions are per tenant");
+      await rejectsWith(
+        s.put({ env: e, key, tenantId: b, config: "x", expectedVersion: 2, actor: "b" }),
+        ConflictError,
+        "versions are per tenant",
+      );
       await s.delete({ env: e, key, tenantId: a, expectedVersion: 2 });
       check((await rawOrGet(s, raw, { env: e, key, tenantId: b }))?.config === "b", "a's delete must not touch b");
       check((await rawOrGet(s, raw, { env: e, key, tenantId: null }))?.config === "global", "a's delete must not touch global");
@@ -216,7 +239,13 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
       const first = await s.list({ env: e, tenantId: t, limit: 5 });
       check(first.items.length === 5 && first.nextCursor, "first page must be full with a cursor");
       const all = await listAll(s, e, t, 5);
-      check(same(all.map((r) => r.key), [...keys].sort()), "pages must hold every key once, in key order");
+      check(
+        same(
+          all.map((r) => r.key),
+          [...keys].sort(),
+        ),
+        "pages must hold every key once, in key order",
+      );
       const exact = await s.list({ env: e, tenantId: t, limit: 23 });
       check(exact.items.length === 23, "a page of exactly all records must hold them all");
       const big = await s.list({ env: e, tenantId: t, limit: 1000 });
@@ -267,8 +296,14 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
       await s.put({ env: env(), key, tenantId: null, config: "other env", expectedVersion: null, actor: "a" });
       const snap = await s.snapshot({ env: e });
       check(snap.length === 3, `snapshot must hold 3 records, got ${snap.length}`);
-      check(snap.every((r) => r.env === e), "snapshot must stay in its env");
-      check(snap.some((r) => r.tenantId === a && r.config === "a"), "snapshot must include tenant overrides");
+      check(
+        snap.every((r) => r.env === e),
+        "snapshot must stay in its env",
+      );
+      check(
+        snap.some((r) => r.tenantId === a && r.config === "a"),
+        "snapshot must include tenant overrides",
+      );
     }),
 
     c("config round-trips as JSON (nested, unicode, numbers, null)", async (s) => {

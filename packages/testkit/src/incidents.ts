@@ -1,20 +1,6 @@
 import { expect } from "vitest";
-import {
-  ConflictError,
-  NotFoundError,
-  ValidationError,
-  type IncidentRecord,
-  type IncidentStore,
-  type TenantKey,
-} from "@ops/core";
-import {
-  concurrently,
-  randomTenant,
-  registerCases,
-  withStore,
-  type ConformanceCase,
-  type ConformanceOptions,
-} from "./conformance.js";
+import { ConflictError, NotFoundError, ValidationError, type IncidentRecord, type IncidentStore, type TenantKey } from "@ops/core";
+import { concurrently, randomTenant, registerCases, withStore, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
 
 /** Reads what an adapter really stored, bypassing its own read methods and tenant filters. */
 export interface IncidentRawBackdoor {
@@ -26,10 +12,7 @@ export type IncidentConformanceOptions = ConformanceOptions<IncidentStore, Incid
 
 let seq = 0;
 /** A fresh incident record for `tenantId` (unique id and fingerprint unless given). */
-export function sampleIncident(
-  tenantId: TenantKey,
-  over: Partial<Omit<IncidentRecord, "version">> = {},
-): Omit<IncidentRecord, "version"> {
+export function sampleIncident(tenantId: TenantKey, over: Partial<Omit<IncidentRecord, "version">> = {}): Omit<IncidentRecord, "version"> {
   seq += 1;
   const n = `${Date.now().toString(36)}-${seq}-${Math.random().toString(36).slice(2, 8)}`;
   return {
@@ -84,9 +67,7 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
         withStore(opts, async (store, raw) => {
           const t = randomTenant();
           const base = sampleIncident(t);
-          const { fulfilled, rejected } = await concurrently(20, (i) =>
-            store.create({ record: { ...base, title: `writer ${i}` } }),
-          );
+          const { fulfilled, rejected } = await concurrently(20, (i) => store.create({ record: { ...base, title: `writer ${i}` } }));
           expect(fulfilled).toHaveLength(1);
           expect(rejected).toHaveLength(19);
           for (const e of rejected) expect(e).toBeInstanceOf(ConflictError);
@@ -134,9 +115,9 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
           expect(stored?.version).toBe(2);
           expect(stored?.title).toBe(fulfilled[0]!.title);
           expect(stored?.data).toEqual(fulfilled[0]!.data);
-          await expect(
-            store.update({ tenantId: t, id: rec.id, expectedVersion: 1, patch: { title: "stale" } }),
-          ).rejects.toBeInstanceOf(ConflictError);
+          await expect(store.update({ tenantId: t, id: rec.id, expectedVersion: 1, patch: { title: "stale" } })).rejects.toBeInstanceOf(
+            ConflictError,
+          );
           expect((await rawOrGet(store, raw, t, rec.id))?.title).toBe(fulfilled[0]!.title);
         }),
     },
@@ -172,9 +153,9 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
           expect(await store.get({ tenantId: null, id: rec.id })).toBeNull();
           expect(await store.findActive({ tenantId: b, fingerprint: "fp-iso" })).toBeNull();
           expect(await store.findActive({ tenantId: null, fingerprint: "fp-iso" })).toBeNull();
-          await expect(
-            store.update({ tenantId: b, id: rec.id, expectedVersion: 1, patch: { title: "hijack" } }),
-          ).rejects.toBeInstanceOf(NotFoundError);
+          await expect(store.update({ tenantId: b, id: rec.id, expectedVersion: 1, patch: { title: "hijack" } })).rejects.toBeInstanceOf(
+            NotFoundError,
+          );
           expect((await rawOrGet(store, raw, a, rec.id))?.title).toBe(rec.title);
           expect((await store.list({ tenantId: b })).items).toEqual([]);
           expect((await store.list({ tenantId: null, limit: 1000 })).items.map((r) => r.id)).not.toContain(rec.id);
@@ -182,7 +163,13 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
           await store.putModel({ tenantId: a, name: "triage", model: { w: [1] }, expectedVersion: null, updatedAt: rec.updatedAt });
           expect(await store.getModel({ tenantId: b, name: "triage" })).toBeNull();
           // b's own model does not collide with a's.
-          const mb = await store.putModel({ tenantId: b, name: "triage", model: { w: [2] }, expectedVersion: null, updatedAt: rec.updatedAt });
+          const mb = await store.putModel({
+            tenantId: b,
+            name: "triage",
+            model: { w: [2] },
+            expectedVersion: null,
+            updatedAt: rec.updatedAt,
+          });
           expect(mb.version).toBe(1);
           expect((await store.getModel({ tenantId: a, name: "triage" }))?.model).toEqual({ w: [1] });
         }),
@@ -194,7 +181,9 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
           const t = randomTenant();
           const at = (m: number) => new Date(Date.UTC(2026, 0, 1, 0, m)).toISOString();
           const r1 = await store.create({ record: sampleIncident(t, { openedAt: at(1), id: `inc_${t}_1` }) });
-          const r2 = await store.create({ record: sampleIncident(t, { openedAt: at(2), id: `inc_${t}_2`, type: "JWT_VALIDATION_ERRORS" }) });
+          const r2 = await store.create({
+            record: sampleIncident(t, { openedAt: at(2), id: `inc_${t}_2`, type: "JWT_VALIDATION_ERRORS" }),
+          });
           const r3 = await store.create({ record: sampleIncident(t, { openedAt: at(2), id: `inc_${t}_3`, state: "acknowledged" }) });
           expect((await store.list({ tenantId: t })).items.map((r) => r.id)).toEqual([r3.id, r2.id, r1.id]);
           expect((await store.list({ tenantId: t, states: ["open"] })).items.map((r) => r.id)).toEqual([r2.id, r1.id]);
@@ -300,13 +289,31 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
         withStore(opts, async (store) => {
           const t = randomTenant("f");
           const other = randomTenant("o");
-          const hit = await store.create({ record: sampleIncident(t, { title: "Brute force from 203.0.113.99", data: { offenders: [{ userId: "user_forget_me", ip: "203.0.113.99" }], note: "mail ada@example.org" } }) });
+          const hit = await store.create({
+            record: sampleIncident(t, {
+              title: "Brute force from 203.0.113.99",
+              data: { offenders: [{ userId: "user_forget_me", ip: "203.0.113.99" }], note: "mail ada@example.org" },
+            }),
+          });
           const clean = await store.create({ record: sampleIncident(t, { data: { offenders: [{ userId: "u2", ip: "198.51.100.1" }] } }) });
-          const elsewhere = await store.create({ record: sampleIncident(other, { title: "from 203.0.113.99", data: { userId: "user_forget_me" } }) });
+          const elsewhere = await store.create({
+            record: sampleIncident(other, { title: "from 203.0.113.99", data: { userId: "user_forget_me" } }),
+          });
           expect(typeof store.forgetSubject).toBe("function");
-          expect(await store.forgetSubject!({ tenantId: t, subjectId: "user_forget_me", identifiers: ["203.0.113.99", "ada@example.org"], pseudonym: "forgotten_x1" })).toEqual({ records: 1 });
+          expect(
+            await store.forgetSubject!({
+              tenantId: t,
+              subjectId: "user_forget_me",
+              identifiers: ["203.0.113.99", "ada@example.org"],
+              pseudonym: "forgotten_x1",
+            }),
+          ).toEqual({ records: 1 });
           const after = await store.get({ tenantId: t, id: hit.id });
-          expect(after).toMatchObject({ title: "Brute force from [ERASED]", data: { offenders: [{ userId: "forgotten_x1", ip: "[ERASED]" }], note: "mail [ERASED]" }, version: hit.version + 1 });
+          expect(after).toMatchObject({
+            title: "Brute force from [ERASED]",
+            data: { offenders: [{ userId: "forgotten_x1", ip: "[ERASED]" }], note: "mail [ERASED]" },
+            version: hit.version + 1,
+          });
           expect(await store.get({ tenantId: t, id: clean.id })).toEqual(clean);
           expect(await store.get({ tenantId: other, id: elsewhere.id })).toEqual(elsewhere);
         }),

@@ -56,7 +56,15 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
     const d = draft(ch, randomTenant());
     const m = await store.enqueue({ message: d });
     expect(m).toMatchObject({ id: d.id, tenantId: d.tenantId, channel: ch, payload: d.payload, status: "pending", attempts: 0 });
-    expect(m).toMatchObject({ nextAttemptAt: d.createdAt, leaseOwner: null, leaseUntil: null, lastError: null, deliveredAt: null, finishedAt: null, version: 1 });
+    expect(m).toMatchObject({
+      nextAttemptAt: d.createdAt,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastError: null,
+      deliveredAt: null,
+      finishedAt: null,
+      version: 1,
+    });
     expect(await store.get({ id: d.id })).toEqual(m);
     expect(await store.findByIdempotencyKey({ idempotencyKey: d.idempotencyKey })).toEqual(m);
     if (raw) expect(await raw.read(d.id)).toEqual(m);
@@ -94,8 +102,7 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
     await rejectsWith(store.enqueue({ message: draft(ch, tenant, { createdAt: "yesterday" }) }), ValidationError);
     await rejectsWith(store.enqueue({ message: draft(ch, tenant, { nextAttemptAt: "soon" }) }), ValidationError);
     expect((await store.list({ tenantId: tenant })).items).toEqual([]);
-    if (!store.capabilities.transactions)
-      await rejectsWith(store.enqueue({ message: draft(ch, tenant), tx: {} }), UnsupportedError);
+    if (!store.capabilities.transactions) await rejectsWith(store.enqueue({ message: draft(ch, tenant), tx: {} }), UnsupportedError);
     expect((await store.list({ tenantId: tenant })).items).toEqual([]);
   });
 
@@ -217,7 +224,13 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
       expect(await store.claim({ workerId: "w", limit: 5, leaseMs: 1000, now: iso(T0 + 99_999), channels: [ch] })).toEqual([]);
       expect((await store.list({ status: final, tenantId: tenant })).items.map((m) => m.id)).toEqual([d.id]);
       const r = await store.requeue({ id: d.id, now: iso(T0 + 100) });
-      expect(r).toMatchObject({ status: "pending", attempts: 0, finishedAt: null, nextAttemptAt: iso(T0 + 100), lastError: `reason ${final}` });
+      expect(r).toMatchObject({
+        status: "pending",
+        attempts: 0,
+        finishedAt: null,
+        nextAttemptAt: iso(T0 + 100),
+        lastError: `reason ${final}`,
+      });
       await rejectsWith(store.requeue({ id: d.id, now: iso(T0 + 101) }), ConflictError);
       const [c] = await store.claim({ workerId: "w", limit: 1, leaseMs: 1000, now: iso(T0 + 100), channels: [ch] });
       expect(c?.id).toBe(d.id);
@@ -227,51 +240,81 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
     await rejectsWith(store.requeue({ id: randomKey("missing"), now: iso(T0) }), NotFoundError);
   });
 
-  add("cancel stops a pending message (due or waiting for backoff): cancelled, finishedAt, reason kept; requeue resends it", async (store, raw) => {
-    const ch = randomKey("ch");
-    const tenant = randomTenant();
-    // Due now, never claimed.
-    const due = draft(ch, tenant);
-    await store.enqueue({ message: due });
-    const c = await store.cancel({ id: due.id, now: iso(T0 + 5), reason: "superseded by a newer alert" });
-    expect(c).toMatchObject({ id: due.id, status: "cancelled", finishedAt: iso(T0 + 5), lastError: "superseded by a newer alert", leaseOwner: null, leaseUntil: null, attempts: 0, version: 2 });
-    expect(await store.get({ id: due.id })).toEqual(c);
-    if (raw) expect(await raw.read(due.id)).toEqual(c);
-    // Waiting for a retry: the failed attempt's reason stays when no reason is given.
-    const later = draft(ch, tenant);
-    await store.enqueue({ message: later });
-    await store.claim({ workerId: "w", limit: 1, leaseMs: 1000, now: iso(T0), channels: [ch] });
-    await store.fail({ id: later.id, workerId: "w", error: "HTTP 503", now: iso(T0 + 10), retryAt: iso(T0 + 2000) });
-    const c2 = await store.cancel({ id: later.id, now: iso(T0 + 20) });
-    expect(c2).toMatchObject({ status: "cancelled", finishedAt: iso(T0 + 20), lastError: "HTTP 503", attempts: 1 });
-    // Neither is ever handed out again, however late.
-    expect(await store.claim({ workerId: "w", limit: 10, leaseMs: 1000, now: iso(T0 + 99_999), channels: [ch] })).toEqual([]);
-    expect((await store.list({ status: "cancelled", tenantId: tenant })).items.map((m) => m.id).sort()).toEqual([due.id, later.id].sort());
-    // A cancelled message can be requeued, then claimed and delivered normally.
-    const r = await store.requeue({ id: due.id, now: iso(T0 + 100) });
-    expect(r).toMatchObject({ status: "pending", attempts: 0, finishedAt: null, nextAttemptAt: iso(T0 + 100), lastError: "superseded by a newer alert" });
-    const [again] = await store.claim({ workerId: "w", limit: 5, leaseMs: 1000, now: iso(T0 + 100), channels: [ch] });
-    expect(again?.id).toBe(due.id);
-    expect(await store.complete({ id: due.id, workerId: "w", now: iso(T0 + 110) })).toMatchObject({ status: "delivered" });
-  });
+  add(
+    "cancel stops a pending message (due or waiting for backoff): cancelled, finishedAt, reason kept; requeue resends it",
+    async (store, raw) => {
+      const ch = randomKey("ch");
+      const tenant = randomTenant();
+      // Due now, never claimed.
+      const due = draft(ch, tenant);
+      await store.enqueue({ message: due });
+      const c = await store.cancel({ id: due.id, now: iso(T0 + 5), reason: "superseded by a newer alert" });
+      expect(c).toMatchObject({
+        id: due.id,
+        status: "cancelled",
+        finishedAt: iso(T0 + 5),
+        lastError: "superseded by a newer alert",
+        leaseOwner: null,
+        leaseUntil: null,
+        attempts: 0,
+        version: 2,
+      });
+      expect(await store.get({ id: due.id })).toEqual(c);
+      if (raw) expect(await raw.read(due.id)).toEqual(c);
+      // Waiting for a retry: the failed attempt's reason stays when no reason is given.
+      const later = draft(ch, tenant);
+      await store.enqueue({ message: later });
+      await store.claim({ workerId: "w", limit: 1, leaseMs: 1000, now: iso(T0), channels: [ch] });
+      await store.fail({ id: later.id, workerId: "w", error: "HTTP 503", now: iso(T0 + 10), retryAt: iso(T0 + 2000) });
+      const c2 = await store.cancel({ id: later.id, now: iso(T0 + 20) });
+      expect(c2).toMatchObject({ status: "cancelled", finishedAt: iso(T0 + 20), lastError: "HTTP 503", attempts: 1 });
+      // Neither is ever handed out again, however late.
+      expect(await store.claim({ workerId: "w", limit: 10, leaseMs: 1000, now: iso(T0 + 99_999), channels: [ch] })).toEqual([]);
+      expect((await store.list({ status: "cancelled", tenantId: tenant })).items.map((m) => m.id).sort()).toEqual(
+        [due.id, later.id].sort(),
+      );
+      // A cancelled message can be requeued, then claimed and delivered normally.
+      const r = await store.requeue({ id: due.id, now: iso(T0 + 100) });
+      expect(r).toMatchObject({
+        status: "pending",
+        attempts: 0,
+        finishedAt: null,
+        nextAttemptAt: iso(T0 + 100),
+        lastError: "superseded by a newer alert",
+      });
+      const [again] = await store.claim({ workerId: "w", limit: 5, leaseMs: 1000, now: iso(T0 + 100), channels: [ch] });
+      expect(again?.id).toBe(due.id);
+      expect(await store.complete({ id: due.id, workerId: "w", now: iso(T0 + 110) })).toMatchObject({ status: "delivered" });
+    },
+  );
 
-  add("cancel of a leased message: the holder's complete and fail get ConflictError, it stays cancelled and is not re-claimed", async (store, raw) => {
-    const ch = randomKey("ch");
-    const d = draft(ch, randomTenant());
-    await store.enqueue({ message: d });
-    const [leased] = await store.claim({ workerId: "worker-a", limit: 1, leaseMs: 1000, now: iso(T0), channels: [ch] });
-    expect(leased?.id).toBe(d.id);
-    const c = await store.cancel({ id: d.id, now: iso(T0 + 5), reason: "incident acknowledged" });
-    expect(c).toMatchObject({ status: "cancelled", leaseOwner: null, leaseUntil: null, finishedAt: iso(T0 + 5), lastError: "incident acknowledged", attempts: 1 });
-    await rejectsWith(store.complete({ id: d.id, workerId: "worker-a", now: iso(T0 + 10) }), ConflictError);
-    await rejectsWith(store.fail({ id: d.id, workerId: "worker-a", error: "HTTP 500", now: iso(T0 + 10) }), ConflictError);
-    await rejectsWith(store.fail({ id: d.id, workerId: "worker-a", error: "gone", now: iso(T0 + 10), final: "dead" }), ConflictError);
-    // Past the old lease's expiry nobody gets it either.
-    expect(await store.claim({ workerId: "worker-b", limit: 5, leaseMs: 1000, now: iso(T0 + 5000), channels: [ch] })).toEqual([]);
-    const after = await store.get({ id: d.id });
-    expect(after).toEqual(c);
-    if (raw) expect(await raw.read(d.id)).toEqual(c);
-  });
+  add(
+    "cancel of a leased message: the holder's complete and fail get ConflictError, it stays cancelled and is not re-claimed",
+    async (store, raw) => {
+      const ch = randomKey("ch");
+      const d = draft(ch, randomTenant());
+      await store.enqueue({ message: d });
+      const [leased] = await store.claim({ workerId: "worker-a", limit: 1, leaseMs: 1000, now: iso(T0), channels: [ch] });
+      expect(leased?.id).toBe(d.id);
+      const c = await store.cancel({ id: d.id, now: iso(T0 + 5), reason: "incident acknowledged" });
+      expect(c).toMatchObject({
+        status: "cancelled",
+        leaseOwner: null,
+        leaseUntil: null,
+        finishedAt: iso(T0 + 5),
+        lastError: "incident acknowledged",
+        attempts: 1,
+      });
+      await rejectsWith(store.complete({ id: d.id, workerId: "worker-a", now: iso(T0 + 10) }), ConflictError);
+      await rejectsWith(store.fail({ id: d.id, workerId: "worker-a", error: "HTTP 500", now: iso(T0 + 10) }), ConflictError);
+      await rejectsWith(store.fail({ id: d.id, workerId: "worker-a", error: "gone", now: iso(T0 + 10), final: "dead" }), ConflictError);
+      // Past the old lease's expiry nobody gets it either.
+      expect(await store.claim({ workerId: "worker-b", limit: 5, leaseMs: 1000, now: iso(T0 + 5000), channels: [ch] })).toEqual([]);
+      const after = await store.get({ id: d.id });
+      expect(after).toEqual(c);
+      if (raw) expect(await raw.read(d.id)).toEqual(c);
+    },
+  );
 
   add("cancel racing the lease holder's complete: exactly one wins, the other gets ConflictError", async (store) => {
     const ch = randomKey("ch");
@@ -293,32 +336,35 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
     }
   });
 
-  add("cancel refuses delivered, dead, expired and cancelled messages (ConflictError, unchanged), unknown ids (NotFoundError) and bad input (ValidationError)", async (store) => {
-    const ch = randomKey("ch");
-    const tenant = randomTenant();
-    const delivered = draft(ch, tenant);
-    await store.enqueue({ message: delivered });
-    await store.claim({ workerId: "w", limit: 1, leaseMs: 1000, now: iso(T0), channels: [ch] });
-    const before = await store.complete({ id: delivered.id, workerId: "w", now: iso(T0 + 1) });
-    await rejectsWith(store.cancel({ id: delivered.id, now: iso(T0 + 2), reason: "too late" }), ConflictError);
-    expect(await store.get({ id: delivered.id })).toEqual(before);
-    for (const final of ["dead", "expired", "cancelled"] as const) {
-      const d = draft(ch, tenant);
-      await store.enqueue({ message: d });
+  add(
+    "cancel refuses delivered, dead, expired and cancelled messages (ConflictError, unchanged), unknown ids (NotFoundError) and bad input (ValidationError)",
+    async (store) => {
+      const ch = randomKey("ch");
+      const tenant = randomTenant();
+      const delivered = draft(ch, tenant);
+      await store.enqueue({ message: delivered });
       await store.claim({ workerId: "w", limit: 1, leaseMs: 1000, now: iso(T0), channels: [ch] });
-      const f = await store.fail({ id: d.id, workerId: "w", error: `reason ${final}`, now: iso(T0 + 5), final });
-      await rejectsWith(store.cancel({ id: d.id, now: iso(T0 + 6), reason: "again" }), ConflictError);
-      expect(await store.get({ id: d.id })).toEqual(f);
-    }
-    await rejectsWith(store.cancel({ id: randomKey("missing"), now: iso(T0) }), NotFoundError);
-    const p = draft(ch, tenant);
-    const pending = await store.enqueue({ message: p });
-    await rejectsWith(store.cancel({ id: "", now: iso(T0) }), ValidationError);
-    await rejectsWith(store.cancel({ id: p.id, now: "soon" }), ValidationError);
-    await rejectsWith(store.cancel({ id: p.id, now: iso(T0), reason: "" }), ValidationError);
-    await rejectsWith(store.cancel({ id: p.id, now: iso(T0), reason: 42 as unknown as string }), ValidationError);
-    expect(await store.get({ id: p.id })).toEqual(pending);
-  });
+      const before = await store.complete({ id: delivered.id, workerId: "w", now: iso(T0 + 1) });
+      await rejectsWith(store.cancel({ id: delivered.id, now: iso(T0 + 2), reason: "too late" }), ConflictError);
+      expect(await store.get({ id: delivered.id })).toEqual(before);
+      for (const final of ["dead", "expired", "cancelled"] as const) {
+        const d = draft(ch, tenant);
+        await store.enqueue({ message: d });
+        await store.claim({ workerId: "w", limit: 1, leaseMs: 1000, now: iso(T0), channels: [ch] });
+        const f = await store.fail({ id: d.id, workerId: "w", error: `reason ${final}`, now: iso(T0 + 5), final });
+        await rejectsWith(store.cancel({ id: d.id, now: iso(T0 + 6), reason: "again" }), ConflictError);
+        expect(await store.get({ id: d.id })).toEqual(f);
+      }
+      await rejectsWith(store.cancel({ id: randomKey("missing"), now: iso(T0) }), NotFoundError);
+      const p = draft(ch, tenant);
+      const pending = await store.enqueue({ message: p });
+      await rejectsWith(store.cancel({ id: "", now: iso(T0) }), ValidationError);
+      await rejectsWith(store.cancel({ id: p.id, now: "soon" }), ValidationError);
+      await rejectsWith(store.cancel({ id: p.id, now: iso(T0), reason: "" }), ValidationError);
+      await rejectsWith(store.cancel({ id: p.id, now: iso(T0), reason: 42 as unknown as string }), ValidationError);
+      expect(await store.get({ id: p.id })).toEqual(pending);
+    },
+  );
 
   add("list pages are complete, without duplicates, and filter by tenant, status and channel", async (store) => {
     const ch = randomKey("ch");
@@ -381,13 +427,25 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
         const ch = randomKey("ch");
         const t = randomTenant("f");
         const other = randomTenant("o");
-        const hit = await store.enqueue({ message: draft(ch, t, { payload: { text: "User Ada Lovelace (ada@example.org) locked out", userId: "user_forget_me" } }) });
+        const hit = await store.enqueue({
+          message: draft(ch, t, { payload: { text: "User Ada Lovelace (ada@example.org) locked out", userId: "user_forget_me" } }),
+        });
         const clean = await store.enqueue({ message: draft(ch, t, { payload: { text: "nothing personal" } }) });
         const elsewhere = await store.enqueue({ message: draft(ch, other, { payload: { text: "ada@example.org" } }) });
         expect(typeof store.forgetSubject).toBe("function");
-        expect(await store.forgetSubject!({ tenantId: t, subjectId: "user_forget_me", identifiers: ["Ada Lovelace", "ada@example.org"], pseudonym: "forgotten_x1" })).toEqual({ records: 1 });
+        expect(
+          await store.forgetSubject!({
+            tenantId: t,
+            subjectId: "user_forget_me",
+            identifiers: ["Ada Lovelace", "ada@example.org"],
+            pseudonym: "forgotten_x1",
+          }),
+        ).toEqual({ records: 1 });
         const after = raw ? await raw.read(hit.id) : await store.get({ id: hit.id });
-        expect(after).toMatchObject({ payload: { text: "User [ERASED] ([ERASED]) locked out", userId: "forgotten_x1" }, version: hit.version + 1 });
+        expect(after).toMatchObject({
+          payload: { text: "User [ERASED] ([ERASED]) locked out", userId: "forgotten_x1" },
+          version: hit.version + 1,
+        });
         expect(await store.get({ id: clean.id })).toEqual(clean);
         expect(await store.get({ id: elsewhere.id })).toEqual(elsewhere);
       }),

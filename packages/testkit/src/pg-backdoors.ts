@@ -21,7 +21,8 @@ type Doc = Record<string, JsonValue>;
 const iso = (v: JsonValue | undefined): string => new Date(String(v)).toISOString();
 const isoOrNull = (v: JsonValue | undefined): string | null => (v === null || v === undefined ? null : iso(v));
 const strOrNull = (v: JsonValue | undefined): string | null => (v === null || v === undefined ? null : String(v));
-const tenantIs = (tenantId: TenantKey, n: number): string => (tenantId === null ? `"tenant_id" IS NULL AND $${n}::text IS NULL` : `"tenant_id" = $${n}::text`);
+const tenantIs = (tenantId: TenantKey, n: number): string =>
+  tenantId === null ? `"tenant_id" IS NULL AND $${n}::text IS NULL` : `"tenant_id" = $${n}::text`;
 
 /**
  * The conformance backdoors of every PostgreSQL adapter (Drizzle, Prisma, the executors of
@@ -37,12 +38,13 @@ export function pgBackdoors(conn: PgRawConnection, schema?: string) {
 
   const flag: FlagRawBackdoor = {
     read: async (at) => {
-      const [r] = await docs(`SELECT to_jsonb(f)::text AS doc FROM ${table("ops_flags")} f WHERE "env" = $1 AND "key" = $2 AND ${tenantIs(at.tenantId, 3)}`, [
-        at.env,
-        at.key,
-        at.tenantId,
-      ]);
-      return r ? ({ config: r.config as JsonValue, version: Number(r.version), updatedBy: String(r.updated_by) } satisfies Partial<FlagRecord>) : null;
+      const [r] = await docs(
+        `SELECT to_jsonb(f)::text AS doc FROM ${table("ops_flags")} f WHERE "env" = $1 AND "key" = $2 AND ${tenantIs(at.tenantId, 3)}`,
+        [at.env, at.key, at.tenantId],
+      );
+      return r
+        ? ({ config: r.config as JsonValue, version: Number(r.version), updatedBy: String(r.updated_by) } satisfies Partial<FlagRecord>)
+        : null;
     },
   };
 
@@ -72,7 +74,12 @@ export function pgBackdoors(conn: PgRawConnection, schema?: string) {
     readEvent: async (id) => {
       const [r] = await docs(`SELECT to_jsonb(e)::text AS doc FROM ${table("ops_auth_events")} e WHERE "id" = $1`, [id]);
       if (!r) return null;
-      const e: AuthEventRecord = { id: String(r.id), type: String(r.type), occurredAt: iso(r.occurred_at), tenantId: strOrNull(r.tenant_id) };
+      const e: AuthEventRecord = {
+        id: String(r.id),
+        type: String(r.type),
+        occurredAt: iso(r.occurred_at),
+        tenantId: strOrNull(r.tenant_id),
+      };
       if (r.user_id !== null) e.userId = String(r.user_id);
       if (r.ip !== null) e.ip = String(r.ip);
       if (r.provider !== null) e.provider = String(r.provider);
@@ -140,7 +147,11 @@ function auditFromDoc(d: Doc): AuditRecord {
   if (s(d.actor_user_agent) !== undefined) rec.actor.userAgent = s(d.actor_user_agent)!;
   if (s(d.subject_id) !== undefined) rec.subject = { id: s(d.subject_id)!, ...(s(d.subject_type) ? { type: s(d.subject_type)! } : {}) };
   if (s(d.target_id) !== undefined)
-    rec.target = { id: s(d.target_id)!, ...(s(d.target_type) ? { type: s(d.target_type)! } : {}), ...(s(d.target_name) ? { name: s(d.target_name)! } : {}) };
+    rec.target = {
+      id: s(d.target_id)!,
+      ...(s(d.target_type) ? { type: s(d.target_type)! } : {}),
+      ...(s(d.target_name) ? { name: s(d.target_name)! } : {}),
+    };
   for (const [k, col] of [
     ["reason", "reason"],
     ["surface", "surface"],
@@ -170,10 +181,30 @@ export function pgAuditBackdoor(conn: PgRawConnection, schema?: string): AuditRa
         "request_id", "correlation_id", "meta", "sealed")
        VALUES ($1, $2, $3::bigint, $4, $5, $6::timestamptz, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23::jsonb, $24::jsonb)`,
       [
-        r.id, r.tenantId, r.seq, r.prevHash, r.hash, r.ts, r.env, r.action, r.actor.id, r.actor.type, r.actor.ip ?? null,
-        r.actor.userAgent ?? null, r.subject?.id ?? null, r.subject?.type ?? null, r.target?.id ?? null, r.target?.type ?? null,
-        r.target?.name ?? null, r.outcome, r.reason ?? null, r.surface ?? null, r.requestId ?? null, r.correlationId ?? null,
-        JSON.stringify(r.meta ?? {}), r.sealed == null ? null : JSON.stringify(r.sealed),
+        r.id,
+        r.tenantId,
+        r.seq,
+        r.prevHash,
+        r.hash,
+        r.ts,
+        r.env,
+        r.action,
+        r.actor.id,
+        r.actor.type,
+        r.actor.ip ?? null,
+        r.actor.userAgent ?? null,
+        r.subject?.id ?? null,
+        r.subject?.type ?? null,
+        r.target?.id ?? null,
+        r.target?.type ?? null,
+        r.target?.name ?? null,
+        r.outcome,
+        r.reason ?? null,
+        r.surface ?? null,
+        r.requestId ?? null,
+        r.correlationId ?? null,
+        JSON.stringify(r.meta ?? {}),
+        r.sealed == null ? null : JSON.stringify(r.sealed),
       ],
     );
   const where = (t: TenantKey, n = 1) => tenantIs(t, n);
@@ -192,7 +223,10 @@ export function pgAuditBackdoor(conn: PgRawConnection, schema?: string): AuditRa
         await tx.query(`DELETE FROM ${table} WHERE "id" = $1`, [old.id]);
         await insert(tx, { ...old, ...patch });
       }),
-    delete: (tenantId, seq) => tampering(async (tx) => void (await tx.query(`DELETE FROM ${table} WHERE ${where(tenantId)} AND "seq" = $2::bigint`, [tenantId, seq]))),
+    delete: (tenantId, seq) =>
+      tampering(
+        async (tx) => void (await tx.query(`DELETE FROM ${table} WHERE ${where(tenantId)} AND "seq" = $2::bigint`, [tenantId, seq])),
+      ),
     insert: async (record) => void (await insert(conn, record)),
     swap: (tenantId, a, b) =>
       tampering(async (tx) => {

@@ -27,7 +27,8 @@ class BrokenAuditStore extends MemoryAuditStore {
       return;
     }
     if (this.flaw === "dropsEntries") return super.append({ tenantId, records: records.slice(0, 1) });
-    if (this.flaw === "secondsTimestamps") return super.append({ tenantId, records: records.map((r) => ({ ...r, ts: `${r.ts.slice(0, 19)}Z` })) });
+    if (this.flaw === "secondsTimestamps")
+      return super.append({ tenantId, records: records.map((r) => ({ ...r, ts: `${r.ts.slice(0, 19)}Z` })) });
     if (this.flaw === "partialBatch") {
       const head = (await this.head({ tenantId }))?.seq ?? 0;
       const fresh = records.filter((r) => r.seq > head);
@@ -36,7 +37,8 @@ class BrokenAuditStore extends MemoryAuditStore {
       return super.append(input);
     }
     await super.append(input);
-    if (this.flaw === "cachedReads") this.cache.set(String(tenantId), [...(this.cache.get(String(tenantId)) ?? []), ...records.map((r) => structuredClone(r))]);
+    if (this.flaw === "cachedReads")
+      this.cache.set(String(tenantId), [...(this.cache.get(String(tenantId)) ?? []), ...records.map((r) => structuredClone(r))]);
   }
 
   override async range(input: { tenantId: TenantKey; fromSeq: number; toSeq?: number; limit?: number }): Promise<AuditRecord[]> {

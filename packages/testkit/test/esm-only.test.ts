@@ -12,6 +12,8 @@ describe("@ops/testkit is ESM-only", () => {
     delete env.NODE_OPTIONS;
     const r = spawnSync(process.execPath, ["-e", 'require("@ops/testkit")'], { cwd: pkgDir, env, encoding: "utf8" });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/\[ops\/testkit\] @ops\/testkit is ESM-only \(vitest is ESM-only\): use `import \{ \.\.\. \} from "@ops\/testkit"`/);
+    expect(r.stderr).toMatch(
+      /\[ops\/testkit\] @ops\/testkit is ESM-only \(vitest is ESM-only\): use `import \{ \.\.\. \} from "@ops\/testkit"`/,
+    );
   });
 });

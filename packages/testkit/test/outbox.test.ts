@@ -57,7 +57,8 @@ describe("outbox conformance suite catches broken stores", () => {
   it("fails a store whose enqueue is not idempotent", async () => {
     const failed = await failingCases(
       brokenStore((inner) => ({
-        enqueue: (input) => inner.enqueue({ ...input, message: { ...input.message, idempotencyKey: `${input.message.idempotencyKey}-${input.message.id}` } }),
+        enqueue: (input) =>
+          inner.enqueue({ ...input, message: { ...input.message, idempotencyKey: `${input.message.idempotencyKey}-${input.message.id}` } }),
       })),
     );
     expect(failed).toContain("enqueue is idempotent under 20 concurrent enqueuers with one key");

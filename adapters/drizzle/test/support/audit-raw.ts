@@ -40,7 +40,11 @@ export function auditRaw(h: Harness): AuditRawBackdoor {
     if (s(d.actor_user_agent) !== undefined) rec.actor.userAgent = s(d.actor_user_agent)!;
     if (s(d.subject_id) !== undefined) rec.subject = { id: s(d.subject_id)!, ...(s(d.subject_type) ? { type: s(d.subject_type)! } : {}) };
     if (s(d.target_id) !== undefined)
-      rec.target = { id: s(d.target_id)!, ...(s(d.target_type) ? { type: s(d.target_type)! } : {}), ...(s(d.target_name) ? { name: s(d.target_name)! } : {}) };
+      rec.target = {
+        id: s(d.target_id)!,
+        ...(s(d.target_type) ? { type: s(d.target_type)! } : {}),
+        ...(s(d.target_name) ? { name: s(d.target_name)! } : {}),
+      };
     for (const [k, col] of [
       ["reason", "reason"],
       ["surface", "surface"],
@@ -80,7 +84,8 @@ export function auditRaw(h: Harness): AuditRawBackdoor {
         await tx.execute(sql`DELETE FROM ${table} WHERE "id" = ${old.id}`);
         await tx.execute(insertSql({ ...old, ...patch }));
       }),
-    delete: (tenantId, seq) => tampering(async (tx) => void (await tx.execute(sql`DELETE FROM ${table} WHERE ${tenantIs(tenantId)} AND "seq" = ${seq}`))),
+    delete: (tenantId, seq) =>
+      tampering(async (tx) => void (await tx.execute(sql`DELETE FROM ${table} WHERE ${tenantIs(tenantId)} AND "seq" = ${seq}`))),
     insert: async (record) => void (await h.db.execute(insertSql(record))),
     swap: (tenantId, a, b) =>
       tampering(async (tx) => {

@@ -27,7 +27,9 @@ export function flagRaw(h: Harness): FlagRawBackdoor {
         h,
         sql`SELECT to_jsonb(f)::text AS doc FROM ${table(h, "ops_flags")} f WHERE "env" = ${at.env} AND "key" = ${at.key} AND ${tenantIs(at.tenantId)}`,
       );
-      return r ? ({ config: r.config as JsonValue, version: Number(r.version), updatedBy: String(r.updated_by) } satisfies Partial<FlagRecord>) : null;
+      return r
+        ? ({ config: r.config as JsonValue, version: Number(r.version), updatedBy: String(r.updated_by) } satisfies Partial<FlagRecord>)
+        : null;
     },
   };
 }
@@ -61,7 +63,12 @@ export function authEventRaw(h: Harness): AuthEventRawBackdoor {
     readEvent: async (id) => {
       const [r] = await rows(h, sql`SELECT to_jsonb(e)::text AS doc FROM ${table(h, "ops_auth_events")} e WHERE "id" = ${id}`);
       if (!r) return null;
-      const e: AuthEventRecord = { id: String(r.id), type: String(r.type), occurredAt: iso(r.occurred_at), tenantId: strOrNull(r.tenant_id) };
+      const e: AuthEventRecord = {
+        id: String(r.id),
+        type: String(r.type),
+        occurredAt: iso(r.occurred_at),
+        tenantId: strOrNull(r.tenant_id),
+      };
       if (r.user_id !== null) e.userId = String(r.user_id);
       if (r.ip !== null) e.ip = String(r.ip);
       if (r.provider !== null) e.provider = String(r.provider);
@@ -69,9 +76,9 @@ export function authEventRaw(h: Harness): AuthEventRawBackdoor {
       return e;
     },
     countId: async (id) =>
-      (await rows(h, sql`SELECT jsonb_build_object('n', count(*))::text AS doc FROM ${table(h, "ops_auth_events")} WHERE "id" = ${id}`)).map(
-        (r) => Number(r.n),
-      )[0] ?? 0,
+      (
+        await rows(h, sql`SELECT jsonb_build_object('n', count(*))::text AS doc FROM ${table(h, "ops_auth_events")} WHERE "id" = ${id}`)
+      ).map((r) => Number(r.n))[0] ?? 0,
   };
 }
 

@@ -40,8 +40,30 @@ const COLUMNS = sql.join(
 
 /** The array type of each INSERT_COLUMNS column, for `unnest`. */
 const ARRAY_TYPES = [
-  "text", "text", "bigint", "text", "text", "timestamptz", "text", "text", "text", "text", "text", "text",
-  "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "jsonb", "jsonb",
+  "text",
+  "text",
+  "bigint",
+  "text",
+  "text",
+  "timestamptz",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "jsonb",
+  "jsonb",
 ];
 
 const opt = (v: string | null | undefined): string | null => (v === undefined ? null : v);
@@ -100,7 +122,8 @@ function toRecord(r: Row): AuditRecord {
   // NULL columns read back as absent keys: the hash treats absent and null alike.
   if (r.actor_ip !== null) rec.actor.ip = str(r.actor_ip);
   if (r.actor_user_agent !== null) rec.actor.userAgent = str(r.actor_user_agent);
-  if (r.subject_id !== null) rec.subject = r.subject_type === null ? { id: str(r.subject_id) } : { id: str(r.subject_id), type: str(r.subject_type) };
+  if (r.subject_id !== null)
+    rec.subject = r.subject_type === null ? { id: str(r.subject_id) } : { id: str(r.subject_id), type: str(r.subject_type) };
   if (r.target_id !== null) {
     const target: NonNullable<AuditRecord["target"]> = { id: str(r.target_id) };
     if (r.target_type !== null) target.type = str(r.target_type);
@@ -179,7 +202,13 @@ export class PgAuditStore extends PgStoreBase implements AuditStore {
     if (input.actorId !== undefined) filters.push(sql`"actor_id" = ${input.actorId}`);
     if (input.subjectId !== undefined) filters.push(sql`"subject_id" = ${input.subjectId}`);
     if (input.targetId !== undefined) filters.push(sql`"target_id" = ${input.targetId}`);
-    if (input.actions) filters.push(sql`"action" IN (${sql.join(input.actions.map((a) => sql`${a}`), sql`, `)})`);
+    if (input.actions)
+      filters.push(
+        sql`"action" IN (${sql.join(
+          input.actions.map((a) => sql`${a}`),
+          sql`, `,
+        )})`,
+      );
     if (input.outcome !== undefined) filters.push(sql`"outcome" = ${input.outcome}`);
     if (input.correlationId !== undefined) filters.push(sql`"correlation_id" = ${input.correlationId}`);
     if (input.from !== undefined) filters.push(sql`"ts" >= ${input.from}::timestamptz`);

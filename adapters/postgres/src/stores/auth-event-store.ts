@@ -50,7 +50,10 @@ export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
     let records = 0;
     let after = "";
     for (;;) {
-      const page = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.authEvents} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 1000`);
+      const page = await this.q(
+        what,
+        sql`SELECT ${COLUMNS} FROM ${this.t.authEvents} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 1000`,
+      );
       for (const row of page) {
         const e = toEvent(row);
         const own = e.userId === input.subjectId;
@@ -79,10 +82,12 @@ export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
     const what = `authEvents.append ${input.events.length} events`;
     let inserted = 0;
     for (let i = 0; i < input.events.length; i += CHUNK) {
-      const rows = input.events.slice(i, i + CHUNK).map(
-        (e): Sql =>
-          sql`(${e.id}, ${e.type}, ${e.occurredAt}::timestamptz, ${e.tenantId}::text, ${e.userId ?? null}::text, ${e.ip ?? null}::text, ${e.provider ?? null}::text, ${e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta)}::jsonb)`,
-      );
+      const rows = input.events
+        .slice(i, i + CHUNK)
+        .map(
+          (e): Sql =>
+            sql`(${e.id}, ${e.type}, ${e.occurredAt}::timestamptz, ${e.tenantId}::text, ${e.userId ?? null}::text, ${e.ip ?? null}::text, ${e.provider ?? null}::text, ${e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta)}::jsonb)`,
+        );
       // Each chunk is atomic on its own; a retried flush skips what an earlier attempt stored.
       const r = await this.q(
         what,
@@ -103,7 +108,13 @@ export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
       throw this.invalid("cursor", "expected a cursor returned by a previous page");
     if (input.types && input.types.length === 0) return { items: [], nextCursor: null };
     const filters: Sql[] = [tenantIs(input.tenantId)];
-    if (input.types) filters.push(sql`"type" IN (${sql.join(input.types.map((t) => sql`${t}`), sql`, `)})`);
+    if (input.types)
+      filters.push(
+        sql`"type" IN (${sql.join(
+          input.types.map((t) => sql`${t}`),
+          sql`, `,
+        )})`,
+      );
     if (input.userId !== undefined) filters.push(sql`"user_id" = ${input.userId}`);
     if (input.ip !== undefined) filters.push(sql`"ip" = ${input.ip}`);
     if (input.from !== undefined) filters.push(sql`"occurred_at" >= ${input.from}::timestamptz`);

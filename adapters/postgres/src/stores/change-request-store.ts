@@ -22,7 +22,9 @@ import { inList, isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tsIn }
 
 const COLUMNS = sql.join(
   [
-    sql.raw(`"env", "id", "key", "tenant_id", "kind", "base_version", "author", "reason", "status", "reviewer", "review_note", "applied_version", "version"`),
+    sql.raw(
+      `"env", "id", "key", "tenant_id", "kind", "base_version", "author", "reason", "status", "reviewer", "review_note", "applied_version", "version"`,
+    ),
     jsonOut("config"),
     jsonOut("change"),
     isoOut("created_at"),
@@ -108,10 +110,14 @@ export class PgChangeRequestStore extends PgStoreBase implements ChangeRequestSt
     if (rows[0]) return toRecord(rows[0]);
     const current = await this.get(input);
     if (!current) throw new NotFoundError(`[ops/${this.pkg}] change request ${input.env}/${input.id} not found`);
-    throw new ConflictError(`[ops/${this.pkg}] change request ${input.env}/${input.id} is at version ${current.version}, expected ${input.expectedVersion}`);
+    throw new ConflictError(
+      `[ops/${this.pkg}] change request ${input.env}/${input.id} is at version ${current.version}, expected ${input.expectedVersion}`,
+    );
   }
 
-  async list(input: { env: string; statuses?: readonly ChangeRequestStatus[]; key?: string } & PageRequest): Promise<Page<ChangeRequestRecord>> {
+  async list(
+    input: { env: string; statuses?: readonly ChangeRequestStatus[]; key?: string } & PageRequest,
+  ): Promise<Page<ChangeRequestRecord>> {
     const limit = pageLimit(input.limit, this.pkg);
     const after = input.cursor ? String(decodeCursor(input.cursor, 1, this.pkg)[0]) : null;
     const rows = await this.q(

@@ -22,10 +22,7 @@ import { flagChannel } from "../notifications.js";
 import type { Row } from "../executor.js";
 import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, tsIn } from "../values.js";
 
-const COLUMNS = sql.join(
-  [sql.raw(`"env", "key", "tenant_id", "version", "updated_by"`), jsonOut("config"), isoOut("updated_at")],
-  sql`, `,
-);
+const COLUMNS = sql.join([sql.raw(`"env", "key", "tenant_id", "version", "updated_by"`), jsonOut("config"), isoOut("updated_at")], sql`, `);
 
 function toRecord(r: Row): FlagRecord {
   return {
@@ -179,9 +176,7 @@ export class PgFlagStore extends PgStoreBase implements FlagStore {
     if (rows[0]) return;
     const current = await this.get(input);
     if (!current) throw new NotFoundError(`[ops/${this.pkg}] flag ${where(input)} does not exist`);
-    throw new ConflictError(
-      `[ops/${this.pkg}] flag ${where(input)} is at version ${current.version}, expected ${input.expectedVersion}`,
-    );
+    throw new ConflictError(`[ops/${this.pkg}] flag ${where(input)} is at version ${current.version}, expected ${input.expectedVersion}`);
   }
 
   async list(input: { env: string; tenantId: TenantKey } & PageRequest): Promise<Page<FlagRecord>> {

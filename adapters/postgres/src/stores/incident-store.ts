@@ -63,7 +63,11 @@ function toModel(r: Row): IncidentModelRecord {
   };
 }
 
-const inList = (values: readonly string[]): Sql => sql.join(values.map((v) => sql`${v}`), sql`, `);
+const inList = (values: readonly string[]): Sql =>
+  sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  );
 
 /**
  * `IncidentStore` on PostgreSQL (`ops_incidents`, `ops_incident_models`). Creation is guarded by
@@ -78,7 +82,10 @@ export class PgIncidentStore extends PgStoreBase implements IncidentStore {
     let records = 0;
     let after = "";
     for (;;) {
-      const page = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.incidents} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 500`);
+      const page = await this.q(
+        what,
+        sql`SELECT ${COLUMNS} FROM ${this.t.incidents} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 500`,
+      );
       for (const row of page) {
         const r = toIncident(row);
         const title = scrubJson(r.title, ids);

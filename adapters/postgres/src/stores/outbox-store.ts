@@ -26,7 +26,7 @@ import {
 } from "@ops/core";
 import { sql, type Sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
-import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, } from "../values.js";
+import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs } from "../values.js";
 import { isPgExecutor, type PgExecutor, type Row } from "../executor.js";
 
 const FINAL: readonly OutboxFinalStatus[] = ["dead", "expired", "cancelled"];
@@ -64,7 +64,6 @@ function toMessage(r: Row): OutboxMessage {
   };
 }
 
-
 /**
  * `OutboxStore` on PostgreSQL (`ops_outbox`). `enqueue` joins the caller's Drizzle transaction
  * when given `tx`; `claim` leases with `FOR UPDATE SKIP LOCKED`, so concurrent workers never get
@@ -78,7 +77,10 @@ export class PgOutboxStore extends PgStoreBase implements OutboxStore {
     let records = 0;
     let after = "";
     for (;;) {
-      const page = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 500`);
+      const page = await this.q(
+        what,
+        sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE ${tenantIs(input.tenantId)} AND "id" > ${after} ORDER BY "id" LIMIT 500`,
+      );
       for (const row of page) {
         const m = toMessage(row);
         const payload = scrubJson(m.payload, ids);
@@ -117,11 +119,7 @@ export class PgOutboxStore extends PgStoreBase implements OutboxStore {
       on,
     );
     if (rows[0]) return toMessage(rows[0]);
-    const existing = await this.q(
-      what,
-      sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE "idempotency_key" = ${m.idempotencyKey}`,
-      on,
-    );
+    const existing = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE "idempotency_key" = ${m.idempotencyKey}`, on);
     if (existing[0]) return toMessage(existing[0]);
     throw new ConflictError(`[ops/${this.pkg}] outbox enqueue: key ${m.idempotencyKey} is taken but not visible, retry`);
   }
@@ -134,14 +132,20 @@ export class PgOutboxStore extends PgStoreBase implements OutboxStore {
     channels?: readonly string[];
   }): Promise<OutboxMessage[]> {
     checkNonEmpty(this.pkg, input.workerId, "workerId", 256);
-    if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) throw invalidField(this.pkg, "limit", "an integer 1..1000");
+    if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000)
+      throw invalidField(this.pkg, "limit", "an integer 1..1000");
     if (!Number.isInteger(input.leaseMs) || input.leaseMs < 1) throw invalidField(this.pkg, "leaseMs", "a positive integer");
     const now = checkIsoTime(this.pkg, input.now, "now");
     if (input.channels !== undefined && input.channels.length === 0) return [];
     const leaseUntil = new Date(Date.parse(now) + input.leaseMs).toISOString();
     const t = this.t.outbox;
     const channelFilter =
-      input.channels === undefined ? sql`` : sql`AND "channel" IN (${sql.join(input.channels.map((c) => sql`${c}`), sql`, `)})`;
+      input.channels === undefined
+        ? sql``
+        : sql`AND "channel" IN (${sql.join(
+            input.channels.map((c) => sql`${c}`),
+            sql`, `,
+          )})`;
     const rows = await this.q(
       `outbox.claim ${input.workerId}`,
       sql`UPDATE ${t} SET "lease_owner" = ${input.workerId}, "lease_until" = ${leaseUntil}::timestamptz,
@@ -242,9 +246,7 @@ export class PgOutboxStore extends PgStoreBase implements OutboxStore {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
-  async list(
-    input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest = {},
-  ): Promise<Page<OutboxMessage>> {
+  async list(input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest = {}): Promise<Page<OutboxMessage>> {
     const limit = pageLimit(input.limit, this.pkg);
     let after: [string, string] | null = null;
     if (input.cursor != null) {

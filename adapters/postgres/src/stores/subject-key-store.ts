@@ -5,10 +5,7 @@ import type { Row } from "../executor.js";
 import { isoOut, num, str, tenantIs } from "../values.js";
 
 // Key bytes travel as base64 text: drivers disagree on bytea (Buffer, Uint8Array, hex strings).
-const COLUMNS = sql.join(
-  [sql.raw(`"key_id", "tenant_id", "subject_id", encode("key", 'base64') AS "key"`), isoOut("created_at")],
-  sql`, `,
-);
+const COLUMNS = sql.join([sql.raw(`"key_id", "tenant_id", "subject_id", encode("key", 'base64') AS "key"`), isoOut("created_at")], sql`, `);
 
 function toKey(r: Row): SubjectKey {
   return {

@@ -78,7 +78,10 @@ export async function createTestDatabase(tag: string): Promise<TestDatabase> {
     pool,
     async client(options = {}) {
       const on = options.schema ?? schema;
-      const adapter = new PrismaPg({ connectionString: options.url ?? url, options: searchPath(on), max: options.max ?? 8 }, { schema: on });
+      const adapter = new PrismaPg(
+        { connectionString: options.url ?? url, options: searchPath(on), max: options.max ?? 8 },
+        { schema: on },
+      );
       const client = new Client({ adapter });
       clients.push(client);
       return client;

@@ -13,7 +13,12 @@ export interface SignalRoutesDeps {
 // is not valid text): one such signal would fail every later flush of the buffered batch.
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const NOT_STORABLE = "expected no NUL characters or unpaired surrogates";
-const text = (max: number) => z.string().min(1).max(max).refine((s) => !UNSTORABLE.test(s), NOT_STORABLE);
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !UNSTORABLE.test(s), NOT_STORABLE);
 
 /** Reports the path of every string (and of every object holding a key) that cannot be stored. */
 function unstorable(v: unknown, path: Array<string | number>, report: (path: Array<string | number>) => void): void {

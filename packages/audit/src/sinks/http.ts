@@ -20,10 +20,14 @@ export function checkHttpSinkOptions(sink: string, o: { url?: unknown; retries?:
     // fetch refuses URLs with credentials; put them in `headers` (Authorization) instead.
     if (u.username !== "" || u.password !== "") bad("url", "expected no user:password in the URL (use headers)");
   }
-  if (o.retries !== undefined && !(Number.isInteger(o.retries) && (o.retries as number) >= 0 && (o.retries as number) <= 20)) bad("retries", "expected an integer 0..20");
+  if (o.retries !== undefined && !(Number.isInteger(o.retries) && (o.retries as number) >= 0 && (o.retries as number) <= 20))
+    bad("retries", "expected an integer 0..20");
   if (o.timeoutMs !== undefined && !(Number.isInteger(o.timeoutMs) && (o.timeoutMs as number) >= 1 && (o.timeoutMs as number) <= 600_000))
     bad("timeoutMs", "expected an integer 1..600000");
-  if (o.headers !== undefined && (typeof o.headers !== "object" || o.headers === null || Object.values(o.headers).some((v) => typeof v !== "string")))
+  if (
+    o.headers !== undefined &&
+    (typeof o.headers !== "object" || o.headers === null || Object.values(o.headers).some((v) => typeof v !== "string"))
+  )
     bad("headers", "expected an object of string values");
 }
 

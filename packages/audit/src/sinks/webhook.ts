@@ -20,7 +20,12 @@ export interface WebhookSinkOptions {
  * @throws ConfigError for a bad option (the URL is never echoed).
  */
 export function webhookCheckpointSink(options: WebhookSinkOptions): CheckpointSink {
-  checkHttpSinkOptions("webhook", { url: options?.url, retries: options?.retries, timeoutMs: options?.timeoutMs, headers: options?.headers });
+  checkHttpSinkOptions("webhook", {
+    url: options?.url,
+    retries: options?.retries,
+    timeoutMs: options?.timeoutMs,
+    headers: options?.headers,
+  });
   if (options.secret !== undefined && (typeof options.secret !== "string" || options.secret.length === 0))
     throw new ConfigError("[ops/audit] invalid webhook checkpoint sink options: secret: expected a non-empty string", [
       { path: "secret", message: "expected a non-empty string" },

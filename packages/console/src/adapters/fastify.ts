@@ -4,9 +4,16 @@ import { sendFetchResponse, toFetchRequest } from "./node.js";
 
 /** The part of a Fastify instance the plugin uses (structural: no import of fastify). */
 export interface FastifyLike {
-  addContentTypeParser(type: string, fn: (req: unknown, payload: unknown, done: (err: Error | null, body?: unknown) => void) => void): unknown;
+  addContentTypeParser(
+    type: string,
+    fn: (req: unknown, payload: unknown, done: (err: Error | null, body?: unknown) => void) => void,
+  ): unknown;
   removeAllContentTypeParsers?(): unknown;
-  route(opts: { method: string[]; url: string; handler: (request: { raw: IncomingMessage }, reply: { raw: ServerResponse; hijack(): unknown }) => Promise<void> }): unknown;
+  route(opts: {
+    method: string[];
+    url: string;
+    handler: (request: { raw: IncomingMessage }, reply: { raw: ServerResponse; hijack(): unknown }) => Promise<void>;
+  }): unknown;
 }
 
 /**

@@ -17,7 +17,9 @@ const Filters = {
   to: z.string().max(40).optional(),
 };
 const QueryQuery = z.object({ ...Filters, order: z.enum(["asc", "desc"]).optional(), ...Paging }).strict();
-const ExportQuery = z.object({ ...Filters, format: z.enum(["jsonl", "csv"], { message: "expected jsonl or csv" }).default("jsonl"), reason: Reason }).strict();
+const ExportQuery = z
+  .object({ ...Filters, format: z.enum(["jsonl", "csv"], { message: "expected jsonl or csv" }).default("jsonl"), reason: Reason })
+  .strict();
 const VerifyQuery = z.object({ tenant: TenantParam.optional() }).strict();
 
 const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== ""));
@@ -32,7 +34,13 @@ export function auditRoutes(audit: AuditLog<string>): RouteDef[] {
       async handler(ctx) {
         const { tenant: _t, limit, cursor, ...filters } = parse(QueryQuery, ctx.query, "query");
         // @ops/audit validates the filters and names each bad one (-> 400).
-        const r = await audit.query({ ...(defined(filters) as Record<string, never>), tenantId: ctx.scope(), order: filters.order ?? "desc", limit: limit ?? 50, cursor: cursor ?? null });
+        const r = await audit.query({
+          ...(defined(filters) as Record<string, never>),
+          tenantId: ctx.scope(),
+          order: filters.order ?? "desc",
+          limit: limit ?? 50,
+          cursor: cursor ?? null,
+        });
         return json(page(r.items, r.nextCursor));
       },
     },
@@ -56,7 +64,13 @@ export function auditRoutes(audit: AuditLog<string>): RouteDef[] {
         const { exportCsv, exportJsonl, parseQuery } = await import("@ops/audit");
         const input = { ...(defined(filters) as Record<string, never>), tenantId };
         parseQuery(input); // bad filters answer 400 before the stream starts
-        await ctx.record({ action: "AUDIT_EXPORT", tenantId, target: { id: tenantId ?? "global", type: "audit_chain" }, reason, meta: { format, filters: defined(filters) } });
+        await ctx.record({
+          action: "AUDIT_EXPORT",
+          tenantId,
+          target: { id: tenantId ?? "global", type: "audit_chain" },
+          reason,
+          meta: { format, filters: defined(filters) },
+        });
         const stream = (format === "csv" ? exportCsv : exportJsonl)(audit, input);
         const stamp = new Date().toISOString().replace(/[:.]/g, "-");
         return new Response(Readable.toWeb(stream) as ReadableStream, {

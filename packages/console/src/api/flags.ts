@@ -14,9 +14,18 @@ const EvaluateBody = z.object({ context: Ctx.optional() }).strict();
 const ValueBody = z.object({ value: JsonValueSchema, reason: Reason, expectedVersion: z.number().int().min(1).optional() }).strict();
 const EnabledBody = z.object({ enabled: z.boolean({ message: "expected true or false" }), reason: Reason }).strict();
 // The controller validates the rollout and patch shapes and names the bad field.
-const RolloutBody = z.object({ rollout: z.union([z.null(), z.record(z.string(), z.unknown())], { message: "expected a rollout object or null" }), reason: Reason }).strict();
+const RolloutBody = z
+  .object({
+    rollout: z.union([z.null(), z.record(z.string(), z.unknown())], { message: "expected a rollout object or null" }),
+    reason: Reason,
+  })
+  .strict();
 const ScheduleBody = z
-  .object({ at: z.iso.datetime({ offset: true, message: "expected an ISO date-time" }), patch: z.record(z.string(), z.unknown(), { message: "expected a patch object" }), reason: Reason })
+  .object({
+    at: z.iso.datetime({ offset: true, message: "expected an ISO date-time" }),
+    patch: z.record(z.string(), z.unknown(), { message: "expected a patch object" }),
+    reason: Reason,
+  })
   .strict();
 const ReasonBody = z.object({ reason: Reason }).strict();
 const OverrideBody = z.object({ value: JsonValueSchema, reason: Reason }).strict();
@@ -42,7 +51,8 @@ type StoredConfig = {
 
 function keyOf(ctx: RouteContext): string {
   const key = ctx.params.key ?? "";
-  if (!KEY_RE.test(key) || key.startsWith("$")) throw new ApiError("NOT_FOUND", `no flag "${key.slice(0, 200)}": flag keys are letters, digits and _ . : -`);
+  if (!KEY_RE.test(key) || key.startsWith("$"))
+    throw new ApiError("NOT_FOUND", `no flag "${key.slice(0, 200)}": flag keys are letters, digits and _ . : -`);
   return key;
 }
 
@@ -79,13 +89,29 @@ async function detail(d: FlagDeps, ctx: RouteContext, key: string, tenant: Tenan
   const history = ctx.audit ? await ctx.audit.query({ tenantId: tenant, targetId: key, order: "desc", limit: 20 }) : null;
   // Targeting rules name other tenants and their users: a tenant principal sees only how many.
   const confined = ctx.principal.tenantId !== null;
-  const schedule = (c.schedule ?? []).map((s) => (confined && s.patch !== null && typeof s.patch === "object" && "rules" in s.patch ? { ...s, patch: { ...s.patch, rules: [] } } : s));
+  const schedule = (c.schedule ?? []).map((s) =>
+    confined && s.patch !== null && typeof s.patch === "object" && "rules" in s.patch ? { ...s, patch: { ...s.patch, rules: [] } } : s,
+  );
   return {
     ...summary(d, rec, tenant),
-    config: { offValue: c.offValue ?? null, rules: confined ? [] : (c.rules ?? []), variants: c.variants ?? null, owner: c.owner ?? null, expiresAt: c.expiresAt ?? null },
+    config: {
+      offValue: c.offValue ?? null,
+      rules: confined ? [] : (c.rules ?? []),
+      variants: c.variants ?? null,
+      owner: c.owner ?? null,
+      expiresAt: c.expiresAt ?? null,
+    },
     schedule,
     tenantId: tenant,
-    override: override ? { tenantId: tenant, value: (override.config as { value?: JsonValue } | null)?.value ?? null, version: override.version, updatedAt: override.updatedAt, updatedBy: override.updatedBy } : null,
+    override: override
+      ? {
+          tenantId: tenant,
+          value: (override.config as { value?: JsonValue } | null)?.value ?? null,
+          version: override.version,
+          updatedAt: override.updatedAt,
+          updatedBy: override.updatedBy,
+        }
+      : null,
     evaluation: { context: { ...context, ...(tenant === null ? {} : { tenantId: tenant }) }, ...ev },
     history: history ? page(history.items, history.nextCursor) : null,
   };
@@ -107,7 +133,12 @@ export function flagRoutes(d: FlagDeps): RouteDef[] {
         // Search filters within the store's keyset page: the cursor stays the store's, so paging
         // is complete and stable (a page may hold fewer matches than `limit`).
         const items = r.items.filter((x) => !x.key.startsWith("$") && (!needle || x.key.toLowerCase().includes(needle)));
-        return json(page(items.map((x) => summary(d, x, tenant)), r.nextCursor));
+        return json(
+          page(
+            items.map((x) => summary(d, x, tenant)),
+            r.nextCursor,
+          ),
+        );
       },
     },
     {
@@ -127,7 +158,13 @@ export function flagRoutes(d: FlagDeps): RouteDef[] {
         const key = keyOf(ctx);
         const q = parse(HistoryQuery, ctx.query, "query");
         if (!ctx.audit) return json(page([], null));
-        const r = await ctx.audit.query({ tenantId: ctx.scope(), targetId: key, order: "desc", limit: q.limit ?? 50, cursor: q.cursor ?? null });
+        const r = await ctx.audit.query({
+          tenantId: ctx.scope(),
+          targetId: key,
+          order: "desc",
+          limit: q.limit ?? 50,
+          cursor: q.cursor ?? null,
+        });
         return json(page(r.items, r.nextCursor));
       },
     },
@@ -152,7 +189,13 @@ export function flagRoutes(d: FlagDeps): RouteDef[] {
       async handler(ctx) {
         const key = keyOf(ctx);
         const b = await ctx.body(ValueBody);
-        const rec = await d.controller.setFlag({ key, newValue: b.value, actorUserId: actor(ctx), reason: b.reason, ...(b.expectedVersion ? { expectedVersion: b.expectedVersion } : {}) });
+        const rec = await d.controller.setFlag({
+          key,
+          newValue: b.value,
+          actorUserId: actor(ctx),
+          reason: b.reason,
+          ...(b.expectedVersion ? { expectedVersion: b.expectedVersion } : {}),
+        });
         return json(summary(d, rec, null));
       },
     },

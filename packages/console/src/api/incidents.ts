@@ -9,7 +9,12 @@ import { Paging, Reason, TenantParam, page } from "./common.js";
 const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
     .string()
-    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(item).min(1).max(20));
 const ListQuery = z
   .object({
@@ -27,7 +32,11 @@ const SilenceBody = z
   .object({
     matcher: z
       .object({
-        types: z.array(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "expected UPPER_SNAKE_CASE incident types")).min(1).max(50).optional(),
+        types: z
+          .array(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "expected UPPER_SNAKE_CASE incident types"))
+          .min(1)
+          .max(50)
+          .optional(),
         severities: z.array(z.enum(SEVERITIES)).min(1).max(5).optional(),
         tenantIds: z.array(TenantParam.nullable()).min(1).max(100).optional(),
         scope: z.enum(["tenant", "global"]).optional(),
@@ -143,7 +152,9 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
       async handler(ctx) {
         const r = await load(d, ctx);
         const b = await ctx.body(ReasonBody);
-        return json(detail(await d.runtime.acknowledge({ tenantId: r.tenantId, id: r.id, actor: ctx.principal.actorId, reason: b.reason })));
+        return json(
+          detail(await d.runtime.acknowledge({ tenantId: r.tenantId, id: r.id, actor: ctx.principal.actorId, reason: b.reason })),
+        );
       },
     },
     {
@@ -163,7 +174,12 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
       async handler(ctx) {
         const r = await load(d, ctx);
         const b = await ctx.body(ReasonBody);
-        await ctx.record({ tenantId: r.tenantId, target: { id: r.id, type: "incident" }, reason: b.reason, meta: { operation: "incident.mitigate" } });
+        await ctx.record({
+          tenantId: r.tenantId,
+          target: { id: r.id, type: "incident" },
+          reason: b.reason,
+          meta: { operation: "incident.mitigate" },
+        });
         const result = await d.runtime.applyMitigation({ tenantId: r.tenantId, id: r.id, actor: ctx.principal.actorId });
         return json({ mitigation: result, incident: detail((await d.store.get({ tenantId: r.tenantId, id: r.id })) ?? r) });
       },
@@ -175,10 +191,21 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
       async handler(ctx) {
         const r = await load(d, ctx);
         const b = await ctx.body(ReasonBody);
-        await ctx.record({ tenantId: r.tenantId, target: { id: r.id, type: "incident" }, reason: b.reason, meta: { operation: "incident.rollback" } });
+        await ctx.record({
+          tenantId: r.tenantId,
+          target: { id: r.id, type: "incident" },
+          reason: b.reason,
+          meta: { operation: "incident.rollback" },
+        });
         const restored = await d.runtime.rollback({ tenantId: r.tenantId, id: r.id, actor: ctx.principal.actorId });
         return json({
-          restored: restored.map((a) => ({ key: a.key, tenantId: a.tenantId, appliedValue: a.value, restoredTo: a.hadPrevious ? a.previous : null, cleared: !a.hadPrevious })),
+          restored: restored.map((a) => ({
+            key: a.key,
+            tenantId: a.tenantId,
+            appliedValue: a.value,
+            restoredTo: a.hadPrevious ? a.previous : null,
+            cleared: !a.hadPrevious,
+          })),
           incident: detail((await d.store.get({ tenantId: r.tenantId, id: r.id })) ?? r),
         });
       },
@@ -193,9 +220,19 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
         const r = await load(d, ctx);
         const b = await ctx.body(SuggestionBody);
         if (!d.flags) throw new ApiError("NOT_CONFIGURED", "this console has no flags (pass flags to createConsole)");
-        const rec = (dataOf(r).response?.recommended_flags ?? []).find((f) => f.key === b.key && (f.scope === "global" || r.tenantId === null));
-        if (!rec) throw new ApiError("VALIDATION", `incident ${r.id} recommends no global flag "${b.key}"`, [{ path: "key", message: "expected a globally scoped recommended flag of this incident" }]);
-        const out = await d.flags.setFlag({ key: rec.key, newValue: rec.value as JsonValue, actorUserId: ctx.principal.actorId, reason: `${b.reason} (incident ${r.id}: ${rec.reason})` });
+        const rec = (dataOf(r).response?.recommended_flags ?? []).find(
+          (f) => f.key === b.key && (f.scope === "global" || r.tenantId === null),
+        );
+        if (!rec)
+          throw new ApiError("VALIDATION", `incident ${r.id} recommends no global flag "${b.key}"`, [
+            { path: "key", message: "expected a globally scoped recommended flag of this incident" },
+          ]);
+        const out = await d.flags.setFlag({
+          key: rec.key,
+          newValue: rec.value as JsonValue,
+          actorUserId: ctx.principal.actorId,
+          reason: `${b.reason} (incident ${r.id}: ${rec.reason})`,
+        });
         return json({ key: out.key, value: rec.value, version: out.version });
       },
     },
@@ -207,7 +244,12 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
         parse(TenantQuery, ctx.query, "query");
         const tenant = ctx.scope();
         const all = await d.runtime.silences.list();
-        return json(page(all.filter((s) => visibleSilence(s, tenant)), null));
+        return json(
+          page(
+            all.filter((s) => visibleSilence(s, tenant)),
+            null,
+          ),
+        );
       },
     },
     {
@@ -218,10 +260,23 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
         const b = await ctx.body(SilenceBody);
         const own = ctx.principal.tenantId;
         if (own !== null && b.matcher.tenantIds && b.matcher.tenantIds.some((t) => t !== own))
-          throw new ApiError("FORBIDDEN", "a tenant principal silences only its own tenant's incidents", [{ path: "matcher.tenantIds", message: "expected only your own tenant" }]);
+          throw new ApiError("FORBIDDEN", "a tenant principal silences only its own tenant's incidents", [
+            { path: "matcher.tenantIds", message: "expected only your own tenant" },
+          ]);
         const matcher = own === null ? b.matcher : { ...b.matcher, tenantIds: [own], scope: "tenant" as const };
-        const s = await d.runtime.silences.add({ matcher, ...(b.startsAt ? { startsAt: b.startsAt } : {}), endsAt: b.endsAt, createdBy: ctx.principal.actorId, comment: b.reason });
-        await ctx.record({ tenantId: own, target: { id: s.id, type: "silence" }, reason: b.reason, meta: { operation: "silence.create", endsAt: s.endsAt } });
+        const s = await d.runtime.silences.add({
+          matcher,
+          ...(b.startsAt ? { startsAt: b.startsAt } : {}),
+          endsAt: b.endsAt,
+          createdBy: ctx.principal.actorId,
+          comment: b.reason,
+        });
+        await ctx.record({
+          tenantId: own,
+          target: { id: s.id, type: "silence" },
+          reason: b.reason,
+          meta: { operation: "silence.create", endsAt: s.endsAt },
+        });
         return json(s, 201);
       },
     },
@@ -246,7 +301,12 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
       global: true,
       async handler(ctx) {
         const b = await ctx.body(ReasonBody);
-        await ctx.record({ tenantId: null, target: { id: "runtime", type: "ops_runtime" }, reason: b.reason, meta: { operation: "runtime.tick" } });
+        await ctx.record({
+          tenantId: null,
+          target: { id: "runtime", type: "ops_runtime" },
+          reason: b.reason,
+          meta: { operation: "runtime.tick" },
+        });
         const r = await d.runtime.tick();
         return json({
           findings: r.findings,

@@ -7,7 +7,12 @@ import { Paging, Reason, TenantParam, page } from "./common.js";
 
 const STATUSES = [...OUTBOX_STATUSES, "failed"] as const;
 const ListQuery = z
-  .object({ status: z.enum(STATUSES, { message: `expected one of ${STATUSES.join(", ")}` }).optional(), channel: z.string().max(64).optional(), tenant: TenantParam.optional(), ...Paging })
+  .object({
+    status: z.enum(STATUSES, { message: `expected one of ${STATUSES.join(", ")}` }).optional(),
+    channel: z.string().max(64).optional(),
+    tenant: TenantParam.optional(),
+    ...Paging,
+  })
   .strict();
 const ReasonBody = z.object({ reason: Reason }).strict();
 /** `lastError` of a message cancelled from the console. */
@@ -29,7 +34,13 @@ export function outboxRoutes(notifier: OutboxNotifier): RouteDef[] {
       async handler(ctx) {
         const q = parse(ListQuery, ctx.query, "query");
         const status = q.status === "failed" ? "pending" : q.status;
-        const r = await notifier.list({ tenantId: ctx.scope(), ...(status ? { status } : {}), ...(q.channel ? { channel: q.channel } : {}), limit: q.limit ?? 50, cursor: q.cursor ?? null });
+        const r = await notifier.list({
+          tenantId: ctx.scope(),
+          ...(status ? { status } : {}),
+          ...(q.channel ? { channel: q.channel } : {}),
+          limit: q.limit ?? 50,
+          cursor: q.cursor ?? null,
+        });
         // "failed" filters the store's keyset page: the cursor stays the store's.
         const items = q.status === "failed" ? r.items.filter((m) => m.lastError !== null) : r.items;
         return json(page(items.map(view), r.nextCursor));
@@ -44,8 +55,14 @@ export function outboxRoutes(notifier: OutboxNotifier): RouteDef[] {
         const id = String(ctx.params.id).slice(0, 200);
         const m = await notifier.status({ messageId: id });
         // Another tenant's message does not exist for a tenant principal.
-        if (!m || (ctx.principal.tenantId !== null && m.tenantId !== ctx.principal.tenantId)) throw new ApiError("NOT_FOUND", `notification ${id} not found`);
-        await ctx.record({ tenantId: m.tenantId, target: { id: m.id, type: "notification" }, reason: b.reason, meta: { operation: "outbox.resend", channel: m.channel } });
+        if (!m || (ctx.principal.tenantId !== null && m.tenantId !== ctx.principal.tenantId))
+          throw new ApiError("NOT_FOUND", `notification ${id} not found`);
+        await ctx.record({
+          tenantId: m.tenantId,
+          target: { id: m.id, type: "notification" },
+          reason: b.reason,
+          meta: { operation: "outbox.resend", channel: m.channel },
+        });
         const copy = await notifier.resend({ messageId: m.id, actor: ctx.principal.actorId });
         return json(view(copy), 201);
       },
@@ -59,8 +76,14 @@ export function outboxRoutes(notifier: OutboxNotifier): RouteDef[] {
         const id = String(ctx.params.id).slice(0, 200);
         const m = await notifier.status({ messageId: id });
         // Another tenant's message does not exist for a tenant principal.
-        if (!m || (ctx.principal.tenantId !== null && m.tenantId !== ctx.principal.tenantId)) throw new ApiError("NOT_FOUND", `notification ${id} not found`);
-        await ctx.record({ tenantId: m.tenantId, target: { id: m.id, type: "notification" }, reason: b.reason, meta: { operation: "outbox.cancel", channel: m.channel } });
+        if (!m || (ctx.principal.tenantId !== null && m.tenantId !== ctx.principal.tenantId))
+          throw new ApiError("NOT_FOUND", `notification ${id} not found`);
+        await ctx.record({
+          tenantId: m.tenantId,
+          target: { id: m.id, type: "notification" },
+          reason: b.reason,
+          meta: { operation: "outbox.cancel", channel: m.channel },
+        });
         // The operator's free-text reason stays in the (redacted) audit trail; the message, which
         // tenant viewers read, only says who stopped it.
         const cancelled = await notifier.cancel({ messageId: m.id, reason: CANCEL_NOTE, actor: ctx.principal.actorId });

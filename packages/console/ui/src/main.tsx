@@ -30,7 +30,9 @@ function Login({ onDone, error }: { onDone: () => void; error: unknown }) {
   return (
     <main class="login">
       <h1>Operations console</h1>
-      <p>Sign in with the token your app issues for operators (sent as <code>Authorization: Bearer</code>, kept in this tab only).</p>
+      <p>
+        Sign in with the token your app issues for operators (sent as <code>Authorization: Bearer</code>, kept in this tab only).
+      </p>
       <form
         data-testid="login-form"
         onSubmit={(e) => {
@@ -39,7 +41,14 @@ function Login({ onDone, error }: { onDone: () => void; error: unknown }) {
           onDone();
         }}
       >
-        <textarea name="token" rows={4} placeholder="Paste your token" value={t} onInput={(e) => setT((e.target as HTMLTextAreaElement).value)} aria-label="Token" />
+        <textarea
+          name="token"
+          rows={4}
+          placeholder="Paste your token"
+          value={t}
+          onInput={(e) => setT((e.target as HTMLTextAreaElement).value)}
+          aria-label="Token"
+        />
         <button type="submit">Sign in</button>
       </form>
       <ErrorBox error={error} />
@@ -109,7 +118,14 @@ function App() {
           <span class="badge">{p.roles.join(", ") || "no role"}</span>
           <span class="badge scope">{p.tenantId === null ? "global" : `tenant ${p.tenantId}`}</span>
           {p.tenantId === null && (
-            <input class="tenant-pick" placeholder="view tenant (blank: global)" value={tenant} data-testid="tenant-pick" onChange={(e) => setTenant((e.target as HTMLInputElement).value.trim())} aria-label="Tenant to view" />
+            <input
+              class="tenant-pick"
+              placeholder="view tenant (blank: global)"
+              value={tenant}
+              data-testid="tenant-pick"
+              onChange={(e) => setTenant((e.target as HTMLInputElement).value.trim())}
+              aria-label="Tenant to view"
+            />
           )}
           <button
             class="link"

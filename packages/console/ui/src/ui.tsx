@@ -23,7 +23,13 @@ export function ErrorBox({ error }: { error: unknown }) {
 }
 
 /** A change needs a reason: the form refuses to send without one. */
-export function ActionForm(props: { label: string; testid: string; onSubmit: (reason: string) => Promise<unknown>; danger?: boolean; children?: ComponentChildren }) {
+export function ActionForm(props: {
+  label: string;
+  testid: string;
+  onSubmit: (reason: string) => Promise<unknown>;
+  danger?: boolean;
+  children?: ComponentChildren;
+}) {
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -50,7 +56,14 @@ export function ActionForm(props: { label: string; testid: string; onSubmit: (re
       }}
     >
       {props.children}
-      <input name="reason" required placeholder="Reason (required, audited)" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} aria-label={`Reason for ${props.label}`} />
+      <input
+        name="reason"
+        required
+        placeholder="Reason (required, audited)"
+        value={reason}
+        onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+        aria-label={`Reason for ${props.label}`}
+      />
       <button type="submit" class={props.danger ? "danger" : ""} disabled={busy}>
         {props.label}
       </button>
@@ -86,7 +99,12 @@ export function usePaged<T>(load: (cursor: string | null) => Promise<Page<T>>, d
 }
 
 export function More({ more, loading }: { more: (() => unknown) | null; loading: boolean }) {
-  if (!more) return <p class="muted" data-testid="end-of-list">{loading ? "Loading…" : "End of list."}</p>;
+  if (!more)
+    return (
+      <p class="muted" data-testid="end-of-list">
+        {loading ? "Loading…" : "End of list."}
+      </p>
+    );
   return (
     <button class="more" data-testid="more" onClick={() => more()} disabled={loading}>
       More

@@ -119,12 +119,7 @@ export interface AuditStore extends Closeable {
    * (default 1000, up to 10,000 honoured). Missing seqs are simply absent (that is how verify
    * sees a removed row). Used to stream a chain page by page.
    */
-  range(input: {
-    tenantId: TenantKey;
-    fromSeq: number;
-    toSeq?: number;
-    limit?: number;
-  }): Promise<AuditRecord[]>;
+  range(input: { tenantId: TenantKey; fromSeq: number; toSeq?: number; limit?: number }): Promise<AuditRecord[]>;
   /** Filtered, keyset-paged reads of one tenant's entries, ordered by seq. */
   query(input: AuditQuery): Promise<Page<AuditRecord>>;
   /**

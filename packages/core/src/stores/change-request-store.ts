@@ -41,7 +41,10 @@ export interface ChangeRequestRecord {
 }
 
 /** The fields a caller supplies to create a change request; the store sets the rest. */
-export type NewChangeRequest = Pick<ChangeRequestRecord, "id" | "env" | "key" | "tenantId" | "kind" | "config" | "change" | "baseVersion" | "author" | "reason">;
+export type NewChangeRequest = Pick<
+  ChangeRequestRecord,
+  "id" | "env" | "key" | "tenantId" | "kind" | "config" | "change" | "baseVersion" | "author" | "reason"
+>;
 
 /** What an update may change. */
 export type ChangeRequestPatch = Partial<Pick<ChangeRequestRecord, "status" | "reviewer" | "reviewNote" | "appliedVersion">>;

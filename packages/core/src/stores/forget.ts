@@ -63,7 +63,10 @@ export function scrubText(s: string, identifiers: readonly { text: string; repla
 
 /** The replacement list for a `ForgetSubjectInput`: the id becomes the pseudonym, the rest `"[ERASED]"`. Longest first. */
 export function forgetReplacements(input: ForgetSubjectInput): { text: string; replacement: string }[] {
-  const list = [{ text: input.subjectId, replacement: input.pseudonym }, ...input.identifiers.map((text) => ({ text, replacement: ERASED_TEXT }))];
+  const list = [
+    { text: input.subjectId, replacement: input.pseudonym },
+    ...input.identifiers.map((text) => ({ text, replacement: ERASED_TEXT })),
+  ];
   return list.filter((x) => typeof x.text === "string" && x.text.length >= 3).sort((a, b) => b.text.length - a.text.length);
 }
 

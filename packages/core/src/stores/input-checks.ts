@@ -46,7 +46,10 @@ export function checkOutboxEnqueue(pkg: string, m: OutboxEnqueueMessage): { crea
  * Checks an `OutboxStore.cancel` input; returns `now` normalised and the reason (null when absent).
  * @throws ValidationError naming the bad field.
  */
-export function checkOutboxCancel(pkg: string, input: { id: string; now: string; reason?: string }): { now: string; reason: string | null } {
+export function checkOutboxCancel(
+  pkg: string,
+  input: { id: string; now: string; reason?: string },
+): { now: string; reason: string | null } {
   if (typeof input !== "object" || input === null) throw invalidField(pkg, "input", "an object");
   checkNonEmpty(pkg, input.id, "id");
   const now = checkIsoTime(pkg, input.now, "now");
@@ -112,7 +115,8 @@ export function checkSubjectKeyCandidate(pkg: string, c: unknown): void {
   if (typeof k !== "object" || k === null) throw invalidField(pkg, "candidate", "an object");
   checkNonEmpty(pkg, k.keyId, "candidate.keyId");
   checkNonEmpty(pkg, k.subjectId, "candidate.subjectId");
-  if (k.tenantId !== null && (typeof k.tenantId !== "string" || k.tenantId === "")) throw invalidField(pkg, "candidate.tenantId", "a non-empty string or null");
+  if (k.tenantId !== null && (typeof k.tenantId !== "string" || k.tenantId === ""))
+    throw invalidField(pkg, "candidate.tenantId", "a non-empty string or null");
   if (!(k.key instanceof Uint8Array) || k.key.length !== 32) throw invalidField(pkg, "candidate.key", "32 bytes");
   checkIsoTime(pkg, k.createdAt, "candidate.createdAt");
 }

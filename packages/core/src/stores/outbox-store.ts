@@ -54,10 +54,7 @@ export interface OutboxMessage {
 }
 
 /** What `enqueue` takes: the caller chooses id, key and times (no store-side clock). */
-export type OutboxEnqueueMessage = Pick<
-  OutboxMessage,
-  "id" | "tenantId" | "channel" | "payload" | "idempotencyKey" | "createdAt"
-> & {
+export type OutboxEnqueueMessage = Pick<OutboxMessage, "id" | "tenantId" | "channel" | "payload" | "idempotencyKey" | "createdAt"> & {
   /** Defaults to `createdAt`. */
   nextAttemptAt?: string;
 };
@@ -98,13 +95,7 @@ export interface OutboxStore extends Closeable {
    * (an empty array claims nothing).
    * @throws ValidationError when `limit` is not 1..1000 or `leaseMs` not a positive integer.
    */
-  claim(input: {
-    workerId: string;
-    limit: number;
-    leaseMs: number;
-    now: string;
-    channels?: readonly string[];
-  }): Promise<OutboxMessage[]>;
+  claim(input: { workerId: string; limit: number; leaseMs: number; now: string; channels?: readonly string[] }): Promise<OutboxMessage[]>;
   /**
    * Marks a leased message delivered (`deliveredAt = now`, lease cleared).
    * @throws NotFoundError when there is no message `id`.
@@ -158,9 +149,7 @@ export interface OutboxStore extends Closeable {
    * and `tenantId` (a string = that tenant only; `null` = global messages only; absent = all).
    * @throws ValidationError on a bad limit or a cursor not made by this store.
    */
-  list(
-    input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest,
-  ): Promise<Page<OutboxMessage>>;
+  list(input: { status?: OutboxStatus; tenantId?: TenantKey; channel?: string } & PageRequest): Promise<Page<OutboxMessage>>;
   /**
    * Erasure (`forgetSubject` of @ops/audit): in `tenantId`'s messages (notification bodies), the
    * subject id becomes `pseudonym` and every identifier in `payload` and `lastError` becomes

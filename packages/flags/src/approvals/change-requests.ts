@@ -97,12 +97,13 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
     const p = parseInput(ReviewInput, input, { pkg: "flags", what: "approve input" });
     const cr = await this.mustGet(p.id);
     if (cr.author === p.actorUserId)
-      throw new ApprovalRequiredError(`[ops/flags] change request ${cr.id}: the author (${cr.author}) cannot approve it; another principal must`);
+      throw new ApprovalRequiredError(
+        `[ops/flags] change request ${cr.id}: the author (${cr.author}) cannot approve it; another principal must`,
+      );
     // Only a pending request: letting a second reviewer re-enter an `approved` one (to finish an
     // interrupted apply) races the first reviewer's apply. A request left `approved` by a crash
     // between the claim and the write is proposed again.
-    if (cr.status !== "pending")
-      throw new ConflictError(`[ops/flags] change request ${cr.id} is ${cr.status}, not pending`);
+    if (cr.status !== "pending") throw new ConflictError(`[ops/flags] change request ${cr.id} is ${cr.status}, not pending`);
     // Claim it: of two reviewers acting at once, exactly one gets past this write.
     const claimed = await this.store.update({
       env: this.env,
@@ -110,7 +111,13 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
       expectedVersion: cr.version,
       patch: { status: "approved", reviewer: p.actorUserId, ...(p.note !== undefined ? { reviewNote: p.note } : {}) },
     });
-    const plan: PlannedChange = { key: cr.key, tenantId: cr.tenantId, baseVersion: cr.baseVersion, config: cr.config, op: cr.kind as PlannedChange["op"] };
+    const plan: PlannedChange = {
+      key: cr.key,
+      tenantId: cr.tenantId,
+      baseVersion: cr.baseVersion,
+      config: cr.config,
+      op: cr.kind as PlannedChange["op"],
+    };
     let written;
     try {
       written = await this.controller.applyPlannedChange(plan, {
@@ -122,7 +129,10 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
       if (!(err instanceof ConflictError)) throw err;
       const failed = await this.store.update({ env: this.env, id: cr.id, expectedVersion: claimed.version, patch: { status: "conflict" } });
       await this.audit("FLAG_CHANGE_REQUEST_CONFLICT", p.actorUserId, failed, cr.reason, { message: err.message }, "failure");
-      throw new ConflictError(`[ops/flags] change request ${cr.id}: flag "${cr.key}" changed since the proposal (proposed on version ${cr.baseVersion ?? "absent"}); propose it again`, { cause: err });
+      throw new ConflictError(
+        `[ops/flags] change request ${cr.id}: flag "${cr.key}" changed since the proposal (proposed on version ${cr.baseVersion ?? "absent"}); propose it again`,
+        { cause: err },
+      );
     }
     const done = await this.store.update({
       env: this.env,
@@ -130,7 +140,10 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
       expectedVersion: claimed.version,
       patch: { status: "applied", appliedVersion: written?.version ?? 0 },
     });
-    await this.audit("FLAG_CHANGE_REQUEST_APPROVED", p.actorUserId, done, cr.reason, { appliedVersion: done.appliedVersion, ...(p.note ? { note: p.note } : {}) });
+    await this.audit("FLAG_CHANGE_REQUEST_APPROVED", p.actorUserId, done, cr.reason, {
+      appliedVersion: done.appliedVersion,
+      ...(p.note ? { note: p.note } : {}),
+    });
     return done;
   }
 
@@ -141,7 +154,8 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
   async reject(input: { id: string; actorUserId: string; note: string }): Promise<ChangeRequestRecord> {
     const p = parseInput(RejectInput, input, { pkg: "flags", what: "reject input" });
     const cr = await this.mustGet(p.id);
-    if (cr.author === p.actorUserId) throw new ApprovalRequiredError(`[ops/flags] change request ${cr.id}: its author cancels it rather than rejecting it`);
+    if (cr.author === p.actorUserId)
+      throw new ApprovalRequiredError(`[ops/flags] change request ${cr.id}: its author cancels it rather than rejecting it`);
     return this.close(cr, "rejected", p.actorUserId, p.note, "FLAG_CHANGE_REQUEST_REJECTED");
   }
 
@@ -174,7 +188,9 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
     return this.store.get({ env: this.env, id });
   }
 
-  async list(input: { statuses?: readonly ChangeRequestStatus[]; key?: string; limit?: number; cursor?: string | null } = {}): Promise<Page<ChangeRequestRecord>> {
+  async list(
+    input: { statuses?: readonly ChangeRequestStatus[]; key?: string; limit?: number; cursor?: string | null } = {},
+  ): Promise<Page<ChangeRequestRecord>> {
     return this.store.list({ env: this.env, ...input });
   }
 
@@ -184,14 +200,32 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
     return cr;
   }
 
-  private async close(cr: ChangeRequestRecord, status: ChangeRequestStatus, actor: string, note: string, action: string): Promise<ChangeRequestRecord> {
+  private async close(
+    cr: ChangeRequestRecord,
+    status: ChangeRequestStatus,
+    actor: string,
+    note: string,
+    action: string,
+  ): Promise<ChangeRequestRecord> {
     if (cr.status !== "pending") throw new ConflictError(`[ops/flags] change request ${cr.id} is ${cr.status}, not pending`);
-    const next = await this.store.update({ env: this.env, id: cr.id, expectedVersion: cr.version, patch: { status, reviewer: actor, reviewNote: note } });
+    const next = await this.store.update({
+      env: this.env,
+      id: cr.id,
+      expectedVersion: cr.version,
+      patch: { status, reviewer: actor, reviewNote: note },
+    });
     await this.audit(action, actor, next, note, {});
     return next;
   }
 
-  private audit(action: string, actor: string, cr: ChangeRequestRecord, reason: string, meta: JsonObject, outcome: "success" | "failure" = "success"): Promise<void> {
+  private audit(
+    action: string,
+    actor: string,
+    cr: ChangeRequestRecord,
+    reason: string,
+    meta: JsonObject,
+    outcome: "success" | "failure" = "success",
+  ): Promise<void> {
     return this.emit({
       action,
       actor: { id: actor, type: "user" },
@@ -199,7 +233,16 @@ export class FlagChangeRequests<D extends FlagDefinitions = FlagDefinitions> {
       target: { id: cr.key, type: "feature_flag" },
       outcome,
       reason,
-      meta: { env: this.env, key: cr.key, changeRequestId: cr.id, kind: cr.kind, status: cr.status, author: cr.author, baseVersion: cr.baseVersion, ...meta },
+      meta: {
+        env: this.env,
+        key: cr.key,
+        changeRequestId: cr.id,
+        kind: cr.kind,
+        status: cr.status,
+        author: cr.author,
+        baseVersion: cr.baseVersion,
+        ...meta,
+      },
     });
   }
 

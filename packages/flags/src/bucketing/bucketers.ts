@@ -143,7 +143,9 @@ class GrowthBookBucketer implements Bucketer {
     this.seedState = fnv1aContinue(FNV_OFFSET, seed);
     this.range = !isSplit && options.range ? options.range : null;
     this.coverage = isSplit ? -1 : (options.coverage ?? (weights[0] ?? 0) / 100);
-    const ranges = isSplit ? (options.ranges ?? growthBookRanges(weights.length, options.coverage ?? 1, options.weights ?? weights.map((w) => w / 100))) : [];
+    const ranges = isSplit
+      ? (options.ranges ?? growthBookRanges(weights.length, options.coverage ?? 1, options.weights ?? weights.map((w) => w / 100)))
+      : [];
     this.never = (isSplit && weights.length < 2) || (!isSplit && this.range === null && this.coverage === 0);
     this.starts = new Float64Array(ranges.map((r) => r[0]));
     this.ends = new Float64Array(ranges.map((r) => r[1]));

@@ -79,14 +79,22 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
     io.err(`ops-flags: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const { values: o, positionals: [cmd, ...args] } = parsed;
+  const {
+    values: o,
+    positionals: [cmd, ...args],
+  } = parsed;
   if (o.help || !cmd) {
     io.out(USAGE);
     return cmd || o.help ? 0 : 2;
   }
   const env = o.env ?? io.env.OPS_ENV ?? "prod";
   const actor = o.actor ?? io.env.OPS_ACTOR ?? `cli:${userInfo().username}`;
-  const approvalEnvs = new Set((io.env.OPS_APPROVAL_ENVS ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+  const approvalEnvs = new Set(
+    (io.env.OPS_APPROVAL_ENVS ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const reason = () => {
     if (!o.reason) throw new UsageError(`${cmd}: --reason is required for a change`);
     return o.reason;
@@ -100,7 +108,12 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
   const controllers: FeatureFlagController[] = [];
   const controller = async (e: string) => {
     stores ??= await open(io.env);
-    const c = new FeatureFlagController(stores.flags, e, { pollIntervalMs: 0, usageFlushMs: 0, requireApproval: approvalEnvs.has(e), startTimeoutMs: 10_000 });
+    const c = new FeatureFlagController(stores.flags, e, {
+      pollIntervalMs: 0,
+      usageFlushMs: 0,
+      requireApproval: approvalEnvs.has(e),
+      startTimeoutMs: 10_000,
+    });
     controllers.push(c);
     await c.ready();
     if (!c.isLoaded) throw new OpsError("UNAVAILABLE", `[ops/flags] could not load flags of ${e} from the store`);
@@ -117,21 +130,41 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
         const c = await controller(env);
         const rows = c.keys().map((k) => {
           const f = c.getFlag(k);
-          return { key: k, type: f?.config.type ?? null, enabled: f?.config.enabled ?? null, value: f?.config.value ?? null, version: f?.version ?? null, updatedBy: f?.updatedBy ?? null };
+          return {
+            key: k,
+            type: f?.config.type ?? null,
+            enabled: f?.config.enabled ?? null,
+            value: f?.config.value ?? null,
+            version: f?.version ?? null,
+            updatedBy: f?.updatedBy ?? null,
+          };
         });
-        show(rows.map((r) => `${r.key.padEnd(32)} ${String(r.type).padEnd(8)} ${r.enabled === false ? "OFF" : "on "} v${r.version ?? "-"}  ${JSON.stringify(r.value)}`).join("\n") || "(no flags)", rows);
+        show(
+          rows
+            .map(
+              (r) =>
+                `${r.key.padEnd(32)} ${String(r.type).padEnd(8)} ${r.enabled === false ? "OFF" : "on "} v${r.version ?? "-"}  ${JSON.stringify(r.value)}`,
+            )
+            .join("\n") || "(no flags)",
+          rows,
+        );
         return 0;
       }
       case "get": {
         const key = arg(0, "a flag key");
         const c = await controller(env);
         const f = c.getFlag(key);
-        const overrides = (await stores!.flags.snapshot({ env })).filter((r) => r.key === key && r.tenantId !== null).map((r) => ({ tenantId: r.tenantId, value: (r.config as { value?: JsonValue }).value ?? null, version: r.version }));
+        const overrides = (await stores!.flags.snapshot({ env }))
+          .filter((r) => r.key === key && r.tenantId !== null)
+          .map((r) => ({ tenantId: r.tenantId, value: (r.config as { value?: JsonValue }).value ?? null, version: r.version }));
         if (!f && overrides.length === 0) {
           io.err(`ops-flags: flag "${key}" does not exist in ${env}`);
           return 1;
         }
-        show(`${key} (${env}) v${f?.version ?? "-"} by ${f?.updatedBy ?? "-"} at ${f?.updatedAt ?? "-"}\n${json(f?.config ?? null)}\noverrides: ${overrides.length === 0 ? "none" : overrides.map((x) => `${x.tenantId}=${JSON.stringify(x.value)}`).join(", ")}`, { key, env, flag: f, overrides });
+        show(
+          `${key} (${env}) v${f?.version ?? "-"} by ${f?.updatedBy ?? "-"} at ${f?.updatedAt ?? "-"}\n${json(f?.config ?? null)}\noverrides: ${overrides.length === 0 ? "none" : overrides.map((x) => `${x.tenantId}=${JSON.stringify(x.value)}`).join(", ")}`,
+          { key, env, flag: f, overrides },
+        );
         return 0;
       }
       case "set":
@@ -141,7 +174,13 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
         if (cmd === "override" && !o.tenant) throw new UsageError("override: --tenant is required");
         const c = await controller(env);
         const rec = await c.setFlag({ key, newValue: value, tenantId: o.tenant ?? null, actorUserId: actor, reason: reason() });
-        show(`${key}${o.tenant ? ` for tenant ${o.tenant}` : ""} = ${JSON.stringify(value)} in ${env} (v${rec.version})`, { key, env, tenantId: o.tenant ?? null, value, version: rec.version });
+        show(`${key}${o.tenant ? ` for tenant ${o.tenant}` : ""} = ${JSON.stringify(value)} in ${env} (v${rec.version})`, {
+          key,
+          env,
+          tenantId: o.tenant ?? null,
+          value,
+          version: rec.version,
+        });
         return 0;
       }
       case "kill":
@@ -153,7 +192,12 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
           cmd === "kill" && o.emergency
             ? await (await requests(c)).emergencyDisable({ key, actorUserId: actor, reason: why })
             : await c.setEnabled({ key, enabled: cmd === "enable", actorUserId: actor, reason: why });
-        show(`${key} ${cmd === "kill" ? "killed (serving its off value)" : "enabled"} in ${env} (v${rec.version})`, { key, env, enabled: cmd === "enable", version: rec.version });
+        show(`${key} ${cmd === "kill" ? "killed (serving its off value)" : "enabled"} in ${env} (v${rec.version})`, {
+          key,
+          env,
+          enabled: cmd === "enable",
+          version: rec.version,
+        });
         return 0;
       }
       case "schedule": {
@@ -167,7 +211,10 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
       case "diff": {
         const [a, b] = [arg(0, "two environments"), arg(1, "two environments")];
         stores ??= await open(io.env);
-        const index = (rs: FlagRecord[]) => new Map(rs.filter((r) => !r.key.startsWith("$stats")).map((r) => [`${r.key}${r.tenantId === null ? "" : `@${r.tenantId}`}`, r.config]));
+        const index = (rs: FlagRecord[]) =>
+          new Map(
+            rs.filter((r) => !r.key.startsWith("$stats")).map((r) => [`${r.key}${r.tenantId === null ? "" : `@${r.tenantId}`}`, r.config]),
+          );
         const [ra, rb] = [index(await stores.flags.snapshot({ env: a })), index(await stores.flags.snapshot({ env: b }))];
         const diffs: { key: string; change: "only-in-a" | "only-in-b" | "differs"; a?: JsonValue; b?: JsonValue }[] = [];
         for (const k of [...new Set([...ra.keys(), ...rb.keys()])].sort()) {
@@ -177,13 +224,26 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
           else if (y === undefined) diffs.push({ key: k, change: "only-in-a", a: x });
           else if (JSON.stringify(x) !== JSON.stringify(y)) diffs.push({ key: k, change: "differs", a: x, b: y });
         }
-        show(diffs.length === 0 ? `${a} and ${b} are the same` : diffs.map((d) => `${d.change === "only-in-a" ? `- ${a} only` : d.change === "only-in-b" ? `+ ${b} only` : "~ differs"}  ${d.key}`).join("\n"), { a, b, diffs });
+        show(
+          diffs.length === 0
+            ? `${a} and ${b} are the same`
+            : diffs
+                .map(
+                  (d) => `${d.change === "only-in-a" ? `- ${a} only` : d.change === "only-in-b" ? `+ ${b} only` : "~ differs"}  ${d.key}`,
+                )
+                .join("\n"),
+          { a, b, diffs },
+        );
         return 0;
       }
       case "export": {
         stores ??= await open(io.env);
-        const records = (await stores.flags.snapshot({ env })).filter((r) => r.key !== "$stats").sort((x, y) => (x.key + (x.tenantId ?? "") < y.key + (y.tenantId ?? "") ? -1 : 1));
-        io.out(json({ format: "ops-flags/v1", env, records: records.map((r) => ({ key: r.key, tenantId: r.tenantId, config: r.config })) }));
+        const records = (await stores.flags.snapshot({ env }))
+          .filter((r) => r.key !== "$stats")
+          .sort((x, y) => (x.key + (x.tenantId ?? "") < y.key + (y.tenantId ?? "") ? -1 : 1));
+        io.out(
+          json({ format: "ops-flags/v1", env, records: records.map((r) => ({ key: r.key, tenantId: r.tenantId, config: r.config })) }),
+        );
         return 0;
       }
       case "import": {
@@ -192,15 +252,23 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
         const from = o.from ?? "ops";
         const c = await controller(env);
         if (from === "ops") {
-          const records = ((data as { records?: { key: string; tenantId: string | null; config: JsonValue }[] }).records ?? []);
+          const records = (data as { records?: { key: string; tenantId: string | null; config: JsonValue }[] }).records ?? [];
           const why = reason();
           let n = 0;
           for (const r of records) {
             if (o["dry-run"]) continue;
             const current = await stores!.flags.get({ env, key: r.key, tenantId: r.tenantId });
             if (JSON.stringify(current?.config) === JSON.stringify(r.config)) continue;
-            if (r.tenantId !== null) await c.setFlag({ key: r.key, newValue: (r.config as { value: JsonValue }).value, tenantId: r.tenantId, actorUserId: actor, reason: why });
-            else if (r.key.startsWith("$segment:")) await c.defineSegment({ name: r.key.slice(9), segment: r.config as never, actorUserId: actor, reason: why });
+            if (r.tenantId !== null)
+              await c.setFlag({
+                key: r.key,
+                newValue: (r.config as { value: JsonValue }).value,
+                tenantId: r.tenantId,
+                actorUserId: actor,
+                reason: why,
+              });
+            else if (r.key.startsWith("$segment:"))
+              await c.defineSegment({ name: r.key.slice(9), segment: r.config as never, actorUserId: actor, reason: why });
             else {
               const cfg = r.config as { value: JsonValue; type: string };
               if (!c.getFlag(r.key)) await c.setFlag({ key: r.key, newValue: cfg.value, actorUserId: actor, reason: why });
@@ -209,7 +277,11 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
             }
             n++;
           }
-          show(`${o["dry-run"] ? "would import" : "imported"} ${o["dry-run"] ? records.length : n} record(s) into ${env}`, { env, records: records.length, written: n });
+          show(`${o["dry-run"] ? "would import" : "imported"} ${o["dry-run"] ? records.length : n} record(s) into ${env}`, {
+            env,
+            records: records.length,
+            written: n,
+          });
           return 0;
         }
         const result: ImportResult =
@@ -223,7 +295,14 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
                     throw new UsageError(`import: --from must be ops, unleash, launchdarkly or flagd (got ${from})`);
                   })();
         const applied = o["dry-run"] ? { written: [], failed: [] } : await applyImport(c, result, { actorUserId: actor, reason: reason() });
-        const report = { env, source: result.source, flags: result.flags.map((f) => f.key), written: applied.written, failed: applied.failed, unmapped: result.unmapped };
+        const report = {
+          env,
+          source: result.source,
+          flags: result.flags.map((f) => f.key),
+          written: applied.written,
+          failed: applied.failed,
+          unmapped: result.unmapped,
+        };
         show(
           [
             `${o["dry-run"] ? "would import" : "imported"} ${o["dry-run"] ? result.flags.length : applied.written.length} flag(s) from ${result.source} into ${env}`,
@@ -236,7 +315,7 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
       }
       case "propose": {
         const key = arg(0, "a flag key");
-        const change = JSON.parse(arg(1, "a change as JSON, e.g. '{\"kind\":\"set\",\"value\":true}'"));
+        const change = JSON.parse(arg(1, 'a change as JSON, e.g. \'{"kind":"set","value":true}\''));
         const c = await controller(env);
         const cr = await (await requests(c)).propose({ key, change, actorUserId: actor, reason: reason() });
         show(`change request ${cr.id} for ${key} (${cr.kind}) is pending approval`, cr);
@@ -245,7 +324,10 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
       case "requests": {
         const c = await controller(env);
         const page = await (await requests(c)).list({ statuses: ["pending"], limit: 100 });
-        show(page.items.map((r) => `${r.id}  ${r.key}  ${r.kind}  by ${r.author}: ${r.reason}`).join("\n") || "(no pending change requests)", page.items);
+        show(
+          page.items.map((r) => `${r.id}  ${r.key}  ${r.kind}  by ${r.author}: ${r.reason}`).join("\n") || "(no pending change requests)",
+          page.items,
+        );
         return 0;
       }
       case "approve":
@@ -256,7 +338,15 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
         const done =
           cmd === "approve"
             ? await cr.approve({ id, actorUserId: actor, ...(o.note ? { note: o.note } : {}) })
-            : await cr.reject({ id, actorUserId: actor, note: o.note ?? (() => { throw new UsageError("reject: --note is required"); })() });
+            : await cr.reject({
+                id,
+                actorUserId: actor,
+                note:
+                  o.note ??
+                  (() => {
+                    throw new UsageError("reject: --note is required");
+                  })(),
+              });
         show(`change request ${id}: ${done.status}`, done);
         return 0;
       }

@@ -21,7 +21,15 @@ export interface FlagsClientOptions {
 }
 
 const NOT_LOADED = (key: string): EvaluationDetails =>
-  Object.freeze({ flagKey: key, value: null, variant: null, reason: "ERROR", ruleId: null, errorCode: "PROVIDER_NOT_READY", errorMessage: "no payload loaded yet" });
+  Object.freeze({
+    flagKey: key,
+    value: null,
+    variant: null,
+    reason: "ERROR",
+    ruleId: null,
+    errorCode: "PROVIDER_NOT_READY",
+    errorMessage: "no payload loaded yet",
+  });
 
 /**
  * Evaluates flags in a browser or an edge runtime from a payload the server built and signed for
@@ -74,7 +82,15 @@ export class FlagsClient {
     if (f === undefined)
       return this.payload === null
         ? NOT_LOADED(key)
-        : Object.freeze({ flagKey: key, value: null, variant: null, reason: "ERROR", ruleId: null, errorCode: "FLAG_NOT_FOUND", errorMessage: `flag "${key}" is not in the payload` });
+        : Object.freeze({
+            flagKey: key,
+            value: null,
+            variant: null,
+            reason: "ERROR",
+            ruleId: null,
+            errorCode: "FLAG_NOT_FOUND",
+            errorMessage: `flag "${key}" is not in the payload`,
+          });
     let ctx = this.payload!.context as EvaluationContext;
     if (attributes !== undefined) {
       ctx = { ...ctx };
@@ -83,10 +99,26 @@ export class FlagsClient {
     try {
       const d = resolveClientFlag(f, ctx);
       return f.callerDefault && defaultValue !== undefined && d.reason === "DISABLED"
-        ? Object.freeze({ flagKey: key, value: defaultValue, variant: null, reason: "DISABLED", ruleId: null, errorCode: null, errorMessage: null })
+        ? Object.freeze({
+            flagKey: key,
+            value: defaultValue,
+            variant: null,
+            reason: "DISABLED",
+            ruleId: null,
+            errorCode: null,
+            errorMessage: null,
+          })
         : d;
     } catch (err) {
-      return Object.freeze({ flagKey: key, value: f.fallback.value, variant: null, reason: "ERROR", ruleId: null, errorCode: "GENERAL", errorMessage: String(err) });
+      return Object.freeze({
+        flagKey: key,
+        value: f.fallback.value,
+        variant: null,
+        reason: "ERROR",
+        ruleId: null,
+        errorCode: "GENERAL",
+        errorMessage: String(err),
+      });
     }
   }
 
@@ -164,7 +196,10 @@ export class FlagsClient {
     const abort = new AbortController();
     this.streamAbort = abort;
     try {
-      const res = await this.fetcher()(this.url(), { headers: { accept: "text/event-stream", ...this.options.headers }, signal: abort.signal });
+      const res = await this.fetcher()(this.url(), {
+        headers: { accept: "text/event-stream", ...this.options.headers },
+        signal: abort.signal,
+      });
       if (!res.ok || !res.body) throw new Error(`[ops/flags/client] flags stream failed with HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";

@@ -27,7 +27,15 @@ export interface CompiledClientFlag {
 }
 
 function result(key: string, r: ClientResult): EvaluationDetails {
-  return Object.freeze({ flagKey: key, value: r.value, variant: r.variant, reason: r.reason, ruleId: r.ruleId, errorCode: null, errorMessage: null });
+  return Object.freeze({
+    flagKey: key,
+    value: r.value,
+    variant: r.variant,
+    reason: r.reason,
+    ruleId: r.ruleId,
+    errorCode: null,
+    errorMessage: null,
+  });
 }
 
 function rolloutOf(key: string, r: ClientRollout): Rollout {
@@ -85,4 +93,3 @@ export function resolveClientFlag(f: CompiledClientFlag, ctx: EvaluationContext)
   }
   return f.fallback;
 }
-

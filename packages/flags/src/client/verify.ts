@@ -38,7 +38,11 @@ export interface VerifyOptions {
  * Checks the Ed25519 signature (WebCrypto), the format, the expiry and the subject, then parses.
  * @throws PayloadError with `code` SIGNATURE, FORMAT, EXPIRED or SUBJECT.
  */
-export async function verifyClientPayload(signed: SignedClientPayload | string, publicKey: string | CryptoKeyLike, options: VerifyOptions = {}): Promise<ClientPayload> {
+export async function verifyClientPayload(
+  signed: SignedClientPayload | string,
+  publicKey: string | CryptoKeyLike,
+  options: VerifyOptions = {},
+): Promise<ClientPayload> {
   let envelope: SignedClientPayload;
   try {
     envelope = typeof signed === "string" ? (JSON.parse(signed) as SignedClientPayload) : signed;
@@ -46,7 +50,7 @@ export async function verifyClientPayload(signed: SignedClientPayload | string, 
     throw new PayloadError("FORMAT", "expected a signed payload (JSON)");
   }
   if (!envelope || envelope.alg !== "Ed25519" || typeof envelope.payload !== "string" || typeof envelope.signature !== "string")
-    throw new PayloadError("FORMAT", "expected { alg: \"Ed25519\", keyId, payload, signature }");
+    throw new PayloadError("FORMAT", 'expected { alg: "Ed25519", keyId, payload, signature }');
   let sig: Uint8Array;
   try {
     sig = fromBase64Url(envelope.signature);
@@ -57,13 +61,15 @@ export async function verifyClientPayload(signed: SignedClientPayload | string, 
   const ok = await crypto.subtle.verify(ED25519, key, sig, new TextEncoder().encode(envelope.payload));
   if (!ok) throw new PayloadError("SIGNATURE", "signature does not verify with the configured public key");
   const payload = JSON.parse(envelope.payload) as ClientPayload;
-  if (payload.v !== 1 || typeof payload.flags !== "object" || payload.flags === null) throw new PayloadError("FORMAT", `unsupported payload version ${String(payload.v)}`);
+  if (payload.v !== 1 || typeof payload.flags !== "object" || payload.flags === null)
+    throw new PayloadError("FORMAT", `unsupported payload version ${String(payload.v)}`);
   const now = options.now ?? Date.now();
   const skew = options.clockSkewMs ?? 60_000;
   if (Date.parse(payload.expiresAt) + skew < now) throw new PayloadError("EXPIRED", `payload expired at ${payload.expiresAt}`);
   const want = options.expectSubject;
   if (want?.tenantId !== undefined && want.tenantId !== payload.subject.tenantId)
     throw new PayloadError("SUBJECT", "payload was built for another tenant");
-  if (want?.unit !== undefined && want.unit !== payload.subject.unit) throw new PayloadError("SUBJECT", "payload was built for another user");
+  if (want?.unit !== undefined && want.unit !== payload.subject.unit)
+    throw new PayloadError("SUBJECT", "payload was built for another user");
   return payload;
 }

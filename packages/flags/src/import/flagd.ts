@@ -5,7 +5,18 @@ import { typeOf, type ImportResult, type ImportedFlag, type Unmapped } from "./r
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-const CMP: Record<string, Condition["op"]> = { "==": "eq", "===": "eq", "!=": "neq", "!==": "neq", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte", starts_with: "startsWith", ends_with: "endsWith" };
+const CMP: Record<string, Condition["op"]> = {
+  "==": "eq",
+  "===": "eq",
+  "!=": "neq",
+  "!==": "neq",
+  "<": "lt",
+  "<=": "lte",
+  ">": "gt",
+  ">=": "gte",
+  starts_with: "startsWith",
+  ends_with: "endsWith",
+};
 const SEMVER: Record<string, Condition["op"]> = { "=": "semverEq", ">": "semverGt", ">=": "semverGte", "<": "semverLt", "<=": "semverLte" };
 
 const varOf = (v: unknown): string | null => {
@@ -22,12 +33,13 @@ function test(logic: unknown): Condition[] | null {
   if (!op || !Array.isArray(args)) return null;
   if (op === "and") {
     const parts = args.map(test);
-    return parts.every((p) => p !== null) ? parts.flat() as Condition[] : null;
+    return parts.every((p) => p !== null) ? (parts.flat() as Condition[]) : null;
   }
   if (op in CMP && args.length === 2) {
     const attr = varOf(args[0]);
     const value = args[1];
-    if (attr && (typeof value === "string" || typeof value === "number" || typeof value === "boolean")) return [{ attr, op: CMP[op]!, value }];
+    if (attr && (typeof value === "string" || typeof value === "number" || typeof value === "boolean"))
+      return [{ attr, op: CMP[op]!, value }];
     return null;
   }
   if (op === "in" && args.length === 2) {
@@ -70,7 +82,11 @@ export function importFlagd(input: unknown): ImportResult {
     while (isObj(logic) && Object.keys(logic).length > 0) {
       const args = (logic as Obj).if;
       if (!Array.isArray(args) || args.length < 2) {
-        unmapped.push({ flag: key, path: `targeting${i ? `(else #${i})` : ""}`, reason: `JsonLogic ${Object.keys(logic)[0]} is not supported` });
+        unmapped.push({
+          flag: key,
+          path: `targeting${i ? `(else #${i})` : ""}`,
+          reason: `JsonLogic ${Object.keys(logic)[0]} is not supported`,
+        });
         complete = false;
         break;
       }
@@ -78,7 +94,11 @@ export function importFlagd(input: unknown): ImportResult {
         const conds = test(args[j]);
         const then = args[j + 1];
         if (conds === null || typeof then !== "string" || !(then in variants)) {
-          unmapped.push({ flag: key, path: `targeting.if[${j}]`, reason: "condition or result has no exact @ops equivalent; branch dropped" });
+          unmapped.push({
+            flag: key,
+            path: `targeting.if[${j}]`,
+            reason: "condition or result has no exact @ops equivalent; branch dropped",
+          });
           complete = false;
           continue;
         }

@@ -60,8 +60,10 @@ export function importLaunchDarkly(input: unknown): ImportResult {
     const salt = typeof raw.salt === "string" ? raw.salt : "";
     const rolloutOf = (r: Obj, path: string): Rollout | null => {
       const vs = arr(r.variations).filter(isObj);
-      if (r.kind === "experiment") unmapped.push({ flag: key, path, reason: "experiment rollouts import as plain rollouts (untracked users are not excluded)" });
-      if (r.contextKind !== undefined && r.contextKind !== "user") return (unmapped.push({ flag: key, path, reason: `rollout by context kind ${String(r.contextKind)} is not supported` }), null);
+      if (r.kind === "experiment")
+        unmapped.push({ flag: key, path, reason: "experiment rollouts import as plain rollouts (untracked users are not excluded)" });
+      if (r.contextKind !== undefined && r.contextKind !== "user")
+        return (unmapped.push({ flag: key, path, reason: `rollout by context kind ${String(r.contextKind)} is not supported` }), null);
       return {
         by: attrOf(typeof r.bucketBy === "string" ? r.bucketBy : "key"),
         split: vs.map((v) => ({ weight: Number(v.weight ?? 0) / 1000, variant: variantName(Number(v.variation)) })),
@@ -70,7 +72,12 @@ export function importLaunchDarkly(input: unknown): ImportResult {
     };
     const rules: Rule[] = [];
     for (const [i, t] of arr(raw.targets).filter(isObj).entries())
-      rules.push({ id: `target${i}`, when: [{ attr: "userId", op: "in", values: arr(t.values).map(String) }], segments: [], serve: { variant: variantName(Number(t.variation)) } });
+      rules.push({
+        id: `target${i}`,
+        when: [{ attr: "userId", op: "in", values: arr(t.values).map(String) }],
+        segments: [],
+        serve: { variant: variantName(Number(t.variation)) },
+      });
     for (const [i, r] of arr(raw.rules).filter(isObj).entries()) {
       const path = `rules[${i}]`;
       const when: Condition[] = [];
@@ -100,7 +107,8 @@ export function importLaunchDarkly(input: unknown): ImportResult {
     // With a fallthrough rollout, a user without a key gets the first variation (LaunchDarkly errors instead).
     const defaultIdx = fallVar ?? (isObj(ft.rollout) ? Number((arr(ft.rollout.variations)[0] as Obj | undefined)?.variation ?? 0) : 0);
     const offIdx = typeof raw.offVariation === "number" ? raw.offVariation : null;
-    if (offIdx === null) unmapped.push({ flag: key, path: "offVariation", reason: "no offVariation: when off, the caller's default is served" });
+    if (offIdx === null)
+      unmapped.push({ flag: key, path: "offVariation", reason: "no offVariation: when off, the caller's default is served" });
     flags.push({
       key,
       type,
@@ -118,6 +126,7 @@ export function importLaunchDarkly(input: unknown): ImportResult {
   }
   const values = isObj(root.flagValues) ? root.flagValues : {};
   for (const [key, v] of Object.entries(values)) flags.push({ key, type: typeOf([v as JsonValue]), value: v as JsonValue, patch: {} });
-  if (isObj(root.segments) && Object.keys(root.segments).length > 0) unmapped.push({ flag: "*", path: "segments", reason: "LaunchDarkly segments are not imported (segmentMatch clauses are dropped)" });
+  if (isObj(root.segments) && Object.keys(root.segments).length > 0)
+    unmapped.push({ flag: "*", path: "segments", reason: "LaunchDarkly segments are not imported (segmentMatch clauses are dropped)" });
   return { source: "launchdarkly", flags, unmapped };
 }

@@ -29,7 +29,12 @@ export type ImportCondition = Condition;
 
 /** Splits "a, b ,c" lists the way Unleash strategy parameters are written. */
 export function csv(v: unknown): string[] {
-  return typeof v === "string" ? v.split(",").map((s) => s.trim()).filter((s) => s.length > 0) : [];
+  return typeof v === "string"
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
+    : [];
 }
 
 export function typeOf(values: readonly JsonValue[]): FlagType {

@@ -60,7 +60,9 @@ export function importUnleash(input: unknown, options: { environment?: string } 
     const env = options.environment;
     const inEnv = (o: Obj) => env === undefined || o.environment === undefined || o.environment === env;
     features = features.map((f) => {
-      const fe = arr(root.featureEnvironments).filter(isObj).find((e) => e.featureName === f.name && inEnv(e));
+      const fe = arr(root.featureEnvironments)
+        .filter(isObj)
+        .find((e) => e.featureName === f.name && inEnv(e));
       return {
         ...f,
         enabled: fe ? fe.enabled === true : f.enabled === true,
@@ -82,13 +84,21 @@ export function importUnleash(input: unknown, options: { environment?: string } 
       const path = `strategies[${i}]`;
       const when: Condition[] = [];
       let ok = true;
-      const all = [...arr(s.constraints), ...arr(s.segments).flatMap((id) => segments.get(id as number) ?? (unmapped.push({ flag: key, path: `${path}.segments`, reason: `segment ${String(id)} not in the file` }), (ok = false), []))];
+      const all = [
+        ...arr(s.constraints),
+        ...arr(s.segments).flatMap(
+          (id) =>
+            segments.get(id as number) ??
+            (unmapped.push({ flag: key, path: `${path}.segments`, reason: `segment ${String(id)} not in the file` }), (ok = false), []),
+        ),
+      ];
       all.forEach((c, j) => {
         const cond = isObj(c) ? constraint(c, `${path}.constraints[${j}]`, key, unmapped) : null;
         if (cond) when.push(cond);
         else ok = false;
       });
-      if (arr(s.variants).length > 0) unmapped.push({ flag: key, path: `${path}.variants`, reason: "strategy variants are not imported (the flag is isEnabled only)" });
+      if (arr(s.variants).length > 0)
+        unmapped.push({ flag: key, path: `${path}.variants`, reason: "strategy variants are not imported (the flag is isEnabled only)" });
       if (!ok) {
         unmapped.push({ flag: key, path, reason: "strategy dropped: a constraint could not be mapped" });
         return;
@@ -100,24 +110,50 @@ export function importUnleash(input: unknown, options: { environment?: string } 
         id,
         when,
         segments: [],
-        serve: { rollout: { by, percentage: Math.min(100, Math.max(0, Number(pct) || 0)), bucketing: { mode: "unleash", groupId: typeof groupId === "string" && groupId ? groupId : key } } },
+        serve: {
+          rollout: {
+            by,
+            percentage: Math.min(100, Math.max(0, Number(pct) || 0)),
+            bucketing: { mode: "unleash", groupId: typeof groupId === "string" && groupId ? groupId : key },
+          },
+        },
       });
       if (name === "default") rules.push({ id, when, segments: [], serve: { value: true } });
       else if (name === "flexibleRollout") {
         const st = String(p.stickiness ?? "default");
-        if (st === "random") return void unmapped.push({ flag: key, path, reason: "random stickiness has no deterministic equivalent; strategy dropped" });
+        if (st === "random")
+          return void unmapped.push({ flag: key, path, reason: "random stickiness has no deterministic equivalent; strategy dropped" });
         if (st === "default")
-          unmapped.push({ flag: key, path, reason: "default stickiness buckets by userId here (Unleash falls back to sessionId, then random, without one)" });
+          unmapped.push({
+            flag: key,
+            path,
+            reason: "default stickiness buckets by userId here (Unleash falls back to sessionId, then random, without one)",
+          });
         rules.push(rollout(p.rollout, st === "default" ? "userId" : attrOf(st), p.groupId));
       } else if (name === "gradualRolloutUserId") rules.push(rollout(p.percentage, "userId", p.groupId));
       else if (name === "gradualRolloutSessionId") rules.push(rollout(p.percentage, "sessionId", p.groupId));
-      else if (name === "userWithId") rules.push({ id, when: [...when, { attr: "userId", op: "in", values: csv(p.userIds) }], segments: [], serve: { value: true } });
+      else if (name === "userWithId")
+        rules.push({ id, when: [...when, { attr: "userId", op: "in", values: csv(p.userIds) }], segments: [], serve: { value: true } });
       else if (name === "remoteAddress")
-        rules.push({ id, when: [...when, { attr: "remoteAddress", op: "inCidr", values: csv(p.IPs).map((ip) => (ip.includes("/") ? ip : ip.includes(":") ? `${ip}/128` : `${ip}/32`)) }], segments: [], serve: { value: true } });
+        rules.push({
+          id,
+          when: [
+            ...when,
+            {
+              attr: "remoteAddress",
+              op: "inCidr",
+              values: csv(p.IPs).map((ip) => (ip.includes("/") ? ip : ip.includes(":") ? `${ip}/128` : `${ip}/32`)),
+            },
+          ],
+          segments: [],
+          serve: { value: true },
+        });
       else unmapped.push({ flag: key, path, reason: `strategy ${name} is not supported; dropped` });
     });
-    if (arr(f.variants).length > 0) unmapped.push({ flag: key, path: "variants", reason: "feature variants are not imported (the flag is isEnabled only)" });
-    if (isObj(f.dependencies) || arr(f.dependencies).length > 0) unmapped.push({ flag: key, path: "dependencies", reason: "parent dependencies are not imported" });
+    if (arr(f.variants).length > 0)
+      unmapped.push({ flag: key, path: "variants", reason: "feature variants are not imported (the flag is isEnabled only)" });
+    if (isObj(f.dependencies) || arr(f.dependencies).length > 0)
+      unmapped.push({ flag: key, path: "dependencies", reason: "parent dependencies are not imported" });
     // Unleash: enabled with no strategies is on for everyone; with strategies, off unless one matches.
     const value = strategies.length === 0;
     flags.push({
@@ -125,7 +161,13 @@ export function importUnleash(input: unknown, options: { environment?: string } 
       type: "boolean",
       value,
       // Unleash's constraint semantics (stringified values, NOT_IN true for a missing field, ...).
-      patch: { semantics: "unleash", enabled: f.enabled === true, offValue: false, rules, ...(typeof f.description === "string" && f.description ? { description: f.description.slice(0, 2000) } : {}) },
+      patch: {
+        semantics: "unleash",
+        enabled: f.enabled === true,
+        offValue: false,
+        rules,
+        ...(typeof f.description === "string" && f.description ? { description: f.description.slice(0, 2000) } : {}),
+      },
     });
   }
   return { source: "unleash", flags, unmapped };

@@ -65,7 +65,10 @@ export class OpsFlagsProvider implements Provider {
       // Until initialize settles, the SDK reports its outcome itself.
       if (!settled) return;
       if (status === "READY") this.events.emit(ProviderEvents.Ready);
-      else if (status === "STALE") this.events.emit(ProviderEvents.Stale, { message: messageOf(error, "the flag store is unreachable; serving the last known flags") });
+      else if (status === "STALE")
+        this.events.emit(ProviderEvents.Stale, {
+          message: messageOf(error, "the flag store is unreachable; serving the last known flags"),
+        });
       else if (status === "ERROR") this.events.emit(ProviderEvents.Error, { message: messageOf(error, "the first load of flags failed") });
     });
     await this.controller.ready().finally(() => void (settled = true));
@@ -105,9 +108,19 @@ export class OpsFlagsProvider implements Provider {
   private resolve<T>(flagKey: string, defaultValue: T, context: OFContext, kind: Kind): ResolutionDetails<T> {
     const d: EvaluationDetails = this.controller.evaluate(flagKey, this.context(context), defaultValue as JsonValue);
     if (d.reason === "ERROR")
-      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ERROR_CODES[d.errorCode ?? "GENERAL"] ?? ErrorCode.GENERAL, ...(d.errorMessage ? { errorMessage: d.errorMessage } : {}) };
+      return {
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ERROR_CODES[d.errorCode ?? "GENERAL"] ?? ErrorCode.GENERAL,
+        ...(d.errorMessage ? { errorMessage: d.errorMessage } : {}),
+      };
     if (!matches(d.value, kind))
-      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `flag "${flagKey}" is not a ${kind}` };
+      return {
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ErrorCode.TYPE_MISMATCH,
+        errorMessage: `flag "${flagKey}" is not a ${kind}`,
+      };
     const reason = d.reason === "TENANT_OVERRIDE" ? StandardResolutionReasons.TARGETING_MATCH : d.reason;
     const flagMetadata: Record<string, string> = {};
     if (d.ruleId) flagMetadata.ruleId = d.ruleId;

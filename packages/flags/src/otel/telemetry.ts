@@ -51,7 +51,11 @@ export function evaluationAttributes(
   ctx: EvaluationContext,
   o: { providerName: string; setId?: string | undefined; includeContextId: boolean; includeValue: boolean },
 ): Attributes {
-  const a: Attributes = { "feature_flag.key": d.flagKey, "feature_flag.provider.name": o.providerName, "feature_flag.result.reason": snake(d.reason) };
+  const a: Attributes = {
+    "feature_flag.key": d.flagKey,
+    "feature_flag.provider.name": o.providerName,
+    "feature_flag.result.reason": snake(d.reason),
+  };
   if (d.variant !== null) a["feature_flag.result.variant"] = d.variant;
   if (o.setId !== undefined) a["feature_flag.set.id"] = o.setId;
   if (d.errorCode !== null) {
@@ -96,12 +100,20 @@ export function createFlagTelemetry(options: FlagTelemetryOptions = {}): FlagTel
     },
     observe(reader) {
       const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter("@ops/flags");
-      const counter = meter.createObservableCounter(FLAG_EVALUATIONS_METRIC, { description: "Flag evaluations since the process started, per flag", unit: "{evaluation}" });
+      const counter = meter.createObservableCounter(FLAG_EVALUATIONS_METRIC, {
+        description: "Flag evaluations since the process started, per flag",
+        unit: "{evaluation}",
+      });
       const callback = (result: { observe(value: number, attributes: Attributes): void }) => {
         const state = reader.localState;
         for (const key of state.keys()) {
           const n = state.get(key)?.evaluations ?? 0;
-          if (n > 0) result.observe(n, { "feature_flag.key": key, "feature_flag.provider.name": attrs.providerName, ...(attrs.setId ? { "feature_flag.set.id": attrs.setId } : {}) });
+          if (n > 0)
+            result.observe(n, {
+              "feature_flag.key": key,
+              "feature_flag.provider.name": attrs.providerName,
+              ...(attrs.setId ? { "feature_flag.set.id": attrs.setId } : {}),
+            });
         }
       };
       counter.addCallback(callback);

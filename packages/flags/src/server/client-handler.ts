@@ -28,7 +28,10 @@ function etagOf(p: ClientPayload): string {
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "cache-control": "private, no-store", ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "private, no-store", ...headers },
+  });
 }
 
 /**
@@ -53,7 +56,8 @@ export function createClientFlagsHandler(options: ClientFlagsHandlerOptions): (r
     const payload = build(ctx);
     const etag = etagOf(payload);
     const inm = request.headers.get("if-none-match");
-    if (inm !== null && inm.split(",").some((t) => t.trim() === etag)) return new Response(null, { status: 304, headers: { etag, "cache-control": "private, no-cache" } });
+    if (inm !== null && inm.split(",").some((t) => t.trim() === etag))
+      return new Response(null, { status: 304, headers: { etag, "cache-control": "private, no-cache" } });
     const signed = await signClientPayload(payload, signing, options.signingKey.keyId);
     return new Response(request.method === "HEAD" ? null : JSON.stringify(signed), {
       status: 200,
@@ -113,7 +117,12 @@ export function createClientFlagsHandler(options: ClientFlagsHandlerOptions): (r
     });
     return new Response(body, {
       status: 200,
-      headers: { "content-type": "text/event-stream", "cache-control": "private, no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "private, no-cache",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      },
     });
   }
 }

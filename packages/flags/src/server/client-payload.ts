@@ -29,7 +29,21 @@ export interface ClientPayloadOptions {
 
 const IDENTITY = new Set(["userId", "targetingKey", "tenantId"]);
 const KNOWN = {
-  config: new Set(["type", "enabled", "value", "offValue", "defaultVariant", "offVariant", "variants", "rules", "rollout", "description", "owner", "expiresAt", "schedule"]),
+  config: new Set([
+    "type",
+    "enabled",
+    "value",
+    "offValue",
+    "defaultVariant",
+    "offVariant",
+    "variants",
+    "rules",
+    "rollout",
+    "description",
+    "owner",
+    "expiresAt",
+    "schedule",
+  ]),
   rule: new Set(["id", "description", "when", "segments", "serve"]),
   serve: new Set(["value", "variant", "rollout"]),
   rollout: new Set(["by", "bucketing", "percentage", "value", "variant", "split"]),
@@ -115,7 +129,8 @@ export function buildClientPayload(reader: FlagReader, context: EvaluationContex
   for (const a of clientAttrs) ship(a);
   let segments: Map<string, Segment> | null = null;
   const include = options.flags;
-  const wanted = (k: string) => !k.startsWith("$") && (include === undefined || (typeof include === "function" ? include(k) : include.includes(k)));
+  const wanted = (k: string) =>
+    !k.startsWith("$") && (include === undefined || (typeof include === "function" ? include(k) : include.includes(k)));
 
   const flags: Record<string, ClientFlag> = {};
   for (const key of state.keys()) {

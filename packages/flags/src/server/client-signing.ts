@@ -16,7 +16,10 @@ export interface ClientSigningKeyPair {
 
 /** Creates an Ed25519 key pair (WebCrypto). */
 export async function createClientSigningKey(keyId = "k1"): Promise<ClientSigningKeyPair> {
-  const pair = (await crypto.subtle.generateKey(ED25519, true, ["sign", "verify"])) as { privateKey: CryptoKeyLike; publicKey: CryptoKeyLike };
+  const pair = (await crypto.subtle.generateKey(ED25519, true, ["sign", "verify"])) as {
+    privateKey: CryptoKeyLike;
+    publicKey: CryptoKeyLike;
+  };
   const priv = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
   const pub = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
   return { keyId, privateKey: toBase64Url(priv), publicKey: toBase64Url(pub) };

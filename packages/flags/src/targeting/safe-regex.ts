@@ -34,7 +34,8 @@ export function unsafeRegexReason(pattern: string): string | null {
       const g = stack.pop();
       const next = pattern[i + 1];
       const quantified = next === "*" || next === "+" || next === "?" || next === "{";
-      if (g?.risky && quantified && next !== "?") return "a quantified group contains a quantifier or alternation (catastrophic backtracking)";
+      if (g?.risky && quantified && next !== "?")
+        return "a quantified group contains a quantifier or alternation (catastrophic backtracking)";
       if (g?.risky || quantified) {
         const parent = stack[stack.length - 1];
         if (parent) parent.risky = true;

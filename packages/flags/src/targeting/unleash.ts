@@ -38,7 +38,10 @@ function field(ctx: EvaluationContext, name: string): string | undefined {
 
 /** Unleash's `cleanValues`: drop empty values, then trim (so "  " survives as ""). */
 function clean(values: Values | undefined): string[] {
-  return (values ?? []).map(String).filter((v) => v.length > 0).map((v) => v.trim());
+  return (values ?? [])
+    .map(String)
+    .filter((v) => v.length > 0)
+    .map((v) => v.trim());
 }
 
 // npm semver's FULL grammar (no "=" prefix, no loose mode), after trimming, at most 256 chars.

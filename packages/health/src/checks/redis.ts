@@ -1,6 +1,14 @@
 import * as z from "zod";
 import type { HealthCheck } from "../types.js";
-import { BaseCheckOptionsShape, elapsedMs, invalidArgument, latencyMessage, latencyStatus, parseCheckOptions, type BaseCheckOptions } from "./common.js";
+import {
+  BaseCheckOptionsShape,
+  elapsedMs,
+  invalidArgument,
+  latencyMessage,
+  latencyStatus,
+  parseCheckOptions,
+  type BaseCheckOptions,
+} from "./common.js";
 
 /** An ioredis client (or node-redis, or anything with `ping()`). */
 export interface RedisPingable {
@@ -41,7 +49,12 @@ export function redisCheck(client: RedisPingable, options?: RedisCheckOptions): 
       const reply = await client.ping();
       const ms = elapsedMs(started);
       if (reply !== "PONG") return { status: "fail", message: "unexpected PING reply", observedValue: ms, observedUnit: "ms" };
-      return { status: latencyStatus(ms, opts.warnAboveMs), message: latencyMessage("PONG", ms, opts.warnAboveMs), observedValue: ms, observedUnit: "ms" };
+      return {
+        status: latencyStatus(ms, opts.warnAboveMs),
+        message: latencyMessage("PONG", ms, opts.warnAboveMs),
+        observedValue: ms,
+        observedUnit: "ms",
+      };
     },
   };
   if (opts.critical !== undefined) check.critical = opts.critical;

@@ -1,6 +1,14 @@
 import * as z from "zod";
 import type { HealthCheck } from "../types.js";
-import { BaseCheckOptionsShape, elapsedMs, invalidArgument, latencyMessage, latencyStatus, parseCheckOptions, type BaseCheckOptions } from "./common.js";
+import {
+  BaseCheckOptionsShape,
+  elapsedMs,
+  invalidArgument,
+  latencyMessage,
+  latencyStatus,
+  parseCheckOptions,
+  type BaseCheckOptions,
+} from "./common.js";
 
 /** A pg `Pool` or `Client` (or anything with `query(sql)`). */
 export interface PgQueryable {
@@ -49,24 +57,27 @@ function isPool(db: unknown): db is PgPoolLike {
  * @throws ValidationError on bad options
  */
 export function pgCheck(pool: PgQueryable, options?: SqlCheckOptions): HealthCheck {
-  if (typeof pool?.query !== "function")
-    throw invalidArgument("pgCheck", "pool", "expected a pg Pool or Client with query()");
+  if (typeof pool?.query !== "function") throw invalidArgument("pgCheck", "pool", "expected a pg Pool or Client with query()");
   const opts = parseCheckOptions(OptionsSchema, options, "pgCheck");
-  return sqlHealthCheck(opts, async (signal) => {
-    if (!isPool(pool)) return pool.query(SELECT_1);
-    const client = await pool.connect();
-    const onAbort = () => client.release(true);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await client.query(SELECT_1);
-    } finally {
-      if (!signal.aborted) {
-        signal.removeEventListener("abort", onAbort);
-        client.release();
+  return sqlHealthCheck(
+    opts,
+    async (signal) => {
+      if (!isPool(pool)) return pool.query(SELECT_1);
+      const client = await pool.connect();
+      const onAbort = () => client.release(true);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        await client.query(SELECT_1);
+      } finally {
+        if (!signal.aborted) {
+          signal.removeEventListener("abort", onAbort);
+          client.release();
+        }
       }
-    }
-  }, () => (isPool(pool) ? { totalCount: pool.totalCount, idleCount: pool.idleCount, waitingCount: pool.waitingCount } : undefined));
+    },
+    () => (isPool(pool) ? { totalCount: pool.totalCount, idleCount: pool.idleCount, waitingCount: pool.waitingCount } : undefined),
+  );
 }
 
 /**
@@ -90,8 +101,7 @@ export function prismaCheck(prisma: PrismaLike, options?: SqlCheckOptions): Heal
  * @throws ValidationError on bad options or when `db` has no `execute`
  */
 export function drizzleCheck(db: DrizzleLike, options?: SqlCheckOptions): HealthCheck {
-  if (typeof db?.execute !== "function")
-    throw invalidArgument("drizzleCheck", "db", "expected a Drizzle database with execute()");
+  if (typeof db?.execute !== "function") throw invalidArgument("drizzleCheck", "db", "expected a Drizzle database with execute()");
   const opts = parseCheckOptions(OptionsSchema, options, "drizzleCheck");
   return sqlHealthCheck(opts, async () => {
     await db.execute(SELECT_1);

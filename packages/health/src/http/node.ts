@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Health, HealthRequest } from "../health.js";
 import { parseInput } from "@ops/core";
-import { HealthRouteSchema, respondToHealthRequest, routeTable, type HealthHttpResponse, type HealthPaths, type HealthRoute } from "../respond.js";
+import {
+  HealthRouteSchema,
+  respondToHealthRequest,
+  routeTable,
+  type HealthHttpResponse,
+  type HealthPaths,
+  type HealthRoute,
+} from "../respond.js";
 
 export interface NodeMiddlewareOptions {
   /** Paths per route (defaults /livez /readyz /startupz /health /metrics); `false` turns one off. */

@@ -52,10 +52,20 @@ export const failedLoginsSpike: Playbook = {
         title: "Failed logins spike (brute force / credential stuffing)",
         summary: "Throttle per IP and per account, add friction only under risk, never let lockout become a denial of service.",
         sections: [
-          { heading: "Diagnose", items: ["Failures by IP, ASN, account, user agent", "Successful logins from attacking sources", "Recent deploys touching login"] },
+          {
+            heading: "Diagnose",
+            items: [
+              "Failures by IP, ASN, account, user agent",
+              "Successful logins from attacking sources",
+              "Recent deploys touching login",
+            ],
+          },
           { heading: "Contain", items: ["Strict rate limits", "CAPTCHA / step-up MFA on risk", "Edge blocks for bad-reputation IPs"] },
           { heading: "Recover", items: ["Reset and notify compromised accounts", "Revoke their sessions", "Lift friction gradually"] },
-          { heading: "Follow up", items: ["Breached-password checks at signup and password change", "MFA adoption", "Per-account back-off in code"] },
+          {
+            heading: "Follow up",
+            items: ["Breached-password checks at signup and password change", "MFA adoption", "Per-account back-off in code"],
+          },
         ],
         references: [OWASP_AUTH, OWASP_STUFFING, OWASP_MFA],
       },

@@ -64,7 +64,10 @@ export function emailChannel(options: EmailChannelOptions): NotificationChannel 
       logger: false,
       debug: false,
     }));
-  const secrets = [options.smtp.pass, options.smtp.user && options.smtp.pass ? `\u0000${options.smtp.user}\u0000${options.smtp.pass}` : undefined];
+  const secrets = [
+    options.smtp.pass,
+    options.smtp.user && options.smtp.pass ? `\u0000${options.smtp.user}\u0000${options.smtp.pass}` : undefined,
+  ];
   return {
     name,
     secrets: secrets.filter((s): s is string => !!s),
@@ -86,10 +89,13 @@ export function emailChannel(options: EmailChannelOptions): NotificationChannel 
         const responseCode = typeof e.responseCode === "number" ? e.responseCode : undefined;
         const reply = typeof e.response === "string" ? ` ${redactSecrets(e.response.slice(0, 200), secrets)}` : "";
         const code = typeof e.code === "string" ? e.code : "ERROR";
-        throw new DeliveryError(`[ops/notify] ${name} via ${options.smtp.host}:${options.smtp.port}: ${code}${responseCode ? ` ${responseCode}` : ""}${reply}`, {
-          kind: responseCode !== undefined && responseCode >= 500 ? "permanent" : "temporary",
-          status: responseCode,
-        });
+        throw new DeliveryError(
+          `[ops/notify] ${name} via ${options.smtp.host}:${options.smtp.port}: ${code}${responseCode ? ` ${responseCode}` : ""}${reply}`,
+          {
+            kind: responseCode !== undefined && responseCode >= 500 ? "permanent" : "temporary",
+            status: responseCode,
+          },
+        );
       }
     },
     async close() {

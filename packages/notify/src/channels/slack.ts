@@ -10,7 +10,13 @@ export interface SlackChannelOptions {
   timeoutMs?: number;
 }
 
-const EMOJI: Record<string, string> = { critical: ":rotating_light:", high: ":red_circle:", medium: ":large_orange_circle:", low: ":large_blue_circle:", info: ":information_source:" };
+const EMOJI: Record<string, string> = {
+  critical: ":rotating_light:",
+  high: ":red_circle:",
+  medium: ":large_orange_circle:",
+  low: ":large_blue_circle:",
+  info: ":information_source:",
+};
 
 /** Slack's limits: section text 3000, header 150 characters. */
 function clip(s: string, max: number): string {
@@ -56,7 +62,10 @@ export function slackChannel(options: SlackChannelOptions): NotificationChannel 
         secrets: [],
       });
       if (res.status !== 200 || res.body.trim() !== "ok")
-        throw new DeliveryError(`[ops/notify] ${name}: Slack answered ${res.status} without "ok"`, { kind: "permanent", status: res.status });
+        throw new DeliveryError(`[ops/notify] ${name}: Slack answered ${res.status} without "ok"`, {
+          kind: "permanent",
+          status: res.status,
+        });
     },
   };
 }

@@ -11,7 +11,14 @@ process.on("message", (msg: { id: number; value?: unknown; error?: { name: strin
   if (!p) return;
   pending.delete(msg.id);
   if (!msg.error) p.resolve(msg.value);
-  else p.reject(msg.error.name === "ConflictError" ? new ConflictError(msg.error.message) : msg.error.name === "NotFoundError" ? new NotFoundError(msg.error.message) : new Error(msg.error.message));
+  else
+    p.reject(
+      msg.error.name === "ConflictError"
+        ? new ConflictError(msg.error.message)
+        : msg.error.name === "NotFoundError"
+          ? new NotFoundError(msg.error.message)
+          : new Error(msg.error.message),
+    );
 });
 const call = (method: string) => (input: unknown) =>
   new Promise((resolve, reject) => {

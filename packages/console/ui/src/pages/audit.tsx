@@ -35,7 +35,10 @@ export function AuditPage({ v }: { v: View }) {
   const [format, setFormat] = useState("jsonl");
   const toIso = (s: string | undefined) => (s ? new Date(s).toISOString() : undefined);
   const params = { ...filters, from: toIso(filters.from), to: toIso(filters.to), tenant: v.tenant };
-  const list = usePaged<Entry>((cursor) => get<Page<Entry>>(`/audit${qs({ ...params, cursor, limit: 25 })}`), [JSON.stringify(filters), v.tenant]);
+  const list = usePaged<Entry>(
+    (cursor) => get<Page<Entry>>(`/audit${qs({ ...params, cursor, limit: 25 })}`),
+    [JSON.stringify(filters), v.tenant],
+  );
   return (
     <section>
       <h1>Audit trail {v.tenant ? <small>tenant {v.tenant}</small> : <small>global chain</small>}</h1>
@@ -55,7 +58,9 @@ export function AuditPage({ v }: { v: View }) {
         </button>
         {verify && (
           <span data-testid="verify-result" class={verify.ok ? "ok" : "error"}>
-            {verify.ok ? ` Chain verified${verify.checked !== undefined ? ` (${verify.checked} entries)` : ""}` : ` Chain broken: ${fmt(verify.problems ?? verify)}`}
+            {verify.ok
+              ? ` Chain verified${verify.checked !== undefined ? ` (${verify.checked} entries)` : ""}`
+              : ` Chain broken: ${fmt(verify.problems ?? verify)}`}
           </span>
         )}
         <ErrorBox error={vErr} />
@@ -68,15 +73,35 @@ export function AuditPage({ v }: { v: View }) {
         }}
       >
         {FIELDS.map(([k, label]) => (
-          <input placeholder={label} value={draft[k] ?? ""} onInput={(e) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value })} aria-label={label} data-testid={`audit-${k}`} />
+          <input
+            placeholder={label}
+            value={draft[k] ?? ""}
+            onInput={(e) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value })}
+            aria-label={label}
+            data-testid={`audit-${k}`}
+          />
         ))}
-        <input type="datetime-local" value={draft.from ?? ""} onInput={(e) => setDraft({ ...draft, from: (e.target as HTMLInputElement).value })} aria-label="From" />
-        <input type="datetime-local" value={draft.to ?? ""} onInput={(e) => setDraft({ ...draft, to: (e.target as HTMLInputElement).value })} aria-label="To" />
+        <input
+          type="datetime-local"
+          value={draft.from ?? ""}
+          onInput={(e) => setDraft({ ...draft, from: (e.target as HTMLInputElement).value })}
+          aria-label="From"
+        />
+        <input
+          type="datetime-local"
+          value={draft.to ?? ""}
+          onInput={(e) => setDraft({ ...draft, to: (e.target as HTMLInputElement).value })}
+          aria-label="To"
+        />
         <button type="submit">Filter</button>
       </form>
       {v.can("export") && (
         <div class="card">
-          <ActionForm label="Export" testid="export-form" onSubmit={(reason) => download(`/audit/export${qs({ ...params, format, reason })}`)}>
+          <ActionForm
+            label="Export"
+            testid="export-form"
+            onSubmit={(reason) => download(`/audit/export${qs({ ...params, format, reason })}`)}
+          >
             <select value={format} onChange={(e) => setFormat((e.target as HTMLSelectElement).value)} aria-label="Format">
               <option value="jsonl">JSONL (verifiable)</option>
               <option value="csv">CSV</option>

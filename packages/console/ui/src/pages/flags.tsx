@@ -22,14 +22,32 @@ interface FlagDetailData extends FlagRow {
   config: { offValue: unknown; rules: unknown[]; variants: unknown };
   schedule: Array<{ id: string; at: string; actor: string; reason: string; patch: unknown }>;
   override: { tenantId: string; value: unknown; version: number; updatedAt: string; updatedBy: string } | null;
-  evaluation: { context: Record<string, unknown>; value: unknown; reason: string; variant: string | null; ruleId: string | null; errorCode: string | null; errorMessage: string | null };
-  history: Page<{ id: string; action: string; actor: { id: string }; reason?: string; ts: string; meta?: { operation?: string; after?: unknown } }> | null;
+  evaluation: {
+    context: Record<string, unknown>;
+    value: unknown;
+    reason: string;
+    variant: string | null;
+    ruleId: string | null;
+    errorCode: string | null;
+    errorMessage: string | null;
+  };
+  history: Page<{
+    id: string;
+    action: string;
+    actor: { id: string };
+    reason?: string;
+    ts: string;
+    meta?: { operation?: string; after?: unknown };
+  }> | null;
 }
 
 export function FlagsPage({ v }: { v: View }) {
   const [search, setSearch] = useState("");
   const [applied, setApplied] = useState("");
-  const list = usePaged<FlagRow>((cursor) => get<Page<FlagRow>>(`/flags${qs({ q: applied, tenant: v.tenant, cursor, limit: 25 })}`), [applied, v.tenant]);
+  const list = usePaged<FlagRow>(
+    (cursor) => get<Page<FlagRow>>(`/flags${qs({ q: applied, tenant: v.tenant, cursor, limit: 25 })}`),
+    [applied, v.tenant],
+  );
   return (
     <section>
       <h1>Flags {v.tenant && <small>as served to tenant {v.tenant}</small>}</h1>
@@ -40,7 +58,14 @@ export function FlagsPage({ v }: { v: View }) {
           setApplied(search);
         }}
       >
-        <input type="search" placeholder="Search keys" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} data-testid="flag-search" aria-label="Search flags" />
+        <input
+          type="search"
+          placeholder="Search keys"
+          value={search}
+          onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
+          data-testid="flag-search"
+          aria-label="Search flags"
+        />
         <button type="submit">Search</button>
       </form>
       <ErrorBox error={list.error} />
@@ -180,25 +205,90 @@ export function FlagDetail({ v, flagKey }: { v: View; flagKey: string }) {
       {v.can("operate") && d.tenantId && (
         <div class="card">
           <h2>Tenant override ({d.tenantId})</h2>
-          <ActionForm label="Set override" testid="override-form" onSubmit={(reason) => after(send("PUT", `${path}/overrides/${encodeURIComponent(d.tenantId!)}`, { value: parseValue(override), reason }))}>
-            <input name="value" placeholder="value (JSON, e.g. true)" value={override} onInput={(e) => setOverride((e.target as HTMLInputElement).value)} aria-label="Override value" />
+          <ActionForm
+            label="Set override"
+            testid="override-form"
+            onSubmit={(reason) =>
+              after(send("PUT", `${path}/overrides/${encodeURIComponent(d.tenantId!)}`, { value: parseValue(override), reason }))
+            }
+          >
+            <input
+              name="value"
+              placeholder="value (JSON, e.g. true)"
+              value={override}
+              onInput={(e) => setOverride((e.target as HTMLInputElement).value)}
+              aria-label="Override value"
+            />
           </ActionForm>
-          {d.override && <ActionForm label="Clear override" testid="clear-override-form" onSubmit={(reason) => after(send("DELETE", `${path}/overrides/${encodeURIComponent(d.tenantId!)}`, { reason }))} />}
+          {d.override && (
+            <ActionForm
+              label="Clear override"
+              testid="clear-override-form"
+              onSubmit={(reason) => after(send("DELETE", `${path}/overrides/${encodeURIComponent(d.tenantId!)}`, { reason }))}
+            />
+          )}
         </div>
       )}
 
       {global && v.can("configure") && (
         <div class="card">
           <h2>Change (every tenant)</h2>
-          <ActionForm label="Set value" testid="value-form" onSubmit={(reason) => after(send("PUT", `${path}/value`, { value: parseValue(value), reason }))}>
-            <input name="value" placeholder="new value (JSON, e.g. true)" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} aria-label="New value" />
+          <ActionForm
+            label="Set value"
+            testid="value-form"
+            onSubmit={(reason) => after(send("PUT", `${path}/value`, { value: parseValue(value), reason }))}
+          >
+            <input
+              name="value"
+              placeholder="new value (JSON, e.g. true)"
+              value={value}
+              onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+              aria-label="New value"
+            />
           </ActionForm>
-          <ActionForm label={d.enabled ? "Kill switch: turn off" : "Turn back on"} danger={d.enabled} testid="kill-form" onSubmit={(reason) => after(send("PUT", `${path}/enabled`, { enabled: !d.enabled, reason }))} />
-          <ActionForm label="Set rollout" testid="rollout-form" onSubmit={(reason) => after(send("PUT", `${path}/rollout`, { rollout: pct === "" ? null : { percentage: Number(pct), value: d.type === "boolean" ? true : d.value }, reason }))}>
-            <input name="percentage" type="number" min="0" max="100" placeholder="% (blank: remove)" value={pct} onInput={(e) => setPct((e.target as HTMLInputElement).value)} aria-label="Rollout percentage" />
+          <ActionForm
+            label={d.enabled ? "Kill switch: turn off" : "Turn back on"}
+            danger={d.enabled}
+            testid="kill-form"
+            onSubmit={(reason) => after(send("PUT", `${path}/enabled`, { enabled: !d.enabled, reason }))}
+          />
+          <ActionForm
+            label="Set rollout"
+            testid="rollout-form"
+            onSubmit={(reason) =>
+              after(
+                send("PUT", `${path}/rollout`, {
+                  rollout: pct === "" ? null : { percentage: Number(pct), value: d.type === "boolean" ? true : d.value },
+                  reason,
+                }),
+              )
+            }
+          >
+            <input
+              name="percentage"
+              type="number"
+              min="0"
+              max="100"
+              placeholder="% (blank: remove)"
+              value={pct}
+              onInput={(e) => setPct((e.target as HTMLInputElement).value)}
+              aria-label="Rollout percentage"
+            />
           </ActionForm>
-          <ActionForm label="Schedule change" testid="schedule-form" onSubmit={(reason) => after(send("POST", `${path}/schedule`, { at: new Date(at).toISOString(), patch: JSON.parse(patch), reason }))}>
-            <input name="at" type="datetime-local" value={at} onInput={(e) => setAt((e.target as HTMLInputElement).value)} aria-label="When" />
+          <ActionForm
+            label="Schedule change"
+            testid="schedule-form"
+            onSubmit={(reason) =>
+              after(send("POST", `${path}/schedule`, { at: new Date(at).toISOString(), patch: JSON.parse(patch), reason }))
+            }
+          >
+            <input
+              name="at"
+              type="datetime-local"
+              value={at}
+              onInput={(e) => setAt((e.target as HTMLInputElement).value)}
+              aria-label="When"
+            />
             <input name="patch" value={patch} onInput={(e) => setPatch((e.target as HTMLInputElement).value)} aria-label="Patch (JSON)" />
           </ActionForm>
         </div>
@@ -213,7 +303,13 @@ export function FlagDetail({ v, flagKey }: { v: View; flagKey: string }) {
             {d.schedule.map((s) => (
               <li>
                 {when(s.at)}: <code>{fmt(s.patch)}</code> by {s.actor} — {s.reason}
-                {global && v.can("configure") && <ActionForm label="Cancel" testid={`cancel-${s.id}`} onSubmit={(reason) => after(send("DELETE", `${path}/schedule/${encodeURIComponent(s.id)}`, { reason }))} />}
+                {global && v.can("configure") && (
+                  <ActionForm
+                    label="Cancel"
+                    testid={`cancel-${s.id}`}
+                    onSubmit={(reason) => after(send("DELETE", `${path}/schedule/${encodeURIComponent(s.id)}`, { reason }))}
+                  />
+                )}
               </li>
             ))}
           </ul>

@@ -5,7 +5,9 @@ import { ErrorBox, Json } from "../ui";
 
 interface Report {
   status: string;
-  checks?: Record<string, Array<{ status: string; observedValue?: unknown; output?: string; time?: string }>> | Array<{ name: string; status: string }>;
+  checks?:
+    | Record<string, Array<{ status: string; observedValue?: unknown; output?: string; time?: string }>>
+    | Array<{ name: string; status: string }>;
   [k: string]: unknown;
 }
 
@@ -23,7 +25,10 @@ export function HealthPage({ v }: { v: View }) {
       {r && (
         <>
           <p>
-            Status: <span class={`badge ${r.status === "pass" ? "on" : "off"}`} data-testid="health-status">{r.status}</span>
+            Status:{" "}
+            <span class={`badge ${r.status === "pass" ? "on" : "off"}`} data-testid="health-status">
+              {r.status}
+            </span>
           </p>
           <Json value={r} />
         </>

@@ -16,8 +16,22 @@ interface IncidentRow {
   mitigation: { status: string; flags: string[] } | null;
 }
 interface IncidentFull extends Omit<IncidentRow, "mitigation"> {
-  plan: { decision: string; steps: string[]; rollback_plan: string[]; runbook?: { title: string; summary: string }; post_mitigation_checks?: string[] } | null;
-  recommendedFlags: Array<{ key: string; value: unknown; reason: string; scope: string; tenantId: string | null; applied: { value: unknown; previous: unknown } | null; suggestionOnly: boolean }>;
+  plan: {
+    decision: string;
+    steps: string[];
+    rollback_plan: string[];
+    runbook?: { title: string; summary: string };
+    post_mitigation_checks?: string[];
+  } | null;
+  recommendedFlags: Array<{
+    key: string;
+    value: unknown;
+    reason: string;
+    scope: string;
+    tenantId: string | null;
+    applied: { value: unknown; previous: unknown } | null;
+    suggestionOnly: boolean;
+  }>;
   mitigation: ({ status: string; at: string; by: string; error?: string } & { flags: unknown[] }) | null;
   timeline: Array<{ from: string | null; to: string; at: string; actor: string; reason?: string }>;
   event: unknown;
@@ -27,12 +41,20 @@ const STATES = ["", "open", "acknowledged", "mitigated", "resolved"];
 
 export function IncidentsPage({ v }: { v: View }) {
   const [state, setState] = useState("");
-  const list = usePaged<IncidentRow>((cursor) => get<Page<IncidentRow>>(`/incidents${qs({ state, tenant: v.tenant, cursor, limit: 25 })}`), [state, v.tenant]);
+  const list = usePaged<IncidentRow>(
+    (cursor) => get<Page<IncidentRow>>(`/incidents${qs({ state, tenant: v.tenant, cursor, limit: 25 })}`),
+    [state, v.tenant],
+  );
   return (
     <section>
       <h1>Incidents {v.tenant ? <small>tenant {v.tenant}</small> : <small>global</small>}</h1>
       <div class="filters">
-        <select value={state} onChange={(e) => setState((e.target as HTMLSelectElement).value)} aria-label="State" data-testid="incident-state">
+        <select
+          value={state}
+          onChange={(e) => setState((e.target as HTMLSelectElement).value)}
+          aria-label="State"
+          data-testid="incident-state"
+        >
           {STATES.map((s) => (
             <option value={s}>{s || "any state"}</option>
           ))}
@@ -54,7 +76,9 @@ export function IncidentsPage({ v }: { v: View }) {
           {list.items.map((i) => (
             <tr data-testid={`incident-row-${i.type}`}>
               <td data-label="Incident">
-                <a href={`#/incidents/${encodeURIComponent(i.id)}${i.tenantId ? `?tenant=${encodeURIComponent(i.tenantId)}` : ""}`}>{i.title}</a>
+                <a href={`#/incidents/${encodeURIComponent(i.id)}${i.tenantId ? `?tenant=${encodeURIComponent(i.tenantId)}` : ""}`}>
+                  {i.title}
+                </a>
                 <div class="muted">{i.type}</div>
               </td>
               <td data-label="Severity">
@@ -100,13 +124,19 @@ export function IncidentDetail({ v, id, tenant }: { v: View; id: string; tenant:
       </p>
       <h1 data-testid="incident-title">{d.title}</h1>
       <p>
-        <span class={`badge sev-${d.severity}`}>{d.severity}</span> <span class="badge" data-testid="incident-state-badge">{d.state}</span> {d.type} · {d.tenantId ? `tenant ${d.tenantId}` : "global"} · opened {when(d.openedAt)} · {d.occurrences} occurrence(s)
+        <span class={`badge sev-${d.severity}`}>{d.severity}</span>{" "}
+        <span class="badge" data-testid="incident-state-badge">
+          {d.state}
+        </span>{" "}
+        {d.type} · {d.tenantId ? `tenant ${d.tenantId}` : "global"} · opened {when(d.openedAt)} · {d.occurrences} occurrence(s)
       </p>
       {v.can("operate") && d.state !== "resolved" && (
         <div class="card actions">
           <h2>Act</h2>
           {d.state === "open" && <ActionForm label="Acknowledge" testid="ack-form" onSubmit={act("acknowledge")} />}
-          {m && ["suggested", "declined", "rolled_back"].includes(m.status) && <ActionForm label="Apply mitigation" testid="mitigate-form" onSubmit={act("mitigate")} />}
+          {m && ["suggested", "declined", "rolled_back"].includes(m.status) && (
+            <ActionForm label="Apply mitigation" testid="mitigate-form" onSubmit={act("mitigate")} />
+          )}
           {m?.status === "applied" && <ActionForm label="Roll back mitigation" danger testid="rollback-form" onSubmit={act("rollback")} />}
           <ActionForm label="Resolve" testid="resolve-form" onSubmit={act("resolve")} />
         </div>
@@ -161,10 +191,14 @@ export function IncidentDetail({ v, id, tenant }: { v: View; id: string; tenant:
                 <td data-label="Status">
                   {f.applied ? "applied" : f.suggestionOnly ? "suggestion for a global operator" : "not applied"}
                   {f.suggestionOnly && v.s.principal.tenantId === null && v.can("configure") && (
-                    <ActionForm label="Apply globally" testid={`apply-${f.key}`} onSubmit={async (reason) => {
-                      await send("POST", `${base}/apply-suggestion${t}`, { key: f.key, reason });
-                      await load();
-                    }} />
+                    <ActionForm
+                      label="Apply globally"
+                      testid={`apply-${f.key}`}
+                      onSubmit={async (reason) => {
+                        await send("POST", `${base}/apply-suggestion${t}`, { key: f.key, reason });
+                        await load();
+                      }}
+                    />
                   )}
                 </td>
               </tr>
@@ -215,13 +249,32 @@ export function SilencesPage({ v }: { v: View }) {
             label="Silence"
             testid="silence-form"
             onSubmit={async (reason) => {
-              const t = types.split(",").map((x) => x.trim()).filter(Boolean);
-              await send("POST", "/silences", { matcher: t.length ? { types: t } : {}, endsAt: new Date(Date.now() + Number(hours) * 3_600_000).toISOString(), reason });
+              const t = types
+                .split(",")
+                .map((x) => x.trim())
+                .filter(Boolean);
+              await send("POST", "/silences", {
+                matcher: t.length ? { types: t } : {},
+                endsAt: new Date(Date.now() + Number(hours) * 3_600_000).toISOString(),
+                reason,
+              });
               await list.reload();
             }}
           >
-            <input placeholder="incident types, comma-separated (blank: all)" value={types} onInput={(e) => setTypes((e.target as HTMLInputElement).value)} aria-label="Incident types" />
-            <input type="number" min="1" max="720" value={hours} onInput={(e) => setHours((e.target as HTMLInputElement).value)} aria-label="Hours" />
+            <input
+              placeholder="incident types, comma-separated (blank: all)"
+              value={types}
+              onInput={(e) => setTypes((e.target as HTMLInputElement).value)}
+              aria-label="Incident types"
+            />
+            <input
+              type="number"
+              min="1"
+              max="720"
+              value={hours}
+              onInput={(e) => setHours((e.target as HTMLInputElement).value)}
+              aria-label="Hours"
+            />
           </ActionForm>
         </div>
       )}

@@ -19,7 +19,10 @@ const TABS = ["pending", "failed", "dead", "expired", "cancelled", "delivered"];
 
 export function OutboxPage({ v }: { v: View }) {
   const [status, setStatus] = useState("dead");
-  const list = usePaged<Message>((cursor) => get<Page<Message>>(`/outbox${qs({ status, tenant: v.tenant, cursor, limit: 25 })}`), [status, v.tenant]);
+  const list = usePaged<Message>(
+    (cursor) => get<Page<Message>>(`/outbox${qs({ status, tenant: v.tenant, cursor, limit: 25 })}`),
+    [status, v.tenant],
+  );
   return (
     <section>
       <h1>Notification outbox</h1>
