@@ -564,7 +564,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
 
   /** Retries the waiting audit entries in order, stopping at the first that fails. Never throws. */
   retryAudits(): Promise<void> {
-    if (this.auditDraining) return this.auditDraining;
+    if (this.auditDraining !== null) return this.auditDraining;
     const run = async () => {
       while (this.auditQueue.length > 0) {
         try {

@@ -128,6 +128,7 @@ function App() {
             />
           )}
           <button
+            type="button"
             class="link"
             onClick={() => {
               token.set("");

@@ -106,7 +106,7 @@ export function More({ more, loading }: { more: (() => unknown) | null; loading:
       </p>
     );
   return (
-    <button class="more" data-testid="more" onClick={() => more()} disabled={loading}>
+    <button type="button" class="more" data-testid="more" onClick={() => more()} disabled={loading}>
       More
     </button>
   );

@@ -186,7 +186,7 @@ function partial(
   ship: (attr: string) => void,
 ): ClientFlag | null {
   const variants = config.variants ?? {};
-  const valueOf = (variant: string | undefined, value: JsonValue | undefined): [JsonValue, string | null] =>
+  const servedOf = (variant: string | undefined, value: JsonValue | undefined): [JsonValue, string | null] =>
     variant !== undefined ? [variants[variant] as JsonValue, variant] : [value === undefined ? true : value, null];
   /** Decides a condition here (true/false) or keeps it for the client (null). */
   const decide = (c: Condition): boolean | null => (clientAttrs.has(c.attr) ? null : predicateOf(c)(ctx));
@@ -206,7 +206,7 @@ function partial(
       weights: slots.map((s) => s.weight),
       bucketing,
       outcomes: slots.map((s) => {
-        const [value, variant] = valueOf(s.variant, s.value);
+        const [value, variant] = servedOf(s.variant, s.value);
         return { value, variant, reason: "SPLIT", ruleId };
       }),
     };
@@ -256,7 +256,7 @@ function partial(
         rules.push({ id: rule.id, when, serve: toResult(d), rollout: null });
       } else rules.push({ id: rule.id, when, serve: null, rollout: r });
     } else {
-      const [value, variant] = valueOf(rule.serve.variant, rule.serve.value);
+      const [value, variant] = servedOf(rule.serve.variant, rule.serve.value);
       rules.push({ id: rule.id, when, serve: { value, variant, reason: "TARGETING_MATCH", ruleId: rule.id }, rollout: null });
     }
     const last = rules[rules.length - 1]!;

@@ -44,6 +44,7 @@ export function AuditPage({ v }: { v: View }) {
       <h1>Audit trail {v.tenant ? <small>tenant {v.tenant}</small> : <small>global chain</small>}</h1>
       <div class="card">
         <button
+          type="button"
           data-testid="verify"
           onClick={() =>
             get<Verify>(`/audit/verify${qs({ tenant: v.tenant })}`)

@@ -59,7 +59,9 @@ export function IncidentsPage({ v }: { v: View }) {
             <option value={s}>{s || "any state"}</option>
           ))}
         </select>
-        <button onClick={() => list.reload()}>Refresh</button>
+        <button type="button" onClick={() => list.reload()}>
+          Refresh
+        </button>
       </div>
       <ErrorBox error={list.error} />
       <table class="list" data-testid="incidents-table">

@@ -28,7 +28,7 @@ export function OutboxPage({ v }: { v: View }) {
       <h1>Notification outbox</h1>
       <div class="tabs">
         {TABS.map((t) => (
-          <button class={t === status ? "active" : ""} onClick={() => setStatus(t)} data-testid={`tab-${t}`}>
+          <button type="button" class={t === status ? "active" : ""} onClick={() => setStatus(t)} data-testid={`tab-${t}`}>
             {t}
           </button>
         ))}
