@@ -135,7 +135,7 @@ describe.skipIf(!pgUp)("every store query has an index (EXPLAIN on PostgreSQL)",
       await client.query("SET LOCAL enable_seqscan = off");
       for (const statement of statements) {
         const q = dialect.sqlToQuery(statement);
-        if (/^\s*(SET|SELECT set_config)/i.test(q.sql)) continue;
+        if (/^\s*(SET|SELECT set_config|VACUUM)/i.test(q.sql)) continue;
         const plan = (await client.query(`EXPLAIN ${q.sql}`, q.params as unknown[])).rows
           .map((r: Record<string, string>) => r["QUERY PLAN"])
           .join("\n");

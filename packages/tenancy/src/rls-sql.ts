@@ -42,6 +42,7 @@ export const OPS_RLS_TABLES: readonly Readonly<RlsTable>[] = Object.freeze([
   { name: "ops_auth_events", globalRows: "scoped" },
   { name: "ops_counters", globalRows: "scoped" },
   { name: "ops_outbox", globalRows: "scoped" },
+  { name: "ops_flag_change_requests", globalRows: "scoped" },
 ]);
 
 /** Just the names, for adapters and migrations. */

@@ -36,7 +36,13 @@ describe.skipIf(!up)("per-tenant Redis keyspaces (real Redis)", () => {
     // The naive scheme leaks: "ns:a:*" also matches tenant "a:b"'s keys.
     await redis.set(`${NS}:naive:a:x`, "1");
     await redis.set(`${NS}:naive:a:b:y`, "1");
-    const [, naive] = await redis.scan("0", "MATCH", `${NS}:naive:a:*`, "COUNT", 1000);
+    const naive: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${NS}:naive:a:*`, "COUNT", 1000);
+      naive.push(...keys);
+      cursor = next;
+    } while (cursor !== "0");
     expect(naive.sort()).toEqual([`${NS}:naive:a:b:y`, `${NS}:naive:a:x`]);
   });
 

@@ -173,7 +173,7 @@ describe.skipIf(!up)("PostgreSQL row-level security (app role: not superuser, no
     try {
       const rows = await new TenantScope("globex").run(() => withCurrentTenant(client, (c) => q(c, "SELECT body FROM ops_incidents")));
       expect(rows.map((r) => r.body)).toEqual(["g1"]);
-      expect(() => withCurrentTenant(client, async () => 1)).toThrow(/no tenant scope is current/);
+      await expect(withCurrentTenant(client, async () => 1)).rejects.toThrow(/no tenant scope is current/);
     } finally {
       client.release();
     }

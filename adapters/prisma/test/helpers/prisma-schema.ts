@@ -33,10 +33,16 @@ export function parsePrismaModels(source: string): PrismaModel[] {
   for (const [, name, body] of blocks) {
     const model: PrismaModel = { name: name!, table: name!, fields: [], indexes: [] };
     const pending: Array<{ unique: boolean; fields: string[]; map: string | null }> = [];
+    let compositeId: string[] = [];
     for (const raw of body!.split("\n")) {
       const line = stripComments(raw);
       if (line === "") continue;
-      if (line.startsWith("@@map(")) {
+      if (line.startsWith("@@id(")) {
+        compositeId = /\[([^\]]*)\]/
+          .exec(line)![1]!
+          .split(",")
+          .map((f) => f.trim());
+      } else if (line.startsWith("@@map(")) {
         model.table = /@@map\("([^"]+)"\)/.exec(line)![1]!;
       } else if (line.startsWith("@@unique(") || line.startsWith("@@index(")) {
         const list = /\[([^\]]*)\]/.exec(line)![1]!;
@@ -59,6 +65,7 @@ export function parsePrismaModels(source: string): PrismaModel[] {
         });
       }
     }
+    for (const f of model.fields) if (compositeId.includes(f.name)) f.id = true;
     for (const p of pending) {
       if (!p.map) throw new Error(`${name}: every @@index/@@unique needs map: "<sql name>"`);
       const columns = p.fields.map((f) => {

@@ -20,3 +20,15 @@ CREATE TABLE "ops_flag_change_requests" (
 );
 --> statement-breakpoint
 CREATE INDEX "ops_flag_change_requests_status_idx" ON "ops_flag_change_requests" USING btree ("env","status","id");
+--> statement-breakpoint
+ALTER TABLE "ops_flag_change_requests" ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE "ops_flag_change_requests" FORCE ROW LEVEL SECURITY;
+--> statement-breakpoint
+DROP POLICY IF EXISTS "ops_tenant_rows" ON "ops_flag_change_requests";
+--> statement-breakpoint
+CREATE POLICY "ops_tenant_rows" ON "ops_flag_change_requests" AS PERMISSIVE FOR ALL TO PUBLIC USING ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '') OR ("tenant_id" IS NULL AND NULLIF(current_setting('app.tenant_id', true), '') = '(global)')) WITH CHECK ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '') OR ("tenant_id" IS NULL AND NULLIF(current_setting('app.tenant_id', true), '') = '(global)'));
+--> statement-breakpoint
+DROP POLICY IF EXISTS "ops_global_read" ON "ops_flag_change_requests";
+--> statement-breakpoint
+DROP POLICY IF EXISTS "ops_service_all" ON "ops_flag_change_requests";
