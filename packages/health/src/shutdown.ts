@@ -27,6 +27,11 @@ export interface GracefulShutdownOptions {
   hardTimeoutMs?: number;
   /** Default ["SIGTERM", "SIGINT"]. A second signal while shutting down exits at once (code 1). */
   signals?: NodeJS.Signals[];
+  /** A signal arriving this soon after the one that started the shutdown is the same request
+   * delivered twice (a terminal's Ctrl-C or `kill -- -pgid` reaches the whole process group, and
+   * wrappers such as npm, tsx and nodemon relay it once more): it is logged and ignored, so the
+   * drain still runs. Later signals force the exit. Default 1000 ms; 0 forces on any repeat. */
+  repeatWindowMs?: number;
   /** Default `process.exit`. */
   exit?: (code: number) => void;
   /** Progress lines (never secrets). Default: `console.error`. */
@@ -48,6 +53,7 @@ const OptionsSchema = z
     drainDelayMs: z.number().int().nonnegative("expected drainDelayMs >= 0").optional(),
     serverCloseTimeoutMs: z.number().int().nonnegative("expected serverCloseTimeoutMs >= 0").optional(),
     hardTimeoutMs: z.number().int().positive("expected hardTimeoutMs > 0").optional(),
+    repeatWindowMs: z.number().int().nonnegative("expected repeatWindowMs >= 0").optional(),
     signals: z.array(z.string().regex(/^SIG[A-Z0-9]+$/, "expected a signal name such as SIGTERM")).optional(),
     exit: z.custom<(code: number) => void>((v) => typeof v === "function").optional(),
     log: z.custom<(line: string) => void>((v) => typeof v === "function").optional(),
@@ -85,7 +91,9 @@ export function gracefulShutdown(health: Health, options: GracefulShutdownOption
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const log = options.log ?? ((line: string) => console.error(line));
   const signals = (opts.signals ?? ["SIGTERM", "SIGINT"]) as NodeJS.Signals[];
+  const repeatWindowMs = opts.repeatWindowMs ?? 1_000;
   let running: Promise<number> | undefined;
+  let signalledAt: number | undefined;
   let exited = false;
   const finish = (code: number) => {
     if (exited) return;
@@ -131,10 +139,15 @@ export function gracefulShutdown(health: Health, options: GracefulShutdownOption
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (running !== undefined) {
+      if (signalledAt !== undefined && performance.now() - signalledAt < repeatWindowMs) {
+        log(`[ops/health] ${signal} repeated within ${repeatWindowMs} ms (one request delivered twice): still draining`);
+        return;
+      }
       log(`[ops/health] second ${signal} while shutting down: exiting now`);
       finish(1);
       return;
     }
+    signalledAt = performance.now();
     running = run(`received ${signal}`);
   };
   for (const s of signals) process.on(s, onSignal);

@@ -107,10 +107,26 @@ describe("graceful shutdown in a real child process", () => {
     const app = await startApp({ DRAIN_MS: "60000", HARD_MS: "120000" });
     app.child.kill("SIGTERM");
     await vi.waitFor(async () => expect((await fetch(`${app.base}/readyz`)).status).toBe(503), { timeout: 5_000, interval: 20 });
+    // Past the 1 s window in which a repeat counts as the same request delivered twice.
+    await new Promise((r) => setTimeout(r, 1_200));
     app.child.kill("SIGTERM");
     const { code } = await app.exited;
     expect(code).toBe(1);
     expect(app.out()).toContain("second SIGTERM while shutting down: exiting now");
+  });
+
+  it("one SIGTERM delivered twice (process group + a relaying wrapper) still drains and exits 0", async () => {
+    // A wide window so a loaded machine cannot stretch the two deliveries apart; the second signal
+    // is sent once the first has been handled (two pending signals would coalesce into one).
+    const app = await startApp({ DRAIN_MS: "1500", HARD_MS: "15000", REPEAT_MS: "10000" });
+    app.child.kill("SIGTERM");
+    await vi.waitFor(async () => expect((await fetch(`${app.base}/readyz`)).status).toBe(503), { timeout: 5_000, interval: 20 });
+    app.child.kill("SIGTERM");
+    const { code } = await app.exited;
+    expect(code).toBe(0);
+    expect(app.out()).toContain("SIGTERM repeated within 10000 ms (one request delivered twice): still draining");
+    expect(app.out()).not.toContain("exiting now");
+    expect(app.out()).toContain("shutdown complete (exit 0)");
   });
 });
 
