@@ -181,7 +181,7 @@ export class OpsRuntime<T extends string = string> {
 
   /** One pass of the loop. Errors of single steps are collected in the report, not thrown. */
   tick(): Promise<TickReport> {
-    if (this.running) return this.running;
+    if (this.running !== undefined) return this.running;
     const p = this.doTick().finally(() => {
       this.running = undefined;
     });
