@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import * as z from "zod";
-import { isOpsError, issuesFromZod, ValidationError, type TenantKey, type ValidationIssue } from "@ops/core";
+import { isOpsError, issuesFromZod, parseJsonText, ValidationError, type TenantKey, type ValidationIssue } from "@ops/core";
 import { ApiError, readLimitedText } from "@ops/console";
 import { errorFields, type ServiceLogger } from "./logger.js";
 
@@ -40,8 +40,11 @@ export async function readBody<S extends z.ZodType>(c: AppContext, schema: S): P
   }
   let raw: unknown;
   try {
-    raw = text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
+    // Depth-limited while scanning, before a value exists (recursive readers would overflow).
+    raw = parseJsonText(text, { emptyAs: {} });
+  } catch (err) {
+    if (err instanceof ValidationError && err.issues[0]?.message.includes("levels deep"))
+      throw new HttpError(400, "invalid_json", err.message, err.issues);
     throw new HttpError(400, "invalid_json", "the body is not valid JSON", [{ path: "(body)", message: "expected a JSON object" }]);
   }
   return parseWith(schema, raw, "body");

@@ -21,6 +21,8 @@ export interface CallOptions {
   actor?: string;
   anonymous?: boolean;
   headers?: Record<string, string>;
+  /** Abort (the call rejects) when no answer arrived within this many milliseconds. */
+  timeoutMs?: number;
 }
 
 export interface TestService {
@@ -91,7 +93,12 @@ export async function startTestService(env: Record<string, string | undefined> =
       if (o.raw !== undefined) body = o.raw;
       else if (o.body !== undefined) body = JSON.stringify(o.body);
       if (body !== undefined) headers["content-type"] ??= "application/json";
-      const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const res = await fetch(base + path, {
+        method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(o.timeoutMs !== undefined ? { signal: AbortSignal.timeout(o.timeoutMs) } : {}),
+      });
       const text = await res.text();
       let json: unknown = null;
       try {

@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import { isOpsError, issuesFromZod, ValidationError, type ValidationIssue } from "@ops/core";
+import { isOpsError, issuesFromZod, parseJsonText, ValidationError, type ValidationIssue } from "@ops/core";
 import type { ConsoleLogger } from "./types.js";
 
 export type ErrorCode =
@@ -142,8 +142,11 @@ export async function readJson<S extends z.ZodType>(request: Request, schema: S,
   const text = await readLimitedText(request, max);
   let raw: unknown;
   try {
-    raw = text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
+    // Depth-limited while scanning, before a value exists (recursive readers would overflow).
+    raw = parseJsonText(text, { emptyAs: {} });
+  } catch (err) {
+    if (err instanceof ValidationError && err.issues[0]?.message.includes("levels deep"))
+      throw new ApiError("VALIDATION", err.message, err.issues);
     throw new ApiError("VALIDATION", "the body is not valid JSON", [{ path: "(body)", message: "expected a JSON object" }]);
   }
   return parse(schema, raw, "body");

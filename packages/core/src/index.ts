@@ -19,7 +19,16 @@ export {
 export { prefixedId, sortableId, stableId } from "./ids.js";
 export { type Clock, ManualClock, systemClock } from "./clock.js";
 export { loadOpsEnv, NOTIFY_MODES, type NotifyMode, type OpsEnvConfig } from "./env.js";
-export { type JsonObject, JsonObjectSchema, type JsonPrimitive, type JsonValue, JsonValueSchema } from "./json.js";
+export {
+  type JsonObject,
+  JsonObjectSchema,
+  type JsonPrimitive,
+  type JsonValue,
+  JsonValueSchema,
+  jsonDepthExceeds,
+  MAX_JSON_DEPTH,
+  parseJsonText,
+} from "./json.js";
 export {
   ACTOR_TYPES,
   type ActorRef,

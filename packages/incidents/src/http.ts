@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as z from "zod";
-import { isOpsError, JsonValueSchema, ValidationError, type AuthIncidentType } from "@ops/core";
+import { isOpsError, JsonValueSchema, parseJsonText, ValidationError, type AuthIncidentType } from "@ops/core";
 import { authDetectors, type AuthThresholds } from "./derive.js";
 import { deriveIncidents, type Detector } from "./detectors.js";
 import { createPlaybookRegistry, type PlaybookRegistry } from "./registry.js";
@@ -79,9 +79,11 @@ export function createAuthOpsHandler<T extends string = AuthIncidentType>(
       if (text === null) return json(413, { ok: false, error: `body too large: at most ${maxBytes} bytes` });
       let raw: unknown;
       try {
-        raw = JSON.parse(text);
-      } catch {
-        return json(400, { ok: false, error: "invalid JSON body", issues: [{ path: "(body)", message: "expected a JSON object" }] });
+        // Depth-limited while scanning: a 100,000-level body never reaches a recursive reader.
+        raw = parseJsonText(text);
+      } catch (err) {
+        const issues = err instanceof ValidationError ? err.issues : [{ path: "(body)", message: "expected a JSON object" }];
+        return json(400, { ok: false, error: "invalid JSON body", issues });
       }
       const parsed = BodySchema.safeParse(raw);
       if (!parsed.success)
