@@ -8,3 +8,4 @@ export { RedisIncidentStore } from "./incident-store.js";
 export { RedisAuthEventStore } from "./auth-event-store.js";
 export { mapRedisError } from "./errors.js";
 export { scanKeys, type RedisClient } from "./client.js";
+export { redisFlagPropagation, type RedisFlagPropagationOptions } from "./flag-propagation.js";
