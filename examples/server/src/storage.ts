@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzleStores, nodePgListener, pgliteListener, type DrizzleDatabase, type PgListener } from "@ops/adapter-drizzle";
-import { redisStores } from "@ops/adapter-redis";
+import { redisFlagPropagation, redisStores } from "@ops/adapter-redis";
 import { applyOpsMigrations, prismaStores } from "@ops/adapter-prisma";
 import { PrismaPg } from "@prisma/adapter-pg";
 import {
@@ -54,8 +54,9 @@ export function drizzleMigrationsFolder(): string {
  * Opens the database the config names and applies the @ops migrations. PGlite on disk when no
  * `DATABASE_URL`; PostgreSQL through Drizzle (node-postgres; Drizzle's migrator records what ran,
  * so restarts apply nothing twice; flag changes reach other instances by LISTEN/NOTIFY) or, with `OPS_DB_DRIVER=prisma`, through a Prisma 7 client
- * (driver adapter `@prisma/adapter-pg`, no engine binary). With `REDIS_URL`, flags (pub/sub
- * propagation) and detection counters (shared between instances) move to Redis.
+ * (driver adapter `@prisma/adapter-pg`, no engine binary). With `REDIS_URL`, flag changes propagate
+ * through Redis pub/sub (flags stay in the database) and detection counters (shared between
+ * instances) move to Redis.
  * @throws ConfigError for prisma without DATABASE_URL; connection errors from the database.
  */
 export async function openStorage(config: ServiceConfig): Promise<ServiceStorage> {
@@ -122,14 +123,16 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
     redis.on("error", () => {}); // reported by the readiness check, not as an unhandled event
     const r = redisStores(redis, { prefix: config.redisPrefix });
-    flags = r.flags;
+    // Flags stay in the database (the source of truth); Redis only carries their change
+    // notifications, so a Redis restarted empty loses no flag. Counters are shared in Redis.
+    flags = redisFlagPropagation(sql.flags, redis, { prefix: config.redisPrefix });
     counters = r.counters;
     closers.unshift(
       () => r.close(),
       () => redis.quit(),
     );
     checks.push(redisCheck(redis, { name: "redis" }));
-    describe += " + redis (flags, counters)";
+    describe += " + redis (flag propagation, counters)";
   }
   let closed = false;
   return {

@@ -115,7 +115,7 @@ describe.skipIf(!pgUp)("on PostgreSQL through Prisma (OPS_DB_DRIVER=prisma)", ()
   });
 });
 
-describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flags with pub/sub, shared counters)", () => {
+describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flag changes by pub/sub, shared counters)", () => {
   const prefix = `opsex${process.pid}${Math.random().toString(36).slice(2, 6)}`;
   let db: { url: string; drop: () => Promise<void> };
   let t: TestService;
@@ -146,6 +146,33 @@ describe.skipIf(!redisUp)("on PostgreSQL + Redis (REDIS_URL: flags with pub/sub,
       async () => (await peer.call("POST", "/ops/api/v1/flags/checkout.v2/evaluate", { body: {} })).json.value === true,
       5_000,
     );
+  });
+
+  it("flags live in PostgreSQL: Redis emptied (a restart without persistence) loses none of them", async () => {
+    await t.call("PUT", "/ops/api/v1/flags/search.v3/value", { body: { value: "beta", reason: "launch" } });
+    const { Redis } = await import("ioredis");
+    const r = new Redis(testRedisUrl());
+    const keys = await r.keys(`${prefix}:*`);
+    // Whatever Redis holds (counters) is gone, as after a restart without persistence.
+    if (keys.length > 0) await r.del(...keys);
+    await r.quit();
+    const fresh = await startTestService({ DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), OPS_REDIS_PREFIX: prefix });
+    try {
+      for (const s of [t, peer, fresh]) {
+        const v = await s.call("POST", "/ops/api/v1/flags/search.v3/evaluate", { body: {} });
+        expect(v.json.value).toBe("beta");
+        expect(v.json.reason).not.toBe("ERROR");
+      }
+      // And propagation still works through the (now empty) Redis.
+      await fresh.call("PUT", "/ops/api/v1/flags/search.v3/value", { body: { value: "ga", reason: "after the restart" } });
+      await eventually(
+        "the peer to see the change made by the new instance",
+        async () => (await peer.call("POST", "/ops/api/v1/flags/search.v3/evaluate", { body: {} })).json.value === "ga",
+        5_000,
+      );
+    } finally {
+      await fresh.close();
+    }
   });
 });
 
