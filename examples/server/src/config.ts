@@ -37,6 +37,7 @@ const EnvSchema = z.object({
   OPS_TICK_MS: int(50, 3_600_000, "milliseconds 50..3600000").default(15_000),
   OPS_BUCKET_MS: int(1_000, 3_600_000, "milliseconds 1000..3600000").default(60_000),
   OPS_GROUP_WAIT_MS: int(0, 3_600_000, "milliseconds 0..3600000").default(30_000),
+  OPS_SIGNAL_BUFFER: int(1, 10_000_000, "an integer 1..10000000").default(100_000),
   OPS_NOTIFY_POLL_MS: int(50, 60_000, "milliseconds 50..60000").default(1_000),
   OPS_DRAIN_MS: int(0, 20_000, "milliseconds 0..20000").default(5_000),
   OPS_TENANT_JWT_SECRET: z.string().min(32, "expected a secret of at least 32 characters").optional(),
@@ -58,6 +59,8 @@ export interface ServiceConfig {
   mitigation: "off" | "suggest" | "apply";
   tickMs: number;
   bucketMs: number;
+  /** Signal details held for the store at most; beyond it POST /api/signals answers 503 + Retry-After. */
+  signalBuffer: number;
   groupWaitMs: number;
   notifyPollMs: number;
   /** After SIGTERM, keep serving this long (readiness already failing) before closing. */
@@ -96,6 +99,7 @@ export function loadServiceConfig(env: Record<string, string | undefined> = proc
     mitigation: e.OPS_MITIGATION,
     tickMs: e.OPS_TICK_MS,
     bucketMs: e.OPS_BUCKET_MS,
+    signalBuffer: e.OPS_SIGNAL_BUFFER,
     groupWaitMs: e.OPS_GROUP_WAIT_MS,
     notifyPollMs: e.OPS_NOTIFY_POLL_MS,
     drainMs: e.OPS_DRAIN_MS,

@@ -1,6 +1,14 @@
 import type { Context } from "hono";
 import * as z from "zod";
-import { isOpsError, issuesFromZod, parseJsonText, ValidationError, type TenantKey, type ValidationIssue } from "@ops/core";
+import {
+  isOpsError,
+  issuesFromZod,
+  OverloadedError,
+  parseJsonText,
+  ValidationError,
+  type TenantKey,
+  type ValidationIssue,
+} from "@ops/core";
 import { ApiError, readLimitedText } from "@ops/console";
 import { errorFields, type ServiceLogger } from "./logger.js";
 
@@ -89,6 +97,10 @@ export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger
       err.status,
     );
   if (err instanceof ValidationError) return c.json({ ok: false, error: "invalid_request", message: err.message, issues: err.issues }, 400);
+  if (err instanceof OverloadedError)
+    return c.json({ ok: false, error: "overloaded", message: "overloaded: nothing was taken; retry later" }, 503, {
+      "retry-after": String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))),
+    });
   if (isOpsError(err)) {
     const status = STATUS_OF_CODE[err.code] ?? 500;
     if (status >= 500) logger.error("request_failed", { path: c.req.path, ...errorFields(err) });

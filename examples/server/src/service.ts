@@ -96,6 +96,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     timers: { groupWaitMs: Math.max(config.groupWaitMs, 1) },
     intervalMs: config.tickMs,
     bucketMs: config.bucketMs,
+    // Bounded, and never silently: the signal route admits a batch only when it fits (else 503).
+    signals: { maxBuffer: config.signalBuffer, onDrop: (n) => logger.warn("signal_details_dropped", { count: n }) },
     onError: (err) => logger.error("runtime_error", errorFields(err)),
   });
 

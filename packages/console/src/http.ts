@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import { isOpsError, issuesFromZod, parseJsonText, ValidationError, type ValidationIssue } from "@ops/core";
+import { isOpsError, issuesFromZod, OverloadedError, parseJsonText, ValidationError, type ValidationIssue } from "@ops/core";
 import type { ConsoleLogger } from "./types.js";
 
 export type ErrorCode =
@@ -86,6 +86,11 @@ export function errorResponse(err: unknown, logger: ConsoleLogger, path: string)
       { error: { code: "CONFLICT", message: "the record changed meanwhile or already exists: reload and retry", issues: [] } },
       409,
     );
+  if (err instanceof OverloadedError) {
+    return json({ error: { code: "UNAVAILABLE", message: "overloaded: nothing was taken; retry later", issues: [] } }, 503, {
+      "retry-after": String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))),
+    });
+  }
   if (isOpsError(err) && err.code === "UNAVAILABLE") {
     logger.error("console_request_failed", { path, code: err.code });
     return json({ error: { code: "UNAVAILABLE", message: "a backing store is unavailable: retry later", issues: [] } }, 503);

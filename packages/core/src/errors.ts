@@ -11,7 +11,9 @@ export type OpsErrorCode =
   | "INTEGRITY"
   | "CONFIG"
   /** A change needs another principal's approval under the environment's policy (@ops/flags change requests). */
-  | "APPROVAL_REQUIRED";
+  | "APPROVAL_REQUIRED"
+  /** A bounded buffer is full: nothing was taken; retry after `retryAfterMs`. */
+  | "OVERLOADED";
 
 export interface OpsErrorOptions {
   cause?: unknown;
@@ -95,6 +97,18 @@ export class UnsupportedError extends OpsError {
 export class IntegrityError extends OpsError {
   constructor(message: string, options: OpsErrorOptions = {}) {
     super("INTEGRITY", message, options);
+  }
+}
+
+/**
+ * A bounded buffer (the signal recorder's) is full. Nothing was recorded or changed: the caller
+ * keeps the input and retries after `retryAfterMs` (HTTP: 503 with `Retry-After`). Retryable.
+ */
+export class OverloadedError extends OpsError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options: OpsErrorOptions = {}) {
+    super("OVERLOADED", message, { ...options, retryable: true });
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

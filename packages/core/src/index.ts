@@ -3,6 +3,7 @@ export {
   ConflictError,
   formatPath,
   IntegrityError,
+  OverloadedError,
   isOpsError,
   issuesFromZod,
   NotFoundError,

@@ -26,7 +26,8 @@ describe("a flag value nested 100,000 levels deep", () => {
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).message).toContain(`${MAX_JSON_DEPTH} levels deep`);
     }
-    expect(await store.get("deep")).toBeNull();
+    expect(await store.get({ env: "prod", key: "deep", tenantId: null })).toBeNull();
+    expect(await store.get({ env: "prod", key: "deep", tenantId: "acme" })).toBeNull();
     expect(entries).toEqual([]);
     // The bound itself is accepted.
     await c.setFlag({ key: "deep", newValue: nested(MAX_JSON_DEPTH - 1) as never, actorUserId: "alice", reason: "x" });

@@ -1,5 +1,6 @@
 import {
   mapLimit,
+  OverloadedError,
   sortableId,
   systemClock,
   ValidationError,
@@ -45,8 +46,23 @@ export interface SignalRecorderOptions {
   bucketMs?: number;
   /** How long counters are kept (default 2 h, longer than the longest detection window). */
   counterTtlMs?: number;
-  /** Bound of buffered events between flushes (default 100,000); beyond it details are dropped, counts are not. */
+  /**
+   * Bound of event details held for the store (default 100,000): buffered, plus those a flush is
+   * writing (which come back to the buffer if the write fails, so a failed flush never pushes
+   * anything out). What happens when it is full is `overflow`.
+   */
   maxBuffer?: number;
+  /**
+   * When the buffer is full:
+   * - `"drop-details"` (default): the signal is still counted (detection keeps working under a
+   *   flood), its detail is not stored; `onDrop` and `stats().dropped` report it.
+   * - `"refuse"`: `recordAuthEvent` throws `OverloadedError` and records nothing, not even the
+   *   count — for ingest endpoints that can tell their sender to retry (HTTP 503 + Retry-After).
+   * `capacity()` tells how many more details fit, so a batch can be admitted whole or refused whole.
+   */
+  overflow?: "drop-details" | "refuse";
+  /** Called (synchronously, with the number dropped) when a detail is dropped for a full buffer. */
+  onDrop?: (count: number) => void;
   /** Events per `append` call (default 500). */
   batchSize?: number;
   /** Flush period after `start()` (default 1 s). */
@@ -118,6 +134,10 @@ export class SignalRecorder implements SignalSink {
   private inflight: Promise<void> | undefined;
   private recorded = 0;
   private dropped = 0;
+  /** Details a running flush is writing: they return to the buffer if the write fails. */
+  private inFlight = 0;
+  private readonly overflow: "drop-details" | "refuse";
+  private readonly onDrop: ((count: number) => void) | undefined;
   private flushedEvents = 0;
   private flushErrors = 0;
 
@@ -128,6 +148,16 @@ export class SignalRecorder implements SignalSink {
     this.bucketMs = options.bucketMs ?? 60_000;
     this.ttlMs = options.counterTtlMs ?? 2 * 3_600_000;
     this.maxBuffer = options.maxBuffer ?? 100_000;
+    if (options.overflow !== undefined && options.overflow !== "drop-details" && options.overflow !== "refuse")
+      throw new ValidationError('[ops/incidents] invalid recorder options: overflow: expected "drop-details" or "refuse"', [
+        { path: "overflow", message: 'expected "drop-details" or "refuse"' },
+      ]);
+    this.overflow = options.overflow ?? "drop-details";
+    if (options.onDrop !== undefined && typeof options.onDrop !== "function")
+      throw new ValidationError("[ops/incidents] invalid recorder options: onDrop: expected a function", [
+        { path: "onDrop", message: "expected a function" },
+      ]);
+    this.onDrop = options.onDrop;
     this.batchSize = options.batchSize ?? 500;
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.concurrency = options.concurrency ?? 32;
@@ -168,6 +198,15 @@ export class SignalRecorder implements SignalSink {
     if (meta !== undefined && (meta === null || typeof meta !== "object" || Array.isArray(meta))) throw bad("meta", "expected an object");
     const at = e.occurredAt === undefined ? this.clock.now() : this.timeOf(e.occurredAt);
     const bucket = at - (at % this.bucketMs);
+    const full = this.authEvents !== undefined && this.buffer.length + this.inFlight >= this.maxBuffer;
+    if (full && this.overflow === "refuse") {
+      if (tenant !== null && !this.okTenants.has(tenant)) this.checkTenant(tenant);
+      if (!this.okTypes.has(type)) this.checkType(type);
+      throw new OverloadedError(
+        `[ops/incidents] the signal buffer is full (${this.maxBuffer} events waiting for the store): nothing was recorded; retry after ${this.flushIntervalMs} ms`,
+        this.flushIntervalMs,
+      );
+    }
 
     let byTenant = this.lastByTenant;
     if (bucket !== this.lastBucket || byTenant === undefined) {
@@ -191,9 +230,26 @@ export class SignalRecorder implements SignalSink {
 
     this.recorded++;
     if (this.authEvents !== undefined) {
-      if (this.buffer.length < this.maxBuffer) this.buffer.push({ type, tenantId: tenant, at, userId, ip, provider, meta });
-      else this.dropped++;
+      if (!full) this.buffer.push({ type, tenantId: tenant, at, userId, ip, provider, meta });
+      else {
+        this.dropped++;
+        this.onDrop?.(1);
+      }
     }
+  }
+
+  /**
+   * How many more event details fit before the buffer is full (`Infinity` without an
+   * AuthEventStore). Check it before recording a batch to admit it whole or refuse it whole.
+   */
+  capacity(): number {
+    if (this.authEvents === undefined) return Number.POSITIVE_INFINITY;
+    return Math.max(0, this.maxBuffer - this.buffer.length - this.inFlight);
+  }
+
+  /** Milliseconds between background flushes: a refused sender's retry delay. */
+  get retryAfterMs(): number {
+    return this.flushIntervalMs;
   }
 
   /** `SignalSink` port: the same as `recordAuthEvent`. */
@@ -223,11 +279,26 @@ export class SignalRecorder implements SignalSink {
     this.timer.unref?.();
   }
 
-  /** Stops the timer and flushes what is left. */
-  async close(): Promise<void> {
+  /**
+   * Stops the timer and flushes what is left, retrying a failed flush (every 200 ms) until
+   * everything is written or `timeoutMs` (default 10 s) has passed.
+   * @throws the last store error, when details or counts are still unwritten at the deadline.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await this.flush();
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        await this.flush();
+        if (this.buffer.length === 0 && this.retryAdds.length === 0) return;
+      } catch (err) {
+        if (Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (Date.now() >= deadline) return;
+    }
   }
 
   stats(): RecorderStats {
@@ -271,6 +342,7 @@ export class SignalRecorder implements SignalSink {
     const events = this.buffer;
     const agg = this.agg;
     this.buffer = [];
+    this.inFlight = events.length;
     this.agg = new Map();
     this.lastBucket = Number.NaN;
     this.lastByTenant = undefined;
@@ -353,8 +425,9 @@ export class SignalRecorder implements SignalSink {
         } catch (err) {
           errors.push(err);
           // Keep the unwritten events (ids are regenerated; the store skips none twice since they never landed).
+          // Their room was reserved (inFlight): putting them back never pushes anything out.
           for (const r of records.slice(i))
-            if (this.buffer.length < this.maxBuffer && r.type !== THRESHOLD_EVENT)
+            if (r.type !== THRESHOLD_EVENT)
               this.buffer.push({
                 type: r.type,
                 tenantId: r.tenantId,
@@ -368,6 +441,7 @@ export class SignalRecorder implements SignalSink {
         }
       }
     }
+    this.inFlight = 0;
     if (errors.length > 0) {
       this.flushErrors++;
       throw errors[0];

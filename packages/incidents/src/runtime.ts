@@ -47,10 +47,31 @@ const RuntimeScalarsSchema = z.object({
     .passthrough()
     .optional(),
   groupBy: z.array(z.enum(["tenantId", "type", "severity"])).optional(),
+  signals: z
+    .object({
+      maxBuffer: z.number().int("expected an integer").min(1, "expected at least 1").optional(),
+      overflow: z.enum(["drop-details", "refuse"]).optional(),
+      onDrop: z.custom<(n: number) => void>((v) => typeof v === "function", "expected a function").optional(),
+      flushIntervalMs: positiveMs.optional(),
+    })
+    .strict()
+    .optional(),
 });
 
 export interface OpsRuntimeOptions<T extends string = string> {
   stores: { incidents: IncidentStore; counters: CounterStore; authEvents?: AuthEventStore };
+  /**
+   * The signal recorder's buffer: `maxBuffer` (default 100,000 event details waiting for the
+   * store), `overflow` when it is full (`"drop-details"`, the default, keeps counting and drops
+   * the detail, reported to `onDrop`; `"refuse"` throws `OverloadedError` and records nothing),
+   * `flushIntervalMs` (default 1 s). `signalCapacity()` admits a batch whole or refuses it whole.
+   */
+  signals?: {
+    maxBuffer?: number;
+    overflow?: "drop-details" | "refuse";
+    onDrop?: (count: number) => void;
+    flushIntervalMs?: number;
+  };
   /** Playbooks (default: the 8 auth ones); detection rules of unregistered types are skipped. */
   registry?: PlaybookRegistry<T>;
   rules?: readonly DetectionRule[];
@@ -148,6 +169,10 @@ export class OpsRuntime<T extends string = string> {
       ...(o.bucketMs ? { bucketMs: o.bucketMs } : {}),
       ...(o.identityRules ? { identityRules: o.identityRules } : {}),
       ...(o.onError ? { onError: o.onError } : {}),
+      ...(o.signals?.maxBuffer ? { maxBuffer: o.signals.maxBuffer } : {}),
+      ...(o.signals?.overflow ? { overflow: o.signals.overflow } : {}),
+      ...(o.signals?.onDrop ? { onDrop: o.signals.onDrop } : {}),
+      ...(o.signals?.flushIntervalMs ? { flushIntervalMs: o.signals.flushIntervalMs } : {}),
     });
     this.manager = new IncidentManager({
       store: o.stores.incidents,
@@ -160,9 +185,27 @@ export class OpsRuntime<T extends string = string> {
     this.silences = new SilenceBook(o.stores.incidents, () => this.clock.now());
   }
 
-  /** Records one auth signal (synchronous, no I/O). @throws ValidationError naming the field. */
+  /**
+   * Records one auth signal (synchronous, no I/O).
+   * @throws ValidationError naming the field; OverloadedError when the buffer is full and
+   * `signals.overflow` is `"refuse"` (nothing recorded).
+   */
   recordAuthEvent(signal: AuthSignal): void {
     this.recorder.recordAuthEvent(signal);
+  }
+
+  /**
+   * How many more signal details fit in the recorder's buffer. An ingest endpoint checks it
+   * before recording a batch and answers 503 + `Retry-After` (`signalRetryAfterMs`) when the
+   * batch does not fit, so nothing it acknowledges is dropped.
+   */
+  signalCapacity(): number {
+    return this.recorder.capacity();
+  }
+
+  /** The delay a refused sender should wait: the recorder's flush interval. */
+  get signalRetryAfterMs(): number {
+    return this.recorder.retryAfterMs;
   }
 
   /**
@@ -201,12 +244,16 @@ export class OpsRuntime<T extends string = string> {
     this.timer.unref?.();
   }
 
-  /** Stops ticking, waits for a running tick, flushes buffered signals. */
-  async stop(): Promise<void> {
+  /**
+   * Stops ticking, waits for a running tick, flushes buffered signals (retrying a failed flush
+   * until `flushTimeoutMs`, default 10 s).
+   * @throws the store error when signals are still unwritten at the deadline.
+   */
+  async stop(options: { flushTimeoutMs?: number } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => {});
-    await this.recorder.close();
+    await this.recorder.close({ timeoutMs: options.flushTimeoutMs ?? 10_000 });
   }
 
   /** Acknowledges an incident; when its whole notified group is acknowledged, sends "acknowledge". */

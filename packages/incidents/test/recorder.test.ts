@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryAuthEventStore, MemoryCounterStore } from "@ops/adapter-memory";
-import { ManualClock, UnavailableError, ValidationError, type AuthEventRecord, type AuthEventStore } from "@ops/core";
+import { ManualClock, OverloadedError, UnavailableError, ValidationError, type AuthEventRecord, type AuthEventStore } from "@ops/core";
 import { createSignalRecorder, eventKey } from "../src/index.js";
 
 const MIN = 60_000;
@@ -104,5 +104,99 @@ describe("recordAuthEvent", () => {
     await rec.close();
     const b = Math.floor(at / MIN) * MIN;
     expect(await counters.sum({ tenantId: "acme", key: eventKey("LOGIN_FAILED"), bucketMs: MIN, fromMs: b, toMs: b + MIN })).toBe(8);
+  });
+
+  it("reports every dropped detail to onDrop", () => {
+    const drops: number[] = [];
+    const rec = createSignalRecorder({
+      counters: new MemoryCounterStore(),
+      authEvents: new MemoryAuthEventStore(),
+      maxBuffer: 2,
+      onDrop: (n) => drops.push(n),
+    });
+    for (let i = 0; i < 5; i++) rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme" });
+    expect(drops).toEqual([1, 1, 1]);
+    expect(rec.stats().dropped).toBe(3);
+  });
+
+  it('overflow "refuse": a full buffer throws OverloadedError and records nothing, not even the count', async () => {
+    const counters = new MemoryCounterStore();
+    const authEvents = new MemoryAuthEventStore();
+    const rec = createSignalRecorder({ counters, authEvents, maxBuffer: 3, overflow: "refuse", flushIntervalMs: 750 });
+    const at = Date.now();
+    expect(rec.capacity()).toBe(3);
+    for (let i = 0; i < 3; i++) rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", occurredAt: at });
+    expect(rec.capacity()).toBe(0);
+    let err: unknown;
+    try {
+      rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", occurredAt: at });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OverloadedError);
+    expect((err as OverloadedError).code).toBe("OVERLOADED");
+    expect((err as OverloadedError).retryable).toBe(true);
+    expect((err as OverloadedError).retryAfterMs).toBe(750);
+    // Bad input is still a ValidationError, not "overloaded".
+    expect(() => rec.recordAuthEvent({ type: "nope", tenantId: "acme" })).toThrow(ValidationError);
+    expect(rec.stats()).toMatchObject({ recorded: 3, buffered: 3, dropped: 0 });
+    await rec.flush();
+    const b = Math.floor(at / MIN) * MIN;
+    expect(await counters.sum({ tenantId: "acme", key: eventKey("LOGIN_FAILED"), bucketMs: MIN, fromMs: b, toMs: b + MIN })).toBe(3);
+    expect((await authEvents.list({ tenantId: "acme" })).items).toHaveLength(3);
+    expect(rec.capacity()).toBe(3);
+  });
+
+  it("a flush in progress keeps its events' room: a failed write puts them back and nothing is dropped", async () => {
+    const inner = new MemoryAuthEventStore();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slowFailing: AuthEventStore = {
+      capabilities: inner.capabilities,
+      append: async () => {
+        await gate;
+        throw new UnavailableError("[test] down");
+      },
+      list: (q) => inner.list(q),
+      countByType: (q) => inner.countByType(q),
+      prune: (q) => inner.prune(q),
+      close: () => inner.close(),
+    };
+    const rec = createSignalRecorder({ counters: new MemoryCounterStore(), authEvents: slowFailing, maxBuffer: 4, overflow: "refuse" });
+    for (let i = 0; i < 3; i++) rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", userId: `a${i}` });
+    const flushing = rec.flush();
+    await new Promise((r) => setTimeout(r, 10));
+    // The 3 being written still hold their room.
+    expect(rec.capacity()).toBe(1);
+    rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", userId: "b" });
+    expect(() => rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme", userId: "c" })).toThrow(OverloadedError);
+    release();
+    await expect(flushing).rejects.toBeInstanceOf(UnavailableError);
+    expect(rec.stats()).toMatchObject({ buffered: 4, dropped: 0 });
+  });
+
+  it("close() retries a failed flush until the store is back, within its timeout", async () => {
+    const inner = new MemoryAuthEventStore();
+    let failures = 3;
+    const flaky: AuthEventStore = {
+      capabilities: inner.capabilities,
+      append: (i: { events: readonly AuthEventRecord[] }) =>
+        failures-- > 0 ? Promise.reject(new UnavailableError("[test] down")) : inner.append(i),
+      list: (q) => inner.list(q),
+      countByType: (q) => inner.countByType(q),
+      prune: (q) => inner.prune(q),
+      close: () => inner.close(),
+    };
+    const rec = createSignalRecorder({ counters: new MemoryCounterStore(), authEvents: flaky });
+    for (let i = 0; i < 5; i++) rec.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme" });
+    await rec.close({ timeoutMs: 10_000 });
+    expect((await inner.list({ tenantId: "acme" })).items).toHaveLength(5);
+
+    const dead = createSignalRecorder({
+      counters: new MemoryCounterStore(),
+      authEvents: { ...flaky, append: () => Promise.reject(new UnavailableError("[test] down")) },
+    });
+    dead.recordAuthEvent({ type: "LOGIN_FAILED", tenantId: "acme" });
+    await expect(dead.close({ timeoutMs: 300 })).rejects.toBeInstanceOf(UnavailableError);
   });
 });

@@ -75,6 +75,13 @@ export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
         : [],
     );
     if (issues.length > 0) throw new HttpError(400, "invalid_request", "a signal names another tenant", issues);
+    // Admitted whole or refused whole: a 202 is only given for what the buffer will keep.
+    if (d.runtime.signalCapacity() < events.length) {
+      const seconds = Math.max(1, Math.ceil(d.runtime.signalRetryAfterMs / 1000));
+      return c.json({ ok: false, error: "overloaded", message: "the signal buffer is full: nothing was accepted; retry later" }, 503, {
+        "retry-after": String(seconds),
+      });
+    }
     // Validated above as a whole: recording cannot fail half-way through the batch.
     for (const { tenantId: _t, ...e } of events) d.runtime.recordAuthEvent({ ...e, tenantId: tenant });
     return c.json({ ok: true, accepted: events.length }, 202);
