@@ -140,20 +140,32 @@ function negRunEnd(s: string, from: number, notCls: number, limit = s.length): n
   return j;
 }
 
-/** Collects replacements in order and builds the output once. */
+/**
+ * Collects replacements in order. Pieces are joined 512 at a time into one flat chunk: a dense
+ * input (a secret every few characters) would otherwise keep one live string per piece until the
+ * end, and every young-generation collection would copy them all again.
+ */
 class Edits {
+  private readonly chunks: string[] = [];
   private readonly parts: string[] = [];
   private at = 0;
+  private edited = false;
   constructor(private readonly s: string) {}
   replace(start: number, end: number, text: string): void {
     if (start > this.at) this.parts.push(this.s.slice(this.at, start));
     this.parts.push(text);
     this.at = end;
+    this.edited = true;
+    if (this.parts.length >= 512) {
+      this.chunks.push(this.parts.join(""));
+      this.parts.length = 0;
+    }
   }
   done(): string {
-    if (this.parts.length === 0) return this.s;
+    if (!this.edited) return this.s;
     if (this.at < this.s.length) this.parts.push(this.s.slice(this.at));
-    return this.parts.join("");
+    this.chunks.push(this.parts.join(""));
+    return this.chunks.length === 1 ? this.chunks[0]! : this.chunks.join("");
   }
 }
 
