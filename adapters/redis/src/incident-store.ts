@@ -8,8 +8,12 @@ import {
   UnavailableError,
   decodeCursor,
   encodeCursor,
+  forgetReplacements,
   pageLimit,
   parseInput,
+  scrubJson,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
   type IncidentListQuery,
   type IncidentModelRecord,
   type IncidentRecord,
@@ -70,6 +74,13 @@ return tonumber(v) + 1
 `,
   { idempotent: true },
 );
+// Erasure. KEYS: record hash. ARGV: the record JSON read, its version, the scrubbed JSON. Writes only
+// when the record is still what was read (a concurrent update makes the caller read it again).
+const REPLACE_IF_SAME = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'j') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[2]) + 1, 'j', ARGV[3])
+return 1
+`);
 // KEYS: model hash. ARGV: expected ('' = must not exist), json, updatedAt.
 const PUT_MODEL = new LuaScript(
   `
@@ -335,6 +346,52 @@ export class RedisIncidentStore implements IncidentStore {
   private async anyIdAfter(shards: readonly string[], after: string): Promise<boolean> {
     const next = (await pipelinePerSlot(this.redis, shards, (p, k) => p.zrangebylex(k, `(${after}`, "+", "LIMIT", 0, 1))) as string[][];
     return next.some((l) => l.length > 0);
+  }
+
+  /**
+   * See `IncidentStore.forgetSubject`: the tenant's incidents (its by-opened index, in pages of
+   * 200, one pipeline each), each changed one rewritten by a compare-and-set on the record; a record
+   * changed meanwhile is read and scrubbed again (up to 5 times, then `ConflictError`).
+   */
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    this.assertOpen();
+    parseInput(Scope.extend({ subjectId: z.string().min(1), identifiers: z.array(z.string()), pseudonym: z.string().min(1) }), input, {
+      pkg: "adapter-redis",
+      what: "IncidentStore.forgetSubject input",
+    });
+    const ids = forgetReplacements(input);
+    const index = this.byOpened(input.tenantId);
+    let records = 0;
+    let after = "-";
+    try {
+      for (;;) {
+        const page = await this.redis.zrangebylex(index, after, "+", "LIMIT", 0, 200);
+        if (page.length === 0) break;
+        after = `(${page[page.length - 1]!}`;
+        const keys = page.map((m) => this.rec(input.tenantId, m.slice(m.indexOf("|") + 1)));
+        const current = (await pipelinePerSlot(this.redis, keys, (p, k) => p.hmget(k, "j", "v"))) as Array<[string | null, string | null]>;
+        for (let i = 0; i < keys.length; i++) {
+          let [j, v] = current[i]!;
+          for (let attempt = 0; j !== null && v !== null; attempt++) {
+            const r = JSON.parse(j) as IncidentRecord;
+            const title = scrubJson(r.title, ids);
+            const data = scrubJson(r.data, ids);
+            if (title === r.title && data === r.data) break;
+            const next: IncidentRecord = { ...r, title, data, version: Number(v) + 1 };
+            if (Number(await REPLACE_IF_SAME.run(this.redis, [keys[i]!], [j, v, JSON.stringify(next)])) === 1) {
+              records++;
+              break;
+            }
+            if (attempt === 4) throw new ConflictError(`[ops/adapter-redis] incident "${r.id}" kept changing during forgetSubject, retry`);
+            [j, v] = (await this.redis.hmget(keys[i]!, "j", "v")) as [string | null, string | null];
+          }
+        }
+        if (page.length < 200) break;
+      }
+      return { records };
+    } catch (err) {
+      throw mapRedisError(err, "forget a subject in incidents");
+    }
   }
 
   async getModel(input: { tenantId: TenantKey; name: string }): Promise<IncidentModelRecord | null> {

@@ -245,3 +245,25 @@ return redis.call('HGETALL', KEYS[1])
 `,
   { idempotent: true },
 );
+
+/**
+ * Erasure. KEYS: message hash. ARGV: version read, payload read, last error read, new payload, new
+ * last error. Writes (and bumps the version) only when the message is still what was read.
+ */
+export const SCRUB = new LuaScript(`
+local cur = redis.call('HMGET', KEYS[1], 'v', 'p', 'le')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] or (cur[3] or '') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'p', ARGV[4], 'le', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+return 1
+`);
+
+/**
+ * Erasure in the dead-letter stream. KEYS: dead-letter stream. ARGV: entry id, message id, scrubbed
+ * error, at. The entry is deleted and a scrubbed copy appended (stream entries cannot be edited).
+ */
+export const SCRUB_DEAD = new LuaScript(`
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'error', ARGV[3], 'at', ARGV[4])
+return 1
+`);

@@ -10,8 +10,13 @@ import {
   checkOutboxEnqueue,
   decodeCursor,
   encodeCursor,
+  forgetReplacements,
   pageLimit,
   parseInput,
+  scrubJson,
+  scrubText,
+  type ForgetSubjectInput,
+  type ForgetSubjectResult,
   type JsonObject,
   type OutboxEnqueueMessage,
   type OutboxFinalStatus,
@@ -26,7 +31,7 @@ import {
 import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, shardOf, tokenToScope } from "./keys.js";
-import { CANCEL, CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
+import { CANCEL, CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE, SCRUB, SCRUB_DEAD } from "./outbox-scripts.js";
 import { opKey, runMany } from "./script.js";
 
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
@@ -346,6 +351,84 @@ export class RedisOutboxStore implements OutboxStore {
       return decodeMessage(fromPairs(flat));
     } catch (err) {
       throw mapRedisError(err, `cancel outbox message "${input.id}"`);
+    }
+  }
+
+  /**
+   * See `OutboxStore.forgetSubject`. Messages are not indexed by tenant, so every shard's message
+   * list is walked (pages of 500, one pipeline each): cost follows the whole outbox, not the
+   * tenant. A changed message is rewritten by a compare-and-set on its version (read again, up to
+   * 5 times, when it changed meanwhile); the dead-letter stream's copies of its last error are
+   * replaced by scrubbed ones (appended anew: a stream entry cannot be edited in place).
+   */
+  async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
+    this.assertOpen();
+    parseInput(
+      z.object({
+        tenantId: TenantIdSchema.nullable(),
+        subjectId: z.string().min(1),
+        identifiers: z.array(z.string()),
+        pseudonym: z.string().min(1),
+      }),
+      input,
+      { pkg: "adapter-redis", what: "OutboxStore.forgetSubject input" },
+    );
+    const ids = forgetReplacements(input);
+    const token = scopeToken(input.tenantId);
+    let records = 0;
+    try {
+      for (let n = 0; n < this.shards; n++) {
+        const sp = this.sp(n);
+        const mine = new Set<string>();
+        let after = "-";
+        for (;;) {
+          const page = await this.redis.zrangebylex(`${sp}list`, after, "+", "LIMIT", 0, 500);
+          if (page.length === 0) break;
+          after = `(${page[page.length - 1]!}`;
+          const keys = page.map((mb) => `${sp}m:${mb.slice(mb.indexOf("|") + 1)}`);
+          const rows = (await pipelinePerSlot(this.redis, keys, (p, k) => p.hmget(k, "t", "p", "le", "v"))) as Array<Array<string | null>>;
+          for (let i = 0; i < keys.length; i++) {
+            let [t, p, le, v] = rows[i]!;
+            if (t !== token) continue;
+            mine.add(keys[i]!.slice(sp.length + 2));
+            for (let attempt = 0; p != null && v != null; attempt++) {
+              const payload = JSON.parse(p) as JsonObject;
+              const scrubbed = scrubJson(payload, ids);
+              const lastError = le ? scrubText(le, ids) : (le ?? "");
+              if (scrubbed === payload && lastError === (le ?? "")) break;
+              if (Number(await SCRUB.run(this.redis, [keys[i]!], [v, p, le ?? "", JSON.stringify(scrubbed), lastError])) === 1) {
+                records++;
+                break;
+              }
+              if (attempt === 4) throw new ConflictError(`[ops/adapter-redis] outbox message kept changing during forgetSubject, retry`);
+              [t, p, le, v] = await this.redis.hmget(keys[i]!, "t", "p", "le", "v");
+            }
+          }
+          if (page.length < 500) break;
+        }
+        if (mine.size > 0) await this.scrubDeadLetters(sp, mine, ids);
+      }
+      return { records };
+    } catch (err) {
+      throw mapRedisError(err, "forget a subject in the outbox");
+    }
+  }
+
+  /** Replaces dead-letter entries of `mine` (message ids) whose error names the subject. */
+  private async scrubDeadLetters(sp: string, mine: ReadonlySet<string>, ids: ReturnType<typeof forgetReplacements>): Promise<void> {
+    const dead = `${sp}dead`;
+    let start = "-";
+    for (;;) {
+      const entries = await this.redis.xrange(dead, start, "+", "COUNT", 500);
+      if (entries.length === 0) return;
+      for (const [entryId, flat] of entries) {
+        const f = fromPairs(flat);
+        if (!f.id || !mine.has(f.id) || f.error === undefined) continue;
+        const error = scrubText(f.error, ids);
+        if (error !== f.error) await SCRUB_DEAD.run(this.redis, [dead], [entryId, f.id, error, f.at ?? ""]);
+      }
+      if (entries.length < 500) return;
+      start = `(${entries[entries.length - 1]![0]}`;
     }
   }
 

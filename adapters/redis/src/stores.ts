@@ -16,6 +16,8 @@ export const REDIS_CAPABILITIES: StoreCapabilities = Object.freeze({
   // Redis persistence is the operator's choice (RDB/AOF); the adapter cannot promise it.
   durable: false,
   shared: true,
+  // forgetSubject on auth events, incidents and the outbox.
+  erasure: true,
 });
 
 export interface RedisStoresOptions extends RedisOutboxOptions, RedisAuthEventOptions {

@@ -81,8 +81,7 @@ for (const target of await redisTargets()) {
 
     describeAuthEventStoreConformance({
       name: `redis ${target.name}`,
-      // The auth event store implements the erasure method (incidents and outbox do not yet).
-      capabilities: { ...REDIS_CAPABILITIES, erasure: true },
+      capabilities: REDIS_CAPABILITIES,
       create: () => create().authEvents,
       raw: {
         async readEvent(id) {

@@ -140,20 +140,32 @@ function negRunEnd(s: string, from: number, notCls: number, limit = s.length): n
   return j;
 }
 
-/** Collects replacements in order and builds the output once. */
+/**
+ * Collects replacements in order. Pieces are joined 512 at a time into one flat chunk: a dense
+ * input (a secret every few characters) would otherwise keep one live string per piece until the
+ * end, and every young-generation collection would copy them all again.
+ */
 class Edits {
+  private readonly chunks: string[] = [];
   private readonly parts: string[] = [];
   private at = 0;
+  private edited = false;
   constructor(private readonly s: string) {}
   replace(start: number, end: number, text: string): void {
     if (start > this.at) this.parts.push(this.s.slice(this.at, start));
     this.parts.push(text);
     this.at = end;
+    this.edited = true;
+    if (this.parts.length >= 512) {
+      this.chunks.push(this.parts.join(""));
+      this.parts.length = 0;
+    }
   }
   done(): string {
-    if (this.parts.length === 0) return this.s;
+    if (!this.edited) return this.s;
     if (this.at < this.s.length) this.parts.push(this.s.slice(this.at));
-    return this.parts.join("");
+    this.chunks.push(this.parts.join(""));
+    return this.chunks.length === 1 ? this.chunks[0]! : this.chunks.join("");
   }
 }
 
@@ -182,29 +194,39 @@ export function maskJwts(s: string, mask: string): string {
   return e.done();
 }
 
-const SCHEMES = ["bearer", "basic", "token"] as const;
-
 /** `\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/-]{8,}=*` (case-insensitive), keeping the scheme. */
 export function maskAuthSchemes(s: string, mask: string): string {
   const e = new Edits(s);
   const n = s.length;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  while (i < n) {
+    // Dispatch on the first two letters: one compare per character off the candidates.
     const c = s.charCodeAt(i) | 0x20;
-    if (c !== 98 && c !== 116) continue; // "b" or "t"
-    if (!wordStart(s, i)) continue;
-    for (const scheme of SCHEMES) {
-      const len = scheme.length;
-      if (!wordAt(s, i, scheme)) continue;
-      const ws = runSpaces(s, i + len);
-      if (ws === i + len) continue;
-      const cred = runEnd(s, ws, CRED);
-      if (cred - ws < 8) continue;
-      let end = cred;
-      while (end < n && s.charCodeAt(end) === 61) end++;
-      e.replace(i, end, `${s.slice(i, i + len)} ${mask}`);
-      i = end - 1;
-      break;
+    let len = 0;
+    if ((c !== 98 && c !== 116) || !wordStart(s, i)) {
+      i++;
+      continue;
     }
+    if (c === 98) {
+      const c1 = s.charCodeAt(i + 1) | 0x20;
+      if (c1 === 101) len = wordAt(s, i, "bearer") ? 6 : 0;
+      else if (c1 === 97) len = wordAt(s, i, "basic") ? 5 : 0;
+    } else if (c === 116) len = wordAt(s, i, "token") ? 5 : 0;
+    if (len === 0) {
+      i++;
+      continue;
+    }
+    const ws = runSpaces(s, i + len);
+    const cred = ws === i + len ? ws : runEnd(s, ws, CRED);
+    if (ws === i + len || cred - ws < 8) {
+      // No other scheme starts inside this word (its letters are not word starts).
+      i += len;
+      continue;
+    }
+    let end = cred;
+    while (end < n && s.charCodeAt(end) === 61) end++;
+    e.replace(i, end, `${s.slice(i, i + len)} ${mask}`);
+    i = end;
   }
   return e.done();
 }
@@ -350,7 +372,11 @@ export function maskCards(s: string, mask: string): string {
       const end = at[k - 1]! + 1;
       if (end === n || !isWord(s.charCodeAt(end))) break;
     }
-    if (k < 13) continue;
+    if (k < 13) {
+      // No position inside this run of word characters is a word start: skip it.
+      i = runEnd(s, i, WORD) - 1;
+      continue;
+    }
     const end = at[k - 1]! + 1;
     let sum = 0;
     for (let d = k - 1, dbl = false; d >= 0; d--, dbl = !dbl) {
@@ -373,34 +399,37 @@ export function maskEmails(s: string, mask: string): string {
   const e = new Edits(s);
   const n = s.length;
   let i = 0;
-  while (i < n) {
+  outer: while (i < n) {
     if (!is(s.charCodeAt(i), LOCAL)) {
       i++;
       continue;
     }
     // i starts a run of local-part characters (the previous one is not one).
-    const at = runEnd(s, i, LOCAL, i + 257);
-    if (at - i <= 256 && s.charCodeAt(at) === 64) {
-      const dEnd = runEnd(s, at + 1, DOMAIN, at + 1 + 254);
+    let at = runEnd(s, i, LOCAL, i + 257);
+    while (at - i <= 256 && s.charCodeAt(at) === 64) {
+      const dStart = at + 1;
+      const dEnd = runEnd(s, dStart, DOMAIN, dStart + 254);
       // Longest domain (<= 253) followed by "." and >= 2 letters: the last such dot.
-      let match = -1;
-      for (let d = Math.min(dEnd, at + 1 + 253); d >= at + 2; d--) {
+      for (let d = Math.min(dEnd, dStart + 253); d >= dStart + 1; d--) {
         if (s.charCodeAt(d) === 46 && isAlpha(s.charCodeAt(d + 1)) && isAlpha(s.charCodeAt(d + 2))) {
-          match = d;
-          break;
+          const tld = runEnd(s, d + 1, ALPHA, d + 1 + 63);
+          e.replace(i, tld, mask);
+          // A local-part character right after the match may not start a new one (the look-behind).
+          i = runEnd(s, tld, LOCAL);
+          continue outer;
         }
       }
-      if (match >= 0) {
-        const tld = runEnd(s, match + 1, ALPHA, match + 1 + 63);
-        e.replace(i, tld, mask);
-        i = tld;
-        // A local-part character right after the match may not start a new one (the look-behind).
-        i = runEnd(s, i, LOCAL);
-        continue;
+      // No match from i. The next run starts right after "@" and covers the domain characters
+      // just read (they are all local-part characters): continue from where they end.
+      if (dEnd === dStart) {
+        i = dStart;
+        continue outer;
       }
+      i = dStart;
+      at = dEnd < dStart + 254 ? runEnd(s, dEnd, LOCAL, i + 257) : runEnd(s, i, LOCAL, i + 257);
     }
     // Skip the rest of this run: no match may start inside it.
-    i = runEnd(s, i, LOCAL);
+    i = at - i <= 256 ? at : runEnd(s, i, LOCAL);
   }
   return e.done();
 }

@@ -69,7 +69,14 @@ const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
  */
 const SUSPECT = /eyJ|bearer|basic|token|[spr]k_|gh[pousr]_|AKIA|xox|\d(?:[ -]?\d){12}|:\/\/|[\w\]-]=[^&#;\s]/i;
 
-const AUTH_HINT = /bearer|basic|token/i;
+// Bail-outs: each is a necessary condition for its scanner to mask anything, tested by the regular
+// expression engine (native code) before the scanner runs. Each reads every character a bounded
+// number of times: the only unbounded run (`\s+`) follows a scheme word, and a run of spaces
+// follows at most one; the bounded runs stop at "@" (e-mail) or "/" (URL), which start the next
+// candidate. Hostile near-misses ("Bearer Bearer ...", "a@b.a@b.", "://://") end here.
+const AUTH_HINT = /(?:bearer|basic|token)\s+[A-Za-z0-9._~+/-]{8}/i;
+const EMAIL_HINT = /[A-Za-z0-9._%+-]@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2}/;
+const URL_HINT = /:\/\/[^\s:/?#@]{0,256}:[^\s/?#@]{1,1024}@/;
 const PROVIDER_HINT = /[spr]k_(?:live|test)_|gh[pousr]_|AKIA|xox[abpors]-/;
 const CARD_HINT = /\d(?:[ -]?\d){12}/;
 
@@ -131,10 +138,10 @@ export function redactString(input: string, options: RedactOptions = {}): string
     if (value.includes("eyJ")) value = maskJwts(value, REDACTED);
     if (AUTH_HINT.test(value)) value = maskAuthSchemes(value, REDACTED);
     if (PROVIDER_HINT.test(value)) value = maskProviderKeys(value, REDACTED);
-    if (value.includes("://")) value = maskUrlPasswords(value, REDACTED);
+    if (URL_HINT.test(value)) value = maskUrlPasswords(value, REDACTED);
     if (value.includes("=")) value = maskSecretParams(value, REDACTED, (name) => secretName(name, options));
     if (CARD_HINT.test(value)) value = maskCards(value, REDACTED);
-    if (options.maskEmails && value.includes("@")) value = maskEmails(value, `${REDACTED}:email`);
+    if (options.maskEmails && EMAIL_HINT.test(value)) value = maskEmails(value, `${REDACTED}:email`);
   }
   const dropped = input.length - window.length;
   return value.length > max || dropped > 0 ? cut(value, max, dropped) : value;

@@ -231,3 +231,44 @@ describe("free-text fields are redacted like meta", () => {
     expect(JSON.stringify(rec)).not.toMatch(/hunter2|abcdefghijklmnop|s3cr3tvalue|abc123|ann@example/);
   });
 });
+
+describe("redactString on the bench's adversarial 1 MB inputs: correct results (not timed)", () => {
+  // The shapes of bench/src/cases/audit-redact.ts: dense near-misses of every scanner.
+  const shapes: Record<string, string> = {
+    bearer: "Bearer ",
+    basic: "Basic\t",
+    token: "token ",
+    at: "a@",
+    atDot: "a@b.",
+    digits: "1",
+    digitsSpaced: "1 ",
+    base64: "aGVsbG8gd29ybGQ+/=",
+    jwtStart: "eyJ-",
+    url: "://:",
+    slack: "xoxb-",
+    param: "?a=",
+    mixed: "Bearer a@b. 4111 eyJx. ://u: token=",
+  };
+  const mb = (unit: string) => unit.repeat(Math.ceil((1 << 20) / unit.length)).slice(0, 1 << 20);
+  const big = { maskEmails: true, maxStringLength: 2 << 20 };
+
+  for (const [name, unit] of Object.entries(shapes)) {
+    it(`${name}: masks exactly what the patterns mask, and a real secret after it`, () => {
+      const s = mb(unit);
+      // The reference patterns are quadratic here: they check a 4,000-character prefix.
+      expect(redactString(s.slice(0, 4000), big)).toBe(reference(s.slice(0, 4000), true));
+      // Among these only "token=<value>" and the endless "xoxb-xoxb-..." key are secrets; every
+      // near-miss stays as it was. Masking may lengthen the text past 1 MiB: then it is cut.
+      const masked = name === "mixed" ? s.replaceAll("token=Bearer", `token=${REDACTED}`) : name === "slack" ? REDACTED : s;
+      const expected = masked.length > 1 << 20 ? `${masked.slice(0, 1 << 20)}…[${masked.length - (1 << 20)} more]` : masked;
+      expect(redactString(s, big) === expected, name).toBe(true);
+      const tail = " Bearer abcdefghijklmnop ann@example.com 4111 1111 1111 1111 postgres://u:hunter2@db";
+      // Short of 1 MiB, so that what masking adds is not cut (redactString keeps at most 1 MiB).
+      expect(
+        redactString(`${s.slice(0, 700_000)}${tail}`, big).endsWith(
+          ` Bearer ${REDACTED} ${REDACTED}:email ${REDACTED}:card-1111 postgres://u:${REDACTED}@db`,
+        ),
+      ).toBe(true);
+    });
+  }
+});
