@@ -66,6 +66,8 @@ export abstract class PgStoreBase {
     this.assertOpen(what);
     const { text, params } = compile(statement);
     try {
+      const checking = this.exec.ready?.();
+      if (checking) await checking;
       return await on.query(text, params);
     } catch (err) {
       throw mapPgError(err, what, this.pkg);
@@ -76,6 +78,8 @@ export abstract class PgStoreBase {
   protected async tx<T>(what: string, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
     this.assertOpen(what);
     try {
+      const checking = this.exec.ready?.();
+      if (checking) await checking;
       return await this.exec.transaction(fn);
     } catch (err) {
       throw mapPgError(err, what, this.pkg);

@@ -10,6 +10,7 @@ export { POSTGRES_CAPABILITIES, PgStoreBase, type PgStoreContext } from "./base.
 export {
   nodePgExecutor,
   postgresJsExecutor,
+  checkPostgresJsClient,
   pgliteExecutor,
   isPgExecutor,
   pgArrayLiteral,
