@@ -76,8 +76,22 @@ function positive(value: unknown, path: string, fallback: number): number {
  */
 export function nodePgListener(
   source: NodePgListenClient | (() => Promise<NodePgListenClient>),
-  options: NodePgListenerOptions = {},
+  options?: NodePgListenerOptions,
 ): PgListener {
+  // One listener per client: stores made over the same client share its handlers and LISTENs.
+  if (typeof source !== "function" && options === undefined) {
+    const shared = sharedListeners.get(source);
+    if (shared) return shared;
+    const made = makeNodePgListener(source, {});
+    sharedListeners.set(source, made);
+    return made;
+  }
+  return makeNodePgListener(source, options ?? {});
+}
+
+const sharedListeners = new WeakMap<object, PgListener>();
+
+function makeNodePgListener(source: NodePgListenClient | (() => Promise<NodePgListenClient>), options: NodePgListenerOptions): PgListener {
   const minDelay = positive(options?.minReconnectDelayMs, "options.minReconnectDelayMs", 100);
   const maxDelay = Math.max(minDelay, positive(options?.maxReconnectDelayMs, "options.maxReconnectDelayMs", 1000));
   const factory = typeof source === "function" ? source : null;
