@@ -86,8 +86,8 @@ export abstract class PgStoreBase {
     this.assertOpen(what);
     const { text, params } = compile(statement);
     try {
-      const checking = this.exec.ready?.();
-      if (checking) await checking;
+      // null once the executor's one-time check passed (postgres.js behind a pooler: refused).
+      await this.exec.ready?.();
       return await on.query(text, params);
     } catch (err) {
       throw mapPgError(err, what, this.pkg);
@@ -98,8 +98,8 @@ export abstract class PgStoreBase {
   protected async tx<T>(what: string, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
     this.assertOpen(what);
     try {
-      const checking = this.exec.ready?.();
-      if (checking) await checking;
+      // null once the executor's one-time check passed (postgres.js behind a pooler: refused).
+      await this.exec.ready?.();
       return await this.exec.transaction(fn);
     } catch (err) {
       throw mapPgError(err, what, this.pkg);
