@@ -103,6 +103,7 @@ function makeNodePgListener(source: NodePgListenClient | (() => Promise<NodePgLi
   let opening: Promise<FullClient> | null = null;
   let reconnecting = false;
   let originalLost = false;
+  let appEnded = false;
   let detach: (() => void) | null = null;
 
   const everySub = () => [...subs.values()].flatMap((set) => [...set]);
@@ -137,6 +138,8 @@ function makeNodePgListener(source: NodePgListenClient | (() => Promise<NodePgLi
 
   const adopt = (client: FullClient, isOwned: boolean) => {
     detach?.();
+    // A reconnect racing a first LISTEN may have opened one already: keep one connection.
+    if (current && current !== client && owned) void current.end?.().catch(() => {});
     current = client;
     owned = isOwned;
     attach(client);
@@ -193,6 +196,7 @@ function makeNodePgListener(source: NodePgListenClient | (() => Promise<NodePgLi
   const lost = (client: FullClient) => {
     if (client !== current) return;
     if (client === original) originalLost = true;
+    if (client === original && client._ending === true) appEnded = true;
     detach?.();
     detach = null;
     current = null;
@@ -210,6 +214,7 @@ function makeNodePgListener(source: NodePgListenClient | (() => Promise<NodePgLi
       adopt(original, false);
       return original;
     }
+    if (appEnded) throw new UnavailableError("[ops/adapter-postgres] the LISTEN client was ended by the app");
     opening ??= (async () => {
       const client = await make();
       if (client === null) throw new UnavailableError("[ops/adapter-postgres] the LISTEN connection was lost and cannot be re-opened");
