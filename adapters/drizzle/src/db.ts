@@ -81,7 +81,8 @@ export function drizzleExecuteExecutor(db: DrizzleExecutor): PgExecutor {
 export function drizzleToExecutor(db: DrizzleExecutor): PgExecutor {
   const client = (db as { $client?: unknown }).$client as Record<string, unknown> | ((...a: unknown[]) => unknown) | undefined;
   if (client !== undefined && client !== null) {
-    if (typeof (client as Partial<PostgresJsLike>).unsafe === "function") return postgresJsExecutor(client as unknown as PostgresJsLike);
+    if (typeof (client as Partial<PostgresJsLike>).unsafe === "function")
+      return postgresJsExecutor(client as unknown as PostgresJsLike, { pkg: "adapter-drizzle" });
     const c = client as Record<string, unknown>;
     if (typeof c.query === "function" && typeof c.connect === "function" && typeof c.totalCount === "number")
       return nodePgExecutor(client as unknown as NodePgPoolLike);

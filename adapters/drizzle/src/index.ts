@@ -19,8 +19,12 @@ export {
   nodePgListener,
   postgresJsListener,
   pgliteListener,
+  pgUrlListener,
   flagChannel,
   type PgListener,
+  type PgListenEvents,
   type NodePgListenClient,
+  type NodePgListenerOptions,
+  type PgPropagationOptions,
 } from "@ops/adapter-postgres";
 export { createOpsTables, type OpsTables } from "./schema.js";

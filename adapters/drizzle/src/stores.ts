@@ -11,6 +11,7 @@ import {
   storeContext,
   storesFromContext,
   type PgListener,
+  type PgPropagationOptions,
   type PgStoreContext,
   type PostgresStores,
 } from "@ops/adapter-postgres";
@@ -38,6 +39,18 @@ export interface DrizzleStoresOptions {
    * enables `flags.subscribe` (`capabilities.pubsub`), fed by PostgreSQL NOTIFY from every process.
    */
   listener?: PgListener;
+  /**
+   * Flag propagation from a connection string that reaches PostgreSQL directly (or through a
+   * session-mode pooler): the flag store opens ONE dedicated LISTEN connection (`pg` package),
+   * reconnects it after a loss and ends it on `close()`. Use it when `db` goes through a
+   * transaction pooler (PgBouncer, Supabase's or Neon's pooler, RDS Proxy): LISTEN hears nothing
+   * there. Ignored when `listener` is given.
+   */
+  listenUrl?: string;
+  /** Self-probe and polling fallback of flag propagation (see `PgPropagationOptions`). */
+  propagation?: PgPropagationOptions;
+  /** Where warnings go (default `console.warn`); they never carry a URL or credentials. */
+  onWarning?: (message: string) => void;
 }
 
 export interface DrizzleStores extends PostgresStores {

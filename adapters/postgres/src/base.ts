@@ -15,6 +15,22 @@ export const POSTGRES_CAPABILITIES: StoreCapabilities = Object.freeze({
   erasure: true,
 });
 
+/**
+ * Flag propagation with a `listener`: at start (and every `probeIntervalMs`) the flag store
+ * NOTIFYs itself through its executor and waits `probeTimeoutMs` to hear it. When it hears
+ * nothing (LISTEN through a transaction pooler), or while the LISTEN connection is down, it warns
+ * once and re-reads the flag versions every `pollIntervalMs`, telling subscribers what changed,
+ * until LISTEN is heard again.
+ */
+export interface PgPropagationOptions {
+  /** Polling interval while LISTEN hears nothing or is down (ms, default 1000). */
+  pollIntervalMs?: number;
+  /** How long the self-NOTIFY probe waits to be heard (ms, default 2000). */
+  probeTimeoutMs?: number;
+  /** How often the probe runs again (ms, default 30000). */
+  probeIntervalMs?: number;
+}
+
 /** What every store is built from; shims fill it in for their driver. */
 export interface PgStoreContext {
   exec: PgExecutor;
@@ -25,6 +41,10 @@ export interface PgStoreContext {
   clock?: Clock | undefined;
   /** LISTEN connection: enables `flags.subscribe`. */
   listener?: PgListener | undefined;
+  /** How flag changes reach subscribers when LISTEN hears nothing or is down (see `PgPropagationOptions`). */
+  propagation?: PgPropagationOptions | undefined;
+  /** Where the stores' warnings go (default `console.warn`); messages carry no URL or credentials. */
+  onWarning?: ((message: string) => void) | undefined;
   /**
    * Turns the `tx` given to `outbox.enqueue` into an executor on that transaction, or returns
    * null when it is not one (the shim's driver decides what a transaction handle is).
@@ -66,6 +86,8 @@ export abstract class PgStoreBase {
     this.assertOpen(what);
     const { text, params } = compile(statement);
     try {
+      // null once the executor's one-time check passed (postgres.js behind a pooler: refused).
+      await this.exec.ready?.();
       return await on.query(text, params);
     } catch (err) {
       throw mapPgError(err, what, this.pkg);
@@ -76,6 +98,8 @@ export abstract class PgStoreBase {
   protected async tx<T>(what: string, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
     this.assertOpen(what);
     try {
+      // null once the executor's one-time check passed (postgres.js behind a pooler: refused).
+      await this.exec.ready?.();
       return await this.exec.transaction(fn);
     } catch (err) {
       throw mapPgError(err, what, this.pkg);

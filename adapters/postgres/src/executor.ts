@@ -1,3 +1,5 @@
+import { ConfigError } from "@ops/core";
+
 /** One result row, keyed by column name. */
 export type Row = Record<string, unknown>;
 
@@ -18,6 +20,12 @@ export interface PgExecutor {
    * executor that is already a transaction runs `fn` in itself.
    */
   transaction<T>(fn: (tx: PgExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Optional one-time check the stores await before their first statement: returns a promise
+   * while the check runs (or failed), `null` once it passed. `postgresJsExecutor` uses it to refuse
+   * a client that prepares statements through a pooler.
+   */
+  ready?(): Promise<void> | null;
 }
 
 /** Whether `value` looks like a `PgExecutor`. */
@@ -78,8 +86,10 @@ export function nodePgExecutor(poolOrClient: NodePgPoolLike | NodePgClientLike):
 
 /** The part of a postgres.js `sql` (or a transaction `sql` of `sql.begin`) the executor uses. */
 export interface PostgresJsLike {
-  unsafe(query: string, params?: unknown[]): PromiseLike<ArrayLike<Row>>;
+  unsafe(query: string, params?: unknown[], options?: { prepare?: boolean }): PromiseLike<ArrayLike<Row> & { state?: unknown }>;
   begin?: <T>(fn: (tx: PostgresJsLike) => Promise<T>) => PromiseLike<T>;
+  /** The client's options (postgres.js exposes them as `sql.options`); `prepare` defaults to true there. */
+  options?: { prepare?: boolean } | undefined;
 }
 
 /**
@@ -98,14 +108,54 @@ export function pgArrayLiteral(values: readonly unknown[]): string {
 
 const withArraysAsText = (params: readonly unknown[]): unknown[] => params.map((p) => (Array.isArray(p) ? pgArrayLiteral(p) : p));
 
-/** An executor over postgres.js (`postgres(url)`, or the `sql` of `sql.begin(async (sql) => ...)`). */
-export function postgresJsExecutor(client: PostgresJsLike): PgExecutor {
+/**
+ * Whether a postgres.js client may be used by the stores. With `prepare: true` (postgres.js's
+ * default) every tagged query and the COMMIT of `sql.begin` is a named prepared statement; through
+ * a transaction pooler (PgBouncer `pool_mode=transaction`, Supabase's and Neon's poolers, RDS
+ * Proxy) that COMMIT can reach another server connection, fail, be re-prepared inside the aborted
+ * transaction and be answered with a silent rollback: acknowledged writes are lost. So a client
+ * that prepares must prove a direct connection: the backend key PostgreSQL sent at connect names
+ * the same server process that answers `pg_backend_pid()`. A pooler sends a key of its own.
+ * Resolves when the client does not prepare or is direct.
+ * @throws ConfigError naming `prepare: false` when the client prepares and is not direct.
+ */
+export async function checkPostgresJsClient(sql: PostgresJsLike, pkg = "adapter-postgres"): Promise<void> {
+  if (sql.options?.prepare !== true) return;
+  const result = await sql.unsafe("SELECT pg_backend_pid() AS pid", [], { prepare: false });
+  const keyPid = (result.state as { pid?: unknown } | undefined)?.pid;
+  const servedBy = Number(Array.from(result)[0]?.pid);
+  if (typeof keyPid === "number" && keyPid === servedBy) return;
+  throw new ConfigError(
+    `[ops/${pkg}] invalid sql: this postgres.js client prepares statements (prepare: true, its default) and does not reach PostgreSQL directly (a connection pooler answers: its backend key names no server process). Through a transaction pooler prepared statements lose acknowledged commits. Create the client with postgres(url, { prepare: false }), or connect it to PostgreSQL directly.`,
+    [{ path: "sql.options.prepare", message: "expected prepare: false behind a connection pooler" }],
+  );
+}
+
+/**
+ * An executor over postgres.js (`postgres(url)`, or the `sql` of `sql.begin(async (sql) => ...)`).
+ * Before the stores' first statement it runs `checkPostgresJsClient` once: a client with
+ * `prepare: true` behind a pooler is refused with a ConfigError instead of losing commits.
+ */
+export function postgresJsExecutor(client: PostgresJsLike, options: { pkg?: string } = {}): PgExecutor {
+  let checked: Promise<void> | null | undefined = client.options?.prepare === true ? undefined : null;
   const ex: PgExecutor = {
     query: async (text, params) => Array.from(await client.unsafe(text, withArraysAsText(params))),
     transaction: (fn) =>
       typeof client.begin === "function"
         ? Promise.resolve(client.begin((tx) => fn(postgresJsExecutor({ unsafe: tx.unsafe.bind(tx) }))))
         : fn(ex),
+    ready() {
+      if (checked === undefined)
+        checked = checkPostgresJsClient(client, options.pkg).then(
+          () => void (checked = null),
+          (err: unknown) => {
+            // A refused client stays refused; a connection error is retried by the next call.
+            if (!(err instanceof ConfigError)) checked = undefined;
+            throw err;
+          },
+        );
+      return checked;
+    },
   };
   return ex;
 }

@@ -6,10 +6,11 @@ export {
   type PostgresStoresOptions,
   type PostgresShimOptions,
 } from "./stores.js";
-export { POSTGRES_CAPABILITIES, PgStoreBase, type PgStoreContext } from "./base.js";
+export { POSTGRES_CAPABILITIES, PgStoreBase, type PgStoreContext, type PgPropagationOptions } from "./base.js";
 export {
   nodePgExecutor,
   postgresJsExecutor,
+  checkPostgresJsClient,
   pgliteExecutor,
   isPgExecutor,
   pgArrayLiteral,
@@ -28,12 +29,14 @@ export {
   pgUrlListener,
   flagChannel,
   type PgListener,
+  type PgListenEvents,
   type NodePgListenClient,
+  type NodePgListenerOptions,
 } from "./notifications.js";
 export { OPS_MIGRATIONS, migrationStatements, applyOpsMigrations } from "./migrations.js";
 export { PgAuditStore } from "./stores/audit-store.js";
 export { PgSubjectKeyStore } from "./stores/subject-key-store.js";
-export { PgFlagStore } from "./stores/flag-store.js";
+export { PgFlagStore, type FlagPropagation } from "./stores/flag-store.js";
 export { PgChangeRequestStore } from "./stores/change-request-store.js";
 export { PgIncidentStore } from "./stores/incident-store.js";
 export { PgAuthEventStore } from "./stores/auth-event-store.js";

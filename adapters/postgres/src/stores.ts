@@ -1,7 +1,7 @@
 import { ValidationError, type Clock, type OpsStores, type StoreCapabilities } from "@ops/core";
-import { POSTGRES_CAPABILITIES, type PgStoreContext } from "./base.js";
+import { POSTGRES_CAPABILITIES, type PgPropagationOptions, type PgStoreContext } from "./base.js";
 import { isPgExecutor, type PgExecutor } from "./executor.js";
-import type { PgListener } from "./notifications.js";
+import { pgUrlListener, type PgListener } from "./notifications.js";
 import { PgAuditStore } from "./stores/audit-store.js";
 import { PgAuthEventStore } from "./stores/auth-event-store.js";
 import { PgCounterStore } from "./stores/counter-store.js";
@@ -25,6 +25,18 @@ export interface PostgresStoresOptions {
    * enables `flags.subscribe` (`capabilities.pubsub`), fed by PostgreSQL NOTIFY from every process.
    */
   listener?: PgListener;
+  /**
+   * Flag propagation from a connection string that reaches PostgreSQL directly (or through a
+   * session-mode pooler): the flag store opens ONE dedicated LISTEN connection of its own
+   * (`pgUrlListener`, the `pg` package), reconnects it after a loss and ends it on `close()`. Use
+   * it when the app's own connections go through a transaction pooler, where LISTEN hears nothing.
+   * Ignored when `listener` is given.
+   */
+  listenUrl?: string;
+  /** Self-probe and polling fallback of flag propagation (see `PgPropagationOptions`). */
+  propagation?: PgPropagationOptions;
+  /** Where warnings go (default `console.warn`); they never carry a URL or credentials. */
+  onWarning?: (message: string) => void;
   /** Overrides of the declared capabilities (tests, or a deployment that lacks one). */
   capabilities?: Partial<StoreCapabilities>;
 }
@@ -61,12 +73,25 @@ export function storeContext(exec: PgExecutor, options: PostgresStoresOptions = 
   if (opts.clock !== undefined && typeof opts.clock?.now !== "function") throw invalid("options.clock", "expected a Clock");
   if (opts.listener !== undefined && typeof opts.listener?.listen !== "function")
     throw invalid("options.listener", "expected a PgListener (nodePgListener, postgresJsListener or pgliteListener)");
+  if (opts.listenUrl !== undefined && (typeof opts.listenUrl !== "string" || !/^postgres(?:ql)?:\/\//.test(opts.listenUrl)))
+    throw invalid("options.listenUrl", "expected a postgres:// connection string");
+  if (opts.onWarning !== undefined && typeof opts.onWarning !== "function") throw invalid("options.onWarning", "expected a function");
+  const prop = opts.propagation;
+  if (prop !== undefined && (typeof prop !== "object" || prop === null)) throw invalid("options.propagation", "expected an object");
+  for (const k of ["pollIntervalMs", "probeTimeoutMs", "probeIntervalMs"] as const) {
+    const v = prop?.[k];
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v <= 0))
+      throw invalid(`options.propagation.${k}`, "expected a positive number of milliseconds");
+  }
+  const listener = opts.listener ?? (opts.listenUrl !== undefined ? pgUrlListener(opts.listenUrl) : undefined);
   return {
     exec,
     schema: opts.schema,
     pkg,
     clock: opts.clock,
-    listener: opts.listener,
+    listener,
+    propagation: prop,
+    onWarning: opts.onWarning,
     adoptTx: shim.adoptTx,
     txExpected: shim.txExpected,
     capabilities: opts.capabilities,

@@ -13,6 +13,7 @@ import {
   storeContext,
   storesFromContext,
   type PgListener,
+  type PgPropagationOptions,
   type PgStoreContext,
   type PostgresStores,
 } from "@ops/adapter-postgres";
@@ -46,6 +47,10 @@ export interface PrismaStoreOptions {
    * nothing there). Without `listener`/`listenUrl`, flag reads poll (`capabilities.pubsub` false).
    */
   listenUrl?: string;
+  /** Self-probe and polling fallback of flag propagation (see `PgPropagationOptions`). */
+  propagation?: PgPropagationOptions;
+  /** Where warnings go (default `console.warn`); they never carry a URL or credentials. */
+  onWarning?: (message: string) => void;
 }
 export type PrismaStoresOptions = PrismaStoreOptions;
 

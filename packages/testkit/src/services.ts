@@ -42,3 +42,27 @@ export async function requireService(kind: "postgres" | "redis", url?: string): 
   console.warn(`\n!!! ${msg}: SKIPPING its suites (they fail under CI) !!!\n`);
   return false;
 }
+
+/** PgBouncer (pool_mode=transaction) in front of the test PostgreSQL: `OPS_TEST_PGBOUNCER_URL` (`.ci/pgbouncer.sh start` prints it). */
+export function testPgBouncerUrl(env: Record<string, string | undefined> = process.env): string | undefined {
+  return env.OPS_TEST_PGBOUNCER_URL || undefined;
+}
+
+/**
+ * The PostgreSQL targets a PostgreSQL suite runs against: always `direct` (`testPgUrl()`), plus
+ * `pgbouncer` when `OPS_TEST_PGBOUNCER_URL` is set and answers. Under `CI` an unset or silent
+ * pooler throws (those suites must run through it there); locally it is left out with a loud
+ * reason. Use it as `describe.each(await pgTargets())(...)`.
+ */
+export async function pgTargets(): Promise<Array<{ target: "direct" | "pgbouncer"; url: string }>> {
+  const out: Array<{ target: "direct" | "pgbouncer"; url: string }> = [{ target: "direct", url: testPgUrl() }];
+  const pooled = testPgBouncerUrl();
+  if (pooled === undefined) {
+    const msg = "[ops/testkit] OPS_TEST_PGBOUNCER_URL is not set (.ci/pgbouncer.sh start prints it)";
+    if (process.env.CI) throw new Error(`${msg}: the PostgreSQL suites must also run through PgBouncer under CI`);
+    console.warn(`\n!!! ${msg}: SKIPPING the runs through PgBouncer (they fail under CI) !!!\n`);
+    return out;
+  }
+  if (await requireService("postgres", pooled)) out.push({ target: "pgbouncer", url: pooled });
+  return out;
+}

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { testPgUrl } from "@ops/testkit";
+import { testPgBouncerUrl, testPgUrl } from "@ops/testkit";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
@@ -10,6 +10,7 @@ import postgres from "postgres";
 import {
   drizzleStores,
   nodePgListener,
+  pgUrlListener,
   pgliteListener,
   postgresJsListener,
   type DrizzleDatabase,
@@ -29,7 +30,12 @@ export function migrationStatements(): string[] {
     .filter((s) => s.length > 0);
 }
 
-export type DriverName = "node-postgres" | "postgres.js" | "pglite";
+/**
+ * A driver, straight on PostgreSQL or (`+pgbouncer`) through PgBouncer in transaction mode
+ * (`OPS_TEST_PGBOUNCER_URL`): there postgres.js runs with `prepare: false` and LISTEN uses a direct
+ * connection (`pgUrlListener`, what the `listenUrl` option makes), as the README says.
+ */
+export type DriverName = "node-postgres" | "postgres.js" | "pglite" | "node-postgres+pgbouncer" | "postgres.js+pgbouncer";
 
 export interface Harness {
   driver: DriverName;
@@ -76,10 +82,17 @@ export async function createHarness(driver: DriverName, tag: string): Promise<Ha
     return { driver, db, stores, schema: undefined, listener, close: async () => void (await stores.close(), await client.close()) };
   }
   const { schema, drop } = await createPgSchema(tag);
-  if (driver === "node-postgres") {
-    const pool = new pg.Pool({ connectionString: testPgUrl(), max: 10 });
+  const pooled = driver.endsWith("+pgbouncer");
+  const url = pooled ? testPgBouncerUrl() : testPgUrl();
+  if (!url) throw new Error("OPS_TEST_PGBOUNCER_URL is not set");
+  if (driver.startsWith("node-postgres")) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
     const db = drizzleNodePg(pool);
     const stores = drizzleStores(db, { schema });
+    if (pooled) {
+      const listener = pgUrlListener(testPgUrl());
+      return { driver, db, stores, schema, listener, close: async () => void (await stores.close(), await pool.end(), await drop()) };
+    }
     const listenClient = new pg.Client({ connectionString: testPgUrl() });
     await listenClient.connect();
     const listener = nodePgListener(listenClient);
@@ -92,10 +105,10 @@ export async function createHarness(driver: DriverName, tag: string): Promise<Ha
       close: async () => void (await stores.close(), await listenClient.end(), await pool.end(), await drop()),
     };
   }
-  const client = postgres(testPgUrl(), { max: 10, onnotice: () => {} });
+  const client = postgres(url, { max: 10, onnotice: () => {}, ...(pooled ? { prepare: false } : {}) });
   const db = drizzlePostgresJs(client);
   const stores = drizzleStores(db, { schema });
-  const listener = postgresJsListener(client);
+  const listener = pooled ? pgUrlListener(testPgUrl()) : postgresJsListener(client);
   return { driver, db, stores, schema, listener, close: async () => void (await stores.close(), await client.end(), await drop()) };
 }
 

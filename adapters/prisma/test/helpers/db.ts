@@ -48,7 +48,7 @@ export interface TestDatabase {
   /** pg pool on the same schema: the raw backdoor and admin work. */
   pool: pg.Pool;
   /** A Prisma client (pg driver adapter) on the schema; pass `url` to go through a proxy. */
-  client(options?: { url?: string; max?: number; schema?: string }): Promise<TestPrismaClient>;
+  client(options?: { url?: string; max?: number; schema?: string; pooler?: boolean }): Promise<TestPrismaClient>;
   /** Drops the schema and closes every client made here. */
   drop(): Promise<void>;
 }
@@ -79,7 +79,8 @@ export async function createTestDatabase(tag: string): Promise<TestDatabase> {
     async client(options = {}) {
       const on = options.schema ?? schema;
       const adapter = new PrismaPg(
-        { connectionString: options.url ?? url, options: searchPath(on), max: options.max ?? 8 },
+        // PgBouncer refuses startup `options`: through it the stores name the schema instead.
+        { connectionString: options.url ?? url, ...(options.pooler ? {} : { options: searchPath(on) }), max: options.max ?? 8 },
         { schema: on },
       );
       const client = new Client({ adapter });
