@@ -37,7 +37,7 @@ export type Semantics = z.infer<typeof SemanticsSchema>;
 
 export const BucketingSchema = z
   .object({
-    mode: z.enum(["ops", "unleash", "growthbook", "launchdarkly"]).default("ops"),
+    mode: z.enum(["ops", "unleash", "growthbook", "launchdarkly", "flagd"]).default("ops"),
     salt: z.string().max(200).optional(),
     groupId: z.string().max(200).optional(),
     seed: z.string().max(200).optional(),
@@ -52,6 +52,9 @@ export const BucketingSchema = z
       .optional(),
     ldSalt: z.string().max(200).optional(),
     ldSeed: z.number().int().optional(),
+    /** flagd's fractional weights (integers, any total) and hash (`utf8` per spec, `js` as @openfeature/flagd-core). */
+    flagdWeights: z.array(z.number().int().min(0).max(2147483647)).max(100).optional(),
+    flagdHash: z.enum(["utf8", "js"]).optional(),
   })
   .strict();
 

@@ -177,9 +177,14 @@ describe("import from LaunchDarkly (file data source format)", () => {
 });
 
 describe("import from flagd (flag definition file)", () => {
-  it("maps if-chains to rules, keeps variants, reports fractional", async () => {
+  it("maps if-chains to rules, keeps variants, maps fractional to the flagd bucketing mode", async () => {
     const r = importFlagd(load("flagd-flags.json"));
-    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(expect.arrayContaining(["split-test:targeting"]));
+    // Only the note that flagd hashes a context without `email` as the flag key alone.
+    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(["split-test:targeting.fractional"]);
+    expect(r.flags.find((f) => f.key === "split-test")!.patch.rules![0]!.serve.rollout).toMatchObject({
+      by: "email",
+      bucketing: { mode: "flagd", salt: "split-test", flagdWeights: [50, 50] },
+    });
     const c = await controllerWith(r);
     expect(c.evaluate("header-color", { email: "a@faas.com" })).toMatchObject({ value: "#0000ff", variant: "blue" });
     expect(c.evaluate("header-color", { email: "a@x.io", locale: "de" })).toMatchObject({ value: "#00ff00", variant: "green" });
@@ -189,7 +194,8 @@ describe("import from flagd (flag definition file)", () => {
     expect(c.evaluate("app-version-gate", { version: "1.9.9", tier: "gold" }).value).toBe(false);
     expect(c.evaluate("app-version-gate", { version: "2.1.0", tier: "silver" }).value).toBe(false);
     expect(c.evaluate("retired", {}).reason).toBe("DISABLED");
-    expect(c.evaluate("split-test", { email: "x" })).toMatchObject({ value: "a", variant: "a" });
+    expect(c.evaluate("split-test", { email: "x" })).toMatchObject({ reason: "SPLIT" });
+    expect(c.evaluate("split-test", {})).toMatchObject({ value: "a", variant: "a", reason: "DEFAULT" });
     await c.close();
   });
 });

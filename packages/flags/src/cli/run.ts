@@ -25,6 +25,7 @@ export const USAGE = `ops-flags <command> [options]
   diff <envA> <envB>                     what differs between two environments
   export                                 every record of the environment as JSON
   import <file> --from ops|unleash|launchdarkly|flagd --reason R [--source-env E] [--dry-run]
+                                         [--flagd-hash js: ids were bucketed by @openfeature/flagd-core]
   propose <key> <change-json> --reason R a change request (environments with approval)
   requests                               pending change requests
   approve <id> [--note N] | reject <id> --note N
@@ -78,6 +79,7 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
         "dry-run": { type: "boolean" },
         note: { type: "string" },
         "console-url": { type: "string" },
+        "flagd-hash": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -317,7 +319,7 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
             : from === "launchdarkly"
               ? importLaunchDarkly(data)
               : from === "flagd"
-                ? importFlagd(data)
+                ? importFlagd(data, o["flagd-hash"] === "js" ? { hash: "js" } : {})
                 : (() => {
                     throw new UsageError(`import: --from must be ops, unleash, launchdarkly or flagd (got ${from})`);
                   })();
