@@ -539,7 +539,9 @@ const flagsBench: BenchCase = {
     try {
       // Interleaved rounds: each round times every subject of a scenario once, in rotating order,
       // so load drifting during the run hits every subject alike; the median round is reported.
-      for (const s of Object.keys(GROUPS) as Scenario[]) {
+      // OPS_BENCH_FLAGS_SCENARIOS=a,c runs only those scenarios (profiling one path).
+      const pick = process.env.OPS_BENCH_FLAGS_SCENARIOS?.split(",").map((x) => x.trim());
+      for (const s of (Object.keys(GROUPS) as Scenario[]).filter((x) => !pick || pick.includes(x))) {
         const subjects = systems.flatMap((x) => x.subjects).filter((x) => x.scenario === s);
         for (const x of subjects) await x.warm();
         const results = subjects.map(() => [] as { ops: number; share: number }[]);
