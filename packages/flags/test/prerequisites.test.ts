@@ -154,7 +154,7 @@ for (const b of backends)
       });
       const after = await stores.flags.get({ env, key: "checkout", tenantId: null });
       expect(after?.version).toBe(before?.version);
-      expect((after?.config as { prerequisites?: unknown }).prerequisites).toBeUndefined();
+      expect((after!.config as { prerequisites?: unknown }).prerequisites).toBeUndefined();
     });
 
     it("another process sees a prerequisite change and re-evaluates its dependents", async () => {
