@@ -1,6 +1,7 @@
 import { ValidationError, type JsonValue } from "@ops/core";
 import { createBucketer, type Bucketer, type BucketingOptions } from "./bucketing/bucketers.js";
-import { jsonEqual, valueMatchesType, type FlagConfig, type Rollout, type SegmentConfig, type Serve } from "./config.js";
+import { jsonEqual, valueMatchesType, type FlagConfig, type Prerequisite, type Rollout, type SegmentConfig, type Serve } from "./config.js";
+import { PrerequisiteCycleError } from "./prerequisites.js";
 import { compileAll, type Predicate } from "./targeting/conditions.js";
 import { compileAllUnleash } from "./targeting/unleash.js";
 import type { EvaluationContext, EvaluationDetails, EvaluationErrorCode, EvaluationReason, FlagType } from "./types.js";
@@ -20,6 +21,22 @@ interface CompiledRule {
   rollout: CompiledRollout | null;
 }
 
+/** A prerequisite compiled: the flag it names is looked up at evaluation (it may be recompiled alone). */
+interface CompiledPrerequisite {
+  key: string;
+  variants: readonly string[] | null;
+  value: JsonValue | undefined;
+  negate: boolean;
+  /** What the dependent flag serves when this prerequisite fails. */
+  failed: Details;
+}
+
+/** Finds the current compiled flag for a prerequisite key. */
+export type FlagLookup = (key: string) => CompiledFlag | undefined;
+
+/** Prerequisite chains deeper than this fail (a cycle written by two processes at once cannot loop). */
+const MAX_PREREQUISITE_DEPTH = 32;
+
 /** A flag compiled for the hot path: every possible result is a frozen object made here. */
 export interface CompiledFlag {
   readonly key: string;
@@ -32,6 +49,8 @@ export interface CompiledFlag {
   readonly disabled: Details;
   readonly callerDefaultWhenDisabled: boolean;
   readonly overrides: ReadonlyMap<string, Details> | null;
+  readonly prerequisites: readonly CompiledPrerequisite[] | null;
+  readonly lookup: FlagLookup | null;
   readonly rules: readonly CompiledRule[];
   readonly rollout: CompiledRollout | null;
   readonly fallback: Details;
@@ -49,6 +68,20 @@ export function details(
   errorMessage: string | null = null,
 ): Details {
   return Object.freeze({ flagKey, value, variant, reason, ruleId, errorCode, errorMessage });
+}
+
+/** A PREREQUISITE_FAILED result naming the prerequisite. */
+export function prerequisiteFailed(flagKey: string, value: JsonValue, variant: string | null, prerequisiteKey: string): Details {
+  return Object.freeze({
+    flagKey,
+    value,
+    variant,
+    reason: "PREREQUISITE_FAILED" as const,
+    ruleId: null,
+    errorCode: null,
+    errorMessage: null,
+    prerequisiteKey,
+  });
 }
 
 function unitOf(ctx: EvaluationContext, by: string | null): string | null {
@@ -94,6 +127,8 @@ export interface CompileInput {
   segments: ReadonlyMap<string, SegmentConfig>;
   /** Served when disabled and no `offValue` is set (the definition's default, else false/""/0/null). */
   offDefault: JsonValue;
+  /** Resolves prerequisite keys to the current compiled flags (default: none found, so prerequisites fail). */
+  lookup?: FlagLookup;
 }
 
 /**
@@ -187,6 +222,16 @@ export function compileFlag(input: CompileInput): CompiledFlag {
   for (const [tenant, value] of input.overrides) overrides.set(tenant, details(key, value, "TENANT_OVERRIDE"));
   const rollout = config.rollout ? rolloutOf(config.rollout, null, "rollout") : null;
   const isStatic = rules.length === 0 && rollout === null;
+  const prereqs = (config.prerequisites ?? []).map((p: Prerequisite, i): CompiledPrerequisite => {
+    if (p.key === key) throw new PrerequisiteCycleError(key, [key, key], `prerequisites[${i}]`);
+    return {
+      key: p.key,
+      variants: p.variants ?? null,
+      value: p.value,
+      negate: p.negate === true,
+      failed: prerequisiteFailed(key, offValue ?? input.offDefault, offVariant, p.key),
+    };
+  });
   return {
     key,
     type: config.type,
@@ -194,6 +239,8 @@ export function compileFlag(input: CompileInput): CompiledFlag {
     disabled: details(key, offValue ?? input.offDefault, "DISABLED", offVariant),
     callerDefaultWhenDisabled: offValue === undefined,
     overrides: overrides.size > 0 ? overrides : null,
+    prerequisites: prereqs.length > 0 ? prereqs : null,
+    lookup: prereqs.length > 0 ? (input.lookup ?? null) : null,
     rules,
     rollout,
     fallback: details(key, config.value, isStatic ? "STATIC" : "DEFAULT", defaultVariant),
@@ -218,6 +265,8 @@ export function compileStatic(
     disabled: details(key, value, "DISABLED"),
     callerDefaultWhenDisabled: true,
     overrides: o.size > 0 ? o : null,
+    prerequisites: null,
+    lookup: null,
     rules: [],
     rollout: null,
     fallback: details(key, value, reason),
@@ -226,12 +275,43 @@ export function compileStatic(
 }
 
 /**
- * THE HOT PATH. Evaluation order: kill switch -> tenant override -> rules in order (a rule whose
- * rollout leaves the unit out falls through) -> rollout -> default. Returns a precompiled object.
+ * True when prerequisite `p` holds for `ctx`: its flag exists, is on (not DISABLED / ERROR) and
+ * serves one of `variants` / `value` (neither: anything but `false`); `negate` inverts that, but a
+ * missing flag or a chain past the depth limit always fails.
+ */
+function prerequisiteHolds(p: CompiledPrerequisite, lookup: FlagLookup | null, ctx: EvaluationContext, depth: number): boolean {
+  const f = lookup === null ? undefined : lookup(p.key);
+  if (f === undefined || depth >= MAX_PREREQUISITE_DEPTH) return false;
+  const d = resolveAt(f, ctx, depth + 1);
+  let on = d.reason !== "DISABLED" && d.reason !== "ERROR";
+  if (on)
+    on =
+      p.variants !== null
+        ? d.variant !== null && p.variants.includes(d.variant)
+        : p.value !== undefined
+          ? jsonEqual(d.value, p.value)
+          : d.value !== false && d.reason !== "PREREQUISITE_FAILED";
+  return on !== p.negate;
+}
+
+/**
+ * THE HOT PATH. Evaluation order: kill switch -> prerequisites (as LaunchDarkly: before targets)
+ * -> tenant override -> rules in order (a rule whose rollout leaves the unit out falls through)
+ * -> rollout -> default. Returns a precompiled object.
  */
 export function resolve(f: CompiledFlag, ctx: EvaluationContext): Details {
+  return resolveAt(f, ctx, 0);
+}
+
+function resolveAt(f: CompiledFlag, ctx: EvaluationContext, depth: number): Details {
   f.evaluations++;
   if (!f.enabled) return f.disabled;
+  const prereqs = f.prerequisites;
+  if (prereqs !== null)
+    for (let i = 0; i < prereqs.length; i++) {
+      const p = prereqs[i]!;
+      if (!prerequisiteHolds(p, f.lookup, ctx, depth)) return p.failed;
+    }
   const overrides = f.overrides;
   if (overrides !== null) {
     const t = ctx.tenantId;

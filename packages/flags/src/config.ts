@@ -37,7 +37,7 @@ export type Semantics = z.infer<typeof SemanticsSchema>;
 
 export const BucketingSchema = z
   .object({
-    mode: z.enum(["ops", "unleash", "growthbook", "launchdarkly"]).default("ops"),
+    mode: z.enum(["ops", "unleash", "growthbook", "launchdarkly", "flagd"]).default("ops"),
     salt: z.string().max(200).optional(),
     groupId: z.string().max(200).optional(),
     seed: z.string().max(200).optional(),
@@ -52,6 +52,9 @@ export const BucketingSchema = z
       .optional(),
     ldSalt: z.string().max(200).optional(),
     ldSeed: z.number().int().optional(),
+    /** flagd's fractional weights (integers, any total) and hash (`utf8` per spec, `js` as @openfeature/flagd-core). */
+    flagdWeights: z.array(z.number().int().min(0).max(2147483647)).max(100).optional(),
+    flagdHash: z.enum(["utf8", "js"]).optional(),
   })
   .strict();
 
@@ -101,6 +104,25 @@ export const RuleSchema = z
   .strict();
 export type Rule = z.infer<typeof RuleSchema>;
 
+/**
+ * A prerequisite: the flag serves its rules only when flag `key` (evaluated for the same context)
+ * is on and serves one of `variants` (LaunchDarkly's prerequisite variation), or `value`; with
+ * neither, when it serves anything but `false`. `negate` inverts the test (Unleash's dependency
+ * `enabled: false`: the parent must be off). A disabled, missing or erroring prerequisite flag is
+ * never on. When a prerequisite fails the flag serves its off value with reason
+ * `PREREQUISITE_FAILED`.
+ */
+export const PrerequisiteSchema = z
+  .object({
+    key: FlagKeySchema,
+    variants: z.array(VariantName).min(1).max(100).optional(),
+    value: JsonValueSchema.optional(),
+    negate: z.boolean().optional(),
+  })
+  .strict()
+  .refine((p) => p.variants === undefined || p.value === undefined, "expected variants or value, not both");
+export type Prerequisite = z.infer<typeof PrerequisiteSchema>;
+
 const IsoTime = z.iso.datetime({ offset: true, message: "expected an ISO-8601 date-time" });
 
 /** The editable part of a flag: what `updateFlag` and scheduled changes patch. */
@@ -113,6 +135,7 @@ export const FlagPatchSchema = z
     offVariant: VariantName.nullable().optional(),
     variants: z.record(VariantName, JsonValueSchema).optional(),
     semantics: SemanticsSchema.optional(),
+    prerequisites: z.array(PrerequisiteSchema).max(50).optional(),
     rules: z.array(RuleSchema).max(200).optional(),
     rollout: RolloutSchema.nullable().optional(),
     description: z.string().max(2000).optional(),
@@ -145,6 +168,8 @@ export const FlagConfigSchema = z
     variants: z.record(VariantName, JsonValueSchema).optional(),
     /** How rules' conditions are evaluated (default `ops`; `unleash` for imported Unleash flags). */
     semantics: SemanticsSchema.optional(),
+    /** Flags that must be on (or serve a given variant / value) for this one to serve its rules. */
+    prerequisites: z.array(PrerequisiteSchema).max(50).optional(),
     rules: z.array(RuleSchema).max(200).default([]),
     rollout: RolloutSchema.nullable().optional(),
     description: z.string().max(2000).optional(),

@@ -14,6 +14,7 @@ import { ApprovalRequiredError } from "./approvals/errors.js";
 import { FlagChangeSchema, type FlagChange, type PlannedChange } from "./approvals/change.js";
 import { auditChange } from "./audit-change.js";
 import { compileFlag } from "./compile.js";
+import { checkPrerequisiteCycles } from "./prerequisites.js";
 import {
   FlagConfigSchema,
   FlagPatchSchema,
@@ -465,6 +466,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     const parsed = parseInput(FlagConfigSchema, config, { pkg: "flags", what: `config of flag "${key}"` });
     const segments = this.state.segmentConfigs();
     compileFlag({ key, config: parsed, overrides: new Map(), segments, offDefault: parsed.value });
+    if (parsed.prerequisites !== undefined) checkPrerequisiteCycles(key, parsed, (k) => this.state.configOf(k));
     return parsed;
   }
 

@@ -14,6 +14,8 @@ export {
   FlagPatchSchema,
   FlagTypeSchema,
   inferType,
+  type Prerequisite,
+  PrerequisiteSchema,
   type Rollout,
   RolloutSchema,
   type Rule,
@@ -70,6 +72,7 @@ export {
 export { FlagChangeRequests, type FlagChangeRequestsOptions } from "./approvals/change-requests.js";
 export { FlagChangeSchema, type FlagChange, type PlannedChange } from "./approvals/change.js";
 export { ApprovalRequiredError } from "./approvals/errors.js";
+export { PrerequisiteCycleError } from "./prerequisites.js";
 export type { EvaluationTelemetry } from "./telemetry.js";
 export {
   importUnleash,

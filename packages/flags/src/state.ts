@@ -1,5 +1,5 @@
 import type { FlagRecord, JsonValue } from "@ops/core";
-import { compileFlag, compileStatic, details, resolve, type CompiledFlag, type Details } from "./compile.js";
+import { compileFlag, compileStatic, details, prerequisiteFailed, resolve, type CompiledFlag, type Details } from "./compile.js";
 import {
   FlagConfigSchema,
   SEGMENT_PREFIX,
@@ -28,6 +28,8 @@ export class FlagState {
   private compiled = new Map<string, CompiledFlag>();
   private readonly fallbackValues = new Map<string, JsonValue>();
   private readonly notFound = new Map<string, Details>();
+  /** Prerequisites read the current map at evaluation, so recompiling one flag updates its dependents. */
+  private readonly lookup = (key: string): CompiledFlag | undefined => this.compiled.get(key);
 
   constructor(
     private readonly definitions: FlagDefinitions | undefined,
@@ -150,7 +152,7 @@ export class FlagState {
         const config = FlagConfigSchema.parse(rec.config);
         // A stand-in only: a disabled flag without an off value serves the caller's default.
         const off = fallback !== undefined && valueMatchesType(config.type, fallback) ? fallback : null;
-        return compileFlag({ key, config, overrides, segments, offDefault: off });
+        return compileFlag({ key, config, overrides, segments, offDefault: off, lookup: this.lookup });
       } catch (err) {
         this.onCompileError(key, err);
         const f = compileStatic(key, type, offDefault, new Map(), "ERROR");
@@ -181,7 +183,12 @@ export class FlagState {
     const f = this.compiled.get(key);
     if (f !== undefined) {
       const d = resolve(f, ctx);
-      return d === f.disabled && f.callerDefaultWhenDisabled && callerDefault !== undefined ? details(key, callerDefault, "DISABLED") : d;
+      if (f.callerDefaultWhenDisabled && callerDefault !== undefined) {
+        if (d === f.disabled) return details(key, callerDefault, "DISABLED");
+        // A failed prerequisite serves the off value too: the caller's default when none is set.
+        if (d.reason === "PREREQUISITE_FAILED") return prerequisiteFailed(key, callerDefault, null, d.prerequisiteKey ?? "");
+      }
+      return d;
     }
     const cacheKey = ready ? key : `\u0000${key}`;
     let d = this.notFound.get(cacheKey);

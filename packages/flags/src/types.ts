@@ -24,8 +24,19 @@ export interface EvaluationContext {
   [attribute: string]: unknown;
 }
 
-/** Why a value was served. OpenFeature's reasons plus TENANT_OVERRIDE. */
-export type EvaluationReason = "STATIC" | "DEFAULT" | "TARGETING_MATCH" | "SPLIT" | "DISABLED" | "ERROR" | "TENANT_OVERRIDE";
+/**
+ * Why a value was served. OpenFeature's reasons plus TENANT_OVERRIDE and PREREQUISITE_FAILED (a
+ * prerequisite flag was off or served another variant; the reason string LaunchDarkly reports).
+ */
+export type EvaluationReason =
+  | "STATIC"
+  | "DEFAULT"
+  | "TARGETING_MATCH"
+  | "SPLIT"
+  | "DISABLED"
+  | "ERROR"
+  | "TENANT_OVERRIDE"
+  | "PREREQUISITE_FAILED";
 
 /** OpenFeature's error codes. */
 export type EvaluationErrorCode = "FLAG_NOT_FOUND" | "TYPE_MISMATCH" | "PARSE_ERROR" | "PROVIDER_NOT_READY" | "GENERAL";
@@ -44,4 +55,6 @@ export interface EvaluationDetails<V = JsonValue> {
   readonly ruleId: string | null;
   readonly errorCode: EvaluationErrorCode | null;
   readonly errorMessage: string | null;
+  /** With reason PREREQUISITE_FAILED: the key of the first prerequisite that failed. */
+  readonly prerequisiteKey?: string;
 }

@@ -45,6 +45,19 @@ describe("default bucketing (frozen contract)", () => {
     }
   });
 
+  it("a salt of every length (every block alignment) and mixed ASCII / non-ASCII units hash as one UTF-8 string", () => {
+    const parts = ["a", "bc", "def", "ghij", "é", "用", "😀", "\ud800", "0123456789", "ü-ñ-"];
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let t = 0; t < 3000; t++) {
+      const salt = "s".repeat(next() % 9);
+      let unit = "";
+      for (let j = next() % 8; j > 0; j--) unit += parts[next() % parts.length];
+      const utf8AsBinary = Buffer.from(`${salt}:${unit}`, "utf8").toString("latin1");
+      expect(opsBucket(salt, unit), `${salt}:${unit}`).toBe(murmurJs.x86.hash32(utf8AsBinary, 0) % 100000);
+    }
+  });
+
   it("hashes non-ASCII ids by their UTF-8 bytes (distinct ids, distinct hashes)", () => {
     expect(murmur3("Zoë")).not.toBe(murmur3("Zoe"));
     expect(murmur3("用户")).not.toBe(murmurJs.x86.hash32("用户", 0)); // the low-byte (Unleash) reading differs

@@ -89,7 +89,7 @@ describe.skipIf(!up)("ops-flags CLI against Redis (spawned)", () => {
     const unleash = fileURLToPath(new URL("./fixtures/import/unleash-client-features.json", import.meta.url));
     const r = await cli(["import", unleash, "--from", "unleash", "--env", "mig", "--reason", "move off Unleash"]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/imported 5 flag\(s\) from unleash into mig/);
+    expect(r.out).toMatch(/imported 8 flag\(s\) from unleash into mig/);
     expect(r.out).toMatch(/not mapped:\n.*odd-strategy/);
     const approval = { OPS_APPROVAL_ENVS: "mig" };
     const direct = await cli(["set", "everyone", "false", "--reason", "x", "--env", "mig"], approval);

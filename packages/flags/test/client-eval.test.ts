@@ -148,6 +148,31 @@ async function seed(c: FeatureFlagController) {
   await c.setFlag({ key: "ops_in", newValue: true, tenantId: "t1", ...who });
   await c.setFlag({ key: "segs", newValue: false, tenantId: "t3", ...who });
   await c.setFlag({ key: "plain", newValue: 42, ...who });
+  // Prerequisites: decided on the server for the payload's context, the rest left to the client.
+  await c.setFlag({ key: "needs_eq", newValue: false, ...who });
+  await c.updateFlag({
+    key: "needs_eq",
+    patch: {
+      prerequisites: [{ key: "ops_eq", value: true }],
+      rules: [{ id: "p", when: [{ attr: "page", op: "startsWith", value: "/app" }], segments: [], serve: { value: true } }],
+      rollout: { percentage: 60 },
+    },
+    ...who,
+  });
+  await c.setFlag({ key: "needs_variant", newValue: "none", ...who });
+  await c.updateFlag({
+    key: "needs_variant",
+    patch: {
+      prerequisites: [
+        { key: "split_variants", variants: ["a", "c"] },
+        { key: "killed", negate: true },
+      ],
+      rollout: { percentage: 50, value: "in" },
+    },
+    ...who,
+  });
+  await c.setFlag({ key: "needs_killed", newValue: true, ...who });
+  await c.updateFlag({ key: "needs_killed", patch: { prerequisites: [{ key: "killed" }], offValue: false }, ...who });
 }
 
 function rng(seed: number) {
@@ -267,7 +292,15 @@ describe("@ops/flags/client gives the server's answers", () => {
     if (process.env.CLIENT_EVAL_N) console.log(`cpu ms user=${cpu.user / 1000} system=${cpu.system / 1000} cache=${compiledCache.size}`);
     expect(mismatches).toEqual([]);
     expect(checked).toBe(N * keys.length * 2);
-    expect([...reasons].sort()).toEqual(["DEFAULT", "DISABLED", "SPLIT", "STATIC", "TARGETING_MATCH", "TENANT_OVERRIDE"]);
+    expect([...reasons].sort()).toEqual([
+      "DEFAULT",
+      "DISABLED",
+      "PREREQUISITE_FAILED",
+      "SPLIT",
+      "STATIC",
+      "TARGETING_MATCH",
+      "TENANT_OVERRIDE",
+    ]);
     await c.close();
   }, 600_000);
 });

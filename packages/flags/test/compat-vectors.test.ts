@@ -60,6 +60,24 @@ const VECTORS: { name: string; flagKey: string; weights: number[]; split: boolea
     options: { mode: "launchdarkly", ldSalt: "s4lt" },
     slots: [1, 0, 1, 0, 1, 1, 0, 1],
   },
+  // flagd fractional [["a",25],["b",25],["c",50]]: "js" as @openfeature/flagd-core 4.0.1 answered;
+  // "utf8" from flagd's spec formula (murmur3 of UTF-8 flagKey + targetingKey, (hash * 100) >> 32).
+  {
+    name: "flagd fractional, @openfeature/flagd-core hash",
+    flagKey: "flagd-vec",
+    weights: [25, 25, 50],
+    split: true,
+    options: { mode: "flagd", flagdWeights: [25, 25, 50], flagdHash: "js" },
+    slots: [1, 0, 2, 2, 1, 1, 2, 2],
+  },
+  {
+    name: "flagd fractional, spec (UTF-8) hash",
+    flagKey: "flagd-vec",
+    weights: [25, 25, 50],
+    split: true,
+    options: { mode: "flagd", flagdWeights: [25, 25, 50] },
+    slots: [1, 0, 0, 1, 1, 0, 2, 2],
+  },
 ];
 
 describe("frozen compatibility vectors", () => {

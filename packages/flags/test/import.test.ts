@@ -42,7 +42,21 @@ describe("import from Unleash (unleash-client's bootstrap / client features form
 
   it("maps strategies to rules in the unleash bucketing mode and reports what it could not map", () => {
     const r = importUnleash(source);
-    expect(r.flags.map((f) => f.key)).toEqual(["checkout.new-flow", "eu-banner", "kill-switched", "everyone", "odd-strategy"]);
+    expect(r.flags.map((f) => f.key)).toEqual([
+      "checkout.new-flow",
+      "eu-banner",
+      "kill-switched",
+      "everyone",
+      "odd-strategy",
+      "checkout.child",
+      "no-banner-offer",
+      "needs-killed",
+    ]);
+    // Dependent features become prerequisites (the parent enabled, or with `enabled: false` not).
+    expect(r.flags.find((f) => f.key === "no-banner-offer")!.patch.prerequisites).toEqual([
+      { key: "eu-banner", value: true, negate: true },
+      { key: "everyone", value: true },
+    ]);
     const checkout = r.flags[0]!;
     expect(checkout.patch.rules?.[1]).toMatchObject({
       when: [{ attr: "plan", op: "in", values: ["pro", "enterprise"] }],
@@ -61,7 +75,7 @@ describe("import from Unleash (unleash-client's bootstrap / client features form
     const c = await controllerWith(importUnleash(source));
     const plans = ["free", "pro", "enterprise"];
     const regions = ["eu-west", "us-east", "eu-central"];
-    const keys = ["checkout.new-flow", "eu-banner", "kill-switched", "everyone"];
+    const keys = ["checkout.new-flow", "eu-banner", "kill-switched", "everyone", "checkout.child", "no-banner-offer", "needs-killed"];
     let mismatches = 0;
     let on = 0;
     for (let i = 0; i < N; i++) {
@@ -109,21 +123,31 @@ describe("import from LaunchDarkly (file data source format)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("maps variations, targets, rules and rollouts; reports prerequisites and segments", () => {
+  it("maps variations, targets, rules, rollouts and prerequisites; reports segments", () => {
     const r = importLaunchDarkly(load("launchdarkly-flags.json"));
     const pricing = r.flags.find((f) => f.key === "pricing-page")!;
     expect(pricing.patch.rollout).toMatchObject({ by: "userId", bucketing: { mode: "launchdarkly", ldSalt: "a1b2c3", ldSeed: 8675309 } });
     expect(r.flags.find((f) => f.key === "simple-limit")).toMatchObject({ type: "number", value: 25 });
-    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(
-      expect.arrayContaining(["legacy-off:prerequisites", "legacy-off:rules[0]"]),
-    );
+    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(expect.arrayContaining(["legacy-off:rules[0]"]));
+    expect(r.flags.find((f) => f.key === "gated-pricing")!.patch.prerequisites).toEqual([
+      { key: "pricing-page", variants: ["v1"] },
+      { key: "dark-mode", variants: ["v0"] },
+    ]);
   });
 
   it(`evaluates like the LaunchDarkly SDK for ${N.toLocaleString("en")} ids`, async () => {
     const c = await controllerWith(importLaunchDarkly(load("launchdarkly-flags.json")));
     const plans = ["free", "enterprise", "team"];
     const countries = ["DE", "US", "AT", "FR"];
-    const keys = { "pricing-page": "none", "dark-mode": null, "legacy-off": 0, "simple-limit": 0 } as const;
+    const keys = {
+      "pricing-page": "none",
+      "dark-mode": null,
+      "legacy-off": 0,
+      "simple-limit": 0,
+      "gated-pricing": 0,
+      "gated-chain": 0,
+    } as const;
+    const reasons = new Map<string, number>();
     let mismatches = 0;
     const samples: string[] = [];
     for (let i = 0; i < N; i++) {
@@ -131,10 +155,14 @@ describe("import from LaunchDarkly (file data source format)", () => {
       const plan = plans[i % 3]!;
       const country = countries[(i >> 1) % 4]!;
       const email = i % 7 === 0 ? `${key}@example.com` : `${key}@other.org`;
-      const all = await client.allFlagsState({ kind: "user", key, plan, country, email });
+      const all = await client.allFlagsState({ kind: "user", key, plan, country, email }, { withReasons: true });
       for (const flag of Object.keys(keys)) {
         const theirs = all.getFlagValue(flag);
-        const ours = c.evaluate(flag, { userId: key, plan, country, email }).value;
+        const d = c.evaluate(flag, { userId: key, plan, country, email });
+        const ours = d.value;
+        reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
+        // LaunchDarkly's reason kind for a failed prerequisite is the same string.
+        if (d.reason === "PREREQUISITE_FAILED" && all.getFlagReason(flag)?.kind !== "PREREQUISITE_FAILED") mismatches++;
         if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
           mismatches++;
           if (samples.length < 5) samples.push(`${flag} ${key}: ld=${JSON.stringify(theirs)} ops=${JSON.stringify(ours)}`);
@@ -143,14 +171,20 @@ describe("import from LaunchDarkly (file data source format)", () => {
     }
     expect(samples).toEqual([]);
     expect(mismatches).toBe(0);
+    expect(reasons.get("PREREQUISITE_FAILED")).toBeGreaterThan(N / 10);
     await c.close();
   }, 600_000);
 });
 
 describe("import from flagd (flag definition file)", () => {
-  it("maps if-chains to rules, keeps variants, reports fractional", async () => {
+  it("maps if-chains to rules, keeps variants, maps fractional to the flagd bucketing mode", async () => {
     const r = importFlagd(load("flagd-flags.json"));
-    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(expect.arrayContaining(["split-test:targeting"]));
+    // Only the note that flagd hashes a context without `email` as the flag key alone.
+    expect(r.unmapped.map((u) => `${u.flag}:${u.path}`)).toEqual(["split-test:targeting.fractional"]);
+    expect(r.flags.find((f) => f.key === "split-test")!.patch.rules![0]!.serve.rollout).toMatchObject({
+      by: "email",
+      bucketing: { mode: "flagd", salt: "split-test", flagdWeights: [50, 50] },
+    });
     const c = await controllerWith(r);
     expect(c.evaluate("header-color", { email: "a@faas.com" })).toMatchObject({ value: "#0000ff", variant: "blue" });
     expect(c.evaluate("header-color", { email: "a@x.io", locale: "de" })).toMatchObject({ value: "#00ff00", variant: "green" });
@@ -160,7 +194,8 @@ describe("import from flagd (flag definition file)", () => {
     expect(c.evaluate("app-version-gate", { version: "1.9.9", tier: "gold" }).value).toBe(false);
     expect(c.evaluate("app-version-gate", { version: "2.1.0", tier: "silver" }).value).toBe(false);
     expect(c.evaluate("retired", {}).reason).toBe("DISABLED");
-    expect(c.evaluate("split-test", { email: "x" })).toMatchObject({ value: "a", variant: "a" });
+    expect(c.evaluate("split-test", { email: "x" })).toMatchObject({ reason: "SPLIT" });
+    expect(c.evaluate("split-test", {})).toMatchObject({ value: "a", variant: "a", reason: "DEFAULT" });
     await c.close();
   });
 });

@@ -1,4 +1,5 @@
 import { FNV_OFFSET, fnv1aContinue, fnv1aOfDecimal } from "./fnv1a.js";
+import { imurmurhash3 } from "./imurmurhash.js";
 import { sha1Hex } from "./sha1.js";
 import { murmur3Continue, murmur3LowBytesContinue, murmur3LowBytesPrefix, murmur3Prefix, type Murmur3State } from "./murmur3.js";
 
@@ -18,8 +19,13 @@ import { murmur3Continue, murmur3LowBytesContinue, murmur3LowBytesPrefix, murmur
  *   0 is "no seed" in LaunchDarkly), first 15 hex digits / 0xFFFFFFFFFFFFFFF, weights in 1/100000,
  *   `bucket < cumulative weight`; a split whose weights sum below 100% gives the rest to its last
  *   variation, as LaunchDarkly does.
+ * - `flagd`: flagd's `fractional`: murmur3 x86_32 (seed 0) of `salt + unit` (salt default: the flag
+ *   key, flagd's `$flagd.flagKey + targetingKey`), bucket = `(hash * totalWeight) >> 32` over the
+ *   integer `flagdWeights`, first slot whose cumulative weight exceeds it. `flagdHash: "utf8"`
+ *   (default) hashes UTF-8 bytes as flagd's spec and its Go/Java evaluators; `"js"` hashes as
+ *   `@openfeature/flagd-core` (imurmurhash over UTF-16 code units; the same for ASCII ids).
  */
-export type BucketingMode = "ops" | "unleash" | "growthbook" | "launchdarkly";
+export type BucketingMode = "ops" | "unleash" | "growthbook" | "launchdarkly" | "flagd";
 
 export interface BucketingOptions {
   mode?: BucketingMode;
@@ -42,6 +48,10 @@ export interface BucketingOptions {
   /** `launchdarkly`: the flag's salt (default ""), or a rollout seed (replaces `flagKey.salt`). */
   ldSalt?: string;
   ldSeed?: number;
+  /** `flagd`: the fractional's integer weights, in slot order (default: the percents in thousandths). */
+  flagdWeights?: readonly number[];
+  /** `flagd`: `utf8` (flagd's spec, default) or `js` (`@openfeature/flagd-core`'s hash). */
+  flagdHash?: "utf8" | "js";
 }
 
 /** A compiled rollout: which weighted slot a unit falls in, or -1 for none. */
@@ -191,6 +201,54 @@ class LaunchDarklyBucketer implements Bucketer {
   }
 }
 
+/** `floor(hash * weight / 2^32)` exactly, for hash < 2^32 and weight < 2^31, without BigInt. */
+function mulShift32(hash: number, weight: number): number {
+  const a = (hash >>> 16) * weight;
+  const b = (hash & 0xffff) * weight;
+  const q = Math.floor(a / 65536);
+  const r = a - q * 65536;
+  return q + Math.floor((r * 65536 + b) / 4294967296);
+}
+
+class FlagdBucketer implements Bucketer {
+  readonly mode = "flagd" as const;
+  private readonly state: Murmur3State;
+  private readonly cum: Float64Array;
+  private readonly total: number;
+  constructor(
+    private readonly prefix: string,
+    weights: readonly number[],
+    private readonly slots: number,
+    private readonly js: boolean,
+  ) {
+    this.state = murmur3Prefix(prefix);
+    this.cum = new Float64Array(weights.length);
+    let sum = 0;
+    weights.forEach((w, i) => {
+      sum += Math.max(0, Math.floor(w));
+      this.cum[i] = sum;
+    });
+    this.total = sum;
+  }
+  slot(unit: string): number {
+    if (this.total <= 0) return -1;
+    const h = this.js ? imurmurhash3(this.prefix + unit) : murmur3Continue(this.state, unit);
+    const bucket = mulShift32(h, this.total);
+    for (let i = 0; i < this.cum.length; i++) if (bucket < this.cum[i]!) return i < this.slots ? i : -1;
+    return -1;
+  }
+}
+
+function flagdBucketer(flagKey: string, weights: Weights, isSplit: boolean, options: BucketingOptions): Bucketer {
+  const js = options.flagdHash === "js";
+  const prefix = options.salt ?? flagKey;
+  if (options.flagdWeights) return new FlagdBucketer(prefix, options.flagdWeights, options.flagdWeights.length, js);
+  const ints = weights.map((w) => Math.round(w * 1000));
+  // A percentage is a two-way fractional whose second slot means "not included".
+  if (!isSplit) return new FlagdBucketer(prefix, [ints[0] ?? 0, 100000 - (ints[0] ?? 0)], 1, js);
+  return new FlagdBucketer(prefix, ints, ints.length, js);
+}
+
 /**
  * Compiles a rollout for `flagKey`. `weights` are percents in slot order; `isSplit` false means a
  * single percentage (slot 0 = included), which compatibility modes treat as their "rollout"
@@ -204,6 +262,8 @@ export function createBucketer(flagKey: string, weights: Weights, isSplit: boole
       return new GrowthBookBucketer(options.seed || flagKey, options.hashVersion ?? 1, weights, isSplit, options);
     case "launchdarkly":
       return new LaunchDarklyBucketer(flagKey, options.ldSalt ?? "", options.ldSeed, weights, isSplit);
+    case "flagd":
+      return flagdBucketer(flagKey, weights, isSplit, options);
     default:
       return new OpsBucketer(options.salt ?? flagKey, weights);
   }

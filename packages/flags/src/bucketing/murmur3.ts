@@ -118,27 +118,46 @@ export function murmur3Continue(state: Murmur3State, s: string): number {
   let n = state.tailLen;
   let len = state.len;
   const sl = s.length;
-  for (let i = 0; i < sl; i++) {
-    // Fast path: with no pending bytes, four ASCII characters are one little-endian block.
-    if (n === 0 && i + 3 < sl) {
+  let i = 0;
+  // ASCII first: complete the prefix's pending block one character at a time, then whole
+  // four-character blocks with nothing but the loop test (one byte per character, so the byte
+  // count is the character count). The first non-ASCII character hands over to the general loop.
+  while (n !== 0 && i < sl) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    k |= c << (n << 3);
+    i++;
+    if (++n === 4) {
+      k = Math.imul(k, C1);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, C2);
+      h ^= k;
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      k = 0;
+      n = 0;
+    }
+  }
+  if (n === 0) {
+    const end = sl - 3;
+    while (i < end) {
       const c0 = s.charCodeAt(i);
       const c1 = s.charCodeAt(i + 1);
       const c2 = s.charCodeAt(i + 2);
       const c3 = s.charCodeAt(i + 3);
-      if ((c0 | c1 | c2 | c3) < 0x80) {
-        k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-        k = Math.imul(k, C1);
-        k = (k << 15) | (k >>> 17);
-        k = Math.imul(k, C2);
-        h ^= k;
-        h = (h << 13) | (h >>> 19);
-        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-        k = 0;
-        len += 4;
-        i += 3;
-        continue;
-      }
+      if ((c0 | c1 | c2 | c3) >= 0x80) break;
+      k = Math.imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), C1);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, C2);
+      h ^= k;
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      i += 4;
     }
+    k = 0;
+  }
+  len += i;
+  for (; i < sl; i++) {
     let c = s.charCodeAt(i);
     let bytes: number; // up to 4 UTF-8 bytes packed little-endian
     let count: number;

@@ -10,6 +10,8 @@ import { importLaunchDarkly } from "../import/launchdarkly.js";
 import type { ImportResult } from "../import/result.js";
 import { importUnleash } from "../import/unleash.js";
 import type { CliStores } from "./backend.js";
+import { consoleTarget } from "./console-client.js";
+import { runConsoleCommand } from "./console-commands.js";
 
 export const USAGE = `ops-flags <command> [options]
 
@@ -23,12 +25,16 @@ export const USAGE = `ops-flags <command> [options]
   diff <envA> <envB>                     what differs between two environments
   export                                 every record of the environment as JSON
   import <file> --from ops|unleash|launchdarkly|flagd --reason R [--source-env E] [--dry-run]
+                                         [--flagd-hash js: ids were bucketed by @openfeature/flagd-core]
   propose <key> <change-json> --reason R a change request (environments with approval)
   requests                               pending change requests
   approve <id> [--note N] | reject <id> --note N
 
 Options: --env E (default $OPS_ENV or prod), --actor A (default $OPS_ACTOR or cli:<user>),
---json (machine output). Store: DATABASE_URL [OPS_PG_SCHEMA] or REDIS_URL [OPS_REDIS_PREFIX]. Approval: OPS_APPROVAL_ENVS=prod,...`;
+--json (machine output). Store: DATABASE_URL [OPS_PG_SCHEMA] or REDIS_URL [OPS_REDIS_PREFIX]. Approval: OPS_APPROVAL_ENVS=prod,...
+Console: --console-url URL (or $OPS_CONSOLE_URL) with the bearer token in $OPS_CONSOLE_TOKEN talks to a running
+@ops/console instead (list, get, set, override, kill, enable, schedule; the token's principal is the actor and
+the console's environment applies).`;
 
 interface Io {
   out(line: string): void;
@@ -72,6 +78,8 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
         "source-env": { type: "string" },
         "dry-run": { type: "boolean" },
         note: { type: "string" },
+        "console-url": { type: "string" },
+        "flagd-hash": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -124,7 +132,28 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
     return new FlagChangeRequests({ controller: c, store: stores.changeRequests });
   };
   const show = (human: string, data: unknown) => io.out(o.json ? json(data) : human);
+  const consoleUrl = o["console-url"] ?? io.env.OPS_CONSOLE_URL;
   try {
+    if (consoleUrl) {
+      if (o.env !== undefined || o.actor !== undefined)
+        throw new UsageError(
+          "--env and --actor do not apply with --console-url: the console serves one environment as the token's principal",
+        );
+      return await runConsoleCommand(consoleTarget(consoleUrl, io.env), cmd, {
+        arg,
+        value: (i, what) => parseValue(args[i], what),
+        reason,
+        usage: (message) => {
+          throw new UsageError(message);
+        },
+        show,
+        err: io.err,
+        tenant: o.tenant,
+        emergency: o.emergency === true,
+        at: o.at,
+        patch: o.patch,
+      });
+    }
     switch (cmd) {
       case "list": {
         const c = await controller(env);
@@ -290,7 +319,7 @@ export async function runCli(argv: readonly string[], io: Io, open: (env: NodeJS
             : from === "launchdarkly"
               ? importLaunchDarkly(data)
               : from === "flagd"
-                ? importFlagd(data)
+                ? importFlagd(data, o["flagd-hash"] === "js" ? { hash: "js" } : {})
                 : (() => {
                     throw new UsageError(`import: --from must be ops, unleash, launchdarkly or flagd (got ${from})`);
                   })();

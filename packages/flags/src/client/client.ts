@@ -98,17 +98,30 @@ export class FlagsClient {
     }
     try {
       const d = resolveClientFlag(f, ctx);
-      return f.callerDefault && defaultValue !== undefined && d.reason === "DISABLED"
-        ? Object.freeze({
-            flagKey: key,
-            value: defaultValue,
-            variant: null,
-            reason: "DISABLED",
-            ruleId: null,
-            errorCode: null,
-            errorMessage: null,
-          })
-        : d;
+      if (!f.callerDefault || defaultValue === undefined) return d;
+      if (d.reason === "DISABLED")
+        return Object.freeze({
+          flagKey: key,
+          value: defaultValue,
+          variant: null,
+          reason: "DISABLED",
+          ruleId: null,
+          errorCode: null,
+          errorMessage: null,
+        });
+      // A failed prerequisite serves the off value: the caller's default when the flag has none.
+      if (d.reason === "PREREQUISITE_FAILED")
+        return Object.freeze({
+          flagKey: key,
+          value: defaultValue,
+          variant: null,
+          reason: "PREREQUISITE_FAILED",
+          ruleId: null,
+          errorCode: null,
+          errorMessage: null,
+          ...(d.prerequisiteKey !== undefined ? { prerequisiteKey: d.prerequisiteKey } : {}),
+        });
+      return d;
     } catch (err) {
       return Object.freeze({
         flagKey: key,

@@ -35,6 +35,7 @@ function result(key: string, r: ClientResult): EvaluationDetails {
     ruleId: r.ruleId,
     errorCode: null,
     errorMessage: null,
+    ...(r.prerequisiteKey !== undefined ? { prerequisiteKey: r.prerequisiteKey } : {}),
   });
 }
 

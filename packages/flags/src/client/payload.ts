@@ -9,6 +9,8 @@ export interface ClientResult {
   variant: string | null;
   reason: EvaluationReason;
   ruleId: string | null;
+  /** With reason PREREQUISITE_FAILED: the prerequisite that failed. */
+  prerequisiteKey?: string;
 }
 
 /** A rollout the client buckets itself, with the server's bucketing options. */
@@ -41,7 +43,7 @@ export interface ClientFlag {
   rollout?: ClientRollout | null;
   fallback?: ClientResult;
   /**
-   * `fixed` is a kill-switched flag's stand-in (no `offValue` / `offVariant`): the client serves the
+   * `fixed` is a kill-switched flag's (or a failed prerequisite's) stand-in (no `offValue` / `offVariant`): the client serves the
    * caller's default instead, when one is given, as the server does.
    */
   callerDefault?: true;

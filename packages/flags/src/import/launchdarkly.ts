@@ -1,5 +1,5 @@
 import type { JsonValue } from "@ops/core";
-import type { Condition, Rollout, Rule } from "../config.js";
+import type { Condition, Prerequisite, Rollout, Rule } from "../config.js";
 import { typeOf, type ImportResult, type ImportedFlag, type Unmapped } from "./result.js";
 
 type Obj = Record<string, unknown>;
@@ -98,7 +98,13 @@ export function importLaunchDarkly(input: unknown): ImportResult {
         if (ro) rules.push({ id, when, segments: [], serve: { rollout: ro } });
       }
     }
-    if (arr(raw.prerequisites).length > 0) unmapped.push({ flag: key, path: "prerequisites", reason: "prerequisites are not imported" });
+    // LaunchDarkly: the prerequisite flag must be on and serve that variation, else the off variation.
+    const prerequisites: Prerequisite[] = [];
+    for (const [i, p] of arr(raw.prerequisites).entries()) {
+      if (isObj(p) && typeof p.key === "string" && typeof p.variation === "number")
+        prerequisites.push({ key: p.key, variants: [variantName(p.variation)] });
+      else unmapped.push({ flag: key, path: `prerequisites[${i}]`, reason: "expected { key, variation }; prerequisite dropped" });
+    }
     if (arr(raw.contextTargets).some((t) => isObj(t) && t.contextKind !== "user"))
       unmapped.push({ flag: key, path: "contextTargets", reason: "targets of non-user context kinds are not imported" });
     const ft = isObj(raw.fallthrough) ? raw.fallthrough : {};
@@ -118,6 +124,7 @@ export function importLaunchDarkly(input: unknown): ImportResult {
         variants,
         defaultVariant: variantName(defaultIdx),
         ...(offIdx !== null ? { offVariant: variantName(offIdx) } : {}),
+        ...(prerequisites.length > 0 ? { prerequisites } : {}),
         rules,
         rollout: fallRollout,
         ...(typeof raw.description === "string" && raw.description ? { description: raw.description.slice(0, 2000) } : {}),

@@ -1,4 +1,4 @@
-import type { Condition, Rule } from "../config.js";
+import type { Condition, Prerequisite, Rule } from "../config.js";
 import { csv, type ImportResult, type ImportedFlag, type Unmapped } from "./result.js";
 
 type Obj = Record<string, unknown>;
@@ -152,8 +152,29 @@ export function importUnleash(input: unknown, options: { environment?: string } 
     });
     if (arr(f.variants).length > 0)
       unmapped.push({ flag: key, path: "variants", reason: "feature variants are not imported (the flag is isEnabled only)" });
-    if (isObj(f.dependencies) || arr(f.dependencies).length > 0)
-      unmapped.push({ flag: key, path: "dependencies", reason: "parent dependencies are not imported" });
+    // Unleash dependent features: the parent must be enabled (or, with `enabled: false`, not).
+    const prerequisites: Prerequisite[] = [];
+    for (const [i, d] of arr(f.dependencies).entries()) {
+      const path = `dependencies[${i}]`;
+      if (!isObj(d) || typeof d.feature !== "string") {
+        unmapped.push({ flag: key, path, reason: "expected { feature }; dependency dropped" });
+        continue;
+      }
+      const parent = features.find((p) => p.name === d.feature);
+      if (parent && arr(parent.dependencies).length > 0)
+        unmapped.push({
+          flag: key,
+          path,
+          reason: "Unleash never enables a feature whose parent has dependencies itself; evaluated transitively here",
+        });
+      if (arr(d.variants).length > 0)
+        unmapped.push({
+          flag: key,
+          path: `${path}.variants`,
+          reason: "parent variants are not imported; only the parent being enabled is required",
+        });
+      prerequisites.push(d.enabled === false ? { key: d.feature, value: true, negate: true } : { key: d.feature, value: true });
+    }
     // Unleash: enabled with no strategies is on for everyone; with strategies, off unless one matches.
     const value = strategies.length === 0;
     flags.push({
@@ -165,6 +186,7 @@ export function importUnleash(input: unknown, options: { environment?: string } 
         semantics: "unleash",
         enabled: f.enabled === true,
         offValue: false,
+        ...(prerequisites.length > 0 ? { prerequisites } : {}),
         rules,
         ...(typeof f.description === "string" && f.description ? { description: f.description.slice(0, 2000) } : {}),
       },

@@ -37,6 +37,7 @@ const KNOWN = {
     "defaultVariant",
     "offVariant",
     "variants",
+    "prerequisites",
     "rules",
     "rollout",
     "description",
@@ -92,7 +93,33 @@ function segmentsOf(records: ReadonlyMap<string, FlagRecord>): Map<string, Segme
 }
 
 function toResult(d: Details): ClientResult {
-  return { value: d.value, variant: d.variant, reason: d.reason, ruleId: d.ruleId };
+  const r: ClientResult = { value: d.value, variant: d.variant, reason: d.reason, ruleId: d.ruleId };
+  if (d.prerequisiteKey !== undefined) r.prerequisiteKey = d.prerequisiteKey;
+  return r;
+}
+
+/** True when `key`'s result can change with a client attribute (its conditions, segments' or prerequisites'). */
+function usesClientAttrs(
+  state: FlagReader["localState"],
+  key: string,
+  clientAttrs: ReadonlySet<string>,
+  seen = new Set<string>(),
+): boolean {
+  if (clientAttrs.size === 0 || seen.has(key)) return false;
+  seen.add(key);
+  const config = state.configOf(key);
+  if (config === null) return false;
+  const segs = state.segmentConfigs();
+  const byAttr = (r: Rollout | null | undefined) => r?.by !== undefined && clientAttrs.has(r.by);
+  if (byAttr(config.rollout)) return true;
+  for (const r of config.rules) {
+    if (r.when.some((c) => clientAttrs.has(c.attr)) || byAttr(r.serve.rollout)) return true;
+    for (const name of r.segments) {
+      const seg = segs.get(name);
+      if (seg && (clientAttrs.has(seg.by) || seg.when.some((c) => clientAttrs.has(c.attr)))) return true;
+    }
+  }
+  return (config.prerequisites ?? []).some((p) => usesClientAttrs(state, p.key, clientAttrs, seen));
 }
 
 function unitAttr(ctx: EvaluationContext, by: string | null): string {
@@ -137,11 +164,25 @@ export function buildClientPayload(reader: FlagReader, context: EvaluationContex
     if (!wanted(key)) continue;
     const compiled = state.get(key);
     if (!compiled) continue;
-    const fixed = (): ClientFlag => ({ fixed: toResult(reader.evaluate(key, context)) });
+    const fixed = (): ClientFlag => {
+      const d = reader.evaluate(key, context);
+      const standIn = compiled.callerDefaultWhenDisabled && (d.reason === "DISABLED" || d.reason === "PREREQUISITE_FAILED");
+      return standIn ? { fixed: toResult(d), callerDefault: true } : { fixed: toResult(d) };
+    };
     const rec = state.globals.get(key);
     if (!rec || !compiled.enabled || (tenantId !== null && compiled.overrides?.has(tenantId))) {
-      flags[key] = !compiled.enabled && compiled.callerDefaultWhenDisabled ? { ...fixed(), callerDefault: true } : fixed();
+      flags[key] = fixed();
       continue;
+    }
+    if (compiled.prerequisites !== null) {
+      // Prerequisites are decided here for this context: a failure is the result; a pass lets the
+      // client evaluate the rest, unless a prerequisite's own result depends on client attributes.
+      const d = state.evaluate(key, context, true);
+      const seen = new Set([key]);
+      if (d.reason === "PREREQUISITE_FAILED" || compiled.prerequisites.some((p) => usesClientAttrs(state, p.key, clientAttrs, seen))) {
+        flags[key] = fixed();
+        continue;
+      }
     }
     let config = parsedCache.get(rec);
     if (config === undefined) {
