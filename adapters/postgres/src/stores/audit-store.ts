@@ -283,10 +283,14 @@ export class PgAuditStore extends PgStoreBase implements AuditStore {
       // spread evenly; in a chain they sit together (ts grows with seq), so that walk reads every
       // row before the range: hundreds of ms at a million entries. MATERIALIZED keeps the
       // ORDER BY/LIMIT from steering the inner plan back to the seq index.
+      // Only the page's rows are then read in full (formatting ts and meta of every row in the
+      // range would cost more than the sort).
       rows = await this.q(
         what,
-        sql`WITH "r" AS MATERIALIZED (SELECT ${COLUMNS}, ${t}."seq" AS "k" FROM ${t} WHERE ${where})
-            SELECT * FROM "r" ORDER BY "k" ${order} LIMIT ${limit + 1}`,
+        sql`WITH "r" AS MATERIALIZED (SELECT ${t}."seq" AS "k" FROM ${t} WHERE ${where}),
+            "p" AS (SELECT "k" FROM "r" ORDER BY "k" ${order} LIMIT ${limit + 1})
+            SELECT ${COLUMNS} FROM ${t} WHERE ${tenantIs(input.tenantId)} AND ${t}."seq" IN (SELECT "k" FROM "p")
+            ORDER BY ${t}."seq" ${order}`,
       );
     } else rows = await this.q(what, sql`SELECT ${COLUMNS} FROM ${t} WHERE ${where} ORDER BY "seq" ${order} LIMIT ${limit + 1}`);
     const items = rows.slice(0, limit).map(toRecord);
