@@ -1,18 +1,5 @@
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  bigserial,
-  customType,
-  index,
-  integer,
-  jsonb,
-  pgSchema,
-  pgTable,
-  text,
-  timestamp,
-  unique,
-  uniqueIndex,
-} from "drizzle-orm/pg-core";
+import { bigint, bigserial, customType, index, integer, jsonb, pgSchema, pgTable, text, timestamp, unique } from "drizzle-orm/pg-core";
 
 // This file is read by drizzle-kit as well as bundled: keep it free of relative imports.
 
@@ -164,7 +151,9 @@ function buildTables(table: TableFn) {
   const authEvents = table(
     "ops_auth_events",
     {
-      id: ctext("id").primaryKey(),
+      rowId: bigserial("row_id", { mode: "number" }).primaryKey(),
+      // Unique per tenant (with tenant_id), not across tenants: see the constraint below.
+      id: ctext("id").notNull(),
       type: ctext("type").notNull(),
       occurredAt: ts("occurred_at").notNull(),
       tenantId: ctext("tenant_id"),
@@ -174,6 +163,7 @@ function buildTables(table: TableFn) {
       meta: jsonb("meta"),
     },
     (t) => [
+      unique("ops_auth_events_tenant_event_key").on(t.tenantId, t.id).nullsNotDistinct(),
       index("ops_auth_events_tenant_time_idx").on(t.tenantId, t.occurredAt.desc(), t.id.desc()),
       index("ops_auth_events_tenant_type_idx").on(t.tenantId, t.type, t.occurredAt.desc()),
       index("ops_auth_events_tenant_user_idx").on(t.tenantId, t.userId, t.occurredAt.desc()),
@@ -221,7 +211,8 @@ function buildTables(table: TableFn) {
       version: integer("version").notNull().default(1),
     },
     (t) => [
-      uniqueIndex("ops_outbox_idempotency_key_idx").on(t.idempotencyKey),
+      // Idempotency keys are per tenant: one tenant's key never collides with another's.
+      unique("ops_outbox_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey).nullsNotDistinct(),
       // The claim path: due pending messages, oldest first.
       index("ops_outbox_due_idx").on(t.nextAttemptAt, t.id).where(sql`${t.status} = 'pending'`),
       index("ops_outbox_status_idx").on(t.status, t.createdAt, t.id),

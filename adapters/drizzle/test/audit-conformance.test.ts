@@ -1,8 +1,7 @@
 import { describeAuditStoreConformance } from "@ops/testkit";
 import { DRIZZLE_CAPABILITIES, DrizzleAuditStore, DrizzleSubjectKeyStore, createOpsTables } from "../src/index.js";
-import { auditRaw } from "./support/audit-raw.js";
 import { forEachDriver } from "./support/drivers.js";
-import type { Harness } from "./support/harness.js";
+import { backdoors, type Harness } from "./support/harness.js";
 
 await forEachDriver("audit_conf", (driver, harness) => {
   let h: Harness | undefined;
@@ -15,7 +14,7 @@ await forEachDriver("audit_conf", (driver, harness) => {
     name: `drizzle/${driver}`,
     create: async () => new DrizzleAuditStore(await ctx()),
     createKeys: async () => new DrizzleSubjectKeyStore(await ctx()),
-    raw: () => auditRaw(h!),
+    raw: () => backdoors(h!).audit,
     capabilities: DRIZZLE_CAPABILITIES,
     timeout: 120_000,
   });

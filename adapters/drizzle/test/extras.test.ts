@@ -3,7 +3,7 @@ import { randomKey, randomTenant } from "@ops/testkit";
 import { expect, it } from "vitest";
 import { drizzleStores } from "../src/index.js";
 import { forEachDriver } from "./support/drivers.js";
-import { counterRaw } from "./support/raw.js";
+import { backdoors } from "./support/harness.js";
 
 it("drizzleStores rejects what is not a Drizzle database, and a malformed schema name", () => {
   expect(() => drizzleStores({} as never)).toThrow(ValidationError);
@@ -21,7 +21,7 @@ await forEachDriver("extras", (_driver, harness) => {
     await h.stores.counters.increment({ tenantId: tenant, key, atMs: old, bucketMs: 60_000, ttlMs: 60_000 });
     const live = Math.floor(Date.now() / 60_000) * 60_000;
     await h.stores.counters.increment({ tenantId: tenant, key, atMs: live, bucketMs: 60_000, by: 3 });
-    const raw = counterRaw(h);
+    const raw = backdoors(h).counter;
     expect(await raw.readBucket({ tenantId: tenant, key, bucketMs: 60_000, startMs: old })).toBe(1);
     expect(await h.stores.counters.read({ tenantId: tenant, key, bucketMs: 60_000, fromMs: 0, toMs: live + 60_000 })).toEqual([
       { startMs: live, count: 3 },

@@ -117,7 +117,7 @@ describe.skipIf(!pgUp)("every store query has an index (EXPLAIN on PostgreSQL)",
     await s.outbox.claim({ workerId: "w", limit: 5, leaseMs: 1000, now: at });
     await s.outbox.complete({ id: msg.id, workerId: "w", now: at });
     await s.outbox.get({ id: msg.id });
-    await s.outbox.findByIdempotencyKey({ idempotencyKey: msg.idempotencyKey });
+    await s.outbox.findByIdempotencyKey({ tenantId: msg.tenantId, idempotencyKey: msg.idempotencyKey });
     for (const q of [
       {},
       { status: "pending" as const },

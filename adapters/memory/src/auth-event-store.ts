@@ -15,14 +15,25 @@ import {
 } from "@ops/core";
 import { MemoryStoreBase, tick } from "./base.js";
 
+/** Event ids are per tenant; a tenant id never contains a NUL. */
+const keyOf = (tenantId: TenantKey, id: string): string => `${tenantId ?? ""}\u0000${id}`;
+
 /** In-process `AuthEventStore` (auth signals): idempotent appends, keyset pages. */
 export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventStore {
+  /** Events by `keyOf(tenantId, id)`: ids are unique per tenant. */
   private readonly byId = new Map<string, AuthEventRecord>();
 
-  /** Conformance backdoor (`AuthEventRawBackdoor`): the stored event, any tenant. */
+  /** Conformance backdoor (`AuthEventRawBackdoor`): a stored event with this id, any tenant. */
   rawEvent(id: string): AuthEventRecord | null {
-    const e = this.byId.get(id);
-    return e ? this.copy(e) : null;
+    for (const e of this.byId.values()) if (e.id === id) return this.copy(e);
+    return null;
+  }
+
+  /** Conformance backdoor: how many stored events carry this id, across tenants. */
+  rawCount(id: string): number {
+    let n = 0;
+    for (const e of this.byId.values()) if (e.id === id) n++;
+    return n;
   }
 
   async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
@@ -60,8 +71,9 @@ export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventSt
     await tick();
     let inserted = 0;
     for (const e of input.events) {
-      if (this.byId.has(e.id)) continue;
-      this.byId.set(e.id, this.copy(e));
+      const k = keyOf(e.tenantId ?? null, e.id);
+      if (this.byId.has(k)) continue;
+      this.byId.set(k, this.copy(e));
       inserted++;
     }
     return { inserted };

@@ -35,12 +35,16 @@ const timeMs = (value: unknown, field: string) => Date.parse(checkIsoTime(PKG, v
 
 const nonEmpty = (value: unknown, field: string, max?: number) => checkNonEmpty(PKG, value, field, max);
 
+/** Idempotency keys are per tenant; a tenant id never contains a NUL. */
+const keyOf = (tenantId: TenantKey, key: string): string => `${tenantId ?? ""}\u0000${key}`;
+
 /**
  * In-process `OutboxStore`: the reference semantics of leases, idempotency and paging. Not
  * shared between processes and not durable (`capabilities.durable === false`).
  */
 export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
   private readonly byId = new Map<string, OutboxMessage>();
+  /** Message id by `keyOf(tenantId, idempotencyKey)`: keys are unique per tenant. */
   private readonly byKey = new Map<string, string>();
 
   async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
@@ -69,7 +73,7 @@ export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
     const times = checkOutboxEnqueue(PKG, m);
     const created = Date.parse(times.createdAt);
     const next = Date.parse(times.nextAttemptAt);
-    const existingId = this.byKey.get(m.idempotencyKey);
+    const existingId = this.byKey.get(keyOf(m.tenantId, m.idempotencyKey));
     if (existingId !== undefined) return this.copy(this.byId.get(existingId)!);
     if (this.byId.has(m.id)) throw new ConflictError(`[ops/${PKG}] outbox message id ${m.id} already exists under another idempotencyKey`);
     const row: OutboxMessage = {
@@ -90,7 +94,7 @@ export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
       version: 1,
     };
     this.byId.set(row.id, row);
-    this.byKey.set(row.idempotencyKey, row.id);
+    this.byKey.set(keyOf(row.tenantId, row.idempotencyKey), row.id);
     return this.copy(row);
   }
 
@@ -210,9 +214,9 @@ export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
     return m === undefined ? null : this.copy(m);
   }
 
-  async findByIdempotencyKey(input: { idempotencyKey: string }): Promise<OutboxMessage | null> {
+  async findByIdempotencyKey(input: { tenantId: TenantKey; idempotencyKey: string }): Promise<OutboxMessage | null> {
     this.assertOpen();
-    const id = this.byKey.get(input.idempotencyKey);
+    const id = this.byKey.get(keyOf(input.tenantId ?? null, input.idempotencyKey));
     return id === undefined ? null : this.copy(this.byId.get(id)!);
   }
 

@@ -6,7 +6,7 @@ describeAuthEventStoreConformance({
   create: () => new MemoryAuthEventStore(),
   raw: (store) => ({
     readEvent: async (id) => (store as MemoryAuthEventStore).rawEvent(id),
-    countId: async (id) => ((store as MemoryAuthEventStore).rawEvent(id) ? 1 : 0),
+    countId: async (id) => (store as MemoryAuthEventStore).rawCount(id),
   }),
   capabilities: new MemoryAuthEventStore().capabilities,
 });

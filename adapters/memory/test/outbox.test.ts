@@ -7,7 +7,17 @@ describeOutboxStoreConformance({
   create: () => new MemoryOutboxStore(),
   raw: (store) => ({
     read: (id) => store.get({ id }),
-    countByIdempotencyKey: async (key) => ((await store.findByIdempotencyKey({ idempotencyKey: key })) ? 1 : 0),
+    // Keys are per tenant: count across every tenant's messages.
+    countByIdempotencyKey: async (key) => {
+      let n = 0;
+      let cursor: string | null = null;
+      do {
+        const page = await store.list({ limit: 500, cursor });
+        n += page.items.filter((m) => m.idempotencyKey === key).length;
+        cursor = page.nextCursor;
+      } while (cursor);
+      return n;
+    },
   }),
   cleanup: (store) => store.close(),
 });

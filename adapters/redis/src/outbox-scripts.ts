@@ -1,6 +1,7 @@
 import { LuaScript } from "./script.js";
 
 // The outbox is split into shards `<prefix>:{ob:<n>}:` (n from a hash of the idempotency key).
+// The idempotency key of a message lives at `ik:<tenant token>|<key>`: keys are unique per tenant.
 // All keys of one shard share its hash tag (one Cluster slot), so a script may touch the message
 // hashes and channel streams of its shard that it discovers while running; `P` (ARGV) is the
 // shard's full key prefix, the client's `keyPrefix` included. Message hash fields: id, t (tenant token),
@@ -160,7 +161,7 @@ redis.call('ZREM', ARGV[3] .. 'leases', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if tonumber(ARGV[5]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
+  redis.call('PEXPIRE', ARGV[3] .. 'ik:' .. redis.call('HGET', KEYS[1], 't') .. '|' .. redis.call('HGET', KEYS[1], 'ik'), ARGV[5])
 end
 return redis.call('HGETALL', KEYS[1])
 `,
@@ -211,7 +212,7 @@ end
 redis.call('HSET', KEYS[1], 'st', 'pending', 'at', 0, 'fa', '', 'na', ARGV[1], 'lo', '', 'lu', '')
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('PERSIST', KEYS[1])
-redis.call('PERSIST', ARGV[4] .. 'ik:' .. redis.call('HGET', KEYS[1], 'ik'))
+redis.call('PERSIST', ARGV[4] .. 'ik:' .. redis.call('HGET', KEYS[1], 't') .. '|' .. redis.call('HGET', KEYS[1], 'ik'))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1
 `,

@@ -34,6 +34,12 @@ import { scopeToken, shardOf, tokenToScope } from "./keys.js";
 import { CANCEL, CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE, SCRUB, SCRUB_DEAD } from "./outbox-scripts.js";
 import { opKey, runMany } from "./script.js";
 
+/**
+ * Where a message's idempotency key lives (after `ik:`): keys are unique per tenant. A tenant
+ * token never contains `|`, so the pair is unambiguous. The shard still follows the key alone.
+ */
+const ikOf = (tenantId: TenantKey, key: string): string => `${scopeToken(tenantId)}|${key}`;
+
 const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
 const NonEmpty = z.string().min(1).max(512);
 // Beyond the contract's checks (`checkOutboxEnqueue`): what Redis keys and members need.
@@ -173,7 +179,14 @@ export class RedisOutboxStore implements OutboxStore {
       // 2. The message, its idempotency key (checked inside the script), schedule and indexes.
       const [kind, id, ...flat] = (await ENQUEUE.run(
         this.redis,
-        [`${sp}ik:${m.idempotencyKey}`, `${sp}m:${m.id}`, `${sp}sched`, `${sp}list`, `${sp}channels`, `${sp}s:${m.channel}`],
+        [
+          `${sp}ik:${ikOf(m.tenantId, m.idempotencyKey)}`,
+          `${sp}m:${m.id}`,
+          `${sp}sched`,
+          `${sp}list`,
+          `${sp}channels`,
+          `${sp}s:${m.channel}`,
+        ],
         [
           m.id,
           scopeToken(m.tenantId),
@@ -444,11 +457,11 @@ export class RedisOutboxStore implements OutboxStore {
     }
   }
 
-  async findByIdempotencyKey(input: { idempotencyKey: string }): Promise<OutboxMessage | null> {
+  async findByIdempotencyKey(input: { tenantId: TenantKey; idempotencyKey: string }): Promise<OutboxMessage | null> {
     this.assertOpen();
     try {
       const n = shardOf(input.idempotencyKey, this.shards);
-      const id = await this.redis.get(`${this.sp(n)}ik:${input.idempotencyKey}`);
+      const id = await this.redis.get(`${this.sp(n)}ik:${ikOf(input.tenantId ?? null, input.idempotencyKey)}`);
       return id === null ? null : ((await this.readMessages([{ id, n }]))[0] ?? null);
     } catch (err) {
       throw mapRedisError(err, "find outbox message by idempotency key");

@@ -8,7 +8,7 @@ import {
   describeOutboxStoreConformance,
 } from "@ops/testkit";
 import { REDIS_CAPABILITIES, redisStores, type RedisStores } from "@ops/adapter-redis";
-import { pipelinePerSlot } from "../src/client.js";
+import { pipelinePerSlot, scanKeys } from "../src/client.js";
 import { deletePrefix, redisTargets } from "./targets.js";
 
 // Every suite runs on a single server and on a Redis Cluster.
@@ -133,10 +133,9 @@ for (const target of await redisTargets()) {
           };
         },
         async countByIdempotencyKey(key) {
-          // Every shard, not only the one the key hashes to: a key stored twice would show here.
-          let n = 0;
-          for (let shard = 0; shard < 16; shard++) n += await redis.exists(`${prefix}:{ob:${shard}}:ik:${key}`);
-          return n;
+          // Every shard and tenant (`ik:<tenant>|<key>`), not only where the key belongs: a key stored
+          // twice would show here.
+          return (await scanKeys(redis, `${prefix}:{ob:*}:ik:*`)).filter((k) => k.endsWith(`|${key}`)).length;
         },
       },
     });

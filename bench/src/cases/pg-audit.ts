@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createConnection } from "node:net";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { drizzleStores } from "@ops/adapter-drizzle";
+import { drizzleStores, type DrizzleDatabase } from "@ops/adapter-drizzle";
 import { createAuditLog } from "@ops/audit";
 import type { AuditRecord } from "@ops/core";
 import { drizzle } from "drizzle-orm/node-postgres";
@@ -128,7 +128,9 @@ const pgAudit: BenchCase = {
       client.release();
     }
     const table = `"${schema}"."ops_audit_entries"`;
-    const audit = drizzleStores(drizzle(pool), { schema }).audit;
+    // bench and the adapter may resolve different drizzle-orm copies (peer variants): the adapter
+    // only needs the structural DrizzleDatabase.
+    const audit = drizzleStores(drizzle(pool) as unknown as DrizzleDatabase, { schema }).audit;
     const ours: number[] = [];
     const raw: number[] = [];
     const store: number[] = [];

@@ -48,6 +48,8 @@ export interface VerifyResult {
 /** How many entries verify keeps ahead of the one it checks, to tell reordering from loss. */
 const LOOKAHEAD = 64;
 const RECENT = 1024;
+/** The most `AuditStore.range` honours per call. */
+const MAX_PAGE = 10_000;
 
 /**
  * Incremental, synchronous chain checker: feed pages in seq order with `push`, then `end`.
@@ -220,7 +222,8 @@ export class ChainVerifier {
 }
 
 /**
- * Streams one chain from a store and checks it. Reads pages of `pageSize`; memory stays bounded.
+ * Streams one chain from a store and checks it. Reads pages of `pageSize` (default and at most
+ * 10,000), the next one while the current one is checked; memory stays bounded (two pages).
  * Never throws for a broken chain (that is the result); store errors propagate.
  */
 export async function verifyStoreChain(input: {
@@ -235,7 +238,7 @@ export async function verifyStoreChain(input: {
 }): Promise<VerifyResult> {
   const { store, tenantId } = input;
   const from = Math.max(1, input.from ?? 1);
-  const pageSize = input.pageSize ?? 5000;
+  const pageSize = Math.max(1, Math.min(input.pageSize ?? MAX_PAGE, MAX_PAGE));
   let prevHash = GENESIS_HASH;
   if (from > 1) {
     const before = await store.range({ tenantId, fromSeq: from - 1, toSeq: from - 1, limit: 1 });
@@ -251,13 +254,22 @@ export async function verifyStoreChain(input: {
     macKeys: input.macKeys ?? null,
     requireMac: input.requireMac === true,
   });
-  let cursor = from;
-  for (;;) {
-    const page = await store.range({ tenantId, fromSeq: cursor, ...(input.to !== undefined ? { toSeq: input.to } : {}), limit: pageSize });
+  // The next page is read while the current one is hashed: fetching (the database, the driver's
+  // row parsing) and hashing overlap instead of taking turns.
+  const read = (fromSeq: number) =>
+    store.range({ tenantId, fromSeq, ...(input.to !== undefined ? { toSeq: input.to } : {}), limit: pageSize });
+  let pending: Promise<AuditRecord[]> | null = read(from);
+  while (pending) {
+    const page: AuditRecord[] = await pending;
+    pending = null;
     if (page.length === 0) break;
+    const last = Number(page[page.length - 1]!.seq);
+    if (page.length >= pageSize && (input.to === undefined || last < input.to)) {
+      pending = read(last + 1);
+      // Settled by the next turn, or abandoned when the chain breaks here: never an unhandled rejection.
+      pending.catch(() => undefined);
+    }
     if (!v.push(page)) break;
-    cursor = Number(page[page.length - 1]!.seq) + 1;
-    if (page.length < pageSize) break;
   }
   return v.end();
 }

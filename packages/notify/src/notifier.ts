@@ -229,7 +229,8 @@ export class OutboxNotifier implements Notifier {
     const page = await this.store.list({ ...filter, status: "dead" });
     if (includeResent) return page;
     const keep: OutboxMessage[] = [];
-    for (const m of page.items) if (!(await this.store.findByIdempotencyKey({ idempotencyKey: resendKey(m) }))) keep.push(m);
+    for (const m of page.items)
+      if (!(await this.store.findByIdempotencyKey({ tenantId: m.tenantId, idempotencyKey: resendKey(m) }))) keep.push(m);
     return { items: keep, nextCursor: page.nextCursor };
   }
 
@@ -317,7 +318,7 @@ export class OutboxNotifier implements Notifier {
       let last = root;
       // Bounded: a chain grows by one per change of action, and a window holds few of those.
       for (let i = 0; i < 1000; i++) {
-        const next = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|after|${last.id}` });
+        const next = await this.store.findByIdempotencyKey({ tenantId: n.tenantId ?? null, idempotencyKey: `${base}|after|${last.id}` });
         if (!next) break;
         last = next;
       }
@@ -325,12 +326,12 @@ export class OutboxNotifier implements Notifier {
     };
     // The previous bucket's chain is still the live one while its latest message is in the window,
     // even when its root is older (a trigger -> resolve -> trigger that crossed the bucket edge).
-    const before = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket - 1}` });
+    const before = await this.store.findByIdempotencyKey({ tenantId: n.tenantId ?? null, idempotencyKey: `${base}|${bucket - 1}` });
     const beforeEnd = before ? await endOf(before) : null;
     let last: OutboxMessage;
     if (beforeEnd && within(beforeEnd)) last = beforeEnd;
     else {
-      const root = await this.store.findByIdempotencyKey({ idempotencyKey: `${base}|${bucket}` });
+      const root = await this.store.findByIdempotencyKey({ tenantId: n.tenantId ?? null, idempotencyKey: `${base}|${bucket}` });
       if (!root) return `${base}|${bucket}`;
       last = await endOf(root);
     }

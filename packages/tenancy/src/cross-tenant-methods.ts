@@ -133,6 +133,5 @@ export const CROSS_TENANT_METHODS: Record<string, Record<string, MethodHandler>>
     requeue: byOwnedMessage(),
     cancel: byOwnedMessage(),
     get: ownedLookup(),
-    findByIdempotencyKey: ownedLookup(),
   },
 };

@@ -63,7 +63,7 @@ const TENANT_KEYED: Record<string, ReadonlySet<string>> = {
   incidents: new Set(["get", "findActive", "update", "list", "getModel", "putModel"]),
   authEvents: new Set(["list", "countByType"]),
   counters: new Set(["increment", "read", "sum"]),
-  outbox: new Set(["list"]),
+  outbox: new Set(["list", "findByIdempotencyKey"]),
 };
 // Reads that may see the global records from inside a tenant (flag definitions).
 const SHARED_READ: Record<string, ReadonlySet<string>> = { flags: new Set(["get", "list", "snapshot"]) };

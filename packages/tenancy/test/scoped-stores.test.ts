@@ -223,7 +223,9 @@ describe("scopeStores on the memory adapter", () => {
     );
     await inA(() => expectLeak(scoped.outbox.claim({ workerId: "w", limit: 10, leaseMs: 1000, now: NOW }), /outbox\.claim/));
     await inA(() => expectLeak(scoped.outbox.get({ id: `m-${b}` }), /outbox\.get/));
-    await inA(() => expectLeak(scoped.outbox.findByIdempotencyKey({ idempotencyKey: `k-${b}` }), /findByIdempotencyKey/));
+    // Idempotency keys are per tenant: the lookup runs in the current tenant and finds nothing of b's.
+    expect(await inA(() => scoped.outbox.findByIdempotencyKey({ idempotencyKey: `k-${b}` }))).toBeNull();
+    await inA(() => expectLeak(scoped.outbox.findByIdempotencyKey({ tenantId: b, idempotencyKey: `k-${b}` }), /findByIdempotencyKey/));
     await inA(() => expectLeak(scoped.outbox.fail({ id: `m-${b}`, workerId: "w", error: "x", now: NOW, final: "dead" }), /outbox\.fail/));
     await inA(() => expectLeak(scoped.outbox.cancel({ id: `m-${b}`, now: NOW, reason: "x" }), /outbox\.cancel/));
     await inA(() => expectLeak(scoped.authEvents.prune({ before: NOW }), /authEvents\.prune/));

@@ -62,6 +62,28 @@ export function authEventStoreCases(opts: AuthEventConformanceOptions): Conforma
         }),
     },
     {
+      name: "ids are per tenant: the same id in two tenants and the global scope is three events, kept apart",
+      run: () =>
+        withStore(opts, async (store, raw) => {
+          const a = randomTenant("a");
+          const b = randomTenant("b");
+          const ea = sampleAuthEvent(a, { occurredAt: at(7), userId: "alice" });
+          const eb = { ...sampleAuthEvent(b, { occurredAt: at(8), userId: "bob" }), id: ea.id };
+          const eg = { ...sampleAuthEvent(null, { occurredAt: at(9), userId: `g-${a}` }), id: ea.id };
+          expect(await store.append({ events: [ea] })).toEqual({ inserted: 1 });
+          // Another tenant's id is neither a collision (dropped) nor revealed: it is stored.
+          expect(await store.append({ events: [eb] })).toEqual({ inserted: 1 });
+          expect(await store.append({ events: [eg] })).toEqual({ inserted: 1 });
+          if (raw) expect(await raw.countId(ea.id)).toBe(3);
+          expect((await store.list({ tenantId: a })).items).toEqual([ea]);
+          expect((await store.list({ tenantId: b })).items).toEqual([eb]);
+          expect((await store.list({ tenantId: null, userId: `g-${a}` })).items).toEqual([eg]);
+          // Still idempotent within each tenant.
+          expect(await store.append({ events: [ea, eb, eg] })).toEqual({ inserted: 0 });
+          if (raw) expect(await raw.countId(ea.id)).toBe(3);
+        }),
+    },
+    {
       name: "list: newest first, filtered by types, user, ip and [from, to)",
       run: () =>
         withStore(opts, async (store) => {

@@ -26,7 +26,7 @@ import {
 export interface OutboxRawBackdoor {
   /** The stored row for `id`, mapped to the `OutboxMessage` shape, or null. */
   read(id: string): Promise<OutboxMessage | null>;
-  /** How many stored messages carry `idempotencyKey` (must never exceed 1). */
+  /** How many stored messages carry `idempotencyKey`, across tenants (at most 1 per tenant). */
   countByIdempotencyKey(idempotencyKey: string): Promise<number>;
 }
 
@@ -66,10 +66,12 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
       version: 1,
     });
     expect(await store.get({ id: d.id })).toEqual(m);
-    expect(await store.findByIdempotencyKey({ idempotencyKey: d.idempotencyKey })).toEqual(m);
+    expect(await store.findByIdempotencyKey({ tenantId: d.tenantId, idempotencyKey: d.idempotencyKey })).toEqual(m);
     if (raw) expect(await raw.read(d.id)).toEqual(m);
     expect(await store.get({ id: randomKey("missing") })).toBeNull();
-    expect(await store.findByIdempotencyKey({ idempotencyKey: randomKey("missing") })).toBeNull();
+    expect(await store.findByIdempotencyKey({ tenantId: d.tenantId, idempotencyKey: randomKey("missing") })).toBeNull();
+    // Keys are per tenant: the same key in another tenant finds nothing.
+    expect(await store.findByIdempotencyKey({ tenantId: randomTenant(), idempotencyKey: d.idempotencyKey })).toBeNull();
   });
 
   add("enqueue is idempotent under 20 concurrent enqueuers with one key", async (store, raw) => {
@@ -92,6 +94,31 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
     await store.complete({ id: c!.id, workerId: "w1", now: iso(T0 + 1) });
     const again = await store.enqueue({ message: draft(ch, tenant, { idempotencyKey: key }) });
     expect(again).toMatchObject({ id: winner.id, status: "delivered" });
+  });
+
+  add("idempotency keys are per tenant: two tenants and the global scope using one key get three messages", async (store, raw) => {
+    const ch = randomKey("ch");
+    const a = randomTenant("a");
+    const b = randomTenant("b");
+    const key = randomKey("idem");
+    const ma = await store.enqueue({ message: draft(ch, a, { idempotencyKey: key, payload: { who: "a" } }) });
+    // Another tenant's key neither blocks this enqueue nor hands back (reveals) the other message.
+    const mb = await store.enqueue({ message: draft(ch, b, { idempotencyKey: key, payload: { who: "b" } }) });
+    const mg = await store.enqueue({ message: draft(ch, null, { idempotencyKey: key, payload: { who: "global" } }) });
+    expect(new Set([ma.id, mb.id, mg.id]).size).toBe(3);
+    expect([ma.tenantId, mb.tenantId, mg.tenantId]).toEqual([a, b, null]);
+    expect(mb.payload).toEqual({ who: "b" });
+    expect(mg.payload).toEqual({ who: "global" });
+    if (raw) expect(await raw.countByIdempotencyKey(key)).toBe(3);
+    expect(await store.findByIdempotencyKey({ tenantId: a, idempotencyKey: key })).toEqual(ma);
+    expect(await store.findByIdempotencyKey({ tenantId: b, idempotencyKey: key })).toEqual(mb);
+    expect(await store.findByIdempotencyKey({ tenantId: null, idempotencyKey: key })).toEqual(mg);
+    // Still idempotent within each tenant.
+    const againB = await store.enqueue({ message: draft(ch, b, { idempotencyKey: key }) });
+    expect(againB.id).toBe(mb.id);
+    expect((await store.list({ tenantId: a, channel: ch })).items.map((m) => m.id)).toEqual([ma.id]);
+    expect((await store.list({ tenantId: b, channel: ch })).items.map((m) => m.id)).toEqual([mb.id]);
+    if (raw) expect(await raw.countByIdempotencyKey(key)).toBe(3);
   });
 
   add("enqueue rejects bad input and changes nothing", async (store) => {

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { testPgBouncerUrl, testPgUrl } from "@ops/testkit";
+import { pgBackdoors, testPgBouncerUrl, testPgUrl } from "@ops/testkit";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
@@ -9,6 +9,7 @@ import pg from "pg";
 import postgres from "postgres";
 import {
   drizzleStores,
+  drizzleToExecutor,
   nodePgListener,
   pgUrlListener,
   pgliteListener,
@@ -121,4 +122,12 @@ export function lazyHarness(driver: DriverName, tag: string): { get: () => Promi
       if (opened) await (await opened).close();
     },
   };
+}
+
+/**
+ * The conformance backdoors (plain SQL on the @ops tables, never the stores' reads) of @ops/testkit,
+ * over the harness's own database.
+ */
+export function backdoors(h: Harness): ReturnType<typeof pgBackdoors> {
+  return pgBackdoors(drizzleToExecutor(h.db), h.schema);
 }

@@ -114,12 +114,16 @@ export class PgOutboxStore extends PgStoreBase implements OutboxStore {
       sql`INSERT INTO ${this.t.outbox} ("id", "tenant_id", "channel", "payload", "idempotency_key", "status", "attempts", "created_at", "next_attempt_at", "version")
           VALUES (${m.id}, ${m.tenantId}, ${m.channel}, ${jsonIn(m.payload)}, ${m.idempotencyKey}, 'pending', 0,
             ${createdAt}::timestamptz, ${nextAttemptAt}::timestamptz, 1)
-          ON CONFLICT ("idempotency_key") DO NOTHING
+          ON CONFLICT ("tenant_id", "idempotency_key") DO NOTHING
           RETURNING ${COLUMNS}`,
       on,
     );
     if (rows[0]) return toMessage(rows[0]);
-    const existing = await this.q(what, sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE "idempotency_key" = ${m.idempotencyKey}`, on);
+    const existing = await this.q(
+      what,
+      sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE ${tenantIs(m.tenantId)} AND "idempotency_key" = ${m.idempotencyKey}`,
+      on,
+    );
     if (existing[0]) return toMessage(existing[0]);
     throw new ConflictError(`[ops/${this.pkg}] outbox enqueue: key ${m.idempotencyKey} is taken but not visible, retry`);
   }
@@ -238,10 +242,10 @@ export class PgOutboxStore extends PgStoreBase implements OutboxStore {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
-  async findByIdempotencyKey(input: { idempotencyKey: string }): Promise<OutboxMessage | null> {
+  async findByIdempotencyKey(input: { tenantId: TenantKey; idempotencyKey: string }): Promise<OutboxMessage | null> {
     const rows = await this.q(
       "outbox.findByIdempotencyKey",
-      sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE "idempotency_key" = ${input.idempotencyKey}`,
+      sql`SELECT ${COLUMNS} FROM ${this.t.outbox} WHERE ${tenantIs(input.tenantId ?? null)} AND "idempotency_key" = ${input.idempotencyKey}`,
     );
     return rows[0] ? toMessage(rows[0]) : null;
   }

@@ -38,9 +38,11 @@ export interface AuthEventQuery extends PageRequest {
 export interface AuthEventStore extends Closeable {
   readonly capabilities: StoreCapabilities;
   /**
-   * Appends events, in one batch when the backend allows. Ids are unique: an id already stored is
-   * skipped (not an error), so a retried flush never double counts; concurrent appends of one id
-   * store it once. Returns how many were newly stored.
+   * Appends events, in one batch when the backend allows. Ids are unique per tenant (`null`, the
+   * global scope, counts as one): an id already stored in the event's tenant is skipped (not an
+   * error), so a retried flush never double counts; concurrent appends of one id store it once.
+   * The same id in another tenant is a different event (stored, and nothing about the other
+   * tenant's is revealed). Returns how many were newly stored.
    */
   append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }>;
   /**

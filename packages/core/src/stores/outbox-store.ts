@@ -31,8 +31,9 @@ export interface OutboxMessage {
   /** What to send. Never holds secrets: channels keep their URLs and keys in configuration. */
   payload: JsonObject;
   /**
-   * Unique across the whole store (not per tenant): enqueueing the same key again returns the
-   * first message unchanged, whatever its status. Callers that need per-tenant keys prefix them.
+   * Unique per tenant (`null`, the global scope, counts as one tenant): enqueueing the same key
+   * again in the same tenant returns the first message unchanged, whatever its status. Another
+   * tenant's message with the same key neither blocks the enqueue nor is revealed by it.
    */
   idempotencyKey: string;
   status: OutboxStatus;
@@ -78,7 +79,7 @@ export type OutboxEnqueueMessage = Pick<OutboxMessage, "id" | "tenantId" | "chan
 export interface OutboxStore extends Closeable {
   readonly capabilities: StoreCapabilities;
   /**
-   * Adds a pending message; idempotent on `idempotencyKey` (returns the existing message, so
+   * Adds a pending message; idempotent on (`tenantId`, `idempotencyKey`) (returns the existing message, so
    * `result.id !== message.id` tells the caller it was a duplicate).
    * `tx` is an adapter-specific transaction handle (a Prisma/Drizzle transaction client, a pg
    * client inside BEGIN) so the message commits or rolls back with the caller's business write.
@@ -142,7 +143,8 @@ export interface OutboxStore extends Closeable {
    */
   cancel(input: { id: string; now: string; reason?: string }): Promise<OutboxMessage>;
   get(input: { id: string }): Promise<OutboxMessage | null>;
-  findByIdempotencyKey(input: { idempotencyKey: string }): Promise<OutboxMessage | null>;
+  /** The message of `tenantId` (`null` = global) enqueued under `idempotencyKey`; keys are per tenant. */
+  findByIdempotencyKey(input: { tenantId: TenantKey; idempotencyKey: string }): Promise<OutboxMessage | null>;
   /**
    * Messages ordered by (`createdAt`, `id`), oldest first, keyset-paged: complete and without
    * duplicates while messages are added or change status. Filters combine: `status`, `channel`,
