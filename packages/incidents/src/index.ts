@@ -45,6 +45,7 @@ export {
   type DetectionRule,
   type EvaluateOptions,
   evaluateRules,
+  firingConditions,
   type Finding,
 } from "./detection.js";
 export type { IncidentData, MitigationState, MitigationStatus, AppliedFlag, Transition } from "./incident-data.js";
