@@ -35,6 +35,7 @@ export {
   DEFAULT_IDENTITY_RULES,
   eventKey,
   type IdentityRule,
+  type RecorderDeadLetter,
   type RecorderStats,
   SignalRecorder,
   type SignalRecorderOptions,
