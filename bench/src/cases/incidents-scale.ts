@@ -1,5 +1,5 @@
 // Detection at SaaS scale: one runtime tick with 100 .. 100,000 registered tenants of which 1% or
-// 10% are active, on memory and Redis. Reports tick p50/p99, counter-store calls per tick and the
+// 10% are active, on memory, PostgreSQL and Redis. Reports tick p50/p99, counter-store calls per tick and the
 // heap after the ticks. Target (issue #18): 100,000 tenants / 1,000 active: p99 < 1 s, heap
 // < 256 MB, store calls independent of the number of idle tenants.
 import { Redis } from "ioredis";
@@ -99,7 +99,7 @@ const bench: BenchCase = {
         note: "skipped: PostgreSQL not reachable",
       });
     else
-      for (const registered of quick ? [100, 1_000] : [100, 1_000, 10_000])
+      for (const registered of quick ? [100, 1_000] : [100, 1_000, 10_000, 100_000])
         for (const pct of [1, 10]) {
           const schema = `opsbench_scale_${process.pid}_${registered}_${pct}`;
           const admin = new pg.Pool({ connectionString: pgUrl, max: 1 });
