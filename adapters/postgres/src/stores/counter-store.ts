@@ -226,8 +226,8 @@ export class PgCounterStore extends PgStoreBase implements CounterStore {
             GROUP BY "tenant_id", "key"`
         : sql`WITH s AS MATERIALIZED (SELECT "tenant_id", "key", "start_ms", "count" FROM ${t} WHERE ${range}),
             keep AS (
-              SELECT COALESCE("tenant_id", '') AS "scope" FROM s GROUP BY "tenant_id"
-              HAVING "tenant_id" IS NULL OR ${sql.join(
+              SELECT "tenant_id" FROM s WHERE "tenant_id" IS NOT NULL GROUP BY "tenant_id"
+              HAVING ${sql.join(
                 having.map(
                   (c) =>
                     sql`COALESCE(sum("count") FILTER (WHERE "key" = ANY(${[...new Set(c.keys)]}::text[]) AND "start_ms" >= ${c.fromMs} AND "start_ms" < ${c.toMs}), 0) >= ${c.min}`,
@@ -236,7 +236,7 @@ export class PgCounterStore extends PgStoreBase implements CounterStore {
               )}
             )
             SELECT s."tenant_id", s."key", array_agg(s."start_ms" ORDER BY s."start_ms") AS "starts", array_agg(s."count" ORDER BY s."start_ms") AS "counts"
-            FROM s JOIN keep ON keep."scope" = COALESCE(s."tenant_id", '')
+            FROM s WHERE s."tenant_id" IS NULL OR s."tenant_id" IN (SELECT "tenant_id" FROM keep)
             GROUP BY s."tenant_id", s."key"`;
     const rows = await this.q("counters.readActive", statement);
     return rows.map((r) => {
