@@ -188,6 +188,8 @@ function buildTables(table: TableFn) {
       // Serves the upsert of increment and the window reads (range on start_ms).
       unique("ops_counters_bucket_key").on(t.tenantId, t.key, t.bucketMs, t.startMs).nullsNotDistinct(),
       index("ops_counters_expires_at_idx").on(t.expiresAt),
+      // Set-based detection (readActive): every tenant's rows of a range in one aggregate.
+      index("ops_counters_active_idx").on(t.bucketMs, t.key, t.startMs),
     ],
   );
 

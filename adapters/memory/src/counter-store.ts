@@ -1,4 +1,14 @@
-import { checkCounterIncrement, checkCounterReadActive, type ActiveSeries, type CounterStore, type TenantKey } from "@ops/core";
+import {
+  checkCounterAdds,
+  checkCounterIncrement,
+  checkCounterReadActive,
+  keepActive,
+  type ActiveCondition,
+  type ActiveSeries,
+  type CounterAdd,
+  type CounterStore,
+  type TenantKey,
+} from "@ops/core";
 import { MemoryStoreBase } from "./base.js";
 
 interface Bucket {
@@ -80,7 +90,22 @@ export class MemoryCounterStore extends MemoryStoreBase implements CounterStore 
     return total;
   }
 
-  async readActive(input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number }): Promise<ActiveSeries[]> {
+  /** Every add in order, in one event-loop turn (see `CounterStore.incrementMany`). */
+  async incrementMany(adds: readonly CounterAdd[]): Promise<number[]> {
+    this.assertOpen();
+    checkCounterAdds("adapter-memory", adds);
+    const out: number[] = [];
+    for (const a of adds) out.push(await this.increment(a));
+    return out;
+  }
+
+  async readActive(input: {
+    keys: readonly string[];
+    bucketMs: number;
+    fromMs: number;
+    toMs: number;
+    having?: readonly ActiveCondition[];
+  }): Promise<ActiveSeries[]> {
     this.assertOpen();
     const keys = new Set(checkCounterReadActive("adapter-memory", input));
     const byStart = this.touched.get(input.bucketMs);
@@ -108,7 +133,7 @@ export class MemoryCounterStore extends MemoryStoreBase implements CounterStore 
       buckets.sort((a, b) => a.startMs - b.startMs);
       out.push({ tenantId: m.tenantId, key: m.key, buckets });
     }
-    return out;
+    return keepActive(out, input.having);
   }
 
   private touch(tenantId: TenantKey, key: string, bucketMs: number, start: number): void {

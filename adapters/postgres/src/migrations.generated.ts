@@ -17,5 +17,9 @@ export const OPS_MIGRATIONS: ReadonlyArray<{ readonly name: string; readonly sql
   {
     "name": "0003_tenant_scoped_keys",
     "sql": "-- Outbox idempotency keys and auth-event ids are unique per tenant, not across the database: a\n-- key or id used by one tenant no longer collides with (or reveals) another tenant's. NULL (the\n-- global scope) counts as one tenant of its own (NULLS NOT DISTINCT).\nDROP INDEX IF EXISTS \"ops_outbox_idempotency_key_idx\";\n--> statement-breakpoint\nALTER TABLE \"ops_outbox\" ADD CONSTRAINT \"ops_outbox_tenant_idempotency_key\" UNIQUE NULLS NOT DISTINCT(\"tenant_id\",\"idempotency_key\");\n--> statement-breakpoint\nALTER TABLE \"ops_auth_events\" DROP CONSTRAINT IF EXISTS \"ops_auth_events_pkey\";\n--> statement-breakpoint\nALTER TABLE \"ops_auth_events\" ADD COLUMN \"row_id\" bigserial PRIMARY KEY NOT NULL;\n--> statement-breakpoint\nALTER TABLE \"ops_auth_events\" ADD CONSTRAINT \"ops_auth_events_tenant_event_key\" UNIQUE NULLS NOT DISTINCT(\"tenant_id\",\"id\");\n"
+  },
+  {
+    "name": "0004_counters_active_index",
+    "sql": "-- Set-based detection (CounterStore.readActive): one aggregate per tick over the bucketed rows of a\n-- range, for every tenant at once; rows are found by (bucket_ms, key, start range), not per tenant.\nCREATE INDEX IF NOT EXISTS \"ops_counters_active_idx\" ON \"ops_counters\" USING btree (\"bucket_ms\",\"key\",\"start_ms\");\n"
   }
 ];

@@ -3,19 +3,23 @@ import * as z from "zod";
 import {
   TenantIdSchema,
   UnavailableError,
+  checkCounterAdds,
   checkCounterIncrement,
   checkCounterReadActive,
+  keepActive,
   mapLimit,
   ValidationError,
   parseInput,
+  type ActiveCondition,
   type ActiveSeries,
+  type CounterAdd,
   type CounterStore,
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
-import { LuaScript, opKey } from "./script.js";
+import { LuaScript, opKey, runMany } from "./script.js";
 
 // KEYS[1] = the bucket to add to; KEYS[2..n-1] = the earlier buckets of the window; KEYS[n] = the
 // call's marker (idempotent: a resent increment is applied once).
@@ -122,6 +126,59 @@ export class RedisCounterStore implements CounterStore {
     }
   }
 
+  /**
+   * Many adds pipelined per Cluster node (every command of a pipeline in one node's slots; on a
+   * single server one pipeline): first the index entries the adds need (one TOUCH per new
+   * series and bucket), then one idempotent INCREMENT script per add. Every add is checked before
+   * anything is sent.
+   */
+  async incrementMany(adds: readonly CounterAdd[]): Promise<number[]> {
+    this.assertOpen();
+    const checked = checkCounterAdds("adapter-redis", adds);
+    adds.forEach((a, i) => {
+      try {
+        parseInput(RedisIncrementSchema, a, { pkg: "adapter-redis", what: "CounterStore.incrementMany input" });
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        const issue = err.issues[0];
+        throw new ValidationError(`[ops/adapter-redis] invalid counter adds[${i}].${issue?.path ?? ""}: ${issue?.message ?? "invalid"}`, [
+          { path: `adds[${i}].${issue?.path ?? ""}`, message: issue?.message ?? "invalid" },
+        ]);
+      }
+    });
+    if (adds.length === 0) return [];
+    const touches: Array<{ keys: string[]; args: Array<string | number>; setKey: string; member: string; until: number }> = [];
+    const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
+    const planned = new Map<string, number>();
+    adds.forEach((a, i) => {
+      const { by, windowBuckets: n, start } = checked[i]!;
+      const ttl = start + a.bucketMs + Math.max(a.ttlMs ?? 0, n * a.bucketMs) - a.atMs;
+      const keys: string[] = [];
+      for (let b = 0; b < n; b++) keys.push(this.keys.counter(a.tenantId, a.key, a.bucketMs, start - b * a.bucketMs));
+      keys.push(opKey(`${this.keys.scope(a.tenantId)}:`));
+      calls.push({ keys, args: [by, ttl] });
+      if (a.untracked === true) return;
+      const member = scopeToken(a.tenantId);
+      const setKey = this.keys.counterTouched(a.bucketMs, shardOf(member), start, a.key);
+      const until = a.atMs + ttl;
+      const id = `${setKey}\u0001${member}`;
+      if ((this.touchedCache.get(setKey)?.get(member) ?? Number.NEGATIVE_INFINITY) >= until || (planned.get(id) ?? -Infinity) >= until)
+        return;
+      planned.set(id, until);
+      touches.push({ keys: [setKey], args: [member, ttl], setKey, member, until });
+    });
+    try {
+      // The index entries first (see `increment`).
+      if (touches.length > 0) {
+        await runMany(this.redis, TOUCH, touches);
+        for (const t of touches) this.remember(t.setKey, t.member, t.until);
+      }
+      return (await runMany(this.redis, INCREMENT, calls)).map(Number);
+    } catch (err) {
+      throw mapRedisError(err, `increment ${adds.length} counters`);
+    }
+  }
+
   async read(input: {
     tenantId: TenantKey;
     key: string;
@@ -165,7 +222,13 @@ export class RedisCounterStore implements CounterStore {
    * scope: a tick's Redis calls follow the active tenants, never the number of tenants. Series
    * whose buckets expired are skipped.
    */
-  async readActive(input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number }): Promise<ActiveSeries[]> {
+  async readActive(input: {
+    keys: readonly string[];
+    bucketMs: number;
+    fromMs: number;
+    toMs: number;
+    having?: readonly ActiveCondition[];
+  }): Promise<ActiveSeries[]> {
     this.assertOpen();
     const keys = new Set(checkCounterReadActive("adapter-redis", input));
     const starts: number[] = [];
@@ -209,7 +272,7 @@ export class RedisCounterStore implements CounterStore {
           if (buckets.length > 0) out.push({ tenantId, key, buckets });
         });
       });
-      return out;
+      return keepActive(out, input.having);
     } catch (err) {
       throw mapRedisError(err, "read active counter series");
     }
@@ -218,15 +281,20 @@ export class RedisCounterStore implements CounterStore {
   private async touch(tenantId: TenantKey, key: string, bucketMs: number, start: number, ttlMs: number, until: number): Promise<void> {
     const member = scopeToken(tenantId);
     const setKey = this.keys.counterTouched(bucketMs, shardOf(member), start, key);
-    let seen = this.touchedCache.get(setKey);
+    const seen = this.touchedCache.get(setKey);
     if ((seen?.get(member) ?? Number.NEGATIVE_INFINITY) >= until) return;
     await TOUCH.run(this.redis, [setKey], [member, ttlMs]);
+    this.remember(setKey, member, until);
+  }
+
+  private remember(setKey: string, member: string, until: number): void {
+    let seen = this.touchedCache.get(setKey);
     if (!seen) {
       this.touchedCache.set(setKey, (seen = new Map()));
       // Keep the sets of the latest buckets only (insertion order is bucket order in practice).
       if (this.touchedCache.size > 4096) this.touchedCache.delete(this.touchedCache.keys().next().value!);
     }
-    seen.set(member, until);
+    if ((seen.get(member) ?? Number.NEGATIVE_INFINITY) < until) seen.set(member, until);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,9 @@
 // through record + flush, and checks that no detail was dropped. Target (issue #18): >= 20,000
 // events/s flushed to PostgreSQL with no detail dropped.
 import { Redis } from "ioredis";
+import pg from "pg";
 import { MemoryAuthEventStore, MemoryCounterStore } from "@ops/adapter-memory";
+import { applyOpsMigrations, nodePgExecutor, postgresStores } from "@ops/adapter-postgres";
 import { redisStores } from "@ops/adapter-redis";
 import type { AuthEventStore, CounterStore } from "@ops/core";
 import { createSignalRecorder } from "@ops/incidents";
@@ -43,7 +45,7 @@ async function run(
     subject: `@ops/incidents recorder -> ${backend}`,
     opsPerSec: st.flushedEvents / s,
     ours: backend === "memory",
-    note: `${st.flushedEvents.toLocaleString("en-US")} events in ${flushes} flushes; dropped ${st.dropped}; counter-store calls ${calls.n.toLocaleString("en-US")}`,
+    note: `${st.flushedEvents.toLocaleString("en-US")} events in ${flushes} flushes (${(s / flushes).toFixed(2)} s per flush); dropped ${st.dropped}; dead-lettered ${st.deadLettered}; counter-store calls ${calls.n.toLocaleString("en-US")}${backend === "postgres" ? "; target >= 20,000 events/s, none dropped" : ""}`,
   };
 }
 
@@ -53,6 +55,26 @@ const bench: BenchCase = {
     const events = quick ? 60_000 : 200_000;
     const flushes = quick ? 3 : 5;
     const rows: BenchRow[] = [await run("memory", new MemoryCounterStore(), new MemoryAuthEventStore(), events, flushes)];
+    const pgUrl = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
+    if (!(await tcpUp(pgUrl, 5432)))
+      rows.push({ group: rows[0]!.group, subject: "@ops/adapter-postgres", note: "skipped: PostgreSQL not reachable" });
+    else {
+      const schema = `opsbench_ingest_${process.pid}`;
+      const admin = new pg.Pool({ connectionString: pgUrl, max: 1 });
+      await admin.query(`CREATE SCHEMA "${schema}"`);
+      const pool = new pg.Pool({ connectionString: pgUrl, max: 10, options: `-c search_path="${schema}"` });
+      try {
+        const exec = nodePgExecutor(pool);
+        await applyOpsMigrations(exec);
+        const stores = postgresStores(exec, { schema });
+        rows.push(await run("postgres", stores.counters, stores.authEvents, events, flushes));
+        await stores.close();
+      } finally {
+        await pool.end();
+        await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+        await admin.end();
+      }
+    }
     const url = process.env.OPS_TEST_REDIS_URL || "redis://127.0.0.1:6379";
     if (!(await tcpUp(url, 6379)))
       return [...rows, { group: rows[0]!.group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];

@@ -1,5 +1,5 @@
 // Detection at SaaS scale: one runtime tick with 100 .. 100,000 registered tenants of which 1% or
-// 10% are active, on memory and Redis. Reports tick p50/p99, counter-store calls per tick and the
+// 10% are active, on memory, PostgreSQL and Redis. Reports tick p50/p99, counter-store calls per tick and the
 // heap after the ticks. Target (issue #18): 100,000 tenants / 1,000 active: p99 < 1 s, heap
 // < 256 MB, store calls independent of the number of idle tenants.
 import { Redis } from "ioredis";
@@ -75,11 +75,14 @@ async function measure(backend: string, world: World, registered: number, active
 const bench: BenchCase = {
   name: "incidents: tick at scale",
   async run({ quick }) {
-    const sizes = quick ? [100, 1_000, 10_000] : [100, 1_000, 10_000, 100_000];
+    // OPS_BENCH_TENANTS=100000 (comma-separated) runs those sizes only, on every backend.
+    const only = process.env.OPS_BENCH_TENANTS?.split(",").map(Number);
+    const pcts = process.env.OPS_BENCH_ACTIVE_PCT ? [Number(process.env.OPS_BENCH_ACTIVE_PCT)] : [1, 10];
+    const sizes = only ?? (quick ? [100, 1_000, 10_000] : [100, 1_000, 10_000, 100_000]);
     const ticks = quick ? 3 : 10;
     const rows: BenchRow[] = [];
     for (const registered of sizes)
-      for (const pct of [1, 10]) {
+      for (const pct of pcts) {
         const stores = memoryStores();
         rows.push(
           await measure(
@@ -99,8 +102,8 @@ const bench: BenchCase = {
         note: "skipped: PostgreSQL not reachable",
       });
     else
-      for (const registered of quick ? [100, 1_000] : [100, 1_000, 10_000])
-        for (const pct of [1, 10]) {
+      for (const registered of only ?? (quick ? [100, 1_000] : [100, 1_000, 10_000, 100_000]))
+        for (const pct of pcts) {
           const schema = `opsbench_scale_${process.pid}_${registered}_${pct}`;
           const admin = new pg.Pool({ connectionString: pgUrl, max: 1 });
           await admin.query(`CREATE SCHEMA "${schema}"`);
@@ -124,7 +127,7 @@ const bench: BenchCase = {
     const redis = new Redis(url);
     try {
       for (const registered of sizes)
-        for (const pct of [1, 10]) {
+        for (const pct of pcts) {
           const prefix = `opsbench-scale-${process.pid}-${registered}-${pct}`;
           const stores = redisStores(redis, { prefix });
           rows.push(

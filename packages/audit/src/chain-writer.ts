@@ -1,4 +1,4 @@
-import { ConflictError, OpsError, type AuditRecord, type AuditStore, type TenantKey } from "@ops/core";
+import { ConflictError, mapLimit, OpsError, TenantIsolationError, type AuditRecord, type AuditStore, type TenantKey } from "@ops/core";
 import { GENESIS_HASH, computeAuditHash } from "./encoding.js";
 import type { AuditEntry } from "./entry.js";
 
@@ -9,6 +9,9 @@ export interface ChainWriterStats {
   committedEntries: number;
   commits: number;
   conflicts: number;
+  /** Cross-chain statements (`AuditStore.appendMany`) and the chains they carried. */
+  crossCommits: number;
+  crossChains: number;
 }
 
 /**
@@ -19,7 +22,9 @@ export interface ChainWriterStats {
  */
 export class ChainWriter {
   private readonly heads = new Map<string, { seq: number; hash: string }>();
-  readonly stats: ChainWriterStats = { committedEntries: 0, commits: 0, conflicts: 0 };
+  readonly stats: ChainWriterStats = { committedEntries: 0, commits: 0, conflicts: 0, crossCommits: 0, crossChains: 0 };
+  /** Off once the store refused a cross-chain statement for isolation (row-level security). */
+  private crossChain = true;
 
   constructor(
     private readonly store: AuditStore,
@@ -42,11 +47,12 @@ export class ChainWriter {
     tenantId: TenantKey,
     entries: readonly ChainableEntry[],
     prechained: readonly AuditRecord[] | null = null,
+    sentBefore: AuditRecord[] | null = null,
   ): Promise<AuditRecord[]> {
     const key = tenantId ?? "\u0000";
     let transientFailures = 0;
     // Records of an attempt whose outcome is unknown (the connection failed after sending).
-    let uncertain: AuditRecord[] | null = null;
+    let uncertain: AuditRecord[] | null = sentBefore;
     for (let attempt = 1; ; attempt++) {
       const head = this.heads.get(key) ?? (await this.store.head({ tenantId }));
       if (uncertain && head && head.seq >= uncertain[0]!.seq) {
@@ -85,6 +91,60 @@ export class ChainWriter {
       this.remember(key, records);
       return records;
     }
+  }
+
+  /**
+   * Cross-chain group commit: the batches of many chains in one store call (`appendMany`), each
+   * chained on its own head (cached, or read once). A chain whose batch did not continue its head
+   * (another writer appended) and every chain of a statement that failed as a whole are committed
+   * again on their own with `commit` (re-read head, re-chain, retry). Results per item, in order:
+   * the records, or the error of that chain alone.
+   */
+  async commitMany(
+    items: ReadonlyArray<{ tenantId: TenantKey; entries: readonly ChainableEntry[] }>,
+  ): Promise<Array<AuditRecord[] | { error: unknown }>> {
+    const one = (it: { tenantId: TenantKey; entries: readonly ChainableEntry[] }, sent: AuditRecord[] | null = null) =>
+      this.commit(it.tenantId, it.entries, null, sent).then(
+        (r) => r as AuditRecord[] | { error: unknown },
+        (error: unknown) => ({ error }),
+      );
+    if (!this.store.appendMany || !this.crossChain || items.length < 2) return mapLimit(items, 16, (it) => one(it));
+    const heads = new Map<string, { seq: number; hash: string } | null>();
+    try {
+      await mapLimit(items, 16, async (it) => {
+        const key = it.tenantId ?? "\u0000";
+        heads.set(key, this.heads.get(key) ?? (await this.store.head({ tenantId: it.tenantId })));
+      });
+    } catch {
+      return mapLimit(items, 16, (it) => one(it));
+    }
+    const batches = items.map((it) => ({
+      tenantId: it.tenantId,
+      records: chainOn(heads.get(it.tenantId ?? "\u0000") ?? null, it.tenantId, it.entries, this.hasher),
+    }));
+    let res: Array<ConflictError | null>;
+    try {
+      res = await this.store.appendMany({ batches });
+      this.stats.crossCommits++;
+      this.stats.crossChains += batches.length;
+    } catch (err) {
+      for (const b of batches) this.heads.delete(b.tenantId ?? "\u0000");
+      if (err instanceof TenantIsolationError) this.crossChain = false;
+      // Whole statement failed: nothing written, unless the outcome is unknown (connection lost
+      // after sending): then each chain first checks whether its records landed.
+      const unknown = !(err instanceof OpsError) || err.retryable;
+      return mapLimit(items, 16, (it, i) => one(it, unknown ? batches[i]!.records : null));
+    }
+    return mapLimit(items, 16, async (it, i) => {
+      const key = it.tenantId ?? "\u0000";
+      if (res[i] === null) {
+        this.remember(key, batches[i]!.records);
+        return batches[i]!.records;
+      }
+      this.heads.delete(key);
+      this.stats.conflicts++;
+      return one(it);
+    });
   }
 
   private remember(key: string, records: readonly AuditRecord[]): void {

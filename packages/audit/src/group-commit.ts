@@ -1,4 +1,4 @@
-import { UnavailableError, type AuditRecord, type TenantKey } from "@ops/core";
+import { ConflictError, isRejection, rejectionReason, UnavailableError, type AuditRecord, type TenantKey } from "@ops/core";
 import type { ChainableEntry } from "./chain-writer.js";
 
 /** What happens when the queue is full. */
@@ -36,6 +36,11 @@ export interface CommitPipeline {
   knownHead(tenantId: TenantKey): Head | undefined;
   /** Appends; `prechained` is used when it continues the actual head, else the batch is re-chained. */
   commit(tenantId: TenantKey, entries: ChainableEntry[], prechained: AuditRecord[] | null): Promise<AuditRecord[]>;
+  /**
+   * Cross-chain group commit (optional): batches of many chains in one store call; per item the
+   * records or that chain's error.
+   */
+  commitMany?(items: Array<{ tenantId: TenantKey; entries: ChainableEntry[] }>): Promise<Array<AuditRecord[] | { error: unknown }>>;
 }
 
 interface Pending {
@@ -63,6 +68,8 @@ export class GroupCommitQueue {
   readonly overflow: OverflowPolicy;
   dropped = 0;
   failed = 0;
+  /** Entries the store rejected on their own (split out of their batch; the others were stored). */
+  rejected = 0;
 
   constructor(
     private readonly options: BufferOptions,
@@ -147,9 +154,99 @@ export class GroupCommitQueue {
     if (this.lingerMs > 0) await new Promise((r) => setTimeout(r, this.lingerMs));
     else await new Promise((r) => setImmediate(r));
     while (this.size > 0) {
+      // Many chains waiting: one store call carries a batch of each (cross-chain group commit).
+      if (this.pipeline.commitMany && this.chains.size > 1) await this.crossRound();
       // One worker per chain: chains commit in parallel, each chain strictly in order.
-      await Promise.all([...this.chains.entries()].map(([key, c]) => this.drainChain(key, c)));
+      else await Promise.all([...this.chains.entries()].map(([key, c]) => this.drainChain(key, c)));
     }
+  }
+
+  /**
+   * One cross-chain statement: up to `maxBatch` entries taken from the waiting chains (an equal
+   * share each, chains with entries left move to the back), each chain's batch chained on its own
+   * head. A chain's batch is never in flight twice: rounds run one after another.
+   */
+  private async crossRound(): Promise<void> {
+    const share = Math.max(1, Math.ceil(this.maxBatch / this.chains.size));
+    let room = this.maxBatch;
+    const picked: Array<{ tenantId: TenantKey; batch: Pending[] }> = [];
+    const requeue: Array<[string, { tenantId: TenantKey; items: Pending[] }]> = [];
+    for (const [key, c] of this.chains) {
+      if (room <= 0) break;
+      const batch = c.items.splice(0, Math.min(share, room));
+      if (batch.length === 0) continue;
+      room -= batch.length;
+      this.size -= batch.length;
+      picked.push({ tenantId: c.tenantId, batch });
+      this.chains.delete(key);
+      if (c.items.length > 0) requeue.push([key, c]);
+    }
+    for (const [key, c] of requeue) {
+      const now = this.chains.get(key);
+      if (now) c.items.push(...now.items.splice(0));
+      this.chains.set(key, c);
+    }
+    this.wakeWaiters();
+    const sealed = await Promise.all(picked.map((p) => this.seal(p.tenantId, p.batch)));
+    const items: Array<{ tenantId: TenantKey; batch: Pending[]; entries: ChainableEntry[] }> = [];
+    picked.forEach((p, i) => {
+      if (sealed[i]) items.push({ ...p, entries: sealed[i]! });
+    });
+    if (items.length === 0) return;
+    let results: Array<AuditRecord[] | { error: unknown }>;
+    try {
+      results = await this.pipeline.commitMany!(items.map((it) => ({ tenantId: it.tenantId, entries: it.entries })));
+    } catch (err) {
+      results = items.map(() => ({ error: err }));
+    }
+    for (let i = 0; i < items.length; i++) {
+      const r = results[i]!;
+      const it = items[i]!;
+      if (Array.isArray(r)) it.batch.forEach((p, j) => p.resolve?.(r[j]!));
+      else if (rejectedByStore(r.error) && it.batch.length > 1) await this.isolate(it.tenantId, it.batch, it.entries);
+      else if (rejectedByStore(r.error)) this.reject(it.tenantId, it.batch, r.error);
+      else this.fail(it.batch, r.error);
+    }
+  }
+
+  /**
+   * A batch the store rejected (a value it cannot store; not a lost race, not an outage): split in
+   * halves and committed half after half, each re-chained on the head the previous one left, down
+   * to the entry the store refuses, which alone fails (counted in `rejected`, logged with the
+   * reason). Every other entry is stored, in order.
+   */
+  private async isolate(tenantId: TenantKey, batch: Pending[], entries: ChainableEntry[]): Promise<void> {
+    const mid = batch.length >> 1;
+    for (const [b, e] of [
+      [batch.slice(0, mid), entries.slice(0, mid)],
+      [batch.slice(mid), entries.slice(mid)],
+    ] as const) {
+      try {
+        const records = await this.pipeline.commit(tenantId, e, null);
+        b.forEach((p, i) => p.resolve?.(records[i]!));
+      } catch (err) {
+        if (rejectedByStore(err) && b.length > 1) await this.isolate(tenantId, b, e);
+        else {
+          if (rejectedByStore(err)) this.reject(tenantId, b, err);
+          else this.fail(b, err);
+        }
+      }
+    }
+  }
+
+  /** Entries the store refused on their own: failed, counted and logged (reason only, no values). */
+  private reject(tenantId: TenantKey, batch: Pending[], err: unknown): void {
+    this.rejected += batch.length;
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        event: "audit.append.rejected",
+        chain: tenantId ?? "(global)",
+        entries: batch.length,
+        reason: rejectionReason(err),
+      }),
+    );
+    this.fail(batch, err);
   }
 
   private take(c: { items: Pending[] }): Pending[] | null {
@@ -217,7 +314,9 @@ export class GroupCommitQueue {
       const records = await this.pipeline.commit(tenantId, entries, prechained);
       batch.forEach((p, i) => p.resolve?.(records[i]!));
     } catch (err) {
-      this.fail(batch, err);
+      if (rejectedByStore(err) && batch.length > 1) await this.isolate(tenantId, batch, entries);
+      else if (rejectedByStore(err)) this.reject(tenantId, batch, err);
+      else this.fail(batch, err);
     }
   }
 
@@ -242,4 +341,9 @@ export class GroupCommitQueue {
       this.options.onError?.(err, orphans);
     }
   }
+}
+
+/** A store's refusal of what a batch holds (retrying the same batch cannot succeed; a lost race can). */
+function rejectedByStore(err: unknown): boolean {
+  return isRejection(err) && !(err instanceof ConflictError);
 }

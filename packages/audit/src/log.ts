@@ -193,6 +193,8 @@ export function createAuditLog<A extends string = never>(options: AuditLogOption
     chain: (tenantId, entries, head) => chainOn(head, tenantId, entries, hasher),
     knownHead: (tenantId) => writer.cachedHead(tenantId),
     commit: (tenantId, entries, prechained) => writer.commit(tenantId, entries, prechained),
+    // Cross-chain group commit where the store has it (one statement for many tenants' chains).
+    ...(store.appendMany ? { commitMany: (items: Parameters<ChainWriter["commitMany"]>[0]) => writer.commitMany(items) } : {}),
   };
   const queue = new GroupCommitQueue(options.buffer ?? {}, pipeline);
 

@@ -64,6 +64,7 @@ export {
 export { decodeCursor, DEFAULT_PAGE_LIMIT, encodeCursor, MAX_PAGE_LIMIT, type Page, pageLimit, type PageRequest } from "./cursor.js";
 export { type AdminNotification, type AuditSink, type AuditSinkEntry, type FlagWriter, type Notifier, type SignalSink } from "./ports.js";
 export { mapLimit } from "./concurrency.js";
+export { isRejection, rejectionReason, writeIsolated, type IsolatedWrite, type RejectedRecord } from "./batch.js";
 export { type Closeable, type StoreCapabilities, type TenantKey } from "./stores/common.js";
 export {
   type AuditQuery,
@@ -92,7 +93,15 @@ export {
   type IncidentStore,
 } from "./stores/incident-store.js";
 export { type AuthEventQuery, type AuthEventRecord, type AuthEventStore } from "./stores/auth-event-store.js";
-export { type ActiveSeries, type CounterStore, MAX_ACTIVE_KEYS } from "./stores/counter-store.js";
+export {
+  type ActiveCondition,
+  type ActiveSeries,
+  type CounterAdd,
+  type CounterStore,
+  keepActive,
+  MAX_ACTIVE_HAVING,
+  MAX_ACTIVE_KEYS,
+} from "./stores/counter-store.js";
 export {
   OUTBOX_STATUSES,
   type OutboxEnqueueMessage,
@@ -103,6 +112,7 @@ export {
 } from "./stores/outbox-store.js";
 export { type OpsStores } from "./stores/bundle.js";
 export {
+  checkCounterAdds,
   checkCounterIncrement,
   checkCounterKey,
   checkCounterReadActive,

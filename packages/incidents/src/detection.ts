@@ -1,4 +1,14 @@
-import { MAX_ACTIVE_KEYS, mapLimit, stableId, UnsupportedError, type CounterStore, type JsonValue, type TenantKey } from "@ops/core";
+import {
+  MAX_ACTIVE_HAVING,
+  MAX_ACTIVE_KEYS,
+  mapLimit,
+  stableId,
+  UnsupportedError,
+  type CounterStore,
+  type JsonValue,
+  type TenantKey,
+} from "@ops/core";
+import type { ActiveCondition } from "@ops/core";
 import { breachKey, eventKey } from "./recorder.js";
 
 /**
@@ -157,6 +167,35 @@ export interface EvaluateOptions {
   nowMs: number;
   /** Per-scope reads in flight at once when `scopes` is given (default 16). */
   concurrency?: number;
+  /**
+   * Set-based only: pass each rule's least condition to fire to `readActive` (`having`), so the
+   * store returns only tenants that can fire a rule (SQL: `GROUP BY tenant ... HAVING`) and active
+   * tenants far below every threshold cost no transfer. Their findings (all non-firing) are then
+   * absent. Default true.
+   */
+  prefilter?: boolean;
+}
+
+/**
+ * The least each rule needs to fire, as `readActive` conditions (a tenant meeting none cannot fire
+ * any rule): an identity crossing in the breach window, `consecutive * minCount` events over the
+ * last complete buckets, or (single-bucket count rules) `minCount` in the running bucket.
+ * Undefined when a rule could fire without activity (a `minCount` below 1).
+ */
+export function firingConditions(rules: readonly DetectionRule[], bucketMs: number, end: number): ActiveCondition[] | undefined {
+  const out: ActiveCondition[] = [];
+  for (const rule of rules) {
+    if (!(rule.minCount >= 1)) return undefined;
+    if (rule.scope === "global") continue;
+    const consecutive = rule.consecutive ?? 2;
+    const events = rule.events.map(eventKey);
+    if (rule.breaches !== false)
+      out.push({ keys: [breachKey(rule.incidentType)], fromMs: end - consecutive * bucketMs, toMs: end + bucketMs, min: 1 });
+    out.push({ keys: events, fromMs: end - consecutive * bucketMs, toMs: end, min: Math.ceil(consecutive * rule.minCount) });
+    if (consecutive === 1 && rule.ratio === undefined && !rule.ewma && !rule.long)
+      out.push({ keys: events, fromMs: end, toMs: end + bucketMs, min: Math.ceil(rule.minCount) });
+  }
+  return out.length > MAX_ACTIVE_HAVING ? undefined : out;
 }
 
 /** Counts by scope -> key -> bucket start, read once for all rules. */
@@ -226,9 +265,12 @@ export async function evaluateRules(o: EvaluateOptions): Promise<Finding[]> {
   } else {
     if (!o.counters.readActive)
       throw new UnsupportedError("[ops/incidents] evaluateRules: scopes: expected a list of scopes, the counter store has no readActive");
-    for (let i = 0; i < keys.length; i += MAX_ACTIVE_KEYS)
-      for (const s of await o.counters.readActive({ keys: keys.slice(i, i + MAX_ACTIVE_KEYS), bucketMs, fromMs, toMs }))
+    const having = o.prefilter === false || keys.length > MAX_ACTIVE_KEYS ? undefined : firingConditions(rules, bucketMs, end);
+    for (let i = 0; i < keys.length; i += MAX_ACTIVE_KEYS) {
+      const input = { keys: keys.slice(i, i + MAX_ACTIVE_KEYS), bucketMs, fromMs, toMs };
+      for (const s of await o.counters.readActive(having && having.length > 0 ? { ...input, having } : input))
         addTo(index, s.tenantId, s.key, s.buckets);
+    }
     scopesOf = (rule) => {
       const firing = keysOf(rule).firing;
       const out: TenantKey[] = [];

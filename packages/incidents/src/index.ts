@@ -35,6 +35,7 @@ export {
   DEFAULT_IDENTITY_RULES,
   eventKey,
   type IdentityRule,
+  type RecorderDeadLetter,
   type RecorderStats,
   SignalRecorder,
   type SignalRecorderOptions,
@@ -45,6 +46,7 @@ export {
   type DetectionRule,
   type EvaluateOptions,
   evaluateRules,
+  firingConditions,
   type Finding,
 } from "./detection.js";
 export type { IncidentData, MitigationState, MitigationStatus, AppliedFlag, Transition } from "./incident-data.js";

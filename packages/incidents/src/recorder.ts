@@ -1,21 +1,25 @@
 import {
+  isRejection,
   mapLimit,
   OverloadedError,
+  rejectionReason,
   sortableId,
+  writeIsolated,
   systemClock,
   ValidationError,
   type AuthEventRecord,
   type AuthEventStore,
   type Clock,
+  type CounterAdd,
   type CounterStore,
   type JsonObject,
   type SignalSink,
   type TenantKey,
 } from "@ops/core";
 import {
-  addIdentity,
   countIdentities,
   DEFAULT_IDENTITY_RULES,
+  breachKey,
   eventKey,
   THRESHOLD_EVENT,
   type IdentityRule,
@@ -73,6 +77,24 @@ export interface SignalRecorderOptions {
   clock?: Clock;
   /** Called with background flush failures (the data is kept for the next flush). */
   onError?: (err: unknown) => void;
+  /** Counter adds per `incrementMany` call during a flush (default 5,000). */
+  counterBatchSize?: number;
+  /**
+   * Called once per record a store rejected on its own (dead-lettered: never retried, the rest of
+   * its batch is stored). Default: a JSON log line on stderr (`incidents.recorder.dead_letter`)
+   * naming the kind, tenant, event type and reason; never the user id, IP or meta.
+   */
+  onDeadLetter?: (d: RecorderDeadLetter) => void;
+}
+
+/** A record the store refused (see `SignalRecorderOptions.onDeadLetter`). */
+export interface RecorderDeadLetter {
+  kind: "event" | "counter";
+  tenantId: TenantKey;
+  /** The event type (events) or counter key family (`ev:LOGIN_FAILED`, `id:<rule>`, `breach:<type>`). */
+  type: string;
+  /** Why: the store error's code and message (no values). */
+  reason: string;
 }
 
 export interface RecorderStats {
@@ -82,6 +104,8 @@ export interface RecorderStats {
   dropped: number;
   flushedEvents: number;
   flushErrors: number;
+  /** Records a store rejected on their own and that were dropped (see `onDeadLetter`). */
+  deadLettered: number;
 }
 
 interface Buffered {
@@ -129,7 +153,10 @@ export class SignalRecorder implements SignalSink {
   private lastBucket = Number.NaN;
   private lastByTenant: Map<TenantKey, Map<string, TypeCell>> | undefined;
   private readonly seen = new Map<TenantKey, number>();
-  private retryAdds: Array<{ tenantId: TenantKey; type: string; bucket: number; by: number }> = [];
+  private retryAdds: CounterAdd[] = [];
+  private readonly counterBatchSize: number;
+  private readonly onDeadLetter: (d: RecorderDeadLetter) => void;
+  private deadLettered = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private inflight: Promise<void> | undefined;
   private recorded = 0;
@@ -163,7 +190,14 @@ export class SignalRecorder implements SignalSink {
     this.concurrency = options.concurrency ?? 32;
     this.clock = options.clock ?? systemClock;
     this.onError = options.onError ?? (() => {});
-    for (const [k, v] of Object.entries({ bucketMs: this.bucketMs, maxBuffer: this.maxBuffer, batchSize: this.batchSize }))
+    this.counterBatchSize = options.counterBatchSize ?? 5_000;
+    this.onDeadLetter = options.onDeadLetter ?? logDeadLetter;
+    for (const [k, v] of Object.entries({
+      bucketMs: this.bucketMs,
+      maxBuffer: this.maxBuffer,
+      batchSize: this.batchSize,
+      counterBatchSize: this.counterBatchSize,
+    }))
       if (!Number.isInteger(v) || v < 1) throw bad(k, "expected a positive integer");
     for (const r of options.identityRules ?? DEFAULT_IDENTITY_RULES) {
       if (!Number.isInteger(r.threshold) || r.threshold < 1 || !Number.isInteger(r.windowBuckets) || r.windowBuckets < 1)
@@ -265,6 +299,7 @@ export class SignalRecorder implements SignalSink {
     if (this.inflight !== undefined) return this.inflight.then(() => this.flush());
     const p = this.doFlush().finally(() => {
       this.inflight = undefined;
+      this.inFlight = 0; // also after an unexpected throw: a stuck reservation would refuse every signal
     });
     this.inflight = p;
     return p;
@@ -308,6 +343,7 @@ export class SignalRecorder implements SignalSink {
       dropped: this.dropped,
       flushedEvents: this.flushedEvents,
       flushErrors: this.flushErrors,
+      deadLettered: this.deadLettered,
     };
   }
 
@@ -338,6 +374,59 @@ export class SignalRecorder implements SignalSink {
     return ms;
   }
 
+  private deadLetter(d: RecorderDeadLetter): void {
+    this.deadLettered++;
+    try {
+      this.onDeadLetter(d);
+    } catch {
+      // A failing hook must not fail the flush.
+    }
+  }
+
+  private counterDead(a: CounterAdd, err: unknown): void {
+    const k = a.key.startsWith("id:") ? a.key.slice(0, a.key.indexOf(":", 3) + 1 || a.key.length) : a.key;
+    this.deadLetter({ kind: "counter", tenantId: a.tenantId, type: k.length > 80 ? k.slice(0, 80) : k, reason: rejectionReason(err) });
+  }
+
+  /**
+   * Adds counts, in batches (`incrementMany`: one statement or pipeline per batch) or one by one.
+   * A rejected batch is split until the add the store refuses is alone: that add is dead-lettered
+   * and the others are stored. Adds not written because the store is unavailable are returned.
+   * `onTotal` receives each stored add's window total.
+   */
+  private async addCounts(adds: CounterAdd[], errors: unknown[], onTotal?: (index: number, total: number) => void): Promise<CounterAdd[]> {
+    const pending: CounterAdd[] = [];
+    const many = this.counters.incrementMany?.bind(this.counters);
+    const indexed = adds.map((a, i) => ({ a, i }));
+    if (many) {
+      for (let i = 0; i < indexed.length; i += this.counterBatchSize) {
+        const res = await writeIsolated(indexed.slice(i, i + this.counterBatchSize), async (batch) => {
+          const totals = await many(batch.map((x) => x.a));
+          if (onTotal) batch.forEach((x, j) => onTotal(x.i, totals[j]!));
+        });
+        for (const r of res.rejected) this.counterDead(r.record.a, r.error);
+        if (res.error !== undefined) {
+          errors.push(res.error);
+          for (const x of res.pending) pending.push(x.a);
+        }
+      }
+      return pending;
+    }
+    await mapLimit(indexed, this.concurrency, async ({ a, i }) => {
+      try {
+        const total = await this.counters.increment(a);
+        onTotal?.(i, total);
+      } catch (err) {
+        if (isRejection(err)) this.counterDead(a, err);
+        else {
+          errors.push(err);
+          pending.push(a);
+        }
+      }
+    });
+    return pending;
+  }
+
   private async doFlush(): Promise<void> {
     const events = this.buffer;
     const agg = this.agg;
@@ -351,56 +440,80 @@ export class SignalRecorder implements SignalSink {
 
     const adds = this.retryAdds;
     this.retryAdds = [];
+    const add = (tenantId: TenantKey, type: string, bucket: number, by: number) =>
+      adds.push({ tenantId, key: eventKey(type), atMs: bucket, bucketMs: this.bucketMs, by, ttlMs: this.ttlMs });
     for (const [bucket, byTenant] of agg) {
       const global = new Map<string, number>();
       for (const [tenant, byType] of byTenant) {
         this.seen.set(tenant, Math.max(this.seen.get(tenant) ?? 0, bucket));
         for (const [type, { n }] of byType) {
-          if (tenant !== null) adds.push({ tenantId: tenant, type, bucket, by: n });
+          if (tenant !== null) add(tenant, type, bucket, n);
           global.set(type, (global.get(type) ?? 0) + n);
         }
       }
       this.seen.set(null, Math.max(this.seen.get(null) ?? 0, bucket));
-      for (const [type, n] of global) adds.push({ tenantId: null, type, bucket, by: n });
+      for (const [type, n] of global) add(null, type, bucket, n);
     }
-    await mapLimit(adds, this.concurrency, async (a) => {
-      try {
-        await this.counters.increment({
-          tenantId: a.tenantId,
-          key: eventKey(a.type),
-          atMs: a.bucket,
-          bucketMs: this.bucketMs,
-          by: a.by,
-          ttlMs: this.ttlMs,
-        });
-      } catch (err) {
-        errors.push(err);
-        // Retried verbatim: re-aggregating would add the global share twice.
-        this.retryAdds.push(a);
-      }
-    });
+    // Retried verbatim: re-aggregating would add the global share twice.
+    this.retryAdds.push(...(await this.addCounts(adds, errors)));
 
+    // Per-identity counts: a crossing of the rule's threshold (seen by exactly one add, however
+    // many instances share the counter) records a breach and a THRESHOLD_EXCEEDED event.
     const crossings: AuthEventRecord[] = [];
-    const idAdds: Array<() => Promise<void>> = [];
-    const push = (rule: IdentityRule, tenant: TenantKey, bucket: number, a: string, b: string, n: number) =>
-      idAdds.push(() =>
-        addIdentity(this.counters, this.bucketMs, this.ttlMs, rule, tenant, bucket, a, b, n, now, crossings).catch(
-          (err: unknown) => void errors.push(err),
-        ),
-      );
+    const idAdds: CounterAdd[] = [];
+    const idOf: Array<{ rule: IdentityRule; a: string; b: string }> = [];
     for (const [bucket, byTenant] of agg)
       for (const [tenant, byType] of byTenant)
         for (const cell of byType.values()) {
           if (!cell.rules || !cell.ids) continue;
-          for (let r = 0; r < cell.rules.length; r++)
+          for (let r = 0; r < cell.rules.length; r++) {
+            const rule = cell.rules[r]!;
+            const push = (a: string, b: string, n: number) => {
+              idAdds.push({
+                tenantId: tenant,
+                key: `id:${rule.id}:${rule.by === "user+ip" ? `${a}|${b}` : a}`,
+                atMs: bucket,
+                bucketMs: this.bucketMs,
+                by: n,
+                windowBuckets: rule.windowBuckets,
+                ttlMs: this.ttlMs,
+                // One series per user and IP: read by key at the crossing, never listed by detection.
+                untracked: true,
+              });
+              idOf.push({ rule, a, b });
+            };
             for (const [a, c] of cell.ids[r]!) {
-              push(cell.rules[r]!, tenant, bucket, a, c.b, c.n);
-              if (c.more) for (const [b, n] of c.more) push(cell.rules[r]!, tenant, bucket, a, b, n);
+              push(a, c.b, c.n);
+              if (c.more) for (const [b, n] of c.more) push(a, b, n);
             }
+          }
         }
-    await mapLimit(idAdds, this.concurrency, (add) => add());
+    const breaches: CounterAdd[] = [];
+    // Identity adds are not retried (as before): a lost add only delays a crossing.
+    await this.addCounts(idAdds, errors, (i, total) => {
+      const { rule, a, b } = idOf[i]!;
+      const x = idAdds[i]!;
+      if (!(total >= rule.threshold && total - x.by! < rule.threshold)) return;
+      // Tenant crossings stay in the tenant's scope; the global scope counts untenanted ones.
+      breaches.push({ tenantId: x.tenantId, key: breachKey(rule.incidentType), atMs: x.atMs, bucketMs: this.bucketMs, ttlMs: this.ttlMs });
+      const rec: AuthEventRecord = {
+        id: `ae_${sortableId(now)}_x${crossings.length}`,
+        type: THRESHOLD_EVENT,
+        occurredAt: new Date(x.atMs).toISOString(),
+        tenantId: x.tenantId,
+        meta: { rule: rule.id, eventType: rule.eventType, count: total, threshold: rule.threshold, incidentType: rule.incidentType },
+      };
+      if (rule.by === "user+ip") {
+        rec.userId = a;
+        rec.ip = b;
+      } else if (rule.by === "ip") rec.ip = a;
+      else rec.userId = a;
+      crossings.push(rec);
+    });
+    if (breaches.length > 0) this.retryAdds.push(...(await this.addCounts(breaches, errors)));
 
     if (this.authEvents && (events.length > 0 || crossings.length > 0)) {
+      const authEvents = this.authEvents;
       const prefix = `ae_${sortableId(now)}_`;
       const records: AuthEventRecord[] = crossings;
       for (let i = 0; i < events.length; i++) {
@@ -418,15 +531,19 @@ export class SignalRecorder implements SignalSink {
         records.push(r);
       }
       for (let i = 0; i < records.length; i += this.batchSize) {
-        const batch = records.slice(i, i + this.batchSize);
-        try {
-          await this.authEvents.append({ events: batch });
-          this.flushedEvents += batch.length;
-        } catch (err) {
-          errors.push(err);
+        // A batch the store rejects is split until the record it refuses is alone: that record is
+        // dead-lettered, every other one is stored now (one bad signal never blocks the rest).
+        const res = await writeIsolated(records.slice(i, i + this.batchSize), async (batch) => {
+          await authEvents.append({ events: batch });
+        });
+        this.flushedEvents += res.stored;
+        for (const r of res.rejected)
+          this.deadLetter({ kind: "event", tenantId: r.record.tenantId, type: r.record.type, reason: r.reason });
+        if (res.error !== undefined) {
+          errors.push(res.error);
           // Keep the unwritten events (ids are regenerated; the store skips none twice since they never landed).
           // Their room was reserved (inFlight): putting them back never pushes anything out.
-          for (const r of records.slice(i))
+          for (const r of [...res.pending, ...records.slice(i + this.batchSize)])
             if (r.type !== THRESHOLD_EVENT)
               this.buffer.push({
                 type: r.type,
@@ -447,6 +564,20 @@ export class SignalRecorder implements SignalSink {
       throw errors[0];
     }
   }
+}
+
+/** The default `onDeadLetter`: one JSON line on stderr, no user id, IP or meta. */
+function logDeadLetter(d: RecorderDeadLetter): void {
+  console.warn(
+    JSON.stringify({
+      level: "warn",
+      event: "incidents.recorder.dead_letter",
+      kind: d.kind,
+      tenantId: d.tenantId,
+      type: d.type,
+      reason: d.reason,
+    }),
+  );
 }
 
 /**

@@ -166,6 +166,87 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
         }),
     },
     {
+      name: "readActive with having returns only tenants meeting a condition (all their series), and the global scope",
+      run: (ctx) =>
+        withStore(opts, async (store) => {
+          if (!store.readActive) return ctx?.skip("store has no readActive (optional)");
+          const hot = randomTenant("hot");
+          const warm = randomTenant("warm");
+          const cold = randomTenant("cold");
+          const k1 = randomKey();
+          const k2 = randomKey();
+          const b0 = base() - 10 * BUCKET;
+          const inc = (tenantId: TenantKey, key: string, bucket: number, by: number) =>
+            store.increment({ tenantId, key, atMs: b0 + bucket * BUCKET + 3, bucketMs: BUCKET, by, ttlMs: 2 * HOUR });
+          await inc(hot, k1, 8, 5);
+          await inc(hot, k1, 9, 6);
+          await inc(hot, k2, 2, 1);
+          await inc(warm, k2, 9, 1);
+          await inc(cold, k1, 9, 3);
+          await inc(cold, k1, 1, 50); // outside the condition's range
+          await inc(null, k1, 9, 7);
+          const having = [
+            { keys: [k1], fromMs: b0 + 8 * BUCKET, toMs: b0 + 10 * BUCKET, min: 10 },
+            { keys: [k2], fromMs: b0 + 9 * BUCKET, toMs: b0 + 10 * BUCKET, min: 1 },
+          ];
+          const got = await store.readActive({ keys: [k1, k2], bucketMs: BUCKET, fromMs: b0, toMs: b0 + 10 * BUCKET, having });
+          const ids = got
+            .filter((s) => (s.tenantId === null ? s.key === k1 : [hot, warm, cold].includes(s.tenantId)))
+            .map((s) => `${s.tenantId}|${s.key}|${s.buckets.map((b) => b.count).join(",")}`)
+            .sort();
+          expect(ids).toEqual([`${hot}|${k1}|5,6`, `${hot}|${k2}|1`, `${warm}|${k2}|1`, `null|${k1}|7`].sort());
+          const err = await store
+            .readActive({ keys: [k1], bucketMs: BUCKET, fromMs: b0, toMs: b0 + BUCKET, having: [{ ...having[0]!, min: 0 }] })
+            .catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(ValidationError);
+          expect((err as Error).message).toContain("having[0].min");
+        }),
+    },
+    {
+      name: "incrementMany applies every add with running window totals in input order; a bad add writes nothing",
+      run: (ctx) =>
+        withStore(opts, async (store) => {
+          if (!store.incrementMany) return ctx?.skip("store has no incrementMany (optional)");
+          const t = randomTenant();
+          const u = randomTenant();
+          const key = randomKey();
+          const b0 = base() - 5 * BUCKET;
+          const at = (bucket: number) => b0 + bucket * BUCKET + 11;
+          expect(await store.incrementMany([])).toEqual([]);
+          await store.increment({ tenantId: t, key, atMs: at(0), bucketMs: BUCKET, by: 2, ttlMs: HOUR });
+          const totals = await store.incrementMany([
+            { tenantId: t, key, atMs: at(1), bucketMs: BUCKET, by: 3, windowBuckets: 2, ttlMs: HOUR },
+            { tenantId: t, key, atMs: at(1), bucketMs: BUCKET, by: 4, windowBuckets: 2, ttlMs: HOUR },
+            { tenantId: u, key, atMs: at(1), bucketMs: BUCKET, ttlMs: HOUR },
+            { tenantId: null, key, atMs: at(1), bucketMs: BUCKET, by: 5, ttlMs: HOUR },
+          ]);
+          expect(totals).toEqual([5, 9, 1, 5]);
+          expect(await store.sum({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0, toMs: b0 + 2 * BUCKET })).toBe(9);
+          const err = await store
+            .incrementMany([
+              { tenantId: u, key, atMs: at(1), bucketMs: BUCKET, ttlMs: HOUR },
+              { tenantId: u, key: "", atMs: at(1), bucketMs: BUCKET },
+            ])
+            .catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(ValidationError);
+          expect((err as Error).message).toContain("adds[1].key");
+          expect(await store.sum({ tenantId: u, key, bucketMs: BUCKET, fromMs: b0, toMs: b0 + 2 * BUCKET })).toBe(1);
+          if (store.readActive) {
+            const got = await store.readActive({ keys: [key], bucketMs: BUCKET, fromMs: b0, toMs: b0 + 2 * BUCKET });
+            expect(got.filter((s) => s.tenantId === t)).toEqual([
+              {
+                tenantId: t,
+                key,
+                buckets: [
+                  { startMs: b0, count: 2 },
+                  { startMs: b0 + BUCKET, count: 7 },
+                ],
+              },
+            ]);
+          }
+        }),
+    },
+    {
       name: "untracked: true still counts and reads, and leaves the tracked series of readActive as they are",
       run: (ctx) =>
         withStore(opts, async (store) => {

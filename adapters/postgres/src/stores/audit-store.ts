@@ -216,6 +216,69 @@ export class PgAuditStore extends PgStoreBase implements AuditStore {
     });
   }
 
+  /**
+   * Cross-chain group commit: the batches of many chains in ONE INSERT (column arrays and a chain
+   * number per row). Each chain's first record is checked against that chain's stored head in the
+   * same statement; rows of chains that do not continue their head are left out (ConflictError for
+   * that batch), the rest are written. A seq taken by a concurrent writer fails the statement
+   * (unique index: nothing written), and the caller appends chain by chain.
+   */
+  async appendMany(input: {
+    batches: ReadonlyArray<{ tenantId: TenantKey; records: readonly AuditRecord[] }>;
+  }): Promise<Array<ConflictError | null>> {
+    const batches = input?.batches;
+    if (!Array.isArray(batches)) throw this.invalid("batches", "expected an array");
+    let total = 0;
+    const seen = new Set<string>();
+    batches.forEach((b, j) => {
+      const { tenantId, records } = b;
+      if (!Array.isArray(records) || records.length === 0) throw this.invalid(`batches[${j}].records`, "expected at least 1 record");
+      const k = tenantId === null ? "\u0000" : `t${tenantId}`;
+      if (seen.has(k)) throw this.invalid(`batches[${j}].tenantId`, "expected one batch per chain");
+      seen.add(k);
+      total += records.length;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        if (r.tenantId !== tenantId) throw this.invalid(`batches[${j}].records[${i}].tenantId`, "expected the batch's tenantId");
+        if (!Number.isSafeInteger(r.seq) || r.seq < 1) throw this.invalid(`batches[${j}].records[${i}].seq`, "expected a positive integer");
+        if (i > 0 && r.seq !== records[i - 1]!.seq + 1) throw this.invalid(`batches[${j}].records[${i}].seq`, "expected consecutive seqs");
+      }
+    });
+    if (total > MAX_APPEND) throw this.invalid("batches", `expected at most ${MAX_APPEND} records in all`);
+    if (batches.length === 0) return [];
+    const rows: AuditRecord[] = [];
+    const chainOf: number[] = [];
+    batches.forEach((b, j) => {
+      for (const r of b.records) {
+        rows.push(r);
+        chainOf.push(j);
+      }
+    });
+    const t = this.t.auditEntries;
+    const cols = toColumns(rows);
+    const arrays = sql.join([...cols.map((values, i) => sql`${values}::${sql.raw(ARRAY_TYPES[i]!)}[]`), sql`${chainOf}::int[]`]);
+    const firsts = batches.map((b) => b.records[0]!);
+    const ok = await this.q(
+      `audit.appendMany ${batches.length} chains, ${total} records`,
+      sql`WITH g AS (
+            SELECT * FROM unnest(${firsts.map((r) => r.tenantId)}::text[], ${firsts.map((r) => r.seq)}::bigint[],
+              ${firsts.map((r) => r.prevHash)}::text[]) WITH ORDINALITY AS g("tenant_id", "seq", "prev_hash", "n")
+          ), ok AS (
+            SELECT g."n" - 1 AS "c" FROM g
+            WHERE (g."seq" = 1 AND g."prev_hash" = '')
+               OR EXISTS (SELECT 1 FROM ${t} e WHERE (e."tenant_id" = g."tenant_id" OR (e."tenant_id" IS NULL AND g."tenant_id" IS NULL))
+                            AND e."seq" = g."seq" - 1 AND e."hash" = g."prev_hash")
+          ), v AS (
+            SELECT * FROM unnest(${arrays}) AS v(${INSERT_COLUMNS}, "c")
+          ), ins AS (
+            INSERT INTO ${t} (${INSERT_COLUMNS}) SELECT ${INSERT_COLUMNS} FROM v WHERE v."c" IN (SELECT "c" FROM ok) RETURNING 1
+          )
+          SELECT "c", (SELECT count(*) FROM ins) AS "n" FROM ok`,
+    );
+    const written = new Set(ok.map((r) => num(r.c)));
+    return batches.map((b, j) => (written.has(j) ? null : this.notContinuing(b.tenantId, b.records[0]!)));
+  }
+
   async head(input: { tenantId: TenantKey }): Promise<{ seq: number; hash: string } | null> {
     const rows = await this.q(
       `audit.head ${input.tenantId ?? "(global)"}`,

@@ -1,4 +1,13 @@
-import { checkCounterIncrement, checkCounterReadActive, type ActiveSeries, type CounterStore, type TenantKey } from "@ops/core";
+import {
+  checkCounterAdds,
+  checkCounterIncrement,
+  checkCounterReadActive,
+  type ActiveCondition,
+  type ActiveSeries,
+  type CounterAdd,
+  type CounterStore,
+  type TenantKey,
+} from "@ops/core";
 import { sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
 import { num, tenantIs } from "../values.js";
@@ -46,7 +55,10 @@ export class PgCounterStore extends PgStoreBase implements CounterStore {
               AND "start_ms" >= ${start - (windowBuckets - 1) * input.bucketMs} AND "start_ms" < ${start}
           ), 0) AS "total"`,
     );
-    if (++this.increments % SWEEP_EVERY === 0) this.sweep();
+    if (++this.increments >= SWEEP_EVERY) {
+      this.increments = 0;
+      this.sweep();
+    }
     return num(rows[0]?.total);
   }
 
@@ -78,28 +90,164 @@ export class PgCounterStore extends PgStoreBase implements CounterStore {
   }
 
   /**
-   * Every active series of `keys` in one statement over the bucketed rows (all tenants and the
-   * global scope), grouped in memory. `untracked` needs no index here: rows are selected by key,
-   * and detection never asks for per-identity keys.
+   * Many adds in ONE statement: the rows travel as column arrays (`unnest`), adds of the same
+   * bucket are merged first (an upsert may touch a row once), rows are locked in one order (no
+   * deadlock between concurrent flushes), and each add gets its running window total. The
+   * statement is atomic: when it fails nothing of the call was written.
    */
-  async readActive(input: { keys: readonly string[]; bucketMs: number; fromMs: number; toMs: number }): Promise<ActiveSeries[]> {
-    const keys = checkCounterReadActive(this.pkg, input);
-    const rows = await this.q(
-      "counters.readActive",
-      sql`SELECT "tenant_id", "key", "start_ms", "count" FROM ${this.t.counters}
-          WHERE "bucket_ms" = ${input.bucketMs} AND "key" = ANY(${keys}::text[])
-            AND "start_ms" >= ${input.fromMs} AND "start_ms" < ${input.toMs} AND "count" > 0 AND "expires_at" > now()
-          ORDER BY "tenant_id" NULLS FIRST, "key", "start_ms"`,
+  async incrementMany(adds: readonly CounterAdd[]): Promise<number[]> {
+    const checked = checkCounterAdds(this.pkg, adds);
+    if (adds.length === 0) return [];
+    interface RowAcc {
+      tenantId: TenantKey;
+      key: string;
+      bucketMs: number;
+      start: number;
+      by: number;
+      expires: number;
+      from: number;
+      members: number[];
+    }
+    const rows = new Map<string, RowAcc>();
+    adds.forEach((a, i) => {
+      const { by, windowBuckets, start } = checked[i]!;
+      const ttl = Math.max(a.ttlMs ?? 0, windowBuckets * a.bucketMs);
+      const id = `${a.tenantId === null ? "\u0000" : `t${a.tenantId}`}\u0001${a.key}\u0001${a.bucketMs}\u0001${start}`;
+      const r = rows.get(id);
+      const from = start - (windowBuckets - 1) * a.bucketMs;
+      if (r) {
+        r.by += by;
+        r.expires = Math.max(r.expires, start + a.bucketMs + ttl);
+        r.from = Math.min(r.from, from);
+        r.members.push(i);
+      } else
+        rows.set(id, {
+          tenantId: a.tenantId,
+          key: a.key,
+          bucketMs: a.bucketMs,
+          start,
+          by,
+          expires: start + a.bucketMs + ttl,
+          from,
+          members: [i],
+        });
+    });
+    const list = [...rows.values()].sort((x, y) =>
+      x.tenantId === y.tenantId
+        ? x.key < y.key
+          ? -1
+          : x.key > y.key
+            ? 1
+            : x.bucketMs - y.bucketMs || x.start - y.start
+        : x.tenantId === null
+          ? -1
+          : y.tenantId === null
+            ? 1
+            : x.tenantId < y.tenantId
+              ? -1
+              : 1,
     );
-    const out: ActiveSeries[] = [];
-    let cur: ActiveSeries | undefined;
-    for (const r of rows) {
-      const tenantId = (r.tenant_id ?? null) as TenantKey;
-      const key = String(r.key);
-      if (!cur || cur.tenantId !== tenantId || cur.key !== key) out.push((cur = { tenantId, key, buckets: [] }));
-      cur.buckets.push({ startMs: num(r.start_ms), count: num(r.count) });
+    const t = this.t.counters;
+    // The window's earlier buckets are read from the statement's snapshot (before this call's
+    // adds); adds of this call to those buckets are added below.
+    const result = await this.q(
+      `counters.incrementMany (${adds.length} adds)`,
+      sql`WITH v AS (
+            SELECT * FROM unnest(${list.map((r) => r.tenantId)}::text[], ${list.map((r) => r.key)}::text[],
+              ${list.map((r) => r.bucketMs)}::bigint[], ${list.map((r) => r.start)}::bigint[], ${list.map((r) => r.by)}::bigint[],
+              ${list.map((r) => new Date(r.expires).toISOString())}::timestamptz[], ${list.map((r) => r.from)}::bigint[])
+              WITH ORDINALITY AS v("tenant_id", "key", "bucket_ms", "start_ms", "by", "expires_at", "from_ms", "i")
+          ), up AS (
+            INSERT INTO ${t} AS c ("tenant_id", "key", "bucket_ms", "start_ms", "count", "expires_at")
+            SELECT "tenant_id", "key", "bucket_ms", "start_ms", "by", "expires_at" FROM v ORDER BY "i"
+            ON CONFLICT ON CONSTRAINT ops_counters_bucket_key
+            DO UPDATE SET "count" = c."count" + EXCLUDED."count", "expires_at" = GREATEST(c."expires_at", EXCLUDED."expires_at")
+            RETURNING c."tenant_id", c."key", c."bucket_ms", c."start_ms", c."count"
+          )
+          SELECT v."i", up."count" + CASE WHEN v."from_ms" < v."start_ms" THEN COALESCE((
+              SELECT sum(e."count") FROM ${t} e
+              WHERE (e."tenant_id" = v."tenant_id" OR (e."tenant_id" IS NULL AND v."tenant_id" IS NULL))
+                AND e."key" = v."key" AND e."bucket_ms" = v."bucket_ms" AND e."start_ms" >= v."from_ms" AND e."start_ms" < v."start_ms"
+            ), 0) ELSE 0 END AS "total"
+          FROM v JOIN up ON COALESCE(up."tenant_id", '') = COALESCE(v."tenant_id", '') AND up."key" = v."key"
+            AND up."bucket_ms" = v."bucket_ms" AND up."start_ms" = v."start_ms"`,
+    );
+    const rowTotal = new Array<number>(list.length);
+    for (const r of result) rowTotal[num(r.i) - 1] = num(r.total);
+    // Adds of this call to earlier buckets of the same window (not in the snapshot).
+    const bySeries = new Map<string, RowAcc[]>();
+    for (const r of list) {
+      const sid = `${r.tenantId ?? "\u0000"}\u0001${r.key}\u0001${r.bucketMs}`;
+      const g = bySeries.get(sid);
+      if (g) g.push(r);
+      else bySeries.set(sid, [r]);
+    }
+    const out = new Array<number>(adds.length);
+    list.forEach((r, j) => {
+      let total = rowTotal[j] ?? 0;
+      const g = bySeries.get(`${r.tenantId ?? "\u0000"}\u0001${r.key}\u0001${r.bucketMs}`)!;
+      if (g.length > 1) for (const o of g) if (o.start >= r.from && o.start < r.start) total += o.by;
+      // Adds merged into one row see distinct running totals, in input order.
+      let later = r.by;
+      for (const i of r.members) {
+        later -= checked[i]!.by;
+        out[i] = total - later;
+      }
+    });
+    if ((this.increments += adds.length) >= SWEEP_EVERY) {
+      this.increments = 0;
+      this.sweep();
     }
     return out;
+  }
+
+  /**
+   * Every active series of `keys` in one statement: the bucketed rows of the range (index
+   * `ops_counters_active_idx` on bucket_ms, key, start_ms), one row per series with its buckets as
+   * arrays. With `having`, the tenants are first reduced in the database with one
+   * `GROUP BY tenant_id HAVING` (sum per condition), so only tenants that can fire a rule travel.
+   */
+  async readActive(input: {
+    keys: readonly string[];
+    bucketMs: number;
+    fromMs: number;
+    toMs: number;
+    having?: readonly ActiveCondition[];
+  }): Promise<ActiveSeries[]> {
+    const keys = checkCounterReadActive(this.pkg, input);
+    const t = this.t.counters;
+    const range = sql`"bucket_ms" = ${input.bucketMs} AND "key" = ANY(${keys}::text[])
+            AND "start_ms" >= ${input.fromMs} AND "start_ms" < ${input.toMs} AND "count" > 0 AND "expires_at" > now()`;
+    const having = input.having ?? [];
+    const statement =
+      having.length === 0
+        ? sql`SELECT "tenant_id", "key", array_agg("start_ms" ORDER BY "start_ms") AS "starts", array_agg("count" ORDER BY "start_ms") AS "counts"
+            FROM ${t} WHERE ${range}
+            GROUP BY "tenant_id", "key"`
+        : sql`WITH s AS MATERIALIZED (SELECT "tenant_id", "key", "start_ms", "count" FROM ${t} WHERE ${range}),
+            keep AS (
+              SELECT "tenant_id" FROM s WHERE "tenant_id" IS NOT NULL GROUP BY "tenant_id"
+              HAVING ${sql.join(
+                having.map(
+                  (c) =>
+                    sql`COALESCE(sum("count") FILTER (WHERE "key" = ANY(${[...new Set(c.keys)]}::text[]) AND "start_ms" >= ${c.fromMs} AND "start_ms" < ${c.toMs}), 0) >= ${c.min}`,
+                ),
+                " OR ",
+              )}
+            )
+            SELECT s."tenant_id", s."key", array_agg(s."start_ms" ORDER BY s."start_ms") AS "starts", array_agg(s."count" ORDER BY s."start_ms") AS "counts"
+            FROM s WHERE s."tenant_id" IS NULL OR s."tenant_id" IN (SELECT "tenant_id" FROM keep)
+            GROUP BY s."tenant_id", s."key"`;
+    const rows = await this.q("counters.readActive", statement);
+    return rows.map((r) => {
+      const starts = arr(r.starts);
+      const counts = arr(r.counts);
+      return {
+        tenantId: (r.tenant_id ?? null) as TenantKey,
+        key: String(r.key),
+        buckets: starts.map((st, i) => ({ startMs: num(st), count: num(counts[i]) })),
+      };
+    });
   }
 
   /**
@@ -121,4 +269,11 @@ export class PgCounterStore extends PgStoreBase implements CounterStore {
     // Housekeeping must never fail a caller's increment.
     this.prune().catch(() => {});
   }
+}
+
+/** A bigint[] column as values: drivers give arrays, or (some shims) the text form `{1,2}`. */
+function arr(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (typeof v === "string") return v === "{}" ? [] : v.slice(1, -1).split(",");
+  return [];
 }

@@ -1,3 +1,4 @@
+import type { ConflictError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import type { ActorType, Outcome } from "../schemas.js";
 import type { Page, PageRequest } from "../cursor.js";
@@ -112,6 +113,18 @@ export interface AuditStore extends Closeable {
    *   or seqs are not consecutive (nothing written).
    */
   append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void>;
+  /**
+   * Cross-chain group commit: appends batches of many chains in one round trip (SQL: one INSERT),
+   * each batch on the terms of `append` (consecutive records of one chain, continuing its head).
+   * Resolves with one entry per batch: null when written, or the `ConflictError` of a batch that
+   * does not continue its chain's stored head (nothing of that batch written; the others are).
+   * Rejects as a whole (nothing written) on any other error, including a seq taken by a
+   * concurrent writer: the caller then appends chain by chain. Optional.
+   * @throws ValidationError on a malformed batch (nothing written).
+   */
+  appendMany?(input: {
+    batches: ReadonlyArray<{ tenantId: TenantKey; records: readonly AuditRecord[] }>;
+  }): Promise<Array<ConflictError | null>>;
   /** The last record's position (highest seq), or null for an empty chain. */
   head(input: { tenantId: TenantKey }): Promise<{ seq: number; hash: string } | null>;
   /**

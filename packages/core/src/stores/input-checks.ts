@@ -106,7 +106,45 @@ export function checkCounterReadActive(
   if (!Number.isSafeInteger(input.bucketMs) || input.bucketMs < 1) throw counterField(pkg, "bucketMs", "expected a positive integer");
   if (!Number.isSafeInteger(input.fromMs)) throw counterField(pkg, "fromMs", "expected an integer number of milliseconds");
   if (!Number.isSafeInteger(input.toMs)) throw counterField(pkg, "toMs", "expected an integer number of milliseconds");
+  const having = (input as { having?: unknown }).having;
+  if (having !== undefined) {
+    if (!Array.isArray(having) || having.length > 64) throw counterField(pkg, "having", "expected an array of at most 64 conditions");
+    having.forEach((c: { keys?: unknown; fromMs?: unknown; toMs?: unknown; min?: unknown } | null, i) => {
+      if (typeof c !== "object" || c === null) throw counterField(pkg, `having[${i}]`, "expected an object");
+      if (!Array.isArray(c.keys) || c.keys.length < 1 || c.keys.some((k) => !input.keys.includes(k)))
+        throw counterField(pkg, `having[${i}].keys`, "expected a non-empty subset of keys");
+      if (!Number.isSafeInteger(c.fromMs)) throw counterField(pkg, `having[${i}].fromMs`, "expected an integer number of milliseconds");
+      if (!Number.isSafeInteger(c.toMs)) throw counterField(pkg, `having[${i}].toMs`, "expected an integer number of milliseconds");
+      if (!Number.isSafeInteger(c.min) || (c.min as number) < 1) throw counterField(pkg, `having[${i}].min`, "expected a positive integer");
+    });
+  }
   return [...new Set(input.keys)];
+}
+
+/**
+ * Checks every add of a `CounterStore.incrementMany` call (before anything is written); returns
+ * each add's `by`, `windowBuckets` and bucket start.
+ * @throws ValidationError naming the bad add (`adds[3].key`).
+ */
+export function checkCounterAdds(
+  pkg: string,
+  adds: ReadonlyArray<{ tenantId: unknown; key: string; atMs: number; bucketMs: number; by?: number; windowBuckets?: number }>,
+): Array<{ by: number; windowBuckets: number; start: number }> {
+  if (!Array.isArray(adds)) throw counterField(pkg, "adds", "expected an array");
+  return adds.map((a, i) => {
+    if (typeof a !== "object" || a === null) throw counterField(pkg, `adds[${i}]`, "expected an object");
+    if (a.tenantId !== null && (typeof a.tenantId !== "string" || a.tenantId === ""))
+      throw counterField(pkg, `adds[${i}].tenantId`, "expected a non-empty string or null");
+    try {
+      return checkCounterIncrement(pkg, a);
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        const path = `adds[${i}].${err.issues[0]?.path ?? ""}`;
+        throw counterField(pkg, path, err.issues[0]?.message ?? "invalid");
+      }
+      throw err;
+    }
+  });
 }
 
 /** @throws ValidationError unless a `SubjectKeyStore.getOrCreate` candidate has ids and 32 key bytes. */
