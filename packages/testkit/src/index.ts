@@ -7,7 +7,15 @@ export {
   registerCases,
   withStore,
 } from "./conformance.js";
-export { DEFAULT_TEST_PG_URL, DEFAULT_TEST_REDIS_URL, requireService, testPgUrl, testRedisUrl } from "./services.js";
+export {
+  DEFAULT_TEST_PG_URL,
+  DEFAULT_TEST_REDIS_URL,
+  pgUrlAs,
+  requireService,
+  testPgAdminUrl,
+  testPgUrl,
+  testRedisUrl,
+} from "./services.js";
 export { type AuditConformanceOptions, type AuditRawBackdoor, auditStoreCases, describeAuditStoreConformance } from "./audit.js";
 export { describeFlagStoreConformance, type FlagConformanceOptions, type FlagRawBackdoor, flagStoreCases } from "./flags.js";
 export {

@@ -8,8 +8,8 @@ type Doc = Record<string, JsonValue>;
 
 /**
  * The AuditStore backdoor: plain SQL on `ops_audit_entries`, as someone with full database access.
- * Writes switch off triggers for their transaction (`session_replication_role = replica`,
- * superuser only), which is exactly how an attacker with that access gets past append-only.
+ * Writes switch the append-only trigger off inside their transaction (`ALTER TABLE ... DISABLE
+ * TRIGGER`, the table owner's right; no superuser needed): how an attacker with that access gets past append-only.
  */
 export function auditRaw(h: Harness): AuditRawBackdoor {
   const table = sql.raw(h.schema ? `"${h.schema}"."ops_audit_entries"` : `"ops_audit_entries"`);
@@ -68,9 +68,13 @@ export function auditRaw(h: Harness): AuditRawBackdoor {
   }
 
   function tampering<T>(fn: (tx: DrizzleExecutor) => Promise<T>): Promise<T> {
+    // As the table owner (no superuser needed): the append-only trigger off inside the transaction.
+    const trigger = sql.raw(`"ops_audit_entries_no_update_delete"`);
     return h.db.transaction(async (tx) => {
-      await tx.execute(sql`SET LOCAL session_replication_role = replica`);
-      return fn(tx);
+      await tx.execute(sql`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`);
+      const out = await fn(tx);
+      await tx.execute(sql`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+      return out;
     });
   }
 
