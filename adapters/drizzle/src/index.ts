@@ -22,5 +22,14 @@ export {
   flagChannel,
   type PgListener,
   type NodePgListenClient,
+  opsRoleSetupSql,
+  opsRoleSetupStatements,
+  setupOpsRoles,
+  checkOpsRoles,
+  assertOpsRoles,
+  OpsRoleError,
+  type OpsRoleSetupOptions,
+  type OpsRoleCheckOptions,
+  type OpsRoleReport,
 } from "@ops/adapter-postgres";
 export { createOpsTables, type OpsTables } from "./schema.js";
