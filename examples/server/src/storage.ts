@@ -107,9 +107,10 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
       );
       if (!row?.present) await applyOpsMigrations(prisma);
       await serveAsOwner(prismaExecutor(prisma));
-      sql = prismaStores(prisma);
+      const ps = prismaStores(prisma);
+      sql = ps;
       // The start-up role check: a role that would see nothing fails the boot, naming what is missing.
-      await sql.ready();
+      await ps.ready();
       checks.push(prismaCheck(prisma as unknown as Parameters<typeof prismaCheck>[0], { name: "database" }));
       describe = "postgresql (prisma, @prisma/adapter-pg)";
     } else {
