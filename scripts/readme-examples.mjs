@@ -40,7 +40,10 @@ const work = resolve(args.work ?? join(repo, ".readme-examples"));
 const tsx = resolve(args.tsx ?? join(repo, "node_modules", ".bin", "tsx"));
 const registry = args.registry.endsWith("/") ? args.registry : `${args.registry}/`;
 const only = args.only ? new Set(args.only.split(",")) : null;
-const PG = process.env.OPS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+// README examples are a first run on a local server: they get the admin URL (CI exports
+// OPS_TEST_PG_ADMIN_URL; the test suites run as the non-superuser OPS_TEST_PG_URL). A README
+// example run as an ordinary role would need its role setup first (opsRoleSetupSql).
+const PG = process.env.OPS_TEST_PG_ADMIN_URL ?? process.env.OPS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS = process.env.OPS_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /** Splits a README into fenced blocks, each with its language and the marker comment before it. */

@@ -26,5 +26,14 @@ export {
   type NodePgListenClient,
   type NodePgListenerOptions,
   type PgPropagationOptions,
+  opsRoleSetupSql,
+  opsRoleSetupStatements,
+  setupOpsRoles,
+  checkOpsRoles,
+  assertOpsRoles,
+  OpsRoleError,
+  type OpsRoleSetupOptions,
+  type OpsRoleCheckOptions,
+  type OpsRoleReport,
 } from "@ops/adapter-postgres";
 export { createOpsTables, type OpsTables } from "./schema.js";

@@ -51,6 +51,14 @@ export interface DrizzleStoresOptions {
   propagation?: PgPropagationOptions;
   /** Where warnings go (default `console.warn`); they never carry a URL or credentials. */
   onWarning?: (message: string) => void;
+  /**
+   * The start-up role check (default on; see @ops/adapter-postgres `PostgresStoresOptions.roleCheck`):
+   * a role that would see nothing (RLS on, no tenant set, no service policy), a missing grant or
+   * missing tables make every call reject with `OpsRoleError` naming the role; `await
+   * stores.ready()` runs it at start-up. `{ refuseSuperuser: true }` also refuses superusers;
+   * `false` skips it.
+   */
+  roleCheck?: boolean | { refuseSuperuser?: boolean };
 }
 
 export interface DrizzleStores extends PostgresStores {

@@ -1,9 +1,10 @@
 import { TenantIsolationError } from "@ops/core";
-import { randomKey, randomTenant, requireService, testPgUrl } from "@ops/testkit";
+import { randomKey, randomTenant, requireService, testPgAdminUrl } from "@ops/testkit";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OpsRoleError } from "@ops/adapter-postgres";
 import { drizzleStores, type DrizzleStores } from "../src/index.js";
 import { chainRecords } from "./support/audit-records.js";
 import { createPgSchema } from "./support/harness.js";
@@ -22,7 +23,8 @@ describe.skipIf(!pgUp)("row-level security from the migrations (PostgreSQL, non-
 
   beforeAll(async () => {
     schema = await createPgSchema("rls");
-    pool = new pg.Pool({ connectionString: testPgUrl(), max: 4 });
+    // CREATE ROLE and SET ROLE need the admin (superuser) connection; the role itself is ordinary.
+    pool = new pg.Pool({ connectionString: testPgAdminUrl(), max: 4 });
     db = drizzle(pool);
     const s = `"${schema.schema}"`;
     await pool.query(`DROP ROLE IF EXISTS ${role}`);
@@ -40,11 +42,11 @@ describe.skipIf(!pgUp)("row-level security from the migrations (PostgreSQL, non-
   });
 
   /** Runs `fn` with stores bound to one transaction, as the app role, in `tenant`'s scope. */
-  function asTenant<T>(tenant: string | null, fn: (stores: DrizzleStores) => Promise<T>): Promise<T> {
+  function asTenant<T>(tenant: string | null, fn: (stores: DrizzleStores) => Promise<T>, roleCheck = true): Promise<T> {
     return db.transaction(async (tx) => {
       await tx.execute(sql.raw(`SET LOCAL ROLE ${role}`));
       if (tenant !== null) await tx.execute(sql`SELECT set_config('app.tenant_id', ${tenant}, true)`);
-      return fn(drizzleStores(tx, { schema: schema.schema }));
+      return fn(drizzleStores(tx, { schema: schema.schema, roleCheck }));
     });
   }
 
@@ -73,14 +75,26 @@ describe.skipIf(!pgUp)("row-level security from the migrations (PostgreSQL, non-
     ).rejects.toBeInstanceOf(TenantIsolationError);
   });
 
-  it("with no tenant set, nothing is visible and nothing can be written (fail closed)", async () => {
+  it("with no tenant set, the stores refuse loudly (OpsRoleError naming the role), never empty results", async () => {
     const t = randomTenant();
     await asTenant(t, (s) => s.audit.append({ tenantId: t, records: chainRecords(t, 2) }));
-    await asTenant(null, async (s) => {
-      expect(await s.audit.head({ tenantId: t })).toBeNull();
-      expect((await s.audit.chains({})).items).toEqual([]);
-    });
-    await expect(asTenant(null, (s) => s.audit.append({ tenantId: t, records: chainRecords(t, 1) }))).rejects.toBeInstanceOf(
+    const err = await asTenant(null, (s) => s.audit.head({ tenantId: t })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpsRoleError);
+    expect(String((err as Error).message)).toContain(`role ${role} is subject to row-level security`);
+  });
+
+  it("with no tenant set and the role check opted out, RLS itself still fails closed", async () => {
+    const t = randomTenant();
+    await asTenant(t, (s) => s.audit.append({ tenantId: t, records: chainRecords(t, 2) }));
+    await asTenant(
+      null,
+      async (s) => {
+        expect(await s.audit.head({ tenantId: t })).toBeNull();
+        expect((await s.audit.chains({})).items).toEqual([]);
+      },
+      false,
+    );
+    await expect(asTenant(null, (s) => s.audit.append({ tenantId: t, records: chainRecords(t, 1) }), false)).rejects.toBeInstanceOf(
       TenantIsolationError,
     );
     await asTenant(t, async (s) => expect((await s.audit.head({ tenantId: t }))?.seq).toBe(2));

@@ -2,6 +2,7 @@ import { UnavailableError, ValidationError, type Clock, type StoreCapabilities }
 import { mapPgError } from "./errors.js";
 import type { PgExecutor, Row } from "./executor.js";
 import type { PgListener } from "./notifications.js";
+import type { OpsRoleReport } from "./roles.js";
 import { compile, type Sql } from "./sql.js";
 import { opsTableNames, type OpsTableNames } from "./tables.js";
 
@@ -53,6 +54,39 @@ export interface PgStoreContext {
   /** What `adoptTx` expects, for the ValidationError of a wrong `tx`. */
   txExpected?: string | undefined;
   capabilities?: Partial<StoreCapabilities> | undefined;
+  /** The start-up role check every store awaits before its first statement (absent: no check). */
+  gate?: RoleGate | undefined;
+  /** The report of the passed role check, for `ready()`. */
+  roleReport?: (() => OpsRoleReport | undefined) | undefined;
+}
+
+/**
+ * A role check run once per store bundle, before its first statement: resolves when the role can
+ * see what the stores ask for; rejects with `OpsRoleError` otherwise (and keeps rejecting). A
+ * connection failure is not remembered: the next call checks again.
+ */
+export class RoleGate {
+  passed = false;
+  private pending: Promise<void> | undefined;
+  private failure: unknown;
+  constructor(private readonly run: (on: PgExecutor | undefined) => Promise<void>) {}
+
+  /** Checks (once) on `on` (a caller's transaction, so that its tenant setting counts) or the store's executor. */
+  wait(on?: PgExecutor): Promise<void> {
+    if (this.passed) return Promise.resolve();
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    this.pending ??= this.run(on).then(
+      () => {
+        this.passed = true;
+      },
+      (err: unknown) => {
+        this.pending = undefined;
+        if ((err as { code?: unknown })?.code === "CONFIG") this.failure = err;
+        throw err;
+      },
+    );
+    return this.pending;
+  }
 }
 
 /** What every PostgreSQL store shares: the executor, the table names, the closed state, one error path. */
@@ -84,6 +118,7 @@ export abstract class PgStoreBase {
   /** Runs one statement, errors mapped in the one place. */
   protected async q(what: string, statement: Sql, on: PgExecutor = this.exec): Promise<Row[]> {
     this.assertOpen(what);
+    if (this.ctx.gate && !this.ctx.gate.passed) await this.ctx.gate.wait(on === this.exec ? undefined : on);
     const { text, params } = compile(statement);
     try {
       // null once the executor's one-time check passed (postgres.js behind a pooler: refused).
@@ -97,6 +132,7 @@ export abstract class PgStoreBase {
   /** Runs `fn` in a transaction, errors mapped in the one place. */
   protected async tx<T>(what: string, fn: (tx: PgExecutor) => Promise<T>): Promise<T> {
     this.assertOpen(what);
+    if (this.ctx.gate && !this.ctx.gate.passed) await this.ctx.gate.wait();
     try {
       // null once the executor's one-time check passed (postgres.js behind a pooler: refused).
       await this.exec.ready?.();

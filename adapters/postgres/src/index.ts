@@ -6,7 +6,21 @@ export {
   type PostgresStoresOptions,
   type PostgresShimOptions,
 } from "./stores.js";
-export { POSTGRES_CAPABILITIES, PgStoreBase, type PgStoreContext, type PgPropagationOptions } from "./base.js";
+export { POSTGRES_CAPABILITIES, PgStoreBase, RoleGate, type PgStoreContext, type PgPropagationOptions } from "./base.js";
+export {
+  opsRoleSetupStatements,
+  opsRoleSetupSql,
+  setupOpsRoles,
+  checkOpsRoles,
+  assertOpsRoles,
+  OpsRoleError,
+  OPS_TABLE_PRIVILEGES,
+  OPS_SERVICE_POLICY,
+  type OpsRoleSetupOptions,
+  type OpsRoleCheckOptions,
+  type OpsRoleReport,
+  type OpsTableAccess,
+} from "./roles.js";
 export {
   nodePgExecutor,
   postgresJsExecutor,

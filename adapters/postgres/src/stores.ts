@@ -1,5 +1,6 @@
 import { ValidationError, type Clock, type OpsStores, type StoreCapabilities } from "@ops/core";
-import { POSTGRES_CAPABILITIES, type PgPropagationOptions, type PgStoreContext } from "./base.js";
+import { POSTGRES_CAPABILITIES, RoleGate, type PgPropagationOptions, type PgStoreContext } from "./base.js";
+import { assertOpsRoles, type OpsRoleReport } from "./roles.js";
 import { isPgExecutor, type PgExecutor } from "./executor.js";
 import { pgUrlListener, type PgListener } from "./notifications.js";
 import { PgAuditStore } from "./stores/audit-store.js";
@@ -39,6 +40,17 @@ export interface PostgresStoresOptions {
   onWarning?: (message: string) => void;
   /** Overrides of the declared capabilities (tests, or a deployment that lacks one). */
   capabilities?: Partial<StoreCapabilities>;
+  /**
+   * The start-up role check (default on): before the bundle's first statement, one read-only query
+   * asks PostgreSQL whether the connecting role can see what the stores ask for. When it cannot
+   * (row-level security on and no tenant set and no service policy, a missing grant, missing
+   * tables, or a superuser with `refuseSuperuser`), every call rejects with `OpsRoleError` naming
+   * the role and what is missing, instead of returning empty results. `await stores.ready()` runs
+   * it at start-up. `{ refuseSuperuser: true }` also refuses superuser and BYPASSRLS roles
+   * (recommended in production). `false` skips it (a bundle built per transaction after one
+   * checked bundle at start-up).
+   */
+  roleCheck?: boolean | { refuseSuperuser?: boolean };
 }
 
 /** Options a shim adds: its name in messages and what a caller's transaction handle is. */
@@ -50,6 +62,12 @@ export interface PostgresShimOptions {
 }
 
 export interface PostgresStores extends OpsStores {
+  /**
+   * Runs the role check now (once per bundle) and resolves with its report (undefined with
+   * `roleCheck: false`). Call it at start-up so a misconfigured role fails the boot.
+   * @throws OpsRoleError naming the role and what is missing; UnavailableError when the database is down.
+   */
+  ready(): Promise<OpsRoleReport | undefined>;
   audit: PgAuditStore;
   auditKeys: PgSubjectKeyStore;
   flags: PgFlagStore;
@@ -83,6 +101,22 @@ export function storeContext(exec: PgExecutor, options: PostgresStoresOptions = 
     if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v <= 0))
       throw invalid(`options.propagation.${k}`, "expected a positive number of milliseconds");
   }
+  const rc = opts.roleCheck;
+  if (
+    rc !== undefined &&
+    typeof rc !== "boolean" &&
+    (rc === null || typeof rc !== "object" || (rc.refuseSuperuser !== undefined && typeof rc.refuseSuperuser !== "boolean"))
+  )
+    throw invalid("options.roleCheck", "expected a boolean or { refuseSuperuser?: boolean }");
+  const checkOptions = { schema: opts.schema, pkg, refuseSuperuser: typeof rc === "object" ? rc.refuseSuperuser === true : false };
+  let report: OpsRoleReport | undefined;
+  const gate =
+    rc === false
+      ? undefined
+      : new RoleGate(async (on) => {
+          report = await assertOpsRoles(on ?? exec, checkOptions);
+        });
+  // Last, once every option is valid: a listener from listenUrl owns a connection.
   const listener = opts.listener ?? (opts.listenUrl !== undefined ? pgUrlListener(opts.listenUrl) : undefined);
   return {
     exec,
@@ -95,6 +129,8 @@ export function storeContext(exec: PgExecutor, options: PostgresStoresOptions = 
     adoptTx: shim.adoptTx,
     txExpected: shim.txExpected,
     capabilities: opts.capabilities,
+    gate,
+    roleReport: () => report,
   };
 }
 
@@ -114,6 +150,11 @@ export function storesFromContext(ctx: PgStoreContext, adapter: string): Postgre
     adapter,
     capabilities: Object.freeze({ ...POSTGRES_CAPABILITIES, ...ctx.capabilities, pubsub: stores.flags.capabilities.pubsub }),
     ...stores,
+    async ready() {
+      if (!ctx.gate) return undefined;
+      await ctx.gate.wait();
+      return ctx.roleReport?.();
+    },
     async close() {
       await Promise.all(Object.values(stores).map((s) => s.close()));
     },

@@ -15,4 +15,18 @@ export {
   type PrismaStoreOptions,
 } from "./prisma-stores.js";
 export { inTransaction, prismaExecutor, type PrismaClientLike, type PrismaSqlClient } from "./client.js";
-export { OPS_MIGRATIONS, migrationStatements, nodePgListener, type PgListener } from "@ops/adapter-postgres";
+export {
+  OPS_MIGRATIONS,
+  migrationStatements,
+  nodePgListener,
+  type PgListener,
+  opsRoleSetupSql,
+  opsRoleSetupStatements,
+  setupOpsRoles,
+  checkOpsRoles,
+  assertOpsRoles,
+  OpsRoleError,
+  type OpsRoleSetupOptions,
+  type OpsRoleCheckOptions,
+  type OpsRoleReport,
+} from "@ops/adapter-postgres";

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError } from "@ops/core";
 import { requireService } from "@ops/testkit";
-import { OPS_MIGRATIONS, applyOpsMigrations, migrationStatements, prismaStores } from "../src/index.js";
+import {
+  OPS_MIGRATIONS,
+  OpsRoleError,
+  applyOpsMigrations,
+  migrationStatements,
+  prismaExecutor,
+  prismaStores,
+  setupOpsRoles,
+} from "../src/index.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 
 describe("migrationStatements", () => {
@@ -37,6 +45,18 @@ describe.skipIf(!up)("applyOpsMigrations through the app's own PrismaClient", ()
       [schema],
     );
     expect(rows[0].n).toBe(9); // 8 stores + ops_flag_change_requests
+    // The migrating role owns the tables and FORCE RLS applies to it: without a tenant or the
+    // service policy its stores would see nothing, so they refuse loudly.
+    const { rows: me } = await db.pool.query("SELECT current_user AS me");
+    const err = await prismaStores(fresh)
+      .ready()
+      .catch((e: unknown) => e);
+    if (!(await db.pool.query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).rows[0].rolsuper) {
+      expect(err).toBeInstanceOf(OpsRoleError);
+      expect(String((err as Error).message)).toContain(`role ${me[0].me} is subject to row-level security`);
+    }
+    // The documented role setup gives it the service policy; then the cross-tenant stores work.
+    await setupOpsRoles(prismaExecutor(fresh), { schema, service: me[0].me, createRoles: false });
     const stores = prismaStores(fresh);
     const rec = await stores.flags.put({ env: "prod", key: "k", tenantId: null, config: 1, expectedVersion: null, actor: "a" });
     expect(rec.version).toBe(1);

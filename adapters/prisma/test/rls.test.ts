@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TenantIsolationError } from "@ops/core";
-import { randomTenant, requireService, testPgUrl } from "@ops/testkit";
+import { pgUrlAs, randomTenant, requireService, testPgAdminUrl, testPgUrl } from "@ops/testkit";
+import { OpsRoleError } from "@ops/adapter-postgres";
 import { inTransaction, prismaStores, type PrismaSqlClient } from "../src/index.js";
 import { chainRecords } from "./helpers/chain.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
@@ -20,23 +21,28 @@ describe.skipIf(!up)("prisma: the stores under row-level security (non-superuser
   beforeAll(async () => {
     db = await createTestDatabase("rls");
     const s = db.schema;
-    await db.pool.query(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN`);
-    await db.pool.query(
-      `GRANT USAGE ON SCHEMA ${s} TO ${role};
-       GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role};
-       REVOKE UPDATE, DELETE ON ${s}.ops_audit_entries FROM ${role};
-       GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role};`,
-    );
-    const url = new URL(testPgUrl());
-    url.username = role;
-    url.password = "";
-    app = await db.client({ url: url.toString() });
+    // Creating a role needs the admin connection (testPgAdminUrl); the role itself is ordinary.
+    const { Client } = (await import("pg")).default;
+    const admin = new Client({ connectionString: testPgAdminUrl() });
+    await admin.connect();
+    try {
+      await admin.query(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
+      await admin.query(
+        `GRANT USAGE ON SCHEMA ${s} TO ${role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role};
+         REVOKE UPDATE, DELETE ON ${s}.ops_audit_entries FROM ${role};
+         GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role};`,
+      );
+    } finally {
+      await admin.end();
+    }
+    app = await db.client({ url: pgUrlAs(testPgUrl(), role) });
   });
   afterAll(async () => {
     await db?.drop();
     await db?.pool.end().catch(() => {});
     const { Client } = (await import("pg")).default;
-    const c = new Client({ connectionString: testPgUrl() });
+    const c = new Client({ connectionString: testPgAdminUrl() });
     await c.connect();
     await c.query(`DROP ROLE IF EXISTS ${role}`);
     await c.end();
@@ -100,7 +106,13 @@ describe.skipIf(!up)("prisma: the stores under row-level security (non-superuser
         },
       }),
     );
-    const stores = prismaStores(app);
+    // The default role check refuses loudly: this role would see nothing, so nothing is served.
+    const checked = prismaStores(app);
+    const err = await checked.incidents.get({ tenantId: a, id: `inc-${a}` }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpsRoleError);
+    expect(String((err as Error).message)).toContain(`role ${role} is subject to row-level security`);
+    // Opted out, RLS itself still fails closed.
+    const stores = prismaStores(app, { roleCheck: false });
     expect(await stores.incidents.get({ tenantId: a, id: `inc-${a}` })).toBeNull();
     expect((await stores.incidents.scan({})).items).toEqual([]);
   });

@@ -27,8 +27,11 @@ describe.skipIf(!up)("prisma: a cancelled 500-entry audit append is a short, scr
     const prisma = new Client({ adapter });
     close = () => prisma.$disconnect();
     const t = randomTenant();
+    // roleCheck off: a 1 ms statement_timeout would cancel the start-up role check before the append.
     const records = chainRecords(t, null, 500, (i) => ({ meta: { secret: SECRET, pad: "x".repeat(2000), i } }));
-    const err = (await new PrismaAuditStore(prisma).append({ tenantId: t, records }).catch((e: unknown) => e)) as UnavailableError;
+    const err = (await new PrismaAuditStore(prisma, { roleCheck: false })
+      .append({ tenantId: t, records })
+      .catch((e: unknown) => e)) as UnavailableError;
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err.message).toMatch(/^\[ops\/adapter-prisma\] audit\.append \S+ seq 1\.\.500: .*\(57014: statement timeout\)$/);
     expect(err.message.length).toBeLessThan(200);

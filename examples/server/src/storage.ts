@@ -2,9 +2,17 @@ import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { drizzleStores, nodePgListener, pgliteListener, type DrizzleDatabase, type PgListener } from "@ops/adapter-drizzle";
+import {
+  drizzleStores,
+  drizzleToExecutor,
+  nodePgListener,
+  pgliteListener,
+  setupOpsRoles,
+  type DrizzleDatabase,
+  type PgListener,
+} from "@ops/adapter-drizzle";
 import { redisFlagPropagation, redisStores } from "@ops/adapter-redis";
-import { applyOpsMigrations, prismaStores } from "@ops/adapter-prisma";
+import { applyOpsMigrations, prismaExecutor, prismaStores } from "@ops/adapter-prisma";
 import { PrismaPg } from "@prisma/adapter-pg";
 import {
   ConfigError,
@@ -50,6 +58,27 @@ export function drizzleMigrationsFolder(): string {
   return join(dirname(require.resolve("@ops/adapter-drizzle/package.json")), "migrations");
 }
 
+type Exec = Parameters<typeof setupOpsRoles>[0];
+
+/**
+ * The one-role deployment (one DATABASE_URL that migrates and serves, as here): a role that owns
+ * the @ops tables is still under FORCE ROW LEVEL SECURITY, so the owner gives itself the service
+ * policy (`opsRoleSetupSql({ service })`, idempotent) for the cross-tenant work this process does
+ * (detection ticks, outbox relay, flag snapshot). With separate owner / app / service roles your
+ * DBA runs `opsRoleSetupSql` instead and this does nothing (the serving role owns nothing).
+ * Superusers (PGlite, a local server) bypass RLS and need nothing.
+ */
+async function serveAsOwner(exec: Exec): Promise<void> {
+  const [r] = await exec.query(
+    `SELECT current_user::text AS me, current_schema()::text AS schema, r.rolsuper AS su,
+       pg_has_role(current_user, c.relowner, 'USAGE') AS owns
+     FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('ops_flags') WHERE r.rolname = current_user`,
+    [],
+  );
+  if (r && r.owns === true && r.su !== true)
+    await setupOpsRoles(exec, { service: String(r.me), schema: String(r.schema), createRoles: false });
+}
+
 /**
  * Opens the database the config names and applies the @ops migrations. PGlite on disk when no
  * `DATABASE_URL`; PostgreSQL through Drizzle (node-postgres; Drizzle's migrator records what ran,
@@ -78,7 +107,11 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
         "SELECT to_regclass('ops_audit_entries') IS NOT NULL AS present",
       );
       if (!row?.present) await applyOpsMigrations(prisma);
-      sql = prismaStores(prisma);
+      await serveAsOwner(prismaExecutor(prisma));
+      const ps = prismaStores(prisma);
+      sql = ps;
+      // The start-up role check: a role that would see nothing fails the boot, naming what is missing.
+      await ps.ready();
       checks.push(prismaCheck(prisma as unknown as Parameters<typeof prismaCheck>[0], { name: "database" }));
       describe = "postgresql (prisma, @prisma/adapter-pg)";
     } else {
@@ -92,6 +125,7 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
         const nodeDb = drizzleNodePg(pool);
         await migrateNodePg(nodeDb, { migrationsFolder: drizzleMigrationsFolder() });
         db = nodeDb as unknown as DrizzleDatabase;
+        await serveAsOwner(drizzleToExecutor(db));
         // A dedicated connection LISTENs for flag changes (LISTEN does not survive a pool).
         const listen = new pg.Client({ connectionString: config.databaseUrl });
         listen.on("error", () => {});
@@ -109,7 +143,10 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
         listener = pgliteListener(client);
         describe = "pglite (drizzle, embedded)";
       }
-      sql = drizzleStores(db, { listener });
+      const dz = drizzleStores(db, { listener });
+      sql = dz;
+      // The start-up role check: a role that would see nothing fails the boot, naming what is missing.
+      await dz.ready();
       checks.push(drizzleCheck(db as unknown as Parameters<typeof drizzleCheck>[0], { name: "database" }));
     }
   } catch (err) {

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, testPgUrl } from "@ops/testkit";
+import { requireService, testPgAdminUrl, testPgUrl } from "@ops/testkit";
 import { eventually, startTestService, type TestService } from "./support.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -106,9 +106,11 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     });
     await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
     const name = `ops_console_browser_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-    const admin = new pg.Client({ connectionString: testPgUrl() });
+    // CREATE DATABASE needs the admin; the database belongs to testPgUrl()'s role (CI: the non-superuser ops_test).
+    const admin = new pg.Client({ connectionString: testPgAdminUrl() });
     await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
+    const owner = decodeURIComponent(new URL(testPgUrl()).username || "postgres");
+    await admin.query(`CREATE DATABASE "${name}" OWNER "${owner.replace(/"/g, '""')}"`);
     await admin.end();
     const url = new URL(testPgUrl());
     url.pathname = `/${name}`;
@@ -154,7 +156,7 @@ describe.skipIf(!pgUp)("the console in Chromium, against the example service on 
     await t?.close();
     await new Promise((r) => receiver?.close(r));
     if (db) {
-      const c = new pg.Client({ connectionString: testPgUrl() });
+      const c = new pg.Client({ connectionString: testPgAdminUrl() });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
       await c.end();

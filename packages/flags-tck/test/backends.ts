@@ -3,7 +3,7 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { fileURLToPath } from "node:url";
 import type { FlagStore } from "@ops/core";
 import { MemoryFlagStore } from "@ops/adapter-memory";
-import { drizzleStores, nodePgListener } from "@ops/adapter-drizzle";
+import { drizzleStores, nodePgListener, opsRoleSetupStatements } from "@ops/adapter-drizzle";
 import { redisStores } from "@ops/adapter-redis";
 import { testPgUrl, testRedisUrl } from "@ops/testkit";
 import { drizzle } from "drizzle-orm/node-postgres";
@@ -119,6 +119,9 @@ export async function postgresBackend(): Promise<Backend> {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   for (const s of statements) await setup.query(s);
+  // The migrating role (CI: the non-superuser ops_test, owner under FORCE RLS) gets the service policy.
+  const me = String((await setup.query("SELECT current_user AS me")).rows[0]?.me);
+  for (const s of opsRoleSetupStatements({ schema, service: me, createRoles: false })) await setup.query(s);
   await setup.end();
 
   const adminPool = new pg.Pool({ connectionString: url.toString(), max: 4 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { OPS_MIGRATIONS, migrationStatements } from "@ops/adapter-postgres";
+import { OPS_MIGRATIONS, migrationStatements, opsRoleSetupStatements } from "@ops/adapter-postgres";
 import pg from "pg";
 import { requireService, testPgUrl, testRedisUrl } from "@ops/testkit";
 
@@ -125,6 +125,9 @@ describe.skipIf(!pgUp)("ops-flags CLI against DATABASE_URL (PostgreSQL, spawned)
       await c.query(`CREATE SCHEMA "${schema}"`);
       await c.query(`SET search_path TO "${schema}"`);
       for (const m of OPS_MIGRATIONS) for (const st of migrationStatements(m.sql)) await c.query(st);
+      // The migrating role (CI: the non-superuser ops_test, owner under FORCE RLS) gets the service policy.
+      const me = String((await c.query("SELECT current_user AS me")).rows[0]?.me);
+      for (const st of opsRoleSetupStatements({ schema, service: me, createRoles: false })) await c.query(st);
       await c.query("RESET search_path");
     } finally {
       c.release();

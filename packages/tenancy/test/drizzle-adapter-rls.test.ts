@@ -6,7 +6,7 @@ import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { TenantIsolationError } from "@ops/core";
 import { drizzleStores } from "@ops/adapter-drizzle";
-import { requireService, testPgUrl } from "@ops/testkit";
+import { requireService, testPgAdminUrl } from "@ops/testkit";
 import { OPS_RLS_TABLES, TenantScope, rlsSql, scopeStores } from "@ops/tenancy";
 import { drizzleWithTenant } from "@ops/tenancy/drizzle";
 
@@ -28,7 +28,7 @@ describe.skipIf(!up)("the Drizzle adapter's real tables under RLS, used through 
   const suffix = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const schema = `t8_adapter_${suffix}`;
   const role = `t8_app_adapter_${suffix}`;
-  const admin = new pg.Pool({ connectionString: testPgUrl(), max: 1, options: `-c search_path=${schema}` });
+  const admin = new pg.Pool({ connectionString: testPgAdminUrl(), max: 1, options: `-c search_path=${schema}` });
   let app: pg.Pool;
 
   beforeAll(async () => {
@@ -37,7 +37,7 @@ describe.skipIf(!up)("the Drizzle adapter's real tables under RLS, used through 
     for (const s of adapterMigrations()) await admin.query(s);
     // The migration already enabled and forced RLS; this adds the app role's grants.
     await admin.query(rlsSql({ schema, grantTo: role, tables: OPS_RLS_TABLES }));
-    const url = new URL(testPgUrl());
+    const url = new URL(testPgAdminUrl());
     url.username = role;
     app = new pg.Pool({ connectionString: url.toString(), max: 2, options: `-c search_path=${schema}` });
   });

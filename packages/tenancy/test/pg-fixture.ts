@@ -1,10 +1,12 @@
 import pg from "pg";
-import { testPgUrl } from "@ops/testkit";
+import { testPgAdminUrl } from "@ops/testkit";
 import { OPS_TABLE_NAMES, rlsSql } from "@ops/tenancy";
 
 /**
  * A private schema holding the @ops table names, owned by the superuser, with the generated RLS
- * applied, and a fresh LOGIN role that is neither superuser nor owner: the app's role.
+ * applied, and a fresh LOGIN role that is neither superuser nor owner: the app's role. Creating
+ * roles needs the admin connection (`testPgAdminUrl()`, `OPS_TEST_PG_ADMIN_URL` in CI); every
+ * assertion runs as the ordinary role.
  */
 export interface RlsFixture {
   schema: string;
@@ -20,7 +22,7 @@ export async function createRlsFixture(name: string): Promise<RlsFixture> {
   const suffix = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const schema = `t8_${name}_${suffix}`;
   const role = `t8_app_${name}_${suffix}`;
-  const admin = new pg.Pool({ connectionString: testPgUrl(), max: 2 });
+  const admin = new pg.Pool({ connectionString: testPgAdminUrl(), max: 2 });
   const pools: pg.Pool[] = [];
   await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
   await admin.query(`CREATE SCHEMA ${schema}`);
@@ -32,7 +34,7 @@ export async function createRlsFixture(name: string): Promise<RlsFixture> {
     role,
     admin,
     app(max = 1) {
-      const url = new URL(testPgUrl());
+      const url = new URL(testPgAdminUrl());
       url.username = role;
       url.password = "";
       const pool = new pg.Pool({ connectionString: url.toString(), max, options: `-c search_path=${schema}` });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { TenantIsolationError } from "@ops/core";
-import { requireService, testPgUrl } from "@ops/testkit";
+import { requireService, testPgAdminUrl } from "@ops/testkit";
 import { TenantScope, tenantExtension } from "@ops/tenancy";
 import { createRlsFixture, type RlsFixture } from "./pg-fixture.js";
 import { loadGeneratedPrisma } from "./prisma-client.js";
@@ -35,7 +35,7 @@ describe.skipIf(!up)("tenantExtension on a real Prisma 7 client (adapter-pg, app
     fx = await createRlsFixture("prisma");
     await fx.admin.query(`INSERT INTO ${fx.schema}.ops_incidents (tenant_id, body) VALUES ('acme', 'a1'), ('globex', 'g1')`);
     const { PrismaClient } = await loadGeneratedPrisma();
-    const url = new URL(testPgUrl());
+    const url = new URL(testPgAdminUrl());
     url.username = fx.role;
     const adapter = new PrismaPg(
       { connectionString: url.toString(), options: `-c search_path=${fx.schema}`, max: 2 },

@@ -165,8 +165,9 @@ function auditFromDoc(d: Doc): AuditRecord {
 
 /**
  * The AuditStore backdoor: what someone with full database access can do to `ops_audit_entries`.
- * Writes switch off triggers for their transaction (`session_replication_role = replica`,
- * superuser only), which is exactly how an attacker with that access gets past append-only.
+ * Writes switch the append-only trigger off inside their transaction (`ALTER TABLE ... DISABLE
+ * TRIGGER`, which the table owner may do; no superuser needed), which is exactly how an attacker
+ * with the owner's access gets past append-only.
  */
 export function pgAuditBackdoor(conn: PgRawConnection, schema?: string): AuditRawBackdoor {
   const table = schema ? `"${schema}"."ops_audit_entries"` : `"ops_audit_entries"`;
@@ -208,10 +209,15 @@ export function pgAuditBackdoor(conn: PgRawConnection, schema?: string): AuditRa
       ],
     );
   const where = (t: TenantKey, n = 1) => tenantIs(t, n);
+  // The table owner (what the migrations ran as; no superuser needed) switches the append-only
+  // trigger off inside the transaction and back on before it commits.
+  const trigger = `"ops_audit_entries_no_update_delete"`;
   const tampering = <T>(fn: (tx: PgRawConnection) => Promise<T>): Promise<T> =>
     conn.transaction(async (tx) => {
-      await tx.query("SET LOCAL session_replication_role = replica", []);
-      return fn(tx);
+      await tx.query(`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`, []);
+      const out = await fn(tx);
+      await tx.query(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`, []);
+      return out;
     });
   return {
     rows: async (tenantId) => (await docs(conn, where(tenantId), [tenantId])).map(auditFromDoc),

@@ -3,9 +3,34 @@ import { createConnection } from "node:net";
 export const DEFAULT_TEST_PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 export const DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379";
 
-/** PostgreSQL for integration tests: `OPS_TEST_PG_URL`, else the local server. */
+/**
+ * PostgreSQL for integration tests: `OPS_TEST_PG_URL`, else the local server's superuser. CI
+ * (`.ci/run`) sets it to the non-superuser role `ops_test` (owner of what the tests create, never
+ * superuser, never BYPASSRLS); without it a single test file run locally uses the superuser.
+ */
 export function testPgUrl(env: Record<string, string | undefined> = process.env): string {
   return env.OPS_TEST_PG_URL || DEFAULT_TEST_PG_URL;
+}
+
+/**
+ * A PostgreSQL URL with superuser rights, for the few tests that truly need them (creating
+ * databases or roles, dropping what another role owns): `OPS_TEST_PG_ADMIN_URL`, else the local
+ * superuser. Everything else uses `testPgUrl()`, which CI points at an ordinary (non-superuser)
+ * role so that row-level security and grants are exercised as on managed PostgreSQL.
+ */
+export function testPgAdminUrl(env: Record<string, string | undefined> = process.env): string {
+  return env.OPS_TEST_PG_ADMIN_URL || DEFAULT_TEST_PG_URL;
+}
+
+/**
+ * `url` with its user replaced by `role` (and its password removed): how tests connect as a role
+ * they created. Never log the result of a URL that carried a password.
+ */
+export function pgUrlAs(url: string, role: string): string {
+  const u = new URL(url);
+  u.username = role;
+  u.password = "";
+  return u.toString();
 }
 
 /** Redis for integration tests: `OPS_TEST_REDIS_URL`, else the local server. */

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
+import { opsRoleSetupStatements } from "@ops/adapter-postgres";
 import { pgBackdoors, testPgBouncerUrl, testPgUrl } from "@ops/testkit";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -58,6 +59,10 @@ export async function createPgSchema(tag: string): Promise<{ schema: string; dro
     await client.query(`CREATE SCHEMA "${schema}"`);
     await client.query(`SET search_path TO "${schema}"`);
     for (const statement of migrationStatements()) await client.query(statement);
+    // The migrating role (CI: the non-superuser ops_test, owner of the tables, under FORCE RLS)
+    // gets the service policy, as the documented service role does, so cross-tenant stores see every row.
+    const me = String((await client.query("SELECT current_user AS me")).rows[0]?.me);
+    for (const s of opsRoleSetupStatements({ schema, service: me, createRoles: false })) await client.query(s);
   } finally {
     await client.end();
   }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { testPgUrl } from "@ops/testkit";
+import { opsRoleSetupStatements } from "@ops/adapter-postgres";
 import { OPS_MIGRATIONS, type PrismaClientLike } from "../../src/index.js";
 
 /** A generated client as the tests see it: the structural surface plus connect/disconnect. */
@@ -68,6 +69,10 @@ export async function createTestDatabase(tag: string): Promise<TestDatabase> {
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
     await admin.query(`SET search_path = ${schema}`);
     for (const m of OPS_MIGRATIONS) await admin.query(m.sql);
+    // The migrating role (CI: the non-superuser ops_test, owner of the tables, under FORCE RLS)
+    // gets the service policy, as the documented service role does, so cross-tenant stores see every row.
+    const me = String((await admin.query("SELECT current_user AS me")).rows[0]?.me);
+    for (const st of opsRoleSetupStatements({ schema, service: me, createRoles: false })) await admin.query(st);
   } finally {
     await admin.end();
   }
