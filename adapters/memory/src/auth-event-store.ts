@@ -17,6 +17,8 @@ import { MemoryStoreBase, tick } from "./base.js";
 
 /** In-process `AuthEventStore` (auth signals): idempotent appends, keyset pages. */
 export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "authEvents" as const;
   private readonly byId = new Map<string, AuthEventRecord>();
 
   /** Conformance backdoor (`AuthEventRawBackdoor`): the stored event, any tenant. */

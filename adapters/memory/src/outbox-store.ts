@@ -40,6 +40,8 @@ const nonEmpty = (value: unknown, field: string, max?: number) => checkNonEmpty(
  * shared between processes and not durable (`capabilities.durable === false`).
  */
 export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "outbox" as const;
   private readonly byId = new Map<string, OutboxMessage>();
   private readonly byKey = new Map<string, string>();
 

@@ -18,6 +18,7 @@ import {
   scrubJson,
   type ForgetSubjectInput,
   type ForgetSubjectResult,
+  guardStore,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
@@ -104,6 +105,7 @@ export class RedisAuthEventStore implements AuthEventStore {
     options: RedisAuthEventOptions = {},
   ) {
     this.cap = options.maxEventsPerTenant ?? 100_000;
+    guardStore("authEvents", this); // the contract's input checks, one table in @ops/core
   }
 
   private assertOpen(): void {

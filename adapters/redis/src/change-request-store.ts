@@ -15,6 +15,7 @@ import {
   type Page,
   type PageRequest,
   type StoreCapabilities,
+  guardStore,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import type { RedisKeys } from "./keys.js";
@@ -86,6 +87,7 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
   /** Every key of one environment's requests shares this hash tag (one Cluster slot). */
   private scope(env: string): string {
     return `${this.keys.prefix}:{cr:${env}}:`;
+    guardStore("changeRequests", this); // the contract's input checks, one table in @ops/core
   }
 
   private hash(env: string): string {

@@ -12,6 +12,7 @@ import {
   type CounterStore,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
@@ -92,6 +93,7 @@ export class RedisCounterStore implements CounterStore {
 
   private assertOpen(): void {
     if (this.closed) throw new UnavailableError("[ops/adapter-redis] counter store is closed");
+    guardStore("counters", this); // the contract's input checks, one table in @ops/core
   }
 
   async increment(input: {

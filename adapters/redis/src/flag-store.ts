@@ -12,6 +12,7 @@ import {
   type PageRequest,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { isCluster, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
@@ -114,6 +115,7 @@ export class RedisFlagStore implements FlagStore {
     this.capabilities = options.capabilities;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.now = options.now ?? Date.now;
+    guardStore("flags", this); // the contract's input checks, one table in @ops/core
   }
 
   private assertOpen(): void {

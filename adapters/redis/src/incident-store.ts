@@ -19,6 +19,7 @@ import {
   type Page,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
@@ -124,6 +125,7 @@ export class RedisIncidentStore implements IncidentStore {
 
   private assertOpen(): void {
     if (this.closed) throw new UnavailableError("[ops/adapter-redis] incident store is closed");
+    guardStore("incidents", this); // the contract's input checks, one table in @ops/core
   }
   private rec(t: TenantKey, id: string) {
     return `${this.keys.scope(t)}:inc:r:${id}`;

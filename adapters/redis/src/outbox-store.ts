@@ -22,6 +22,7 @@ import {
   type PageRequest,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
@@ -106,6 +107,7 @@ export class RedisOutboxStore implements OutboxStore {
       throw new RangeError(`[ops/adapter-redis] invalid outboxShards ${shards}: expected an integer from 1 to 1024`);
     this.shards = shards;
     this.clientPrefix = clientKeyPrefix(redis);
+    guardStore("outbox", this); // the contract's input checks, one table in @ops/core
   }
 
   private assertOpen(): void {

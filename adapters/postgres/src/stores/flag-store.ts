@@ -58,6 +58,8 @@ function notifyFrom(channel: string, version: Sql): Sql {
  * (`capabilities.pubsub`), so changes from every process reach every subscriber.
  */
 export class PgFlagStore extends PgStoreBase implements FlagStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "flags" as const;
   override readonly capabilities: StoreCapabilities;
   /** Present when the store was given a `listener` (`capabilities.pubsub`). */
   readonly subscribe?: (listener: Listener) => () => void;
