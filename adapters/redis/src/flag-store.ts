@@ -142,7 +142,6 @@ export class RedisFlagStore implements FlagStore {
     actor: string;
   }): Promise<FlagRecord> {
     this.assertOpen();
-    validateFlagAddress(input, "put", true);
     await this.subscriptionReady(`put flag "${input.key}"`);
     const updatedAt = new Date(this.now()).toISOString();
     const configJson = JSON.stringify(input.config);
@@ -182,7 +181,6 @@ export class RedisFlagStore implements FlagStore {
 
   async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
     this.assertOpen();
-    validateFlagAddress(input, "delete", true);
     await this.subscriptionReady(`delete flag "${input.key}"`);
     try {
       await DEL.run(

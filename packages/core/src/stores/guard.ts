@@ -145,7 +145,8 @@ function auditRecord(r: unknown, p: string, tenantId: unknown): void {
 
 function authEvent(e: unknown, p: string): unknown {
   const o = obj(e, p);
-  id(o.id, `${p}.id`);
+  text(o.id, `${p}.id`, "id", { max: 200 });
+  if (/[|\s]/.test(o.id as string)) fail(`${p}.id`, "expected an id without spaces or |");
   if (typeof o.type !== "string" || !UPPER_SNAKE.test(o.type))
     fail(`${p}.type`, 'expected an UPPER_SNAKE_CASE event type such as "LOGIN_FAILED"');
   const occurredAt = iso(o.occurredAt, `${p}.occurredAt`);
@@ -214,7 +215,8 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
     create(input) {
       const i = obj(input, "(input)");
       const r = obj(i.record, "record");
-      id(r.id, "record.id");
+      text(r.id, "record.id", "id", { max: 200 });
+      if (/[|\s]/.test(r.id as string)) fail("record.id", "expected an id without spaces or |");
       tenant(r.tenantId, "record.tenantId");
       id(r.fingerprint, "record.fingerprint");
       name(r.type, "record.type");
@@ -231,7 +233,7 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
       const i = obj(input, "(input)");
       tenant(i.tenantId, "tenantId");
       id(i.id, "id");
-      int(i.expectedVersion, "expectedVersion", 0);
+      int(i.expectedVersion, "expectedVersion", 1);
       const p = obj(i.patch, "patch");
       oneOf(p.state, "patch.state", INCIDENT_STATES, true);
       oneOf(p.severity, "patch.severity", SEVERITIES, true);
@@ -246,7 +248,7 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
       tenant(i.tenantId, "tenantId");
       text(i.name, "name", "name", { max: 128 });
       json(i.model, "model", true);
-      int(i.expectedVersion, "expectedVersion", 0, { nullable: true });
+      int(i.expectedVersion, "expectedVersion", 1, { nullable: true });
       return withTimes(i, { updatedAt: iso(i.updatedAt, "updatedAt") });
     },
   },
@@ -267,7 +269,8 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
     enqueue(input) {
       const i = obj(input, "(input)");
       const m = obj(i.message, "message");
-      id(m.id, "message.id");
+      text(m.id, "message.id", "id", { max: 200 });
+      if (/[|\s]/.test(m.id as string)) fail("message.id", "expected an id without spaces or |");
       tenant(m.tenantId, "message.tenantId");
       if (typeof m.channel !== "string" || !CHANNEL.test(m.channel))
         fail("message.channel", "expected 1-128 of letters, digits and . _ : -");
@@ -282,42 +285,40 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
       id(i.workerId, "workerId");
       int(i.limit, "limit", 1, { max: 1000 });
       int(i.leaseMs, "leaseMs", 1);
-      iso(i.now, "now");
+      const now = iso(i.now, "now");
       if (i.channels !== undefined) {
         if (!Array.isArray(i.channels)) fail("channels", "expected an array of channel names");
         (i.channels as unknown[]).forEach((c, n) => name(c, `channels[${n}]`));
       }
-      return input;
+      return withTimes(i, { now });
     },
     complete(input) {
       const i = obj(input, "(input)");
       id(i.id, "id");
       id(i.workerId, "workerId");
-      iso(i.now, "now");
-      return input;
+      return withTimes(i, { now: iso(i.now, "now") });
     },
     fail(input) {
       const i = obj(input, "(input)");
       id(i.id, "id");
       id(i.workerId, "workerId");
       text(i.error, "error", "text");
-      iso(i.now, "now");
-      optIso(i.retryAt, "retryAt");
+      const now = iso(i.now, "now");
+      const retryAt = optIso(i.retryAt, "retryAt");
       oneOf(i.final, "final", ["dead", "expired", "cancelled"], true);
-      return input;
+      return withTimes(i, { now, retryAt });
     },
     requeue(input) {
       const i = obj(input, "(input)");
       id(i.id, "id");
-      iso(i.now, "now");
-      return input;
+      return withTimes(i, { now: iso(i.now, "now") });
     },
     cancel(input) {
       const i = obj(input, "(input)");
       id(i.id, "id");
-      iso(i.now, "now");
+      const now = iso(i.now, "now");
       optText(i.reason, "reason", "text", { min: 1, max: 2000 });
-      return input;
+      return withTimes(i, { now });
     },
   },
   counters: {
@@ -328,7 +329,7 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
       if (typeof i.atMs !== "number" || !Number.isFinite(i.atMs)) fail("atMs", "expected a finite number of milliseconds");
       int(i.bucketMs, "bucketMs", 1);
       int(i.by, "by", 1, { optional: true });
-      int(i.windowBuckets, "windowBuckets", 1, { optional: true });
+      int(i.windowBuckets, "windowBuckets", 1, { optional: true, max: 10_000 });
       int(i.ttlMs, "ttlMs", 1, { optional: true });
       if (i.untracked !== undefined && typeof i.untracked !== "boolean") fail("untracked", "expected a boolean");
       return input;
@@ -337,14 +338,14 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
   changeRequests: {
     create(input) {
       const r = obj(obj(input, "(input)").request, "request");
-      id(r.id, "request.id");
+      text(r.id, "request.id", "id", { max: 200 });
       env(r.env, "request.env");
       flagKey(r.key, "request.key");
       tenant(r.tenantId, "request.tenantId");
       name(r.kind, "request.kind");
       if (r.config !== null) json(r.config, "request.config");
       json(r.change, "request.change");
-      int(r.baseVersion, "request.baseVersion", 0, { nullable: true });
+      int(r.baseVersion, "request.baseVersion", 1, { nullable: true });
       name(r.author, "request.author");
       text(r.reason, "request.reason", "text", { min: 1 });
       return input;
