@@ -68,7 +68,8 @@ export function storableJsonIssue(value: unknown, path: string): StorableIssue |
         return { path: at, message: `expected a string of at most ${STORABLE_LIMITS.jsonString} characters` };
       return UNSTORABLE_TEXT.test(v) ? { path: at, message: UNSTORABLE_MESSAGE } : null;
     }
-    if (v === null || typeof v === "boolean") return null;
+    // undefined members are dropped by JSON (as every store's encoding does), so they pass.
+    if (v === null || v === undefined || typeof v === "boolean") return null;
     if (typeof v === "number") return Number.isFinite(v) ? null : { path: at, message: "expected a finite number" };
     if (typeof v !== "object") return { path: at, message: "expected a JSON value" };
     const proto = Object.getPrototypeOf(v) as unknown;

@@ -302,7 +302,7 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
       const i = obj(input, "(input)");
       id(i.id, "id");
       id(i.workerId, "workerId");
-      text(i.error, "error", "text");
+      text(i.error, "error", "text", { min: 1 }); // "" would read back as no error (null) on some stores
       const now = iso(i.now, "now");
       const retryAt = optIso(i.retryAt, "retryAt");
       oneOf(i.final, "final", ["dead", "expired", "cancelled"], true);
