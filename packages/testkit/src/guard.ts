@@ -502,6 +502,8 @@ export interface HostileValuesOptions {
   numRuns?: number;
 }
 
+const UNIQUE_FIELDS = new Set(["record.id", "events[0].id", "message.id", "message.idempotencyKey", "request.id"]);
+
 async function tryValue(
   kind: StoreKind,
   method: string,
@@ -511,8 +513,11 @@ async function tryValue(
   path: string,
   at: string,
   mode: "text" | "key" | "value",
-  v: string,
+  value: string,
 ) {
+  // Ids and idempotency keys are unique store-wide: the same generated value twice would be a
+  // duplicate, not a round trip. A suffix keeps each one apart (the hostile part stays in front).
+  const v = mode === "text" && UNIQUE_FIELDS.has(path) ? `${value}~${randomKey("u")}` : value;
   const valid = await spec.prepare(store, t);
   const bad = setPath(valid, path, mode === "text" ? v : mode === "key" ? { [v]: 1 } : { k: v, list: [v] });
   if (predicted(kind, method, bad)) return expectRefused(kind, method, store, spec, valid, bad, t);
