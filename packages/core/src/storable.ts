@@ -19,7 +19,7 @@ export const UNSTORABLE_MESSAGE = "expected no NUL characters or unpaired surrog
  * - `text`: reasons and free text (titles, errors, notes) (0..10,000);
  * - `jsonKey` / `jsonString`: keys and string values inside JSON (meta, config, data, payload).
  */
-export const STORABLE_LIMITS = Object.freeze({ id: 512, name: 256, text: 10_000, jsonKey: 1024, jsonString: 65_536 });
+export const STORABLE_LIMITS = Object.freeze({ id: 512, name: 256, text: 10_000, jsonKey: 1024, jsonString: 100_000 });
 export type StorableKind = "id" | "name" | "text";
 /** How deep JSON values may nest. */
 export const MAX_JSON_DEPTH = 64;
