@@ -68,12 +68,13 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    guardStore("changeRequests", this); // the contract's input checks, one table in @ops/core
+  }
 
   /** Every key of one environment's requests shares this hash tag (one Cluster slot). */
   private scope(env: string): string {
     return `${this.keys.prefix}:{cr:${env}}:`;
-    guardStore("changeRequests", this); // the contract's input checks, one table in @ops/core
   }
 
   private hash(env: string): string {
