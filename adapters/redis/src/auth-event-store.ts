@@ -1,7 +1,6 @@
 import { pipelinePerSlot, type RedisClient } from "./client.js";
 import * as z from "zod";
 import {
-  AuthEventTypeSchema,
   TenantIdSchema,
   UnavailableError,
   decodeCursor,

@@ -1,9 +1,7 @@
 import * as z from "zod";
 import {
   ConflictError,
-  INCIDENT_STATES,
   NotFoundError,
-  SEVERITIES,
   TenantIdSchema,
   UnavailableError,
   decodeCursor,

@@ -30,8 +30,6 @@ import { scopeToken, shardOf, tokenToScope } from "./keys.js";
 import { CANCEL, CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE } from "./outbox-scripts.js";
 import { opKey, runMany } from "./script.js";
 
-const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
-const NonEmpty = z.string().min(1).max(512);
 export interface RedisOutboxOptions {
   /** How long delivered messages (and their idempotency keys) are kept, ms. Default 7 days; 0 = forever. */
   retainDeliveredMs?: number;
