@@ -44,6 +44,8 @@ function deepFreeze<T>(value: T): T {
  * `raw*` methods let tests tamper with rows the way someone with database access would.
  */
 export class MemoryAuditStore extends MemoryStoreBase implements AuditStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "audit" as const;
   private readonly chainsByKey = new Map<string, { tenantId: TenantKey; rows: AuditRecord[]; dirty: boolean }>();
 
   async append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void> {

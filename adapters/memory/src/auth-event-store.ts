@@ -20,6 +20,8 @@ const keyOf = (tenantId: TenantKey, id: string): string => `${tenantId ?? ""}\u0
 
 /** In-process `AuthEventStore` (auth signals): idempotent appends, keyset pages. */
 export class MemoryAuthEventStore extends MemoryStoreBase implements AuthEventStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "authEvents" as const;
   /** Events by `keyOf(tenantId, id)`: ids are unique per tenant. */
   private readonly byId = new Map<string, AuthEventRecord>();
 

@@ -1,4 +1,4 @@
-import { UnavailableError, systemClock, type Clock, type StoreCapabilities } from "@ops/core";
+import { UnavailableError, guardStore, systemClock, type Clock, type StoreCapabilities, type StoreKind } from "@ops/core";
 
 export const MEMORY_CAPABILITIES: StoreCapabilities = Object.freeze({
   transactions: false,
@@ -23,6 +23,9 @@ export abstract class MemoryStoreBase {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    // The contract's input checks (one table in @ops/core), exactly as every other adapter runs them.
+    const kind = (new.target as unknown as { storeKind?: StoreKind }).storeKind;
+    if (kind) guardStore(kind, this as never);
   }
 
   /** @throws UnavailableError after close() */

@@ -19,6 +19,8 @@ const slot = (env: string, id: string) => `${env}\u0000${id}`;
 
 /** In-process `ChangeRequestStore`: the reference semantics (CAS versions, keyset cursors, env partitions). */
 export class MemoryChangeRequestStore extends MemoryStoreBase implements ChangeRequestStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "changeRequests" as const;
   private readonly rows = new Map<string, ChangeRequestRecord>();
 
   /** Conformance backdoor: the stored record, no copy-out filters. */

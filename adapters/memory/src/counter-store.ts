@@ -21,6 +21,8 @@ interface Bucket {
  * window sum are atomic with respect to every other caller in the process.
  */
 export class MemoryCounterStore extends MemoryStoreBase implements CounterStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "counters" as const;
   /** scope -> bucket start -> bucket. */
   private readonly series = new Map<string, Map<number, Bucket>>();
   /**

@@ -26,6 +26,8 @@ function scopeId(env: string, tenantId: TenantKey): string {
  * notifications to subscribers in this process (`capabilities.pubsub`, not shared).
  */
 export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "flags" as const;
   private readonly scopes = new Map<string, Map<string, FlagRecord>>();
   private readonly listeners = new Set<Listener>();
 

@@ -29,6 +29,8 @@ const scopeKey = (tenantId: TenantKey, id: string) => `${tenantId === null ? "\u
  * sweep), and each tenant's ids newest first (list).
  */
 export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "incidents" as const;
   /** By id (ids are unique across tenants, as a primary key is). */
   private readonly byId = new Map<string, IncidentRecord>();
   private readonly models = new Map<string, IncidentModelRecord>();

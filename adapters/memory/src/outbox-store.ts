@@ -43,6 +43,8 @@ const keyOf = (tenantId: TenantKey, key: string): string => `${tenantId ?? ""}\u
  * shared between processes and not durable (`capabilities.durable === false`).
  */
 export class MemoryOutboxStore extends MemoryStoreBase implements OutboxStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "outbox" as const;
   private readonly byId = new Map<string, OutboxMessage>();
   /** Message id by `keyOf(tenantId, idempotencyKey)`: keys are unique per tenant. */
   private readonly byKey = new Map<string, string>();

@@ -10,6 +10,8 @@ function scope(tenantId: TenantKey, id: string): string {
  * nothing else holds them (reads hand out copies).
  */
 export class MemorySubjectKeyStore extends MemoryStoreBase implements SubjectKeyStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "auditKeys" as const;
   /** Live key id per (tenant, subject). */
   private readonly live = new Map<string, string>();
   private readonly byId = new Map<string, SubjectKey>();

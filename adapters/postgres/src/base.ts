@@ -1,4 +1,4 @@
-import { UnavailableError, ValidationError, type Clock, type StoreCapabilities } from "@ops/core";
+import { UnavailableError, ValidationError, guardStore, type Clock, type StoreCapabilities, type StoreKind } from "@ops/core";
 import { mapPgError } from "./errors.js";
 import type { PgExecutor, Row } from "./executor.js";
 import type { PgListener } from "./notifications.js";
@@ -104,6 +104,9 @@ export abstract class PgStoreBase {
     this.t = opsTableNames(ctx.schema);
     this.pkg = ctx.pkg ?? "adapter-postgres";
     this.capabilities = Object.freeze({ ...POSTGRES_CAPABILITIES, ...ctx.capabilities });
+    // The contract's input checks (one table in @ops/core) run before any write reaches SQL.
+    const kind = (new.target as unknown as { storeKind?: StoreKind }).storeKind;
+    if (kind) guardStore(kind, this as never);
   }
 
   /** @throws UnavailableError after close() */

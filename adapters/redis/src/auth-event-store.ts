@@ -1,7 +1,6 @@
 import { pipelinePerSlot, type RedisClient } from "./client.js";
 import * as z from "zod";
 import {
-  AuthEventTypeSchema,
   TenantIdSchema,
   UnavailableError,
   decodeCursor,
@@ -18,6 +17,7 @@ import {
   scrubJson,
   type ForgetSubjectInput,
   type ForgetSubjectResult,
+  guardStore,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
@@ -61,21 +61,6 @@ return #old
 `);
 
 const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
-const EventSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[^|\s]+$/, "expected an id without spaces or |"),
-  type: AuthEventTypeSchema,
-  occurredAt: Iso,
-  tenantId: TenantIdSchema.nullable(),
-  userId: z.string().max(256).optional(),
-  ip: z.string().max(64).optional(),
-  provider: z.string().max(100).optional(),
-  meta: z.record(z.string(), z.unknown()).optional(),
-});
-const AppendSchema = z.object({ events: z.array(EventSchema).max(10_000) });
 
 /**
  * `toISOString()` form. Members are compared as strings, so "…:00Z" and "…:00.500Z" must not
@@ -104,6 +89,7 @@ export class RedisAuthEventStore implements AuthEventStore {
     options: RedisAuthEventOptions = {},
   ) {
     this.cap = options.maxEventsPerTenant ?? 100_000;
+    guardStore("authEvents", this); // the contract's input checks, one table in @ops/core
   }
 
   private assertOpen(): void {
@@ -118,7 +104,7 @@ export class RedisAuthEventStore implements AuthEventStore {
 
   async append(input: { events: readonly AuthEventRecord[] }): Promise<{ inserted: number }> {
     this.assertOpen();
-    const { events } = parseInput(AppendSchema, input, { pkg: "adapter-redis", what: "AuthEventStore.append input" });
+    const { events } = input; // checked by the contract guard (@ops/core)
     const byTenant = new Map<string, AuthEventRecord[]>();
     for (const e of events as AuthEventRecord[]) {
       e.occurredAt = norm(e.occurredAt);

@@ -1,4 +1,3 @@
-import * as z from "zod";
 import {
   EnvironmentSchema,
   NotFoundError,
@@ -15,6 +14,7 @@ import {
   type Page,
   type PageRequest,
   type StoreCapabilities,
+  guardStore,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import type { RedisKeys } from "./keys.js";
@@ -50,20 +50,6 @@ return 1
   { idempotent: true },
 );
 
-const IdSchema = z.string().min(1, "expected a non-empty id").max(200);
-const NewSchema = z
-  .object({
-    id: IdSchema,
-    env: EnvironmentSchema,
-    key: z.string().min(1).max(200),
-    tenantId: z.string().min(1).nullable(),
-    kind: z.string().min(1).max(100),
-    baseVersion: z.number().int().min(1).nullable(),
-    author: z.string().min(1).max(256),
-    reason: z.string().min(1),
-  })
-  .loose();
-
 function encode(r: ChangeRequestRecord): string {
   return `${r.version}\n${JSON.stringify(r)}`;
 }
@@ -81,7 +67,9 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
     private readonly keys: RedisKeys,
     readonly capabilities: StoreCapabilities,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    guardStore("changeRequests", this); // the contract's input checks, one table in @ops/core
+  }
 
   /** Every key of one environment's requests shares this hash tag (one Cluster slot). */
   private scope(env: string): string {
@@ -106,7 +94,7 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
 
   async create(input: { request: NewChangeRequest }): Promise<ChangeRequestRecord> {
     this.assertOpen();
-    const r = parseInput(NewSchema, input.request, { pkg: "adapter-redis", what: "ChangeRequestStore.create request" }) as NewChangeRequest;
+    const r = input.request; // checked by the contract guard (@ops/core)
     const now = new Date(this.now()).toISOString();
     const stored: ChangeRequestRecord = {
       ...(input.request as NewChangeRequest),

@@ -16,6 +16,7 @@ import {
   type CounterStore,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
@@ -57,13 +58,6 @@ const READ_CONCURRENCY = 64;
 export const MAX_BUCKETS_PER_READ = 10_000;
 
 const Int = z.number().int().safe();
-// Beyond the contract's checks (`checkCounterIncrement`): a tenant id safe in a key, a window
-// that one script can read, and a TTL Redis accepts.
-const RedisIncrementSchema = z.object({
-  tenantId: TenantIdSchema.nullable(),
-  windowBuckets: Int.max(MAX_BUCKETS_PER_READ).optional(),
-  ttlMs: Int.positive().optional(),
-});
 const RangeSchema = z.object({
   tenantId: TenantIdSchema.nullable(),
   key: z.string().min(1).max(256),
@@ -96,6 +90,7 @@ export class RedisCounterStore implements CounterStore {
 
   private assertOpen(): void {
     if (this.closed) throw new UnavailableError("[ops/adapter-redis] counter store is closed");
+    guardStore("counters", this); // the contract's input checks, one table in @ops/core
   }
 
   async increment(input: {
@@ -110,7 +105,6 @@ export class RedisCounterStore implements CounterStore {
   }): Promise<number> {
     this.assertOpen();
     const { by, windowBuckets: n, start } = checkCounterIncrement("adapter-redis", input);
-    parseInput(RedisIncrementSchema, input, { pkg: "adapter-redis", what: "CounterStore.increment input" });
     const i = input;
     const ttl = start + i.bucketMs + Math.max(i.ttlMs ?? 0, n * i.bucketMs) - i.atMs;
     const keys: string[] = [];

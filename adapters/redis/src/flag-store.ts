@@ -12,6 +12,7 @@ import {
   type PageRequest,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { isCluster, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
@@ -114,6 +115,7 @@ export class RedisFlagStore implements FlagStore {
     this.capabilities = options.capabilities;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.now = options.now ?? Date.now;
+    guardStore("flags", this); // the contract's input checks, one table in @ops/core
   }
 
   private assertOpen(): void {
@@ -140,7 +142,6 @@ export class RedisFlagStore implements FlagStore {
     actor: string;
   }): Promise<FlagRecord> {
     this.assertOpen();
-    validateFlagAddress(input, "put", true);
     await this.subscriptionReady(`put flag "${input.key}"`);
     const updatedAt = new Date(this.now()).toISOString();
     const configJson = JSON.stringify(input.config);
@@ -180,7 +181,6 @@ export class RedisFlagStore implements FlagStore {
 
   async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
     this.assertOpen();
-    validateFlagAddress(input, "delete", true);
     await this.subscriptionReady(`delete flag "${input.key}"`);
     try {
       await DEL.run(

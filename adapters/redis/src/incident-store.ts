@@ -1,9 +1,7 @@
 import * as z from "zod";
 import {
   ConflictError,
-  INCIDENT_STATES,
   NotFoundError,
-  SEVERITIES,
   TenantIdSchema,
   UnavailableError,
   decodeCursor,
@@ -23,6 +21,7 @@ import {
   type Page,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
@@ -97,24 +96,6 @@ return nv
   { idempotent: true },
 );
 
-const Iso = z.iso.datetime({ offset: false, message: "expected an ISO 8601 UTC time" });
-const RecordSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[^|\s]+$/, "expected an id without spaces or |"),
-  tenantId: TenantIdSchema.nullable(),
-  fingerprint: z.string().min(1).max(512),
-  type: z.string().min(1).max(100),
-  severity: z.enum(SEVERITIES),
-  state: z.enum(INCIDENT_STATES),
-  title: z.string().max(1000),
-  openedAt: Iso,
-  updatedAt: Iso,
-  resolvedAt: Iso.optional(),
-  data: z.record(z.string(), z.unknown()),
-});
 const Scope = z.object({ tenantId: TenantIdSchema.nullable() });
 
 /**
@@ -135,6 +116,7 @@ export class RedisIncidentStore implements IncidentStore {
 
   private assertOpen(): void {
     if (this.closed) throw new UnavailableError("[ops/adapter-redis] incident store is closed");
+    guardStore("incidents", this); // the contract's input checks, one table in @ops/core
   }
   private rec(t: TenantKey, id: string) {
     return `${this.keys.scope(t)}:inc:r:${id}`;
@@ -153,7 +135,8 @@ export class RedisIncidentStore implements IncidentStore {
 
   async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
     this.assertOpen();
-    const r = parseInput(RecordSchema, input.record, { pkg: "adapter-redis", what: "incident record" }) as Omit<IncidentRecord, "version">;
+    // Input checked by the contract guard (@ops/core), times already in toISOString form.
+    const r = { ...input.record };
     // toISOString form, as PostgreSQL returns them: `list` orders "<openedAt>|<id>" as strings,
     // where "…:00Z" would sort after "…:00.500Z".
     r.openedAt = new Date(r.openedAt).toISOString();
@@ -224,14 +207,6 @@ export class RedisIncidentStore implements IncidentStore {
     patch: Partial<Pick<IncidentRecord, "state" | "severity" | "title" | "updatedAt" | "resolvedAt" | "data">>;
   }): Promise<IncidentRecord> {
     this.assertOpen();
-    parseInput(
-      Scope.extend({
-        expectedVersion: z.number().int().positive(),
-        patch: RecordSchema.pick({ state: true, severity: true, title: true, updatedAt: true, resolvedAt: true, data: true }).partial(),
-      }),
-      input,
-      { pkg: "adapter-redis", what: "IncidentStore.update input" },
-    );
     const current = await this.get({ tenantId: input.tenantId, id: input.id });
     if (!current) throw new NotFoundError(`[ops/adapter-redis] incident "${input.id}" not found`);
     if (current.version !== input.expectedVersion)
@@ -414,16 +389,6 @@ export class RedisIncidentStore implements IncidentStore {
     updatedAt: string;
   }): Promise<IncidentModelRecord> {
     this.assertOpen();
-    parseInput(
-      Scope.extend({
-        name: z.string().min(1).max(128),
-        model: z.record(z.string(), z.unknown()),
-        expectedVersion: z.number().int().positive().nullable(),
-        updatedAt: Iso,
-      }),
-      input,
-      { pkg: "adapter-redis", what: "IncidentStore.putModel input" },
-    );
     try {
       const version = Number(
         await PUT_MODEL.run(

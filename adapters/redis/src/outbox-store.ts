@@ -27,6 +27,7 @@ import {
   type PageRequest,
   type StoreCapabilities,
   type TenantKey,
+  guardStore,
 } from "@ops/core";
 import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
@@ -39,33 +40,6 @@ import { opKey, runMany } from "./script.js";
  * token never contains `|`, so the pair is unambiguous. The shard still follows the key alone.
  */
 const ikOf = (tenantId: TenantKey, key: string): string => `${scopeToken(tenantId)}|${key}`;
-
-const Iso = z.iso.datetime({ offset: false, precision: 3, message: "expected an ISO 8601 UTC time with milliseconds (Date#toISOString)" });
-const NonEmpty = z.string().min(1).max(512);
-// Beyond the contract's checks (`checkOutboxEnqueue`): what Redis keys and members need.
-const RedisKeySafeMessage = z.object({
-  id: z
-    .string()
-    .max(200)
-    .regex(/^[^|\s]+$/, "expected an id without spaces or |"),
-  tenantId: TenantIdSchema.nullable(),
-  channel: z.string().regex(/^[A-Za-z0-9._:-]+$/, "expected a channel name of letters, digits, . _ : -"),
-});
-const ClaimSchema = z.object({
-  workerId: NonEmpty,
-  limit: z.number().int().min(1).max(1000),
-  leaseMs: z.number().int().positive(),
-  now: Iso,
-  channels: z.array(z.string()).optional(),
-});
-const FailSchema = z.object({
-  id: NonEmpty,
-  workerId: NonEmpty,
-  error: z.string().max(4000),
-  now: Iso,
-  retryAt: Iso.optional(),
-  final: z.enum(["dead", "expired", "cancelled"]).optional(),
-});
 
 export interface RedisOutboxOptions {
   /** How long delivered messages (and their idempotency keys) are kept, ms. Default 7 days; 0 = forever. */
@@ -117,6 +91,7 @@ export class RedisOutboxStore implements OutboxStore {
       throw new RangeError(`[ops/adapter-redis] invalid outboxShards ${shards}: expected an integer from 1 to 1024`);
     this.shards = shards;
     this.clientPrefix = clientKeyPrefix(redis);
+    guardStore("outbox", this); // the contract's input checks, one table in @ops/core
   }
 
   private assertOpen(): void {
@@ -161,7 +136,6 @@ export class RedisOutboxStore implements OutboxStore {
       );
     const m = input.message;
     const { createdAt, nextAttemptAt: na } = checkOutboxEnqueue("adapter-redis", m);
-    parseInput(RedisKeySafeMessage, m, { pkg: "adapter-redis", what: "outbox message" });
     const n = shardOf(m.idempotencyKey, this.shards);
     const sp = this.sp(n);
     try {
@@ -218,7 +192,7 @@ export class RedisOutboxStore implements OutboxStore {
     channels?: readonly string[];
   }): Promise<OutboxMessage[]> {
     this.assertOpen();
-    const c = parseInput(ClaimSchema, input, { pkg: "adapter-redis", what: "outbox claim" });
+    const c = input; // checked (times normalised) by the contract guard (@ops/core)
     if (c.channels && c.channels.length === 0) return [];
     const nowMs = Date.parse(c.now);
     const leaseUntil = new Date(nowMs + c.leaseMs).toISOString();
@@ -291,7 +265,6 @@ export class RedisOutboxStore implements OutboxStore {
 
   async complete(input: { id: string; workerId: string; now: string }): Promise<OutboxMessage> {
     this.assertOpen();
-    parseInput(z.object({ id: NonEmpty, workerId: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox complete" });
     try {
       const n = await this.shardOfId(input.id);
       const flat = (await COMPLETE.run(
@@ -315,7 +288,7 @@ export class RedisOutboxStore implements OutboxStore {
     final?: OutboxFinalStatus;
   }): Promise<OutboxMessage> {
     this.assertOpen();
-    const f = parseInput(FailSchema, input, { pkg: "adapter-redis", what: "outbox fail" });
+    const f = input; // checked (times normalised) by the contract guard (@ops/core)
     const retryAt = f.retryAt ?? f.now;
     try {
       const n = await this.shardOfId(f.id);
@@ -333,7 +306,6 @@ export class RedisOutboxStore implements OutboxStore {
 
   async requeue(input: { id: string; now: string }): Promise<OutboxMessage> {
     this.assertOpen();
-    parseInput(z.object({ id: NonEmpty, now: Iso }), input, { pkg: "adapter-redis", what: "outbox requeue" });
     try {
       const n = await this.shardOfId(input.id);
       await REQUEUE.run(
@@ -351,7 +323,6 @@ export class RedisOutboxStore implements OutboxStore {
   async cancel(input: { id: string; now: string; reason?: string }): Promise<OutboxMessage> {
     this.assertOpen();
     const { reason } = checkOutboxCancel("adapter-redis", input);
-    parseInput(z.object({ id: NonEmpty, now: Iso, reason: z.string().optional() }), input, { pkg: "adapter-redis", what: "outbox cancel" });
     try {
       const n = await this.shardOfId(input.id);
       const sp = this.sp(n);

@@ -4,6 +4,7 @@ import {
   UnavailableError,
   decodeCursor,
   encodeCursor,
+  guardStore,
   pageLimit,
   type FlagRecord,
   type FlagStore,
@@ -52,6 +53,8 @@ export class SqliteFlagStore implements FlagStore {
 
   constructor(private readonly db: Database) {
     db.run(FLAGS_DDL);
+    // The contract's input checks (@ops/core's one accept/reject table), before any SQL runs.
+    guardStore("flags", this);
   }
 
   async get(input: { env: string; key: string; tenantId: TenantKey }): Promise<FlagRecord | null> {

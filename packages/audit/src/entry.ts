@@ -7,6 +7,8 @@ import {
   JsonObjectSchema,
   OutcomeSchema,
   TenantIdSchema,
+  UNSTORABLE_MESSAGE,
+  UNSTORABLE_TEXT,
   ValidationError,
   parseInput,
   type ActorType,
@@ -21,13 +23,10 @@ import { fastParseEntry, type ParsedEntryInput } from "./entry-fast.js";
 export const DEFAULT_MAX_META_BYTES = 16 * 1024;
 const MAX_META_DEPTH = 32;
 
-/**
- * NUL and lone UTF-16 surrogates: PostgreSQL rejects the first, and a driver silently turns the
- * second into U+FFFD, after which the stored entry would no longer match its hash. Rejected up
- * front so a bad entry can neither poison a group-commit batch nor look tampered later.
- */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const UNSTORABLE_MESSAGE = "expected no NUL characters or unpaired surrogates (they cannot be stored faithfully)";
+// NUL and lone UTF-16 surrogates (one definition in @ops/core): PostgreSQL rejects the first, and a
+// driver silently turns the second into U+FFFD, after which the stored entry would no longer match
+// its hash. Rejected up front so a bad entry can neither poison a group-commit batch nor look tampered later.
+const UNSTORABLE = UNSTORABLE_TEXT;
 
 /**
  * An audit entry before it is chained: who did what to what, when, where, with which outcome.

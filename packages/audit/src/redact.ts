@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from "@ops/core";
+import { toStorableText, type JsonObject, type JsonValue } from "@ops/core";
 import { maskAuthSchemes, maskCards, maskEmails, maskJwts, maskProviderKeys, maskSecretParams, maskUrlPasswords } from "./redact-scan.js";
 
 /** What replaces a redacted value. */
@@ -58,9 +58,6 @@ const SECRET_EXACT = new Set([
   "socialsecuritynumber",
   "taxid",
 ]);
-
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
 
 /**
  * Anything any value pattern could match: a JWT start, an auth scheme, a key prefix, 13+ digits,
@@ -131,7 +128,7 @@ export function redactString(input: string, options: RedactOptions = {}): string
   // The size limit comes before the scan: a 100 MB string costs what max + 1 KiB costs.
   const window = input.length > max + LOOKAHEAD ? input.slice(0, max + LOOKAHEAD) : input;
   // NUL and unpaired surrogates cannot be stored faithfully (see makeAuditEntry): replace them.
-  let value = UNSTORABLE.test(window) ? window.replace(UNSTORABLE_ALL, "\ufffd") : window;
+  let value = toStorableText(window);
   // One cheap test first: most strings hold nothing to mask, and the scanners cost more.
   if (SUSPECT.test(value) || (options.maskEmails && value.includes("@"))) {
     // Each pass only when its own cheap (linear, literal) test says it may match.
@@ -246,7 +243,7 @@ function visit(v: unknown, depth: number, ctx: Walk): JsonValue | undefined {
 
 function put(out: JsonObject, rawKey: string, x: unknown, depth: number, ctx: Walk): void {
   ctx.chars += rawKey.length;
-  const k = UNSTORABLE.test(rawKey) ? rawKey.replace(UNSTORABLE_ALL, "\ufffd") : rawKey;
+  const k = toStorableText(rawKey);
   let r: JsonValue | undefined;
   if (!matches(ctx.options.allowKeys, k) && (matches(ctx.options.denyKeys, k) || isSecretKey(k)))
     r = x === undefined ? undefined : REDACTED;

@@ -131,3 +131,27 @@ export {
   scrubJson,
   scrubText,
 } from "./stores/forget.js";
+export {
+  checkStorable,
+  checkStorableFields,
+  isStorableText,
+  MAX_JSON_DEPTH,
+  STORABLE_LIMITS,
+  type StorableIssue,
+  type StorableKind,
+  storableJson,
+  storableJsonIssue,
+  storableText,
+  storableTextIssue,
+  toStorableText,
+  UNSTORABLE_MESSAGE,
+  UNSTORABLE_TEXT,
+} from "./storable.js";
+export {
+  checkStoreInput,
+  type GuardedStores,
+  guardStore,
+  guardStores,
+  STORE_WRITE_CHECKS,
+  type StoreKind,
+} from "./stores/guard.js";

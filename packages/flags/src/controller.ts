@@ -1,4 +1,5 @@
 import {
+  checkStorableFields,
   ConflictError,
   NotFoundError,
   ValidationError,
@@ -32,6 +33,9 @@ import { applyPatch, nextScheduledAt } from "./schedule.js";
 import type { StaleFlag, StaleOptions } from "./stale.js";
 import { STATS_KEY, UsageTracker } from "./usage.js";
 import type { FlagType } from "./types.js";
+
+const SET_VALUE = { pkg: "flags", what: "setValue input" };
+const CLEAR_VALUE = { pkg: "flags", what: "clearValue input" };
 
 type Op =
   | "usage"
@@ -412,6 +416,8 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
     actor: string;
     reason: string;
   }): Promise<{ previous: JsonValue | undefined }> {
+    // The caller's own field names (`value`, `actor`), before anything is read or written.
+    checkStorableFields({ value: [input?.value, "json"], actor: [input?.actor, "name"], reason: [input?.reason, "text"] }, SET_VALUE);
     const previous = await this.getValue(input);
     await this.setFlag({
       key: input.key,
@@ -424,6 +430,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   }
 
   async clearValue(input: { key: string; tenantId?: TenantKey; actor: string; reason: string }): Promise<void> {
+    checkStorableFields({ actor: [input?.actor, "name"], reason: [input?.reason, "text"] }, CLEAR_VALUE);
     const tenantId = input.tenantId ?? null;
     await this.mutate({ key: input.key, tenantId }, { actor: input.actor, reason: input.reason, op: "clear" }, (current) =>
       current ? null : NO_CHANGE,

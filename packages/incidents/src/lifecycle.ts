@@ -1,4 +1,5 @@
 import {
+  checkStorableFields,
   ConflictError,
   NotFoundError,
   stableId,
@@ -93,6 +94,10 @@ export class IncidentManager {
     response: SpineResponse,
     o: { source?: "detection" | "manual"; title?: string } = {},
   ): Promise<{ incident: IncidentRecord; created: boolean }> {
+    checkStorableFields(
+      { event: [event, "json"], response: [response, "json"], title: [o.title, "text"] },
+      { pkg: "incidents", what: "incident" },
+    );
     const tenantId = event.tenant_id ?? null;
     const fingerprint = fingerprintOf(event.incident_type, tenantId);
     const id = `inc_${stableId(event.event_id, tenantId)}`;
@@ -169,6 +174,7 @@ export class IncidentManager {
       throw new ValidationError(`[ops/incidents] invalid transition: actor: expected a non-empty string`, [
         { path: "actor", message: "expected a non-empty string" },
       ]);
+    checkStorableFields({ actor: [input.actor, "name"], reason: [input.reason, "text"] }, { pkg: "incidents", what: "transition" });
     for (;;) {
       const cur = await this.store.get({ tenantId: input.tenantId, id: input.id });
       if (!cur) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
@@ -238,6 +244,10 @@ export class IncidentManager {
 
   /** Writes one audit entry about `incident` (no-op without an AuditSink). */
   async record(action: string, incident: IncidentRecord, actor: string, reason: string | undefined, meta: Record<string, JsonValue>) {
+    checkStorableFields(
+      { actor: [actor, "name"], reason: [reason, "text"], meta: [meta, "json"] },
+      { pkg: "incidents", what: "incident audit entry" },
+    );
     if (!this.audit) return;
     const entry: AuditSinkEntry = {
       action,

@@ -3,6 +3,8 @@ import {
   mapLimit,
   OverloadedError,
   rejectionReason,
+  storableJsonIssue,
+  storableTextIssue,
   sortableId,
   writeIsolated,
   systemClock,
@@ -230,6 +232,14 @@ export class SignalRecorder implements SignalSink {
     if (provider !== undefined && (typeof provider !== "string" || provider.length > 64))
       throw bad("provider", "expected a string of at most 64 characters");
     if (meta !== undefined && (meta === null || typeof meta !== "object" || Array.isArray(meta))) throw bad("meta", "expected an object");
+    // Storable text (one definition in @ops/core): a NUL or a lone surrogate is refused here, so
+    // it can never reach a flush and block the batch.
+    const unstorable =
+      (userId !== undefined && storableTextIssue(userId, "userId", "name", 0)) ||
+      (ip !== undefined && storableTextIssue(ip, "ip", "name", 0)) ||
+      (provider !== undefined && storableTextIssue(provider, "provider", "name", 0)) ||
+      (meta !== undefined && storableJsonIssue(meta, "meta"));
+    if (unstorable) throw bad(unstorable.path, unstorable.message);
     const at = e.occurredAt === undefined ? this.clock.now() : this.timeOf(e.occurredAt);
     const bucket = at - (at % this.bucketMs);
     const full = this.authEvents !== undefined && this.buffer.length + this.inFlight >= this.maxBuffer;

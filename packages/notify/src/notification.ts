@@ -1,5 +1,18 @@
 import * as z from "zod";
-import { JsonObjectSchema, SeveritySchema, TenantIdSchema, IsoDateTimeSchema, parseInput, type AdminNotification } from "@ops/core";
+import {
+  isStorableText,
+  JsonObjectSchema,
+  SeveritySchema,
+  storableJson,
+  TenantIdSchema,
+  IsoDateTimeSchema,
+  parseInput,
+  UNSTORABLE_MESSAGE,
+  type AdminNotification,
+} from "@ops/core";
+
+// Storable text (one definition in @ops/core): refused here, before anything is enqueued.
+const storable = (s: z.ZodString) => s.refine(isStorableText, UNSTORABLE_MESSAGE);
 
 export type { AdminNotification } from "@ops/core";
 
@@ -9,17 +22,17 @@ export type NotificationAction = "trigger" | "acknowledge" | "resolve";
 
 export const AdminNotificationSchema = z
   .object({
-    id: z.string().min(1).max(200, "expected an id of at most 200 characters").optional(),
-    subject: z.string().trim().min(1, "expected a non-empty subject").max(2000),
-    body: z.string().max(100_000, "expected a body of at most 100000 characters"),
+    id: storable(z.string().min(1).max(200, "expected an id of at most 200 characters")).optional(),
+    subject: storable(z.string().trim().min(1, "expected a non-empty subject").max(2000)),
+    body: storable(z.string().max(100_000, "expected a body of at most 100000 characters")),
     severity: SeveritySchema,
     // null is core's TenantKey for "no tenant" (a global incident): same as absent.
     tenantId: TenantIdSchema.nullable().optional(),
-    type: z.string().min(1).max(128).optional(),
-    dedupeKey: z.string().min(1).max(1000, "expected a dedupe key of at most 1000 characters").optional(),
+    type: storable(z.string().min(1).max(128)).optional(),
+    dedupeKey: storable(z.string().min(1).max(1000, "expected a dedupe key of at most 1000 characters")).optional(),
     action: z.enum(["trigger", "acknowledge", "resolve"]).optional(),
     link: z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
-    details: JsonObjectSchema.optional(),
+    details: storableJson(JsonObjectSchema).optional(),
     createdAt: IsoDateTimeSchema.optional(),
   })
   .strict()

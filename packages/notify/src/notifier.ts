@@ -5,6 +5,7 @@ import {
   SeveritySchema,
   UnsupportedError,
   ValidationError,
+  checkStorableFields,
   parseInput,
   prefixedId,
   severityRank,
@@ -243,6 +244,7 @@ export class OutboxNotifier implements Notifier {
    * @throws ConflictError when the message is pending or delivered.
    */
   async resend(input: { messageId: string; actor?: string }): Promise<OutboxMessage> {
+    checkStorableFields({ actor: [input?.actor, "name"] }, { pkg: "notify", what: "resend input" });
     const old = await this.store.get({ id: input.messageId });
     if (!old) throw new NotFoundError(`[ops/notify] resend: message ${input.messageId} not found`);
     if (old.status === "pending" || old.status === "delivered")
@@ -281,6 +283,7 @@ export class OutboxNotifier implements Notifier {
    * @throws ConflictError when the message is no longer pending.
    */
   async cancel(input: { messageId: string; reason?: string; actor?: string }): Promise<OutboxMessage> {
+    checkStorableFields({ reason: [input?.reason, "text"], actor: [input?.actor, "name"] }, { pkg: "notify", what: "cancel input" });
     const m = await this.store.cancel({
       id: input.messageId,
       now: new Date(this.clock.now()).toISOString(),

@@ -20,6 +20,7 @@ import {
   type VerifyResult,
 } from "@ops/audit";
 import { concurrently, randomTenant, registerCases, withStore, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
+import { guardCases } from "./guard.js";
 
 /**
  * Reads and tampers with what an AuditStore really stored, bypassing its API and every rule
@@ -597,5 +598,10 @@ export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[
 
 /** Registers the AuditStore conformance suite with vitest. */
 export function describeAuditStoreConformance(opts: AuditConformanceOptions): void {
-  registerCases(`${opts.name}: AuditStore conformance`, auditStoreCases(opts), opts.capabilities ?? {}, opts.timeout);
+  registerCases(
+    `${opts.name}: AuditStore conformance`,
+    [...auditStoreCases(opts), ...guardCases("audit", opts)],
+    opts.capabilities ?? {},
+    opts.timeout,
+  );
 }

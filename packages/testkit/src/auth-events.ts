@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import { ValidationError, type AuthEventRecord, type AuthEventStore, type TenantKey } from "@ops/core";
 import { concurrently, randomTenant, registerCases, withStore, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
+import { guardCases } from "./guard.js";
 
 /** Reads what an adapter really stored, bypassing its own read methods and tenant filters. */
 export interface AuthEventRawBackdoor {
@@ -237,5 +238,10 @@ export function authEventStoreCases(opts: AuthEventConformanceOptions): Conforma
 
 /** Registers the AuthEventStore conformance suite with vitest. */
 export function describeAuthEventStoreConformance(opts: AuthEventConformanceOptions): void {
-  registerCases(`${opts.name}: AuthEventStore conformance`, authEventStoreCases(opts), opts.capabilities ?? {}, opts.timeout);
+  registerCases(
+    `${opts.name}: AuthEventStore conformance`,
+    [...authEventStoreCases(opts), ...guardCases("authEvents", opts)],
+    opts.capabilities ?? {},
+    opts.timeout,
+  );
 }

@@ -7,6 +7,7 @@ import {
   type NewChangeRequest,
 } from "@ops/core";
 import { concurrently, randomKey, registerCases, withStore, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
+import { guardCases } from "./guard.js";
 
 /** Reads what a ChangeRequestStore really stored, bypassing its API. */
 export interface ChangeRequestRawBackdoor {
@@ -182,5 +183,10 @@ export function changeRequestStoreCases(opts: ChangeRequestConformanceOptions): 
 
 /** Registers the ChangeRequestStore conformance suite with vitest. */
 export function describeChangeRequestStoreConformance(opts: ChangeRequestConformanceOptions): void {
-  registerCases(`ChangeRequestStore conformance: ${opts.name}`, changeRequestStoreCases(opts), { ...opts.capabilities }, opts.timeout);
+  registerCases(
+    `ChangeRequestStore conformance: ${opts.name}`,
+    [...changeRequestStoreCases(opts), ...guardCases("changeRequests", opts)],
+    { ...opts.capabilities },
+    opts.timeout,
+  );
 }

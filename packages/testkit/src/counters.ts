@@ -9,6 +9,7 @@ import {
   type ConformanceCase,
   type ConformanceOptions,
 } from "./conformance.js";
+import { guardCases } from "./guard.js";
 
 /** Reads what an adapter really stored for one bucket, bypassing its own read methods. */
 export interface CounterRawBackdoor {
@@ -306,5 +307,10 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
 
 /** Registers the CounterStore conformance suite with vitest. */
 export function describeCounterStoreConformance(opts: CounterConformanceOptions): void {
-  registerCases(`${opts.name}: CounterStore conformance`, counterStoreCases(opts), opts.capabilities ?? {}, opts.timeout);
+  registerCases(
+    `${opts.name}: CounterStore conformance`,
+    [...counterStoreCases(opts), ...guardCases("counters", opts)],
+    opts.capabilities ?? {},
+    opts.timeout,
+  );
 }

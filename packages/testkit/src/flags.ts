@@ -17,6 +17,7 @@ import {
   type ConformanceCase,
   type ConformanceOptions,
 } from "./conformance.js";
+import { guardCases } from "./guard.js";
 
 /** Reads what a FlagStore really stored, bypassing its API (adapters implement it over their backend). */
 export interface FlagRawBackdoor {
@@ -372,5 +373,10 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
 
 /** Registers the FlagStore conformance cases as vitest tests. */
 export function describeFlagStoreConformance(opts: FlagConformanceOptions): void {
-  registerCases(`${opts.name}: FlagStore conformance`, flagStoreCases(opts), opts.capabilities ?? {}, opts.timeout);
+  registerCases(
+    `${opts.name}: FlagStore conformance`,
+    [...flagStoreCases(opts), ...guardCases("flags", opts)],
+    opts.capabilities ?? {},
+    opts.timeout,
+  );
 }

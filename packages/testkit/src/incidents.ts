@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import { ConflictError, NotFoundError, ValidationError, type IncidentRecord, type IncidentStore, type TenantKey } from "@ops/core";
 import { concurrently, randomTenant, registerCases, withStore, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
+import { guardCases } from "./guard.js";
 
 /** Reads what an adapter really stored, bypassing its own read methods and tenant filters. */
 export interface IncidentRawBackdoor {
@@ -323,5 +324,10 @@ export function incidentStoreCases(opts: IncidentConformanceOptions): Conformanc
 
 /** Registers the IncidentStore conformance suite with vitest. */
 export function describeIncidentStoreConformance(opts: IncidentConformanceOptions): void {
-  registerCases(`${opts.name}: IncidentStore conformance`, incidentStoreCases(opts), opts.capabilities ?? {}, opts.timeout);
+  registerCases(
+    `${opts.name}: IncidentStore conformance`,
+    [...incidentStoreCases(opts), ...guardCases("incidents", opts)],
+    opts.capabilities ?? {},
+    opts.timeout,
+  );
 }

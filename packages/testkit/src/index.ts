@@ -43,3 +43,12 @@ export {
   describeChangeRequestStoreConformance,
 } from "./change-requests.js";
 export { pgAuditBackdoor, pgBackdoors, type PgRawConnection } from "./pg-backdoors.js";
+export {
+  describeHostileValuesConformance,
+  guardCases,
+  HOSTILE_STRINGS,
+  type HostileValuesConformanceOptions,
+  type HostileValuesOptions,
+  hostileValueCases,
+  rejectedInputCases,
+} from "./guard.js";

@@ -18,6 +18,7 @@ import {
   type ConformanceCase,
   type ConformanceOptions,
 } from "./conformance.js";
+import { guardCases } from "./guard.js";
 
 /**
  * Reads what an outbox adapter really stored, bypassing its own read methods (SQL rows, Redis
@@ -482,5 +483,10 @@ export function outboxStoreCases(opts: OutboxConformanceOptions): ConformanceCas
 }
 
 export function describeOutboxStoreConformance(opts: OutboxConformanceOptions): void {
-  registerCases(`${opts.name}: OutboxStore conformance`, outboxStoreCases(opts), opts.capabilities ?? {}, opts.timeout);
+  registerCases(
+    `${opts.name}: OutboxStore conformance`,
+    [...outboxStoreCases(opts), ...guardCases("outbox", opts)],
+    opts.capabilities ?? {},
+    opts.timeout,
+  );
 }

@@ -191,6 +191,8 @@ function fromArray(a: readonly unknown[]): AuditRecord {
  * loser gets `ConflictError` and re-chains. Rows come back exactly as stored, tampered or not.
  */
 export class PgAuditStore extends PgStoreBase implements AuditStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "audit" as const;
   async append(input: { tenantId: TenantKey; records: readonly AuditRecord[] }): Promise<void> {
     const { tenantId, records } = input;
     if (!Array.isArray(records) || records.length === 0 || records.length > MAX_APPEND)

@@ -42,6 +42,8 @@ function toEvent(r: Row): AuthEventRecord {
 
 /** `AuthEventStore` on PostgreSQL (`ops_auth_events`, the auth signals): batched, idempotent appends. */
 export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "authEvents" as const;
   /** See `AuthEventStore.forgetSubject`: the tenant's events in id pages, each changed one rewritten. */
   async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
     const ids = forgetReplacements(input);

@@ -61,6 +61,8 @@ function toRecord(r: Row): ChangeRequestRecord {
  * deletion keeps SQL NULL in `config` (a JSON null config is stored as jsonb null).
  */
 export class PgChangeRequestStore extends PgStoreBase implements ChangeRequestStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "changeRequests" as const;
   private readonly clock: Clock;
 
   constructor(ctx: PgStoreContext) {

@@ -22,6 +22,8 @@ const SWEEP_EVERY = 1024;
  * deleted in the background now and then.
  */
 export class PgCounterStore extends PgStoreBase implements CounterStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "counters" as const;
   private increments = 0;
 
   async increment(input: {

@@ -74,6 +74,8 @@ const warned = new WeakSet<object>();
  * everything, so a change made during the gap is not lost.
  */
 export class PgFlagStore extends PgStoreBase implements FlagStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "flags" as const;
   override readonly capabilities: StoreCapabilities;
   /** Present when the store was given a `listener` (`capabilities.pubsub`). */
   readonly subscribe?: (listener: Listener) => () => void;

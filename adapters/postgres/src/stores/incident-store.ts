@@ -75,6 +75,8 @@ const inList = (values: readonly string[]): Sql =>
  * raising one incident exactly one succeeds; updates are compare-and-set on `version`.
  */
 export class PgIncidentStore extends PgStoreBase implements IncidentStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "incidents" as const;
   /** See `IncidentStore.forgetSubject`: the tenant's incidents in id pages; each change is a compare-and-set on `version`. */
   async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
     const ids = forgetReplacements(input);

@@ -70,6 +70,8 @@ function toMessage(r: Row): OutboxMessage {
  * the same message; `complete`/`fail` are one guarded UPDATE on the lease holder.
  */
 export class PgOutboxStore extends PgStoreBase implements OutboxStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "outbox" as const;
   /** See `OutboxStore.forgetSubject`: the tenant's messages in id pages; each change is a compare-and-set on `version`. */
   async forgetSubject(input: ForgetSubjectInput): Promise<ForgetSubjectResult> {
     const ids = forgetReplacements(input);

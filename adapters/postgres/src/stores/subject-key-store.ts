@@ -22,6 +22,8 @@ function toKey(r: Row): SubjectKey {
  * by a unique constraint; `destroy` is a real DELETE, so the key bytes leave the table.
  */
 export class PgSubjectKeyStore extends PgStoreBase implements SubjectKeyStore {
+  /** The contract guard installed on every instance (`guardStore` of @ops/core). */
+  static readonly storeKind = "auditKeys" as const;
   async getOrCreate(input: { candidate: SubjectKey }): Promise<SubjectKey> {
     checkSubjectKeyCandidate(this.pkg, input?.candidate);
     return this.getOrCreateAttempt(input.candidate, 1);

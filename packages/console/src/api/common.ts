@@ -1,15 +1,15 @@
 import * as z from "zod";
+import { isStorableText, UNSTORABLE_MESSAGE } from "@ops/core";
 import { ApiError } from "../http.js";
 
 // NUL and unpaired UTF-16 surrogates cannot be stored faithfully (PostgreSQL refuses NUL, a driver
 // turns a lone surrogate into U+FFFD): refused here, before anything is changed.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 export const Reason = z
   .string({ message: "expected a reason for the change (1..2000 characters)" })
   .trim()
   .min(1, "expected a reason for the change (1..2000 characters)")
   .max(2000, "expected a reason for the change (1..2000 characters)")
-  .refine((s) => !UNSTORABLE.test(s), "expected no NUL characters or unpaired surrogates");
+  .refine(isStorableText, UNSTORABLE_MESSAGE);
 export const Limit = z.coerce
   .number({ message: "expected an integer 1..100" })
   .int("expected an integer 1..100")
