@@ -27,7 +27,6 @@ export {
   type JsonValue,
   JsonValueSchema,
   jsonDepthExceeds,
-  MAX_JSON_DEPTH,
   parseJsonText,
 } from "./json.js";
 export {

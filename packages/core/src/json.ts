@@ -1,17 +1,14 @@
 import * as z from "zod";
 import { ValidationError } from "./errors.js";
+import { MAX_JSON_DEPTH } from "./storable.js";
 
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-/**
- * How deep a JSON value may nest (arrays and objects) anywhere @ops accepts one: flag values,
- * metadata, bodies. Deeper input is refused with a validation error before anything walks it
- * recursively (a 100,000-level value would overflow the stack of every recursive reader, from
- * zod to `JSON.stringify`).
- */
-export const MAX_JSON_DEPTH = 64;
+// MAX_JSON_DEPTH (storable.ts): how deep a JSON value may nest anywhere @ops accepts one. Deeper
+// input is refused before anything walks it recursively (a 100,000-level value would overflow
+// the stack of every recursive reader, from zod to `JSON.stringify`).
 
 /** Whether `value` nests deeper than `limit` levels; iterative, so any depth is safe to ask about. */
 export function jsonDepthExceeds(value: unknown, limit: number = MAX_JSON_DEPTH): boolean {

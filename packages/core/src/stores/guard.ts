@@ -186,6 +186,20 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
     },
   },
   audit: {
+    appendMany(input) {
+      const batches = obj(input, "(input)").batches;
+      if (!Array.isArray(batches)) fail("batches", "expected an array of { tenantId, records }");
+      const bs = batches as unknown[];
+      for (let n = 0; n < bs.length; n++) {
+        try {
+          STORE_WRITE_CHECKS.audit.append!(bs[n]);
+        } catch (err) {
+          if (err instanceof Refusal) fail(`batches[${n}].${err.path}`, err.message);
+          throw err;
+        }
+      }
+      return input;
+    },
     append(input) {
       const i = obj(input, "(input)");
       tenant(i.tenantId, "tenantId");
@@ -322,6 +336,19 @@ export const STORE_WRITE_CHECKS: { readonly [K in StoreKind]: Readonly<Record<st
     },
   },
   counters: {
+    incrementMany(input) {
+      if (!Array.isArray(input)) fail("(input)", "expected an array of counter adds");
+      const adds = input as unknown[];
+      for (let n = 0; n < adds.length; n++) {
+        try {
+          STORE_WRITE_CHECKS.counters.increment!(adds[n]);
+        } catch (err) {
+          if (err instanceof Refusal) fail(`adds[${n}].${err.path}`, err.message);
+          throw err;
+        }
+      }
+      return input;
+    },
     increment(input) {
       const i = obj(input, "(input)");
       tenant(i.tenantId, "tenantId");
