@@ -9,10 +9,12 @@ import {
   type FlagStore,
   type JsonValue,
   type Page,
+  type PendingEffect,
   type PageRequest,
   type TenantKey,
 } from "@ops/core";
-import { MemoryStoreBase, tick } from "./base.js";
+import { MemoryStoreBase, tick, type MemoryStoreOptions } from "./base.js";
+import { MemoryEffectStore } from "./effect-store.js";
 
 type Listener = (change: FlagChange) => void;
 
@@ -28,6 +30,13 @@ function scopeId(env: string, tenantId: TenantKey): string {
 export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
   private readonly scopes = new Map<string, Map<string, FlagRecord>>();
   private readonly listeners = new Set<Listener>();
+  /** Where `effects` of writes go (atomically with the write). */
+  readonly effects: MemoryEffectStore;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super(options);
+    this.effects = options.effects ?? new MemoryEffectStore(options);
+  }
 
   private scope(env: string, tenantId: TenantKey, create: boolean): Map<string, FlagRecord> | undefined {
     const id = scopeId(env, tenantId);
@@ -53,8 +62,10 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
     config: JsonValue;
     expectedVersion: number | null;
     actor: string;
+    effects?: readonly PendingEffect[];
   }): Promise<FlagRecord> {
     this.assertOpen();
+    this.effects.check(input.effects);
     await tick();
     this.assertOpen();
     // Read, check and write with no await in between: one guarded write, like a row lock.
@@ -77,12 +88,20 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
       updatedBy: input.actor,
     };
     scope.set(input.key, rec);
+    this.effects.addNow(input.effects);
     this.emit({ env: rec.env, key: rec.key, tenantId: rec.tenantId, version: rec.version });
     return this.copy(rec);
   }
 
-  async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
+  async delete(input: {
+    env: string;
+    key: string;
+    tenantId: TenantKey;
+    expectedVersion: number;
+    effects?: readonly PendingEffect[];
+  }): Promise<void> {
     this.assertOpen();
+    this.effects.check(input.effects);
     await tick();
     this.assertOpen();
     const scope = this.scope(input.env, input.tenantId, false);
@@ -92,6 +111,7 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
     if (current.version !== input.expectedVersion)
       throw new ConflictError(`[ops/adapter-memory] flag ${where} is at version ${current.version}, expected ${input.expectedVersion}`);
     scope.delete(input.key);
+    this.effects.addNow(input.effects);
     this.emit({ env: input.env, key: input.key, tenantId: input.tenantId, version: 0 });
   }
 

@@ -3,7 +3,7 @@ import { prefixedId } from "./ids.js";
 import type { JsonObject } from "./json.js";
 import type { AdminNotification, AuditSink, AuditSinkEntry, Notifier } from "./ports.js";
 import type { TenantKey } from "./stores/common.js";
-import type { EffectRecord, EffectStore, PendingEffect } from "./stores/effect-store.js";
+import type { EffectKind, EffectRecord, EffectStore, PendingEffect } from "./stores/effect-store.js";
 
 /**
  * An audit sink that can also find entries (an `@ops/audit` `AuditLog` is one): the relay uses
@@ -27,9 +27,9 @@ function canLookup(sink: AuditSink): sink is AuditSink & AuditLookup {
 
 export interface EffectRelayOptions {
   store: EffectStore;
-  /** Where `kind: "audit"` effects go. Without it they stay pending for a relay that has one. */
+  /** Where `kind: "audit"` effects go. Without it this relay does not claim them (they wait for a relay that has one). */
   audit?: AuditSink;
-  /** Where `kind: "notify"` effects go. Without it they stay pending for a relay that has one. */
+  /** Where `kind: "notify"` effects go. Without it this relay does not claim them. */
   notifier?: Notifier;
   clock?: Clock;
   /** Lease of a claimed effect (default 30 s): a relay that dies mid-delivery hands it on after this. */
@@ -93,6 +93,7 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
   let inFlight: Promise<unknown> = Promise.resolve();
 
   const nowIso = () => new Date(clock.now()).toISOString();
+  const kinds: EffectKind[] = [...(o.audit ? (["audit"] as const) : []), ...(o.notifier ? (["notify"] as const) : [])];
 
   async function alreadyAudited(sink: AuditSink & AuditLookup, e: EffectRecord): Promise<boolean> {
     const entry = e.payload as unknown as AuditSinkEntry;
@@ -141,13 +142,6 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
     let delivered = 0;
     // In order: one flag's audit entries reach the chain in the order they were committed.
     for (const e of items) {
-      if ((e.kind === "audit" && !o.audit) || (e.kind === "notify" && !o.notifier)) {
-        // Not ours to deliver: release it for a relay that has the sink.
-        await o.store
-          .fail({ id: e.id, error: `no ${e.kind} sink in this relay`, retryAt: new Date(clock.now() + 60_000).toISOString() })
-          .catch(() => {});
-        continue;
-      }
       if (await deliverOne(e)) delivered++;
     }
     return delivered;
@@ -155,9 +149,9 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
 
   const relay: EffectRelay = {
     async deliver(ids) {
-      if (ids.length === 0) return;
+      if (ids.length === 0 || kinds.length === 0) return;
       try {
-        const items = await o.store.claim({ limit: Math.min(1000, ids.length), leaseMs, now: nowIso(), ids });
+        const items = await o.store.claim({ limit: Math.min(1000, ids.length), leaseMs, now: nowIso(), ids, kinds });
         const p = run(items);
         inFlight = p.catch(() => {});
         await p;
@@ -177,8 +171,9 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
     },
     async drain() {
       let total = 0;
+      if (kinds.length === 0) return 0;
       for (;;) {
-        const items = await o.store.claim({ limit: batch, leaseMs, now: nowIso() });
+        const items = await o.store.claim({ limit: batch, leaseMs, now: nowIso(), kinds });
         if (items.length === 0) return total;
         const p = run(items);
         inFlight = p.catch(() => {});

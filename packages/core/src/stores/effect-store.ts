@@ -47,10 +47,17 @@ export interface EffectStore extends Closeable {
   /**
    * Leases up to `limit` (1..1000) effects whose lease is absent or expired (`leaseUntil <= now`)
    * until `now + leaseMs`, incrementing `attempts`; oldest `createdAt` first (ties by id). With
-   * `ids`, only those effects (the relay's "deliver what I just committed" path).
+   * `ids`, only those effects (the relay's "deliver what I just committed" path); with `kinds`,
+   * only effects of those kinds (a relay claims only what it has a sink for).
    * @throws ValidationError on a bad limit, leaseMs or now.
    */
-  claim(input: { limit: number; leaseMs: number; now: string; ids?: readonly string[] }): Promise<EffectRecord[]>;
+  claim(input: {
+    limit: number;
+    leaseMs: number;
+    now: string;
+    ids?: readonly string[];
+    kinds?: readonly EffectKind[];
+  }): Promise<EffectRecord[]>;
   /** Removes a delivered effect. Idempotent: an absent id is not an error. */
   complete(input: { id: string }): Promise<void>;
   /** Records a failed delivery: the lease becomes `retryAt` (the next attempt's time) and `lastError` the reason. No-op when absent. */
