@@ -127,7 +127,7 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
       }
     } catch (err) {
       onError(err, e);
-      const backoff = Math.min(300_000, 1000 * 2 ** Math.min(e.attempts, 9));
+      const backoff = Math.min(300_000, 500 * 2 ** Math.min(e.attempts, 10));
       const message = err instanceof Error ? err.message : String(err);
       await o.store
         .fail({ id: e.id, error: message.slice(0, 2000), retryAt: new Date(clock.now() + backoff).toISOString() })
