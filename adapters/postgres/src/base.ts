@@ -13,6 +13,7 @@ export const POSTGRES_CAPABILITIES: StoreCapabilities = Object.freeze({
   durable: true,
   shared: true,
   erasure: true,
+  effects: true,
 });
 
 /** What every store is built from; shims fill it in for their driver. */

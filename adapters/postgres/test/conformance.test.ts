@@ -4,6 +4,7 @@ import {
   describeCounterStoreConformance,
   describeFlagStoreConformance,
   describeIncidentStoreConformance,
+  describeEffectStoreConformance,
   describeOutboxStoreConformance,
   pgBackdoors,
   testPgUrl,
@@ -49,6 +50,7 @@ describe.skipIf(!up)("adapter-postgres: every conformance suite over nodePgExecu
     raw: () => raw.incident,
   });
   describeOutboxStoreConformance({ name, capabilities: POSTGRES_CAPABILITIES, create: () => stores().outbox, raw: () => raw.outbox });
+  describeEffectStoreConformance({ name, capabilities: POSTGRES_CAPABILITIES, create: () => stores() });
   describeAuthEventStoreConformance({
     name,
     capabilities: POSTGRES_CAPABILITIES,

@@ -36,7 +36,7 @@ describe.skipIf(!up)("applyOpsMigrations through the app's own PrismaClient", ()
       `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'ops\\_%'`,
       [schema],
     );
-    expect(rows[0].n).toBe(9); // 8 stores + ops_flag_change_requests
+    expect(rows[0].n).toBe(10); // 8 stores + ops_flag_change_requests + ops_effects
     const stores = prismaStores(fresh);
     const rec = await stores.flags.put({ env: "prod", key: "k", tenantId: null, config: 1, expectedVersion: null, actor: "a" });
     expect(rec.version).toBe(1);

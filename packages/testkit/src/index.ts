@@ -33,3 +33,4 @@ export {
   describeChangeRequestStoreConformance,
 } from "./change-requests.js";
 export { pgAuditBackdoor, pgBackdoors, type PgRawConnection } from "./pg-backdoors.js";
+export { describeEffectStoreConformance, type EffectConformanceOptions, type EffectStores, effectStoreCases } from "./effects.js";
