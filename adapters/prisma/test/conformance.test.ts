@@ -4,11 +4,20 @@ import {
   describeCounterStoreConformance,
   describeFlagStoreConformance,
   describeIncidentStoreConformance,
+  describeEffectStoreConformance,
   describeOutboxStoreConformance,
   randomTenant,
   requireService,
 } from "@ops/testkit";
-import { PrismaAuthEventStore, PrismaCounterStore, PrismaFlagStore, PrismaIncidentStore, PrismaOutboxStore } from "../src/index.js";
+import {
+  PRISMA_CAPABILITIES,
+  PrismaAuthEventStore,
+  PrismaCounterStore,
+  PrismaFlagStore,
+  PrismaIncidentStore,
+  PrismaOutboxStore,
+  prismaStores,
+} from "../src/index.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 import { rawOnPool } from "./helpers/raw.js";
 
@@ -29,6 +38,7 @@ describe.skipIf(!up)("prisma: every store's conformance suite on PostgreSQL (@pr
   describeFlagStoreConformance({ name, create: () => new PrismaFlagStore(prisma), raw: () => raw.flag });
   describeIncidentStoreConformance({ name, create: () => new PrismaIncidentStore(prisma), raw: () => raw.incident });
   describeOutboxStoreConformance({ name, create: () => new PrismaOutboxStore(prisma), raw: () => raw.outbox });
+  describeEffectStoreConformance({ name, capabilities: PRISMA_CAPABILITIES, create: () => prismaStores(prisma) });
   describeAuthEventStoreConformance({ name, create: () => new PrismaAuthEventStore(prisma), raw: () => raw.authEvent });
   describeCounterStoreConformance({ name, create: () => new PrismaCounterStore(prisma), raw: () => raw.counter });
 
