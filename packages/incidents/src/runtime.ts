@@ -11,6 +11,7 @@ import {
   type AuthEventStore,
   type Clock,
   type CounterStore,
+  type EffectStore,
   type FlagWriter,
   type IncidentRecord,
   type IncidentStore,
@@ -50,7 +51,12 @@ const RuntimeScalarsSchema = z.object({
 });
 
 export interface OpsRuntimeOptions<T extends string = string> {
-  stores: { incidents: IncidentStore; counters: CounterStore; authEvents?: AuthEventStore };
+  /**
+   * With `effects` (the bundle's `EffectStore`, e.g. `memoryStores()`, `postgresStores(...)`), every
+   * transition's audit entry and every notification commit in the same write as the incident (a
+   * transactional outbox) and a relay delivers them; each tick also delivers leftovers of crashes.
+   */
+  stores: { incidents: IncidentStore; counters: CounterStore; authEvents?: AuthEventStore; effects?: EffectStore };
   /** Playbooks (default: the 8 auth ones); detection rules of unregistered types are skipped. */
   registry?: PlaybookRegistry<T>;
   rules?: readonly DetectionRule[];
@@ -154,6 +160,8 @@ export class OpsRuntime<T extends string = string> {
       clock: this.clock,
       ...(o.audit ? { audit: o.audit } : {}),
       ...(o.groupBy ? { groupBy: o.groupBy } : {}),
+      ...(o.stores.effects ? { effects: o.stores.effects } : {}),
+      ...(o.notifier ? { notifier: o.notifier } : {}),
       onAuditError: (err) => this.o.onError?.(err),
     });
     this.mitigator = new Mitigator(this.manager, o.mitigation ?? { mode: "suggest" }, o.flags, o.instanceId ?? prefixedId("ops"));
@@ -360,6 +368,8 @@ export class OpsRuntime<T extends string = string> {
       }
     });
     await step("retry-audits", () => this.manager.retryPendingAudits());
+    const relay = this.manager.relay;
+    if (relay) await step("relay", () => relay.drain());
     let active = await step("list-active", () => this.active());
     if (active) {
       const act = active;
