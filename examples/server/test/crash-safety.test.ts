@@ -30,7 +30,7 @@ type Query = (text: string) => Promise<Array<Record<string, unknown>>>;
 function runChild(
   env: Record<string, string>,
   args: string[],
-  killAfterReadyMs: number | null,
+  kill: { afterOps: number; delayMs: number } | null,
 ): Promise<{ lines: string[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [bundled, ...args], {
@@ -158,7 +158,7 @@ describe("crash safety: SIGKILL at random points of mixed load, then restart", (
         await admin.end();
       }
     },
-    240_000,
+    1_200_000,
   );
 
   it(`PGlite: ${CYCLES} kills, then every flag version has one FLAG_CHANGE, incidents mitigated and notified, chains verify`, async () => {
