@@ -123,7 +123,9 @@ describe("crash safety: SIGKILL at random points of mixed load, then restart", (
   // instead of transpiling the workspace's sources again.
   beforeAll(async () => {
     const require = createRequire(import.meta.url);
-    const esbuild = createRequire(require.resolve("tsx/package.json"))("esbuild") as typeof import("esbuild");
+    const esbuild = createRequire(require.resolve("tsx/package.json"))("esbuild") as {
+      build(options: Record<string, unknown>): Promise<unknown>;
+    };
     await esbuild.build({
       entryPoints: [fixture],
       bundle: true,
