@@ -32,7 +32,7 @@ export interface EffectRelayOptions {
   /** Where `kind: "notify"` effects go. Without it this relay does not claim them. */
   notifier?: Notifier;
   clock?: Clock;
-  /** Lease of a claimed effect (default 30 s): a relay that dies mid-delivery hands it on after this. */
+  /** Lease of a claimed effect (default 5 s): a relay that dies mid-delivery hands it on after this. */
   leaseMs?: number;
   /** Effects per claim while draining (default 100). */
   batch?: number;
@@ -84,7 +84,7 @@ const LOOKBACK_MS = 10 * 60_000;
  */
 export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
   const clock = o.clock ?? systemClock;
-  const leaseMs = o.leaseMs ?? 30_000;
+  const leaseMs = o.leaseMs ?? 5_000;
   const batch = o.batch ?? 100;
   const pollMs = o.pollMs ?? 1000;
   const onError = o.onError ?? (() => {});
