@@ -8,11 +8,17 @@ export const MEMORY_CAPABILITIES: StoreCapabilities = Object.freeze({
   durable: false,
   shared: false,
   erasure: true,
+  effects: true,
 });
 
 export interface MemoryStoreOptions {
   /** Time source for TTLs and timestamps the store sets itself. */
   clock?: Clock;
+  /**
+   * Where flag and incident writes store their `effects` (shared by `memoryStores()`). A store
+   * made alone creates its own, readable as `store.effects`.
+   */
+  effects?: import("./effect-store.js").MemoryEffectStore;
 }
 
 /** What every in-memory store shares: a clock and the closed state. */

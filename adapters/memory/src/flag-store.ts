@@ -9,10 +9,12 @@ import {
   type FlagStore,
   type JsonValue,
   type Page,
+  type PendingEffect,
   type PageRequest,
   type TenantKey,
 } from "@ops/core";
-import { MemoryStoreBase, tick } from "./base.js";
+import { MemoryStoreBase, tick, type MemoryStoreOptions } from "./base.js";
+import { MemoryEffectStore } from "./effect-store.js";
 
 type Listener = (change: FlagChange) => void;
 
@@ -30,6 +32,13 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
   static readonly storeKind = "flags" as const;
   private readonly scopes = new Map<string, Map<string, FlagRecord>>();
   private readonly listeners = new Set<Listener>();
+  /** Where `effects` of writes go (atomically with the write). */
+  readonly effects: MemoryEffectStore;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super(options);
+    this.effects = options.effects ?? new MemoryEffectStore(options);
+  }
 
   private scope(env: string, tenantId: TenantKey, create: boolean): Map<string, FlagRecord> | undefined {
     const id = scopeId(env, tenantId);
@@ -55,8 +64,10 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
     config: JsonValue;
     expectedVersion: number | null;
     actor: string;
+    effects?: readonly PendingEffect[];
   }): Promise<FlagRecord> {
     this.assertOpen();
+    this.effects.check(input.effects);
     await tick();
     this.assertOpen();
     // Read, check and write with no await in between: one guarded write, like a row lock.
@@ -79,12 +90,20 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
       updatedBy: input.actor,
     };
     scope.set(input.key, rec);
+    this.effects.addNow(input.effects);
     this.emit({ env: rec.env, key: rec.key, tenantId: rec.tenantId, version: rec.version });
     return this.copy(rec);
   }
 
-  async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
+  async delete(input: {
+    env: string;
+    key: string;
+    tenantId: TenantKey;
+    expectedVersion: number;
+    effects?: readonly PendingEffect[];
+  }): Promise<void> {
     this.assertOpen();
+    this.effects.check(input.effects);
     await tick();
     this.assertOpen();
     const scope = this.scope(input.env, input.tenantId, false);
@@ -94,6 +113,7 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
     if (current.version !== input.expectedVersion)
       throw new ConflictError(`[ops/adapter-memory] flag ${where} is at version ${current.version}, expected ${input.expectedVersion}`);
     scope.delete(input.key);
+    this.effects.addNow(input.effects);
     this.emit({ env: input.env, key: input.key, tenantId: input.tenantId, version: 0 });
   }
 

@@ -12,13 +12,15 @@ import {
   type IncidentStore,
   type JsonObject,
   type Page,
+  type PendingEffect,
   type TenantKey,
   forgetReplacements,
   scrubJson,
   type ForgetSubjectInput,
   type ForgetSubjectResult,
 } from "@ops/core";
-import { MemoryStoreBase, tick } from "./base.js";
+import { MemoryStoreBase, tick, type MemoryStoreOptions } from "./base.js";
+import { MemoryEffectStore } from "./effect-store.js";
 
 const scopeKey = (tenantId: TenantKey, id: string) => `${tenantId === null ? "\u0000" : `t:${tenantId}`}\u0001${id}`;
 
@@ -31,6 +33,15 @@ const scopeKey = (tenantId: TenantKey, id: string) => `${tenantId === null ? "\u
 export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStore {
   /** The contract guard installed on every instance (`guardStore` of @ops/core). */
   static readonly storeKind = "incidents" as const;
+
+  /** Where `effects` of writes go (atomically with the write). */
+  readonly effects: MemoryEffectStore;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super(options);
+    this.effects = options.effects ?? new MemoryEffectStore(options);
+  }
+
   /** By id (ids are unique across tenants, as a primary key is). */
   private readonly byId = new Map<string, IncidentRecord>();
   private readonly models = new Map<string, IncidentModelRecord>();
@@ -68,8 +79,9 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     return { records };
   }
 
-  async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
+  async create(input: { record: Omit<IncidentRecord, "version">; effects?: readonly PendingEffect[] }): Promise<IncidentRecord> {
     this.assertOpen();
+    this.effects.check(input.effects);
     await tick();
     const r = input.record;
     if (!r || typeof r.id !== "string" || r.id.length === 0)
@@ -92,6 +104,7 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     let list = this.byTenant.get(scopeKey(r.tenantId, ""));
     if (!list) this.byTenant.set(scopeKey(r.tenantId, ""), (list = []));
     insertSorted(list, stored, newestFirst);
+    this.effects.addNow(input.effects);
     return this.copy(stored);
   }
 
@@ -112,9 +125,11 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     tenantId: TenantKey;
     id: string;
     expectedVersion: number;
+    effects?: readonly PendingEffect[];
     patch: Partial<Pick<IncidentRecord, "state" | "severity" | "title" | "updatedAt" | "resolvedAt" | "data">>;
   }): Promise<IncidentRecord> {
     this.assertOpen();
+    this.effects.check(input.effects);
     await tick();
     const r = this.byId.get(input.id);
     if (!r || r.tenantId !== input.tenantId) throw new NotFoundError(`[ops/adapter-memory] incident ${input.id} not found`);
@@ -145,6 +160,7 @@ export class MemoryIncidentStore extends MemoryStoreBase implements IncidentStor
     this.byId.set(r.id, next);
     const list = this.byTenant.get(scopeKey(r.tenantId, ""))!;
     list[lowerBound(list, r, newestFirst)] = next;
+    this.effects.addNow(input.effects);
     return this.copy(next);
   }
 

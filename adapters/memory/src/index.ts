@@ -8,3 +8,4 @@ export { MemoryIncidentStore } from "./incident-store.js";
 export { MemoryAuthEventStore } from "./auth-event-store.js";
 export { MemoryCounterStore } from "./counter-store.js";
 export { MemoryOutboxStore } from "./outbox-store.js";
+export { MemoryEffectStore } from "./effect-store.js";

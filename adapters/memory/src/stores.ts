@@ -8,6 +8,7 @@ import { MemoryFlagStore } from "./flag-store.js";
 import { MemoryChangeRequestStore } from "./change-request-store.js";
 import { MemoryIncidentStore } from "./incident-store.js";
 import { MemoryOutboxStore } from "./outbox-store.js";
+import { MemoryEffectStore } from "./effect-store.js";
 
 export type MemoryStoresOptions = MemoryStoreOptions;
 
@@ -20,6 +21,7 @@ export interface MemoryStores extends OpsStores {
   authEvents: MemoryAuthEventStore;
   outbox: MemoryOutboxStore;
   counters: MemoryCounterStore;
+  effects: MemoryEffectStore;
 }
 
 /**
@@ -28,12 +30,15 @@ export interface MemoryStores extends OpsStores {
  * processes and nothing kept across restarts.
  */
 export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
+  const effects = new MemoryEffectStore(options);
+  const shared = { ...options, effects };
   const stores = {
+    effects,
     audit: new MemoryAuditStore(options),
     auditKeys: new MemorySubjectKeyStore(options),
-    flags: new MemoryFlagStore(options),
+    flags: new MemoryFlagStore(shared),
     changeRequests: new MemoryChangeRequestStore(options),
-    incidents: new MemoryIncidentStore(options),
+    incidents: new MemoryIncidentStore(shared),
     authEvents: new MemoryAuthEventStore(options),
     outbox: new MemoryOutboxStore(options),
     counters: new MemoryCounterStore(options),

@@ -14,6 +14,7 @@ export const POSTGRES_CAPABILITIES: StoreCapabilities = Object.freeze({
   durable: true,
   shared: true,
   erasure: true,
+  effects: true,
 });
 
 /**

@@ -56,3 +56,4 @@ export { PgIncidentStore } from "./stores/incident-store.js";
 export { PgAuthEventStore } from "./stores/auth-event-store.js";
 export { PgOutboxStore } from "./stores/outbox-store.js";
 export { PgCounterStore } from "./stores/counter-store.js";
+export { PgEffectStore } from "./stores/effect-store.js";

@@ -21,5 +21,9 @@ export const OPS_MIGRATIONS: ReadonlyArray<{ readonly name: string; readonly sql
   {
     "name": "0004_counters_active_index",
     "sql": "-- Set-based detection (CounterStore.readActive): one aggregate per tick over the bucketed rows of a\n-- range, for every tenant at once; rows are found by (bucket_ms, key, start range), not per tenant.\nCREATE INDEX IF NOT EXISTS \"ops_counters_active_idx\" ON \"ops_counters\" USING btree (\"bucket_ms\",\"key\",\"start_ms\");\n"
+  },
+  {
+    "name": "0005_effects",
+    "sql": "CREATE TABLE \"ops_effects\" (\n\t\"id\" text COLLATE \"C\" PRIMARY KEY NOT NULL,\n\t\"tenant_id\" text COLLATE \"C\",\n\t\"kind\" text NOT NULL,\n\t\"payload\" jsonb NOT NULL,\n\t\"created_at\" timestamp (3) with time zone NOT NULL,\n\t\"attempts\" integer DEFAULT 0 NOT NULL,\n\t\"lease_until\" timestamp (3) with time zone,\n\t\"last_error\" text\n);\n--> statement-breakpoint\nCREATE INDEX \"ops_effects_due_idx\" ON \"ops_effects\" USING btree (\"created_at\",\"id\");\n--> statement-breakpoint\nALTER TABLE \"ops_effects\" ENABLE ROW LEVEL SECURITY;\n--> statement-breakpoint\nALTER TABLE \"ops_effects\" FORCE ROW LEVEL SECURITY;\n--> statement-breakpoint\nDROP POLICY IF EXISTS \"ops_tenant_rows\" ON \"ops_effects\";\n--> statement-breakpoint\nCREATE POLICY \"ops_tenant_rows\" ON \"ops_effects\" AS PERMISSIVE FOR ALL TO PUBLIC USING (\"tenant_id\" = NULLIF(current_setting('app.tenant_id', true), '') OR (\"tenant_id\" IS NULL AND NULLIF(current_setting('app.tenant_id', true), '') = '(global)')) WITH CHECK (\"tenant_id\" = NULLIF(current_setting('app.tenant_id', true), '') OR (\"tenant_id\" IS NULL AND NULLIF(current_setting('app.tenant_id', true), '') = '(global)'));\n--> statement-breakpoint\nDROP POLICY IF EXISTS \"ops_global_read\" ON \"ops_effects\";\n--> statement-breakpoint\nDROP POLICY IF EXISTS \"ops_service_all\" ON \"ops_effects\";\n"
   }
 ];

@@ -16,6 +16,7 @@ export const OPS_TABLE_PRIVILEGES: Readonly<Record<string, readonly ("SELECT" | 
   ops_auth_events: Object.freeze(["SELECT", "INSERT", "UPDATE", "DELETE"] as const),
   ops_counters: Object.freeze(["SELECT", "INSERT", "UPDATE", "DELETE"] as const),
   ops_outbox: Object.freeze(["SELECT", "INSERT", "UPDATE", "DELETE"] as const),
+  ops_effects: Object.freeze(["SELECT", "INSERT", "UPDATE", "DELETE"] as const),
 });
 
 const TABLES = Object.keys(OPS_TABLE_PRIVILEGES);

@@ -5,6 +5,7 @@ import { isPgExecutor, type PgExecutor } from "./executor.js";
 import { pgUrlListener, type PgListener } from "./notifications.js";
 import { PgAuditStore } from "./stores/audit-store.js";
 import { PgAuthEventStore } from "./stores/auth-event-store.js";
+import { PgEffectStore } from "./stores/effect-store.js";
 import { PgCounterStore } from "./stores/counter-store.js";
 import { PgFlagStore } from "./stores/flag-store.js";
 import { PgChangeRequestStore } from "./stores/change-request-store.js";
@@ -76,6 +77,7 @@ export interface PostgresStores extends OpsStores {
   authEvents: PgAuthEventStore;
   outbox: PgOutboxStore;
   counters: PgCounterStore;
+  effects: PgEffectStore;
 }
 
 /**
@@ -145,6 +147,7 @@ export function storesFromContext(ctx: PgStoreContext, adapter: string): Postgre
     authEvents: new PgAuthEventStore(ctx),
     outbox: new PgOutboxStore(ctx),
     counters: new PgCounterStore(ctx),
+    effects: new PgEffectStore(ctx),
   };
   return {
     adapter,

@@ -12,6 +12,7 @@ export interface OpsTableNames {
   authEvents: Sql;
   counters: Sql;
   outbox: Sql;
+  effects: Sql;
 }
 
 export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -29,5 +30,6 @@ export function opsTableNames(schema?: string): OpsTableNames {
     authEvents: q("ops_auth_events"),
     counters: q("ops_counters"),
     outbox: q("ops_outbox"),
+    effects: q("ops_effects"),
   };
 }

@@ -4,6 +4,7 @@ import {
   describeCounterStoreConformance,
   describeFlagStoreConformance,
   describeIncidentStoreConformance,
+  describeEffectStoreConformance,
   describeOutboxStoreConformance,
   pgBackdoors,
   pgTargets,
@@ -58,6 +59,7 @@ describe.skipIf(!up).each(targets)("adapter-postgres: every conformance suite ov
     raw: () => raw.incident,
   });
   describeOutboxStoreConformance({ name, capabilities: POSTGRES_CAPABILITIES, create: () => stores().outbox, raw: () => raw.outbox });
+  describeEffectStoreConformance({ name, capabilities: POSTGRES_CAPABILITIES, create: () => stores() });
   describeAuthEventStoreConformance({
     name,
     capabilities: POSTGRES_CAPABILITIES,

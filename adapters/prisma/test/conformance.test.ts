@@ -4,6 +4,7 @@ import {
   describeCounterStoreConformance,
   describeFlagStoreConformance,
   describeIncidentStoreConformance,
+  describeEffectStoreConformance,
   describeOutboxStoreConformance,
   pgTargets,
   randomTenant,
@@ -17,6 +18,7 @@ import {
   PrismaFlagStore,
   PrismaIncidentStore,
   PrismaOutboxStore,
+  prismaStores,
 } from "../src/index.js";
 import { createTestDatabase, type TestDatabase, type TestPrismaClient } from "./helpers/db.js";
 import { rawOnPool } from "./helpers/raw.js";
@@ -54,6 +56,7 @@ describe.skipIf(!up).each(targets)(
     describeIncidentStoreConformance({ name, create: () => new PrismaIncidentStore(prisma, o()), raw: () => raw.incident });
     describeOutboxStoreConformance({ name, create: () => new PrismaOutboxStore(prisma, o()), raw: () => raw.outbox });
     describeAuthEventStoreConformance({ name, create: () => new PrismaAuthEventStore(prisma, o()), raw: () => raw.authEvent });
+    describeEffectStoreConformance({ name, capabilities: PRISMA_CAPABILITIES, create: () => prismaStores(prisma, o()) });
     describeCounterStoreConformance({ name, create: () => new PrismaCounterStore(prisma, o()), raw: () => raw.counter });
 
     it("the seed's AuthOpsLog model reads what the store wrote, through the generated client", async () => {

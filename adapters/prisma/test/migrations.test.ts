@@ -44,7 +44,7 @@ describe.skipIf(!up)("applyOpsMigrations through the app's own PrismaClient", ()
       `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'ops\\_%'`,
       [schema],
     );
-    expect(rows[0].n).toBe(9); // 8 stores + ops_flag_change_requests
+    expect(rows[0].n).toBe(10); // 8 stores + ops_flag_change_requests + ops_effects
     // The migrating role owns the tables and FORCE RLS applies to it: without a tenant or the
     // service policy its stores would see nothing, so they refuse loudly.
     const { rows: me } = await db.pool.query("SELECT current_user AS me");

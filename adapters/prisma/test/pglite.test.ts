@@ -9,10 +9,13 @@ import {
   describeCounterStoreConformance,
   describeFlagStoreConformance,
   describeIncidentStoreConformance,
+  describeEffectStoreConformance,
   describeOutboxStoreConformance,
 } from "@ops/testkit";
 import {
   OPS_MIGRATIONS,
+  PRISMA_CAPABILITIES,
+  prismaStores,
   PrismaAuditStore,
   PrismaAuthEventStore,
   PrismaCounterStore,
@@ -50,6 +53,7 @@ describe("prisma: every store on PGlite (in process)", () => {
   describeFlagStoreConformance({ name, create: () => new PrismaFlagStore(prisma), raw: raw.flag });
   describeIncidentStoreConformance({ name, create: () => new PrismaIncidentStore(prisma), raw: raw.incident });
   describeOutboxStoreConformance({ name, create: () => new PrismaOutboxStore(prisma), raw: raw.outbox });
+  describeEffectStoreConformance({ name, capabilities: PRISMA_CAPABILITIES, create: () => prismaStores(prisma) });
   describeAuthEventStoreConformance({ name, create: () => new PrismaAuthEventStore(prisma), raw: raw.authEvent });
   describeCounterStoreConformance({ name, create: () => new PrismaCounterStore(prisma), raw: raw.counter });
   const audit = {

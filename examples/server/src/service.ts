@@ -65,6 +65,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const audit = createAuditLog({ store: storage.audit, keys: storage.auditKeys, env: config.env });
   const flags = new FeatureFlagController(storage.flags, config.env, {
     audit,
+    // Each flag write commits its FLAG_CHANGE with the flag (same SQL statement); a relay appends it.
+    ...(storage.effects && storage.flags.capabilities.effects ? { effects: storage.effects } : {}),
     onError: (err, info) => logger.warn("flags_error", { ...info, ...errorFields(err) }),
   });
   await flags.ready();
@@ -88,7 +90,12 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   });
 
   const runtime = createOpsRuntime({
-    stores: { incidents: storage.incidents, counters: storage.counters, authEvents: storage.authEvents },
+    stores: {
+      incidents: storage.incidents,
+      counters: storage.counters,
+      authEvents: storage.authEvents,
+      ...(storage.effects ? { effects: storage.effects } : {}),
+    },
     flags,
     audit,
     notifier,

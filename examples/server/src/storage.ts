@@ -20,6 +20,7 @@ import {
   type AuditStore,
   type AuthEventStore,
   type CounterStore,
+  type EffectStore,
   type FlagStore,
   type IncidentStore,
   type OutboxStore,
@@ -47,6 +48,8 @@ export interface ServiceStorage {
   authEvents: AuthEventStore;
   outbox: OutboxStore;
   counters: CounterStore;
+  /** The transactional outbox of the SQL database (audit entries and notifications committed with flag and incident writes). */
+  effects: EffectStore | undefined;
   /** Readiness checks of every backend. */
   checks: HealthCheck[];
   close(): Promise<void>;
@@ -181,6 +184,7 @@ export async function openStorage(config: ServiceConfig): Promise<ServiceStorage
     authEvents: sql.authEvents,
     outbox: sql.outbox,
     counters,
+    effects: sql.effects,
     checks,
     async close() {
       if (closed) return;

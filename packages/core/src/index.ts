@@ -111,6 +111,15 @@ export {
 } from "./stores/outbox-store.js";
 export { type OpsStores } from "./stores/bundle.js";
 export {
+  checkEffects,
+  EFFECT_KINDS,
+  type EffectKind,
+  type EffectRecord,
+  type EffectStore,
+  type PendingEffect,
+} from "./stores/effect-store.js";
+export { auditEffect, createEffectRelay, effectId, type EffectRelay, type EffectRelayOptions, notifyEffect } from "./effects.js";
+export {
   checkCounterAdds,
   checkCounterIncrement,
   checkCounterKey,

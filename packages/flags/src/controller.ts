@@ -3,8 +3,13 @@ import {
   ConflictError,
   NotFoundError,
   ValidationError,
+  auditEffect,
+  checkEffects,
+  createEffectRelay,
   parseInput,
   type AuditSinkEntry,
+  type EffectRelay,
+  type PendingEffect,
   type FlagRecord,
   type FlagStore,
   type FlagWriter,
@@ -64,17 +69,35 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   /** Audit entries of committed writes whose sink rejected: retried in order (each refresh, each write). */
   private readonly auditQueue: AuditSinkEntry[] = [];
   private auditDraining: Promise<void> | null = null;
+  /** Delivers the FLAG_CHANGE effects committed with the flags (present with `options.effects` and `options.audit`). */
+  private readonly relay: EffectRelay | null;
 
   /** @throws ValidationError when `env` is not an environment slug, ConfigError for a bad option. */
   constructor(store: FlagStore, env: string, options: FeatureFlagControllerOptions<D> = {}) {
     super(store, env, options);
     this.maxAttempts = options.maxWriteAttempts ?? 50;
     this.tracker = new UsageTracker(this.state, this.clock, this.startedAt);
-    if (options.autoStart !== false) void this.ready();
+    this.relay =
+      options.effects && options.audit
+        ? createEffectRelay({
+            store: options.effects,
+            audit: options.audit,
+            clock: this.clock,
+            ...(options.relayPollMs !== undefined ? { pollMs: options.relayPollMs } : {}),
+            onError: (err, e) =>
+              this.onError(err, { operation: "audit", key: String((e.payload.target as { id?: unknown } | undefined)?.id ?? "") }),
+          })
+        : null;
+    if (options.autoStart !== false) {
+      void this.ready();
+      // Leftovers of a crashed process (and retries of failed deliveries) are delivered from the start.
+      this.relay?.start();
+    }
   }
 
   protected override async maintain(): Promise<void> {
     await this.retryAudits();
+    await this.relay?.drain().catch((err: unknown) => this.onError(err, { operation: "audit" }));
     await this.applyDueChanges().catch((err: unknown) => this.onError(err, { operation: "schedule" }));
     const every = this.options.usageFlushMs ?? 600_000;
     if (every > 0 && this.clock.now() - this.tracker.lastFlush >= every)
@@ -97,6 +120,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   /** Stops subscriptions and timers (after flushing usage). Does not close the store. Idempotent. */
   override async close(): Promise<void> {
     await super.close();
+    await this.relay?.stop();
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
     this.scheduleTimer = null;
   }
@@ -517,11 +541,39 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
         );
       const next = fn(current);
       if (next === NO_CHANGE) return null;
+      if (next === null && !current) return null;
+      // Everything the write stores is built and checked BEFORE the write: the flag, its audit
+      // entry (refused input changes nothing, #23).
+      const entry: AuditSinkEntry | null =
+        how.audit !== false && this.options.audit
+          ? {
+              action: "FLAG_CHANGE",
+              actor: { id: how.actor, type: how.op === "scheduled-apply" ? "system" : "user" },
+              tenantId: at.tenantId,
+              target: { id: at.key, type: at.key.startsWith(SEGMENT_PREFIX) ? "flag_segment" : "feature_flag" },
+              outcome: "success",
+              reason: how.reason,
+              meta: {
+                env: this.env,
+                key: at.key,
+                operation: how.op,
+                ...auditChange(current?.config ?? null, next),
+                version: next === null ? 0 : (current?.version ?? 0) + 1,
+                ...(how.meta ?? {}),
+              },
+            }
+          : null;
+      const effects: PendingEffect[] = entry && this.relay ? [auditEffect(entry, new Date(this.clock.now()).toISOString())] : [];
+      if (entry) checkAuditEntry(entry, effects);
       let written: FlagRecord | null = null;
       try {
         if (next === null) {
-          if (!current) return null;
-          await this.store.delete({ env: this.env, ...at, expectedVersion: current.version });
+          await this.store.delete({
+            env: this.env,
+            ...at,
+            expectedVersion: current!.version,
+            ...(effects.length > 0 ? { effects } : {}),
+          });
         } else
           written = await this.store.put({
             env: this.env,
@@ -529,6 +581,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
             config: next,
             expectedVersion: current?.version ?? null,
             actor: how.actor,
+            ...(effects.length > 0 ? { effects } : {}),
           });
       } catch (err) {
         const lostRace = err instanceof ConflictError || (err instanceof NotFoundError && next === null);
@@ -541,23 +594,14 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       }
       if (this.state.apply(at, written)) this.changed([at.key]);
       this.armSchedule();
-      if (how.audit !== false && this.options.audit)
-        await this.audited({
-          action: "FLAG_CHANGE",
-          actor: { id: how.actor, type: how.op === "scheduled-apply" ? "system" : "user" },
-          tenantId: at.tenantId,
-          target: { id: at.key, type: at.key.startsWith(SEGMENT_PREFIX) ? "flag_segment" : "feature_flag" },
-          outcome: "success",
-          reason: how.reason,
-          meta: {
-            env: this.env,
-            key: at.key,
-            operation: how.op,
-            ...auditChange(current?.config ?? null, next),
-            version: written?.version ?? 0,
-            ...(how.meta ?? {}),
-          },
-        });
+      if (effects.length > 0) {
+        // Committed with the flag: the relay appends it now; on failure it stays stored and is
+        // retried (here, by any other process's relay, or at the next start). Never rejects.
+        await this.relay!.deliver(effects.map((e) => e.id));
+      } else if (entry) {
+        if (written) (entry.meta as Record<string, JsonValue>).version = written.version;
+        await this.audited(entry);
+      }
       return written;
     }
     throw new ConflictError(`[ops/flags] flag "${at.key}": gave up after ${this.maxAttempts} compare-and-set attempts under contention`);
@@ -617,3 +661,27 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
 }
 
 const NO_CHANGE: unique symbol = Symbol("no change");
+
+/** Where a caller's field lands in a FLAG_CHANGE entry: the error names the caller's field. */
+const ENTRY_FIELDS: ReadonlyArray<[RegExp, string]> = [
+  [/^(effects\[0\]\.payload|entry)\.reason/, "reason"],
+  [/^(effects\[0\]\.payload|entry)\.actor/, "actorUserId"],
+  [/^(effects\[0\]\.payload|entry)\.meta\.after/, "value"],
+  [/^(effects\[0\]\.payload|entry)\.meta/, "meta"],
+];
+
+/**
+ * Checks a FLAG_CHANGE entry (and its effect) with the storable-text rules of the effect store,
+ * before the flag is written. @throws ValidationError naming the caller's field
+ */
+function checkAuditEntry(entry: AuditSinkEntry, effects: readonly PendingEffect[]): void {
+  try {
+    checkEffects("flags", effects.length > 0 ? effects : [auditEffect(entry, new Date(0).toISOString(), "check")]);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const path = err.issues[0]?.path ?? "";
+    const field = ENTRY_FIELDS.find(([re]) => re.test(path))?.[1] ?? path;
+    const message = err.issues[0]?.message ?? "invalid";
+    throw new ValidationError(`[ops/flags] invalid ${field}: ${message}`, [{ path: field, message }]);
+  }
+}

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ConfigError, issuesFromZod, type AuditSink, type Clock, type JsonValue } from "@ops/core";
+import { ConfigError, issuesFromZod, type AuditSink, type Clock, type EffectStore, type JsonValue } from "@ops/core";
 import type { FlagDefinitions } from "./define-flags.js";
 import type { EvaluationTelemetry } from "./telemetry.js";
 
@@ -14,6 +14,17 @@ export interface FeatureFlagControllerOptions<D extends FlagDefinitions = FlagDe
   definitions?: D;
   /** Every write records a FLAG_CHANGE entry (before / after) here. */
   audit?: AuditSink;
+  /**
+   * The transactional outbox of the store's backend (`stores.effects`; the flag store must have
+   * `capabilities.effects`). With it, every audited write stores its FLAG_CHANGE entry as a
+   * pending effect IN THE SAME atomic write as the flag, and a relay appends it to `audit` after
+   * the commit (and, for leftovers of a crash, on start and every `relayPollMs`): no flag version
+   * ever exists without its entry, and a write never rejects because the audit sink failed.
+   * Without it, entries the sink rejects wait in an in-memory queue (lost if the process dies).
+   */
+  effects?: EffectStore;
+  /** How often the relay looks for pending effects left by crashed processes or failed deliveries (ms, default 1000). */
+  relayPollMs?: number;
   clock?: Clock;
   /**
    * Reload interval in ms. Default 15 000 without a change subscription; with one (store
@@ -69,6 +80,8 @@ const hasMethods = (...names: string[]) =>
 const OptionsSchema = z.object({
   definitions: z.record(z.string(), z.object({}).loose()).optional(),
   audit: hasMethods("record").optional(),
+  effects: hasMethods("claim", "complete", "fail").optional(),
+  relayPollMs: z.number().int().min(1, "expected a positive integer").optional(),
   clock: hasMethods("now", "date").optional(),
   pollIntervalMs: Ms.optional(),
   bootstrap: z.union([z.record(z.string(), z.unknown()), z.object({ file: z.string().min(1) })]).optional(),

@@ -5,8 +5,14 @@ import {
   stableId,
   systemClock,
   ValidationError,
+  auditEffect,
+  createEffectRelay,
   severityRank,
   type AuditSink,
+  type EffectRelay,
+  type EffectStore,
+  type Notifier,
+  type PendingEffect,
   type AuditSinkEntry,
   type JsonObject,
   type Clock,
@@ -42,8 +48,17 @@ export interface IncidentManagerOptions {
   clock?: Clock;
   /** Fields grouping incidents into one notification (Alertmanager's group_by). Default ["tenantId"]. */
   groupBy?: ReadonlyArray<"tenantId" | "type" | "severity">;
-  /** Told when an audit write fails (the entry is kept and retried by `retryPendingAudits`). */
+  /** Told when an audit write fails (the entry is kept and retried by `retryPendingAudits`, or by the relay). */
   onAuditError?: (err: unknown) => void;
+  /**
+   * The transactional outbox of the store's backend (`stores.effects`, with the incident store's
+   * `capabilities.effects`). With it, each lifecycle transition stores its audit entry, and each
+   * notification claim its notification, IN THE SAME write as the incident; a relay delivers them
+   * after the commit and, for leftovers of a crash, on every `relay.drain()` (the runtime's tick).
+   */
+  effects?: EffectStore;
+  /** Where the relay sends notification effects (with `effects`). */
+  notifier?: Notifier;
 }
 
 const PENDING_AUDITS = "audit-pending";
@@ -64,6 +79,8 @@ export class IncidentManager {
   private readonly clock: Clock;
   private readonly groupBy: ReadonlyArray<"tenantId" | "type" | "severity">;
   private readonly onAuditError: (err: unknown) => void;
+  /** Delivers the effects committed with incident writes (present with `effects`). */
+  readonly relay: EffectRelay | null;
 
   constructor(o: IncidentManagerOptions) {
     this.store = o.store;
@@ -71,6 +88,35 @@ export class IncidentManager {
     this.clock = o.clock ?? systemClock;
     this.groupBy = o.groupBy ?? ["tenantId"];
     this.onAuditError = o.onAuditError ?? (() => {});
+    this.relay =
+      o.effects && this.store.capabilities.effects
+        ? createEffectRelay({
+            store: o.effects,
+            ...(o.audit ? { audit: o.audit } : {}),
+            ...(o.notifier ? { notifier: o.notifier } : {}),
+            clock: this.clock,
+            onError: (err) => this.onAuditError(err),
+          })
+        : null;
+  }
+
+  /** Whether writes carry their effects (transactional outbox) instead of calling the sinks inline. */
+  get outboxed(): boolean {
+    return this.relay !== null;
+  }
+
+  /** The audit effect of a transition, when audits go through the outbox. */
+  private transitionEffects(
+    incident: Omit<IncidentRecord, "version">,
+    from: IncidentState | null,
+    to: IncidentState,
+    actor: string,
+    reason?: string,
+  ): PendingEffect[] {
+    if (!this.relay || !this.audit) return [];
+    return [
+      auditEffect(this.entryOf(AUDIT_ACTION[to], incident, actor, reason, { from, to, fingerprint: incident.fingerprint }), this.now()),
+    ];
   }
 
   now(): string {
@@ -136,26 +182,27 @@ export class IncidentManager {
         history: [{ from: null, to: "open", at: now, actor: SPINE_ACTOR }],
       };
       let incident: IncidentRecord;
+      const record = {
+        id,
+        tenantId,
+        fingerprint,
+        type: event.incident_type,
+        severity: response.severity,
+        state: "open" as const,
+        title: o.title ?? response.runbook.title,
+        openedAt: now,
+        updatedAt: now,
+        data: toJson(data),
+      };
+      const effects = this.transitionEffects(record, null, "open", SPINE_ACTOR, response.decision);
       try {
-        incident = await this.store.create({
-          record: {
-            id,
-            tenantId,
-            fingerprint,
-            type: event.incident_type,
-            severity: response.severity,
-            state: "open",
-            title: o.title ?? response.runbook.title,
-            openedAt: now,
-            updatedAt: now,
-            data: toJson(data),
-          },
-        });
+        incident = await this.store.create({ record, ...(effects.length > 0 ? { effects } : {}) });
       } catch (err) {
         if (err instanceof ConflictError) continue; // another instance won: re-read and join it
         throw err;
       }
-      await this.auditTransition(incident, null, "open", SPINE_ACTOR, response.decision);
+      if (effects.length > 0) await this.relay!.deliver(effects.map((e) => e.id));
+      else await this.auditTransition(incident, null, "open", SPINE_ACTOR, response.decision);
       return { incident, created: true };
     }
     throw new ConflictError(`[ops/incidents] could not raise ${event.incident_type}: too much contention on fingerprint ${fingerprint}`);
@@ -185,18 +232,21 @@ export class IncidentManager {
       const t = { from: cur.state, to: input.to, at: now, actor: input.actor, ...(input.reason ? { reason: input.reason } : {}) };
       const next: IncidentData = { ...d, history: [...d.history, t] };
       let updated: IncidentRecord;
+      const effects = this.transitionEffects(cur, cur.state, input.to, input.actor, input.reason);
       try {
         updated = await this.store.update({
           tenantId: input.tenantId,
           id: input.id,
           expectedVersion: cur.version,
           patch: { state: input.to, updatedAt: now, data: toJson(next), ...(input.to === "resolved" ? { resolvedAt: now } : {}) },
+          ...(effects.length > 0 ? { effects } : {}),
         });
       } catch (err) {
         if (err instanceof ConflictError) continue;
         throw err;
       }
-      await this.auditTransition(updated, cur.state, input.to, input.actor, input.reason);
+      if (effects.length > 0) await this.relay!.deliver(effects.map((e) => e.id));
+      else await this.auditTransition(updated, cur.state, input.to, input.actor, input.reason);
       return updated;
     }
   }
@@ -218,20 +268,24 @@ export class IncidentManager {
     tenantId: TenantKey,
     id: string,
     fn: (r: IncidentRecord, d: IncidentData) => IncidentData | null,
-    o: { claim?: boolean } = {},
+    o: { claim?: boolean; effects?: (r: IncidentRecord, next: IncidentData) => PendingEffect[] } = {},
   ): Promise<IncidentRecord | null> {
     for (;;) {
       const cur = await this.store.get({ tenantId, id });
       if (!cur) throw new NotFoundError(`[ops/incidents] incident ${id} not found`);
       const next = fn(cur, dataOf(cur));
       if (!next) return null;
+      const effects = this.relay && o.effects ? o.effects(cur, next) : [];
       try {
-        return await this.store.update({
+        const written = await this.store.update({
           tenantId,
           id,
           expectedVersion: cur.version,
           patch: { updatedAt: this.now(), data: toJson(next) },
+          ...(effects.length > 0 ? { effects } : {}),
         });
+        if (effects.length > 0) await this.relay!.deliver(effects.map((e) => e.id));
+        return written;
       } catch (err) {
         if (err instanceof ConflictError) {
           if (o.claim) return null;
@@ -249,7 +303,24 @@ export class IncidentManager {
       { pkg: "incidents", what: "incident audit entry" },
     );
     if (!this.audit) return;
-    const entry: AuditSinkEntry = {
+    const entry = this.entryOf(action, incident, actor, reason, meta);
+    try {
+      await this.audit.record(entry);
+    } catch (err) {
+      // The state change stands; its audit entry waits in the store and is retried every tick.
+      this.onAuditError(err);
+      await this.pending((list) => [...list, entry].slice(-10_000));
+    }
+  }
+
+  private entryOf(
+    action: string,
+    incident: Omit<IncidentRecord, "version">,
+    actor: string,
+    reason: string | undefined,
+    meta: Record<string, JsonValue>,
+  ): AuditSinkEntry {
+    return {
       action,
       actor: { id: actor, type: actor === SPINE_ACTOR ? "system" : "user" },
       tenantId: incident.tenantId,
@@ -259,13 +330,6 @@ export class IncidentManager {
       surface: "ops-spine",
       meta: { incidentType: incident.type, severity: incident.severity, ...meta },
     };
-    try {
-      await this.audit.record(entry);
-    } catch (err) {
-      // The state change stands; its audit entry waits in the store and is retried every tick.
-      this.onAuditError(err);
-      await this.pending((list) => [...list, entry].slice(-10_000));
-    }
   }
 
   /**

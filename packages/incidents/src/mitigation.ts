@@ -228,6 +228,29 @@ export class Mitigator {
     let n = 0;
     for (const r of active) {
       const m = dataOf(r).mitigation;
+      // Raised, but its raiser died before the policy was acted on: act on it now (the claim in
+      // `mitigate` makes exactly one instance do it).
+      if (!m && r.state === "open" && nowMs - Date.parse(r.openedAt) >= leaseMs && this.modeFor(r.type) !== "off") {
+        const res = await this.mitigate(r);
+        if (res.status !== "skipped") n++;
+        continue;
+      }
+      // Flags applied, but the instance died before the incident moved to "mitigated".
+      if (m?.status === "applied" && (r.state === "open" || r.state === "acknowledged") && nowMs - Date.parse(m.at) >= leaseMs) {
+        await this.manager
+          .transition({
+            tenantId: r.tenantId,
+            id: r.id,
+            to: "mitigated",
+            actor: SPINE_ACTOR,
+            reason: `flags set: ${m.applied.map((a) => a.key).join(", ")}`,
+          })
+          .then(() => n++)
+          .catch((err: unknown) => {
+            if (!(err instanceof ConflictError)) throw err;
+          });
+        continue;
+      }
       if (!m || (m.status !== "applying" && m.status !== "rolling_back") || nowMs - Date.parse(m.at) < leaseMs) continue;
       const lease = prefixedId("lse");
       const claimed = await this.manager.mutate(

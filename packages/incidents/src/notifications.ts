@@ -1,4 +1,13 @@
-import { severityRank, stableId, type AdminNotification, type IncidentRecord, type JsonValue, type Notifier } from "@ops/core";
+import {
+  notifyEffect,
+  severityRank,
+  stableId,
+  type AdminNotification,
+  type IncidentRecord,
+  type JsonValue,
+  type Notifier,
+  type PendingEffect,
+} from "@ops/core";
 import { dataOf, type IncidentData } from "./incident-data.js";
 import type { IncidentManager } from "./lifecycle.js";
 import { activeSilence, inhibitor, type InhibitionRule, type Silence } from "./noise.js";
@@ -111,8 +120,12 @@ export async function notifyPass(o: {
     else due = o.nowMs - Date.parse(last) >= o.timers.repeatIntervalMs;
     if (!due) continue;
     const claimed: IncidentRecord[] = [];
+    // Through the outbox: the first successful claim of the group carries the group's notification
+    // in the same write, so a crash can never leave the group marked notified with nothing sent.
+    let intent: PendingEffect[] | null = o.manager.outboxed ? [notifyEffect(summarize(items, groupKey, nowIso, "trigger"), nowIso)] : null;
     for (const i of items) {
       const seen = dataOf(i).notify?.lastNotifiedAt;
+      const carried = intent;
       const r = await o.manager.mutate(
         i.tenantId,
         i.id,
@@ -120,11 +133,18 @@ export async function notifyPass(o: {
           d.notify?.lastNotifiedAt !== seen
             ? null
             : { ...d, notify: { ...d.notify, firstNotifiedAt: d.notify?.firstNotifiedAt ?? nowIso, lastNotifiedAt: nowIso } },
-        { claim: true },
+        { claim: true, ...(carried ? { effects: () => carried } : {}) },
       );
-      if (r) claimed.push(r);
+      if (r) {
+        claimed.push(r);
+        intent = null;
+      }
     }
     if (claimed.length === 0) continue;
+    if (o.manager.outboxed) {
+      report.sent++;
+      continue;
+    }
     try {
       await o.notifier.notify(summarize(claimed, groupKey, nowIso, "trigger"));
       report.sent++;
@@ -186,10 +206,10 @@ export async function notifyResolved(o: {
     o.resolved.tenantId,
     o.resolved.id,
     (_r, cur) => (cur.notify?.resolvedNotifiedAt ? null : { ...cur, notify: { ...cur.notify, resolvedNotifiedAt: nowIso } }),
-    { claim: true },
+    { claim: true, effects: (cur) => [notifyEffect(summarize([cur], d.groupKey, nowIso, "resolve"), nowIso)] },
   );
   if (!r) return false;
-  await o.notifier.notify(summarize([r], d.groupKey, nowIso, "resolve"));
+  if (!o.manager.outboxed) await o.notifier.notify(summarize([r], d.groupKey, nowIso, "resolve"));
   return true;
 }
 
@@ -221,9 +241,12 @@ export async function notifyAcknowledged(o: {
     o.acknowledged.tenantId,
     o.acknowledged.id,
     (_r, cur) => (cur.notify?.ackNotifiedAt ? null : { ...cur, notify: { ...cur.notify, ackNotifiedAt: nowIso } }),
-    { claim: true },
+    {
+      claim: true,
+      effects: (cur) => [notifyEffect(summarize(group.length > 0 ? group : [cur], d.groupKey, nowIso, "acknowledge"), nowIso)],
+    },
   );
   if (!r) return false;
-  await o.notifier.notify(summarize(group.length > 0 ? group : [r], d.groupKey, nowIso, "acknowledge"));
+  if (!o.manager.outboxed) await o.notifier.notify(summarize(group.length > 0 ? group : [r], d.groupKey, nowIso, "acknowledge"));
   return true;
 }

@@ -11,6 +11,7 @@ import {
   type AuthEventStore,
   type Clock,
   type CounterStore,
+  type EffectStore,
   type FlagWriter,
   type IncidentRecord,
   type IncidentStore,
@@ -59,7 +60,12 @@ const RuntimeScalarsSchema = z.object({
 });
 
 export interface OpsRuntimeOptions<T extends string = string> {
-  stores: { incidents: IncidentStore; counters: CounterStore; authEvents?: AuthEventStore };
+  /**
+   * With `effects` (the bundle's `EffectStore`, e.g. `memoryStores()`, `postgresStores(...)`), every
+   * transition's audit entry and every notification commit in the same write as the incident (a
+   * transactional outbox) and a relay delivers them; each tick also delivers leftovers of crashes.
+   */
+  stores: { incidents: IncidentStore; counters: CounterStore; authEvents?: AuthEventStore; effects?: EffectStore };
   /**
    * The signal recorder's buffer: `maxBuffer` (default 100,000 event details waiting for the
    * store), `overflow` when it is full (`"drop-details"`, the default, keeps counting and drops
@@ -179,6 +185,8 @@ export class OpsRuntime<T extends string = string> {
       clock: this.clock,
       ...(o.audit ? { audit: o.audit } : {}),
       ...(o.groupBy ? { groupBy: o.groupBy } : {}),
+      ...(o.stores.effects ? { effects: o.stores.effects } : {}),
+      ...(o.notifier ? { notifier: o.notifier } : {}),
       onAuditError: (err) => this.o.onError?.(err),
     });
     this.mitigator = new Mitigator(this.manager, o.mitigation ?? { mode: "suggest" }, o.flags, o.instanceId ?? prefixedId("ops"));
@@ -407,6 +415,8 @@ export class OpsRuntime<T extends string = string> {
       }
     });
     await step("retry-audits", () => this.manager.retryPendingAudits());
+    const relay = this.manager.relay;
+    if (relay) await step("relay", () => relay.drain());
     let active = await step("list-active", () => this.active());
     if (active) {
       const act = active;

@@ -42,7 +42,7 @@ describe("lifecycle", () => {
   });
 
   it("an audit write that fails is kept and retried on the next tick, in order", async () => {
-    const { runtime, raise, audit } = setup();
+    const { runtime, raise, audit, clock } = setup();
     const real = audit.record.bind(audit);
     let down = true;
     audit.record = async (e) => (down ? Promise.reject(new Error("audit store down")) : real(e));
@@ -52,6 +52,8 @@ describe("lifecycle", () => {
     expect((await runtime.tick()).errors).toEqual([]);
     expect(audit.entries).toEqual([]);
     down = false;
+    // The entries wait in the transactional outbox (stores.effects) and the relay retries them with backoff.
+    clock.advance(60 * S);
     await runtime.tick();
     expect(audit.actions(r!.incident.id)).toEqual(["INCIDENT_OPENED", "INCIDENT_ACKNOWLEDGED"]);
     await runtime.tick();
@@ -213,9 +215,16 @@ describe("notifications: Alertmanager timers, grouping, silences, inhibition", (
     await rts[0]!.handle(deriveAuthIncidents({ session_anomalies_1h: 9 }, { tenantId: "acme", now: clock.now() })[0]!);
     clock.advance(31 * S);
     notifier.failNext = 1;
+    // The claim and its notification commit together (stores.effects): the failed send stays in
+    // the outbox and the relay of any instance resends it once its backoff has passed.
     const first = await rts[0]!.tick();
-    expect(first.errors).toHaveLength(1);
+    expect(first.errors).toHaveLength(0);
     expect(notifier.sent).toHaveLength(0);
+    expect(await stores.effects.pending()).toBe(1);
+    clock.advance(5 * S);
+    await Promise.all(rts.map((rt) => rt.tick()));
+    expect(notifier.sent).toHaveLength(1);
+    expect(await stores.effects.pending()).toBe(0);
     await Promise.all(rts.map((rt) => rt.tick()));
     expect(notifier.sent).toHaveLength(1);
   });

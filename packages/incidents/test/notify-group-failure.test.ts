@@ -7,7 +7,8 @@ import { CollectingNotifier } from "./ports.js";
 describe("a notification that fails for one group", () => {
   it("does not hold back the other groups of the same tick; the failed one is retried next tick", async () => {
     const clock = new ManualClock("2026-11-26T10:00:00.000Z");
-    const stores = memoryStores({ clock });
+    // Without stores.effects: the inline path (notify after the claim, release on failure).
+    const { effects: _outbox, ...stores } = memoryStores({ clock });
     const notifier = new CollectingNotifier();
     const runtime = createOpsRuntime({ stores, clock, notifier, mitigation: { mode: "off" } });
     for (const tenantId of ["acme", "globex"])
@@ -24,7 +25,8 @@ describe("a notification that fails for one group", () => {
   });
   it("names the notify step in failedSteps when a group's notification failed (errors alone read as a clean tick)", async () => {
     const clock = new ManualClock("2026-11-26T10:00:00.000Z");
-    const stores = memoryStores({ clock });
+    // Without stores.effects: the inline path (notify after the claim, release on failure).
+    const { effects: _outbox, ...stores } = memoryStores({ clock });
     const notifier = new CollectingNotifier();
     const runtime = createOpsRuntime({ stores, clock, notifier, mitigation: { mode: "off" } });
     await runtime.handle(deriveAuthIncidents({ session_anomalies_1h: 9 }, { tenantId: "acme", now: clock.now() })[0]!);
@@ -37,7 +39,8 @@ describe("a notification that fails for one group", () => {
   });
   it("reports a claim that could not be put back after a failed notification (it would otherwise wait a whole repeat interval, silently)", async () => {
     const clock = new ManualClock("2026-11-26T10:00:00.000Z");
-    const stores = memoryStores({ clock });
+    // Without stores.effects: the inline path (notify after the claim, release on failure).
+    const { effects: _outbox, ...stores } = memoryStores({ clock });
     const notifier = new CollectingNotifier();
     const runtime = createOpsRuntime({ stores, clock, notifier, mitigation: { mode: "off" } });
     await runtime.handle(deriveAuthIncidents({ session_anomalies_1h: 9 }, { tenantId: "acme", now: clock.now() })[0]!);

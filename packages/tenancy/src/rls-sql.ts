@@ -43,6 +43,7 @@ export const OPS_RLS_TABLES: readonly Readonly<RlsTable>[] = Object.freeze([
   { name: "ops_counters", globalRows: "scoped" },
   { name: "ops_outbox", globalRows: "scoped" },
   { name: "ops_flag_change_requests", globalRows: "scoped" },
+  { name: "ops_effects", globalRows: "scoped" },
 ]);
 
 /** Just the names, for adapters and migrations. */

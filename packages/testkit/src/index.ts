@@ -52,3 +52,4 @@ export {
   hostileValueCases,
   rejectedInputCases,
 } from "./guard.js";
+export { describeEffectStoreConformance, type EffectConformanceOptions, type EffectStores, effectStoreCases } from "./effects.js";

@@ -13,12 +13,14 @@ import {
   type JsonValue,
   type Page,
   type PageRequest,
+  type PendingEffect,
   type StoreCapabilities,
   type TenantKey,
 } from "@ops/core";
 import { sql, type Sql } from "../sql.js";
 import { POSTGRES_CAPABILITIES, PgStoreBase, type PgStoreContext } from "../base.js";
 import { flagChannel, type PgListener } from "../notifications.js";
+import { effectInserts } from "./effect-store.js";
 import type { Row } from "../executor.js";
 import { isoOut, jsonIn, jsonOut, num, parseJson, str, strOrNull, tenantIs, tsIn } from "../values.js";
 
@@ -304,8 +306,10 @@ export class PgFlagStore extends PgStoreBase implements FlagStore {
     config: JsonValue;
     expectedVersion: number | null;
     actor: string;
+    effects?: readonly PendingEffect[];
   }): Promise<FlagRecord> {
     const what = `flags.put ${where(input)}`;
+    const effects = effectInserts(this.t, this.pkg, input.effects);
     const now = this.clock.date().toISOString();
     if (input.expectedVersion === null) {
       await this.ready(what);
@@ -316,7 +320,7 @@ export class PgFlagStore extends PgStoreBase implements FlagStore {
               VALUES (${input.env}, ${input.key}, ${input.tenantId}, ${jsonIn(input.config)}, 1, ${tsIn(now)}, ${input.actor})
               ON CONFLICT ON CONSTRAINT ops_flags_env_tenant_key_key DO NOTHING
               RETURNING ${COLUMNS}
-            ) SELECT w.*, ${notifyFrom(this.channel, sql`w."version"`)} FROM w`,
+            )${effects} SELECT w.*, ${notifyFrom(this.channel, sql`w."version"`)} FROM w`,
       );
       if (rows[0]) return toRecord(rows[0]);
       throw new ConflictError(`[ops/${this.pkg}] flag ${where(input)} already exists`);
@@ -329,7 +333,7 @@ export class PgFlagStore extends PgStoreBase implements FlagStore {
             SET "config" = ${jsonIn(input.config)}, "version" = "version" + 1, "updated_at" = ${tsIn(now)}, "updated_by" = ${input.actor}
             WHERE "env" = ${input.env} AND "key" = ${input.key} AND ${tenantIs(input.tenantId)} AND "version" = ${input.expectedVersion}
             RETURNING ${COLUMNS}
-          ) SELECT w.*, ${notifyFrom(this.channel, sql`w."version"`)} FROM w`,
+          )${effects} SELECT w.*, ${notifyFrom(this.channel, sql`w."version"`)} FROM w`,
     );
     if (rows[0]) return toRecord(rows[0]);
     const current = await this.get(input);
@@ -338,8 +342,15 @@ export class PgFlagStore extends PgStoreBase implements FlagStore {
     );
   }
 
-  async delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void> {
+  async delete(input: {
+    env: string;
+    key: string;
+    tenantId: TenantKey;
+    expectedVersion: number;
+    effects?: readonly PendingEffect[];
+  }): Promise<void> {
     const what = `flags.delete ${where(input)}`;
+    const effects = effectInserts(this.t, this.pkg, input.effects);
     await this.ready(what);
     const rows = await this.q(
       what,
@@ -347,7 +358,7 @@ export class PgFlagStore extends PgStoreBase implements FlagStore {
             DELETE FROM ${this.t.flags}
             WHERE "env" = ${input.env} AND "key" = ${input.key} AND ${tenantIs(input.tenantId)} AND "version" = ${input.expectedVersion}
             RETURNING "env", "key", "tenant_id"
-          ) SELECT ${notifyFrom(this.channel, sql`0`)} FROM w`,
+          )${effects} SELECT ${notifyFrom(this.channel, sql`0`)} FROM w`,
     );
     if (rows[0]) return;
     const current = await this.get(input);

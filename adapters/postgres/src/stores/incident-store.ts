@@ -11,6 +11,7 @@ import {
   type IncidentStore,
   type JsonObject,
   type Page,
+  type PendingEffect,
   type TenantKey,
   forgetReplacements,
   scrubJson,
@@ -19,6 +20,7 @@ import {
 } from "@ops/core";
 import { sql, type Sql } from "../sql.js";
 import { PgStoreBase } from "../base.js";
+import { effectInserts } from "./effect-store.js";
 import { isoOut, jsonIn, jsonOut, num, parseJson, str, tenantIs, tsIn } from "../values.js";
 import type { Row } from "../executor.js";
 
@@ -106,16 +108,17 @@ export class PgIncidentStore extends PgStoreBase implements IncidentStore {
     return { records };
   }
 
-  async create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord> {
+  async create(input: { record: Omit<IncidentRecord, "version">; effects?: readonly PendingEffect[] }): Promise<IncidentRecord> {
     const r = input.record;
     if (!r || typeof r.id !== "string" || r.id.length === 0) throw this.invalid("record.id", "expected a non-empty string");
+    const effects = effectInserts(this.t, this.pkg, input.effects);
     const rows = await this.q(
       `incidents.create ${r.id}`,
-      sql`INSERT INTO ${this.t.incidents}
+      sql`WITH w AS (INSERT INTO ${this.t.incidents}
             ("id", "tenant_id", "fingerprint", "type", "severity", "state", "title", "opened_at", "updated_at", "resolved_at", "data", "version")
           VALUES (${r.id}, ${r.tenantId}, ${r.fingerprint}, ${r.type}, ${r.severity}, ${r.state}, ${r.title}, ${tsIn(r.openedAt)},
             ${tsIn(r.updatedAt)}, ${tsIn(r.resolvedAt)}, ${jsonIn(r.data ?? {})}, 1)
-          RETURNING ${COLUMNS}`,
+          RETURNING ${COLUMNS})${effects} SELECT * FROM w`,
     );
     return toIncident(rows[0]!);
   }
@@ -142,9 +145,11 @@ export class PgIncidentStore extends PgStoreBase implements IncidentStore {
     tenantId: TenantKey;
     id: string;
     expectedVersion: number;
+    effects?: readonly PendingEffect[];
     patch: Partial<Pick<IncidentRecord, "state" | "severity" | "title" | "updatedAt" | "resolvedAt" | "data">>;
   }): Promise<IncidentRecord> {
     const p = input.patch ?? {};
+    const effects = effectInserts(this.t, this.pkg, input.effects);
     const sets: Sql[] = [sql`"version" = "version" + 1`];
     if (p.state !== undefined) sets.push(sql`"state" = ${p.state}`);
     if (p.severity !== undefined) sets.push(sql`"severity" = ${p.severity}`);
@@ -154,9 +159,9 @@ export class PgIncidentStore extends PgStoreBase implements IncidentStore {
     if (p.data !== undefined) sets.push(sql`"data" = ${jsonIn(p.data)}`);
     const rows = await this.q(
       `incidents.update ${input.id}`,
-      sql`UPDATE ${this.t.incidents} SET ${sql.join(sets, sql`, `)}
+      sql`WITH w AS (UPDATE ${this.t.incidents} SET ${sql.join(sets, sql`, `)}
           WHERE "id" = ${input.id} AND ${tenantIs(input.tenantId)} AND "version" = ${input.expectedVersion}
-          RETURNING ${COLUMNS}`,
+          RETURNING ${COLUMNS})${effects} SELECT * FROM w`,
     );
     if (rows[0]) return toIncident(rows[0]);
     const current = await this.get(input);

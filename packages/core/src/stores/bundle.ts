@@ -7,6 +7,7 @@ import type { FlagStore } from "./flag-store.js";
 import type { ChangeRequestStore } from "./change-request-store.js";
 import type { IncidentStore } from "./incident-store.js";
 import type { OutboxStore } from "./outbox-store.js";
+import type { EffectStore } from "./effect-store.js";
 
 /**
  * What an adapter factory returns (`memoryStores()`, `drizzleStores(db)`, `prismaStores(prisma)`,
@@ -26,6 +27,8 @@ export interface OpsStores {
   authEvents?: AuthEventStore;
   outbox?: OutboxStore;
   counters?: CounterStore;
+  /** Pending side effects written with flag and incident changes (`capabilities.effects`), for `createEffectRelay`. */
+  effects?: EffectStore;
   /** Closes every store. Idempotent. */
   close(): Promise<void>;
 }

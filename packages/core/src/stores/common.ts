@@ -17,6 +17,11 @@ export interface StoreCapabilities {
   shared: boolean;
   /** The optional `forgetSubject` erasure methods (auth events, incidents, outbox) are implemented. */
   erasure?: boolean;
+  /**
+   * Flag and incident writes take `effects` and store them atomically with the change in the
+   * bundle's `EffectStore` (the transactional outbox of audit entries and notifications).
+   */
+  effects?: boolean;
 }
 
 /** Every store can be closed. */

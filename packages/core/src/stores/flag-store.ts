@@ -1,6 +1,7 @@
 import type { JsonValue } from "../json.js";
 import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
+import type { PendingEffect } from "./effect-store.js";
 
 /**
  * A stored flag configuration, identified by `(env, key, tenantId)`.
@@ -56,7 +57,12 @@ export interface FlagStore extends Closeable {
    * Under N concurrent writers with the same expected version exactly one wins and N-1 get
    * `ConflictError`; a loser changes nothing. Returns the record as written. After the write
    * commits, subscribers (if any) are notified.
-   * @throws ConflictError
+   *
+   * `effects` (when `capabilities.effects`): side effects of this write (its audit entry, a
+   * notification intent) stored in the SAME atomic write into the store's `EffectStore`: they
+   * exist exactly when the record changed (none for a loser or a refused write).
+   * @throws ConflictError; ValidationError for a malformed effect (nothing written);
+   *   UnsupportedError when `effects` is given and the store cannot store them.
    */
   put(input: {
     env: string;
@@ -65,14 +71,21 @@ export interface FlagStore extends Closeable {
     config: JsonValue;
     expectedVersion: number | null;
     actor: string;
+    effects?: readonly PendingEffect[];
   }): Promise<FlagRecord>;
   /**
    * Deletes a record (a tenant override, a segment or a flag) with compare-and-set. Deleting the
    * global record does NOT delete tenants' overrides of the same key (`@ops/flags` does that).
-   * Subscribers are notified with `version: 0`.
+   * Subscribers are notified with `version: 0`. `effects` as in `put`: stored with the delete.
    * @throws ConflictError when the stored version differs; NotFoundError when absent.
    */
-  delete(input: { env: string; key: string; tenantId: TenantKey; expectedVersion: number }): Promise<void>;
+  delete(input: {
+    env: string;
+    key: string;
+    tenantId: TenantKey;
+    expectedVersion: number;
+    effects?: readonly PendingEffect[];
+  }): Promise<void>;
   /**
    * One scope's records (one tenant's overrides, or the global records for `tenantId: null`),
    * ordered by key in binary order (code units; PostgreSQL `COLLATE "C"`), keyset-paged with an

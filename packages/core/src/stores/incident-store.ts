@@ -2,6 +2,7 @@ import type { JsonObject } from "../json.js";
 import type { Severity } from "../schemas.js";
 import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
+import type { PendingEffect } from "./effect-store.js";
 import type { ForgetSubjectInput, ForgetSubjectResult } from "./forget.js";
 
 export const INCIDENT_STATES = ["open", "acknowledged", "mitigated", "resolved"] as const;
@@ -66,9 +67,10 @@ export interface IncidentStore extends Closeable {
    * instances raise an incident once). Also `ConflictError` when another active (not resolved)
    * incident of the same tenant has the same fingerprint: one active incident per fingerprint
    * (PostgreSQL: a partial unique index `WHERE state <> 'resolved'`).
-   * @throws ConflictError
+   * `effects` (when `capabilities.effects`): stored in the same atomic write (see `FlagStore.put`).
+   * @throws ConflictError; ValidationError for a malformed effect; UnsupportedError
    */
-  create(input: { record: Omit<IncidentRecord, "version"> }): Promise<IncidentRecord>;
+  create(input: { record: Omit<IncidentRecord, "version">; effects?: readonly PendingEffect[] }): Promise<IncidentRecord>;
   get(input: { tenantId: TenantKey; id: string }): Promise<IncidentRecord | null>;
   /** The active (not resolved) incident with this fingerprint in this tenant, if any. */
   findActive(input: { tenantId: TenantKey; fingerprint: string }): Promise<IncidentRecord | null>;
@@ -77,12 +79,14 @@ export interface IncidentStore extends Closeable {
    * stored version equals `expectedVersion`, then the version becomes `expectedVersion + 1` and
    * the record as written is returned. Under concurrent updates with one expected version exactly
    * one wins. Fields absent from `patch` are unchanged; `data` is replaced whole.
+   * `effects` (when `capabilities.effects`): stored in the same atomic write, only when it applies.
    * @throws ConflictError when `expectedVersion` is stale; NotFoundError when absent (in this tenant).
    */
   update(input: {
     tenantId: TenantKey;
     id: string;
     expectedVersion: number;
+    effects?: readonly PendingEffect[];
     patch: Partial<Pick<IncidentRecord, "state" | "severity" | "title" | "updatedAt" | "resolvedAt" | "data">>;
   }): Promise<IncidentRecord>;
   /**
