@@ -212,7 +212,7 @@ describe.skipIf(!up)("owner / app / service roles on a real PostgreSQL (none of 
       .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(OpsRoleError);
     expect(String((missing as Error).message)).toMatch(
-      /ops_audit_entries, ops_audit_subject_keys, ops_flags and 6 more do not exist in schema/,
+      /ops_audit_entries, ops_audit_subject_keys, ops_flags and 7 more do not exist in schema/,
     );
   });
 

@@ -1,7 +1,7 @@
 // Issue #23 item 3 on the shared stores: a record PostgreSQL or Redis rejects in the middle of a
 // recorder flush is dead-lettered and every other record is stored at once (the memory case and
 // the scenario's origin: packages/incidents/test/recorder-poison.test.ts).
-import { drizzleStores } from "@ops/adapter-drizzle";
+import { drizzleStores, opsRoleSetupStatements } from "@ops/adapter-drizzle";
 import { redisStores } from "@ops/adapter-redis";
 import { ValidationError, type AuthEventStore, type CounterAdd, type CounterStore } from "@ops/core";
 import { createSignalRecorder, type RecorderDeadLetter } from "@ops/incidents";
@@ -114,6 +114,9 @@ describe.skipIf(!pgUp)("recorder poison on PostgreSQL (Drizzle, node-postgres)",
     await admin.end();
     pool = new pg.Pool({ connectionString: testPgUrl(), max: 4, options: `-c search_path="${schema}"` });
     await migrate(drizzle(pool), { migrationsFolder: drizzleMigrationsFolder(), migrationsSchema: schema });
+    // The migrating role (CI: the non-superuser ops_test, owner under FORCE RLS) gets the service policy.
+    const me = String((await pool.query("SELECT current_user AS me")).rows[0]?.me);
+    for (const st of opsRoleSetupStatements({ schema, service: me, createRoles: false })) await pool.query(st);
   });
   afterAll(async () => {
     await pool?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { memoryStores } from "@ops/adapter-memory";
 import { redisStores } from "@ops/adapter-redis";
-import { OPS_MIGRATIONS, migrationStatements, nodePgExecutor, postgresStores } from "@ops/adapter-postgres";
+import { OPS_MIGRATIONS, migrationStatements, nodePgExecutor, opsRoleSetupStatements, postgresStores } from "@ops/adapter-postgres";
 import pg from "pg";
 import type { FlagStore } from "@ops/core";
 import { requireService, testPgUrl, testRedisUrl } from "@ops/testkit";
@@ -18,6 +18,9 @@ if (pgUp) {
     await c.query(`CREATE SCHEMA "${schema}"`);
     await c.query(`SET search_path TO "${schema}"`);
     for (const m of OPS_MIGRATIONS) for (const st of migrationStatements(m.sql)) await c.query(st);
+    // The migrating role (CI: the non-superuser ops_test, owner under FORCE RLS) gets the service policy.
+    const me = String((await c.query("SELECT current_user AS me")).rows[0]?.me);
+    for (const st of opsRoleSetupStatements({ schema, service: me, createRoles: false })) await c.query(st);
   } finally {
     await c.query("RESET search_path").catch(() => {});
     c.release();
