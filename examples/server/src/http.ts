@@ -96,7 +96,13 @@ export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger
       { ok: false, error: err.error, message: err.message, ...(err.issues.length > 0 ? { issues: err.issues } : {}) },
       err.status,
     );
-  if (err instanceof ValidationError) return c.json({ ok: false, error: "invalid_request", message: err.message, issues: err.issues }, 400);
+  // The field issues say what was wrong; the message loses its "[ops/<package>]" prefix, which
+  // would name the storage adapter behind the service.
+  if (err instanceof ValidationError)
+    return c.json(
+      { ok: false, error: "invalid_request", message: err.message.replace(/\[ops\/[a-z-]+\]\s*/g, ""), issues: err.issues },
+      400,
+    );
   if (err instanceof OverloadedError)
     return c.json({ ok: false, error: "overloaded", message: "overloaded: nothing was taken; retry later" }, 503, {
       "retry-after": String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))),

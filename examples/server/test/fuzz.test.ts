@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, testPgUrl } from "@ops/testkit";
-import { startTestService, type TestService } from "./support.js";
+import { requireService } from "@ops/testkit";
+import { freshDatabase, startTestService, type TestService } from "./support.js";
 
 // Property-based hostile input over every route of the example service and of the console API
 // mounted in it: whatever arrives (deep nesting, NUL and lone surrogates, huge strings and
@@ -287,18 +287,22 @@ function serialize(v: unknown): string {
   return text.replace(/"\\u0001deep(\d+)\\u0001"/g, (_m, i: string) => deeps[Number(i)]!.text());
 }
 
-const backends: Array<[string, Record<string, string>]> = [["PGlite", {}]];
-if (pgUp) backends.push(["PostgreSQL", { DATABASE_URL: testPgUrl() }]);
+const backends: Array<[string, boolean]> = [["PGlite", false]];
+if (pgUp) backends.push(["PostgreSQL", true]);
 
-describe.each(backends)("hostile input on every route (%s)", (name, env) => {
+describe.each(backends)("hostile input on every route (%s)", (name, onPg) => {
   let t: TestService;
+  let db: { url: string; drop: () => Promise<void> } | undefined;
   let routes: Route[] = [];
   beforeAll(async () => {
-    t = await startTestService(env);
+    // A database of its own (owned by the test role), as a user's service would have.
+    if (onPg) db = await freshDatabase();
+    t = await startTestService(db ? { DATABASE_URL: db.url } : {});
     routes = [...APP_ROUTES, ...t.service.console.routes.map((r) => ({ method: r.method, path: `/ops${r.path}` }))];
   }, 60_000);
   afterAll(async () => {
     await t?.close();
+    await db?.drop();
   });
 
   it("covers the console's routes too", () => {

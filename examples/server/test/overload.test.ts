@@ -1,21 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, testPgUrl } from "@ops/testkit";
-import { eventually, startTestService, type TestService } from "./support.js";
+import { requireService } from "@ops/testkit";
+import { eventually, freshDatabase, startTestService, type TestService } from "./support.js";
 
 // Under overload the service sheds with 503 + Retry-After and loses nothing it acknowledged:
 // counted from outside, the signals stored equal the signals answered 202, exactly.
 const pgUp = await requireService("postgres");
-const backends: Array<[string, Record<string, string>]> = [["PGlite", {}]];
-if (pgUp) backends.push(["PostgreSQL", { DATABASE_URL: testPgUrl() }]);
+const backends: Array<[string, boolean]> = [["PGlite", false]];
+if (pgUp) backends.push(["PostgreSQL", true]);
 
-describe.each(backends)("signal ingest under overload (%s)", (_name, env) => {
+describe.each(backends)("signal ingest under overload (%s)", (_name, onPg) => {
   let t: TestService;
+  let db: { url: string; drop: () => Promise<void> } | undefined;
   const tenant = `ovl_${Math.random().toString(36).slice(2, 8)}`;
   beforeAll(async () => {
-    t = await startTestService({ ...env, OPS_SIGNAL_BUFFER: "250" });
+    if (onPg) db = await freshDatabase();
+    t = await startTestService({ ...(db ? { DATABASE_URL: db.url } : {}), OPS_SIGNAL_BUFFER: "250" });
   }, 180_000);
   afterAll(async () => {
     await t?.close();
+    await db?.drop();
   });
 
   async function storedCount(): Promise<number> {

@@ -2,37 +2,14 @@ import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { verifyWebhookSignature } from "@ops/notify";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, testPgAdminUrl, testPgUrl, testRedisUrl } from "@ops/testkit";
-import { eventually, startTestService, type TestService } from "./support.js";
+import { requireService, testRedisUrl } from "@ops/testkit";
+import { eventually, freshDatabase, startTestService, type TestService } from "./support.js";
 
 const pgUp = await requireService("postgres");
 const redisUp = pgUp && (await requireService("redis"));
 
 /** A database of this file's own, dropped afterwards. */
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `ops_example_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  // CREATE DATABASE needs the admin; the database belongs to testPgUrl()'s role (CI: the
-  // non-superuser ops_test), which the service then connects as.
-  const admin = new pg.Client({ connectionString: testPgAdminUrl() });
-  await admin.connect();
-  const owner = decodeURIComponent(new URL(testPgUrl()).username || "postgres");
-  await admin.query(`CREATE DATABASE "${name}" OWNER "${owner.replace(/"/g, '""')}"`);
-  await admin.end();
-  const url = new URL(testPgUrl());
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: testPgAdminUrl() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 /** The smoke path: flag write audited, a spike raising an incident with flags applied, rollback, chain verifies. */
 async function smoke(t: TestService): Promise<void> {
   expect((await t.call("GET", "/readyz")).json.status).toBe("pass");

@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import pg from "pg";
+import { testPgAdminUrl, testPgUrl } from "@ops/testkit";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadServiceConfig } from "../src/config.js";
@@ -124,4 +126,30 @@ export async function eventually<T>(what: string, probe: () => Promise<T | null 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A new PostgreSQL database owned by testPgUrl()'s role (CI: the non-superuser ops_test), which
+ * the service then connects as and migrates; dropped by `drop()`.
+ */
+export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `ops_example_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  // CREATE DATABASE needs the admin; the database belongs to testPgUrl()'s role (CI: the
+  // non-superuser ops_test), which the service then connects as.
+  const admin = new pg.Client({ connectionString: testPgAdminUrl() });
+  await admin.connect();
+  const owner = decodeURIComponent(new URL(testPgUrl()).username || "postgres");
+  await admin.query(`CREATE DATABASE "${name}" OWNER "${owner.replace(/"/g, '""')}"`);
+  await admin.end();
+  const url = new URL(testPgUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: testPgAdminUrl() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
 }
