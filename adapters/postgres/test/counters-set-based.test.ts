@@ -83,7 +83,8 @@ describe.skipIf(!up)("PostgreSQL counters: set-based detection and batched adds"
     const adds = Array.from({ length: 500 }, (_, i) => ({ tenantId: `c${i}`, key: "ev:X", atMs: at, bucketMs: BUCKET, ttlMs: 3_600_000 }));
     const reversed = [...adds].reverse();
     await Promise.all(Array.from({ length: 8 }, (_, i) => stores.counters.incrementMany(i % 2 ? adds : reversed)));
-    expect(seen.filter((s) => s.text.includes("unnest"))).toHaveLength(8);
+    // One upsert per call (the start-up role check is another statement, not one of these).
+    expect(seen.filter((s) => s.text.includes("unnest") && s.text.includes("ops_counters"))).toHaveLength(8);
     for (const t of ["c0", "c250", "c499"])
       expect(await stores.counters.sum({ tenantId: t, key: "ev:X", bucketMs: BUCKET, fromMs: at, toMs: at + BUCKET })).toBe(8);
     await stores.close();
@@ -106,7 +107,8 @@ describe.skipIf(!up)("PostgreSQL counters: set-based detection and batched adds"
     expect(res.pending).toEqual([]);
     expect(res.rejected.map((r) => r.record.id)).toEqual(["ae_poison_250"]);
     expect(res.rejected[0]!.error).toBeInstanceOf(ValidationError);
-    expect(res.rejected[0]!.reason).toContain("22021");
+    // Refused by the core's storable-text guard before PostgreSQL (22021) would: either way alone.
+    expect(res.rejected[0]!.reason).toMatch(/22021|no NUL characters/);
     expect(res.rejected[0]!.reason).not.toContain("nul");
     // Counters: a key PostgreSQL cannot store (NUL) is refused by the statement; its neighbours are not.
     const t0 = Math.floor(Date.now() / BUCKET) * BUCKET;

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { createAuditLog } from "@ops/audit";
 import { drizzleStores, type DrizzleDatabase } from "@ops/adapter-drizzle";
-import { requireService, testPgUrl } from "@ops/testkit";
+import { requireService, testPgAdminUrl, testPgUrl } from "@ops/testkit";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
@@ -145,9 +145,12 @@ describe("crash safety: SIGKILL at random points of mixed load, then restart", (
     `PostgreSQL: ${CYCLES} kills, then every flag version has one FLAG_CHANGE, incidents mitigated and notified, chains verify`,
     async () => {
       const name = `ops_txn_crash_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-      const admin = new pg.Client({ connectionString: testPgUrl() });
+      // CREATE DATABASE needs the admin; the database belongs to the test role (CI: the
+      // non-superuser ops_test), which the service connects and migrates as.
+      const admin = new pg.Client({ connectionString: testPgAdminUrl() });
       await admin.connect();
-      await admin.query(`CREATE DATABASE "${name}"`);
+      const owner = decodeURIComponent(new URL(testPgUrl()).username || "postgres");
+      await admin.query(`CREATE DATABASE "${name}" OWNER "${owner.replace(/"/g, '""')}"`);
       const url = new URL(testPgUrl());
       url.pathname = `/${name}`;
       const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
