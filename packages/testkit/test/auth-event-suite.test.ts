@@ -12,7 +12,7 @@ function suiteWith(breakage: (s: MemoryAuthEventStore) => Partial<AuthEventStore
     },
     raw: (store) => ({
       readEvent: async (id) => (store as MemoryAuthEventStore).rawEvent(id),
-      countId: async (id) => ((store as MemoryAuthEventStore).rawEvent(id) ? 1 : 0),
+      countId: async (id) => (store as MemoryAuthEventStore).rawCount(id),
     }),
   };
 }
