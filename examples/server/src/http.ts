@@ -75,6 +75,20 @@ function parseWith<S extends z.ZodType>(schema: S, raw: unknown, where: "body" |
   throw new HttpError(400, "invalid_request", `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
 }
 
+/**
+ * A validation message as the caller may see it: without the "[ops/<package>]" prefix (it names
+ * the storage adapter) and without a store's "(SQLSTATE: ...)" detail; the log keeps both.
+ */
+function publicMessage(message: string): string {
+  return message
+    .replace(/\[ops\/[a-z-]+\]\s*/g, "")
+    .replace(
+      /^[A-Za-z]+\.[A-Za-z]+ [^:]*: a value cannot be stored.*$/s,
+      "a value of this request cannot be stored (a NUL character, invalid text or too long)",
+    )
+    .replace(/\s*\(\d{5}[^)]*\)/g, "");
+}
+
 const STATUS_OF_CODE: Record<string, 400 | 403 | 404 | 409 | 500 | 503> = {
   VALIDATION: 400,
   CONFIG: 400,
@@ -96,13 +110,12 @@ export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger
       { ok: false, error: err.error, message: err.message, ...(err.issues.length > 0 ? { issues: err.issues } : {}) },
       err.status,
     );
-  // The field issues say what was wrong; the message loses its "[ops/<package>]" prefix, which
-  // would name the storage adapter behind the service.
-  if (err instanceof ValidationError)
-    return c.json(
-      { ok: false, error: "invalid_request", message: err.message.replace(/\[ops\/[a-z-]+\]\s*/g, ""), issues: err.issues },
-      400,
-    );
+  // The field issues say what was wrong; the message names no adapter and no SQLSTATE (a store's
+  // refusal is logged with its detail instead).
+  if (err instanceof ValidationError) {
+    if (/\(\d{5}[:)]/.test(err.message)) logger.warn("request_refused_by_store", { path: c.req.path, ...errorFields(err) });
+    return c.json({ ok: false, error: "invalid_request", message: publicMessage(err.message), issues: err.issues }, 400);
+  }
   if (err instanceof OverloadedError)
     return c.json({ ok: false, error: "overloaded", message: "overloaded: nothing was taken; retry later" }, 503, {
       "retry-after": String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))),

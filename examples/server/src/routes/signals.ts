@@ -52,12 +52,14 @@ const Batch = z.object({ events: z.array(Signal).min(1, "expected 1..1000 events
 const ListQuery = z
   .object({
     type: AuthEventTypeSchema.optional(),
-    userId: z.string().min(1).max(256).optional(),
-    ip: z.string().min(1).max(64).optional(),
+    // Filters are compared with stored text: what could never be stored (a NUL) is refused here,
+    // naming the parameter, instead of reaching the database.
+    userId: text(256).optional(),
+    ip: text(64).optional(),
     from: IsoDateTimeSchema.optional(),
     to: IsoDateTimeSchema.optional(),
     limit: Limit.optional(),
-    cursor: z.string().max(512).optional(),
+    cursor: text(512).optional(),
   })
   .strict();
 
