@@ -5,9 +5,15 @@
 # on other server connections, and LISTEN hears nothing.
 #   .ci/pgbouncer.sh start   -> prints `export OPS_TEST_PGBOUNCER_URL=...` on its last line
 #   .ci/pgbouncer.sh stop
-# Installs pgbouncer with apt-get when missing. Auth is `trust` (the local server trusts loopback
-# too); users come from PostgreSQL itself through auth_query, so roles created by tests work.
+# Installs pgbouncer with apt-get when missing. Idempotent: `start` stops the instance of its state
+# directory first (by the pid in its pidfile, never by name), so several instances on different
+# ports and state directories can run side by side. Auth is `trust` for loopback clients (the
+# local server trusts loopback too): the superuser and the suites' non-superuser role (ops_test,
+# OPS_PGBOUNCER_USER) are in the auth file, every other role is looked up in PostgreSQL itself
+# through auth_query, so roles created by tests work as well. The printed URL logs in as
+# OPS_PGBOUNCER_USER: the suites run through the pooler as that ordinary role, as they do direct.
 # Env: OPS_PGBOUNCER_PORT (default 6432), OPS_PGBOUNCER_DIR (state, default /tmp/ops-pgbouncer),
+# OPS_PGBOUNCER_USER (the role of the printed URL, default ops_test),
 # OPS_PGBOUNCER_UPSTREAM (host:port of PostgreSQL, default 127.0.0.1:5432),
 # OPS_PGBOUNCER_POOL_SIZE (server connections per database/user, default 10: small on purpose, so
 # clients really share server connections).
@@ -18,6 +24,8 @@ UPSTREAM="${OPS_PGBOUNCER_UPSTREAM:-127.0.0.1:5432}"
 UP_HOST="${UPSTREAM%:*}"
 UP_PORT="${UPSTREAM##*:}"
 POOL_SIZE="${OPS_PGBOUNCER_POOL_SIZE:-10}"
+USER_NAME="${OPS_PGBOUNCER_USER:-ops_test}"
+case "$USER_NAME" in *[!A-Za-z0-9_]* | "") echo "OPS_PGBOUNCER_USER must be a plain role name" >&2; exit 2 ;; esac
 
 pgbouncer_bin() { command -v pgbouncer 2>/dev/null || { [ -x /usr/sbin/pgbouncer ] && echo /usr/sbin/pgbouncer; } || true; }
 
@@ -58,9 +66,10 @@ start() {
     run_as="$(id -u postgres >/dev/null 2>&1 && echo postgres || echo nobody)"
     chown "$run_as" "$DIR"
   fi
-  # `trust` still wants the user to exist: the superuser is in the auth file, every other role is
-  # looked up in pg_shadow through it (auth_query), so the suites' own roles pass too.
-  echo '"postgres" ""' > "$DIR/users.txt"
+  # `trust` still wants the user to exist: the superuser and the suites' role are in the auth file
+  # (so they log in without depending on auth_query), every other role is looked up in pg_shadow
+  # through the superuser (auth_query), so roles created by tests pass too.
+  { echo '"postgres" ""'; [ "$USER_NAME" != postgres ] && echo "\"$USER_NAME\" \"\""; true; } > "$DIR/users.txt"
   cat > "$DIR/pgbouncer.ini" <<CONF
 [databases]
 test = host=$UP_HOST port=$UP_PORT dbname=test
@@ -92,8 +101,11 @@ CONF
     sleep 0.1
   done
   [ "$ok" = 1 ] || { echo "PgBouncer did not answer on 127.0.0.1:$PORT" >&2; cat "$DIR/pgbouncer.log" >&2 || true; exit 1; }
+  # The suites' role must get in too (it exists once .ci/run created it).
+  local who; who="$(psql "postgres://$USER_NAME@127.0.0.1:$PORT/test" -tAc "SELECT current_user" 2>&1)" \
+    || { echo "PgBouncer on 127.0.0.1:$PORT refused $USER_NAME: $who" >&2; exit 1; }
   echo "== PgBouncer (pool_mode=transaction) up on 127.0.0.1:$PORT in front of $UPSTREAM (state in $DIR)" >&2
-  echo "export OPS_TEST_PGBOUNCER_URL=postgres://postgres@127.0.0.1:$PORT/test"
+  echo "export OPS_TEST_PGBOUNCER_URL=postgres://$USER_NAME@127.0.0.1:$PORT/test"
 }
 
 case "${1:-}" in

@@ -61,17 +61,39 @@ else
 end
 if #channels == 0 or limit <= 0 then return {} end
 -- 2. per channel, the candidates in stream order: expired leases first, then undelivered entries.
--- Expired leases come from the shard's lease index (id by leaseUntil ms), so a claim costs what it
--- takes, not the size of the streams' pending lists.
-local expired = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', nowMs, 'LIMIT', 0, 1000)) do
-  local mk = P .. 'm:' .. id
-  local f = redis.call('HMGET', mk, 'st', 'lu', 'sid', 'ch', 'na')
-  if f[1] == 'pending' and f[2] and f[2] ~= '' and f[2] <= now and f[3] and f[3] ~= '' then
-    local list = expired[f[4]]
-    if not list then list = {}; expired[f[4]] = list end
-    list[#list + 1] = {kind = 'reclaim', sid = f[3], id = id, na = f[5]}
+-- Expired leases come from the channel's lease index (id by leaseUntil ms), read in pages until
+-- \`limit\` are found, so a claim costs what it takes, not the size of the streams' pending lists,
+-- and a claim for one channel never stops at other channels' expired leases. An index entry whose
+-- message is no longer leased (finished, gone) is dropped as it is met. Entries of the index that
+-- held every channel's leases (before it was split per channel) move to their channel's index,
+-- a page per claim.
+local legacy = P .. 'leases'
+if redis.call('EXISTS', legacy) == 1 then
+  local old = redis.call('ZRANGE', legacy, 0, 999, 'WITHSCORES')
+  for i = 1, #old, 2 do
+    local ch = redis.call('HGET', P .. 'm:' .. old[i], 'ch')
+    if ch then redis.call('ZADD', P .. 'leases:' .. ch, old[i + 1], old[i]) end
+    redis.call('ZREM', legacy, old[i])
   end
+end
+local function expiredOf(ch)
+  local list, lk, offset = {}, P .. 'leases:' .. ch, 0
+  while #list < limit do
+    local page = redis.call('ZRANGEBYSCORE', lk, '-inf', nowMs, 'LIMIT', offset, limit - #list)
+    if #page == 0 then break end
+    local stale = {}
+    for _, id in ipairs(page) do
+      local f = redis.call('HMGET', P .. 'm:' .. id, 'st', 'lu', 'sid', 'na')
+      if f[1] == 'pending' and f[2] and f[2] ~= '' and f[3] and f[3] ~= '' then
+        if f[2] <= now then list[#list + 1] = {kind = 'reclaim', sid = f[3], id = id, na = f[4]} end
+      else
+        stale[#stale + 1] = id
+      end
+    end
+    if #stale > 0 then redis.call('ZREM', lk, unpack(stale)) end
+    offset = offset + #page - #stale
+  end
+  return list
 end
 local function sidLess(a, b)
   local am, as = string.match(a.sid, '^(%d+)-(%d+)$')
@@ -83,8 +105,7 @@ local queues = {}
 for _, ch in ipairs(channels) do
   local sk = P .. 's:' .. ch
   if redis.call('EXISTS', sk) == 1 then
-    local q = expired[ch] or {}
-    expired[ch] = nil
+    local q = expiredOf(ch)
     table.sort(q, sidLess)
     local last = '0-0'
     for _, g in ipairs(redis.call('XINFO', 'GROUPS', sk)) do
@@ -99,7 +120,7 @@ for _, ch in ipairs(channels) do
       local id = e[2][2]
       q[#q + 1] = {kind = 'new', sid = e[1], id = id, na = redis.call('HGET', P .. 'm:' .. id, 'na')}
     end
-    if #q > 0 then queues[#queues + 1] = {sk = sk, q = q, pos = 1, new = 0} end
+    if #q > 0 then queues[#queues + 1] = {sk = sk, ch = ch, q = q, pos = 1, new = 0} end
   end
 end
 -- 3. merge the channels by (nextAttemptAt, id), keeping each channel's stream order
@@ -116,7 +137,7 @@ while #chosen < limit do
   local qu = queues[best]
   qu.pos = qu.pos + 1
   if bestItem.kind == 'new' then qu.new = qu.new + 1 end
-  chosen[#chosen + 1] = {sk = qu.sk, item = bestItem}
+  chosen[#chosen + 1] = {sk = qu.sk, ch = qu.ch, item = bestItem}
 end
 if ARGV[7] == 'peek' then
   local out = {}
@@ -135,7 +156,7 @@ for _, c in ipairs(chosen) do
   if c.item.kind == 'reclaim' then redis.call('XCLAIM', c.sk, '${GROUP}', worker, 0, c.item.sid) end
   local mk = P .. 'm:' .. c.item.id
   redis.call('HSET', mk, 'lo', worker, 'lu', leaseUntil)
-  redis.call('ZADD', P .. 'leases', ARGV[9], c.item.id)
+  redis.call('ZADD', P .. 'leases:' .. c.ch, ARGV[9], c.item.id)
   redis.call('HINCRBY', mk, 'at', 1)
   redis.call('HINCRBY', mk, 'v', 1)
   ids[#ids + 1] = c.item.id
@@ -157,7 +178,7 @@ if sid ~= '' then
   redis.call('XDEL', sk, sid)
 end
 redis.call('HSET', KEYS[1], 'st', 'delivered', 'da', ARGV[2], 'lo', '', 'lu', '', 'sid', '')
-redis.call('ZREM', ARGV[3] .. 'leases', ARGV[4])
+redis.call('ZREM', ARGV[3] .. 'leases:' .. redis.call('HGET', KEYS[1], 'ch'), ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if tonumber(ARGV[5]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -185,7 +206,7 @@ if sid ~= '' then
   redis.call('XDEL', sk, sid)
 end
 redis.call('HSET', KEYS[1], 'le', ARGV[5], 'lo', '', 'lu', '', 'sid', '')
-redis.call('ZREM', ARGV[3] .. 'leases', ARGV[4])
+redis.call('ZREM', ARGV[3] .. 'leases:' .. redis.call('HGET', KEYS[1], 'ch'), ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if ARGV[8] == '' then
   redis.call('HSET', KEYS[1], 'na', ARGV[6])
@@ -238,7 +259,7 @@ if sid ~= '' then
   redis.call('XDEL', sk, sid)
 end
 redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('ZREM', ARGV[2] .. 'leases', ARGV[3])
+redis.call('ZREM', ARGV[2] .. 'leases:' .. redis.call('HGET', KEYS[1], 'ch'), ARGV[3])
 redis.call('HSET', KEYS[1], 'st', 'cancelled', 'fa', ARGV[1], 'lo', '', 'lu', '', 'sid', '')
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'le', ARGV[4]) end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
