@@ -29,10 +29,10 @@ import {
   type TenantKey,
   guardStore,
 } from "@ops/core";
-import { clientKeyPrefix, pipelinePerSlot, type RedisClient } from "./client.js";
+import { clientKeyPrefix, groupByNode, mapLimit, pipelinePerSlot, type RedisClient } from "./client.js";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, shardOf, tokenToScope } from "./keys.js";
-import { CANCEL, CLAIM, COMPLETE, ENQUEUE, FAIL, REQUEUE, SCRUB, SCRUB_DEAD } from "./outbox-scripts.js";
+import { CANCEL, CLAIM, CLAIM_SHARDS, COMPLETE, ENQUEUE, FAIL, REQUEUE, SCRUB, SCRUB_DEAD } from "./outbox-scripts.js";
 import { opKey, runMany } from "./script.js";
 
 /**
@@ -199,19 +199,16 @@ export class RedisOutboxStore implements OutboxStore {
     // Deduplicated: the script builds one queue per listed channel, and a channel listed twice
     // would hand its first message out twice and strand the next one in the group's PEL.
     const filter = c.channels ? ["1", Date.parse(leaseUntil), ...new Set(c.channels)] : ["0", Date.parse(leaseUntil)];
-    const call = (n: number, mode: "peek" | "lease", limit: number) => ({
-      keys: [`${this.sp(n)}sched`, `${this.sp(n)}channels`],
-      args: [c.now, nowMs, c.workerId, leaseUntil, limit, this.fullSp(n), mode, ...filter],
-    });
+    const common = [c.now, nowMs, c.workerId, leaseUntil];
     try {
       const all = Array.from({ length: this.shards }, (_, n) => n);
-      const leased: Array<{ id: string; n: number }> = [];
+      const leased: OutboxMessage[] = [];
       // Concurrent claims peek at the same oldest messages; a shard whose messages another claim
       // took meanwhile leases fewer than asked, so what is missing is asked for again: each round
       // sees only what is still unleased, and ends when nothing due is left (or after 8 rounds).
       for (let round = 0; round < 8 && leased.length < c.limit; round++) {
         const want = c.limit - leased.length;
-        // Pipelined per node: one round trip per master, whatever the number of shards.
+        // One script run per master: the shards a node serves are peeked in one call.
         // Each shard shows only its first few (not `want`): a shard whose few were all taken may
         // hold more that rank in, so the merge stops at the first such shard's last item, and the
         // next round asks again.
@@ -220,34 +217,80 @@ export class RedisOutboxStore implements OutboxStore {
           this.shards === 1
             ? new Map([[0, want]])
             : mergePeeks(
-                (await runMany(
-                  this.redis,
-                  CLAIM,
-                  all.map((n) => call(n, "peek", k)),
+                (await this.claimShards(
+                  all.map((n) => [n, k]),
+                  "peek",
+                  common,
+                  filter,
                 )) as string[][],
                 k,
                 want,
               );
         if (take.size === 0) break;
         // Lease from each shard what the merge gave it (each shard's script is atomic, so a
-        // message goes to exactly one worker even when another claim took some meanwhile).
-        const shards = [...take];
-        const ids = (await runMany(
-          this.redis,
-          CLAIM,
-          shards.map(([n, limit]) => call(n, "lease", limit)),
-        )) as string[][];
-        const got = ids.flatMap((list, i) => list.map((id) => ({ id, n: shards[i]![0] })));
-        leased.push(...got);
+        // message goes to exactly one worker even when another claim took some meanwhile); the
+        // scripts answer with the leased messages themselves.
+        const got = (await this.claimShards([...take], "lease", common, filter)) as string[][][];
+        for (const list of got) for (const flat of list) leased.push(decodeMessage(fromPairs(flat)));
       }
-      const msgs = (await this.readMessages(leased)).filter((m): m is OutboxMessage => m !== null);
-      for (const m of msgs) this.remember(m.id, shardOf(m.idempotencyKey, this.shards));
-      return msgs.sort((a, b) =>
+      for (const m of leased) this.remember(m.id, shardOf(m.idempotencyKey, this.shards));
+      return leased.sort((a, b) =>
         a.nextAttemptAt < b.nextAttemptAt ? -1 : a.nextAttemptAt > b.nextAttemptAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
       );
     } catch (err) {
       throw mapRedisError(err, "claim outbox messages");
     }
+  }
+
+  /**
+   * Runs the claim script on `shards` ([shard, limit] pairs), one call per node that serves more
+   * than one of them (CLAIM_SHARDS), in parallel over the nodes. A node that answers that a shard
+   * is not local (its slot moved: resharding, failover) gets one CLAIM per shard instead, which
+   * ioredis routes and redirects. Results in `shards` order.
+   */
+  private async claimShards(
+    shards: ReadonlyArray<readonly [number, number]>,
+    mode: "peek" | "lease",
+    common: ReadonlyArray<string | number>,
+    filter: ReadonlyArray<string | number>,
+  ): Promise<unknown[]> {
+    const tail = [...common, "", "", mode, ...filter];
+    const single = (n: number, limit: number) => ({
+      keys: [`${this.sp(n)}sched`, `${this.sp(n)}channels`],
+      args: [common[0]!, common[1]!, common[2]!, common[3]!, limit, this.fullSp(n), mode, ...filter],
+    });
+    const out = new Array<unknown>(shards.length);
+    const groups = groupByNode(
+      this.redis,
+      shards.map(([n]) => `${this.sp(n)}sched`),
+    );
+    await mapLimit(groups, 8, async (idx) => {
+      if (idx.length > 1) {
+        const pairs = idx.flatMap((i) => [this.fullSp(shards[i]![0]), shards[i]![1]]);
+        try {
+          const res = (await CLAIM_SHARDS.run(
+            this.redis,
+            [`${this.sp(shards[idx[0]!]![0])}sched`],
+            [idx.length, ...pairs, ...tail],
+          )) as unknown[];
+          idx.forEach((i, j) => {
+            out[i] = res[j];
+          });
+          return;
+        } catch (err) {
+          if (!/non local key|MOVED|ASK|CROSSSLOT/i.test((err as Error).message ?? "")) throw err;
+        }
+      }
+      const res = await runMany(
+        this.redis,
+        CLAIM,
+        idx.map((i) => single(shards[i]![0], shards[i]![1])),
+      );
+      idx.forEach((i, j) => {
+        out[i] = res[j];
+      });
+    });
+    return out;
   }
 
   /** The shard of `id`, or NotFoundError. */
