@@ -242,7 +242,7 @@ async function redisSetups(prefix: string): Promise<{ setups: Setup[]; skipped: 
 const bench: BenchCase = {
   name: "pooler-throughput: write paths direct vs PgBouncer (transaction mode), single Redis vs Cluster",
   async run({ quick }): Promise<BenchRow[]> {
-    const n = quick ? 300 : 1000;
+    const n = quick ? 300 : 600;
     const runs = quick ? 1 : 3;
     const prefix = `opsbench-pool-${process.pid}`;
     const pgs = await pgSetups();
