@@ -178,7 +178,7 @@ function matrix(name: string, onPg: boolean) {
         "clean flag write",
       );
       const took = Date.now() - sent;
-      expect(((await flagRec(key, tenant ?? null))?.config as { value?: unknown }).value).toBe(value);
+      expect(((await flagRec(key, tenant ?? null))?.config as { value?: unknown } | undefined)?.value).toBe(value);
       return async () => expect(took, `clean write of ${key} answered in ${took} ms`).toBeLessThan(1000);
     }
 
@@ -295,7 +295,7 @@ function matrix(name: string, onPg: boolean) {
           {
             field: "value",
             send: (v) => admin("PUT", ops("/flags/mx.value/value"), { value: v, reason: "value poison" }),
-            readBack: async () => ((await flagRec("mx.value"))?.config as { value?: unknown }).value,
+            readBack: async () => ((await flagRec("mx.value"))?.config as { value?: unknown } | undefined)?.value,
             state: async () => [await flagState("mx.value"), await auditHead(null, "mx.value")],
           },
           {
@@ -336,7 +336,7 @@ function matrix(name: string, onPg: boolean) {
             field: "rollout.value",
             send: (v) =>
               admin("PUT", ops("/flags/mx.rollout/rollout"), { rollout: { percentage: 50, value: v }, reason: "rollout poison" }),
-            readBack: async () => ((await flagRec("mx.rollout"))?.config as { rollout?: { value?: unknown } }).rollout?.value,
+            readBack: async () => ((await flagRec("mx.rollout"))?.config as { rollout?: { value?: unknown } } | undefined)?.rollout?.value,
             state: async () => [await flagState("mx.rollout"), await auditHead(null, "mx.rollout")],
           },
         ],
@@ -403,7 +403,7 @@ function matrix(name: string, onPg: boolean) {
           {
             field: "value",
             send: (v) => admin("PUT", ops("/flags/mx.override/overrides/ot"), { value: v, reason: "override poison" }),
-            readBack: async () => ((await flagRec("mx.override", "ot"))?.config as { value?: unknown }).value,
+            readBack: async () => ((await flagRec("mx.override", "ot"))?.config as { value?: unknown } | undefined)?.value,
             state: async () => [await flagState("mx.override", "ot"), await auditHead("ot")],
           },
           {
@@ -614,8 +614,8 @@ function matrix(name: string, onPg: boolean) {
     };
 
     async function scheduled(key: string, what: "reason" | "value"): Promise<unknown> {
-      const c = (await flagRec(key))?.config as { schedule?: Array<{ reason: string; patch: { value?: unknown } }> };
-      const last = c.schedule?.at(-1);
+      const c = (await flagRec(key))?.config as { schedule?: Array<{ reason: string; patch: { value?: unknown } }> } | undefined;
+      const last = c?.schedule?.at(-1);
       return what === "reason" ? last?.reason : last?.patch.value;
     }
 
