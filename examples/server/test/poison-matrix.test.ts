@@ -228,7 +228,7 @@ function matrix(name: string, onPg: boolean) {
     const specs: Record<string, RouteSpec> = {
       "POST /api/signals": {
         deferred: true,
-        fields: (["userId", "ip", "provider", "meta.k"] as const).map(
+        fields: (["userId", "ip", "provider", "meta.k", "tenantId"] as const).map(
           (field): FieldCase => ({
             field,
             send: (v, m) => {
@@ -270,6 +270,17 @@ function matrix(name: string, onPg: boolean) {
               return data?.event?.metrics_snapshot?.note;
             },
             state: async (m) => (await t.service.storage.incidents.list({ tenantId: `a${m}`, limit: 10, cursor: null })).items.length,
+          },
+          {
+            // Read for detection only (the incident's tenant is the principal's): nothing of it is stored.
+            field: "context.env",
+            send: (v, m) =>
+              t.call("POST", "/api/ops/auth", {
+                tenant: `e${m}`,
+                role: "operator",
+                body: { metrics: { failed_logins_1h: 5000, logins_1h: 5200 }, context: { env: v } },
+              }),
+            state: async (m) => (await t.service.storage.incidents.list({ tenantId: `e${m}`, limit: 10, cursor: null })).items.length,
           },
         ],
         clean: async (m) => {
