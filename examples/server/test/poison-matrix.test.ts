@@ -272,6 +272,13 @@ function matrix(name: string, onPg: boolean) {
             state: async (m) => (await t.service.storage.incidents.list({ tenantId: `a${m}`, limit: 10, cursor: null })).items.length,
           },
           {
+            // A count where text arrives: refused by the detectors' own schema.
+            field: "metrics.failed_logins_1h",
+            send: (v, m) =>
+              t.call("POST", "/api/ops/auth", { tenant: `f${m}`, role: "operator", body: { metrics: { failed_logins_1h: v } } }),
+            state: async (m) => (await t.service.storage.incidents.list({ tenantId: `f${m}`, limit: 10, cursor: null })).items.length,
+          },
+          {
             // Read for detection only (the incident's tenant is the principal's): nothing of it is stored.
             field: "context.env",
             send: (v, m) =>

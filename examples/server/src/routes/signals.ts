@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import * as z from "zod";
 import { AuthEventTypeSchema, IsoDateTimeSchema, JsonValueSchema, storableJson, storableText, type AuthEventStore } from "@ops/core";
-import { inRequestTerms } from "@ops/console";
+import { inRequestTerms, publicText } from "@ops/console";
 import { createAuthOpsHandler, type OpsRuntime } from "@ops/incidents";
 import { HttpError, Limit, parseBody, readBody, readQuery, type AppEnv } from "../http.js";
 
@@ -97,8 +97,12 @@ export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
       }),
   });
   const tenants = new WeakMap<Request, string | null>();
-  app.post("/api/ops/auth", (c) => {
+  app.post("/api/ops/auth", async (c) => {
     tenants.set(c.req.raw, c.get("tenant"));
-    return seedHandler(c.req.raw);
+    const res = await seedHandler(c.req.raw);
+    if (res.status !== 400) return res;
+    // The handler's message names its package ("[ops/incidents] invalid metrics: ..."): the caller gets the field issues and plain text.
+    const body = (await res.json()) as { error?: unknown; issues?: unknown };
+    return c.json({ ...body, ok: false, error: publicText(String(body.error ?? "invalid request")) }, 400);
   });
 }
