@@ -9,7 +9,7 @@ import {
   type TenantKey,
   type ValidationIssue,
 } from "@ops/core";
-import { ApiError, readLimitedText } from "@ops/console";
+import { ApiError, inRequestTerms, readLimitedText } from "@ops/console";
 import { errorFields, type ServiceLogger } from "./logger.js";
 
 /** Hono variables set by the tenant middleware. */
@@ -28,7 +28,8 @@ export class HttpError extends Error {
   }
 }
 
-const MAX_BODY_BYTES = 1_000_000;
+/** The largest request body the service reads (its own routes and the console's). */
+export const MAX_BODY_BYTES = 1_000_000;
 
 /**
  * Reads a JSON body and validates it with `schema`.
@@ -75,20 +76,6 @@ function parseWith<S extends z.ZodType>(schema: S, raw: unknown, where: "body" |
   throw new HttpError(400, "invalid_request", `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
 }
 
-/**
- * A validation message as the caller may see it: without the "[ops/<package>]" prefix (it names
- * the storage adapter) and without a store's "(SQLSTATE: ...)" detail; the log keeps both.
- */
-function publicMessage(message: string): string {
-  return message
-    .replace(/\[ops\/[a-z-]+\]\s*/g, "")
-    .replace(
-      /^[A-Za-z]+\.[A-Za-z]+ [^:]*: a value cannot be stored.*$/s,
-      "a value of this request cannot be stored (a NUL character, invalid text or too long)",
-    )
-    .replace(/\s*\(\d{5}[^)]*\)/g, "");
-}
-
 const STATUS_OF_CODE: Record<string, 400 | 403 | 404 | 409 | 500 | 503> = {
   VALIDATION: 400,
   CONFIG: 400,
@@ -114,7 +101,8 @@ export function errorResponse(c: AppContext, err: unknown, logger: ServiceLogger
   // refusal is logged with its detail instead).
   if (err instanceof ValidationError) {
     if (/\(\d{5}[:)]/.test(err.message)) logger.warn("request_refused_by_store", { path: c.req.path, ...errorFields(err) });
-    return c.json({ ok: false, error: "invalid_request", message: publicMessage(err.message), issues: err.issues }, 400);
+    const v = inRequestTerms(err) as ValidationError;
+    return c.json({ ok: false, error: "invalid_request", message: v.message, issues: v.issues }, 400);
   }
   if (err instanceof OverloadedError)
     return c.json({ ok: false, error: "overloaded", message: "overloaded: nothing was taken; retry later" }, 503, {

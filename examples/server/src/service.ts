@@ -18,7 +18,7 @@ import {
 import { createConsole, honoConsole, type OpsConsole } from "@ops/console";
 import { createAuthorize } from "./auth.js";
 import type { ServiceConfig } from "./config.js";
-import { errorResponse, type AppEnv } from "./http.js";
+import { errorResponse, MAX_BODY_BYTES, type AppEnv } from "./http.js";
 import { errorFields, jsonLogger, type ServiceLogger } from "./logger.js";
 import { signalRoutes } from "./routes/signals.js";
 import { openStorage, type ServiceStorage } from "./storage.js";
@@ -104,7 +104,12 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     intervalMs: config.tickMs,
     bucketMs: config.bucketMs,
     // Bounded, and never silently: the signal route admits a batch only when it fits (else 503).
-    signals: { maxBuffer: config.signalBuffer, onDrop: (n) => logger.warn("signal_details_dropped", { count: n }) },
+    // Flushed twice a second, so a signal is stored within a second of its 202 even when the write takes a while.
+    signals: {
+      maxBuffer: config.signalBuffer,
+      flushIntervalMs: 500,
+      onDrop: (n) => logger.warn("signal_details_dropped", { count: n }),
+    },
     onError: (err) => logger.error("runtime_error", errorFields(err)),
   });
 
@@ -125,6 +130,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     audit,
     notifier,
     health,
+    // The app's own limit: a long value reaches validation and is refused naming its field (400), not 413.
+    maxBodyBytes: MAX_BODY_BYTES,
     logger: { warn: (msg, f) => logger.warn(msg, f ?? {}), error: (msg, f) => logger.error(msg, f ?? {}) },
   });
 

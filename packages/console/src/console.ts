@@ -6,13 +6,15 @@ import { outboxRoutes } from "./api/outbox.js";
 import { healthRoutes } from "./api/system.js";
 import { checkPrincipal, permissionsOf, roleTable } from "./authz.js";
 import { checkCsrf, csrfCookie, csrfFromCookie, newCsrfToken } from "./csrf.js";
-import { ApiError, errorResponse, json, parse, readJson } from "./http.js";
+import { ApiError, errorResponse, inRequestTerms, json, parse, readJson, type FieldNames } from "./http.js";
 import { Router, type RouteContext, type RouteDef } from "./router.js";
 import { defaultUiDir, serveAsset } from "./static.js";
 import { TenantParam } from "./api/common.js";
 import type { ConsoleLogger, ConsoleOptions, OpsConsole, Principal } from "./types.js";
 
 const API = "/api/v1";
+// The acting principal as the libraries name it; a request names it "actor" (its credential's subject).
+const ACTOR_NAMES: FieldNames = { actorUserId: "actor", actor: "actor", "actor.id": "actor", createdBy: "actor" };
 const SAFE = new Set(["GET", "HEAD"]);
 
 const consoleLogger: ConsoleLogger = {
@@ -162,7 +164,12 @@ export function createConsole(options: ConsoleOptions): OpsConsole {
         });
       },
     };
-    return route.handler(ctx);
+    try {
+      return await route.handler(ctx);
+    } catch (err) {
+      // A library's refusal, in the request's own field names.
+      throw inRequestTerms(err, { ...ACTOR_NAMES, ...route.fields });
+    }
   }
 
   return {

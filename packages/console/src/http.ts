@@ -57,18 +57,50 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 // key). Anything else (a driver's text, SQL, a stack) is logged, never answered.
 const CALLER_FACING = new Set(["VALIDATION", "NOT_FOUND", "CONFLICT", "TENANT_ISOLATION", "UNSUPPORTED"]);
 
+/**
+ * Library field names -> the request's own names, for one route (`{ newValue: "value", tenantId: "tenant" }`).
+ * A name maps the paths below it too (`newValue.a` -> `value.a`, `patch[0]` -> `changes[0]`).
+ */
+export type FieldNames = Readonly<Record<string, string>>;
+
+/** `path` in the request's terms: its longest mapped prefix (whole segments) renamed; other paths as they are. */
+export function requestPath(path: string, names: FieldNames): string {
+  let best: string | undefined;
+  for (const k of Object.keys(names))
+    if ((path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`)) && k.length > (best?.length ?? -1)) best = k;
+  return best === undefined ? path : names[best] + path.slice(best.length);
+}
+
+/** Text a caller may see: no "[ops/<package>]" prefix (it can name a storage adapter), no SQLSTATE detail. */
+export function publicText(message: string): string {
+  return message
+    .replace(/\[ops\/[A-Za-z0-9_-]+\]\s*/g, "")
+    .replace(/\s*\((SQLSTATE[: ]*)?(?=[A-Z]*\d)[0-9A-Z]{5}\b[^)]*\)/g, "")
+    .slice(0, 500);
+}
+
+/**
+ * A `ValidationError` raised below a route (by a library, under its own field names, or by a store)
+ * in the request's terms: each issue's path renamed with `names`, issue texts and the message
+ * without package or adapter names and without SQLSTATEs (the message lists the issues). Anything
+ * else is returned unchanged. One helper for every route: a route only declares its names.
+ */
+export function inRequestTerms(err: unknown, names: FieldNames = {}): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const issues = err.issues.map((i) => ({ path: requestPath(i.path, names) || "(body)", message: publicText(i.message) }));
+  const message =
+    issues.length > 0
+      ? publicText(`invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`)
+      : "a value of this request cannot be stored (a NUL character, invalid text or too long)";
+  return new ValidationError(message, issues, { cause: err, code: err.code === "CONFIG" ? "CONFIG" : "VALIDATION" });
+}
+
 /** Any thrown value as the console's JSON error; internals go to the log only. */
 export function errorResponse(err: unknown, logger: ConsoleLogger, path: string): Response {
   if (err instanceof ApiError) return json({ error: { code: err.code, message: err.message, issues: err.issues } }, err.status);
   if (err instanceof ValidationError) {
-    // A store's refusal names its adapter (and may carry a SQLSTATE): answer its issues only.
-    const fromAdapter = /^\[ops\/adapter-/.test(err.message);
-    const message = !fromAdapter
-      ? clean(err.message)
-      : err.issues.length > 0
-        ? clean(`invalid request: ${err.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`)
-        : "the store refused a value of this request (a NUL character, invalid text or too long)";
-    return json({ error: { code: "VALIDATION", message, issues: err.issues } }, 400);
+    const v = inRequestTerms(err) as ValidationError;
+    return json({ error: { code: "VALIDATION", message: v.message, issues: v.issues } }, 400);
   }
   if (isOpsError(err) && CALLER_FACING.has(err.code) && !/^\[ops\/adapter-/.test(err.message)) {
     const code: ErrorCode =
@@ -79,7 +111,7 @@ export function errorResponse(err: unknown, logger: ConsoleLogger, path: string)
           : err.code === "TENANT_ISOLATION"
             ? "FORBIDDEN"
             : "VALIDATION";
-    return json({ error: { code, message: clean(err.message), issues: [] } }, STATUS[code]);
+    return json({ error: { code, message: publicText(err.message), issues: [] } }, STATUS[code]);
   }
   if (isOpsError(err) && err.code === "CONFLICT")
     return json(
@@ -101,10 +133,6 @@ export function errorResponse(err: unknown, logger: ConsoleLogger, path: string)
     ...(isOpsError(err) ? { code: err.code } : {}),
   });
   return json({ error: { code: "INTERNAL", message: "internal error", issues: [] } }, 500);
-}
-
-function clean(message: string): string {
-  return message.slice(0, 500);
 }
 
 /**

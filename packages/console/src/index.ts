@@ -1,7 +1,7 @@
 export { createConsole } from "./console.js";
 export type { Authorize, BuiltinRole, ConsoleLogger, ConsoleOptions, OpsConsole, Permission, Principal } from "./types.js";
 export { PERMISSIONS } from "./types.js";
-export { ApiError, readJson, readLimitedText, type ErrorCode } from "./http.js";
+export { ApiError, inRequestTerms, publicText, readJson, readLimitedText, requestPath, type ErrorCode, type FieldNames } from "./http.js";
 export { CSRF_COOKIE, CSRF_HEADER } from "./csrf.js";
 export { CSP } from "./static.js";
 export { consoleNodeHandler, type NodeHandler } from "./adapters/node.js";

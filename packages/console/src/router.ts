@@ -1,6 +1,7 @@
 import type * as z from "zod";
 import type { TenantKey } from "@ops/core";
 import type { AuditLog } from "@ops/audit";
+import type { FieldNames } from "./http.js";
 import type { Permission, Principal } from "./types.js";
 
 /** What a route handler gets: the checked principal and helpers that keep it inside its scope. */
@@ -38,6 +39,11 @@ export interface RouteDef {
   permission: Permission;
   /** True when the route changes state for every tenant: global principals only. */
   global?: boolean;
+  /**
+   * The request's names of fields the libraries name differently (`{ newValue: "value" }`): a
+   * `ValidationError` raised below the handler answers 400 with `issues[].path` renamed.
+   */
+  fields?: FieldNames;
   handler(ctx: RouteContext): Promise<Response> | Response;
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ValidationError } from "@ops/core";
-import { createConsole, CSRF_HEADER } from "../src/index.js";
+import { createConsole, CSRF_HEADER, inRequestTerms, requestPath } from "../src/index.js";
 import { FLAG, ORIGIN, T1, T2, fixture } from "./fixture.js";
 
 const open: Array<{ close(): Promise<void> }> = [];
@@ -198,6 +198,60 @@ describe("unstorable text", () => {
     expect(
       (await f.call("global:admin", "PUT", `/ops/api/v1/flags/${FLAG}/enabled`, { enabled: true, reason: "ok \ud83d\ude80" })).status,
     ).toBe(200);
+  });
+
+  it("a library's refusal names the request's field (value, tenant, id, patch.value), without [ops/...] or the library's names, and changes nothing", async () => {
+    const f = await setup();
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const state = async () => {
+      await f.audit.flush();
+      return JSON.stringify([
+        await f.raw.flags.list({ env: "test", tenantId: null, limit: 100, cursor: null }),
+        await f.raw.flags.list({ env: "test", tenantId: T1, limit: 100, cursor: null }),
+        (await f.audit.query({ tenantId: null, limit: 100 })).items.length,
+        (await f.audit.query({ tenantId: T1, limit: 100 })).items.length,
+      ]);
+    };
+    const before = await state();
+    const cases: Array<[string, string, Record<string, unknown>, string]> = [
+      // FeatureFlagController names these newValue / tenantId: the request says value / :tenant.
+      ["PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: { a: "x\u0000" }, reason: "r" }, "value.a"],
+      ["PUT", `/ops/api/v1/flags/${FLAG}/value`, { value: "\ud800", reason: "r" }, "value"],
+      ["PUT", `/ops/api/v1/flags/${FLAG}/overrides/${T1}`, { value: "\udc00", reason: "r" }, "value"],
+      ["PUT", `/ops/api/v1/flags/${FLAG}/overrides/a%00b`, { value: true, reason: "r" }, "tenant"],
+      ["POST", `/ops/api/v1/flags/${FLAG}/schedule`, { at: later, patch: { value: "a\u0000" }, reason: "r" }, "patch.value"],
+      ["DELETE", `/ops/api/v1/flags/${FLAG}/schedule/a%00b`, { reason: "r" }, "id"],
+      ["POST", `/ops/api/v1/incidents/a%00b/acknowledge`, { reason: "r" }, "id"],
+      ["POST", `/ops/api/v1/outbox/a%00b/resend`, { reason: "r" }, "id"],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const res = await f.call("global:admin", method, path, body);
+      const text = await res.text();
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(JSON.parse(text), `${method} ${path}`).toMatchObject({ error: { code: "VALIDATION", issues: [{ path: field }] } });
+      expect(text, `${method} ${path}`).not.toMatch(/\[ops\/|newValue|tenantId|\(\d{5}/);
+    }
+    expect(await state()).toBe(before);
+  });
+
+  it("requestPath renames a library path by its longest whole-segment prefix; inRequestTerms cleans the texts", () => {
+    const names = { newValue: "value", "event.metrics_snapshot": "metrics", event: "body" };
+    expect(requestPath("newValue", names)).toBe("value");
+    expect(requestPath("newValue.a[2]", names)).toBe("value.a[2]");
+    expect(requestPath("newValues", names)).toBe("newValues");
+    expect(requestPath("event.metrics_snapshot.note", names)).toBe("metrics.note");
+    expect(requestPath("event.tenant_id", names)).toBe("body.tenant_id");
+    const err = inRequestTerms(
+      new ValidationError("[ops/adapter-drizzle] incidents.get: a value cannot be stored (22021: invalid byte sequence)", [
+        { path: "event.metrics_snapshot.k", message: "[ops/core] cannot be stored (SQLSTATE 22021)" },
+      ]),
+      names,
+    ) as ValidationError;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.issues).toEqual([{ path: "metrics.k", message: "cannot be stored" }]);
+    expect(err.message).toBe("invalid request: metrics.k: cannot be stored");
+    const plain = new Error("x");
+    expect(inRequestTerms(plain)).toBe(plain);
   });
 
   it("an actor id with a lone surrogate is a malformed principal: 401 and nothing changed", async () => {

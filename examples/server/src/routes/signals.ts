@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import * as z from "zod";
-import { AuthEventTypeSchema, IsoDateTimeSchema, JsonValueSchema, type AuthEventStore } from "@ops/core";
+import { AuthEventTypeSchema, IsoDateTimeSchema, JsonValueSchema, storableJson, storableText, type AuthEventStore } from "@ops/core";
+import { inRequestTerms, publicText } from "@ops/console";
 import { createAuthOpsHandler, type OpsRuntime } from "@ops/incidents";
 import { HttpError, Limit, parseBody, readBody, readQuery, type AppEnv } from "../http.js";
 
@@ -9,28 +10,9 @@ export interface SignalRoutesDeps {
   store: AuthEventStore;
 }
 
-// NUL and unpaired UTF-16 surrogates cannot be stored (PostgreSQL refuses NUL; a lone surrogate
-// is not valid text): one such signal would fail every later flush of the buffered batch.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const NOT_STORABLE = "expected no NUL characters or unpaired surrogates";
-const text = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((s) => !UNSTORABLE.test(s), NOT_STORABLE);
-
-/** Reports the path of every string (and of every object holding a key) that cannot be stored. */
-function unstorable(v: unknown, path: Array<string | number>, report: (path: Array<string | number>) => void): void {
-  if (typeof v === "string") {
-    if (UNSTORABLE.test(v)) report(path);
-  } else if (Array.isArray(v)) v.forEach((x, i) => unstorable(x, [...path, i], report));
-  else if (v !== null && typeof v === "object")
-    for (const [k, x] of Object.entries(v)) {
-      if (UNSTORABLE.test(k)) report(path);
-      else unstorable(x, [...path, k], report);
-    }
-}
+// Storable text as core defines it for every store (no NUL, no unpaired surrogate, bounded): one
+// such signal admitted would be refused by the store at the next flush.
+const text = (max: number) => storableText("id").max(max, `expected a string of 1..${max} characters`);
 
 const Signal = z
   .object({
@@ -39,10 +21,7 @@ const Signal = z
     ip: text(64).optional(),
     provider: text(64).optional(),
     occurredAt: IsoDateTimeSchema.optional(),
-    meta: z
-      .record(z.string(), JsonValueSchema)
-      .superRefine((m, ctx) => unstorable(m, [], (path) => ctx.addIssue({ code: "custom", message: NOT_STORABLE, path })))
-      .optional(),
+    meta: storableJson(z.record(z.string(), JsonValueSchema)).optional(),
     // Accepted only when it repeats the caller's tenant: the tenant comes from the request.
     tenantId: z.string().nullable().optional(),
   })
@@ -62,6 +41,9 @@ const ListQuery = z
     cursor: text(512).optional(),
   })
   .strict();
+
+/** Where the fields of `POST /api/ops/auth` land in the incident it raises. */
+const AUTH_FIELDS = { "event.metrics_snapshot": "metrics", "event.occurred_at": "context.now", "event.tenant_id": "context.tenantId" };
 
 /** Auth-signal ingest (the runtime's recorder: counted at once, stored within a second) and `POST /api/ops/auth`. */
 export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
@@ -108,11 +90,19 @@ export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
   // incident is also raised through the runtime (dedupe, mitigation policy, notifications).
   const seedHandler = createAuthOpsHandler({
     tenantFromRequest: (req) => tenants.get(req) ?? null,
-    onIncident: (event) => d.runtime.handle(event),
+    // A refusal below the route names the request's fields (the event is built from `metrics` and `context`).
+    onIncident: (event) =>
+      d.runtime.handle(event).catch((err: unknown) => {
+        throw inRequestTerms(err, AUTH_FIELDS);
+      }),
   });
   const tenants = new WeakMap<Request, string | null>();
-  app.post("/api/ops/auth", (c) => {
+  app.post("/api/ops/auth", async (c) => {
     tenants.set(c.req.raw, c.get("tenant"));
-    return seedHandler(c.req.raw);
+    const res = await seedHandler(c.req.raw);
+    if (res.status !== 400) return res;
+    // The handler's message names its package ("[ops/incidents] invalid metrics: ..."): the caller gets the field issues and plain text.
+    const body = (await res.json()) as { error?: unknown; issues?: unknown };
+    return c.json({ ...body, ok: false, error: publicText(String(body.error ?? "invalid request")) }, 400);
   });
 }

@@ -1,6 +1,7 @@
 import * as z from "zod";
-import { isStorableText, UNSTORABLE_MESSAGE } from "@ops/core";
-import { ApiError } from "../http.js";
+import { isStorableText, storableText, UNSTORABLE_MESSAGE } from "@ops/core";
+import { ApiError, parse } from "../http.js";
+import type { RouteContext } from "../router.js";
 
 // NUL and unpaired UTF-16 surrogates cannot be stored faithfully (PostgreSQL refuses NUL, a driver
 // turns a lone surrogate into U+FFFD): refused here, before anything is changed.
@@ -24,4 +25,12 @@ export const page = <T>(items: T[], nextCursor: string | null) => ({ items, next
 
 export function notConfigured(what: string): never {
   throw new ApiError("NOT_CONFIGURED", `this console has no ${what} (pass it to createConsole)`);
+}
+
+/**
+ * The `:name` path segment naming a record, as storable id text (a NUL or a lone surrogate can
+ * name no record): refused with 400 naming the segment before any store is asked.
+ */
+export function idParam(ctx: RouteContext, name: string): string {
+  return parse(z.object({ [name]: storableText("id") }), { [name]: ctx.params[name] ?? "" }, "query")[name] as string;
 }

@@ -3,7 +3,7 @@ import { JsonValueSchema, type FlagRecord, type FlagStore, type JsonValue, type 
 import type { FeatureFlagController } from "@ops/flags";
 import { ApiError, json, parse } from "../http.js";
 import type { RouteContext, RouteDef } from "../router.js";
-import { Paging, Reason, TenantParam, page } from "./common.js";
+import { Paging, Reason, TenantParam, idParam, page } from "./common.js";
 
 const KEY_RE = /^[A-Za-z0-9_.:-]{1,200}$/;
 const ListQuery = z.object({ q: z.string().max(200).optional(), tenant: TenantParam.optional(), ...Paging }).strict();
@@ -48,6 +48,12 @@ type StoredConfig = {
   owner?: string;
   expiresAt?: string | null;
 };
+
+/** The `:tenant` segment, refused naming it. @throws ApiError VALIDATION (`issues[0].path` "tenant"). */
+function tenantOf(ctx: RouteContext): string {
+  return parse(TenantSegment, { tenant: ctx.params.tenant }, "query").tenant;
+}
+const TenantSegment = z.object({ tenant: TenantParam });
 
 function keyOf(ctx: RouteContext): string {
   const key = ctx.params.key ?? "";
@@ -186,6 +192,7 @@ export function flagRoutes(d: FlagDeps): RouteDef[] {
       path: "/flags/:key/value",
       permission: "configure",
       global: true,
+      fields: { newValue: "value" },
       async handler(ctx) {
         const key = keyOf(ctx);
         const b = await ctx.body(ValueBody);
@@ -246,17 +253,19 @@ export function flagRoutes(d: FlagDeps): RouteDef[] {
       async handler(ctx) {
         const key = keyOf(ctx);
         const b = await ctx.body(ReasonBody);
-        await d.controller.cancelScheduledChange({ key, id: ctx.params.id ?? "", actorUserId: actor(ctx), reason: b.reason });
-        return json({ cancelled: ctx.params.id });
+        const id = idParam(ctx, "id");
+        await d.controller.cancelScheduledChange({ key, id, actorUserId: actor(ctx), reason: b.reason });
+        return json({ cancelled: id });
       },
     },
     {
       method: "PUT",
       path: "/flags/:key/overrides/:tenant",
       permission: "operate",
+      fields: { newValue: "value", tenantId: "tenant" },
       async handler(ctx) {
         const key = keyOf(ctx);
-        const tenant = ctx.own(parse(TenantParam, ctx.params.tenant, "query"));
+        const tenant = ctx.own(tenantOf(ctx));
         const b = await ctx.body(OverrideBody);
         await mustGet(d, key);
         await d.controller.setFlag({ key, newValue: b.value, tenantId: tenant, actorUserId: actor(ctx), reason: b.reason });
@@ -267,9 +276,10 @@ export function flagRoutes(d: FlagDeps): RouteDef[] {
       method: "DELETE",
       path: "/flags/:key/overrides/:tenant",
       permission: "operate",
+      fields: { tenantId: "tenant" },
       async handler(ctx) {
         const key = keyOf(ctx);
-        const tenant = ctx.own(parse(TenantParam, ctx.params.tenant, "query"));
+        const tenant = ctx.own(tenantOf(ctx));
         const b = await ctx.body(ReasonBody);
         await d.controller.clearTenantOverride({ key, tenantId: tenant!, actorUserId: actor(ctx), reason: b.reason });
         return json(await detail(d, ctx, key, tenant));

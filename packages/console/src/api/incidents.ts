@@ -4,7 +4,7 @@ import type { FeatureFlagController } from "@ops/flags";
 import type { IncidentData, OpsRuntime, Silence } from "@ops/incidents";
 import { ApiError, json, parse } from "../http.js";
 import type { RouteContext, RouteDef } from "../router.js";
-import { Paging, Reason, TenantParam, page } from "./common.js";
+import { Paging, Reason, TenantParam, idParam, page } from "./common.js";
 
 const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
@@ -105,7 +105,7 @@ function detail(r: IncidentRecord) {
 
 async function load(d: IncidentDeps, ctx: RouteContext): Promise<IncidentRecord> {
   parse(TenantQuery, ctx.query, "query");
-  const id = ctx.params.id ?? "";
+  const id = idParam(ctx, "id");
   // Looked up in the principal's scope only: another tenant's incident is simply not found.
   const r = id.length <= 200 ? await d.store.get({ tenantId: ctx.scope(), id }) : null;
   if (!r) throw new ApiError("NOT_FOUND", `incident ${id.slice(0, 200)} not found`);
@@ -256,6 +256,7 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
       method: "POST",
       path: "/silences",
       permission: "operate",
+      fields: { comment: "reason" },
       async handler(ctx) {
         const b = await ctx.body(SilenceBody);
         const own = ctx.principal.tenantId;
@@ -287,8 +288,9 @@ export function incidentRoutes(d: IncidentDeps): RouteDef[] {
       async handler(ctx) {
         const b = await ctx.body(ReasonBody);
         const own = ctx.principal.tenantId;
-        const s = (await d.runtime.silences.list()).find((x) => x.id === ctx.params.id);
-        if (!s || !visibleSilence(s, own)) throw new ApiError("NOT_FOUND", `silence ${String(ctx.params.id).slice(0, 200)} not found`);
+        const id = idParam(ctx, "id");
+        const s = (await d.runtime.silences.list()).find((x) => x.id === id);
+        if (!s || !visibleSilence(s, own)) throw new ApiError("NOT_FOUND", `silence ${id.slice(0, 200)} not found`);
         await d.runtime.silences.expire(s.id);
         await ctx.record({ tenantId: own, target: { id: s.id, type: "silence" }, reason: b.reason, meta: { operation: "silence.expire" } });
         return json({ expired: s.id });

@@ -3,7 +3,7 @@ import { OUTBOX_STATUSES, type OutboxMessage } from "@ops/core";
 import type { OutboxNotifier } from "@ops/notify";
 import { ApiError, json, parse } from "../http.js";
 import type { RouteDef } from "../router.js";
-import { Paging, Reason, TenantParam, page } from "./common.js";
+import { Paging, Reason, TenantParam, idParam, page } from "./common.js";
 
 const STATUSES = [...OUTBOX_STATUSES, "failed"] as const;
 const ListQuery = z
@@ -52,7 +52,7 @@ export function outboxRoutes(notifier: OutboxNotifier): RouteDef[] {
       permission: "operate",
       async handler(ctx) {
         const b = await ctx.body(ReasonBody);
-        const id = String(ctx.params.id).slice(0, 200);
+        const id = idParam(ctx, "id");
         const m = await notifier.status({ messageId: id });
         // Another tenant's message does not exist for a tenant principal.
         if (!m || (ctx.principal.tenantId !== null && m.tenantId !== ctx.principal.tenantId))
@@ -73,7 +73,7 @@ export function outboxRoutes(notifier: OutboxNotifier): RouteDef[] {
       permission: "operate",
       async handler(ctx) {
         const b = await ctx.body(ReasonBody);
-        const id = String(ctx.params.id).slice(0, 200);
+        const id = idParam(ctx, "id");
         const m = await notifier.status({ messageId: id });
         // Another tenant's message does not exist for a tenant principal.
         if (!m || (ctx.principal.tenantId !== null && m.tenantId !== ctx.principal.tenantId))
