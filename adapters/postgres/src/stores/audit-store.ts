@@ -145,46 +145,6 @@ function toRecord(r: Row): AuditRecord {
 }
 
 /**
- * The columns of `range`'s row arrays, in `fromArray`'s order. `ts` as `toISOString()` text; `meta`
- * and `sealed` stay JSON inside the page (parsed with it); `seq` is a JSON number.
- */
-const ROW_ARRAY = sql.raw(
-  `"id", "tenant_id", "seq", "prev_hash", "hash", to_char("ts" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), "env", "action", "actor_id", "actor_type", "actor_ip", "actor_user_agent", "subject_id", "subject_type", "target_id", "target_type", "target_name", "outcome", "reason", "surface", "request_id", "correlation_id", "meta", "sealed"`,
-);
-
-/** One row array of `range` as a record (the same shape as `toRecord`: NULL columns are absent keys). */
-function fromArray(a: readonly unknown[]): AuditRecord {
-  const rec: AuditRecord = {
-    id: a[0] as string,
-    tenantId: a[1] as string | null,
-    seq: a[2] as number,
-    prevHash: a[3] as string,
-    hash: a[4] as string,
-    ts: a[5] as string,
-    env: a[6] as string,
-    action: a[7] as string,
-    actor: { id: a[8] as string, type: a[9] as AuditRecord["actor"]["type"] },
-    outcome: a[17] as AuditRecord["outcome"],
-    meta: a[22] as JsonObject,
-  };
-  if (a[10] !== null) rec.actor.ip = a[10] as string;
-  if (a[11] !== null) rec.actor.userAgent = a[11] as string;
-  if (a[12] !== null) rec.subject = a[13] === null ? { id: a[12] as string } : { id: a[12] as string, type: a[13] as string };
-  if (a[14] !== null) {
-    const target: NonNullable<AuditRecord["target"]> = { id: a[14] as string };
-    if (a[15] !== null) target.type = a[15] as string;
-    if (a[16] !== null) target.name = a[16] as string;
-    rec.target = target;
-  }
-  if (a[18] !== null) rec.reason = a[18] as string;
-  if (a[19] !== null) rec.surface = a[19] as string;
-  if (a[20] !== null) rec.requestId = a[20] as string;
-  if (a[21] !== null) rec.correlationId = a[21] as string;
-  if (a[23] !== null) rec.sealed = a[23] as SealedFields;
-  return rec;
-}
-
-/**
  * `AuditStore` on PostgreSQL. `append` is one multi-row INSERT (chunks of 1,000 in one
  * transaction above that) guarded by the unique `(tenant_id, seq)` and by a check that the first
  * record continues the stored head, so concurrent appenders never fork or gap the chain: the
@@ -291,27 +251,23 @@ export class PgAuditStore extends PgStoreBase implements AuditStore {
   }
 
   /**
-   * One page comes back as ONE text value: a JSON array of row arrays built by the server
-   * (`json_agg`), decoded by one native `JSON.parse`. Verify streams a million rows through here,
-   * and per-row, per-column driver parsing (24 columns, then `meta` and `sealed` parsed again)
-   * cost more than hashing; this way every driver (node-postgres, postgres.js, PGlite, Prisma)
-   * pays the same small cost per page.
+   * One page as plain rows of text columns (`ts` formatted by the server, `meta`/`sealed` as JSON
+   * text parsed here): every driver (node-postgres, postgres.js, PGlite, Prisma) reads text
+   * columns cheaply, and the server only runs each column's output function. Building the page as
+   * one JSON value on the server (`json_agg(json_build_array(...))`) cost the server ~4x more per
+   * row than the rows themselves and capped `verify` near 40 k entries/s at 1M entries.
    */
   async range(input: { tenantId: TenantKey; fromSeq: number; toSeq?: number; limit?: number }): Promise<AuditRecord[]> {
     const limit = Math.max(1, Math.min(input.limit ?? 1000, MAX_RANGE));
     const t = this.t.auditEntries;
     const rows = await this.q(
       `audit.range ${input.tenantId ?? "(global)"} from ${input.fromSeq}`,
-      sql`SELECT json_agg(json_build_array(${ROW_ARRAY}) ORDER BY "seq")::text AS "page" FROM (
-            SELECT * FROM ${t} WHERE ${tenantIs(input.tenantId)} AND "seq" >= ${input.fromSeq}
-            ${input.toSeq === undefined ? sql`` : sql`AND "seq" <= ${input.toSeq}`}
-            ORDER BY "seq" LIMIT ${limit}) AS "a"`,
+      sql`SELECT ${COLUMNS} FROM ${t} WHERE ${tenantIs(input.tenantId)} AND ${t}."seq" >= ${input.fromSeq}
+            ${input.toSeq === undefined ? sql`` : sql`AND ${t}."seq" <= ${input.toSeq}`}
+            ORDER BY ${t}."seq" LIMIT ${limit}`,
     );
-    const page = rows[0]?.page;
-    if (page === null || page === undefined) return [];
-    const list = (typeof page === "string" ? JSON.parse(page) : page) as unknown[][];
-    const out = new Array<AuditRecord>(list.length);
-    for (let i = 0; i < list.length; i++) out[i] = fromArray(list[i]!);
+    const out = new Array<AuditRecord>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = toRecord(rows[i]!);
     return out;
   }
 
