@@ -20,9 +20,8 @@ import { isoOut, jsonOut, num, parseJson, str, tenantIs } from "../values.js";
 const MAX_APPEND = 10_000;
 const MAX_RANGE = 10_000;
 /**
- * A time-range query whose range holds at most this many of the tenant's rows is answered from
- * the (tenant_id, ts) index and sorted; a denser range walks the seq index, where matches come
- * quickly.
+ * How many index entries each probe of a time-range query reads at most before `query` picks its
+ * plan (sort the range's matches, or walk the seq index): see `sortTimeRange`.
  */
 const TIME_RANGE_SORT = 5000;
 /** Rows per INSERT statement (24 column arrays); bigger batches are chunked in one transaction. */
@@ -298,14 +297,13 @@ export class PgAuditStore extends PgStoreBase implements AuditStore {
     const where = sql.join(filters, sql` AND `);
     const order = sql.raw(desc ? "DESC" : "ASC");
     let rows: Row[];
-    if ((input.from !== undefined || input.to !== undefined) && (await this.fewInTimeRange(input, after, desc))) {
-      // Few rows in the time range: read them through the (tenant_id, ts) index and sort them.
-      // Left to itself the planner walks the seq index and filters on ts, assuming matches are
-      // spread evenly; in a chain they sit together (ts grows with seq), so that walk reads every
-      // row before the range: hundreds of ms at a million entries. MATERIALIZED keeps the
-      // ORDER BY/LIMIT from steering the inner plan back to the seq index.
-      // Only the page's rows are then read in full (formatting ts and meta of every row in the
-      // range would cost more than the sort).
+    if ((input.from !== undefined || input.to !== undefined) && (await this.sortTimeRange(where, filters, input, desc))) {
+      // Read the matching seqs through a (tenant_id[, action | actor_id], ts, seq) index (an
+      // index-only scan of the range) and sort them. Left to itself the planner walks the seq
+      // index and filters on ts, assuming matches are spread evenly; in a chain they sit together
+      // (ts grows with seq), so that walk reads every row before the range: hundreds of ms at a
+      // million entries. MATERIALIZED keeps the ORDER BY/LIMIT from steering the inner plan back
+      // to the seq index. Only the page's rows are then read in full.
       rows = await this.q(
         what,
         sql`WITH "r" AS MATERIALIZED (SELECT ${t}."seq" AS "k" FROM ${t} WHERE ${where}),
@@ -313,27 +311,32 @@ export class PgAuditStore extends PgStoreBase implements AuditStore {
             SELECT ${COLUMNS} FROM ${t} WHERE ${tenantIs(input.tenantId)} AND ${t}."seq" IN (SELECT "k" FROM "p")
             ORDER BY ${t}."seq" ${order}`,
       );
-    } else rows = await this.q(what, sql`SELECT ${COLUMNS} FROM ${t} WHERE ${where} ORDER BY "seq" ${order} LIMIT ${limit + 1}`);
+    } else rows = await this.q(what, sql`SELECT ${COLUMNS} FROM ${t} WHERE ${where} ORDER BY ${t}."seq" ${order} LIMIT ${limit + 1}`);
     const items = rows.slice(0, limit).map(toRecord);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.seq]) : null };
   }
 
   /**
-   * Whether at most `TIME_RANGE_SORT` rows of the tenant fall in the query's time range (past the
-   * cursor): one probe of the (tenant_id, ts) index that stops after that many.
+   * Which plan answers a time-range query for less: sorting the matching rows of the range, or
+   * walking the seq index (in the requested order) until a page of matches is found. Two probes,
+   * each stopping after `TIME_RANGE_SORT` index entries: sort when the range holds at most that
+   * many matches; else walk when at most that many matching rows lie on the walk's way to the
+   * range (before `from` oldest first, at or after `to` newest first; none without that bound);
+   * else sort (a dense range deep in a long chain). Both plans return the same rows.
    */
-  private async fewInTimeRange(input: AuditQuery, after: unknown, desc: boolean): Promise<boolean> {
+  private async sortTimeRange(where: Sql, filters: readonly Sql[], input: AuditQuery, desc: boolean): Promise<boolean> {
     const t = this.t.auditEntries;
-    const where: Sql[] = [tenantIs(input.tenantId)];
-    if (input.from !== undefined) where.push(sql`"ts" >= ${input.from}::timestamptz`);
-    if (input.to !== undefined) where.push(sql`"ts" < ${input.to}::timestamptz`);
-    if (typeof after === "number") where.push(desc ? sql`"seq" < ${after}` : sql`"seq" > ${after}`);
-    const rows = await this.q(
-      `audit.query ${input.tenantId ?? "(global)"} (time range size)`,
-      sql`SELECT count(*) AS "n" FROM (SELECT 1 FROM ${t} WHERE ${sql.join(where, sql` AND `)} LIMIT ${TIME_RANGE_SORT + 1}) AS "p"`,
-    );
-    return num(rows[0]?.n) <= TIME_RANGE_SORT;
+    const what = `audit.query ${input.tenantId ?? "(global)"} (time range size)`;
+    const count = async (w: Sql) =>
+      num((await this.q(what, sql`SELECT count(*) AS "n" FROM (SELECT 1 FROM ${t} WHERE ${w} LIMIT ${TIME_RANGE_SORT + 1}) AS "p"`))[0]?.n);
+    if ((await count(where)) <= TIME_RANGE_SORT) return true;
+    const bound = desc ? input.to : input.from;
+    if (bound === undefined) return false;
+    // The same filters without the time range, and the rows the walk passes on its way to it.
+    const rest = filters.slice(0, filters.length - (input.from !== undefined ? 1 : 0) - (input.to !== undefined ? 1 : 0));
+    const before = desc ? sql`"ts" >= ${bound}::timestamptz` : sql`"ts" < ${bound}::timestamptz`;
+    return (await count(sql.join([...rest, before], sql` AND `))) > TIME_RANGE_SORT;
   }
 
   async chains(input: PageRequest = {}): Promise<Page<TenantKey>> {
