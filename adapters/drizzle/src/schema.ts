@@ -66,7 +66,10 @@ function buildTables(table: TableFn) {
       index("ops_audit_entries_target_idx").on(t.tenantId, t.targetId, t.seq),
       index("ops_audit_entries_action_idx").on(t.tenantId, t.action, t.seq),
       index("ops_audit_entries_correlation_idx").on(t.tenantId, t.correlationId, t.seq),
-      index("ops_audit_entries_ts_idx").on(t.tenantId, t.ts),
+      // Time ranges (alone, with an action, with an actor): index-only scans of the range's seqs.
+      index("ops_audit_entries_ts_seq_idx").on(t.tenantId, t.ts, t.seq),
+      index("ops_audit_entries_action_ts_idx").on(t.tenantId, t.action, t.ts, t.seq),
+      index("ops_audit_entries_actor_ts_idx").on(t.tenantId, t.actorId, t.ts, t.seq),
     ],
   );
 

@@ -50,6 +50,8 @@ const LOOKAHEAD = 64;
 const RECENT = 1024;
 /** The most `AuditStore.range` honours per call. */
 const MAX_PAGE = 10_000;
+/** Pages requested ahead of the one being checked (each on its own connection where the store pools them). */
+const READ_AHEAD = 2;
 
 /**
  * Incremental, synchronous chain checker: feed pages in seq order with `push`, then `end`.
@@ -254,22 +256,44 @@ export async function verifyStoreChain(input: {
     macKeys: input.macKeys ?? null,
     requireMac: input.requireMac === true,
   });
-  // The next page is read while the current one is hashed: fetching (the database, the driver's
-  // row parsing) and hashing overlap instead of taking turns.
-  const read = (fromSeq: number) =>
-    store.range({ tenantId, fromSeq, ...(input.to !== undefined ? { toSeq: input.to } : {}), limit: pageSize });
-  let pending: Promise<AuditRecord[]> | null = read(from);
-  while (pending) {
-    const page: AuditRecord[] = await pending;
-    pending = null;
-    if (page.length === 0) break;
-    const last = Number(page[page.length - 1]!.seq);
-    if (page.length >= pageSize && (input.to === undefined || last < input.to)) {
-      pending = read(last + 1);
-      // Settled by the next turn, or abandoned when the chain breaks here: never an unhandled rejection.
-      pending.catch(() => undefined);
+  // Pages are windows of seqs ([k, k + pageSize - 1]) so that the next ones can be requested before
+  // the current one is back: `READ_AHEAD` reads run on the store's connections while this one is
+  // hashed (the server's encoding and the hashing overlap instead of taking turns). A full window
+  // holds exactly its seqs (unique per chain); a short one means a gap or the chain's end, and the
+  // rest is read as before, from the next seq on, so entries past a gap are still seen.
+  const to = input.to;
+  const window = (fromSeq: number) => (to === undefined ? fromSeq + pageSize - 1 : Math.min(to, fromSeq + pageSize - 1));
+  const ahead: Array<{ start: number; end: number; page: Promise<AuditRecord[]> }> = [];
+  let next = from;
+  const requestWindow = () => {
+    const end = window(next);
+    const page = store.range({ tenantId, fromSeq: next, toSeq: end, limit: pageSize });
+    // Settled by a later turn, or abandoned when the chain breaks: never an unhandled rejection.
+    page.catch(() => undefined);
+    ahead.push({ start: next, end, page });
+    next = end + 1;
+  };
+  const more = () => to === undefined || next <= to;
+  while (ahead.length < READ_AHEAD && more()) requestWindow();
+  let restFrom: number | null = null;
+  while (ahead.length > 0) {
+    const { start, end, page: pending } = ahead.shift()!;
+    const page = await pending;
+    if (page.length === end - start + 1) {
+      if (more()) requestWindow();
+      if (!v.push(page)) return v.end();
+      continue;
     }
-    if (!v.push(page)) break;
+    ahead.length = 0;
+    if (!v.push(page)) return v.end();
+    restFrom = to === undefined || end < to ? end + 1 : null;
+  }
+  // After a short window: read on from its end (pages of seq >= fromSeq), as far as there are rows.
+  while (restFrom !== null) {
+    const page = await store.range({ tenantId, fromSeq: restFrom, ...(to !== undefined ? { toSeq: to } : {}), limit: pageSize });
+    if (page.length === 0 || !v.push(page)) break;
+    const last = Number(page[page.length - 1]!.seq);
+    restFrom = page.length >= pageSize && (to === undefined || last < to) ? last + 1 : null;
   }
   return v.end();
 }
