@@ -2,7 +2,7 @@
 // bench/src/cases/outage.ts (the full 20 s ones): the example service as real child processes,
 // its own Redis server (stopped and restarted empty by pid; the shared one is never touched) and
 // its PostgreSQL behind a loopback TCP proxy that is cut and restored.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -16,6 +16,9 @@ import { RedisProcess } from "../../../adapters/redis/test/redis-process.js";
 // The adapters' own test helpers: a cuttable loopback proxy, and a redis-server of our own (no
 // persistence) that is killed by pid and restarted empty.
 export { RedisProcess, TcpProxy };
+// For bench/src/cases/outage.ts, which has no @ops/testkit of its own.
+export { requireService, testPgAdminUrl } from "@ops/testkit";
+export { freshDatabase } from "./support.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serverDir = join(here, "..");
@@ -329,9 +332,21 @@ export async function countSpike(o: {
  * (ms; polled every 10 ms), or throws after `ms`.
  */
 export async function propagationMs(writer: Instance, reader: Instance, key: string, value: number, ms = 10_000): Promise<number> {
+  return (await propagation(writer, reader, key, value, ms)).seenAfterWriteMs;
+}
+
+/** As `propagationMs`, with the write's own time apart: `seenAt` (epoch ms), `writeMs`, and B's delay after A's write answered. */
+export async function propagation(
+  writer: Instance,
+  reader: Instance,
+  key: string,
+  value: number,
+  ms = 10_000,
+): Promise<{ seenAt: number; writeMs: number; seenAfterWriteMs: number }> {
   const t0 = Date.now();
   const put = await writer.call("PUT", ops(`/flags/${key}/value`), { body: { value, reason: "outage test" } });
   if (put.status !== 200) throw new Error(`flag write answered ${put.status}: ${put.text.slice(0, 300)}`);
+  const written = Date.now();
   await waitFor(
     `${reader.name} to see ${key}=${value}`,
     async () => {
@@ -341,7 +356,8 @@ export async function propagationMs(writer: Instance, reader: Instance, key: str
     ms,
     10,
   );
-  return Date.now() - t0;
+  const seenAt = Date.now();
+  return { seenAt, writeMs: written - t0, seenAfterWriteMs: seenAt - written };
 }
 
 /** Every flag of `keys` evaluated on `inst`: the answers that are `null` or with reason ERROR. */
@@ -353,4 +369,159 @@ export async function badFlagAnswers(inst: Instance, keys: string[], tenant?: st
       bad.push(`${key}${tenant ? `@${tenant}` : ""}: ${r.status} ${r.text.slice(0, 200)}`);
   }
   return bad;
+}
+
+/** What one outage run measured (the test asserts it, the bench prints it). */
+export interface OutageResult {
+  spike: SpikeResult;
+  counts: { stored: number; counted: number; crossings: number };
+  /** Seconds after recovery. */
+  raisedS: number;
+  mitigatedS: number;
+  notifiedS: number;
+  /** A flag change made on A right after recovery: seen by B this long after recovery / after A's write answered. */
+  propagationAfterRecoveryMs: number;
+  /** How long A's flag write (the first after recovery) took to answer. */
+  writeAfterRecoveryMs: number;
+  /** B saw the change this long after A's write answered. */
+  propagationAfterWriteMs: number;
+  /** Redis only: both instances subscribed again this long after Redis' return; keys in the restarted Redis. */
+  resubscribedMs?: number;
+  keysAfterRestart?: number;
+  /** Flag answers that were null or ERROR after recovery (both instances, global and a tenant override). */
+  badFlags: string[];
+}
+
+/** The admin's URL of a database (reads through RLS, for counting from outside). */
+function adminUrlOf(url: string, adminUrl: string): string {
+  const admin = new URL(adminUrl);
+  admin.pathname = new URL(url).pathname;
+  return admin.toString();
+}
+
+/**
+ * Two instances over `databaseUrl` (and Redis when given); `outage` takes the store away for
+ * `outageMs` while a failed-login spike is posted to A, and `restore` brings it back; then
+ * everything is measured. Instances are stopped at the end.
+ */
+async function runOutage(o: {
+  bundle: string;
+  name: string;
+  env: Record<string, string>;
+  databaseUrl: string;
+  adminUrl: string;
+  redis?: { url: string; prefix: string };
+  outageMs: number;
+  outage(): Promise<void>;
+  restore(): Promise<void>;
+  afterRestore?(recovered: number): Promise<Partial<OutageResult>>;
+}): Promise<OutageResult> {
+  const instances: Instance[] = [];
+  try {
+    const a = await startInstance(o.bundle, `${o.name}-a`, o.env);
+    instances.push(a);
+    const b = await startInstance(o.bundle, `${o.name}-b`, o.env);
+    instances.push(b);
+    await propagationMs(a, b, "g.outage.before", 1);
+    const override = await a.call("PUT", "/ops/api/v1/flags/g.outage.before/overrides/tenant_x", { body: { value: 7, reason: "outage" } });
+    if (override.status !== 200) throw new Error(`override answered ${override.status}: ${override.text.slice(0, 300)}`);
+    const since = Date.now();
+
+    await o.outage();
+    const spike = await postSpike(a, { batch: 20, everyMs: 100, untilMs: Date.now() + o.outageMs });
+    await o.restore();
+    const recovered = Date.now();
+    const extra = (await o.afterRestore?.(recovered)) ?? {};
+
+    const seen = await propagation(a, b, "g.outage.after", 2);
+    const badFlags: string[] = [];
+    for (const i of instances) {
+      badFlags.push(...(await badFlagAnswers(i, ["g.outage.before", "g.outage.after"])));
+      const t = await i.call("POST", "/ops/api/v1/flags/g.outage.before/evaluate", { tenant: "tenant_x", body: {} });
+      if (t.json?.value !== 7) badFlags.push(`${i.name}: g.outage.before@tenant_x: ${t.status} ${t.text.slice(0, 200)}`);
+    }
+    const inc = await waitForIncident(instances, 90_000);
+    const count = () =>
+      countSpike({ databaseUrl: adminUrlOf(o.databaseUrl, o.adminUrl), ...(o.redis ? { redis: o.redis } : {}), sinceMs: since });
+    const counts = await waitFor(
+      "every acknowledged signal stored and counted",
+      async () => {
+        const c = await count();
+        return c.stored === spike.acknowledged && c.counted === spike.acknowledged && c.crossings === 1 ? c : null;
+      },
+      20_000,
+      200,
+    ).catch(() => count());
+    const s = (t: number) => Math.round((t - recovered) / 100) / 10;
+    return {
+      spike,
+      counts,
+      raisedS: s(inc.raisedAt),
+      mitigatedS: s(inc.mitigatedAt),
+      notifiedS: s(inc.notifiedAt),
+      propagationAfterRecoveryMs: seen.seenAt - recovered,
+      writeAfterRecoveryMs: seen.writeMs,
+      propagationAfterWriteMs: seen.seenAfterWriteMs,
+      badFlags,
+      ...extra,
+    };
+  } finally {
+    await Promise.all(instances.map((i) => i.stop()));
+  }
+}
+
+/** PostgreSQL unreachable (both instances reach it through a TcpProxy that goes down) for `outageMs`. */
+export async function pgOutage(o: { bundle: string; databaseUrl: string; adminUrl: string; outageMs: number }): Promise<OutageResult> {
+  const target = new URL(o.databaseUrl);
+  const proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+  const viaProxy = new URL(o.databaseUrl);
+  viaProxy.port = String(proxy.port);
+  try {
+    return await runOutage({
+      ...o,
+      name: "pg",
+      env: { DATABASE_URL: viaProxy.toString() },
+      outage: () => proxy.down(),
+      restore: () => proxy.up(),
+    });
+  } finally {
+    await proxy.stop();
+  }
+}
+
+/** The instances' own Redis killed for `outageMs` and restarted EMPTY (PostgreSQL stays up). */
+export async function redisOutage(o: { bundle: string; databaseUrl: string; adminUrl: string; outageMs: number }): Promise<OutageResult> {
+  const redis = await RedisProcess.start();
+  const prefix = `outage-${process.pid}`;
+  try {
+    return await runOutage({
+      ...o,
+      name: "redis",
+      env: { DATABASE_URL: o.databaseUrl, REDIS_URL: redis.url, OPS_REDIS_PREFIX: prefix },
+      redis: { url: redis.url, prefix },
+      outage: () => redis.kill(),
+      restore: () => redis.start(),
+      async afterRestore(recovered) {
+        const probe = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+        probe.on("error", () => {});
+        try {
+          const keysAfterRestart = await probe.dbsize();
+          await waitFor(
+            "both flag subscriptions back",
+            async () => {
+              const [, n] = (await probe.pubsub("NUMSUB", `${prefix}:flags:changes`)) as [string, number];
+              return n >= 2;
+            },
+            10_000,
+            10,
+          );
+          return { resubscribedMs: Date.now() - recovered, keysAfterRestart };
+        } finally {
+          probe.disconnect();
+        }
+      },
+    });
+  } finally {
+    await redis.kill();
+  }
 }
