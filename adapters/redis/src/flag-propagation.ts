@@ -8,6 +8,13 @@ export interface RedisFlagPropagationOptions {
   prefix?: string;
   /** While the Redis subscription is down, the durable store is re-read this often. Default 5000 ms. */
   pollIntervalMs?: number;
+  /**
+   * Longest delay between reconnect attempts of the subscription (ms, default 1000; attempts start
+   * at 50 ms and double): after Redis comes back, changes are heard again (and what was missed is
+   * re-read) within about this long, whatever the client's own, slower, `retryStrategy`. Not used
+   * with a Cluster (its `clusterRetryStrategy` applies).
+   */
+  maxReconnectDelayMs?: number;
   /** Told about publish failures (the write itself succeeded; other instances catch up by polling). */
   onError?: (err: unknown, what: string) => void;
 }
@@ -19,6 +26,7 @@ const OptionsSchema = z
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "expected 1-64 characters of A-Z a-z 0-9 _ . : -")
       .optional(),
     pollIntervalMs: z.number().int().min(100, "expected at least 100 ms").optional(),
+    maxReconnectDelayMs: z.number().int().min(50, "expected at least 50 ms").max(60_000, "expected at most 60000 ms").optional(),
     onError: z.custom<(err: unknown, what: string) => void>((v) => typeof v === "function").optional(),
   })
   .strict();
@@ -63,6 +71,7 @@ export function redisFlagPropagation(durable: FlagStore, redis: Redis | Cluster,
 class Propagation {
   private readonly channel: string;
   private readonly pollIntervalMs: number;
+  private readonly maxReconnectDelayMs: number;
   private readonly listeners = new Set<(c: FlagChange) => void>();
   /** Last version reported per record (0 entries are removed), to drop duplicates. */
   private readonly known = new Map<string, number>();
@@ -82,6 +91,7 @@ class Propagation {
   ) {
     this.channel = `${opts.prefix ?? "ops"}:flags:changes`;
     this.pollIntervalMs = opts.pollIntervalMs ?? 5_000;
+    this.maxReconnectDelayMs = opts.maxReconnectDelayMs ?? 1_000;
   }
 
   readonly put: FlagStore["put"] = async (input) => {
@@ -165,7 +175,14 @@ class Propagation {
     if (this.durable.subscribe) this.unsubscribeDurable = this.durable.subscribe((c) => this.emit(c));
     const sub: RedisClient = isCluster(this.redis)
       ? (this.redis as Cluster).duplicate()
-      : (this.redis as Redis).duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
+      : (this.redis as Redis).duplicate({
+          lazyConnect: false,
+          enableOfflineQueue: true,
+          maxRetriesPerRequest: null,
+          // ioredis' default waits up to 2 s between attempts: capped so the subscription (and the
+          // re-read of what was missed) is back within `maxReconnectDelayMs` of Redis' return.
+          retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 16), this.maxReconnectDelayMs),
+        });
     this.subscriber = sub;
     sub.on("error", () => {
       // Reconnection is ioredis' job; while down, the durable store is polled.

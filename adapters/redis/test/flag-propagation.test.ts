@@ -111,10 +111,44 @@ describe.skipIf(!up)("redisFlagPropagation: durable flags, Redis carries the cha
     expect(heard.map((c) => c.version).filter((v) => v >= 2)).toEqual([2, 3]);
   });
 
+  it("the subscription comes back within maxReconnectDelayMs of Redis' return, whatever the client's own slower retryStrategy", async () => {
+    const redisProc = await RedisProcess.start();
+    opened.push({ close: () => redisProc.kill() });
+    const db = new MemoryFlagStore();
+    // B's client retries every 8 s (the duplicate made for subscribing inherits its options).
+    const ra = new Redis(redisProc.url, { maxRetriesPerRequest: 1 });
+    const rb = new Redis(redisProc.url, { maxRetriesPerRequest: 1, retryStrategy: () => 8_000 });
+    ra.on("error", () => {});
+    rb.on("error", () => {});
+    const a = redisFlagPropagation(durableWithoutPubsub(db), ra, { pollIntervalMs: 60_000 });
+    const b = redisFlagPropagation(durableWithoutPubsub(db), rb, { pollIntervalMs: 60_000, maxReconnectDelayMs: 300 });
+    const ca = new FeatureFlagController(a, "prod", { pollIntervalMs: 0 });
+    const cb = new FeatureFlagController(b, "prod", { pollIntervalMs: 0 });
+    opened.push({ close: () => (ra.disconnect(), rb.disconnect()) }, a, b, ca, cb);
+    await Promise.all([ca.ready(), cb.ready()]);
+    const probe = new Redis(redisProc.url, { retryStrategy: () => 50 });
+    probe.on("error", () => {});
+    opened.push({ close: () => probe.disconnect() });
+    const subscribers = async () => Number((await probe.pubsub("NUMSUB", "ops:flags:changes"))[1]);
+    await vi.waitFor(async () => expect(await subscribers()).toBe(2), { timeout: 5_000, interval: 20 });
+
+    await redisProc.kill();
+    await new Promise((r) => setTimeout(r, 1_500));
+    await redisProc.start(); // empty
+    const back = Date.now();
+    // Both subscriptions are back long before the client's 8 s retry (B's capped at 300 ms, A's at the default 1 s).
+    await vi.waitFor(async () => expect(await subscribers()).toBe(2), { timeout: 3_000, interval: 20 });
+    expect(Date.now() - back).toBeLessThan(3_000);
+    // And a change published now reaches B through Redis (its durable store has no pub/sub and the poll is 60 s).
+    await ca.setFlag({ key: "search", newValue: "after", actorUserId: "alice", reason: "after the outage" });
+    await vi.waitFor(() => expect(cb.stringValue("search", {}, "none")).toBe("after"), { timeout: 3_000, interval: 10 });
+  });
+
   it("refuses bad options by field", () => {
     const redis = new Redis(testRedisUrl(), { lazyConnect: true });
     opened.push({ close: () => redis.disconnect() });
     expect(() => redisFlagPropagation(new MemoryFlagStore(), redis, { prefix: "bad prefix!" })).toThrow(ValidationError);
     expect(() => redisFlagPropagation(new MemoryFlagStore(), redis, { pollIntervalMs: 5 })).toThrow(/pollIntervalMs/);
+    expect(() => redisFlagPropagation(new MemoryFlagStore(), redis, { maxReconnectDelayMs: 0 })).toThrow(/maxReconnectDelayMs/);
   });
 });

@@ -110,6 +110,30 @@ export interface RecorderStats {
   deadLettered: number;
 }
 
+/** A per-identity counter add and the rule and identity it counts (to report its crossing). */
+interface IdAdd {
+  add: CounterAdd;
+  rule: IdentityRule;
+  a: string;
+  b: string;
+}
+
+/**
+ * Merges adds to the same series and bucket (summing `by`): what an outage keeps for the next
+ * flush grows with the series touched, not with the number of failed flushes.
+ */
+function coalesce<T>(items: T[], addOf: (x: T) => CounterAdd, merged: (x: T, by: number) => T): T[] {
+  if (items.length < 2) return items;
+  const byId = new Map<string, T>();
+  for (const x of items) {
+    const a = addOf(x);
+    const id = `${a.tenantId ?? "\u0001"}\u0000${a.key}\u0000${a.atMs}\u0000${a.bucketMs}`;
+    const prev = byId.get(id);
+    byId.set(id, prev === undefined ? x : merged(prev, (addOf(prev).by ?? 1) + (a.by ?? 1)));
+  }
+  return [...byId.values()];
+}
+
 interface Buffered {
   type: string;
   tenantId: TenantKey;
@@ -156,6 +180,8 @@ export class SignalRecorder implements SignalSink {
   private lastByTenant: Map<TenantKey, Map<string, TypeCell>> | undefined;
   private readonly seen = new Map<TenantKey, number>();
   private retryAdds: CounterAdd[] = [];
+  /** Identity adds a flush could not write (store unavailable), with what their crossing reports. */
+  private retryIdAdds: IdAdd[] = [];
   private readonly counterBatchSize: number;
   private readonly onDeadLetter: (d: RecorderDeadLetter) => void;
   private deadLettered = 0;
@@ -336,7 +362,7 @@ export class SignalRecorder implements SignalSink {
     for (;;) {
       try {
         await this.flush();
-        if (this.buffer.length === 0 && this.retryAdds.length === 0) return;
+        if (this.buffer.length === 0 && this.retryAdds.length === 0 && this.retryIdAdds.length === 0) return;
       } catch (err) {
         if (Date.now() >= deadline) throw err;
         await new Promise((r) => setTimeout(r, 200));
@@ -464,14 +490,23 @@ export class SignalRecorder implements SignalSink {
       this.seen.set(null, Math.max(this.seen.get(null) ?? 0, bucket));
       for (const [type, n] of global) add(null, type, bucket, n);
     }
-    // Retried verbatim: re-aggregating would add the global share twice.
-    this.retryAdds.push(...(await this.addCounts(adds, errors)));
+    // Retried as they were (re-aggregating from the buckets would add the global share twice),
+    // merged per series and bucket so a long outage keeps one add per series.
+    this.retryAdds = coalesce(
+      [...this.retryAdds, ...(await this.addCounts(adds, errors))],
+      (a) => a,
+      (a, by) => ({ ...a, by }),
+    );
 
     // Per-identity counts: a crossing of the rule's threshold (seen by exactly one add, however
     // many instances share the counter) records a breach and a THRESHOLD_EXCEEDED event.
     const crossings: AuthEventRecord[] = [];
-    const idAdds: CounterAdd[] = [];
-    const idOf: Array<{ rule: IdentityRule; a: string; b: string }> = [];
+    // Adds a failed flush kept (the store was unavailable) go first: a spike recorded during an
+    // outage still crosses its threshold once the store is back.
+    const kept = this.retryIdAdds;
+    this.retryIdAdds = [];
+    const idAdds: CounterAdd[] = kept.map((x) => x.add);
+    const idOf: Array<{ rule: IdentityRule; a: string; b: string }> = kept.map(({ rule, a, b }) => ({ rule, a, b }));
     for (const [bucket, byTenant] of agg)
       for (const [tenant, byType] of byTenant)
         for (const cell of byType.values()) {
@@ -499,8 +534,9 @@ export class SignalRecorder implements SignalSink {
           }
         }
     const breaches: CounterAdd[] = [];
-    // Identity adds are not retried (as before): a lost add only delays a crossing.
-    await this.addCounts(idAdds, errors, (i, total) => {
+    // Identity adds the store could not take are kept for the next flush (merged per identity and
+    // bucket); the crossing is reported by the add that lands it.
+    const idPending = await this.addCounts(idAdds, errors, (i, total) => {
       const { rule, a, b } = idOf[i]!;
       const x = idAdds[i]!;
       if (!(total >= rule.threshold && total - x.by! < rule.threshold)) return;
@@ -520,6 +556,15 @@ export class SignalRecorder implements SignalSink {
       else rec.userId = a;
       crossings.push(rec);
     });
+    if (idPending.length > 0) {
+      const indexOf = new Map(idAdds.map((a, i) => [a, i]));
+      const pending = idPending.map((add) => ({ add, ...idOf[indexOf.get(add)!]! }));
+      this.retryIdAdds = coalesce(
+        [...this.retryIdAdds, ...pending],
+        (x) => x.add,
+        (x, by) => ({ ...x, add: { ...x.add, by } }),
+      );
+    }
     if (breaches.length > 0) this.retryAdds.push(...(await this.addCounts(breaches, errors)));
 
     if (this.authEvents && (events.length > 0 || crossings.length > 0)) {
