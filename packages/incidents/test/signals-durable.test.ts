@@ -13,7 +13,7 @@ describe("runtime.signalsDurable", () => {
     const authEvents: AuthEventStore = Object.create(stores.authEvents);
     authEvents.append = async (input) => {
       appends++;
-      if (gate) await gate;
+      if (gate !== undefined) await gate;
       return stores.authEvents.append(input);
     };
     const runtime = createOpsRuntime({ stores: { ...stores, authEvents }, mitigation: { mode: "off" } });
