@@ -159,7 +159,11 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       docs: "examples/server/README.md",
     }),
   );
-  signalRoutes(app, { runtime, store: storage.authEvents });
+  signalRoutes(app, {
+    runtime,
+    store: storage.authEvents,
+    onUnstored: (err) => logger.warn("signals_not_stored", errorFields(err)),
+  });
 
   runtime.start();
   worker.start();

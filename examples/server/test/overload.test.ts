@@ -40,21 +40,26 @@ describe.each(backends)("signal ingest under overload (%s)", (_name, onPg) => {
     let accepted = 0;
     let refused = 0;
     const send = async (i: number) => {
-      const events = Array.from({ length: 50 }, (_, j) => ({ type: "LOGIN_FAILED", userId: `u${i}_${j}`, ip: "198.51.100.7" }));
+      const events = Array.from({ length: 200 }, (_, j) => ({ type: "LOGIN_FAILED", userId: `u${i}_${j}`, ip: "198.51.100.7" }));
       const r = await t.call("POST", "/api/signals", { tenant, role: "", body: { events } });
       if (r.status === 202) {
-        expect(r.json.accepted).toBe(50);
-        accepted += 50;
+        expect(r.json.accepted).toBe(200);
+        accepted += 200;
       } else {
         expect(r.status).toBe(503);
         expect(r.json.error).toBe("overloaded");
         expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-        refused += 50;
+        refused += 200;
       }
     };
-    // 40 batches of 50 at once: 2,000 signals against a buffer of 250.
+    // 40 batches of 200 at once: 8,000 signals against a buffer of 250. A 202 waits for the flush of
+    // its batch (which starts at once), so the buffer only fills when batches overlap: with 200 a
+    // batch, any two at once do.
     await Promise.all(Array.from({ length: 40 }, (_, i) => send(i)));
-    expect(refused).toBeGreaterThan(0);
+    // PostgreSQL serves the burst concurrently: batches overlap and the buffer fills. PGlite runs
+    // the database on the event loop, so each batch's flush can end before the next request is
+    // read, and the burst may be taken whole: nothing to shed there, and still nothing lost.
+    if (onPg) expect(refused).toBeGreaterThan(0);
     expect(accepted).toBeGreaterThan(0);
     const stored = await eventually("every acknowledged signal to be stored", async () => {
       const n = await storedCount();

@@ -150,6 +150,9 @@ export class OpsRuntime<T extends string = string> {
   private timer: ReturnType<typeof setInterval> | undefined;
   private running: Promise<TickReport> | undefined;
   private lastPruneMs = Number.NEGATIVE_INFINITY;
+  /** `signalsDurable`: the group-commit flush running, and the one the next callers share. */
+  private commit: Promise<void> | undefined;
+  private nextCommit: Promise<void> | undefined;
   private readonly concurrency: number;
 
   constructor(o: OpsRuntimeOptions<T>) {
@@ -214,6 +217,35 @@ export class OpsRuntime<T extends string = string> {
   /** The delay a refused sender should wait: the recorder's flush interval. */
   get signalRetryAfterMs(): number {
     return this.recorder.retryAfterMs;
+  }
+
+  /**
+   * Resolves once every signal recorded before the call is stored (AuthEventStore) and counted
+   * (CounterStore): call it after `recordAuthEvent` and acknowledge only then, so an
+   * acknowledgement survives a crash (SIGKILL) of this process. A group commit: every caller that
+   * arrives while a flush runs shares the one flush that starts after it, so concurrent ingest
+   * requests cost one flush per round, not one each.
+   * @throws the store error of that flush; the signals stay buffered and are written by a later
+   * flush (so a sender told to retry may have them stored twice: at-least-once on failure).
+   */
+  signalsDurable(): Promise<void> {
+    if (this.nextCommit !== undefined) return this.nextCommit;
+    const after = this.commit ?? Promise.resolve();
+    const next = after.then(() => {
+      this.nextCommit = undefined;
+      const flush = this.recorder.flush();
+      const settled = flush.then(
+        () => {},
+        () => {},
+      );
+      this.commit = settled;
+      void settled.then(() => {
+        if (this.commit === settled) this.commit = undefined;
+      });
+      return flush;
+    });
+    this.nextCommit = next;
+    return next;
   }
 
   /**

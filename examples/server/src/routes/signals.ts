@@ -8,6 +8,8 @@ import { HttpError, Limit, parseBody, readBody, readQuery, type AppEnv } from ".
 export interface SignalRoutesDeps {
   runtime: OpsRuntime;
   store: AuthEventStore;
+  /** Told when a flush failed and a batch was answered 503 instead of 202 (for a log line). */
+  onUnstored?: (err: unknown) => void;
 }
 
 // Storable text as core defines it for every store (no NUL, no unpaired surrogate, bounded): one
@@ -68,6 +70,23 @@ export function signalRoutes(app: Hono<AppEnv>, d: SignalRoutesDeps): void {
     }
     // Validated above as a whole: recording cannot fail half-way through the batch.
     for (const { tenantId: _t, ...e } of events) d.runtime.recordAuthEvent({ ...e, tenantId: tenant });
+    // Acknowledged only once stored and counted (one flush shared by concurrent requests): a 202
+    // survives a crash of this process. A store that fails now gets no 202: the signals stay
+    // buffered and are written by a later flush, so a retry may store them twice (never zero times).
+    try {
+      await d.runtime.signalsDurable();
+    } catch (err) {
+      d.onUnstored?.(err);
+      return c.json(
+        {
+          ok: false,
+          error: "unavailable",
+          message: "the signals could not be stored yet: they are kept and retried, but not acknowledged; retry later",
+        },
+        503,
+        { "retry-after": String(Math.max(1, Math.ceil(d.runtime.signalRetryAfterMs / 1000))) },
+      );
+    }
     return c.json({ ok: true, accepted: events.length }, 202);
   });
 
