@@ -7,8 +7,10 @@ import { freshDatabase } from "./support.js";
  * Nothing lost across outages (#21 item 3), end to end: two instances of the example service run
  * as child processes; a failed-login spike is posted to one of them while PostgreSQL is
  * unreachable (a loopback proxy, cut and restored) or while its Redis is down (a Redis server of
- * this test, killed and restarted EMPTY). Every signal is acknowledged (202) or refused (429/503),
- * and after recovery every acknowledged one is stored and counted, the spike crosses its identity
+ * this test, killed and restarted EMPTY). Every signal is acknowledged (202, only once stored and
+ * counted) or refused (429/503; during the outage the route answers 503 but keeps the batch
+ * buffered), and after recovery every acknowledged one is stored and counted, nothing is stored
+ * that was not sent, the spike crosses its identity
  * threshold once and raises its incident (mitigated and notified), flag changes propagate again
  * (LISTEN and Redis subscribe re-established with backoff) and no flag answers null or ERROR.
  * Timings are printed, not asserted beyond catching a fallback to the slow safety-net polls: the
@@ -29,9 +31,17 @@ function checkNothingLost(r: OutageResult): void {
   );
   // Every signal was acknowledged or refused (never another answer, never a hang) ...
   expect(r.spike.other).toEqual([]);
-  expect(r.spike.acknowledged).toBeGreaterThan(0);
-  // ... and every acknowledged one was stored and counted; the identity spike crossed its threshold once.
-  expect(r.counts).toEqual({ stored: r.spike.acknowledged, counted: r.spike.acknowledged, crossings: 1 });
+  const sent = r.spike.acknowledged + r.spike.refused;
+  expect(sent).toBeGreaterThan(0);
+  // ... every acknowledged one was stored and counted. A 202 waits for its flush, so during the
+  // outage the route answers 503: those signals are not acknowledged, yet they stay buffered and
+  // are written after recovery (at-least-once: a client's retry may count one twice), which is
+  // how the spike still raises its incident. So acknowledged <= stored = counted <= sent.
+  expect(r.counts.stored).toBeGreaterThanOrEqual(r.spike.acknowledged);
+  expect(r.counts.stored).toBeLessThanOrEqual(sent);
+  expect(r.counts.counted).toBe(r.counts.stored);
+  // The identity spike crossed its threshold once.
+  expect(r.counts.crossings).toBe(1);
   expect(r.badFlags).toEqual([]);
   // Well inside the safety nets (Redis poll 5 s, flag controller poll 60 s): the listeners resumed.
   expect(r.propagationAfterRecoveryMs).toBeLessThan(4_500);
