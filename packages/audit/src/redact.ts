@@ -232,7 +232,7 @@ function visit(v: unknown, depth: number, ctx: Walk): JsonValue | undefined {
     } else {
       for (const k in obj) {
         if (ctx.nodes > MAX_REDACT_NODES) break;
-        if (Object.prototype.hasOwnProperty.call(obj, k)) put(out, k, (obj as Record<string, unknown>)[k], depth, ctx);
+        if (Object.hasOwn(obj, k)) put(out, k, (obj as Record<string, unknown>)[k], depth, ctx);
       }
     }
     return out;
@@ -342,7 +342,7 @@ export function redactedSizeAtLeast(meta: unknown, limit: number, options: Redac
     } else {
       for (const k in v) {
         if (size > limit) break;
-        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        if (!Object.hasOwn(v, k)) continue;
         size += k.length + 3;
         const secret = !matches(options.allowKeys, k) && (matches(options.denyKeys, k) || isSecretKey(k));
         if (secret) size += REDACTED.length;

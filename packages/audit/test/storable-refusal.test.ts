@@ -41,7 +41,7 @@ describe("audit append refuses unstorable text before writing", () => {
       [{ meta: { list: ["ok", "a\u0000"] } }, "meta.list[1]"],
       [{ meta: { ["k\u0000"]: 1 } }, "meta.k\u0000"],
     ] as const) {
-      const err = await log.append({ action: "AUTH_LOGIN", actorUserId: "u", tenantId: "a", ...over }).then(
+      const err = await log.append({ action: "AUTH_LOGIN", actorUserId: "u", tenantId: "a", ...(over as object) }).then(
         () => null,
         (e: unknown) => e,
       );

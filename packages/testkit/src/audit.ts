@@ -157,7 +157,7 @@ async function appendHostile(store: AuditStore, field: string, value: string): P
   const log = createAuditLog({ store, env: "test" });
   try {
     const base = {
-      action: "DATA_ACCESS",
+      action: "DATA_ACCESS" as const,
       actor: { id: "alice", type: "user" as const },
       tenantId: t,
       target: { id: "doc-1", type: "doc" },
