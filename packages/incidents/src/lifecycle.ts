@@ -4,7 +4,6 @@ import {
   NotFoundError,
   stableId,
   systemClock,
-  ValidationError,
   auditEffect,
   createEffectRelay,
   severityRank,
