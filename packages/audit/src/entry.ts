@@ -149,7 +149,7 @@ function inspectMeta(meta: unknown, maxBytes: number): { bytes: number; json: bo
       }
     } else {
       for (const k in v) {
-        if (!Object.hasOwn(v, k)) continue;
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
         keys.push(k);
         if (UNSTORABLE.test(k)) throw metaError(where(), UNSTORABLE_MESSAGE);
         walk((v as Record<string, unknown>)[k], depth + 1);

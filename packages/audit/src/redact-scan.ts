@@ -4,7 +4,7 @@
 // scanner below visits every character a bounded number of times, so time grows linearly with the
 // input whatever it holds. They reproduce the matches of the patterns documented in redact.ts.
 
-enum C {
+const enum C {
   Tab = 9,
   Lf = 10,
   Cr = 13,
@@ -63,7 +63,7 @@ for (let c = 0; c < 128; c++) {
   if (/[a-z0-9+.-]/i.test(ch)) m |= SCHEME;
   if (/[A-Za-z0-9._%+-]/.test(ch)) m |= LOCAL;
   if (/[A-Za-z0-9.-]/.test(ch)) m |= DOMAIN;
-  if (/[A-Za-z0-9_.[\]-]/.test(ch)) m |= PNAME;
+  if (/[A-Za-z0-9_.\[\]-]/.test(ch)) m |= PNAME;
   if (/\s/.test(ch)) m |= SPACE;
   // Members of the negated classes are everything but these (non-ASCII: everything but \s).
   if (/[\s:/?#@]/.test(ch)) m |= NOT_USER;

@@ -39,7 +39,7 @@ function locate(entry: object, path: string): { obj: Container; key: string } | 
   let obj: unknown = entry;
   for (let i = 0; i < parts.length - 1; i++) {
     if (obj === null || typeof obj !== "object") return null;
-    obj = Object.hasOwn(obj, parts[i]!) ? (obj as Container)[parts[i]!] : undefined;
+    obj = Object.prototype.hasOwnProperty.call(obj, parts[i]!) ? (obj as Container)[parts[i]!] : undefined;
   }
   return obj !== null && typeof obj === "object" ? { obj: obj as Container, key: parts[parts.length - 1]! } : null;
 }
@@ -49,7 +49,7 @@ function expand(entry: object, path: string): { obj: Container; key: string; pat
   const star = path.indexOf(".**.");
   if (star < 0) {
     const at = locate(entry, path);
-    return at && Object.hasOwn(at.obj, at.key) && at.obj[at.key] !== undefined ? [{ ...at, path }] : [];
+    return at && Object.prototype.hasOwnProperty.call(at.obj, at.key) && at.obj[at.key] !== undefined ? [{ ...at, path }] : [];
   }
   const base = locate(entry, `${path.slice(0, star)}.x`);
   const root = base ? base.obj : null;
