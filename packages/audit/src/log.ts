@@ -23,6 +23,9 @@ import {
   type IncidentStore,
   type OutboxStore,
   scrubText,
+  UNSTORABLE_MESSAGE,
+  UNSTORABLE_TEXT,
+  type StorableIssue,
 } from "@ops/core";
 import { isUniversalAuditAction, type AuditAction, type AuditActionSet } from "./actions.js";
 import { ChainWriter, chainOn, type ChainableEntry } from "./chain-writer.js";
@@ -39,7 +42,7 @@ import {
 } from "./checkpoint.js";
 import { DEFAULT_MAX_META_BYTES, makeAuditEntry, type AuditEntry, type AuditEntryInput } from "./entry.js";
 import { GroupCommitQueue, type BufferOptions, type CommitPipeline } from "./group-commit.js";
-import { auditMetaSafe, redactedSizeAtLeast, redactString, type RedactOptions } from "./redact.js";
+import { auditMetaSafe, redactedSizeAtLeast, redactString, unstorableTextIssue, type RedactOptions } from "./redact.js";
 import { DEFAULT_PERSONAL_FIELDS, ERASED, sealEntry, sealedParts, unsealRecord, type AuditEntryView } from "./shred.js";
 import type { CheckpointSink } from "./sinks/types.js";
 import { verifyStoreChain, type VerifyResult } from "./verify.js";
@@ -415,6 +418,15 @@ const VerifyInputSchema = z
  * counted up to `maxStringLength`), so an oversized meta costs no scan.
  */
 function redactInput(input: AuditEntryInput<string>, options: RedactOptions, maxMetaBytes: number): AuditEntryInput<string> {
+  // Redaction masks secrets; it does not rewrite what cannot be stored. A NUL or an unpaired
+  // surrogate in free text or meta is refused here, naming the caller's field, as with redaction
+  // off: the entry is stored as given or not at all.
+  const issue =
+    freeTextIssue(input.reason, "reason") ??
+    (input.actor && typeof input.actor === "object" ? freeTextIssue(input.actor.userAgent, "actor.userAgent") : null) ??
+    (input.target && typeof input.target === "object" ? freeTextIssue(input.target.name, "target.name") : null) ??
+    (input.meta !== undefined ? unstorableTextIssue(input.meta, "meta", options) : null);
+  if (issue) throw new ValidationError(`[ops/audit] invalid audit entry: ${issue.path}: ${issue.message}`, [issue]);
   const out: AuditEntryInput<string> = { ...input };
   if (input.meta !== undefined) {
     const atLeast = redactedSizeAtLeast(input.meta, maxMetaBytes, options);
@@ -437,6 +449,10 @@ function redactInput(input: AuditEntryInput<string>, options: RedactOptions, max
   if (input.target && typeof input.target === "object" && input.target.name !== undefined)
     out.target = { ...input.target, name: text(input.target.name, 256) };
   return out;
+}
+
+function freeTextIssue(v: unknown, path: string): StorableIssue | null {
+  return typeof v === "string" && UNSTORABLE_TEXT.test(v) ? { path, message: UNSTORABLE_MESSAGE } : null;
 }
 
 /** The newest checkpoint a sink that can read back (`latest()`) holds, signed by this log's key. */

@@ -1,4 +1,4 @@
-import { toStorableText, type JsonObject, type JsonValue } from "@ops/core";
+import { toStorableText, UNSTORABLE_MESSAGE, UNSTORABLE_TEXT, type JsonObject, type JsonValue, type StorableIssue } from "@ops/core";
 import { maskAuthSchemes, maskCards, maskEmails, maskJwts, maskProviderKeys, maskSecretParams, maskUrlPasswords } from "./redact-scan.js";
 
 /** What replaces a redacted value. */
@@ -232,7 +232,7 @@ function visit(v: unknown, depth: number, ctx: Walk): JsonValue | undefined {
     } else {
       for (const k in obj) {
         if (ctx.nodes > MAX_REDACT_NODES) break;
-        if (Object.prototype.hasOwnProperty.call(obj, k)) put(out, k, (obj as Record<string, unknown>)[k], depth, ctx);
+        if (Object.hasOwn(obj, k)) put(out, k, (obj as Record<string, unknown>)[k], depth, ctx);
       }
     }
     return out;
@@ -253,6 +253,50 @@ function put(out: JsonObject, rawKey: string, x: unknown, depth: number, ctx: Wa
   if (k === "__proto__" || k === "constructor" || k === "prototype")
     Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
   else out[k] = r;
+}
+
+/**
+ * The first NUL or unpaired surrogate that `auditMetaSafe(value, options)` would have to replace
+ * (in a kept key or a kept string; values of secret keys are masked whole, so they are not
+ * looked at), with its path from `path` (`meta.k`, `meta.list[0]`), or null. Walks what
+ * `auditMetaSafe` walks, within the same bounds (cycles, depth, `MAX_REDACT_NODES`).
+ */
+export function unstorableTextIssue(value: unknown, path: string, options: RedactOptions = {}): StorableIssue | null {
+  const maxDepth = clampInt(options.maxDepth, 1, MAX_REDACT_DEPTH, 16);
+  const stack: object[] = [];
+  let nodes = 0;
+  const at = (p: string, k: string | number) => (typeof k === "number" ? `${p}[${k}]` : `${p}.${k}`);
+  const walk = (v: unknown, p: string, depth: number): StorableIssue | null => {
+    if (++nodes > MAX_REDACT_NODES) return null;
+    if (typeof v === "string") return UNSTORABLE_TEXT.test(v) ? { path: p, message: UNSTORABLE_MESSAGE } : null;
+    if (v === null || typeof v !== "object" || v instanceof Date || stack.includes(v) || depth >= maxDepth) return null;
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return null;
+    stack.push(v);
+    try {
+      if (v instanceof Error) return walk(String(v.message), at(p, "message"), depth + 1);
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length && nodes <= MAX_REDACT_NODES; i++) {
+          const issue = walk(v[i], at(p, i), depth + 1);
+          if (issue) return issue;
+        }
+        return null;
+      }
+      const entries: Iterable<[unknown, unknown]> =
+        v instanceof Map ? v : Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k]] as [unknown, unknown]);
+      for (const [rawKey, x] of entries) {
+        if (nodes > MAX_REDACT_NODES) break;
+        const k = String(rawKey);
+        if (UNSTORABLE_TEXT.test(k)) return { path: at(p, k), message: `key ${UNSTORABLE_MESSAGE}` };
+        if (!matches(options.allowKeys, k) && (matches(options.denyKeys, k) || isSecretKey(k))) continue;
+        const issue = walk(x, at(p, k), depth + 1);
+        if (issue) return issue;
+      }
+      return null;
+    } finally {
+      stack.pop();
+    }
+  };
+  return walk(value, path, 0);
 }
 
 /** A reusable `auditMetaSafe` with fixed options. */
@@ -298,7 +342,7 @@ export function redactedSizeAtLeast(meta: unknown, limit: number, options: Redac
     } else {
       for (const k in v) {
         if (size > limit) break;
-        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        if (!Object.hasOwn(v, k)) continue;
         size += k.length + 3;
         const secret = !matches(options.allowKeys, k) && (matches(options.denyKeys, k) || isSecretKey(k));
         if (secret) size += REDACTED.length;

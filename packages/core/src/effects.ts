@@ -1,4 +1,6 @@
+import { isRejection, rejectionReason } from "./batch.js";
 import { systemClock, type Clock } from "./clock.js";
+import { IntegrityError } from "./errors.js";
 import { prefixedId } from "./ids.js";
 import type { JsonObject } from "./json.js";
 import type { AdminNotification, AuditSink, AuditSinkEntry, Notifier } from "./ports.js";
@@ -40,6 +42,31 @@ export interface EffectRelayOptions {
   pollMs?: number;
   /** Told about every failed delivery (the effect stays pending and is retried with backoff). */
   onError?: (err: unknown, effect: EffectRecord) => void;
+  /**
+   * Called once per effect its sink rejected permanently (a non-retryable @ops error such as a
+   * `ValidationError`: sending it again cannot succeed). The effect is dead-lettered: removed from
+   * the queue, counted in `stats().deadLettered`, never retried; the other effects of the batch are
+   * delivered in the same pass. The hook gets the whole record (to keep it elsewhere). Default: a
+   * JSON log line on stderr (`core.effects.dead_letter`) with the effect's id, kind, tenant,
+   * attempts and reason, never its payload.
+   */
+  onDeadLetter?: (d: EffectDeadLetter) => void;
+}
+
+/** An effect its sink rejected permanently (see `EffectRelayOptions.onDeadLetter`). */
+export interface EffectDeadLetter {
+  effect: EffectRecord;
+  /** Why: the sink error's code and message (@ops messages carry no values). */
+  reason: string;
+}
+
+/** Counters of one relay since it was created. */
+export interface EffectRelayStats {
+  delivered: number;
+  /** Failed deliveries left pending for a retry (the sink or the store was unavailable). */
+  failed: number;
+  /** Effects a sink rejected permanently, removed from the queue (see `onDeadLetter`). */
+  deadLettered: number;
 }
 
 export interface EffectRelay {
@@ -54,6 +81,8 @@ export interface EffectRelay {
   start(): void;
   /** Stops the loop and waits for the delivery in flight. Idempotent. */
   stop(): Promise<void>;
+  /** Delivered, failed (retried later) and dead-lettered effects since creation. */
+  stats(): EffectRelayStats;
 }
 
 /** A fresh effect id. */
@@ -76,6 +105,29 @@ export function notifyEffect(notification: AdminNotification, createdAt: string,
 const LOOKBACK_MS = 10 * 60_000;
 
 /**
+ * A permanent refusal of one effect: a non-retryable @ops error, except an `IntegrityError` (a
+ * broken chain refuses every entry alike: that is an outage to fix, not a bad record to drop).
+ */
+function rejectsEffect(err: unknown): boolean {
+  return isRejection(err) && !(err instanceof IntegrityError);
+}
+
+/** The default `onDeadLetter`: one JSON line on stderr, without the payload. */
+function logEffectDeadLetter(d: EffectDeadLetter): void {
+  console.warn(
+    JSON.stringify({
+      level: "warn",
+      event: "core.effects.dead_letter",
+      effectId: d.effect.id,
+      kind: d.effect.kind,
+      tenantId: d.effect.tenantId,
+      attempts: d.effect.attempts,
+      reason: d.reason,
+    }),
+  );
+}
+
+/**
  * The one relay of side effects: reads effects committed with their state change and hands them
  * to the audit sink or the notifier, then removes them. At least once by the store's leases,
  * exactly once in the result: a notification is idempotent on its id, and an audit effect whose
@@ -88,6 +140,8 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
   const batch = o.batch ?? 100;
   const pollMs = o.pollMs ?? 1000;
   const onError = o.onError ?? (() => {});
+  const onDeadLetter = o.onDeadLetter ?? logEffectDeadLetter;
+  const counts: EffectRelayStats = { delivered: 0, failed: 0, deadLettered: 0 };
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running = false;
   let inFlight: Promise<unknown> = Promise.resolve();
@@ -127,6 +181,18 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
       }
     } catch (err) {
       onError(err, e);
+      if (rejectsEffect(err)) {
+        // Sending it again cannot succeed: dead-letter it once instead of retrying it forever.
+        counts.deadLettered++;
+        try {
+          onDeadLetter({ effect: e, reason: rejectionReason(err).slice(0, 2000) });
+        } catch {
+          // A failing hook must not stop the batch.
+        }
+        await o.store.complete({ id: e.id });
+        return false;
+      }
+      counts.failed++;
       const backoff = Math.min(300_000, 500 * 2 ** Math.min(e.attempts, 10));
       const message = err instanceof Error ? err.message : String(err);
       await o.store
@@ -135,6 +201,7 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
       return false;
     }
     await o.store.complete({ id: e.id });
+    counts.delivered++;
     return true;
   }
 
@@ -142,7 +209,13 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
     let delivered = 0;
     // In order: one flag's audit entries reach the chain in the order they were committed.
     for (const e of items) {
-      if (await deliverOne(e)) delivered++;
+      try {
+        if (await deliverOne(e)) delivered++;
+      } catch (err) {
+        // The store failed to complete it: its lease lapses and it is handed out again (the
+        // effect-id check keeps the result exactly once); the rest of the batch goes on.
+        onError(err, e);
+      }
     }
     return delivered;
   }
@@ -197,6 +270,9 @@ export function createEffectRelay(o: EffectRelayOptions): EffectRelay {
         timer.unref?.();
       };
       void loop();
+    },
+    stats() {
+      return { ...counts };
     },
     async stop() {
       running = false;

@@ -118,7 +118,16 @@ export {
   type EffectStore,
   type PendingEffect,
 } from "./stores/effect-store.js";
-export { auditEffect, createEffectRelay, effectId, type EffectRelay, type EffectRelayOptions, notifyEffect } from "./effects.js";
+export {
+  auditEffect,
+  createEffectRelay,
+  effectId,
+  type EffectDeadLetter,
+  type EffectRelay,
+  type EffectRelayOptions,
+  type EffectRelayStats,
+  notifyEffect,
+} from "./effects.js";
 export {
   checkCounterAdds,
   checkCounterIncrement,

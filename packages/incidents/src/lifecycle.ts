@@ -4,7 +4,6 @@ import {
   NotFoundError,
   stableId,
   systemClock,
-  ValidationError,
   auditEffect,
   createEffectRelay,
   severityRank,
@@ -23,6 +22,7 @@ import {
   type TenantKey,
 } from "@ops/core";
 import { dataOf, toJson, type IncidentData } from "./incident-data.js";
+import { AuditRecordInputSchema, checkInput, RaiseInputSchema, TransitionInputSchema } from "./inputs.js";
 import type { SpineEvent, SpineResponse } from "./types.js";
 
 /** The actor the runtime acts as (flag flips, auto-resolve). */
@@ -140,6 +140,7 @@ export class IncidentManager {
     response: SpineResponse,
     o: { source?: "detection" | "manual"; title?: string } = {},
   ): Promise<{ incident: IncidentRecord; created: boolean }> {
+    checkInput(RaiseInputSchema, { event, response, title: o.title, source: o.source }, "incident");
     checkStorableFields(
       { event: [event, "json"], response: [response, "json"], title: [o.title, "text"] },
       { pkg: "incidents", what: "incident" },
@@ -213,15 +214,8 @@ export class IncidentManager {
    * @throws NotFoundError when absent; ConflictError when the transition is not allowed from its state.
    */
   async transition(input: { tenantId: TenantKey; id: string; to: IncidentState; actor: string; reason?: string }): Promise<IncidentRecord> {
-    if (!ALLOWED.open.includes(input.to) && input.to !== "open")
-      throw new ValidationError(`[ops/incidents] invalid transition: to: expected acknowledged, mitigated or resolved`, [
-        { path: "to", message: "expected acknowledged, mitigated or resolved" },
-      ]);
-    if (typeof input.actor !== "string" || input.actor.length === 0)
-      throw new ValidationError(`[ops/incidents] invalid transition: actor: expected a non-empty string`, [
-        { path: "actor", message: "expected a non-empty string" },
-      ]);
-    checkStorableFields({ actor: [input.actor, "name"], reason: [input.reason, "text"] }, { pkg: "incidents", what: "transition" });
+    // Every caller field, before the first store call: a refusal names it (never `effects[0]...`).
+    checkInput(TransitionInputSchema, input, "transition");
     for (;;) {
       const cur = await this.store.get({ tenantId: input.tenantId, id: input.id });
       if (!cur) throw new NotFoundError(`[ops/incidents] incident ${input.id} not found`);
@@ -298,10 +292,7 @@ export class IncidentManager {
 
   /** Writes one audit entry about `incident` (no-op without an AuditSink). */
   async record(action: string, incident: IncidentRecord, actor: string, reason: string | undefined, meta: Record<string, JsonValue>) {
-    checkStorableFields(
-      { actor: [actor, "name"], reason: [reason, "text"], meta: [meta, "json"] },
-      { pkg: "incidents", what: "incident audit entry" },
-    );
+    checkInput(AuditRecordInputSchema, { action, actor, reason, meta }, "incident audit entry");
     if (!this.audit) return;
     const entry = this.entryOf(action, incident, actor, reason, meta);
     try {

@@ -8,6 +8,7 @@ import {
   type JsonValue,
   type TenantKey,
 } from "@ops/core";
+import { ApplyNowInputSchema, checkInput, RollbackInputSchema } from "./inputs.js";
 import { dataOf, type AppliedFlag, type IncidentData, type MitigationState } from "./incident-data.js";
 import { SPINE_ACTOR, type IncidentManager } from "./lifecycle.js";
 
@@ -116,6 +117,7 @@ export class Mitigator {
    * @throws ConflictError when already applied or being applied; NotFoundError when absent.
    */
   async applyNow(input: { tenantId: TenantKey; id: string; actor: string }): Promise<MitigationResult> {
+    checkInput(ApplyNowInputSchema, input, "mitigation");
     if (!this.flags)
       throw new ValidationError("[ops/incidents] applyNow: no FlagWriter configured (flags option)", [
         { path: "flags", message: "expected a FlagWriter" },
@@ -282,6 +284,7 @@ export class Mitigator {
    * @throws NotFoundError when absent; ConflictError when nothing applied is left to roll back.
    */
   async rollback(input: { tenantId: TenantKey; id: string; actor?: string }): Promise<AppliedFlag[]> {
+    checkInput(RollbackInputSchema, input, "rollback");
     const actor = input.actor ?? SPINE_ACTOR;
     let applied: AppliedFlag[] = [];
     const lease = prefixedId("lse");

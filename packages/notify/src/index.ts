@@ -43,7 +43,7 @@ export {
   type EscalationPolicy,
   type OutboxPayload,
 } from "./notifier.js";
-export { createOutboxWorker, OutboxWorker, type OutboxWorkerOptions, type RunResult } from "./worker.js";
+export { createOutboxWorker, type OutboxDeadLetter, OutboxWorker, type OutboxWorkerOptions, type RunResult } from "./worker.js";
 export type { WorkerStatsSnapshot, StatCounts } from "./worker-stats.js";
 export { jsonLogger, type NotifyLogger } from "./logger.js";
 export { createNotifierFromEnv, loadNotifyEnv, channelsFromEnv, type NotifyEnvConfig, type FromEnvOptions } from "./from-env.js";

@@ -1,7 +1,9 @@
 import * as z from "zod";
 import {
   isOpsError,
+  isRejection,
   parseInput,
+  toStorableText,
   prefixedId,
   ValidationError,
   systemClock,
@@ -53,6 +55,22 @@ export interface OutboxWorkerOptions {
   audit?: AuditSink;
   /** Strings to scrub from anything logged or stored (channel URLs and keys are scrubbed already). */
   secrets?: string[];
+  /**
+   * Called once per message dead-lettered (status `dead`: a permanent failure, a payload that is
+   * not a notification, or too many attempts), after the store recorded it. It is never claimed
+   * again (`requeue` resends it on purpose). Counted in `stats()` (`dead`) and logged as
+   * `notify.dead_letter`. The reason names the channel and the failure, never the recipient.
+   */
+  onDeadLetter?: (d: OutboxDeadLetter) => void;
+}
+
+/** A message the worker dead-lettered (see `OutboxWorkerOptions.onDeadLetter`). */
+export interface OutboxDeadLetter {
+  messageId: string;
+  tenantId: TenantKey;
+  channel: string;
+  attempts: number;
+  reason: string;
 }
 
 export interface RunResult {
@@ -235,6 +253,12 @@ export class OutboxWorker {
     const now = () => new Date(this.clock.now()).toISOString();
     const base = { workerId: this.workerId, messageId: m.id, channel: m.channel, attempt: m.attempts };
     try {
+      const malformed = malformedPayload(payload);
+      if (malformed) {
+        // Not something the notifier wrote: no attempt can send it, so it is dead at once.
+        await this.failed(m, new DeliveryError(`[ops/notify] ${m.channel}: ${malformed}`, { kind: "permanent" }), result, base);
+        return;
+      }
       const ageFrom = Math.max(Date.parse(m.createdAt), payload.notBefore ? Date.parse(payload.notBefore) : 0);
       if (this.clock.now() - ageFrom > this.o.maxAgeMs) {
         const reason = `given up: older than maxAgeMs ${this.o.maxAgeMs}${m.lastError ? ` (last error: ${m.lastError})` : ""}`;
@@ -313,20 +337,33 @@ export class OutboxWorker {
 
   private async failed(m: OutboxMessage, err: unknown, result: RunResult, base: Record<string, unknown>): Promise<void> {
     const d = err instanceof DeliveryError ? err : undefined;
-    // Unknown errors (a provider bug, a thrown string) are treated as temporary: retrying is safer than losing.
-    const reason = this.scrub(
-      d
-        ? d.message
-        : `[ops/notify] ${m.channel}: ${(err as Error)?.name ?? "Error"}: ${String((err as Error)?.message ?? err).slice(0, 300)}`,
+    // A non-retryable @ops error (a ValidationError of a channel that cannot format the message)
+    // fails the same way every time: permanent. Unknown errors (a provider bug, a thrown string)
+    // are treated as temporary: retrying is safer than losing.
+    const permanent = d ? d.kind === "permanent" : isRejection(err);
+    // The reason is stored as the message's lastError: a receiver's answer may hold text no store
+    // keeps (a NUL, half a surrogate pair cut at 200 characters); a refused `fail` would leave the
+    // message leased and sent again after every lease, forever.
+    const reason = toStorableText(
+      this.scrub(
+        d
+          ? d.message
+          : `[ops/notify] ${m.channel}: ${(err as Error)?.name ?? "Error"}: ${String((err as Error)?.message ?? err).slice(0, 300)}`,
+      ),
     );
     const nowMs = this.clock.now();
-    if (d?.kind === "permanent" || m.attempts >= this.o.maxAttempts) {
-      const why = d?.kind === "permanent" ? reason : `gave up after ${m.attempts} attempts: ${reason}`;
+    if (permanent || m.attempts >= this.o.maxAttempts) {
+      const why = permanent ? reason : `gave up after ${m.attempts} attempts: ${reason}`;
       await this.options.store.fail({ id: m.id, workerId: this.workerId, error: why, now: new Date(nowMs).toISOString(), final: "dead" });
       result.dead += 1;
-      this.statsData.add(m.channel, d?.kind === "permanent" ? "permanentFailures" : "temporaryFailures");
+      this.statsData.add(m.channel, permanent ? "permanentFailures" : "temporaryFailures");
       this.statsData.add(m.channel, "dead");
       this.logger.error("notify.dead_letter", { ...base, reason: why });
+      try {
+        this.options.onDeadLetter?.({ messageId: m.id, tenantId: m.tenantId, channel: m.channel, attempts: m.attempts, reason: why });
+      } catch {
+        // A failing hook must not fail the round.
+      }
       await this.record("NOTIFICATION_DEAD_LETTERED", m, why);
       return;
     }
@@ -354,6 +391,17 @@ export class OutboxWorker {
       this.logger.error("notify.audit_failed", { messageId: m.id, error: this.scrub(String((err as Error)?.message ?? err)) });
     }
   }
+}
+
+/** Why a claimed message's payload cannot be a notification (not one the notifier wrote), or null. */
+function malformedPayload(p: unknown): string | null {
+  if (typeof p !== "object" || p === null) return "malformed message: payload is not an object";
+  const n = (p as { notification?: unknown }).notification;
+  if (typeof n !== "object" || n === null || Array.isArray(n)) return "malformed message: payload.notification is not an object";
+  const { notBefore } = p as { notBefore?: unknown };
+  if (notBefore != null && (typeof notBefore !== "string" || Number.isNaN(Date.parse(notBefore))))
+    return "malformed message: payload.notBefore is not a time";
+  return null;
 }
 
 /** A URL secret is also scrubbed by its path and query, which receivers echo on their own. */

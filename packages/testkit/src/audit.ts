@@ -20,7 +20,8 @@ import {
   type VerifyResult,
 } from "@ops/audit";
 import { concurrently, randomTenant, registerCases, withStore, type ConformanceCase, type ConformanceOptions } from "./conformance.js";
-import { guardCases } from "./guard.js";
+import fc from "fast-check";
+import { guardCases, HOSTILE_STRING, HOSTILE_STRINGS } from "./guard.js";
 
 /**
  * Reads and tampers with what an AuditStore really stored, bypassing its API and every rule
@@ -146,8 +147,89 @@ async function expectIntact(store: AuditStore, tenantId: TenantKey, count: numbe
 }
 
 /** The AuditStore contract, tamper detection through the raw backdoor, and (with `createKeys`) crypto-shredding. */
+/**
+ * The audit log's append (`@ops/audit`, redaction on: the default) over this store, with hostile
+ * text in every free-text field: each value is either refused before the store (a ValidationError
+ * naming the caller's field, the chain head unchanged) or stored and read back byte-identical.
+ */
+async function appendHostile(store: AuditStore, field: string, value: string): Promise<void> {
+  const t = randomTenant();
+  const log = createAuditLog({ store, env: "test" });
+  try {
+    const base = {
+      action: "DATA_ACCESS" as const,
+      actor: { id: "alice", type: "user" as const },
+      tenantId: t,
+      target: { id: "doc-1", type: "doc" },
+    };
+    await log.append(base);
+    const head = await store.head({ tenantId: t });
+    const input =
+      field === "reason"
+        ? { ...base, reason: value }
+        : field === "actor.id"
+          ? { ...base, actor: { id: value, type: "user" as const } }
+          : field === "actor.userAgent"
+            ? { ...base, actor: { id: "alice", type: "user" as const, userAgent: value } }
+            : field === "target.name"
+              ? { ...base, target: { id: "doc-1", type: "doc", name: value } }
+              : field === "meta.k"
+                ? { ...base, meta: { k: value } }
+                : { ...base, meta: { [value]: 1 } };
+    let err: unknown = null;
+    try {
+      await log.append(input);
+    } catch (e) {
+      err = e;
+    }
+    const label = `audit append ${field} = ${value.length > 20 ? `${value.length} characters` : JSON.stringify(value)}`;
+    if (err !== null) {
+      check(err instanceof ValidationError, `${label}: expected a ValidationError, got ${String(err)}`);
+      const path = (err as ValidationError).issues[0]?.path ?? "";
+      const want = field === "meta key" ? "meta" : field;
+      check(path === want || want.startsWith(`${path}.`) || path.startsWith(`${want}`), `${label}: the error names ${path}, not ${want}`);
+      const after = await store.head({ tenantId: t });
+      check(after?.seq === head?.seq && after?.hash === head?.hash, `${label}: refused, yet the chain changed`);
+      return;
+    }
+    const [rec] = await store.range({ tenantId: t, fromSeq: 2, limit: 1 });
+    const got =
+      field === "reason"
+        ? rec?.reason
+        : field === "actor.id"
+          ? rec?.actor.id
+          : field === "actor.userAgent"
+            ? rec?.actor.userAgent
+            : field === "target.name"
+              ? rec?.target?.name
+              : field === "meta.k"
+                ? (rec?.meta as { k?: unknown } | undefined)?.k
+                : Object.keys(rec?.meta ?? {}).includes(value)
+                  ? value
+                  : undefined;
+    // Documented redaction: a meta string longer than `maxStringLength` (4,096) is kept cut, marked "…[N more]".
+    const cut = field === "meta.k" && value.length > 4096 && got === `${value.slice(0, 4096)}…[${value.length - 4096} more]`;
+    check(got === value || cut, `${label}: stored, but read back ${JSON.stringify(String(got)).slice(0, 80)}`);
+  } finally {
+    await log.close();
+  }
+}
+
+const HOSTILE_AUDIT_FIELDS = ["reason", "actor.id", "actor.userAgent", "target.name", "meta.k", "meta key"] as const;
+
 export function auditStoreCases(opts: AuditConformanceOptions): ConformanceCase[] {
   const cases: ConformanceCase[] = [
+    ...HOSTILE_AUDIT_FIELDS.map((field) => ({
+      name: `hostile values: the audit log's append (redaction on) ${field}: refused naming the field, chain unchanged, or stored byte-identical`,
+      run: () =>
+        withStore(opts, async (store) => {
+          for (const v of Object.values(HOSTILE_STRINGS)) await appendHostile(store, field, v);
+          await fc.assert(
+            fc.asyncProperty(HOSTILE_STRING, (v) => appendHostile(store, field, v)),
+            { numRuns: 8 },
+          );
+        }),
+    })),
     {
       name: "append stores exactly what was given; head, range and verify read it back",
       run: () =>

@@ -1,5 +1,17 @@
 import { expect } from "vitest";
-import { ConflictError, ValidationError, type EffectStore, type FlagStore, type IncidentStore, type PendingEffect } from "@ops/core";
+import {
+  ConflictError,
+  ManualClock,
+  UnavailableError,
+  ValidationError,
+  createEffectRelay,
+  type AuditSinkEntry,
+  type EffectDeadLetter,
+  type EffectStore,
+  type FlagStore,
+  type IncidentStore,
+  type PendingEffect,
+} from "@ops/core";
 import {
   concurrently,
   randomKey,
@@ -202,6 +214,58 @@ export function effectStoreCases(opts: EffectConformanceOptions): ConformanceCas
     for (const id of ids) await s.effects.complete({ id });
     expect(await s.effects.pending()).toBeGreaterThanOrEqual(0);
   });
+
+  add(
+    "the effect relay dead-letters an effect its sink rejects: the ones behind it are delivered in the same pass, the bad one once, never retried",
+    async (s) => {
+      const t = randomTenant();
+      const effs = Array.from({ length: 7 }, () => effect(t));
+      effs[3]!.payload = { action: "POISON_ENTRY", actor: { id: "alice", type: "user" }, meta: { effectId: effs[3]!.id } };
+      const transient = effect(t);
+      await s.flags.put({
+        env: "prod",
+        key: randomKey("f"),
+        tenantId: t,
+        config: 1,
+        expectedVersion: null,
+        actor: "a",
+        effects: [...effs, transient],
+      });
+      const delivered: string[] = [];
+      const attempts = new Map<string, number>();
+      let down = true;
+      // A sink as @ops/audit is one: an entry it cannot keep is a ValidationError (permanent); an
+      // outage is an UnavailableError (retryable).
+      const audit = {
+        record: async (entry: AuditSinkEntry) => {
+          const id = String(entry.meta?.effectId ?? "");
+          attempts.set(id, (attempts.get(id) ?? 0) + 1);
+          if (entry.action === "POISON_ENTRY")
+            throw new ValidationError("[ops/audit] invalid audit entry: action: expected a known action");
+          if (id === transient.id && down) throw new UnavailableError("[ops/audit] sink down");
+          delivered.push(id);
+        },
+      };
+      const dead: EffectDeadLetter[] = [];
+      const clock = new ManualClock(T0 + 1000);
+      const relay = createEffectRelay({ store: s.effects, audit, clock, onDeadLetter: (d) => dead.push(d) });
+      const ids = [...effs, transient].map((e) => e.id);
+      await relay.deliver(ids);
+      const good = effs.filter((_, i) => i !== 3).map((e) => e.id);
+      expect(delivered.slice().sort(), "every effect but the poison and the transient one, in one pass").toEqual(good.slice().sort());
+      expect(dead.map((d) => d.effect.id)).toEqual([effs[3]!.id]);
+      expect(dead[0]!.reason).toMatch(/^VALIDATION: /);
+      expect(relay.stats()).toEqual({ delivered: 6, failed: 1, deadLettered: 1 });
+      // Hours later: the transient failure is retried and delivered; the dead letter is not tried again.
+      clock.advance(6 * 3_600_000);
+      down = false;
+      await relay.deliver(ids);
+      expect(delivered.slice(good.length)).toEqual([transient.id]);
+      expect(attempts.get(effs[3]!.id), "the dead letter is tried once").toBe(1);
+      expect(dead).toHaveLength(1);
+      expect(await claimIds(s.effects, ids, clock.now() + 3_600_000)).toEqual([]);
+    },
+  );
 
   add("claim validates its input", async (s) => {
     await expect(s.effects.claim({ limit: 0, leaseMs: 1, now: iso(T0) })).rejects.toBeInstanceOf(ValidationError);

@@ -65,7 +65,7 @@ export const HOSTILE_STRINGS: Readonly<Record<string, string>> = Object.freeze({
  * point, and a few troublemakers, up to 32 units. (Built from code units: fast-check's "binary"
  * unit spends seconds building its table on first use.)
  */
-const HOSTILE_STRING = fc
+export const HOSTILE_STRING: fc.Arbitrary<string> = fc
   .array(
     fc.oneof(
       fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
