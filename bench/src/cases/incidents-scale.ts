@@ -3,13 +3,11 @@
 // heap after the ticks. Target (issue #18): 100,000 tenants / 1,000 active: p99 < 1 s, heap
 // < 256 MB, store calls independent of the number of idle tenants.
 import { Redis } from "ioredis";
-import pg from "pg";
 import { memoryStores } from "@ops/adapter-memory";
-import { applyOpsMigrations, nodePgExecutor, postgresStores } from "@ops/adapter-postgres";
 import { redisStores } from "@ops/adapter-redis";
 import { ManualClock, type CounterStore, type IncidentStore } from "@ops/core";
 import { createOpsRuntime } from "@ops/incidents";
-import { counted, dropPrefix, mb, tcpUp } from "../lib/scale.js";
+import { backendOn, counted, dropPrefix, mb, pgScratch, tcpUp } from "../lib/scale.js";
 import { percentile, type BenchCase, type BenchRow } from "../types.js";
 
 const MIN = 60_000;
@@ -81,7 +79,7 @@ const bench: BenchCase = {
     const sizes = only ?? (quick ? [100, 1_000, 10_000] : [100, 1_000, 10_000, 100_000]);
     const ticks = quick ? 3 : 10;
     const rows: BenchRow[] = [];
-    for (const registered of sizes)
+    for (const registered of backendOn("memory") ? sizes : [])
       for (const pct of pcts) {
         const stores = memoryStores();
         rows.push(
@@ -95,7 +93,9 @@ const bench: BenchCase = {
         );
       }
     const pgUrl = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
-    if (!(await tcpUp(pgUrl, 5432)))
+    if (!backendOn("postgres")) {
+      // not asked for
+    } else if (!(await tcpUp(pgUrl, 5432)))
       rows.push({
         group: "incidents: tick at scale (postgres)",
         subject: "@ops/adapter-postgres",
@@ -104,22 +104,11 @@ const bench: BenchCase = {
     else
       for (const registered of only ?? (quick ? [100, 1_000] : [100, 1_000, 10_000, 100_000]))
         for (const pct of pcts) {
-          const schema = `opsbench_scale_${process.pid}_${registered}_${pct}`;
-          const admin = new pg.Pool({ connectionString: pgUrl, max: 1 });
-          await admin.query(`CREATE SCHEMA "${schema}"`);
-          const pool = new pg.Pool({ connectionString: pgUrl, max: 10, options: `-c search_path="${schema}"` });
-          const exec = nodePgExecutor(pool);
-          await applyOpsMigrations(exec);
-          const stores = postgresStores(exec, { schema });
-          const done = async () => {
-            await stores.close();
-            await pool.end();
-            await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
-            await admin.end();
-          };
+          const { stores, done } = await pgScratch(pgUrl, `opsbench_scale_${process.pid}_${registered}_${pct}`);
           rows.push(await measure("postgres", { counters: stores.counters, incidents: stores.incidents, done }, registered, pct, ticks));
         }
     const url = process.env.OPS_TEST_REDIS_URL || "redis://127.0.0.1:6379";
+    if (!backendOn("redis")) return rows;
     if (!(await tcpUp(url, 6379))) {
       rows.push({ group: "incidents: tick at scale (redis)", subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" });
       return rows;
