@@ -38,7 +38,10 @@ async function measure(backend: string, world: World, registered: number, active
     for (let t = 0; t < active; t++) {
       const tenantId = tenants[(t * 7919) % registered]!;
       runtime.recordAuthEvent({ type: "LOGIN_SUCCEEDED", tenantId, userId: "u1", ip: "10.0.0.1" });
-      runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId, userId: "u2", ip: "10.0.0.2" });
+      // A different user mistypes each minute: benign traffic never crosses the 10-in-10-minutes
+      // identity rule (with one user failing every minute, every active tenant would raise an
+      // incident at the tenth tick, and that tick would measure 1,000s of raises, not detection).
+      runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId, userId: `u2r${r}`, ip: "10.0.0.2" });
       if (t % 100 === 0)
         for (let i = 0; i < 40; i++) runtime.recordAuthEvent({ type: "LOGIN_FAILED", tenantId, userId: `a${i}`, ip: "203.0.113.9" });
     }
