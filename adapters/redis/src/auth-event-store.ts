@@ -21,7 +21,7 @@ import {
 } from "@ops/core";
 import { mapRedisError } from "./errors.js";
 import { scopeToken, tokenToScope, type RedisKeys } from "./keys.js";
-import { LuaScript } from "./script.js";
+import { LuaScript, runMany } from "./script.js";
 
 // KEYS: data hash, time index zset. ARGV: cap, then (id, member, json) triples.
 // HSETNX makes a repeated id a no-op, so retried or concurrent appends store an event once.
@@ -76,7 +76,7 @@ export interface RedisAuthEventOptions {
 /**
  * AuthEventStore on Redis: per tenant, a hash of events by id and a sorted set of
  * `<occurredAt>|<id>` (lexicographic order = time order), capped per tenant. Appends dedupe by id
- * inside one Lua script per tenant. Long-term retention belongs in PostgreSQL.
+ * inside one Lua script per tenant (the scripts of one append pipelined per node). Long-term retention belongs in PostgreSQL.
  */
 export class RedisAuthEventStore implements AuthEventStore {
   private closed = false;
@@ -119,13 +119,17 @@ export class RedisAuthEventStore implements AuthEventStore {
         tokens.map((t) => this.keys.indexShard("authev:scopes", t)),
         (p, k, i) => p.sadd(k, tokens[i]!),
       );
-      let inserted = 0;
+      // One APPEND script per tenant, all of them pipelined per node (one round trip per Cluster
+      // master, not one per tenant). A retried append is a no-op for the events already stored.
+      const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
       for (const [token, list] of byTenant) {
         const t = tokenToScope(token);
         const args: Array<string | number> = [this.cap];
         for (const e of list) args.push(e.id, `${e.occurredAt}|${e.id}`, JSON.stringify(e));
-        inserted += Number(await APPEND.run(this.redis, [this.data(t), this.byTime(t)], args));
+        calls.push({ keys: [this.data(t), this.byTime(t)], args });
       }
+      let inserted = 0;
+      for (const n of await runMany(this.redis, APPEND, calls)) inserted += Number(n);
       return { inserted };
     } catch (err) {
       throw mapRedisError(err, "append auth events");

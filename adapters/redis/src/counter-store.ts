@@ -1,4 +1,4 @@
-import type { RedisClient } from "./client.js";
+import { isCluster, type RedisClient } from "./client.js";
 import * as z from "zod";
 import {
   TenantIdSchema,
@@ -41,13 +41,42 @@ return total
   { idempotent: true },
 );
 
-// KEYS[1] = a bucket's touched-series set; ARGV[1] = the member; ARGV[2] = its time to live in ms.
+// KEYS[1] = a bucket's touched-series set; ARGV[1] = the time to live in ms; ARGV[2..] = the members.
 const TOUCH = new LuaScript(`
-redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
+redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+local ttl = tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 `);
+
+// Many adds of one slot in one script: KEYS = each add's bucket then the earlier buckets of its
+// window, add after add, and the call's marker last (idempotent, as INCREMENT).
+// ARGV[1] = the number of adds; then per add: its key count, by, time to live of its bucket in ms.
+// Returns each add's running window total, in order (adds of one series see each other's counts).
+const INCREMENT_MANY = new LuaScript(
+  `
+local out = {}
+local k = 1
+for a = 1, tonumber(ARGV[1]) do
+  local base = 2 + (a - 1) * 3
+  local nk = tonumber(ARGV[base])
+  local ttl = tonumber(ARGV[base + 2])
+  local total = redis.call('INCRBY', KEYS[k], ARGV[base + 1])
+  if redis.call('PTTL', KEYS[k]) < ttl then redis.call('PEXPIRE', KEYS[k], ttl) end
+  for i = k + 1, k + nk - 1 do
+    local c = redis.call('GET', KEYS[i])
+    if c then total = total + tonumber(c) end
+  end
+  out[a] = total
+  k = k + nk
+end
+return out
+`,
+  { idempotent: true },
+);
+
+/** Adds per INCREMENT_MANY call (and members per TOUCH call). */
+const ADDS_PER_SCRIPT = 200;
 
 /** Touched-series sets per bucket (see `RedisKeys.counterTouched`). */
 export const TOUCHED_SHARDS = 8;
@@ -121,25 +150,34 @@ export class RedisCounterStore implements CounterStore {
   }
 
   /**
-   * Many adds pipelined per Cluster node (every command of a pipeline in one node's slots; on a
-   * single server one pipeline): first the index entries the adds need (one TOUCH per new
-   * series and bucket), then one idempotent INCREMENT script per add. Every add is checked before
+   * Many adds in few round trips: first the index entries the adds need (one TOUCH per touched
+   * set, with all of its new members), then the adds grouped by slot (by tenant on a Cluster; any
+   * order on a single server), up to 200 in one idempotent INCREMENT_MANY script, the scripts
+   * pipelined per Cluster node (one pipeline on a single server). Every add is checked before
    * anything is sent.
    */
   async incrementMany(adds: readonly CounterAdd[]): Promise<number[]> {
     this.assertOpen();
     const checked = checkCounterAdds("adapter-redis", adds);
     if (adds.length === 0) return [];
-    const touches: Array<{ keys: string[]; args: Array<string | number>; setKey: string; member: string; until: number }> = [];
-    const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
+    const touchSets = new Map<string, { ttl: number; members: Map<string, number> }>();
     const planned = new Map<string, number>();
+    // Adds grouped by the slot their keys live in (their scope's hash tag); one group on a single server.
+    const cluster = isCluster(this.redis);
+    const groups = new Map<string, number[]>();
+    const keysOf = new Array<string[]>(adds.length);
+    const argsOf = new Array<[number, number, number]>(adds.length);
     adds.forEach((a, i) => {
       const { by, windowBuckets: n, start } = checked[i]!;
       const ttl = start + a.bucketMs + Math.max(a.ttlMs ?? 0, n * a.bucketMs) - a.atMs;
       const keys: string[] = [];
       for (let b = 0; b < n; b++) keys.push(this.keys.counter(a.tenantId, a.key, a.bucketMs, start - b * a.bucketMs));
-      keys.push(opKey(`${this.keys.scope(a.tenantId)}:`));
-      calls.push({ keys, args: [by, ttl] });
+      keysOf[i] = keys;
+      argsOf[i] = [n, by, ttl];
+      const scope = cluster ? this.keys.scope(a.tenantId) : "";
+      const g = groups.get(scope);
+      if (g) g.push(i);
+      else groups.set(scope, [i]);
       if (a.untracked === true) return;
       const member = scopeToken(a.tenantId);
       const setKey = this.keys.counterTouched(a.bucketMs, shardOf(member), start, a.key);
@@ -148,15 +186,45 @@ export class RedisCounterStore implements CounterStore {
       if ((this.touchedCache.get(setKey)?.get(member) ?? Number.NEGATIVE_INFINITY) >= until || (planned.get(id) ?? -Infinity) >= until)
         return;
       planned.set(id, until);
-      touches.push({ keys: [setKey], args: [member, ttl], setKey, member, until });
+      let t = touchSets.get(setKey);
+      if (!t) touchSets.set(setKey, (t = { ttl, members: new Map() }));
+      t.ttl = Math.max(t.ttl, ttl);
+      t.members.set(member, Math.max(t.members.get(member) ?? Number.NEGATIVE_INFINITY, until));
     });
+    const touches: Array<{ keys: string[]; args: Array<string | number>; setKey: string; members: Map<string, number> }> = [];
+    for (const [setKey, t] of touchSets) {
+      const all = [...t.members.keys()];
+      for (let j = 0; j < all.length; j += ADDS_PER_SCRIPT)
+        touches.push({ keys: [setKey], args: [t.ttl, ...all.slice(j, j + ADDS_PER_SCRIPT)], setKey, members: t.members });
+    }
+    const calls: Array<{ keys: string[]; args: Array<string | number>; members: number[] }> = [];
+    for (const [, idx] of groups)
+      for (let j = 0; j < idx.length; j += ADDS_PER_SCRIPT) {
+        const members = idx.slice(j, j + ADDS_PER_SCRIPT);
+        const keys: string[] = [];
+        const args: Array<string | number> = [members.length];
+        for (const i of members) {
+          for (const k of keysOf[i]!) keys.push(k);
+          args.push(...argsOf[i]!);
+        }
+        keys.push(opKey(`${this.keys.scope(adds[members[0]!]!.tenantId)}:`));
+        calls.push({ keys, args, members });
+      }
     try {
       // The index entries first (see `increment`).
       if (touches.length > 0) {
         await runMany(this.redis, TOUCH, touches);
-        for (const t of touches) this.remember(t.setKey, t.member, t.until);
+        for (const t of touches) for (const [member, until] of t.members) this.remember(t.setKey, member, until);
       }
-      return (await runMany(this.redis, INCREMENT, calls)).map(Number);
+      const out = new Array<number>(adds.length);
+      const res = await runMany(this.redis, INCREMENT_MANY, calls);
+      calls.forEach((c, j) => {
+        const totals = res[j] as unknown[];
+        c.members.forEach((i, m) => {
+          out[i] = Number(totals[m]);
+        });
+      });
+      return out;
     } catch (err) {
       throw mapRedisError(err, `increment ${adds.length} counters`);
     }
@@ -266,7 +334,7 @@ export class RedisCounterStore implements CounterStore {
     const setKey = this.keys.counterTouched(bucketMs, shardOf(member), start, key);
     const seen = this.touchedCache.get(setKey);
     if ((seen?.get(member) ?? Number.NEGATIVE_INFINITY) >= until) return;
-    await TOUCH.run(this.redis, [setKey], [member, ttlMs]);
+    await TOUCH.run(this.redis, [setKey], [ttlMs, member]);
     this.remember(setKey, member, until);
   }
 

@@ -3,13 +3,11 @@
 // through record + flush, and checks that no detail was dropped. Target (issue #18): >= 20,000
 // events/s flushed to PostgreSQL with no detail dropped.
 import { Redis } from "ioredis";
-import pg from "pg";
 import { MemoryAuthEventStore, MemoryCounterStore } from "@ops/adapter-memory";
-import { applyOpsMigrations, nodePgExecutor, postgresStores } from "@ops/adapter-postgres";
 import { redisStores } from "@ops/adapter-redis";
 import type { AuthEventStore, CounterStore } from "@ops/core";
 import { createSignalRecorder } from "@ops/incidents";
-import { counted, dropPrefix, tcpUp } from "../lib/scale.js";
+import { backendOn, counted, dropPrefix, pgScratch, tcpUp } from "../lib/scale.js";
 import type { BenchCase, BenchRow } from "../types.js";
 
 const TENANTS = 10_000;
@@ -54,30 +52,25 @@ const bench: BenchCase = {
   async run({ quick }) {
     const events = quick ? 60_000 : 200_000;
     const flushes = quick ? 3 : 5;
-    const rows: BenchRow[] = [await run("memory", new MemoryCounterStore(), new MemoryAuthEventStore(), events, flushes)];
+    const group = "incidents: ingest at 10,000 active tenants";
+    const rows: BenchRow[] = [];
+    if (backendOn("memory")) rows.push(await run("memory", new MemoryCounterStore(), new MemoryAuthEventStore(), events, flushes));
     const pgUrl = process.env.OPS_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
-    if (!(await tcpUp(pgUrl, 5432)))
-      rows.push({ group: rows[0]!.group, subject: "@ops/adapter-postgres", note: "skipped: PostgreSQL not reachable" });
+    if (!backendOn("postgres")) {
+      // not asked for
+    } else if (!(await tcpUp(pgUrl, 5432)))
+      rows.push({ group, subject: "@ops/adapter-postgres", note: "skipped: PostgreSQL not reachable" });
     else {
-      const schema = `opsbench_ingest_${process.pid}`;
-      const admin = new pg.Pool({ connectionString: pgUrl, max: 1 });
-      await admin.query(`CREATE SCHEMA "${schema}"`);
-      const pool = new pg.Pool({ connectionString: pgUrl, max: 10, options: `-c search_path="${schema}"` });
+      const { stores, done } = await pgScratch(pgUrl, `opsbench_ingest_${process.pid}`);
       try {
-        const exec = nodePgExecutor(pool);
-        await applyOpsMigrations(exec);
-        const stores = postgresStores(exec, { schema });
         rows.push(await run("postgres", stores.counters, stores.authEvents, events, flushes));
-        await stores.close();
       } finally {
-        await pool.end();
-        await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
-        await admin.end();
+        await done();
       }
     }
     const url = process.env.OPS_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-    if (!(await tcpUp(url, 6379)))
-      return [...rows, { group: rows[0]!.group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];
+    if (!backendOn("redis")) return rows;
+    if (!(await tcpUp(url, 6379))) return [...rows, { group, subject: "@ops/adapter-redis", note: "skipped: Redis not reachable" }];
     const redis = new Redis(url);
     const prefix = `opsbench-ingest-${process.pid}`;
     try {

@@ -69,7 +69,11 @@ export interface SignalRecorderOptions {
   overflow?: "drop-details" | "refuse";
   /** Called (synchronously, with the number dropped) when a detail is dropped for a full buffer. */
   onDrop?: (count: number) => void;
-  /** Events per `append` call (default 500). */
+  /**
+   * Events per `append` call (default 5,000; PostgreSQL sends a batch as one statement of column
+   * arrays). A flush writes the event details, the event counts and the per-identity counts side
+   * by side (at most three store calls in flight).
+   */
   batchSize?: number;
   /** Flush period after `start()` (default 1 s). */
   flushIntervalMs?: number;
@@ -213,7 +217,7 @@ export class SignalRecorder implements SignalSink {
         { path: "onDrop", message: "expected a function" },
       ]);
     this.onDrop = options.onDrop;
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 5_000;
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.concurrency = options.concurrency ?? 32;
     this.clock = options.clock ?? systemClock;
@@ -490,16 +494,35 @@ export class SignalRecorder implements SignalSink {
       this.seen.set(null, Math.max(this.seen.get(null) ?? 0, bucket));
       for (const [type, n] of global) add(null, type, bucket, n);
     }
-    // Retried as they were (re-aggregating from the buckets would add the global share twice),
-    // merged per series and bucket so a long outage keeps one add per series.
-    this.retryAdds = coalesce(
-      [...this.retryAdds, ...(await this.addCounts(adds, errors))],
-      (a) => a,
-      (a, by) => ({ ...a, by }),
-    );
+    // The three writes of a flush are independent and run side by side (at most three statements
+    // in flight): the event counts, the per-identity counts (then their breaches and crossing
+    // events) and the event details.
+    const settled = await Promise.allSettled([
+      // Retried verbatim: re-aggregating would add the global share twice.
+      // Merged per series and bucket, so a long outage keeps one add per series.
+      this.addCounts(adds, errors).then((left) => {
+        this.retryAdds = coalesce(
+          [...this.retryAdds, ...left],
+          (a) => a,
+          (a, by) => ({ ...a, by }),
+        );
+      }),
+      this.addIdentityCounts(agg, now, errors),
+      this.appendEvents(events, now, errors),
+    ]);
+    for (const r of settled) if (r.status === "rejected") throw r.reason;
+    this.inFlight = 0;
+    if (errors.length > 0) {
+      this.flushErrors++;
+      throw errors[0];
+    }
+  }
 
-    // Per-identity counts: a crossing of the rule's threshold (seen by exactly one add, however
-    // many instances share the counter) records a breach and a THRESHOLD_EXCEEDED event.
+  /**
+   * Per-identity counts: a crossing of the rule's threshold (seen by exactly one add, however
+   * many instances share the counter) records a breach and a THRESHOLD_EXCEEDED event.
+   */
+  private async addIdentityCounts(agg: Map<number, Map<TenantKey, Map<string, TypeCell>>>, now: number, errors: unknown[]): Promise<void> {
     const crossings: AuthEventRecord[] = [];
     // Adds a failed flush kept (the store was unavailable) go first: a spike recorded during an
     // outage still crosses its threshold once the store is back.
@@ -533,6 +556,7 @@ export class SignalRecorder implements SignalSink {
             }
           }
         }
+    if (idAdds.length === 0) return;
     const breaches: CounterAdd[] = [];
     // Identity adds the store could not take are kept for the next flush (merged per identity and
     // bucket); the crossing is reported by the add that lands it.
@@ -565,59 +589,69 @@ export class SignalRecorder implements SignalSink {
         (x, by) => ({ ...x, add: { ...x.add, by } }),
       );
     }
-    if (breaches.length > 0) this.retryAdds.push(...(await this.addCounts(breaches, errors)));
+    if (breaches.length > 0) {
+      // Read after the await: the count branch of the same flush may have replaced the array.
+      const left = await this.addCounts(breaches, errors);
+      this.retryAdds.push(...left);
+    }
+    // Crossing events are not retried (as before): the breach counter carries the detection.
+    if (crossings.length > 0 && this.authEvents !== undefined) await this.appendRecords(crossings, errors);
+  }
 
-    if (this.authEvents && (events.length > 0 || crossings.length > 0)) {
-      const authEvents = this.authEvents;
-      const prefix = `ae_${sortableId(now)}_`;
-      const records: AuthEventRecord[] = crossings;
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i]!;
-        const r: AuthEventRecord = {
-          id: prefix + i.toString(36),
-          type: e.type,
-          occurredAt: new Date(e.at).toISOString(),
-          tenantId: e.tenantId,
-        };
-        if (e.userId !== undefined) r.userId = e.userId;
-        if (e.ip !== undefined) r.ip = e.ip;
-        if (e.provider !== undefined) r.provider = e.provider;
-        if (e.meta !== undefined) r.meta = e.meta;
-        records.push(r);
+  /** Writes the flushed event details; what the store could not take goes back to the buffer. */
+  private async appendEvents(events: Buffered[], now: number, errors: unknown[]): Promise<void> {
+    if (this.authEvents === undefined || events.length === 0) return;
+    const prefix = `ae_${sortableId(now)}_`;
+    const records = new Array<AuthEventRecord>(events.length);
+    // Signals of one burst share their millisecond: its ISO text is built once.
+    let lastAt = Number.NaN;
+    let lastIso = "";
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (e.at !== lastAt) {
+        lastAt = e.at;
+        lastIso = new Date(e.at).toISOString();
       }
-      for (let i = 0; i < records.length; i += this.batchSize) {
-        // A batch the store rejects is split until the record it refuses is alone: that record is
-        // dead-lettered, every other one is stored now (one bad signal never blocks the rest).
-        const res = await writeIsolated(records.slice(i, i + this.batchSize), async (batch) => {
-          await authEvents.append({ events: batch });
-        });
-        this.flushedEvents += res.stored;
-        for (const r of res.rejected)
-          this.deadLetter({ kind: "event", tenantId: r.record.tenantId, type: r.record.type, reason: r.reason });
-        if (res.error !== undefined) {
-          errors.push(res.error);
-          // Keep the unwritten events (ids are regenerated; the store skips none twice since they never landed).
-          // Their room was reserved (inFlight): putting them back never pushes anything out.
-          for (const r of [...res.pending, ...records.slice(i + this.batchSize)])
-            if (r.type !== THRESHOLD_EVENT)
-              this.buffer.push({
-                type: r.type,
-                tenantId: r.tenantId,
-                at: Date.parse(r.occurredAt),
-                userId: r.userId,
-                ip: r.ip,
-                provider: r.provider,
-                meta: r.meta,
-              });
-          break;
-        }
+      const r: AuthEventRecord = { id: prefix + i.toString(36), type: e.type, occurredAt: lastIso, tenantId: e.tenantId };
+      if (e.userId !== undefined) r.userId = e.userId;
+      if (e.ip !== undefined) r.ip = e.ip;
+      if (e.provider !== undefined) r.provider = e.provider;
+      if (e.meta !== undefined) r.meta = e.meta;
+      records[i] = r;
+    }
+    // Keep the unwritten events (ids are regenerated; the store skips none twice since they never
+    // landed). Their room was reserved (inFlight): putting them back never pushes anything out.
+    for (const r of await this.appendRecords(records, errors))
+      this.buffer.push({
+        type: r.type,
+        tenantId: r.tenantId,
+        at: Date.parse(r.occurredAt),
+        userId: r.userId,
+        ip: r.ip,
+        provider: r.provider,
+        meta: r.meta,
+      });
+  }
+
+  /**
+   * Appends records in batches of `batchSize`. A batch the store rejects is split until the record
+   * it refuses is alone: that record is dead-lettered, every other one is stored now (one bad
+   * signal never blocks the rest). Returns the records left unwritten by a store failure.
+   */
+  private async appendRecords(records: AuthEventRecord[], errors: unknown[]): Promise<AuthEventRecord[]> {
+    const authEvents = this.authEvents!;
+    for (let i = 0; i < records.length; i += this.batchSize) {
+      const res = await writeIsolated(records.slice(i, i + this.batchSize), async (batch) => {
+        await authEvents.append({ events: batch });
+      });
+      this.flushedEvents += res.stored;
+      for (const r of res.rejected) this.deadLetter({ kind: "event", tenantId: r.record.tenantId, type: r.record.type, reason: r.reason });
+      if (res.error !== undefined) {
+        errors.push(res.error);
+        return [...res.pending, ...records.slice(i + this.batchSize)];
       }
     }
-    this.inFlight = 0;
-    if (errors.length > 0) {
-      this.flushErrors++;
-      throw errors[0];
-    }
+    return [];
   }
 }
 

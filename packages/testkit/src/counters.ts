@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { ValidationError, type CounterStore, type TenantKey } from "@ops/core";
+import { ValidationError, type CounterAdd, type CounterStore, type TenantKey } from "@ops/core";
 import {
   concurrently,
   randomKey,
@@ -245,6 +245,43 @@ export function counterStoreCases(opts: CounterConformanceOptions): ConformanceC
               },
             ]);
           }
+        }),
+    },
+    {
+      name: "incrementMany with 1,000 adds over 300 tenants (many scripts or statements per call): every total as if added one by one",
+      run: (ctx) =>
+        withStore(opts, async (store) => {
+          if (!store.incrementMany) return ctx?.skip("store has no incrementMany (optional)");
+          const key = randomKey("many");
+          const b0 = base() - 5 * BUCKET;
+          const tenants = Array.from({ length: 300 }, () => randomTenant());
+          const adds: CounterAdd[] = [];
+          const expected: number[] = [];
+          const sums = new Map<string, number[]>();
+          for (let i = 0; i < 1_000; i++) {
+            // Adds of one series are spread over the whole call (first bucket, then the next).
+            const tenantId = i % 7 === 0 ? null : tenants[(i * 13) % tenants.length]!;
+            const bucket = i < 500 ? 0 : 1;
+            const by = 1 + (i % 3);
+            adds.push({
+              tenantId,
+              key,
+              atMs: b0 + bucket * BUCKET + 5,
+              bucketMs: BUCKET,
+              by,
+              windowBuckets: 2,
+              ttlMs: HOUR,
+              untracked: i % 2 === 0,
+            });
+            const c = sums.get(String(tenantId)) ?? [0, 0];
+            c[bucket] = c[bucket]! + by;
+            sums.set(String(tenantId), c);
+            expected.push(bucket === 0 ? c[0]! : c[0]! + c[1]!);
+          }
+          expect(await store.incrementMany(adds)).toEqual(expected);
+          const t = tenants[13]!;
+          const c = sums.get(t)!;
+          expect(await store.sum({ tenantId: t, key, bucketMs: BUCKET, fromMs: b0, toMs: b0 + 2 * BUCKET })).toBe(c[0]! + c[1]!);
         }),
     },
     {

@@ -18,8 +18,8 @@ import { PgStoreBase } from "../base.js";
 import type { Row } from "../executor.js";
 import { isoOut, jsonOut, num, parseJson, str, tenantIs } from "../values.js";
 
-/** Rows per INSERT (8 parameters each). */
-const CHUNK = 2000;
+/** Rows per INSERT (sent as 8 column arrays, whatever the count). */
+const CHUNK = 10_000;
 
 const COLUMNS = sql.join(
   [sql.raw(`"id", "type", "tenant_id", "user_id", "ip", "provider"`), isoOut("occurred_at"), jsonOut("meta")],
@@ -84,18 +84,38 @@ export class PgAuthEventStore extends PgStoreBase implements AuthEventStore {
     const what = `authEvents.append ${input.events.length} events`;
     let inserted = 0;
     for (let i = 0; i < input.events.length; i += CHUNK) {
-      const rows = input.events
-        .slice(i, i + CHUNK)
-        .map(
-          (e): Sql =>
-            sql`(${e.id}, ${e.type}, ${e.occurredAt}::timestamptz, ${e.tenantId}::text, ${e.userId ?? null}::text, ${e.ip ?? null}::text, ${e.provider ?? null}::text, ${e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta)}::jsonb)`,
-        );
-      // Each chunk is atomic on its own; a retried flush skips what an earlier attempt stored.
+      const chunk = input.events.slice(i, i + CHUNK);
+      const n = chunk.length;
+      const ids = new Array<string>(n);
+      const types = new Array<string>(n);
+      const times = new Array<string>(n);
+      const tenants = new Array<string | null>(n);
+      const users = new Array<string | null>(n);
+      const ipList = new Array<string | null>(n);
+      const providers = new Array<string | null>(n);
+      const metas = new Array<string | null>(n);
+      for (let j = 0; j < n; j++) {
+        const e = chunk[j]!;
+        ids[j] = e.id;
+        types[j] = e.type;
+        times[j] = e.occurredAt;
+        tenants[j] = e.tenantId;
+        users[j] = e.userId ?? null;
+        ipList[j] = e.ip ?? null;
+        providers[j] = e.provider ?? null;
+        metas[j] = e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta);
+      }
+      // One statement per chunk whatever its size: the rows travel as eight column arrays (one
+      // parse and plan, eight parameters), not as a VALUES list of 8 parameters per row. Each chunk
+      // is atomic on its own; a retried flush skips what an earlier attempt stored.
       const r = await this.q(
         what,
         sql`WITH ins AS (
               INSERT INTO ${this.t.authEvents} ("id", "type", "occurred_at", "tenant_id", "user_id", "ip", "provider", "meta")
-              VALUES ${sql.join(rows)} ON CONFLICT DO NOTHING RETURNING 1
+              SELECT "id", "type", "at"::timestamptz, "tenant_id", "user_id", "ip", "provider", "meta"::jsonb
+              FROM unnest(${ids}::text[], ${types}::text[], ${times}::text[], ${tenants}::text[], ${users}::text[], ${ipList}::text[],
+                ${providers}::text[], ${metas}::text[]) AS v("id", "type", "at", "tenant_id", "user_id", "ip", "provider", "meta")
+              ON CONFLICT DO NOTHING RETURNING 1
             ) SELECT count(*) AS "n" FROM ins`,
       );
       inserted += num(r[0]?.n);
