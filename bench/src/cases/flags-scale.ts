@@ -67,7 +67,7 @@ async function changes(writer: FeatureFlagController, reader: ReaderOut | null):
   h.enable();
   const visible: number[] = [];
   for (let i = 0; i < CHANGES; i++) {
-    const value = i % 2 === 0 ? false : true; // t0 starts true
+    const value = i % 2 !== 0; // t0 starts true
     const t = now();
     await writer.setFlag({ key: "f0", tenantId: "t0", newValue: value, actorUserId: "bench", reason: "scale" });
     if (reader) {
@@ -219,7 +219,7 @@ const bench: BenchCase = {
       const pool = new pg.Pool({ connectionString: pgUrl, max: 4, options: `-c search_path="${schema}"` });
       const exec = nodePgExecutor(pool);
       await applyOpsMigrations(exec);
-      const stores = postgresStores(exec, { schema });
+      const stores = postgresStores(exec, { schema, listenUrl: pgUrl });
       try {
         await seedPg(pool, tenants);
         const reader = startReader(["postgres", pgUrl, schema, "f0", "t0"]);

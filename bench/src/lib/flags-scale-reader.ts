@@ -6,15 +6,16 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { nodePgExecutor, postgresStores } from "@ops/adapter-postgres";
 import { redisStores } from "@ops/adapter-redis";
+import type { FlagStore } from "@ops/core";
 import { FeatureFlagController } from "@ops/flags";
 
 const [backend, url, where, key, tenantId] = process.argv.slice(2) as [string, string, string, string, string];
 const now = () => performance.timeOrigin + performance.now();
 let close: () => Promise<void>;
-let store;
+let store: FlagStore;
 if (backend === "postgres") {
   const pool = new pg.Pool({ connectionString: url, max: 2, options: `-c search_path="${where}"` });
-  const stores = postgresStores(nodePgExecutor(pool), { schema: where });
+  const stores = postgresStores(nodePgExecutor(pool), { schema: where, listenUrl: url });
   store = stores.flags;
   close = async () => {
     await stores.close();
