@@ -238,7 +238,7 @@ const bench: BenchCase = {
             group,
             subject: `postgres: longest event-loop stall over ${CHANGES} override changes`,
             p99Ms: ch.stallMs,
-            note: "writer process, 1M loaded",
+            note: "writer process, every record loaded",
           },
           {
             group,
