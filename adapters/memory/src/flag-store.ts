@@ -4,6 +4,7 @@ import {
   decodeCursor,
   encodeCursor,
   pageLimit,
+  snapshotPageLimit,
   type FlagChange,
   type FlagRecord,
   type FlagStore,
@@ -32,6 +33,8 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
   static readonly storeKind = "flags" as const;
   private readonly scopes = new Map<string, Map<string, FlagRecord>>();
   private readonly listeners = new Set<Listener>();
+  /** Per env: its scopes in snapshot order (global first, then tenants in binary order); reset when a scope is created. */
+  private readonly ordered = new Map<string, Array<{ tenantId: TenantKey; records: Map<string, FlagRecord> }>>();
   /** Where `effects` of writes go (atomically with the write). */
   readonly effects: MemoryEffectStore;
 
@@ -46,6 +49,7 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
     if (!scope && create) {
       scope = new Map();
       this.scopes.set(id, scope);
+      this.ordered.delete(env);
     }
     return scope;
   }
@@ -142,6 +146,54 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
     return out;
   }
 
+  async snapshotPage(input: { env: string } & PageRequest): Promise<Page<FlagRecord>> {
+    this.assertOpen();
+    const limit = snapshotPageLimit(input.limit, "adapter-memory");
+    const at = input.cursor ? decodeCursor(input.cursor, 2, "adapter-memory") : null;
+    await tick();
+    const scopes = this.orderedScopes(input.env);
+    const afterTenant = at === null ? undefined : (at[0] as TenantKey);
+    const afterKey = at === null ? null : String(at[1]);
+    // First scope at or past the cursor's: the global scope sorts before every tenant.
+    let lo = 0;
+    if (afterTenant !== undefined) {
+      let hi = scopes.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (scopeBefore(scopes[mid]!.tenantId, afterTenant)) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const items: FlagRecord[] = [];
+    let last: FlagRecord | undefined;
+    for (let i = lo; i < scopes.length; i++) {
+      const s = scopes[i]!;
+      const sameScope = afterTenant !== undefined && s.tenantId === afterTenant;
+      const keys = [...s.records.keys()].filter((k) => !sameScope || k > afterKey!).sort(binaryCompare);
+      for (const k of keys) {
+        if (items.length === limit) return { items, nextCursor: encodeCursor([last!.tenantId, last!.key]) };
+        last = this.copy(s.records.get(k)!);
+        items.push(last);
+      }
+    }
+    return { items, nextCursor: null };
+  }
+
+  private orderedScopes(env: string): Array<{ tenantId: TenantKey; records: Map<string, FlagRecord> }> {
+    let out = this.ordered.get(env);
+    if (out) return out;
+    out = [];
+    const prefix = `${env}\u0000`;
+    for (const [id, records] of this.scopes) {
+      if (!id.startsWith(prefix)) continue;
+      const rest = id.slice(prefix.length);
+      out.push({ tenantId: rest === "g" ? null : rest.slice(2), records });
+    }
+    out.sort((a, b) => (scopeBefore(a.tenantId, b.tenantId) ? -1 : scopeBefore(b.tenantId, a.tenantId) ? 1 : 0));
+    this.ordered.set(env, out);
+    return out;
+  }
+
   /** What is really held at `(env, key, tenantId)`, bypassing locking and paging (a test backdoor). */
   peek(input: { env: string; key: string; tenantId: TenantKey }): FlagRecord | null {
     const rec = this.scope(input.env, input.tenantId, false)?.get(input.key);
@@ -179,4 +231,10 @@ export class MemoryFlagStore extends MemoryStoreBase implements FlagStore {
 
 function binaryCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Snapshot order of scopes: the global scope first, then tenants in binary order. */
+function scopeBefore(a: TenantKey, b: TenantKey): boolean {
+  if (a === null) return b !== null;
+  return b !== null && a < b;
 }

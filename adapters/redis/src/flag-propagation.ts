@@ -61,6 +61,8 @@ export function redisFlagPropagation(durable: FlagStore, redis: Redis | Cluster,
       if (prop === "subscribe") return p.subscribe;
       if (prop === "close") return p.close;
       if (prop === "snapshot") return p.snapshot;
+      // Absent when the durable store has none (callers fall back to `snapshot`).
+      if (prop === "snapshotPage") return typeof target.snapshotPage === "function" ? p.snapshotPage : undefined;
       if (prop === "capabilities") return { ...target.capabilities, pubsub: true };
       const v = Reflect.get(target, prop, receiver);
       return typeof v === "function" ? v.bind(target) : v;
@@ -110,16 +112,27 @@ class Propagation {
   /** The evaluator's full read: remembered per env, so a reconnect knows what to re-read. */
   readonly snapshot: FlagStore["snapshot"] = async (input) => {
     const records = await this.durable.snapshot(input);
+    this.handedOut(input.env, records);
+    return records;
+  };
+
+  /** `snapshot` in pages: each page is remembered like a whole snapshot. */
+  readonly snapshotPage = async (input: Parameters<NonNullable<FlagStore["snapshotPage"]>>[0]) => {
+    const page = await this.durable.snapshotPage!(input);
+    this.handedOut(input.env, page.items);
+    return page;
+  };
+
+  private handedOut(env: string, records: readonly { key: string; tenantId: string | null; version: number }[]): void {
     // What the caller now holds: a later re-read reports only what differs from it, so a change
     // that lands before the subscription is up is still heard (at the first "ready").
-    this.envs.add(input.env);
+    this.envs.add(env);
     for (const r of records) {
-      const id = `${input.env}\u0000${r.tenantId ?? "\u0001"}\u0000${r.key}`;
+      const id = `${env}\u0000${r.tenantId ?? "\u0001"}\u0000${r.key}`;
       this.known.set(id, Math.max(this.known.get(id) ?? 0, r.version));
     }
     this.snapshotted = true;
-    return records;
-  };
+  }
 
   readonly subscribe = (listener: (change: FlagChange) => void): (() => void) => {
     if (this.closed) throw new Error("[ops/adapter-redis] redisFlagPropagation: the store is closed");

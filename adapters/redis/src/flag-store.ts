@@ -1,9 +1,11 @@
 import type { Cluster, Redis } from "ioredis";
 import {
   UnavailableError,
+  ValidationError,
   decodeCursor,
   encodeCursor,
   pageLimit,
+  snapshotPageLimit,
   type FlagChange,
   type FlagRecord,
   type FlagStore,
@@ -227,6 +229,49 @@ export class RedisFlagStore implements FlagStore {
       return { items, nextCursor: keys.length > limit && last !== undefined ? encodeCursor([last]) : null };
     } catch (err) {
       throw mapRedisError(err, "list flags");
+    }
+  }
+
+  /**
+   * Pages by scope (one hash per tenant): SSCANs the env's sharded scope index for about
+   * `limit / 10` scopes, then reads their hashes. A scope is never split across pages.
+   */
+  async snapshotPage(input: { env: string } & PageRequest): Promise<Page<FlagRecord>> {
+    this.assertOpen();
+    validateFlagAddress(input, "snapshot");
+    const limit = snapshotPageLimit(input.limit, "adapter-redis");
+    const at = input.cursor ? decodeCursor(input.cursor, 2, "adapter-redis") : [0, "0"];
+    const shards = this.keys.allFlagScopes(input.env);
+    let shard = Number(at[0]);
+    let scan = String(at[1]);
+    if (!Number.isInteger(shard) || shard < 0 || shard >= shards.length || !/^\d+$/.test(scan))
+      throw new ValidationError("[ops/adapter-redis] invalid cursor: expected a cursor returned by a previous page", [
+        { path: "cursor", message: "expected a cursor returned by a previous page" },
+      ]);
+    const want = Math.max(1, Math.ceil(limit / 10));
+    try {
+      const tokens = new Set<string>();
+      while (shard < shards.length && tokens.size < want) {
+        const [next, found] = await this.redis.sscan(shards[shard]!, scan, "COUNT", want - tokens.size);
+        for (const t of found) tokens.add(t);
+        if (next === "0") {
+          shard += 1;
+          scan = "0";
+        } else scan = next;
+      }
+      const scopes = [...tokens];
+      const hashes = (await pipelinePerSlot(
+        this.redis,
+        scopes.map((token) => this.keys.flagHash(input.env, tokenToScope(token))),
+        (p, k) => p.hgetall(k),
+      )) as Array<Record<string, string>>;
+      const items: FlagRecord[] = [];
+      scopes.forEach((token, i) => {
+        for (const [key, raw] of Object.entries(hashes[i] ?? {})) items.push(decode(input.env, key, tokenToScope(token), raw));
+      });
+      return { items, nextCursor: shard < shards.length ? encodeCursor([shard, scan]) : null };
+    } catch (err) {
+      throw mapRedisError(err, "snapshot flags");
     }
   }
 

@@ -73,7 +73,15 @@ export {
   type SubjectKey,
   type SubjectKeyStore,
 } from "./stores/audit-store.js";
-export { type FlagChange, type FlagRecord, type FlagStore } from "./stores/flag-store.js";
+export {
+  DEFAULT_SNAPSHOT_PAGE,
+  type FlagChange,
+  type FlagRecord,
+  type FlagStore,
+  MAX_SNAPSHOT_PAGE,
+  snapshotPageLimit,
+  streamFlagSnapshot,
+} from "./stores/flag-store.js";
 export {
   type ChangeRequestPatch,
   type ChangeRequestRecord,

@@ -122,8 +122,11 @@ function segmentPredicate(seg: SegmentConfig, path: string): Predicate {
 export interface CompileInput {
   key: string;
   config: FlagConfig;
-  /** Tenant id -> override value. */
-  overrides: ReadonlyMap<string, JsonValue>;
+  /**
+   * Tenant id -> the TENANT_OVERRIDE result served to that tenant. Used as is (not copied): the
+   * owner (`FlagState`) updates one tenant's entry in place instead of recompiling the flag.
+   */
+  overrides: ReadonlyMap<string, Details>;
   segments: ReadonlyMap<string, SegmentConfig>;
   /** Served when disabled and no `offValue` is set (the definition's default, else false/""/0/null). */
   offDefault: JsonValue;
@@ -218,8 +221,7 @@ export function compileFlag(input: CompileInput): CompiledFlag {
     return { match, ...serveOf(rule.serve, rule.id, path) };
   });
 
-  const overrides = new Map<string, Details>();
-  for (const [tenant, value] of input.overrides) overrides.set(tenant, details(key, value, "TENANT_OVERRIDE"));
+  const overrides = input.overrides;
   const rollout = config.rollout ? rolloutOf(config.rollout, null, "rollout") : null;
   const isStatic = rules.length === 0 && rollout === null;
   const prereqs = (config.prerequisites ?? []).map((p: Prerequisite, i): CompiledPrerequisite => {
@@ -248,16 +250,18 @@ export function compileFlag(input: CompileInput): CompiledFlag {
   };
 }
 
-/** A flag with only tenant overrides and a default (no stored definition), e.g. from bootstrap values. */
+/**
+ * A flag with only tenant overrides and a default (no stored definition), e.g. from bootstrap
+ * values. `overrides` as in `CompileInput` (used as is).
+ */
 export function compileStatic(
   key: string,
   type: FlagType,
   value: JsonValue,
-  overrides: ReadonlyMap<string, JsonValue>,
+  overrides: ReadonlyMap<string, Details>,
   reason: EvaluationReason = "STATIC",
 ): CompiledFlag {
-  const o = new Map<string, Details>();
-  for (const [tenant, v] of overrides) o.set(tenant, details(key, v, "TENANT_OVERRIDE"));
+  const o = overrides;
   return {
     key,
     type,

@@ -7,6 +7,7 @@ import {
   checkEffects,
   createEffectRelay,
   parseInput,
+  streamFlagSnapshot,
   type AuditSinkEntry,
   type EffectRelay,
   type PendingEffect,
@@ -206,8 +207,7 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   async deleteFlag(input: I.DeleteFlagInput): Promise<void> {
     const p = parseInput(I.DeleteFlagInput, input, { pkg: "flags", what: "deleteFlag input" });
     // Read the overrides from the store, not the local copy: another process may have added one.
-    const records = await this.store.snapshot({ env: this.env });
-    const tenants = new Set(records.filter((r) => r.key === p.key && r.tenantId !== null).map((r) => r.tenantId as string));
+    const tenants = await this.overrideTenants(p.key);
     for (const tenantId of tenants) {
       await this.mutate({ key: p.key, tenantId }, { actor: p.actorUserId, reason: p.reason, op: "delete" }, () => null).catch(
         (err: unknown) => {
@@ -403,13 +403,10 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
       plan.config === null ? null : plan.tenantId === null ? this.validated(plan.key, plan.config as FlagConfig) : plan.config,
     );
     if (plan.op === "delete" && plan.tenantId === null) {
-      const records = await this.store.snapshot({ env: this.env });
-      for (const r of records.filter((x) => x.key === plan.key && x.tenantId !== null))
-        await this.mutate({ key: plan.key, tenantId: r.tenantId }, { ...opts, expectedVersion: undefined }, () => null).catch(
-          (err: unknown) => {
-            if (!(err instanceof NotFoundError)) throw err;
-          },
-        );
+      for (const tenantId of await this.overrideTenants(plan.key))
+        await this.mutate({ key: plan.key, tenantId }, { ...opts, expectedVersion: undefined }, () => null).catch((err: unknown) => {
+          if (!(err instanceof NotFoundError)) throw err;
+        });
     }
     return written;
   }
@@ -462,6 +459,14 @@ export class FeatureFlagController<D extends FlagDefinitions = FlagDefinitions> 
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The tenants with an override of `key`, read from the store (page by page), not the local copy. */
+  private async overrideTenants(key: string): Promise<Set<string>> {
+    const tenants = new Set<string>();
+    for await (const page of streamFlagSnapshot(this.store, this.env))
+      for (const r of page) if (r.key === key && r.tenantId !== null) tenants.add(r.tenantId);
+    return tenants;
+  }
 
   private expectedType(key: string): FlagType | null {
     return this.options.definitions?.[key]?.type ?? this.state.configOf(key)?.type ?? null;

@@ -2,6 +2,7 @@ import {
   EnvironmentSchema,
   UnavailableError,
   parseInput,
+  streamFlagSnapshot,
   systemClock,
   type Clock,
   type FlagChange,
@@ -243,14 +244,27 @@ export abstract class FlagReader<D extends FlagDefinitions = FlagDefinitions> {
    * @throws whatever the store throws (the background refresh reports it to `onError` instead).
    */
   async refresh(): Promise<void> {
-    const records = await this.store.snapshot({ env: this.env });
+    // Streamed in keyset pages (`snapshotPage`, else one `snapshot`): each page is folded into a
+    // compact load as it arrives, so the event loop never holds one huge answer or one long task;
+    // the local copy is swapped in once the last page arrived (reads serve the previous copy until then).
+    const load = this.state.startLoad();
+    const records: FlagRecord[] | null = this.options.backupFile ? [] : null;
+    try {
+      for await (const page of streamFlagSnapshot(this.store, this.env)) {
+        load.add(page);
+        if (records) for (const r of page) records.push(r);
+      }
+    } catch (err) {
+      this.state.abandonLoad(load);
+      throw err;
+    }
     this.beforeReload();
-    this.state.replaceAll(records);
+    this.state.finishLoad(load);
     this.loaded = true;
     this.setStatus("READY");
     this.afterChange();
     this.changed(this.keys());
-    if (this.options.backupFile)
+    if (this.options.backupFile && records)
       await writeBackupFile(this.options.backupFile, records).catch((err: unknown) => this.onError(err, { operation: "backup" }));
   }
 

@@ -14,17 +14,137 @@ import type { FlagDefinitions } from "./define-flags.js";
 import type { EvaluationContext, FlagType } from "./types.js";
 
 const ZERO: Record<FlagType, JsonValue> = { boolean: false, string: "", number: 0, json: null };
+const NO_OVERRIDES: ReadonlyMap<string, Details> = new Map();
+
+/** Override values that are interned per flag (one shared result object per distinct value). */
+const INTERN_LIMIT = 1024;
 
 /**
- * The local copy of one environment's flags: the raw records, and each flag compiled for the hot
- * path. Only this class touches compiled flags; recompiling swaps one map entry, so an
- * evaluation running concurrently sees either the old or the new flag, never a mix.
+ * One flag's tenant overrides, kept compact for a million records: the evaluation result per
+ * tenant (shared among tenants with the same value) and the version per tenant. `results` IS the
+ * compiled flag's override map, so changing one tenant's override is one map write, never a
+ * recompile of the flag.
  */
-export class FlagState {
+class OverrideTable {
+  readonly results = new Map<string, Details>();
+  readonly versions = new Map<string, number>();
+  private readonly interned = new Map<string, Details>();
+
+  constructor(private readonly key: string) {}
+
+  set(tenant: string, value: JsonValue, version: number): void {
+    this.results.set(tenant, this.result(value));
+    this.versions.set(tenant, version);
+  }
+
+  delete(tenant: string): void {
+    this.results.delete(tenant);
+    this.versions.delete(tenant);
+  }
+
+  get size(): number {
+    return this.results.size;
+  }
+
+  private result(value: JsonValue): Details {
+    const t = typeof value;
+    const id =
+      value === null
+        ? "n"
+        : t === "boolean" || t === "number" || (t === "string" && (value as string).length <= 64)
+          ? `${t[0]}${String(value)}`
+          : null;
+    if (id === null) return details(this.key, value, "TENANT_OVERRIDE");
+    let d = this.interned.get(id);
+    if (d === undefined) {
+      d = details(this.key, value, "TENANT_OVERRIDE");
+      if (this.interned.size < INTERN_LIMIT) this.interned.set(id, d);
+    }
+    return d;
+  }
+}
+
+/** The value of an override record, or a reason it is malformed. Fast for `{ value: <primitive> }`. */
+function overrideValue(config: JsonValue): { ok: true; value: JsonValue } | { ok: false; error: unknown } {
+  if (typeof config === "object" && config !== null && !Array.isArray(config)) {
+    const v = (config as { value?: JsonValue }).value;
+    let n = 0;
+    for (const _ in config) n++;
+    if (n === 1 && (v === null || typeof v === "boolean" || typeof v === "string" || (typeof v === "number" && Number.isFinite(v))))
+      return { ok: true, value: v };
+  }
+  const o = TenantOverrideSchema.safeParse(config);
+  return o.success ? { ok: true, value: o.data.value } : { ok: false, error: o.error };
+}
+
+/** Records read by a streamed load, applied to the state only when the load finishes (`FlagState.load`). */
+export class FlagLoad {
   readonly globals = new Map<string, FlagRecord>();
-  readonly overrides = new Map<string, Map<string, FlagRecord>>();
+  readonly overrides = new Map<string, OverrideTable>();
   readonly segments = new Map<string, FlagRecord>();
   readonly stats = { record: null as FlagRecord | null };
+  /** One copy of each tenant id, shared by that tenant's overrides of every flag. */
+  readonly tenants = new Map<string, string>();
+  /** Records written locally (or heard of) while this load ran: newer than what the load may have read. */
+  readonly touched: Array<{ key: string; tenantId: string | null }> = [];
+
+  constructor(private readonly onCompileError: (key: string, err: unknown) => void) {}
+
+  /** Adds one page of records. Synchronous and proportional to the page. */
+  add(records: readonly FlagRecord[]): void {
+    for (const r of records) this.put(r);
+  }
+
+  put(r: FlagRecord): void {
+    if (r.tenantId !== null) {
+      const o = overrideValue(r.config);
+      if (!o.ok) {
+        this.onCompileError(r.key, o.error);
+        return;
+      }
+      let tenant = this.tenants.get(r.tenantId);
+      if (tenant === undefined) this.tenants.set(r.tenantId, (tenant = r.tenantId));
+      let t = this.overrides.get(r.key);
+      if (!t) this.overrides.set(r.key, (t = new OverrideTable(r.key)));
+      t.set(tenant, o.value, r.version);
+    } else if (r.key.startsWith(SEGMENT_PREFIX)) this.segments.set(r.key.slice(SEGMENT_PREFIX.length), r);
+    else if (r.key === "$stats") this.stats.record = r;
+    else this.globals.set(r.key, r);
+  }
+
+  /** Records held. */
+  get size(): number {
+    let n = this.globals.size + this.segments.size + (this.stats.record ? 1 : 0);
+    for (const t of this.overrides.values()) n += t.size;
+    return n;
+  }
+
+  remove(at: { key: string; tenantId: string | null }): void {
+    if (at.tenantId !== null) this.overrides.get(at.key)?.delete(at.tenantId);
+    else if (at.key.startsWith(SEGMENT_PREFIX)) this.segments.delete(at.key.slice(SEGMENT_PREFIX.length));
+    else if (at.key === "$stats") this.stats.record = null;
+    else this.globals.delete(at.key);
+  }
+
+  /** The version held at `at`, or undefined. */
+  version(at: { key: string; tenantId: string | null }): number | undefined {
+    if (at.tenantId !== null) return this.overrides.get(at.key)?.versions.get(at.tenantId);
+    if (at.key.startsWith(SEGMENT_PREFIX)) return this.segments.get(at.key.slice(SEGMENT_PREFIX.length))?.version;
+    if (at.key === "$stats") return this.stats.record?.version;
+    return this.globals.get(at.key)?.version;
+  }
+}
+
+/**
+ * The local copy of one environment's flags: the global records, compact tenant overrides, and
+ * each flag compiled for the hot path. Only this class touches compiled flags; recompiling swaps
+ * one map entry, so an evaluation running concurrently sees either the old or the new flag, never
+ * a mix. A tenant override change is one map write into the flag's override table (no recompile).
+ */
+export class FlagState {
+  private data: FlagLoad;
+  /** Loads in progress (a write applied meanwhile is replayed over what they read). */
+  private readonly loads = new Set<FlagLoad>();
   private compiled = new Map<string, CompiledFlag>();
   private readonly fallbackValues = new Map<string, JsonValue>();
   private readonly notFound = new Map<string, Details>();
@@ -36,6 +156,54 @@ export class FlagState {
     private readonly onCompileError: (key: string, err: unknown) => void,
   ) {
     for (const [key, def] of Object.entries(definitions ?? {})) this.fallbackValues.set(key, def.default as JsonValue);
+    this.data = new FlagLoad(onCompileError);
+    this.recompileAll();
+  }
+
+  /** The global records (flag definitions) by key. */
+  get globals(): ReadonlyMap<string, FlagRecord> {
+    return this.data.globals;
+  }
+
+  /** Segment records by name. */
+  get segments(): ReadonlyMap<string, FlagRecord> {
+    return this.data.segments;
+  }
+
+  get stats(): { readonly record: FlagRecord | null } {
+    return this.data.stats;
+  }
+
+  /** Records held (globals, segments, `$stats` and tenant overrides). */
+  get size(): number {
+    return this.data.size;
+  }
+
+  /** Starts a streamed load: add pages to it, then `finishLoad` swaps it in (or drop it). */
+  startLoad(): FlagLoad {
+    const load = new FlagLoad(this.onCompileError);
+    this.loads.add(load);
+    return load;
+  }
+
+  /** Ends a load without applying it (the read failed). */
+  abandonLoad(load: FlagLoad): void {
+    this.loads.delete(load);
+  }
+
+  /**
+   * Replaces the local copy with a finished load. A record written here while the load ran, at a
+   * higher version than the load read, is kept: a snapshot read before a write we already applied
+   * must not roll that write back. Costs O(flags + writes during the load), not O(records).
+   */
+  finishLoad(load: FlagLoad): void {
+    this.loads.delete(load);
+    for (const at of load.touched) {
+      const mine = this.data.version(at);
+      const read = load.version(at);
+      if (mine !== undefined && (read === undefined || mine > read)) load.put(this.recordAt(at)!);
+    }
+    this.data = load;
     this.recompileAll();
   }
 
@@ -46,59 +214,54 @@ export class FlagState {
   }
 
   replaceAll(records: readonly FlagRecord[]): void {
-    // A snapshot read before a write we already applied must not roll that write back.
-    const newer: FlagRecord[] = [];
-    for (const r of records) {
-      const held = this.held(r);
-      if (held && held.version > r.version) newer.push(held);
-    }
-    this.globals.clear();
-    this.overrides.clear();
-    this.segments.clear();
-    this.stats.record = null;
-    for (const r of records) this.put(r);
-    for (const r of newer) this.put(r);
-    this.recompileAll();
+    const load = this.startLoad();
+    load.add(records);
+    this.finishLoad(load);
   }
 
   /** Applies one record (or its deletion) unless we already hold a newer version. Returns true if applied. */
   apply(at: { key: string; tenantId: string | null }, rec: FlagRecord | null): boolean {
-    const held = this.held(at);
-    if (rec && held && held.version >= rec.version) return false;
-    if (rec) this.put(rec);
-    else this.remove(at);
+    const held = this.data.version(at);
+    if (rec && held !== undefined && held >= rec.version) return false;
+    for (const load of this.loads) load.touched.push({ key: at.key, tenantId: at.tenantId });
+    if (rec) this.data.put(rec);
+    else if (held !== undefined) this.data.remove(at);
     if (at.key.startsWith(SEGMENT_PREFIX)) this.recompileAll();
-    else if (!at.key.startsWith("$")) this.recompile(at.key);
+    else if (at.key.startsWith("$")) return true;
+    else if (at.tenantId === null) this.recompile(at.key);
+    else {
+      // One tenant's override: written into the table the compiled flag already reads, unless
+      // the flag has no compiled form over that table yet (first override, last one removed).
+      const table = this.data.overrides.get(at.key);
+      const f = this.compiled.get(at.key);
+      if (f === undefined || table === undefined || f.overrides !== table.results || table.size === 0) this.recompile(at.key);
+    }
     return true;
   }
 
-  held(at: { key: string; tenantId: string | null }): FlagRecord | undefined {
-    if (at.tenantId !== null) return this.overrides.get(at.key)?.get(at.tenantId);
-    if (at.key.startsWith(SEGMENT_PREFIX)) return this.segments.get(at.key.slice(SEGMENT_PREFIX.length));
-    if (at.key === "$stats") return this.stats.record ?? undefined;
-    return this.globals.get(at.key);
+  /** The version held at `(key, tenantId)`, or undefined when none is held. */
+  held(at: { key: string; tenantId: string | null }): { version: number } | undefined {
+    const v = this.data.version(at);
+    return v === undefined ? undefined : { version: v };
   }
 
-  private put(r: FlagRecord): void {
-    if (r.tenantId !== null) {
-      let m = this.overrides.get(r.key);
-      if (!m) this.overrides.set(r.key, (m = new Map()));
-      m.set(r.tenantId, r);
-    } else if (r.key.startsWith(SEGMENT_PREFIX)) this.segments.set(r.key.slice(SEGMENT_PREFIX.length), r);
-    else if (r.key === "$stats") this.stats.record = r;
-    else this.globals.set(r.key, r);
-  }
-
-  private remove(at: { key: string; tenantId: string | null }): void {
-    if (at.tenantId !== null) this.overrides.get(at.key)?.delete(at.tenantId);
-    else if (at.key.startsWith(SEGMENT_PREFIX)) this.segments.delete(at.key.slice(SEGMENT_PREFIX.length));
-    else if (at.key === "$stats") this.stats.record = null;
-    else this.globals.delete(at.key);
+  /** A held record rebuilt (override records keep only their value and version). */
+  private recordAt(at: { key: string; tenantId: string | null }): FlagRecord | undefined {
+    if (at.tenantId === null) {
+      if (at.key.startsWith(SEGMENT_PREFIX)) return this.data.segments.get(at.key.slice(SEGMENT_PREFIX.length));
+      if (at.key === "$stats") return this.data.stats.record ?? undefined;
+      return this.data.globals.get(at.key);
+    }
+    const t = this.data.overrides.get(at.key);
+    const version = t?.versions.get(at.tenantId);
+    const d = t?.results.get(at.tenantId);
+    if (version === undefined || d === undefined) return undefined;
+    return { env: "", key: at.key, tenantId: at.tenantId, config: { value: d.value }, version, updatedAt: "", updatedBy: "" };
   }
 
   /** The parsed config of a global record, or null (absent or malformed). */
   configOf(key: string): FlagConfig | null {
-    const r = this.globals.get(key);
+    const r = this.data.globals.get(key);
     if (!r) return null;
     const parsed = FlagConfigSchema.safeParse(r.config);
     return parsed.success ? parsed.data : null;
@@ -106,7 +269,7 @@ export class FlagState {
 
   segmentConfigs(): Map<string, SegmentConfig> {
     const out = new Map<string, SegmentConfig>();
-    for (const [name, r] of this.segments) {
+    for (const [name, r] of this.data.segments) {
       const parsed = SegmentConfigSchema.safeParse(r.config);
       if (parsed.success) out.set(name, parsed.data);
       else this.onCompileError(`${SEGMENT_PREFIX}${name}`, parsed.error);
@@ -115,7 +278,7 @@ export class FlagState {
   }
 
   private recompileAll(): void {
-    const keys = new Set<string>([...this.fallbackValues.keys(), ...this.globals.keys(), ...this.overrides.keys()]);
+    const keys = new Set<string>([...this.fallbackValues.keys(), ...this.data.globals.keys(), ...this.data.overrides.keys()]);
     const segments = this.segmentConfigs();
     const next = new Map<string, CompiledFlag>();
     for (const key of keys) {
@@ -137,13 +300,9 @@ export class FlagState {
 
   private compileOne(key: string, segments: Map<string, SegmentConfig>): CompiledFlag | null {
     const def = this.definitions?.[key];
-    const rec = this.globals.get(key);
-    const overrides = new Map<string, JsonValue>();
-    for (const [tenant, r] of this.overrides.get(key) ?? []) {
-      const o = TenantOverrideSchema.safeParse(r.config);
-      if (o.success) overrides.set(tenant, o.data.value);
-      else this.onCompileError(key, o.error);
-    }
+    const rec = this.data.globals.get(key);
+    const table = this.data.overrides.get(key);
+    const overrides: ReadonlyMap<string, Details> = table?.results ?? NO_OVERRIDES;
     const fallback = this.fallbackValues.get(key);
     const type: FlagType = def?.type ?? (fallback !== undefined ? inferType(fallback) : "json");
     const offDefault = fallback ?? ZERO[type];
@@ -161,7 +320,7 @@ export class FlagState {
     }
     if (fallback !== undefined) return compileStatic(key, type, fallback, overrides, def ? "DEFAULT" : "STATIC");
     if (overrides.size > 0) {
-      const t = inferType([...overrides.values()][0] ?? null);
+      const t = inferType(overrides.values().next().value?.value ?? null);
       return compileStatic(key, t, ZERO[t], overrides, "DEFAULT");
     }
     return null;

@@ -125,6 +125,10 @@ describe("fail-safe", () => {
         await gate;
         return inner.snapshot(input);
       },
+      snapshotPage: async (input: { env: string }) => {
+        await gate;
+        return inner.snapshotPage(input);
+      },
     });
     const errors: string[] = [];
     const c = new FeatureFlagController(hanging, "prod", {

@@ -96,6 +96,16 @@ export const CROSS_TENANT_METHODS: Record<string, Record<string, MethodHandler>>
         return all.filter((r) => r.tenantId === null || r.tenantId === ctx.scope.tenantId);
       },
     },
+    // Its pages, narrowed the same way (a page may come back empty; the cursor still advances).
+    snapshotPage: {
+      call: async (ctx) => {
+        const page = (await method(ctx.store, "snapshotPage")(ctx.args[0])) as {
+          items: Array<{ tenantId: TenantKey }>;
+          nextCursor: string | null;
+        };
+        return { items: page.items.filter((r) => r.tenantId === null || r.tenantId === ctx.scope.tenantId), nextCursor: page.nextCursor };
+      },
+    },
     // Change events of other tenants are dropped; the listener runs in the subscriber's scope.
     subscribe: {
       sync: (ctx) => {

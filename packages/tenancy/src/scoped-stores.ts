@@ -66,7 +66,7 @@ const TENANT_KEYED: Record<string, ReadonlySet<string>> = {
   outbox: new Set(["list", "findByIdempotencyKey"]),
 };
 // Reads that may see the global records from inside a tenant (flag definitions).
-const SHARED_READ: Record<string, ReadonlySet<string>> = { flags: new Set(["get", "list", "snapshot"]) };
+const SHARED_READ: Record<string, ReadonlySet<string>> = { flags: new Set(["get", "list", "snapshot", "snapshotPage"]) };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null;

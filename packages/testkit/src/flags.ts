@@ -307,6 +307,46 @@ export function flagStoreCases(opts: FlagConformanceOptions): ConformanceCase[] 
       );
     }),
 
+    c("snapshotPage streams the snapshot in pages: every record once, in its env, then a null cursor", async (s) => {
+      if (typeof s.snapshotPage !== "function") return;
+      const e = env();
+      const keys = [randomKey("f"), randomKey("f"), randomKey("f")];
+      const tenants = [randomTenant(), randomTenant(), randomTenant(), randomTenant()];
+      const want = new Set<string>();
+      const id = (r: { key: string; tenantId: TenantKey }) => `${r.tenantId ?? "(global)"}/${r.key}`;
+      for (const key of keys) {
+        await s.put({ env: e, key, tenantId: null, config: "g", expectedVersion: null, actor: "a" });
+        want.add(id({ key, tenantId: null }));
+        for (const tenantId of tenants) {
+          await s.put({ env: e, key, tenantId, config: { value: tenantId }, expectedVersion: null, actor: "a" });
+          want.add(id({ key, tenantId }));
+        }
+      }
+      await s.put({ env: env(), key: keys[0]!, tenantId: tenants[0]!, config: "other env", expectedVersion: null, actor: "a" });
+      for (const limit of [1, 4, 7, 1000]) {
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const page: Awaited<ReturnType<NonNullable<FlagStore["snapshotPage"]>>> = await s.snapshotPage({ env: e, limit, cursor });
+          for (const r of page.items) {
+            check(r.env === e, "snapshotPage must stay in its env");
+            if (r.tenantId !== null) check(same(r.config, { value: r.tenantId }), "snapshotPage must return the stored config");
+            seen.push(id(r));
+          }
+          cursor = page.nextCursor;
+          check(++pages <= want.size + 16, `snapshotPage with limit ${limit} must end`);
+        } while (cursor !== null);
+        check(seen.length === want.size, `snapshotPage with limit ${limit} must return ${want.size} records once each, got ${seen.length}`);
+        check(
+          seen.every((x) => want.has(x)),
+          `snapshotPage with limit ${limit} must return exactly the snapshot's records`,
+        );
+      }
+      await rejectsWith(s.snapshotPage({ env: e, limit: 0 }), ValidationError, "limit 0");
+      await rejectsWith(s.snapshotPage({ env: e, cursor: "not-a-cursor!" }), ValidationError, "forged cursor");
+    }),
+
     c("config round-trips as JSON (nested, unicode, numbers, null)", async (s) => {
       const at = { env: env(), key: randomKey("f"), tenantId: randomTenant() };
       const deep: JsonValue = { a: [1, -2.5, 1e21, 0, "ü→😀", null, true, { b: { c: [] } }], "key with space": "", empty: {} };

@@ -5,6 +5,7 @@ import {
   decodeCursor,
   encodeCursor,
   pageLimit,
+  snapshotPageLimit,
   systemClock,
   type Clock,
   type FlagChange,
@@ -378,6 +379,44 @@ export class PgFlagStore extends PgStoreBase implements FlagStore {
     const items = rows.slice(0, limit).map(toRecord);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.key]) : null };
+  }
+
+  /**
+   * Keyset pages over the `(env, tenant_id, key)` unique index: tenants' overrides in (tenant, key)
+   * binary order, then the global records by key.
+   */
+  async snapshotPage(input: { env: string } & PageRequest): Promise<Page<FlagRecord>> {
+    const limit = snapshotPageLimit(input.limit, this.pkg);
+    const at = input.cursor ? decodeCursor(input.cursor, 2, this.pkg) : null;
+    const what = `flags.snapshotPage ${input.env}`;
+    const items: FlagRecord[] = [];
+    let more = false;
+    if (at === null || at[0] !== null) {
+      const after = at === null ? sql`` : sql`AND ("env", "tenant_id", "key") > (${input.env}, ${String(at[0])}, ${String(at[1])})`;
+      const rows = await this.q(
+        what,
+        sql`SELECT ${COLUMNS} FROM ${this.t.flags}
+            WHERE "env" = ${input.env} AND "tenant_id" IS NOT NULL ${after}
+            ORDER BY "env", "tenant_id", "key" LIMIT ${limit + 1}`,
+      );
+      for (const r of rows.slice(0, limit)) items.push(toRecord(r));
+      // A full page may be followed by the global records: the next page looks.
+      more = items.length === limit;
+    }
+    if (!more) {
+      const afterKey = at !== null && at[0] === null ? String(at[1]) : null;
+      const room = limit - items.length;
+      const rows = await this.q(
+        what,
+        sql`SELECT ${COLUMNS} FROM ${this.t.flags}
+            WHERE "env" = ${input.env} AND "tenant_id" IS NULL ${afterKey === null ? sql`` : sql`AND "key" > ${afterKey}`}
+            ORDER BY "key" LIMIT ${room + 1}`,
+      );
+      for (const r of rows.slice(0, room)) items.push(toRecord(r));
+      more = rows.length > room;
+    }
+    const last = items[items.length - 1];
+    return { items, nextCursor: more && last ? encodeCursor([last.tenantId, last.key]) : null };
   }
 
   async snapshot(input: { env: string }): Promise<FlagRecord[]> {

@@ -1,3 +1,4 @@
+import { ValidationError } from "../errors.js";
 import type { JsonValue } from "../json.js";
 import type { Page, PageRequest } from "../cursor.js";
 import type { Closeable, StoreCapabilities, TenantKey } from "./common.js";
@@ -102,6 +103,17 @@ export interface FlagStore extends Closeable {
    */
   snapshot(input: { env: string }): Promise<FlagRecord[]>;
   /**
+   * Optional: the records of `snapshot`, streamed in keyset pages (pass back `nextCursor` as
+   * `cursor`; null on the last page), so an evaluator over a million records never holds one huge
+   * answer. `limit` is 1..`MAX_SNAPSHOT_PAGE` (default `DEFAULT_SNAPSHOT_PAGE`) records; a store
+   * that pages by scope (Redis: one hash per tenant) may round a page up to whole scopes. Paging to
+   * the end returns every record that existed for the whole walk at least once; without
+   * concurrent writes exactly once. Tenant-scoped stores narrow it as `snapshot`.
+   * Stores without it are read with `snapshot` (see `streamFlagSnapshot`).
+   * @throws ValidationError for a bad `limit` or a cursor not returned by this method.
+   */
+  snapshotPage?(input: { env: string } & PageRequest): Promise<Page<FlagRecord>>;
+  /**
    * Present when `capabilities.pubsub`: calls `listener` after every committed `put`/`delete`
    * (from any process sharing the backend, including this one), at least once per change, usually
    * within milliseconds. Notifications of one record arrive in version order; none is sent for a
@@ -109,4 +121,43 @@ export interface FlagStore extends Closeable {
    * Returns an unsubscribe function (idempotent). `close()` ends all subscriptions.
    */
   subscribe?(listener: (change: FlagChange) => void): () => void;
+}
+
+/** The default `limit` of `FlagStore.snapshotPage`. */
+export const DEFAULT_SNAPSHOT_PAGE = 5000;
+/** The largest `limit` of `FlagStore.snapshotPage` (larger values are clamped). */
+export const MAX_SNAPSHOT_PAGE = 20_000;
+
+/**
+ * Checks and clamps a `snapshotPage` limit to 1..`MAX_SNAPSHOT_PAGE`.
+ * @throws ValidationError when `limit` is not a positive integer.
+ */
+export function snapshotPageLimit(limit: number | undefined, pkg = "core"): number {
+  if (limit === undefined) return DEFAULT_SNAPSHOT_PAGE;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new ValidationError(`[ops/${pkg}] invalid limit: expected a positive integer`, [
+      { path: "limit", message: "expected a positive integer" },
+    ]);
+  return Math.min(limit, MAX_SNAPSHOT_PAGE);
+}
+
+/**
+ * An environment's records page by page: through `snapshotPage` when the store has it, else one
+ * page holding the whole `snapshot` (custom adapters written before `snapshotPage`).
+ */
+export async function* streamFlagSnapshot(
+  store: Pick<FlagStore, "snapshot" | "snapshotPage">,
+  env: string,
+  limit?: number,
+): AsyncGenerator<FlagRecord[], void, undefined> {
+  if (typeof store.snapshotPage !== "function") {
+    yield await store.snapshot({ env });
+    return;
+  }
+  let cursor: string | null = null;
+  do {
+    const page: Page<FlagRecord> = await store.snapshotPage({ env, ...(limit === undefined ? {} : { limit }), cursor });
+    yield page.items;
+    cursor = page.nextCursor;
+  } while (cursor !== null);
 }
