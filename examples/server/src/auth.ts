@@ -17,8 +17,9 @@ function roles(raw: unknown): string[] {
  * Who is calling, decided once for the whole service (the app's routes and the console):
  * - JWT (`OPS_TENANT_JWT_SECRET` set): `Authorization: Bearer <HS256 JWT>` with `sub` (the actor),
  *   `roles` (viewer | operator | admin) and either `tenant_id` (a tenant principal) or
- *   `ops_scope: "global"` (a global principal). Anything else (no token, a bad signature, an
- *   expired token, no tenant claim and no global scope) is nobody: 401.
+ *   `ops_scope: "global"` (a global principal), and an `exp`. Anything else (no token, a bad
+ *   signature, an expired token or one without `exp`, no tenant claim and no global scope) is
+ *   nobody: 401.
  * - trusted header (no secret): a gateway in front of the service authenticates the caller and
  *   sets `x-ops-actor`, `x-ops-roles`, and `x-tenant-id` or `x-ops-scope: global`. Only safe when
  *   nothing but the gateway can reach the service; a missing actor or a blank tenant is nobody.
@@ -36,7 +37,7 @@ export function createAuthorize(config: Pick<ServiceConfig, "tenantJwtSecret">):
         if (!m) return null;
         let claims: Record<string, unknown>;
         try {
-          claims = await verifyJwt(m[1]!, { hs256Secret: secret });
+          claims = await verifyJwt(m[1]!, { hs256Secret: secret, requireExp: true });
         } catch {
           return null;
         }

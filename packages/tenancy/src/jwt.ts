@@ -16,6 +16,11 @@ export interface JwtVerification {
   issuer?: string;
   /** Expected `aud` (one of), checked when set. */
   audience?: string | readonly string[];
+  /**
+   * Refuse a token without a numeric `exp` claim (a token that never expires stays valid forever once
+   * leaked). Default false, as in RFC 7519 where `exp` is optional; set it for bearer tokens.
+   */
+  requireExp?: boolean;
   /** Leeway for `exp` and `nbf`, seconds. Default 30. */
   clockToleranceSec?: number;
   /** Current time in ms (tests). Default `Date.now`. */
@@ -39,6 +44,7 @@ function decodeJson(part: string, what: string): Record<string, unknown> {
 function checkTimes(claims: JwtClaims, v: JwtVerification): void {
   const nowSec = (v.now ?? Date.now)() / 1000;
   const leeway = v.clockToleranceSec ?? 30;
+  if (v.requireExp === true && claims.exp === undefined) fail("expected an expiry (exp)");
   if (claims.exp !== undefined && (typeof claims.exp !== "number" || nowSec > claims.exp + leeway)) fail("expired (exp)");
   if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || nowSec < claims.nbf - leeway)) fail("not valid yet (nbf)");
   if (v.issuer !== undefined && claims.iss !== v.issuer) fail("unexpected issuer (iss)");

@@ -75,6 +75,16 @@ describe("tenant resolvers", () => {
     for (const t of bad) await expect(r(req("http://x/", bearer(t)))).rejects.toThrow(TenantIsolationError);
   });
 
+  it("JWT claim: requireExp refuses a token that never expires, and a non-numeric exp", async () => {
+    const strict = fromJwtClaim({ hs256Secret: SECRET, requireExp: true });
+    const lax = fromJwtClaim({ hs256Secret: SECRET });
+    expect(await strict(req("http://x/", bearer(hs256({ tenant_id: "acme", exp: now + 60 }))))).toBe("acme");
+    await expect(strict(req("http://x/", bearer(hs256({ tenant_id: "acme" }))))).rejects.toThrow(/expected an expiry \(exp\)/);
+    await expect(strict(req("http://x/", bearer(hs256({ tenant_id: "acme", exp: "never" }))))).rejects.toThrow(TenantIsolationError);
+    // Without the option, exp stays optional (RFC 7519).
+    expect(await lax(req("http://x/", bearer(hs256({ tenant_id: "acme" }))))).toBe("acme");
+  });
+
   it("JWT claim, RS256, and the HS256-with-public-key confusion is refused", async () => {
     const pem = rsa.publicKey.export({ type: "spki", format: "pem" }).toString();
     const r = fromJwtClaim({ rs256PublicKey: pem, claim: "org" });
