@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { ConfigError, type TenantKey } from "@ops/core";
 import { auditRoutes } from "./api/audit.js";
 import { flagRoutes } from "./api/flags.js";
@@ -60,7 +61,9 @@ export function createConsole(options: ConsoleOptions): OpsConsole {
   const roles = roleTable(options.roles);
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const allowedOrigins = options.allowedOrigins ?? [];
-  const uiDir = options.uiDir ?? defaultUiDir();
+  // Resolved once, against the working directory at creation: a relative `./ui` would otherwise
+  // never pass the containment check (normalize drops the `./`) and every asset would 404.
+  const uiDir = options.uiDir !== undefined ? resolve(options.uiDir) : defaultUiDir();
 
   const defs: RouteDef[] = [
     {

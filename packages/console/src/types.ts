@@ -62,7 +62,7 @@ export interface ConsoleOptions {
   /** Origins allowed on state-changing requests besides the request's own (e.g. a separate UI host). */
   allowedOrigins?: readonly string[];
   logger?: ConsoleLogger;
-  /** Where the built UI is (default: `dist/ui` of this package). */
+  /** Where the built UI is (default: `dist/ui` of this package); a relative path is resolved against the working directory when the console is created. */
   uiDir?: string;
 }
 

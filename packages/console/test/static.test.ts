@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createConsole } from "../src/index.js";
 
@@ -30,6 +30,15 @@ describe("the UI assets", () => {
     expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(js.headers.get("cache-control")).toMatch(/immutable/);
     expect((await get("/ops/assets/app-1.css")).headers.get("content-type")).toBe("text/css; charset=utf-8");
+  });
+
+  it("serves a UI directory given as a relative path (./dir), resolved against the working directory", async () => {
+    const rel = `.${"/"}${relative(process.cwd(), ui())}`;
+    const c2 = createConsole({ authorize: () => null, basePath: "/ops", uiDir: rel });
+    const page = await c2.fetch(new Request("http://x.test/ops/"));
+    expect(page.status).toBe(200);
+    expect((await c2.fetch(new Request("http://x.test/ops/assets/app-1.js"))).status).toBe(200);
+    expect((await c2.fetch(new Request("http://x.test/ops/../../etc/passwd"))).status).toBe(404);
   });
 
   it("redirects the bare basePath, refuses paths outside the UI directory and other methods", async () => {
