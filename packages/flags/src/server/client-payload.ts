@@ -160,7 +160,10 @@ export function buildClientPayload(reader: FlagReader, context: EvaluationContex
     !k.startsWith("$") && (include === undefined || (typeof include === "function" ? include(k) : include.includes(k)));
 
   const flags: Record<string, ClientFlag> = {};
-  for (const key of state.keys()) {
+  // In key order, whatever order the local copy holds them in (a reload reads the store in key
+  // order, incremental changes append): the same decisions make the same payload and ETag, so a
+  // reload that changes nothing sends nothing and an ETag poll answers 304.
+  for (const key of [...state.keys()].sort()) {
     if (!wanted(key)) continue;
     const compiled = state.get(key);
     if (!compiled) continue;
