@@ -159,7 +159,13 @@ async function signalHostile(
     const { items } = await authEvents.list({ tenantId: t, limit: 10 });
     const clean = items.filter((e) => e.userId === "clean");
     expect(clean.length, `${what}: the clean signal behind was not stored`).toBe(1);
-    const counted = await counters.sum({ tenantId: t, key: "ev:LOGIN_FAILED", bucketMs: 60_000, fromMs: 0, toMs: Date.now() + 120_000 });
+    const counted = await counters.sum({
+      tenantId: t,
+      key: "ev:LOGIN_FAILED",
+      bucketMs: 60_000,
+      fromMs: Date.now() - 600_000,
+      toMs: Date.now() + 120_000,
+    });
     if (refused) {
       expect(items.length, `${what}: refused, yet an event was stored`).toBe(1);
       expect(counted, `${what}: refused, yet counted`).toBe(1);
