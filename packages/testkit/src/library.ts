@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { createAuditLog } from "@ops/audit";
 import {
   type AuditSinkEntry,
+  type AuditStore,
   type AuthEventStore,
   type CounterStore,
   type FlagRecord,
@@ -63,6 +65,8 @@ export interface LibraryIncidentManager {
 
 /** The stores one case runs over (fresh per case or shared: every case uses its own tenants and keys). */
 export interface LibraryStores {
+  /** With an audit store, flag and incident writes are audited through a real `createAuditLog` over it (else captured in memory). */
+  audit?: AuditStore;
   counters?: CounterStore;
   authEvents?: AuthEventStore;
   flags?: FlagStore;
@@ -115,9 +119,24 @@ async function refusedNaming(write: () => unknown, field: string, what: string):
   return true;
 }
 
-function sink(): { entries: AuditSinkEntry[]; audit: { record(e: AuditSinkEntry): Promise<void> } } {
+/** The audit sink of a case: the audit log over the adapter's store when it has one; `entries` are those it accepted. */
+function sink(store: AuditStore | undefined): {
+  entries: AuditSinkEntry[];
+  audit: { record(e: AuditSinkEntry): Promise<void> };
+  close: () => Promise<void>;
+} {
   const entries: AuditSinkEntry[] = [];
-  return { entries, audit: { record: async (e) => void entries.push(structuredClone(e)) } };
+  const log = store ? createAuditLog({ store, env: "test" }) : null;
+  return {
+    entries,
+    audit: {
+      record: async (e) => {
+        await log?.record(e);
+        entries.push(structuredClone(e));
+      },
+    },
+    close: async () => void (await log?.close()),
+  };
 }
 
 async function forEachValue(numRuns: number, check: (v: string) => Promise<void>): Promise<void> {
@@ -200,11 +219,12 @@ type FlagField = (typeof FLAG_FIELDS)[number];
 async function flagHostile(
   Ctl: NonNullable<LibraryHostileValuesOptions["flags"]>["FeatureFlagController"],
   store: FlagStore,
+  auditStore: AuditStore | undefined,
   field: FlagField,
   v: string,
 ): Promise<void> {
   const env = "test";
-  const { entries, audit } = sink();
+  const { entries, audit, close } = sink(auditStore);
   const ctl = new Ctl(store, env, { audit });
   const key = randomKey("hv");
   const tenant = field.startsWith("tenant") ? randomTenant() : null;
@@ -258,6 +278,7 @@ async function flagHostile(
     expect(entries.length, `${what}: the clean write behind was not audited`).toBe(n + 1);
   } finally {
     await ctl.close();
+    await close();
   }
 }
 
@@ -279,11 +300,26 @@ type IncidentField = (typeof INCIDENT_FIELDS)[number];
 async function incidentHostile(
   lib: NonNullable<LibraryHostileValuesOptions["incidents"]>,
   store: IncidentStore,
+  auditStore: AuditStore | undefined,
   field: IncidentField,
   v: string,
 ): Promise<void> {
-  const { entries, audit } = sink();
-  const manager = new lib.IncidentManager({ store, audit });
+  const { entries, audit, close } = sink(auditStore);
+  try {
+    await incidentCase(lib, new lib.IncidentManager({ store, audit }), store, entries, field, v);
+  } finally {
+    await close();
+  }
+}
+
+async function incidentCase(
+  lib: NonNullable<LibraryHostileValuesOptions["incidents"]>,
+  manager: LibraryIncidentManager,
+  store: IncidentStore,
+  entries: AuditSinkEntry[],
+  field: IncidentField,
+  v: string,
+): Promise<void> {
   const tenantId = randomTenant();
   const what = `IncidentManager ${label(field, v)}`;
   const event = {
@@ -395,7 +431,7 @@ export function describeLibraryHostileValues(opts: LibraryHostileValuesOptions):
       for (const f of FLAG_FIELDS)
         it(
           `${f}: refused naming it, version unchanged and not audited, or stored byte-identical; a clean write behind is stored`,
-          run("flags", (s) => forEachValue(numRuns, (v) => flagHostile(fl!.FeatureFlagController, s.flags!, f, v))),
+          run("flags", (s) => forEachValue(numRuns, (v) => flagHostile(fl!.FeatureFlagController, s.flags!, s.audit, f, v))),
           timeout,
         );
     });
@@ -404,7 +440,7 @@ export function describeLibraryHostileValues(opts: LibraryHostileValuesOptions):
       for (const f of INCIDENT_FIELDS)
         it(
           `${f}: refused naming it, incident unchanged and not audited, or stored byte-identical; a clean write behind is stored`,
-          run("incidents", (s) => forEachValue(numRuns, (v) => incidentHostile(inc!, s.incidents!, f, v))),
+          run("incidents", (s) => forEachValue(numRuns, (v) => incidentHostile(inc!, s.incidents!, s.audit, f, v))),
           timeout,
         );
     });
