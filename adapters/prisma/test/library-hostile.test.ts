@@ -7,6 +7,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe } from "vitest";
 import {
   OPS_MIGRATIONS,
+  PrismaAuditStore,
   PrismaAuthEventStore,
   PrismaCounterStore,
   type PrismaClientLike,
@@ -43,6 +44,7 @@ describe.skipIf(!up).each(targets)("prisma: library hostile values on PostgreSQL
       incidents: new PrismaIncidentStore(prisma, o()),
       authEvents: new PrismaAuthEventStore(prisma, o()),
       counters: new PrismaCounterStore(prisma, o()),
+      audit: new PrismaAuditStore(prisma, o()),
     }),
     cleanup: (s) => s.flags?.close(),
     ...lib,
@@ -70,6 +72,7 @@ describe("prisma: library hostile values on PGlite (in process)", () => {
       incidents: new PrismaIncidentStore(prisma),
       authEvents: new PrismaAuthEventStore(prisma),
       counters: new PrismaCounterStore(prisma),
+      audit: new PrismaAuditStore(prisma),
     }),
     cleanup: (s) => s.flags?.close(),
     ...lib,

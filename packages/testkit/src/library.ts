@@ -92,7 +92,7 @@ export interface LibraryHostileValuesOptions {
     IncidentManager: new (o: { store: IncidentStore; audit: { record(e: AuditSinkEntry): Promise<void> } }) => LibraryIncidentManager;
     runAuthOpsSpine: (event: never) => unknown;
   };
-  /** Property-based strings per field (default 4: CI time). */
+  /** Property-based strings per field (default 3: CI time). */
   numRuns?: number;
   timeout?: number;
 }
@@ -149,18 +149,12 @@ async function forEachValue(numRuns: number, check: (v: string) => Promise<void>
 const SIGNAL_FIELDS = ["userId", "ip", "provider", "meta.k", "meta key"] as const;
 type SignalField = (typeof SIGNAL_FIELDS)[number];
 
-async function signalHostile(
-  create: NonNullable<LibraryHostileValuesOptions["signals"]>["createSignalRecorder"],
-  stores: LibraryStores,
-  field: SignalField,
-  v: string,
-): Promise<void> {
+async function signalHostile(rec: LibrarySignalRecorder, stores: LibraryStores, field: SignalField, v: string): Promise<void> {
   const counters = stores.counters!;
   const authEvents = stores.authEvents!;
-  const rec = create({ counters, authEvents });
   const t = randomTenant();
   const what = `recordAuthEvent ${label(field, v)}`;
-  try {
+  {
     const signal = {
       type: "LOGIN_FAILED",
       tenantId: t,
@@ -206,8 +200,6 @@ async function signalHostile(
                 ? v
                 : undefined;
     expect(back === v, `${what}: stored, but read back ${JSON.stringify(String(back)).slice(0, 60)}`).toBe(true);
-  } finally {
-    await rec.close();
   }
 }
 
@@ -217,20 +209,17 @@ const FLAG_FIELDS = ["newValue", "actorUserId", "reason", "tenant newValue", "te
 type FlagField = (typeof FLAG_FIELDS)[number];
 
 async function flagHostile(
-  Ctl: NonNullable<LibraryHostileValuesOptions["flags"]>["FeatureFlagController"],
+  ctl: LibraryFlagController,
+  entries: AuditSinkEntry[],
   store: FlagStore,
-  auditStore: AuditStore | undefined,
   field: FlagField,
   v: string,
 ): Promise<void> {
   const env = "test";
-  const { entries, audit, close } = sink(auditStore);
-  const ctl = new Ctl(store, env, { audit });
   const key = randomKey("hv");
   const tenant = field.startsWith("tenant") ? randomTenant() : null;
   const what = `FeatureFlagController ${label(field, v)}`;
-  try {
-    await ctl.ready();
+  {
     await ctl.setFlag({ key, newValue: "start", actorUserId: "alice", reason: "set up" });
     if (tenant) await ctl.setFlag({ key, newValue: "start", tenantId: tenant, actorUserId: "alice", reason: "set up" });
     const addr = { env, key, tenantId: tenant };
@@ -260,7 +249,7 @@ async function flagHostile(
       expect(entries.length, `${what}: accepted, expected its FLAG_CHANGE entry`).toBe(before.entries + 1);
       const entry = entries.at(-1)!;
       if (callerField === "newValue")
-        expect((rec?.config as { value?: unknown }).value === v, `${what}: value not byte-identical`).toBe(true);
+        expect((rec?.config as { value?: unknown } | undefined)?.value === v, `${what}: value not byte-identical`).toBe(true);
       if (callerField === "actorUserId") expect(entry.actor.id === v, `${what}: actor not byte-identical`).toBe(true);
       // Documented: `reason` is trimmed (a reason of only spaces is refused as empty).
       if (callerField === "reason") expect(entry.reason === v.trim(), `${what}: reason not stored as given (trimmed)`).toBe(true);
@@ -276,9 +265,6 @@ async function flagHostile(
     });
     expect((await store.get(addr))?.version).toBe(after.version);
     expect(entries.length, `${what}: the clean write behind was not audited`).toBe(n + 1);
-  } finally {
-    await ctl.close();
-    await close();
   }
 }
 
@@ -298,21 +284,6 @@ const INCIDENT_FIELDS = [
 type IncidentField = (typeof INCIDENT_FIELDS)[number];
 
 async function incidentHostile(
-  lib: NonNullable<LibraryHostileValuesOptions["incidents"]>,
-  store: IncidentStore,
-  auditStore: AuditStore | undefined,
-  field: IncidentField,
-  v: string,
-): Promise<void> {
-  const { entries, audit, close } = sink(auditStore);
-  try {
-    await incidentCase(lib, new lib.IncidentManager({ store, audit }), store, entries, field, v);
-  } finally {
-    await close();
-  }
-}
-
-async function incidentCase(
   lib: NonNullable<LibraryHostileValuesOptions["incidents"]>,
   manager: LibraryIncidentManager,
   store: IncidentStore,
@@ -403,7 +374,7 @@ async function incidentCase(
  * over the stores `stores()` returns. A part whose classes or stores are absent is skipped.
  */
 export function describeLibraryHostileValues(opts: LibraryHostileValuesOptions): void {
-  const numRuns = opts.numRuns ?? 4;
+  const numRuns = opts.numRuns ?? 3;
   const timeout = opts.timeout ?? 60_000;
   const run =
     (need: keyof LibraryStores | "signals", body: (s: LibraryStores) => Promise<void>) => async (ctx: { skip: (n?: string) => void }) => {
@@ -422,7 +393,14 @@ export function describeLibraryHostileValues(opts: LibraryHostileValuesOptions):
       for (const f of SIGNAL_FIELDS)
         it(
           `${f}: refused naming it and nothing recorded, or stored byte-identical; a clean signal behind is stored`,
-          run("signals", (s) => forEachValue(numRuns, (v) => signalHostile(sig!.createSignalRecorder, s, f, v))),
+          run("signals", async (s) => {
+            const rec = sig!.createSignalRecorder({ counters: s.counters!, authEvents: s.authEvents! });
+            try {
+              await forEachValue(numRuns, (v) => signalHostile(rec, s, f, v));
+            } finally {
+              await rec.close();
+            }
+          }),
           timeout,
         );
     });
@@ -431,7 +409,17 @@ export function describeLibraryHostileValues(opts: LibraryHostileValuesOptions):
       for (const f of FLAG_FIELDS)
         it(
           `${f}: refused naming it, version unchanged and not audited, or stored byte-identical; a clean write behind is stored`,
-          run("flags", (s) => forEachValue(numRuns, (v) => flagHostile(fl!.FeatureFlagController, s.flags!, s.audit, f, v))),
+          run("flags", async (s) => {
+            const { entries, audit, close } = sink(s.audit);
+            const ctl = new fl!.FeatureFlagController(s.flags!, "test", { audit });
+            try {
+              await ctl.ready();
+              await forEachValue(numRuns, (v) => flagHostile(ctl, entries, s.flags!, f, v));
+            } finally {
+              await ctl.close();
+              await close();
+            }
+          }),
           timeout,
         );
     });
@@ -440,7 +428,15 @@ export function describeLibraryHostileValues(opts: LibraryHostileValuesOptions):
       for (const f of INCIDENT_FIELDS)
         it(
           `${f}: refused naming it, incident unchanged and not audited, or stored byte-identical; a clean write behind is stored`,
-          run("incidents", (s) => forEachValue(numRuns, (v) => incidentHostile(inc!, s.incidents!, s.audit, f, v))),
+          run("incidents", async (s) => {
+            const { entries, audit, close } = sink(s.audit);
+            try {
+              const manager = new inc!.IncidentManager({ store: s.incidents!, audit });
+              await forEachValue(numRuns, (v) => incidentHostile(inc!, manager, s.incidents!, entries, f, v));
+            } finally {
+              await close();
+            }
+          }),
           timeout,
         );
     });
