@@ -53,3 +53,11 @@ export {
   rejectedInputCases,
 } from "./guard.js";
 export { describeEffectStoreConformance, type EffectConformanceOptions, type EffectStores, effectStoreCases } from "./effects.js";
+export {
+  describeLibraryHostileValues,
+  type LibraryFlagController,
+  type LibraryHostileValuesOptions,
+  type LibraryIncidentManager,
+  type LibrarySignalRecorder,
+  type LibraryStores,
+} from "./library.js";
